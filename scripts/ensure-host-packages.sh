@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wharf's tests and demo use, when missing. Needs root (as CI is);
+# without root it only reports what is missing, and the tests that need it fail with that message.
+set -euo pipefail
+want=(runc busybox-static skopeo umoci)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "wharf: missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})" >&2
+  exit 0
+fi
+echo "wharf: installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,7 @@
+import type { RegisterCommand } from '../context.js';
+
+/**
+ * Every command, in the order `wharf --help` lists them. Each module registers its options and
+ * loads its implementation lazily inside the action, so `wharf images` never pays for the parser.
+ */
+export const commands: RegisterCommand[] = [];

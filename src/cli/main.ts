@@ -1,0 +1,65 @@
+import { Command, CommanderError } from 'commander';
+import { createCliContext } from './context.js';
+import { commands } from './commands/index.js';
+import { isUserError } from '../util/user-error.js';
+import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
+
+/** Exit codes: 0 success, 1 build or user error, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+async function main(argv: string[]): Promise<number> {
+  const ctx = createCliContext();
+  const program = new Command('wharf')
+    .description('A daemonless Dockerfile build engine')
+    .option('--root <dir>', 'store root (default: $WHARF_ROOT, /var/lib/wharf as root, ~/.local/share/wharf otherwise)')
+    .showHelpAfterError('(run `wharf --help` for usage)')
+    .exitOverride();
+  program.configureOutput({
+    writeOut: (s) => ctx.stdout.write(s),
+    writeErr: (s) => ctx.stderr.write(s),
+  });
+  for (const register of commands) register(program, ctx);
+  program.commands.forEach((c) => c.exitOverride());
+
+  let code = EXIT_OK;
+  program.hook('postAction', (_root, action) => {
+    const c = (action as unknown as { wharfExitCode?: number }).wharfExitCode;
+    if (typeof c === 'number') code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    return reportError(e, ctx.stderr);
+  }
+}
+
+function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
+  if (e instanceof DiagnosticError) {
+    for (const d of e.diagnostics) stderr.write(formatDiagnostic(d) + '\n');
+    return EXIT_ERROR;
+  }
+  if (isUserError(e)) {
+    stderr.write(`error: ${e.message}\n`);
+    if (e.hint) stderr.write(`hint: ${e.hint}\n`);
+    return EXIT_ERROR;
+  }
+  stderr.write(`wharf: internal error (this is a bug, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT_ERROR;
+}
+
+main(process.argv).then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e) => {
+    process.stderr.write(String(e instanceof Error ? e.stack : e) + '\n');
+    process.exitCode = EXIT_ERROR;
+  },
+);

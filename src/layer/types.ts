@@ -1,0 +1,43 @@
+import type { Readable } from 'node:stream';
+import type { Sha256 } from '../hash/digest.js';
+import type { BlobStore } from '../store/types.js';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/**
+ * How a directory on disk encodes deletions:
+ * - `overlay`: an overlayfs upper dir / snapshot (char 0/0 whiteouts, `trusted.overlay.opaque=y`)
+ * - `plain`: an ordinary tree (nothing is a whiteout), e.g. a rootfs to import or a COPY result
+ */
+export type DirForm = 'overlay' | 'plain';
+
+export interface LayerWriteOptions {
+  readonly form: DirForm;
+  readonly compression: Compression;
+  /** Clamp every mtime to this instant (seconds since the epoch), as SOURCE_DATE_EPOCH asks. */
+  readonly sourceDateEpoch?: number;
+}
+
+/** A committed layer blob: diff_id of the uncompressed tar, digest/size of the stored blob. */
+export interface LayerResult {
+  readonly diffId: Sha256;
+  readonly digest: Sha256;
+  readonly size: number;
+  readonly mediaType: string;
+}
+
+export interface ApplyOptions {
+  /** Target form: snapshots are `overlay` (whiteouts become char 0/0 / opaque xattr). */
+  readonly form: DirForm;
+}
+
+/**
+ * The layer module's surface:
+ *   writeLayer(dir, opts, blobs) → LayerResult   deterministic tar + sha256 + compression, one pass
+ *   applyLayer(stream, target, opts)              safe extraction, whiteouts per the OCI spec
+ */
+export interface LayerCodec {
+  writeLayer(dir: string, opts: LayerWriteOptions, blobs: BlobStore): Promise<LayerResult>;
+  /** `stream` is the (possibly compressed) blob; compression is detected from content. */
+  applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<void>;
+}

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+import type { Sha256 } from '../hash/digest.js';
+
+/** An OCI content descriptor. */
+export interface Descriptor {
+  readonly mediaType: string;
+  readonly digest: Sha256;
+  readonly size: number;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly platform?: { readonly architecture: string; readonly os: string; readonly variant?: string };
+}
+
+/** Where a blob is written while its digest is computed; committed under its digest name. */
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** fsync + rename to blobs/sha256/<digest>; idempotent if the blob already exists. */
+  commit(expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
+  /** Removes the temp file. Safe to call after commit (no-op). */
+  abort(): Promise<void>;
+}
+
+/**
+ * The content-addressed part of the store: `<root>/blobs/sha256/<hex>` of an OCI image layout.
+ * Reads verify digest and size.
+ */
+export interface BlobStore {
+  readonly root: string;
+  has(digest: Sha256): Promise<boolean>;
+  /** Size of a present blob, undefined if absent. */
+  stat(digest: Sha256): Promise<number | undefined>;
+  putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
+  putStream(src: Readable, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
+  writer(): Promise<BlobWriter>;
+  /** A verifying stream: errors at end if the bytes do not hash to `digest` (or size differs). */
+  openRead(digest: Sha256, expectedSize?: number): Readable;
+  readBytes(digest: Sha256, expectedSize?: number): Promise<Buffer>;
+  readJSON<T>(digest: Sha256, expectedSize?: number): Promise<T>;
+  /** Path of the blob file, for tools that need a file (read-only use). */
+  path(digest: Sha256): string;
+  /** A private temp dir under `<root>/tmp/` removed by the caller (and swept at start). */
+  tempDir(prefix: string): Promise<string>;
+}

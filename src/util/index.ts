@@ -1,0 +1,3 @@
+export * from './result.js';
+export * from './user-error.js';
+export * from './fs.js';
