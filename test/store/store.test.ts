@@ -135,6 +135,7 @@ test('fsck reports missing, corrupt and unreferenced blobs', async () => {
     ['corrupt', img.configDescriptor.digest],
     ['missing', img.manifest.layers[0]!.digest],
   ].sort());
+  await writeFile(s.path(img.manifestDescriptor.digest), Buffer.alloc(img.manifestDescriptor.size, 32));
   await assert.rejects(s.gc(), /cannot collect garbage/, 'gc refuses to delete with a damaged manifest graph');
   assert.ok(await s.has(loose.digest));
 });
