@@ -78,8 +78,12 @@ export async function images(ctx: CliContext, root: string, format: 'table' | 'j
   const now = new Date();
   const rows = [];
   for (const t of await store.tags()) {
-    const img = await loadDescriptor(store, t.ref, t.descriptor);
-    rows.push({ t, img });
+    try {
+      rows.push({ t, img: await loadDescriptor(store, t.ref, t.descriptor) });
+    } catch (e) {
+      // One damaged image should not hide the others; fsck says more.
+      ctx.stderr.write(`warning: ${familiarName(t.ref)}: ${(e as Error).message} (run \`wharf fsck\`)\n`);
+    }
   }
   rows.sort((a, b) => (b.img.config.created ?? '').localeCompare(a.img.config.created ?? '') || a.t.name.localeCompare(b.t.name));
   if (format === 'json') {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, stat, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
@@ -52,8 +52,11 @@ export class FsBlobStore implements BlobStore {
     await mkdir(this.tmpDir, { recursive: true });
     const tmp = this.tempPath('blob');
     const fh = await open(tmp, 'wx', 0o644);
-    return new FsBlobWriter(this, tmp, fh);
+    return new FsBlobWriter(this, tmp, fh, this.beforePublish);
   }
+
+  /** Called with a blob's digest just before it is renamed into blobs/ (leases record it here). */
+  protected beforePublish?: (digest: Sha256) => Promise<void>;
 
   async putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
     const w = await this.writer();
@@ -139,6 +142,7 @@ class FsBlobWriter implements BlobWriter {
     private readonly store: FsBlobStore,
     private readonly tmp: string,
     private readonly fh: FileHandle,
+    private readonly beforePublish?: (digest: Sha256) => Promise<void>,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -159,14 +163,12 @@ class FsBlobWriter implements BlobWriter {
       if (expected !== undefined && expected !== digest) {
         throw new UserError('store.digest-mismatch', `content does not match its expected digest ${expected} (it hashes to ${digest})`);
       }
-      if ((await this.store.stat(digest)) === size) {
-        // Same content already stored: writing it again is a no-op.
-        await unlink(this.tmp).catch(() => undefined);
-      } else {
-        await mkdir(this.store.blobDir, { recursive: true });
-        await rename(this.tmp, this.store.path(digest));
-        await fsyncDir(this.store.blobDir);
-      }
+      await this.beforePublish?.(digest);
+      // Renamed even when the blob exists (same bytes, so harmless): the fresh mtime tells a
+      // concurrent GC that someone just wrote it (see Store.gc).
+      await mkdir(this.store.blobDir, { recursive: true });
+      await rename(this.tmp, this.store.path(digest));
+      await fsyncDir(this.store.blobDir);
     } catch (e) {
       await unlink(this.tmp).catch(() => undefined);
       throw e;
@@ -185,5 +187,29 @@ class FsBlobWriter implements BlobWriter {
     this.done = true;
     await this.close().catch(() => undefined);
     if (!committed) await unlink(this.tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Blobs written through a lease are listed in `tmp/<pid>.lease.<random>` before they appear in
+ * blobs/, so GC (in any process) keeps them until the lease is released or its process dies —
+ * the window between writing a build's layers and tagging its image.
+ */
+export class LeasedBlobStore extends FsBlobStore {
+  constructor(
+    root: string,
+    readonly leasePath: string,
+  ) {
+    super(root);
+    this.beforePublish = (d) => this.add(d);
+  }
+
+  /** Protects a blob that is already stored (e.g. a base image layer about to be reused). */
+  async add(digest: Sha256): Promise<void> {
+    await appendFile(this.leasePath, digest + '\n');
+  }
+
+  async release(): Promise<void> {
+    await unlink(this.leasePath).catch(() => undefined);
   }
 }

@@ -5,12 +5,12 @@ import { createReadStream } from 'node:fs';
 import { isSha256, sha256FromHex, type Sha256 } from '../hash/digest.js';
 import { fsyncDir } from '../util/fs.js';
 import { UserError } from '../util/user-error.js';
-import { FsBlobStore } from './blobs.js';
+import { FsBlobStore, LeasedBlobStore } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
 import { emptyIndex, MEDIA_TYPE_INDEX, tagOf, withTag, withoutTag, type OciIndex, type TagEntry } from './oci-index.js';
 import { fullName, type Reference } from './reference.js';
 import { walk } from './walk.js';
-import type { BlobStore, Descriptor } from './types.js';
+import type { BlobStore, Descriptor, Lease } from './types.js';
 
 /**
  * Lets modules that keep their own data beside the blobs (snapshots, build cache) take part in GC:
@@ -57,10 +57,19 @@ export interface Store extends BlobStore {
   removeTag(ref: Reference): Promise<Descriptor | undefined>;
   /** Runs `fn` holding the store lock (index.json updates and GC take it). */
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Blobs unreachable from index.json (and hooks) are deleted, except those in a live lease and,
+   * while any lease is live, those written in the last LEASE_GRACE_MS (a leased writer may be
+   * between renaming a blob and recording it).
+   */
   gc(): Promise<GcReport>;
   fsck(): Promise<FsckReport>;
+  lease(): Promise<Lease>;
   readonly tmpDir: string;
 }
+
+/** How long a fresh blob is spared by GC while some lease is live. */
+export const LEASE_GRACE_MS = 10 * 60_000;
 
 const LAYOUT = '{"imageLayoutVersion":"1.0.0"}';
 
@@ -198,6 +207,29 @@ class OciStore extends FsBlobStore implements Store {
     return removed;
   }
 
+  async lease(): Promise<Lease> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const path = this.tempPath('lease');
+    await open(path, 'wx', 0o644).then((fh) => fh.close());
+    const blobs = new LeasedBlobStore(this.root, path);
+    return { blobs, add: (d) => blobs.add(d), release: () => blobs.release() };
+  }
+
+  /** Digests held by leases of live processes, and whether any such lease exists. */
+  private async liveLeases(): Promise<{ any: boolean; digests: Set<string> }> {
+    const digests = new Set<string>();
+    let any = false;
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      const [pid, kind] = name.split('.');
+      if (kind !== 'lease' || !pidAlive(Number(pid))) continue;
+      const text = await readFile(join(this.tmpDir, name), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      any = true;
+      for (const line of text.split('\n')) if (line) digests.add(line);
+    }
+    return { any, digests };
+  }
+
   private async reachable(roots: Descriptor[]) {
     return walk(roots, (d) => this.readJSON(d.digest, d.size));
   }
@@ -208,6 +240,10 @@ class OciStore extends FsBlobStore implements Store {
 
   async gc(): Promise<GcReport> {
     return this.withLock(async () => {
+      const started = Date.now();
+      // Listed before roots and leases are read: a leased writer records a blob before it
+      // appears here, so anything listed is either in a lease read below or truly garbage.
+      const present = await this.presentBlobs();
       const roots = [...(await this.readIndex()).manifests];
       for (const h of this.opts.gcHooks ?? []) if (h.roots) roots.push(...(await h.roots()));
       const live = await this.reachable(roots);
@@ -215,13 +251,16 @@ class OciStore extends FsBlobStore implements Store {
         // Deleting with an incomplete picture could remove blobs a damaged manifest still needs.
         throw new UserError('store.gc-incomplete', `cannot collect garbage: ${live.errors.length} manifest(s) unreadable (first: ${live.errors[0]!.digest})`, 'run `wharf fsck` to see what is damaged');
       }
+      const leases = await this.liveLeases();
       let blobsRemoved = 0;
       let bytesReclaimed = 0;
-      for (const hex of await this.presentBlobs()) {
+      for (const hex of present) {
         const d = isSha256(`sha256:${hex}`) ? sha256FromHex(hex) : undefined;
-        if (d && live.blobs.has(d)) continue;
+        if (d && (live.blobs.has(d) || leases.digests.has(d))) continue;
         const p = join(this.blobDir, hex);
-        const size = (await stat(p).catch(() => undefined))?.size ?? 0;
+        const st = await stat(p).catch(() => undefined);
+        if (leases.any && st && st.mtimeMs > started - LEASE_GRACE_MS) continue;
+        const size = st?.size ?? 0;
         await unlink(p).catch(() => undefined);
         blobsRemoved++;
         bytesReclaimed += size;

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { openStore, type Store } from '../../src/store/index.js';
 import { writeTinyImage, TINY_FILES } from '../helpers/tiny-image.js';
 import type { CommittedImage } from '../../src/image/index.js';
+import { createOciValidator } from '../helpers/oci-schema.js';
 
 // skopeo and umoci come from scripts/ensure-host-packages.sh (run by scripts/run-tests.mjs).
 let dir: string;
@@ -39,6 +40,13 @@ test('umoci unpack extracts exactly the files that were written', async () => {
   for (const f of TINY_FILES) if (!f.dir) assert.equal(await readFile(join(rootfs, f.path), 'utf8'), f.content);
   const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: { args: string[] } };
   assert.deepEqual(config.process.args, ['/bin/sh']);
+});
+
+test('index.json and oci-layout validate against the OCI schemas', async () => {
+  const validate = createOciValidator();
+  assert.deepEqual(validate('application/vnd.oci.image.index.v1+json', JSON.parse(await readFile(join(store.root, 'index.json'), 'utf8'))), []);
+  assert.deepEqual(validate('application/vnd.oci.layout.header.v1+json', JSON.parse(await readFile(join(store.root, 'oci-layout'), 'utf8'))), []);
+  assert.notDeepEqual(validate('application/vnd.oci.image.index.v1+json', { schemaVersion: 2, manifests: [{ digest: 'sha256:x' }] }), [], 'the validator does reject');
 });
 
 test('the store stays consistent after the tools read it', async () => {

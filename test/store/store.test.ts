@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -168,4 +168,36 @@ test('a lock left by a dead process is taken over at once; a live holder is wait
   await held.release();
   await (await waiting).release();
   assert.equal(got, true);
+});
+
+test('leases keep a build\'s blobs through GC until released; a dead process\'s lease lapses', async () => {
+  const s = await fresh();
+  const old = new Date(Date.now() - 3_600_000);
+  const lease = await s.lease();
+  const written = await lease.blobs.putBytes('layer of a build in progress');
+  await utimes(s.path(written.digest), old, old);
+  const reused = await s.putBytes('base layer reused by the build');
+  await utimes(s.path(reused.digest), old, old);
+  await lease.add(reused.digest);
+  const stale = await s.putBytes('old garbage');
+  await utimes(s.path(stale.digest), old, old);
+  const young = await s.putBytes('just written by someone without a lease');
+
+  let r = await s.gc();
+  assert.equal(r.blobsRemoved, 1);
+  assert.equal(await s.has(stale.digest), false, 'old unleased garbage goes');
+  assert.ok(await s.has(written.digest), 'blobs written through the lease stay');
+  assert.ok(await s.has(reused.digest), 'blobs added to the lease stay');
+  assert.ok(await s.has(young.digest), 'fresh blobs are spared while a lease is live');
+
+  await lease.release();
+  r = await s.gc();
+  assert.equal(r.blobsRemoved, 3);
+
+  const orphan = await s.putBytes('leased by a process that died');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  await writeFile(join(s.tmpDir, `${dead}.lease.x`), orphan.digest + '\n');
+  r = await s.gc();
+  assert.equal(await s.has(orphan.digest), false);
+  assert.equal(r.tempRemoved, 1);
 });
