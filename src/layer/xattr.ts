@@ -16,16 +16,19 @@ interface RunResult {
 
 function run(cmd: string, args: string[], cwd: string, input?: Buffer): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const errs: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => errs.push(c));
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => errs.push(c));
     child.on('error', (e) =>
       reject(new UserError('layer.xattr-tool', `cannot run ${cmd}: ${e.message}`, 'install the Debian package "attr"')),
     );
     child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(errs).toString(), code }));
-    child.stdin.end(input ?? Buffer.alloc(0));
+    if (input && child.stdin) {
+      child.stdin.on('error', () => undefined); // the exit status reports a tool that stopped reading
+      child.stdin.end(input);
+    }
   });
 }
 
