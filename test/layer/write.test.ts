@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +92,7 @@ test('gzip layer: digests, GNU tar listing, round trip through our applier and G
   assert.ok(tarBytes.includes(Buffer.from('SCHILY.xattr.security.capability=')));
 
   for (const [name, extract] of [
-    ['ours', (dst: string) => applyLayer(require_stream(blobPath), dst, { form: 'plain' })],
+    ['ours', (dst: string) => applyLayer(createReadStream(blobPath), dst, { form: 'plain' })],
     ['gnu', async (dst: string) => void execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpzf', blobPath, '-C', dst])],
   ] as const) {
     const dst = join(tmp, `dst-${name}`);
@@ -115,9 +116,6 @@ test('gzip layer: digests, GNU tar listing, round trip through our applier and G
     assert.ok(execFileSync('getfattr', ['-d', '--absolute-names', join(dst, 'empty')]).toString().includes('user.note="hello"'));
   }
 });
-
-import { createReadStream } from 'node:fs';
-const require_stream = (p: string) => createReadStream(p);
 
 test('zstd and uncompressed layers: media types, same diff_id, applier detects the format', async () => {
   const src = join(tmp, 'src-z');
