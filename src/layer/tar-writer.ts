@@ -57,8 +57,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     return kept.size ? kept : undefined;
   };
 
-  async function* entry(rel: string, abs: string): AsyncGenerator<Buffer> {
-    const st = await lstat(abs, { bigint: true });
+  async function* entry(rel: string, abs: string, st: BigIntStats): AsyncGenerator<Buffer> {
     const common = { path: rel, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: clamp(st.mtimeMs) };
 
     if (opts.form === 'overlay' && isOverlayWhiteout(st)) {
@@ -77,8 +76,16 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       if (opts.form === 'overlay' && xattrs.get(rel)?.get('trusted.overlay.opaque')?.toString() === 'y') {
         yield encodeHeader({ ...common, path: rel === '' ? OPAQUE_MARKER : `${rel}/${OPAQUE_MARKER}`, type: 'file', mode: 0, size: 0 });
       }
-      const names = (await readdir(abs)).sort(byteOrder);
-      for (const name of names) yield* entry(rel === '' ? name : `${rel}/${name}`, join(abs, name));
+      // Siblings are ordered by the name they get in the tar (a whiteout `x` sorts as `.wh.x`).
+      const children = await Promise.all(
+        (await readdir(abs)).map(async (name) => {
+          const cst = await lstat(join(abs, name), { bigint: true });
+          const tarName = opts.form === 'overlay' && isOverlayWhiteout(cst) ? `${WHITEOUT_PREFIX}${name}` : name;
+          return { name, tarName, st: cst };
+        }),
+      );
+      children.sort((a, b) => byteOrder(a.tarName, b.tarName));
+      for (const c of children) yield* entry(rel === '' ? c.name : `${rel}/${c.name}`, join(abs, c.name), c.st);
       return;
     }
 
@@ -106,7 +113,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     }
   }
 
-  yield* entry('', dir);
+  yield* entry('', dir, await lstat(dir, { bigint: true }));
   yield endOfArchive();
 }
 

@@ -155,3 +155,17 @@ test('deterministic: creation order and source mtimes do not change the digests 
   await utimes(join(b, 'empty'), 1_000_000_000, 1_000_000_000);
   assert.notEqual((await write(b, opts)).res.diffId, ra.diffId);
 });
+
+test('archives written by GNU tar (gnu long names, posix PAX, xz/bzip2) apply like our own', async () => {
+  const src = join(tmp, 'src-gnu');
+  await buildTree(src, { reverse: false, mtime: 1_700_000_000 });
+  for (const [format, flag] of [['gnu', '-z'], ['posix', '-J'], ['gnu', '-j']] as const) {
+    const archive = join(tmp, `gnu-${format}${flag}.tar`);
+    execFileSync('tar', [`--format=${format}`, '--xattrs', '--xattrs-include=*', flag, '-cf', archive, '-C', src, '.']);
+    const dst = await mkdtemp(join(tmp, 'dst-gnu-'));
+    await applyLayer(createReadStream(archive), dst, { form: 'plain' });
+    assert.deepEqual(await listTree(dst), await listTree(src), `${format} ${flag}`);
+    assert.equal(await readFile(join(dst, LONG_FILE), 'utf8'), 'long name');
+    assert.equal((await lstat(join(dst, 'bin', 'tool'))).ino, (await lstat(join(dst, 'hardlink-to-tool'))).ino);
+  }
+});
