@@ -40,3 +40,14 @@ export interface BlobStore {
   /** A private temp dir under `<root>/tmp/` removed by the caller (and swept at start). */
   tempDir(prefix: string): Promise<string>;
 }
+
+/**
+ * Keeps blobs alive across GC while a build or import is between writing blobs and tagging the
+ * result. Write through `blobs` (every committed blob is protected), `add` blobs reused from
+ * elsewhere, and `release` when the result is tagged (a dead process's lease lapses by itself).
+ */
+export interface Lease {
+  readonly blobs: BlobStore;
+  add(digest: Sha256): Promise<void>;
+  release(): Promise<void>;
+}

@@ -1,7 +1,22 @@
 import type { RegisterCommand } from '../context.js';
+import { register as images } from './images.js';
+import { register as inspect } from './inspect.js';
+import { register as history } from './history.js';
+import { register as tag } from './tag.js';
+import { register as rmi } from './rmi.js';
+import { register as prune } from './prune.js';
+import { register as fsck } from './fsck.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
  * loads its implementation lazily inside the action, so `wharf images` never pays for the parser.
  */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  images,
+  inspect,
+  history,
+  tag,
+  rmi,
+  prune,
+  fsck,
+];

@@ -1,0 +1,175 @@
+// Implementations of the image-management commands, loaded lazily by their command modules.
+import { sha256Hex, type Sha256 } from '../hash/digest.js';
+import { openStore, familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
+import { UserError } from '../util/user-error.js';
+import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, type LoadedImage } from '../image/index.js';
+import type { CliContext } from './context.js';
+
+type Out = CliContext['stdout'];
+
+/** docker's HumanSize: decimal units, 3 significant digits (`7.8MB`, `512B`). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${units[i]}`;
+}
+
+/** docker's HumanDuration + " ago" (`2 hours ago`, `About a minute ago`). */
+export function humanSince(iso: string | undefined, now: Date): string {
+  const ms = iso ? now.getTime() - Date.parse(iso) : NaN;
+  if (Number.isNaN(ms)) return 'N/A';
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const m = Math.floor(s / 60);
+  const h = Math.round(s / 3600);
+  let d: string;
+  if (s < 1) d = 'Less than a second';
+  else if (s === 1) d = '1 second';
+  else if (s < 60) d = `${s} seconds`;
+  else if (m === 1) d = 'About a minute';
+  else if (m < 60) d = `${m} minutes`;
+  else if (h === 1) d = 'About an hour';
+  else if (h < 48) d = `${h} hours`;
+  else if (h < 24 * 7 * 2) d = `${Math.floor(h / 24)} days`;
+  else if (h < 24 * 30 * 2) d = `${Math.floor(h / 24 / 7)} weeks`;
+  else if (h < 24 * 365 * 2) d = `${Math.floor(h / 24 / 30)} months`;
+  else d = `${Math.floor(h / 24 / 365)} years`;
+  return `${d} ago`;
+}
+
+function table(out: Out, rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) out.write(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('').trimEnd() + '\n');
+}
+
+const shortId = (id: Sha256): string => sha256Hex(id).slice(0, 12);
+
+/** A name, or an image ID (prefix) when no tag has that name — as docker resolves them. */
+async function findImage(store: Store, name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }> {
+  const idPrefix = /^(?:sha256:)?([0-9a-f]{4,64})$/.exec(name)?.[1];
+  const all = await store.tags();
+  if (!idPrefix || (await store.resolve(parseImageName(name)))) {
+    const image = await loadImage(store, name);
+    return { image, tags: await tagsOf(store, all, image.id) };
+  }
+  const matches = new Map<Sha256, LoadedImage>();
+  for (const t of all) {
+    const img = await loadDescriptor(store, t.ref, t.descriptor);
+    if (sha256Hex(img.id).startsWith(idPrefix)) matches.set(img.id, img);
+  }
+  if (matches.size > 1) throw new UserError('image.ambiguous-id', `image ID prefix ${name} matches ${matches.size} images`, 'give more digits of the ID');
+  const image = [...matches.values()][0];
+  if (!image) throw notFound(name, store);
+  return { image, tags: await tagsOf(store, all, image.id) };
+}
+
+async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEntry[]> {
+  const out: TagEntry[] = [];
+  for (const t of all) if ((await loadDescriptor(store, t.ref, t.descriptor).catch(() => undefined))?.id === id) out.push(t);
+  return out;
+}
+
+export async function images(ctx: CliContext, root: string, format: 'table' | 'json'): Promise<number> {
+  const store = await openStore(root);
+  const now = new Date();
+  const rows = [];
+  for (const t of await store.tags()) {
+    try {
+      rows.push({ t, img: await loadDescriptor(store, t.ref, t.descriptor) });
+    } catch (e) {
+      // One damaged image should not hide the others; fsck says more.
+      ctx.stderr.write(`warning: ${familiarName(t.ref)}: ${(e as Error).message} (run \`wharf fsck\`)\n`);
+    }
+  }
+  rows.sort((a, b) => (b.img.config.created ?? '').localeCompare(a.img.config.created ?? '') || a.t.name.localeCompare(b.t.name));
+  if (format === 'json') {
+    for (const { t, img } of rows) {
+      const line = {
+        ID: shortId(img.id),
+        Repository: familiarRepository(t.ref),
+        Tag: t.ref.tag,
+        Digest: t.descriptor.digest,
+        CreatedAt: img.config.created ?? '',
+        CreatedSince: humanSince(img.config.created, now),
+        Size: humanSize(imageSize(img)),
+      };
+      ctx.stdout.write(JSON.stringify(line) + '\n');
+    }
+    return 0;
+  }
+  table(ctx.stdout, [
+    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
+  ]);
+  return 0;
+}
+
+export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
+  const store = await openStore(root);
+  const views = [];
+  for (const n of names) {
+    const { image, tags } = await findImage(store, n);
+    views.push(inspectView(image, tags.map((t) => familiarName(t.ref))));
+  }
+  ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
+  return 0;
+}
+
+export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
+  const store = await openStore(root);
+  const { image } = await findImage(store, name);
+  const now = new Date();
+  const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
+  table(ctx.stdout, [
+    ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+    ...historyRows(image).map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
+  ]);
+  return 0;
+}
+
+export async function tag(ctx: CliContext, root: string, src: string, dst: string): Promise<number> {
+  const store = await openStore(root);
+  const to = parseImageName(dst);
+  if (to.digest) throw new UserError('image.bad-reference', `cannot tag as ${dst}: a tag cannot include a digest`);
+  const { image } = await findImage(store, src);
+  await store.setTag(to, image.target);
+  return 0;
+}
+
+export async function rmi(ctx: CliContext, root: string, names: string[]): Promise<number> {
+  const store = await openStore(root);
+  let failed = 0;
+  for (const n of names) {
+    const ref = parseImageName(n);
+    const removed = ref.digest ? undefined : await store.removeTag(ref);
+    if (!removed) {
+      ctx.stderr.write(`error: ${notFound(familiarName(ref), store).message}\n`);
+      failed++;
+      continue;
+    }
+    ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
+  }
+  const gc = await store.gc();
+  if (gc.blobsRemoved) ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${humanSize(gc.bytesReclaimed)} reclaimed\n`);
+  return failed ? 1 : 0;
+}
+
+export async function prune(ctx: CliContext, root: string): Promise<number> {
+  const store = await openStore(root);
+  const gc = await store.gc();
+  ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\nTotal reclaimed space: ${humanSize(gc.bytesReclaimed)}\n`);
+  return 0;
+}
+
+export async function fsck(ctx: CliContext, root: string): Promise<number> {
+  const store = await openStore(root);
+  const r = await store.fsck();
+  for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
+  for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}\n`);
+  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${r.problems.length} problem(s), ${r.unreferenced.length} unreferenced blob(s)${r.unreferenced.length ? ' (`wharf prune` removes them)' : ''}\n`);
+  return r.problems.length ? 1 : 0;
+}

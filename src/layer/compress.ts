@@ -1,0 +1,106 @@
+/**
+ * Layer compression: gzip through node:zlib, zstd (and, for reading, xz and bzip2) through the
+ * Debian command-line tools in a child-process pipe, since Node 20 has no zstd. Reading detects the
+ * format from magic bytes, never from a name or media type.
+ */
+import { spawn } from 'node:child_process';
+import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { UserError } from '../util/index.js';
+import type { Compression } from './types.js';
+
+export const MEDIA_TYPE_LAYER = 'application/vnd.oci.image.layer.v1.tar';
+
+export function layerMediaType(c: Compression): string {
+  switch (c) {
+    case 'gzip':
+      return `${MEDIA_TYPE_LAYER}+gzip`;
+    case 'zstd':
+      return `${MEDIA_TYPE_LAYER}+zstd`;
+    case 'none':
+      return MEDIA_TYPE_LAYER;
+  }
+}
+
+/** A duplex running `cmd args`: bytes in on stdin, out on stdout; a non-zero exit is an error. */
+function processPipe(cmd: string, args: string[], what: string): Duplex {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const errs: Buffer[] = [];
+  child.stderr.on('data', (c: Buffer) => errs.push(c));
+  const out = new PassThrough();
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) => reject(new UserError('layer.tool-missing', `cannot run ${cmd} for ${what}: ${e.message}`, `install the Debian package "${cmd}"`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new UserError('layer.compression', `${what} failed (${cmd} exited ${code ?? signal}): ${Buffer.concat(errs).toString().trim()}`));
+    });
+  });
+  // Forward stdout, but end only once the process has exited cleanly, so a failure surfaces.
+  child.stdout.on('data', (c: Buffer) => {
+    if (!out.write(c)) {
+      child.stdout.pause();
+      out.once('drain', () => child.stdout.resume());
+    }
+  });
+  child.stdout.on('end', () => exited.then(() => out.end(), (e: unknown) => out.destroy(e as Error)));
+  child.stdin.on('error', () => undefined); // EPIPE when the tool died; `exited` reports why
+  const duplex = Duplex.from({ writable: child.stdin, readable: out });
+  duplex.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return duplex;
+}
+
+/** The compressing stage of the layer pipeline (identity for `none`). */
+export function compressor(c: Compression): Transform | Duplex {
+  switch (c) {
+    case 'gzip':
+      return createGzip();
+    case 'zstd':
+      return processPipe('zstd', ['-q', '-c', '-3', '--no-progress'], 'zstd compression');
+    case 'none':
+      return new PassThrough();
+  }
+}
+
+type Detected = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+
+function detect(head: Buffer): Detected {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  return 'none';
+}
+
+/**
+ * The uncompressed bytes of `src`, whichever of gzip, zstd, xz, bzip2 or plain it is.
+ */
+export async function decompressed(src: Readable): Promise<Readable> {
+  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  let done = false;
+  while (head.length < 6 && !done) {
+    const r = await it.next();
+    if (r.done) done = true;
+    else head = Buffer.concat([head, Buffer.from(r.value)]);
+  }
+  const kind = detect(Buffer.concat([head, Buffer.alloc(8)]));
+  const replay = Readable.from(
+    (async function* () {
+      if (head.length) yield head;
+      if (done) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    })(),
+    { objectMode: false },
+  );
+  if (kind === 'none') return replay;
+  const stage: Duplex =
+    kind === 'gzip' ? createGunzip()
+    : kind === 'zstd' ? processPipe('zstd', ['-d', '-q', '-c'], 'zstd decompression')
+    : kind === 'xz' ? processPipe('xz', ['-d', '-q', '-c'], 'xz decompression')
+    : processPipe('bzip2', ['-d', '-q', '-c'], 'bzip2 decompression');
+  replay.on('error', (e) => stage.destroy(e));
+  replay.pipe(stage);
+  return stage;
+}

@@ -1,0 +1,15 @@
+/**
+ * The layer module: deterministic layer tars from directories (plain trees or overlay upper dirs)
+ * and the safe applier. See types.ts for the contract.
+ */
+import { applyLayer } from './apply.js';
+import type { LayerCodec } from './types.js';
+import { writeLayer } from './write.js';
+
+export type { ApplyOptions, Compression, DirForm, LayerCodec, LayerResult, LayerWriteOptions } from './types.js';
+export { applyLayer } from './apply.js';
+export { writeLayer, layerTarStream } from './write.js';
+export { decompressed, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
+export { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
+
+export const layerCodec: LayerCodec = { writeLayer, applyLayer };

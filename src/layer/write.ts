@@ -1,0 +1,61 @@
+/**
+ * Layer commit: directory → deterministic tar → (sha256 = diff_id) and → compressor → blob store,
+ * all in one pass over the tree. The blob writer computes the compressed digest as it writes.
+ */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Sha256Stream } from '../hash/index.js';
+import type { BlobStore } from '../store/types.js';
+import { compressor, layerMediaType } from './compress.js';
+import { tarDirectory } from './tar-writer.js';
+import type { LayerResult, LayerWriteOptions } from './types.js';
+
+/** Small headers and files are gathered into chunks of this size before hashing/compressing. */
+const COALESCE = 256 * 1024;
+
+async function* coalesced(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of src) {
+    if (chunk.length >= COALESCE && size === 0) {
+      yield chunk;
+      continue;
+    }
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= COALESCE) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
+}
+
+class HashTap extends Transform {
+  readonly hash = new Sha256Stream();
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+}
+
+/** The uncompressed, deterministic tar of `dir` as a stream (for exporters that want plain tar). */
+export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch'>): Readable {
+  return Readable.from(coalesced(tarDirectory(dir, opts)), { objectMode: false });
+}
+
+export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: BlobStore): Promise<LayerResult> {
+  const writer = await blobs.writer();
+  const tap = new HashTap();
+  try {
+    await pipeline(layerTarStream(dir, opts), tap, compressor(opts.compression), async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) await writer.write(chunk);
+    });
+    const { digest, size } = await writer.commit();
+    return { diffId: tap.hash.digest(), digest, size, mediaType: layerMediaType(opts.compression) };
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Extended attributes through the `attr` tools, since Node has no xattr API. Reading walks the
+ * whole tree in ONE getfattr process; writing restores all attributes in ONE setfattr process.
+ * Neither dereferences symlinks.
+ */
+import { spawn } from 'node:child_process';
+import { UserError } from '../util/index.js';
+
+export type Xattrs = Map<string, Buffer>;
+
+interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number | null;
+}
+
+function run(cmd: string, args: string[], cwd: string, input?: Buffer): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const errs: Buffer[] = [];
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => errs.push(c));
+    child.on('error', (e) =>
+      reject(new UserError('layer.xattr-tool', `cannot run ${cmd}: ${e.message}`, 'install the Debian package "attr"')),
+    );
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(errs).toString(), code }));
+    if (input && child.stdin) {
+      child.stdin.on('error', () => undefined); // the exit status reports a tool that stopped reading
+      child.stdin.end(input);
+    }
+  });
+}
+
+/** getfattr writes bytes outside printable ASCII (and backslash) as `\ooo`. */
+function unescapeName(s: string): string {
+  const bytes: number[] = [];
+  const raw = Buffer.from(s, 'latin1');
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString('latin1'))) {
+      bytes.push(parseInt(raw.subarray(i + 1, i + 4).toString('latin1'), 8));
+      i += 3;
+    } else bytes.push(raw[i]!);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function escapeName(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    out += b <= 0x20 || b >= 0x7f || b === 0x5c || b === 0x3d ? `\\${b.toString(8).padStart(3, '0')}` : String.fromCharCode(b);
+  }
+  return out;
+}
+
+/**
+ * Every extended attribute under `dir`, keyed by path relative to it ('' for `dir` itself).
+ * Files without attributes are absent.
+ */
+export async function readTreeXattrs(dir: string): Promise<Map<string, Xattrs>> {
+  const res = await run('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '.'], dir);
+  // getfattr exits 1 when some file had no readable attributes; only a failure with no output matters.
+  if (res.code !== 0 && res.stdout.length === 0 && res.stderr.trim() !== '') {
+    throw new UserError('layer.xattr-read', `reading extended attributes under ${dir} failed: ${res.stderr.trim()}`);
+  }
+  const result = new Map<string, Xattrs>();
+  let current: Xattrs | undefined;
+  for (const line of res.stdout.toString('latin1').split('\n')) {
+    if (line.startsWith('# file: ')) {
+      const p = unescapeName(line.slice(8));
+      const rel = p === '.' ? '' : p.startsWith('./') ? p.slice(2) : p;
+      current = new Map();
+      result.set(rel, current);
+    } else if (current && line.includes('=')) {
+      const eq = line.indexOf('=');
+      const name = unescapeName(line.slice(0, eq));
+      const value = line.slice(eq + 1);
+      current.set(name, value.startsWith('0x') ? Buffer.from(value.slice(2), 'hex') : Buffer.from(value.replace(/^"|"$/g, ''), 'latin1'));
+    }
+  }
+  for (const [k, v] of result) if (v.size === 0) result.delete(k);
+  return result;
+}
+
+/** Sets the attributes on paths relative to `root` (which the caller has already checked). */
+export async function restoreXattrs(root: string, entries: ReadonlyArray<readonly [string, Xattrs]>): Promise<void> {
+  if (entries.length === 0) return;
+  let dump = '';
+  for (const [rel, attrs] of entries) {
+    dump += `# file: ${escapeName(rel === '' ? '.' : `./${rel}`)}\n`;
+    for (const [name, value] of attrs) dump += `${escapeName(name)}=0x${value.toString('hex')}\n`;
+    dump += '\n';
+  }
+  const res = await run('setfattr', ['-h', '--restore=-'], root, Buffer.from(dump, 'latin1'));
+  if (res.code !== 0) {
+    throw new UserError('layer.xattr-write', `setting extended attributes failed: ${res.stderr.trim()}`);
+  }
+}

@@ -1,0 +1,215 @@
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, open, readFile, rename, stat, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { Sha256Stream, sha256Hex, type Sha256 } from '../hash/index.js';
+import { fsyncDir } from '../util/fs.js';
+import { UserError } from '../util/user-error.js';
+import type { BlobStore, BlobWriter } from './types.js';
+
+/**
+ * The blob half of the OCI layout: `blobs/sha256/<hex>`, written through `tmp/` (named
+ * `<pid>.<what>.<random>` so the sweep at open can tell a dead writer's leftovers from a live one's).
+ */
+export class FsBlobStore implements BlobStore {
+  readonly blobDir: string;
+  readonly tmpDir: string;
+
+  constructor(readonly root: string) {
+    this.blobDir = join(root, 'blobs', 'sha256');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  path(digest: Sha256): string {
+    return join(this.blobDir, sha256Hex(digest));
+  }
+
+  async has(digest: Sha256): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  async stat(digest: Sha256): Promise<number | undefined> {
+    try {
+      const s = await stat(this.path(digest));
+      return s.isFile() ? s.size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A fresh temp path under tmp/, owned by this process. */
+  tempPath(what: string): string {
+    return join(this.tmpDir, `${process.pid}.${what}.${randomBytes(8).toString('hex')}`);
+  }
+
+  async tempDir(prefix: string): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return mkdtemp(join(this.tmpDir, `${process.pid}.${prefix.replace(/[^\w-]/g, '_')}.`));
+  }
+
+  async writer(): Promise<BlobWriter> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmp = this.tempPath('blob');
+    const fh = await open(tmp, 'wx', 0o644);
+    return new FsBlobWriter(this, tmp, fh, this.beforePublish);
+  }
+
+  /** Called with a blob's digest just before it is renamed into blobs/ (leases record it here). */
+  protected beforePublish?: (digest: Sha256) => Promise<void>;
+
+  async putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
+    const w = await this.writer();
+    try {
+      await w.write(typeof data === 'string' ? Buffer.from(data) : data);
+      return await w.commit(expected);
+    } finally {
+      await w.abort();
+    }
+  }
+
+  async putStream(src: Readable, expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
+    const w = await this.writer();
+    try {
+      for await (const chunk of src) await w.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+      return await w.commit(expected);
+    } finally {
+      await w.abort();
+    }
+  }
+
+  openRead(digest: Sha256, expectedSize?: number): Readable {
+    const h = new Sha256Stream();
+    const verify = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        h.update(chunk);
+        cb(null, chunk);
+      },
+      flush: (cb) => cb(this.checkRead(digest, h.digest(), h.size, expectedSize) ?? null),
+    });
+    const src = createReadStream(this.path(digest));
+    src.on('error', (e) => verify.destroy(this.readError(digest, e)));
+    return src.pipe(verify);
+  }
+
+  async readBytes(digest: Sha256, expectedSize?: number): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.path(digest));
+    } catch (e) {
+      throw this.readError(digest, e);
+    }
+    const h = new Sha256Stream();
+    h.update(data);
+    const problem = this.checkRead(digest, h.digest(), h.size, expectedSize);
+    if (problem) throw problem;
+    return data;
+  }
+
+  async readJSON<T>(digest: Sha256, expectedSize?: number): Promise<T> {
+    const data = await this.readBytes(digest, expectedSize);
+    try {
+      return JSON.parse(data.toString('utf8')) as T;
+    } catch {
+      throw new UserError('store.blob-not-json', `blob ${digest} in ${this.root} is not valid JSON`);
+    }
+  }
+
+  private checkRead(digest: Sha256, actual: Sha256, size: number, expectedSize?: number): UserError | undefined {
+    if (actual !== digest) {
+      return new UserError('store.blob-corrupt', `blob ${digest} in ${this.root} is corrupt (its content hashes to ${actual})`, 'run `wharf fsck`; re-import or rebuild the image that uses it');
+    }
+    if (expectedSize !== undefined && size !== expectedSize) {
+      return new UserError('store.blob-size', `blob ${digest} in ${this.root} has ${size} bytes, its descriptor says ${expectedSize}`, 'run `wharf fsck`');
+    }
+    return undefined;
+  }
+
+  private readError(digest: Sha256, e: unknown): Error {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      return new UserError('store.blob-missing', `blob ${digest} is missing from ${this.root}`, 'run `wharf fsck`; re-import or rebuild the image that uses it');
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  private readonly hash = new Sha256Stream();
+  private done = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly tmp: string,
+    private readonly fh: FileHandle,
+    private readonly beforePublish?: (digest: Sha256) => Promise<void>,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.done) throw new Error('BlobWriter.write after commit/abort');
+    this.hash.update(chunk);
+    let off = 0;
+    while (off < chunk.length) off += (await this.fh.write(chunk, off, chunk.length - off)).bytesWritten;
+  }
+
+  async commit(expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
+    if (this.done) throw new Error('BlobWriter.commit twice or after abort');
+    this.done = true;
+    const digest = this.hash.digest();
+    const size = this.hash.size;
+    try {
+      await this.fh.sync();
+      await this.close();
+      if (expected !== undefined && expected !== digest) {
+        throw new UserError('store.digest-mismatch', `content does not match its expected digest ${expected} (it hashes to ${digest})`);
+      }
+      await this.beforePublish?.(digest);
+      // Renamed even when the blob exists (same bytes, so harmless): the fresh mtime tells a
+      // concurrent GC that someone just wrote it (see Store.gc).
+      await mkdir(this.store.blobDir, { recursive: true });
+      await rename(this.tmp, this.store.path(digest));
+      await fsyncDir(this.store.blobDir);
+    } catch (e) {
+      await unlink(this.tmp).catch(() => undefined);
+      throw e;
+    }
+    return { digest, size };
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  async abort(): Promise<void> {
+    const committed = this.done && this.closed;
+    this.done = true;
+    await this.close().catch(() => undefined);
+    if (!committed) await unlink(this.tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Blobs written through a lease are listed in `tmp/<pid>.lease.<random>` before they appear in
+ * blobs/, so GC (in any process) keeps them until the lease is released or its process dies —
+ * the window between writing a build's layers and tagging its image.
+ */
+export class LeasedBlobStore extends FsBlobStore {
+  constructor(
+    root: string,
+    readonly leasePath: string,
+  ) {
+    super(root);
+    this.beforePublish = (d) => this.add(d);
+  }
+
+  /** Protects a blob that is already stored (e.g. a base image layer about to be reused). */
+  async add(digest: Sha256): Promise<void> {
+    await appendFile(this.leasePath, digest + '\n');
+  }
+
+  async release(): Promise<void> {
+    await unlink(this.leasePath).catch(() => undefined);
+  }
+}

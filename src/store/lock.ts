@@ -1,0 +1,104 @@
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../util/user-error.js';
+
+/**
+ * An inter-process lock on one host: a file created with O_EXCL holding `pid starttime nonce`.
+ * A holder that died (kill -9) is detected at once by pid liveness (and its start time, so a
+ * recycled pid does not keep a dead holder's lock), instead of waiting for an mtime to age as
+ * mkdir/mtime locks do. The lock is not meant for roots shared between hosts.
+ */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** Give up after this long (ms); a live holder is waited for. */
+  readonly timeoutMs?: number;
+}
+
+/** Start time of a process in clock ticks since boot (Linux), or '' where /proc is missing. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name (field 2) may contain spaces, so count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** True if the process that wrote `owner` (`pid starttime nonce`) is still running. */
+export function ownerAlive(owner: string): boolean {
+  const [pidText, start] = owner.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const now = startTime(pid);
+  return !(start && now && now !== start);
+}
+
+export const pidAlive = (pid: number): boolean => ownerAlive(`${pid}`);
+
+let ownStart: string | undefined;
+const ownerLine = (nonce: string): string => `${process.pid} ${(ownStart ??= startTime(process.pid) ?? '')} ${nonce}\n`;
+
+export async function acquireLock(path: string, tmpDir: string, opts: LockOptions = {}): Promise<Lock> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const nonce = randomBytes(8).toString('hex');
+  const line = ownerLine(nonce);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(path, 'wx', 0o644);
+      try {
+        await fh.writeFile(line);
+      } finally {
+        await fh.close();
+      }
+      return { release: () => releaseLock(path, nonce) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const owner = await readFile(path, 'utf8').catch(() => undefined);
+    // An empty file is a holder that died between create and write: stale as well.
+    if (owner !== undefined && (owner === '' || !ownerAlive(owner))) {
+      await breakStale(path, tmpDir, owner);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new UserError('store.locked', `the store is locked by another wharf process (${path}: ${owner?.trim() ?? '?'})`, 'wait for it to finish, or remove the lock file if that process is gone');
+    }
+    await sleep(Math.min(5 + attempt * 5, 100));
+  }
+}
+
+/**
+ * Moves a dead holder's lock aside. Two breakers may race: the loser's rename fails (ENOENT),
+ * or it moved a fresh lock, which it notices by the content and puts back.
+ */
+async function breakStale(path: string, tmpDir: string, judged: string): Promise<void> {
+  const aside = join(tmpDir, `${process.pid}.stale-lock.${randomBytes(6).toString('hex')}`);
+  try {
+    await rename(path, aside);
+  } catch {
+    return;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => judged);
+  if (moved !== judged && ownerAlive(moved)) {
+    // link, not rename: it fails instead of replacing a lock someone took in the meantime.
+    await link(aside, path).catch(() => undefined);
+  }
+  await unlink(aside).catch(() => undefined);
+}
+
+async function releaseLock(path: string, nonce: string): Promise<void> {
+  const owner = await readFile(path, 'utf8').catch(() => '');
+  if (owner.trim().endsWith(nonce)) await unlink(path).catch(() => undefined);
+}

@@ -1,0 +1,326 @@
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { isSha256, sha256FromHex, type Sha256 } from '../hash/digest.js';
+import { fsyncDir } from '../util/fs.js';
+import { UserError } from '../util/user-error.js';
+import { FsBlobStore, LeasedBlobStore } from './blobs.js';
+import { acquireLock, pidAlive, type Lock } from './lock.js';
+import { emptyIndex, MEDIA_TYPE_INDEX, tagOf, withTag, withoutTag, type OciIndex, type TagEntry } from './oci-index.js';
+import { fullName, type Reference } from './reference.js';
+import { walk } from './walk.js';
+import type { BlobStore, Descriptor, Lease } from './types.js';
+
+/**
+ * Lets modules that keep their own data beside the blobs (snapshots, build cache) take part in GC:
+ * `roots` adds blobs to keep (e.g. layers a cache record still uses), `collect` removes what the
+ * module owns that is no longer reachable, and reports the bytes it freed. Both run under the lock.
+ */
+export interface GcHook {
+  readonly name: string;
+  roots?(): Promise<Iterable<Descriptor>>;
+  collect?(live: ReadonlySet<Sha256>): Promise<number>;
+}
+
+export interface GcReport {
+  readonly blobsRemoved: number;
+  readonly bytesReclaimed: number;
+  readonly tempRemoved: number;
+}
+
+export interface FsckProblem {
+  readonly kind: 'missing' | 'corrupt' | 'size-mismatch' | 'unreadable' | 'bad-index';
+  readonly digest?: Sha256;
+  readonly message: string;
+}
+
+export interface FsckReport {
+  readonly problems: FsckProblem[];
+  /** Blobs present but referenced by no tag: harmless, `wharf prune` removes them. */
+  readonly unreferenced: Sha256[];
+  readonly checked: number;
+}
+
+export interface StoreOptions {
+  readonly gcHooks?: readonly GcHook[];
+  readonly lockTimeoutMs?: number;
+}
+
+/** The whole store: blobs plus tags in index.json, GC and fsck. */
+export interface Store extends BlobStore {
+  tags(): Promise<TagEntry[]>;
+  /** The manifest descriptor a reference names: by digest (any present manifest) or by tag. */
+  resolve(ref: Reference): Promise<Descriptor | undefined>;
+  setTag(ref: Reference, manifest: Descriptor): Promise<void>;
+  /** Removes a tag; returns the descriptor it pointed at, undefined if there was no such tag. */
+  removeTag(ref: Reference): Promise<Descriptor | undefined>;
+  /** Runs `fn` holding the store lock (index.json updates and GC take it). */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Blobs unreachable from index.json (and hooks) are deleted, except those in a live lease and,
+   * while any lease is live, those written in the last LEASE_GRACE_MS (a leased writer may be
+   * between renaming a blob and recording it).
+   */
+  gc(): Promise<GcReport>;
+  fsck(): Promise<FsckReport>;
+  lease(): Promise<Lease>;
+  readonly tmpDir: string;
+}
+
+/** How long a fresh blob is spared by GC while some lease is live. */
+export const LEASE_GRACE_MS = 10 * 60_000;
+
+const LAYOUT = '{"imageLayoutVersion":"1.0.0"}';
+
+/** Opens (creating on first use) an OCI image layout at `root`, sweeping dead writers' temp files. */
+export async function openStore(root: string, opts: StoreOptions = {}): Promise<Store> {
+  const s = new OciStore(root, opts);
+  await s.init();
+  return s;
+}
+
+class OciStore extends FsBlobStore implements Store {
+  private readonly indexPath: string;
+  private readonly lockPath: string;
+
+  constructor(root: string, private readonly opts: StoreOptions) {
+    super(root);
+    this.indexPath = join(root, 'index.json');
+    this.lockPath = join(root, 'lock');
+  }
+
+  async init(): Promise<void> {
+    try {
+      await mkdir(this.blobDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+    } catch (e) {
+      throw new UserError('store.unusable', `cannot create the store at ${this.root}: ${(e as Error).message}`, 'pass a writable directory with --root or WHARF_ROOT');
+    }
+    await this.sweepTemp();
+    if (!(await exists(join(this.root, 'oci-layout'))) || !(await exists(this.indexPath))) {
+      await this.withLock(async () => {
+        if (!(await exists(join(this.root, 'oci-layout')))) await this.writeRootFile('oci-layout', LAYOUT);
+        if (!(await exists(this.indexPath))) await this.writeRootFile('index.json', JSON.stringify(emptyIndex()));
+      });
+    }
+  }
+
+  /** Removes temp files and dirs of processes that are gone; returns how many. */
+  private async sweepTemp(): Promise<number> {
+    let n = 0;
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      const pid = Number(name.split('.')[0]);
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
+      await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+
+  private async writeRootFile(name: string, data: string): Promise<void> {
+    const tmp = this.tempPath(name);
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.root, name));
+    await fsyncDir(this.root);
+  }
+
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lock: Lock = await acquireLock(this.lockPath, this.tmpDir, { timeoutMs: this.opts.lockTimeoutMs });
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async readIndex(): Promise<OciIndex> {
+    let text: string;
+    try {
+      text = await readFile(this.indexPath, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      throw e;
+    }
+    try {
+      const idx = JSON.parse(text) as OciIndex;
+      if (idx.schemaVersion !== 2 || !Array.isArray(idx.manifests)) throw new Error('not an image index');
+      return idx;
+    } catch (e) {
+      throw new UserError('store.bad-index', `${this.indexPath} is not a valid OCI image index: ${(e as Error).message}`);
+    }
+  }
+
+  private async updateIndex(fn: (idx: OciIndex) => OciIndex): Promise<void> {
+    await this.withLock(async () => {
+      const next = fn(await this.readIndex());
+      await this.writeRootFile('index.json', JSON.stringify({ ...next, mediaType: next.mediaType ?? MEDIA_TYPE_INDEX }));
+    });
+  }
+
+  async tags(): Promise<TagEntry[]> {
+    const out: TagEntry[] = [];
+    for (const d of (await this.readIndex()).manifests) {
+      const t = tagOf(d);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  async resolve(ref: Reference): Promise<Descriptor | undefined> {
+    const idx = await this.readIndex();
+    if (ref.digest) {
+      const listed = idx.manifests.find((d) => d.digest === ref.digest);
+      if (listed) return stripNames(listed);
+      // An untagged manifest still in the blobs (e.g. `name@sha256:…` of a pulled image).
+      const size = await this.stat(ref.digest);
+      if (size === undefined) return undefined;
+      const doc = await this.readJSON<{ mediaType?: string; config?: unknown; manifests?: unknown }>(ref.digest, size).catch(() => undefined);
+      if (!doc || (!doc.config && !doc.manifests)) return undefined;
+      const mediaType = doc.mediaType ?? (doc.manifests ? MEDIA_TYPE_INDEX : 'application/vnd.oci.image.manifest.v1+json');
+      return { mediaType, digest: ref.digest, size };
+    }
+    const name = fullName({ domain: ref.domain, path: ref.path, tag: ref.tag });
+    const hit = idx.manifests.find((d) => tagOf(d)?.name === name);
+    return hit ? stripNames(hit) : undefined;
+  }
+
+  async setTag(ref: Reference, manifest: Descriptor): Promise<void> {
+    if (ref.tag === undefined) throw new UserError('store.tag-required', `cannot tag ${fullName(ref)}: a tag name is needed`);
+    if (!(await this.has(manifest.digest))) throw new UserError('store.blob-missing', `cannot tag ${fullName(ref)}: manifest ${manifest.digest} is not in ${this.root}`);
+    await this.updateIndex((idx) => withTag(idx, ref, manifest));
+  }
+
+  async removeTag(ref: Reference): Promise<Descriptor | undefined> {
+    let removed: Descriptor | undefined;
+    await this.updateIndex((idx) => {
+      const r = withoutTag(idx, ref);
+      removed = r.removed;
+      return r.index;
+    });
+    return removed;
+  }
+
+  async lease(): Promise<Lease> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const path = this.tempPath('lease');
+    await open(path, 'wx', 0o644).then((fh) => fh.close());
+    const blobs = new LeasedBlobStore(this.root, path);
+    return { blobs, add: (d) => blobs.add(d), release: () => blobs.release() };
+  }
+
+  /** Digests held by leases of live processes, and whether any such lease exists. */
+  private async liveLeases(): Promise<{ any: boolean; digests: Set<string> }> {
+    const digests = new Set<string>();
+    let any = false;
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      const [pid, kind] = name.split('.');
+      if (kind !== 'lease' || !pidAlive(Number(pid))) continue;
+      const text = await readFile(join(this.tmpDir, name), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      any = true;
+      for (const line of text.split('\n')) if (line) digests.add(line);
+    }
+    return { any, digests };
+  }
+
+  private async reachable(roots: Descriptor[]) {
+    return walk(roots, (d) => this.readJSON(d.digest, d.size));
+  }
+
+  private async presentBlobs(): Promise<string[]> {
+    return readdir(this.blobDir).catch(() => [] as string[]);
+  }
+
+  async gc(): Promise<GcReport> {
+    return this.withLock(async () => {
+      const started = Date.now();
+      // Listed before roots and leases are read: a leased writer records a blob before it
+      // appears here, so anything listed is either in a lease read below or truly garbage.
+      const present = await this.presentBlobs();
+      const roots = [...(await this.readIndex()).manifests];
+      for (const h of this.opts.gcHooks ?? []) if (h.roots) roots.push(...(await h.roots()));
+      const live = await this.reachable(roots);
+      if (live.errors.length) {
+        // Deleting with an incomplete picture could remove blobs a damaged manifest still needs.
+        throw new UserError('store.gc-incomplete', `cannot collect garbage: ${live.errors.length} manifest(s) unreadable (first: ${live.errors[0]!.digest})`, 'run `wharf fsck` to see what is damaged');
+      }
+      const leases = await this.liveLeases();
+      let blobsRemoved = 0;
+      let bytesReclaimed = 0;
+      for (const hex of present) {
+        const d = isSha256(`sha256:${hex}`) ? sha256FromHex(hex) : undefined;
+        if (d && (live.blobs.has(d) || leases.digests.has(d))) continue;
+        const p = join(this.blobDir, hex);
+        const st = await stat(p).catch(() => undefined);
+        if (leases.any && st && st.mtimeMs > started - LEASE_GRACE_MS) continue;
+        const size = st?.size ?? 0;
+        await unlink(p).catch(() => undefined);
+        blobsRemoved++;
+        bytesReclaimed += size;
+      }
+      if (blobsRemoved) await fsyncDir(this.blobDir);
+      const keys = new Set(live.blobs.keys());
+      for (const h of this.opts.gcHooks ?? []) if (h.collect) bytesReclaimed += await h.collect(keys);
+      const tempRemoved = await this.sweepTemp();
+      return { blobsRemoved, bytesReclaimed, tempRemoved };
+    });
+  }
+
+  async fsck(): Promise<FsckReport> {
+    const problems: FsckProblem[] = [];
+    let index: OciIndex;
+    try {
+      index = await this.readIndex();
+    } catch (e) {
+      return { problems: [{ kind: 'bad-index', message: (e as Error).message }], unreferenced: [], checked: 0 };
+    }
+    const live = await this.reachable(index.manifests);
+    for (const [digest, d] of live.blobs) {
+      const size = await this.stat(digest);
+      if (size === undefined) {
+        problems.push({ kind: 'missing', digest, message: `blob ${digest} (${d.mediaType}) is referenced but missing` });
+        continue;
+      }
+      if (size !== d.size) {
+        problems.push({ kind: 'size-mismatch', digest, message: `blob ${digest} has ${size} bytes, its descriptor says ${d.size}` });
+        continue;
+      }
+      const actual = await hashFile(this.path(digest)).catch(() => undefined);
+      if (actual !== digest) problems.push({ kind: 'corrupt', digest, message: `blob ${digest} does not match its digest (content hashes to ${actual ?? 'unreadable'})` });
+    }
+    for (const e of live.errors) {
+      if (!problems.some((p) => p.digest === e.digest)) problems.push({ kind: 'unreadable', digest: e.digest, message: `manifest ${e.digest}: ${(e.error as Error).message}` });
+    }
+    const unreferenced: Sha256[] = [];
+    for (const hex of await this.presentBlobs()) {
+      const d = isSha256(`sha256:${hex}`) ? sha256FromHex(hex) : undefined;
+      if (!d) problems.push({ kind: 'corrupt', message: `blobs/sha256/${hex} is not named by a sha256 digest` });
+      else if (!live.blobs.has(d)) unreferenced.push(d);
+    }
+    return { problems, unreferenced, checked: live.blobs.size };
+  }
+}
+
+function stripNames(d: Descriptor): Descriptor {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function hashFile(p: string): Promise<Sha256> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+  return sha256FromHex(h.digest('hex'));
+}

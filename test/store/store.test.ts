@@ -1,0 +1,203 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, stat, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { openStore, parseReference, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, type Reference, type Store } from '../../src/store/index.js';
+import { sha256Of } from '../../src/hash/index.js';
+import { acquireLock } from '../../src/store/lock.js';
+import { writeTinyImage } from '../helpers/tiny-image.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wharf-store-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+let n = 0;
+const fresh = (): Promise<Store> => openStore(join(dir, `root${n++}`));
+const ref = (s: string): Reference => {
+  const r = parseReference(s);
+  assert.ok(r.ok);
+  return r.value;
+};
+
+test('opening creates an OCI layout: oci-layout, empty index.json, blobs/sha256', async () => {
+  const s = await fresh();
+  assert.deepEqual(JSON.parse(await readFile(join(s.root, 'oci-layout'), 'utf8')), { imageLayoutVersion: '1.0.0' });
+  const idx = JSON.parse(await readFile(join(s.root, 'index.json'), 'utf8'));
+  assert.equal(idx.schemaVersion, 2);
+  assert.deepEqual(idx.manifests, []);
+  assert.ok((await stat(join(s.root, 'blobs', 'sha256'))).isDirectory());
+});
+
+test('blobs are named by their digest, written twice harmlessly, read back verified', async () => {
+  const s = await fresh();
+  const a = await s.putBytes('hello');
+  assert.equal(a.digest, sha256Of('hello'));
+  assert.equal(a.size, 5);
+  const again = await s.putStream(Readable.from([Buffer.from('hel'), Buffer.from('lo')]));
+  assert.deepEqual(again, a);
+  assert.equal(await s.stat(a.digest), 5);
+  assert.equal((await s.readBytes(a.digest, 5)).toString(), 'hello');
+  assert.deepEqual(await readdir(s.tmpDir), [], 'no temp files left behind');
+  await assert.rejects(s.readBytes(a.digest, 6), /descriptor says 6/);
+  await assert.rejects(s.putBytes('other', a.digest), /does not match its expected digest/);
+  assert.deepEqual(await readdir(s.tmpDir), []);
+});
+
+test('corrupt or missing blobs fail reads with a store error', async () => {
+  const s = await fresh();
+  const a = await s.putBytes('precious');
+  await writeFile(s.path(a.digest), 'tampered');
+  await assert.rejects(s.readBytes(a.digest), (e: Error & { code?: string }) => e.code === 'store.blob-corrupt');
+  const chunks: Buffer[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const c of s.openRead(a.digest)) chunks.push(c as Buffer);
+    })(),
+    /corrupt/,
+  );
+  await assert.rejects(s.readBytes(sha256Of('never stored')), (e: Error & { code?: string }) => e.code === 'store.blob-missing');
+  assert.equal(await s.has(sha256Of('never stored')), false);
+});
+
+test('a verifying stream passes intact content through', async () => {
+  const s = await fresh();
+  const big = Buffer.alloc(300_000, 7);
+  const a = await s.putBytes(big);
+  const chunks: Buffer[] = [];
+  for await (const c of s.openRead(a.digest, big.length)) chunks.push(c as Buffer);
+  assert.ok(Buffer.concat(chunks).equals(big));
+});
+
+test('tags: both annotations, move in place, remove, resolve by tag and digest', async () => {
+  const s = await fresh();
+  const one = await writeTinyImage(s, 'app:1');
+  const idx = JSON.parse(await readFile(join(s.root, 'index.json'), 'utf8'));
+  assert.equal(idx.manifests.length, 1);
+  assert.equal(idx.manifests[0].annotations[ANNOTATION_REF_NAME], 'app:1');
+  assert.equal(idx.manifests[0].annotations[ANNOTATION_IMAGE_NAME], 'docker.io/library/app:1');
+  assert.equal(idx.manifests[0].digest, one.manifestDescriptor.digest);
+
+  const two = await writeTinyImage(s, 'app:1', { label: 'second' });
+  assert.notEqual(two.manifestDescriptor.digest, one.manifestDescriptor.digest);
+  const tags = await s.tags();
+  assert.deepEqual(tags.map((t) => t.name), ['docker.io/library/app:1']);
+  assert.equal(tags[0]!.descriptor.digest, two.manifestDescriptor.digest);
+  assert.equal((await s.resolve(ref('app:1')))?.digest, two.manifestDescriptor.digest);
+  assert.equal((await s.resolve(ref(`app@${one.manifestDescriptor.digest}`)))?.digest, one.manifestDescriptor.digest, 'an untagged manifest still resolves by digest');
+  assert.equal(await s.resolve(ref('app:2')), undefined);
+
+  assert.equal((await s.removeTag(ref('app:1')))?.digest, two.manifestDescriptor.digest);
+  assert.equal(await s.removeTag(ref('app:1')), undefined);
+  assert.deepEqual(await s.tags(), []);
+  await assert.rejects(s.setTag(ref('x:1'), { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Of('nope'), size: 1 }), /not in/);
+});
+
+test('gc removes only unreachable blobs, reports bytes, and consults hooks', async () => {
+  const root = join(dir, `root${n++}`);
+  const extra = await (await openStore(root)).putBytes('kept by a hook');
+  let collectedWith: ReadonlySet<string> | undefined;
+  const s = await openStore(root, {
+    gcHooks: [{ name: 'test', roots: async () => [{ mediaType: 'application/octet-stream', ...extra }], collect: async (live) => ((collectedWith = live), 100) }],
+  });
+  const img = await writeTinyImage(s, 'keep:1');
+  const garbage = await s.putBytes('garbage!');
+  const r = await s.gc();
+  assert.equal(r.blobsRemoved, 1);
+  assert.equal(r.bytesReclaimed, garbage.size + 100);
+  assert.equal(await s.has(garbage.digest), false);
+  assert.equal(await s.has(extra.digest), true);
+  assert.ok(collectedWith?.has(img.configDescriptor.digest));
+  for (const l of img.manifest.layers) assert.ok(await s.has(l.digest));
+  assert.deepEqual((await s.fsck()).problems, []);
+
+  await s.removeTag(ref('keep:1'));
+  const r2 = await s.gc();
+  assert.equal(r2.blobsRemoved, 3, 'manifest, config and layer go with the last tag');
+});
+
+test('fsck reports missing, corrupt and unreferenced blobs', async () => {
+  const s = await fresh();
+  const img = await writeTinyImage(s, 'app:1');
+  const loose = await s.putBytes('loose');
+  let r = await s.fsck();
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(r.unreferenced, [loose.digest]);
+  assert.equal(r.checked, 3);
+  await writeFile(s.path(img.configDescriptor.digest), Buffer.alloc(img.configDescriptor.size, 32));
+  await rm(s.path(img.manifest.layers[0]!.digest));
+  r = await s.fsck();
+  assert.deepEqual(r.problems.map((p) => [p.kind, p.digest]).sort(), [
+    ['corrupt', img.configDescriptor.digest],
+    ['missing', img.manifest.layers[0]!.digest],
+  ].sort());
+  await writeFile(s.path(img.manifestDescriptor.digest), Buffer.alloc(img.manifestDescriptor.size, 32));
+  await assert.rejects(s.gc(), /cannot collect garbage/, 'gc refuses to delete with a damaged manifest graph');
+  assert.ok(await s.has(loose.digest));
+});
+
+test('temp files of dead processes are swept at open, live ones are kept', async () => {
+  const root = join(dir, `root${n++}`);
+  await openStore(root);
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  await writeFile(join(root, 'tmp', `${dead}.blob.abc`), 'half a blob');
+  await mkdir(join(root, 'tmp', `${dead}.layer.def`));
+  await writeFile(join(root, 'tmp', `${process.pid}.blob.mine`), 'in flight');
+  await openStore(root);
+  assert.deepEqual(await readdir(join(root, 'tmp')), [`${process.pid}.blob.mine`]);
+});
+
+test('a lock left by a dead process is taken over at once; a live holder is waited for', async () => {
+  const s = await fresh();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  await writeFile(join(s.root, 'lock'), `${dead} 1 deadbeef\n`);
+  const t0 = Date.now();
+  await s.setTag(ref('x:1'), (await writeTinyImage(s, 'y:1')).manifestDescriptor);
+  assert.ok(Date.now() - t0 < 2000);
+
+  const held = await acquireLock(join(s.root, 'lock'), s.tmpDir);
+  await assert.rejects(acquireLock(join(s.root, 'lock'), s.tmpDir, { timeoutMs: 200 }), /locked by another wharf process/);
+  let got = false;
+  const waiting = acquireLock(join(s.root, 'lock'), s.tmpDir).then((l) => ((got = true), l));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(got, false);
+  await held.release();
+  await (await waiting).release();
+  assert.equal(got, true);
+});
+
+test('leases keep a build\'s blobs through GC until released; a dead process\'s lease lapses', async () => {
+  const s = await fresh();
+  const old = new Date(Date.now() - 3_600_000);
+  const lease = await s.lease();
+  const written = await lease.blobs.putBytes('layer of a build in progress');
+  await utimes(s.path(written.digest), old, old);
+  const reused = await s.putBytes('base layer reused by the build');
+  await utimes(s.path(reused.digest), old, old);
+  await lease.add(reused.digest);
+  const stale = await s.putBytes('old garbage');
+  await utimes(s.path(stale.digest), old, old);
+  const young = await s.putBytes('just written by someone without a lease');
+
+  let r = await s.gc();
+  assert.equal(r.blobsRemoved, 1);
+  assert.equal(await s.has(stale.digest), false, 'old unleased garbage goes');
+  assert.ok(await s.has(written.digest), 'blobs written through the lease stay');
+  assert.ok(await s.has(reused.digest), 'blobs added to the lease stay');
+  assert.ok(await s.has(young.digest), 'fresh blobs are spared while a lease is live');
+
+  await lease.release();
+  r = await s.gc();
+  assert.equal(r.blobsRemoved, 3);
+
+  const orphan = await s.putBytes('leased by a process that died');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  await writeFile(join(s.tmpDir, `${dead}.lease.x`), orphan.digest + '\n');
+  r = await s.gc();
+  assert.equal(await s.has(orphan.digest), false);
+  assert.equal(r.tempRemoved, 1);
+});
