@@ -6,6 +6,9 @@ import { register as tag } from './tag.js';
 import { register as rmi } from './rmi.js';
 import { register as prune } from './prune.js';
 import { register as fsck } from './fsck.js';
+import { register as importImage } from './import.js';
+import { register as save } from './save.js';
+import { register as load } from './load.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -19,4 +22,7 @@ export const commands: RegisterCommand[] = [
   rmi,
   prune,
   fsck,
+  importImage,
+  save,
+  load,
 ];

@@ -1,0 +1,42 @@
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { applyLayer, writeLayer, type Compression } from '../layer/index.js';
+import { addLayer, commitImage, hostPlatform, imageTimestamp, scratchImage, type CommittedImage } from '../image/index.js';
+import type { Reference, Store } from '../store/index.js';
+import { UserError } from '../util/user-error.js';
+
+export interface ImportOptions {
+  readonly compression?: Compression;
+  readonly sourceDateEpoch?: number;
+  /** The history comment docker writes ("Imported from <source>"). */
+  readonly source?: string;
+}
+
+/**
+ * Makes a one-layer image from a rootfs tarball, as `docker import` does. The tarball is first
+ * applied to a private directory with the safe applier (so a hostile archive cannot escape or
+ * smuggle whiteouts), then written back as a deterministic layer.
+ */
+export async function importRootfs(store: Store, file: string, ref: Reference, opts: ImportOptions = {}): Promise<CommittedImage> {
+  const st = await stat(file).catch(() => undefined);
+  if (!st?.isFile()) throw new UserError('import.no-file', `${file}: no such file`, 'give the path of a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst)');
+  const dir = await store.tempDir('import');
+  const lease = await store.lease();
+  try {
+    await applyLayer(createReadStream(file), dir, { form: 'plain' });
+    const layer = await writeLayer(dir, { form: 'plain', compression: opts.compression ?? 'gzip', sourceDateEpoch: opts.sourceDateEpoch }, lease.blobs);
+    const created = imageTimestamp(opts.sourceDateEpoch);
+    const draft = addLayer(
+      scratchImage(hostPlatform()),
+      { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId },
+      { created, comment: `Imported from ${opts.source ?? basename(file)}` },
+    );
+    const image = await commitImage(lease.blobs, draft, { created });
+    await store.setTag(ref, image.manifestDescriptor);
+    return image;
+  } finally {
+    await lease.release();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
