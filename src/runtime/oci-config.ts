@@ -54,7 +54,6 @@ export function buildOciConfig(input: ConfigInput): Json {
       env,
       cwd: spec.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
       noNewPrivileges: true,
     },
     root: { path: input.rootfs, readonly: false },
