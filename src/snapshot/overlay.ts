@@ -56,13 +56,13 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
       names.push('empty');
     }
     for (const [i, lower] of opts.lowers.entries()) {
-      const name = i.toString(36);
+      const name = i.toString(36); // lower case only, so never U or W below
       await symlink(resolve(lower), join(links, name));
       names.push(name);
     }
-    await symlink(upper, join(links, 'u'));
-    await symlink(work, join(links, 'w'));
-    const options = `lowerdir=${names.join(':')},upperdir=u,workdir=w,${FIXED_OPTIONS}`;
+    await symlink(upper, join(links, 'U'));
+    await symlink(work, join(links, 'W'));
+    const options = `lowerdir=${names.join(':')},upperdir=U,workdir=W,${FIXED_OPTIONS}`;
     if (options.length > MAX_OPTIONS) {
       throw new UserError('snapshot.too-many-layers', `an image of ${opts.lowers.length} layers is too deep to mount`,
         'squash some layers of the base image');

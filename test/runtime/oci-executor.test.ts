@@ -85,6 +85,12 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     assert.deepEqual(r.stdout, ['lo']);
   });
 
+  it("with network 'host' sees the host's interfaces", async () => {
+    const host = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean);
+    const r = await run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '", { network: 'host' });
+    assert.deepEqual(r.stdout.sort(), host.sort());
+  });
+
   it('resolves user names from the rootfs passwd and group files', async () => {
     const byName = await run('id -u; id -g; id -G; echo $HOME', { user: 'app' });
     assert.deepEqual(byName.stdout.slice(0, 2), ['1234', '2345']);
