@@ -17,7 +17,7 @@ export interface StubRecord {
   /** Host paths of the missing chain, shallowest first. */
   readonly chain: readonly string[];
   /** Times of the deepest existing ancestor, restored after removal. */
-  readonly parent: { readonly path: string; readonly atime: Date; readonly mtime: Date };
+  readonly parent: { readonly path: string; readonly atime: number; readonly mtime: number };
 }
 
 export async function recordStubs(rootfs: string, destinations: readonly string[], keep: string): Promise<StubRecord[]> {
@@ -54,7 +54,8 @@ export async function recordStubs(rootfs: string, destinations: readonly string[
     }
     seen.add(chain[0]!);
     const st = await lstat(existing);
-    records.push({ chain, parent: { path: existing, atime: st.atime, mtime: st.mtime } });
+    // Seconds with the sub-millisecond part kept (a Date would round to whole milliseconds).
+    records.push({ chain, parent: { path: existing, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 } });
   }
   return records;
 }
