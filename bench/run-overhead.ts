@@ -1,0 +1,85 @@
+// Per-RUN overhead of wharf (overlay mount + OCI runtime start + unmount) for `true`, against a
+// bare `runc run` of `true` on the same rootfs, interleaved in the same process so both see the
+// same machine load. Needs root. Usage: node dist/bench/run-overhead.js [iterations]
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createOciExecutor } from '../src/runtime/index.js';
+import { mountOverlay } from '../src/snapshot/overlay.js';
+import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
+
+const iterations = Number(process.argv[2] ?? 50);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function exec(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('error', reject);
+    c.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+/** The plainest bundle runc accepts: `runc spec` defaults, no terminal, running /bin/true. */
+function bareBundle(dir: string, rootfs: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    ociVersion: '1.0.2',
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/bin/true'], env: ['PATH=/bin'], cwd: '/' },
+    root: { path: rootfs },
+    hostname: 'bare',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    ],
+    linux: { namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }] },
+  }));
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'wharf-bench-run-'));
+  try {
+    const rootfs = join(tmp, 'rootfs');
+    makeBusyboxRootfs(rootfs);
+    const bareRoot = join(tmp, 'bare-state');
+    bareBundle(join(tmp, 'bare-bundle'), rootfs);
+    const executor = await createOciExecutor({ stateDir: join(tmp, 'state'), runtime: 'runc' });
+
+    const bare: number[] = [];
+    const wharf: number[] = [];
+    for (let i = 0; i < iterations + 2; i++) {
+      let t = performance.now();
+      const code = await exec('runc', ['--root', bareRoot, 'run', '--bundle', join(tmp, 'bare-bundle'), `bare-${i}`]);
+      if (code !== 0) throw new Error(`bare runc exited ${code}`);
+      if (i >= 2) bare.push(performance.now() - t); // the first two warm caches
+
+      t = performance.now();
+      const upper = join(tmp, `upper-${i}`);
+      const m = await mountOverlay({ lowers: [rootfs], upper, target: join(tmp, `merged-${i}`) });
+      try {
+        const status = await executor.run({ args: ['/bin/true'], env: [], cwd: '/', network: 'none' }, m.target, [], {});
+        if (status.exitCode !== 0) throw new Error(`wharf run exited ${status.exitCode}`);
+      } finally {
+        await m.unmount();
+      }
+      if (i >= 2) wharf.push(performance.now() - t);
+      rmSync(upper, { recursive: true, force: true });
+    }
+    const b = median(bare);
+    const w = median(wharf);
+    console.log(JSON.stringify({
+      bench: 'run-overhead', iterations, runtime: executor.runtime,
+      bareRuncMedianMs: +b.toFixed(1), wharfRunMedianMs: +w.toFixed(1), ratio: +(w / b).toFixed(2),
+    }));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();

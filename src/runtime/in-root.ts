@@ -1,0 +1,32 @@
+import { lstat, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Resolves `path` inside `root` as the container would see it: symlinks (absolute or relative) are
+ * followed relative to `root`, and `..` never climbs above it. Without this, an image whose
+ * /etc/passwd is a symlink to `/../../host/file` would make the host read a file of the image's
+ * choosing. Returns the host path (the last component may not exist).
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  let pending = path.split('/').filter((c) => c !== '' && c !== '.');
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === '..') {
+      resolved.pop();
+      continue;
+    }
+    const host = join(root, ...resolved, name);
+    const st = await lstat(host).catch(() => undefined);
+    if (st?.isSymbolicLink()) {
+      if (++links > 40) throw new Error(`too many symlinks resolving ${path}`);
+      const target = await readlink(host);
+      if (target.startsWith('/')) resolved.length = 0;
+      pending = [...target.split('/').filter((c) => c !== '' && c !== '.'), ...pending];
+      continue;
+    }
+    resolved.push(name);
+  }
+  return join(root, ...resolved);
+}

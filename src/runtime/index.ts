@@ -1,0 +1,6 @@
+export type { Executor, ExitStatus, MountSpec, NetworkMode, ProcessSpec, ResourceLimits, Stdio } from './types.js';
+export { createOciExecutor, detectOciRuntime } from './oci-executor.js';
+export type { OciExecutor, OciExecutorOptions, OciRuntimeName } from './oci-executor.js';
+export { resolveUser } from './user.js';
+export type { ResolvedUser } from './user.js';
+export { buildOciConfig, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './oci-config.js';

@@ -1,0 +1,128 @@
+import type { MountSpec, ProcessSpec } from './types.js';
+import type { ResolvedUser } from './user.js';
+
+/** Docker's default capability set (moby oci/defaults.go); CAP_SYS_ADMIN is deliberately absent. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+] as const;
+
+/** /proc and /sys paths Docker hides (bind of /dev/null or an empty tmpfs) and makes read-only. */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+] as const;
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ConfigInput {
+  readonly spec: ProcessSpec;
+  readonly user: ResolvedUser;
+  readonly rootfs: string;
+  readonly mounts: readonly MountSpec[];
+  /** Host paths of the generated files bind-mounted over /etc/hosts, /etc/resolv.conf, /etc/hostname. */
+  readonly etcFiles: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
+  /** cgroup path of this container (unique per run, so limits never leak between runs). */
+  readonly cgroupsPath: string;
+}
+
+type Json = Record<string, unknown>;
+
+/** The OCI runtime-spec `config.json` for one RUN: Docker's defaults plus the step's process. */
+export function buildOciConfig(input: ConfigInput): Json {
+  const { spec, user } = input;
+  const env = withDefaults(spec.env, user.home);
+  const caps = [...DEFAULT_CAPABILITIES];
+  const namespaces: Json[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
+  // A network namespace without a path gets only loopback (brought up by the runtime).
+  if (spec.network === 'none') namespaces.push({ type: 'network' });
+
+  const resources: Json = {
+    // Deny every device node; the runtime adds its default allow list (null, zero, tty, pts...).
+    devices: [{ allow: false, access: 'rwm' }],
+  };
+  if (spec.limits?.memoryBytes !== undefined) resources['memory'] = { limit: spec.limits.memoryBytes };
+  if (spec.limits?.pids !== undefined) resources['pids'] = { limit: spec.limits.pids };
+
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: [...user.additionalGids] } : {}) },
+      args: [...spec.args],
+      env,
+      cwd: spec.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps },
+      noNewPrivileges: true,
+    },
+    root: { path: input.rootfs, readonly: false },
+    hostname: spec.hostname ?? 'wharf',
+    mounts: [...standardMounts(spec.network), ...etcMounts(input.etcFiles), ...input.mounts.map(toOciMount)],
+    linux: {
+      namespaces,
+      cgroupsPath: input.cgroupsPath,
+      resources,
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+    },
+  };
+}
+
+/** Docker's standard mounts (moby oci/defaults.go); /sys is read-only and /sys/fs/cgroup too. */
+function standardMounts(network: ProcessSpec['network']): Json[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    // sysfs can only be mounted fresh in a network namespace of our own; with the host's network
+    // it is a read-only recursive bind of the host's, as Docker does for --network=host.
+    network === 'none'
+      ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] }
+      : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+  ];
+}
+
+function etcMounts(files: ConfigInput['etcFiles']): Json[] {
+  const bind = (source: string, destination: string): Json =>
+    ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] });
+  return [bind(files.hosts, '/etc/hosts'), bind(files.resolvConf, '/etc/resolv.conf'), bind(files.hostname, '/etc/hostname')];
+}
+
+function toOciMount(m: MountSpec): Json {
+  switch (m.type) {
+    case 'bind':
+      return { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] };
+    case 'tmpfs':
+      return {
+        destination: m.destination, type: 'tmpfs', source: 'tmpfs',
+        options: ['nosuid', 'nodev', 'mode=1777', ...(m.sizeBytes !== undefined ? [`size=${m.sizeBytes}`] : [])],
+      };
+  }
+}
+
+/** PATH and HOME as Docker supplies them when the image and step do not. */
+function withDefaults(env: readonly string[], home: string): string[] {
+  const out = [...env];
+  if (!out.some((e) => e.startsWith('PATH='))) out.unshift(DEFAULT_PATH);
+  if (!out.some((e) => e.startsWith('HOME='))) out.push(`HOME=${home}`);
+  return out;
+}
+
+/** /etc/hosts as Docker writes it for a container with no network of its own. */
+export function hostsFile(hostname: string, extra: readonly string[] = []): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+    `127.0.1.1\t${hostname}`,
+    ...extra,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,202 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../util/index.js';
+import { forEachLine } from './lines.js';
+import { buildOciConfig, hostsFile } from './oci-config.js';
+import { recordStubs, removeStubs } from './stubs.js';
+import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
+import { resolveUser } from './user.js';
+
+export type OciRuntimeName = 'runc' | 'crun';
+
+export interface OciExecutorOptions {
+  /**
+   * A directory of our own (e.g. under the store's tmp): bundles live in `bundles/<id>` and the
+   * runtime's state in `<runtime>/`, passed as `--root` so we never collide with other users of runc.
+   */
+  readonly stateDir: string;
+  /** `auto` (default) uses crun when it works on this host and runc otherwise. */
+  readonly runtime?: OciRuntimeName | 'auto';
+  /** Contents of the container's /etc/resolv.conf; default: the host's. */
+  readonly resolvConf?: string;
+}
+
+/** The OCI runtime this executor drives, once chosen. */
+export interface OciExecutor extends Executor {
+  readonly runtime: OciRuntimeName;
+}
+
+export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
+  const runtime = options.runtime === undefined || options.runtime === 'auto'
+    ? await detectOciRuntime(options.stateDir)
+    : options.runtime;
+  const rootDir = join(options.stateDir, runtime);
+  await mkdir(rootDir, { recursive: true, mode: 0o700 });
+  await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
+  return {
+    runtime,
+    run: (spec, rootfs, mounts, stdio, signal) =>
+      runContainer({ runtime, rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf },
+        spec, rootfs, mounts, stdio, signal),
+  };
+}
+
+interface Backend {
+  readonly runtime: OciRuntimeName;
+  readonly rootDir: string;
+  readonly bundlesDir: string;
+  readonly resolvConf: string | undefined;
+}
+
+async function runContainer(
+  be: Backend, spec: ProcessSpec, rootfs: string, mounts: readonly MountSpec[], stdio: Stdio, signal?: AbortSignal,
+): Promise<ExitStatus> {
+  if (signal?.aborted) throw aborted(signal);
+  const id = `wharf-${randomBytes(8).toString('hex')}`;
+  const bundle = join(be.bundlesDir, id);
+  await mkdir(bundle, { mode: 0o700 });
+  let stubs: Awaited<ReturnType<typeof recordStubs>> = [];
+  let started = false;
+  try {
+    const user = await resolveUser(rootfs, spec.user);
+    const hostname = spec.hostname ?? 'wharf';
+    const etcFiles = { hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf'), hostname: join(bundle, 'hostname') };
+    await writeFile(etcFiles.hosts, hostsFile(hostname, spec.extraHosts));
+    await writeFile(etcFiles.resolvConf, be.resolvConf ?? (await readFile('/etc/resolv.conf', 'utf8').catch(() => '')));
+    await writeFile(etcFiles.hostname, hostname + '\n');
+    const config = buildOciConfig({ spec, user, rootfs, mounts, etcFiles, cgroupsPath: `/${id}` });
+    const destinations = (config['mounts'] as { destination: string }[])
+      .map((m) => m.destination)
+      .filter((d) => !/^\/(dev|proc|sys)\/./.test(d)); // these live on the /dev, /proc, /sys mounts
+    stubs = await recordStubs(rootfs, destinations, spec.cwd);
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(config));
+
+    started = true;
+    const status = await runAndWait(be, id, bundle, stdio, signal);
+    if (signal?.aborted) throw aborted(signal);
+    if (status.exitCode !== 0) {
+      // The runtime's own failure (bad cwd, missing executable) is in its log, not the step's output.
+      const why = await runtimeError(join(bundle, 'runtime.log'));
+      if (why) stdio.stderr?.(`${be.runtime}: ${why}`);
+    }
+    return status;
+  } finally {
+    if (started) await runtimeCommand(be, ['delete', '--force', id]);
+    await removeStubs(stubs);
+    await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+function runAndWait(be: Backend, id: string, bundle: string, stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
+  const child = spawn(be.runtime, [
+    '--root', be.rootDir, '--log', join(bundle, 'runtime.log'), '--log-format', 'json',
+    'run', '--bundle', bundle, id,
+  ], { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
+
+  let killing: Promise<void> | undefined;
+  const onAbort = (): void => {
+    // Kill the container, not the runtime process: `run` in the foreground forwards signals and
+    // removes the container when its init dies. Until the container exists `kill` fails, so retry
+    // while the runtime is still up.
+    killing ??= (async () => {
+      while (child.exitCode === null && child.signalCode === null) {
+        await runtimeCommand(be, ['kill', id, 'KILL']);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const out = forEachLine(child.stdout, stdio.stdout);
+  const err = forEachLine(child.stderr, stdio.stderr);
+  const exited = new Promise<ExitStatus>((resolve, reject) => {
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT'
+        ? new UserError('runtime.missing', `${be.runtime} is not installed`, `install it: apt-get install ${be.runtime}`)
+        : e);
+    });
+    child.on('close', (code, sig) => resolve({ exitCode: code ?? 128 + signalNumber(sig) }));
+  });
+  return Promise.all([exited, out, err]).then(async ([status]) => {
+    await killing;
+    return status;
+  }).finally(() => signal?.removeEventListener('abort', onAbort));
+}
+
+/** Runs a short runtime command (kill, delete); its failure is reported as false, never thrown. */
+function runtimeCommand(be: { runtime: OciRuntimeName; rootDir: string }, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = spawn(be.runtime, ['--root', be.rootDir, ...args], { stdio: 'ignore' });
+    c.on('error', () => resolve(false));
+    c.on('close', (code) => resolve(code === 0));
+  });
+}
+
+async function runtimeError(logFile: string): Promise<string | undefined> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) errors.push(entry.msg);
+    } catch {
+      // not a JSON line (crun writes plain text on some errors)
+      if (line.trim()) errors.push(line.trim());
+    }
+  }
+  return errors.at(-1);
+}
+
+function aborted(signal: AbortSignal): UserError {
+  const e = new UserError('runtime.aborted', 'the command was cancelled');
+  (e as { cause?: unknown }).cause = signal.reason;
+  return e;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+function signalNumber(sig: NodeJS.Signals | null): number {
+  return sig ? (SIGNALS[sig] ?? 0) : 0;
+}
+
+let detected: Promise<OciRuntimeName> | undefined;
+
+/**
+ * crun is faster to start but refuses hosts with hybrid cgroups ("cgroups in hybrid mode not
+ * supported"), and fixing that would mean changing the host's cgroup mounts, which we never do.
+ * So ask it once: run a probe container whose program does not exist. If crun got as far as
+ * looking for the program, cgroups and namespaces worked and crun is usable; anything else → runc.
+ */
+export function detectOciRuntime(stateDir: string): Promise<OciRuntimeName> {
+  detected ??= probeCrun(stateDir).then((works) => (works ? 'crun' : 'runc'));
+  return detected;
+}
+
+async function probeCrun(stateDir: string): Promise<boolean> {
+  const id = `wharf-probe-${randomBytes(6).toString('hex')}`;
+  const bundle = join(stateDir, 'bundles', id);
+  const rootDir = join(stateDir, 'crun');
+  const program = '/wharf-probe-missing-program';
+  try {
+    await mkdir(join(bundle, 'rootfs'), { recursive: true });
+    await mkdir(rootDir, { recursive: true, mode: 0o700 });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { terminal: false, user: { uid: 0, gid: 0 }, args: [program], cwd: '/' },
+      root: { path: 'rootfs' },
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }], cgroupsPath: `/${id}` },
+    }));
+    const stderr = await new Promise<string | undefined>((resolve) => {
+      let text = '';
+      const c = spawn('crun', ['--root', rootDir, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'ignore', 'pipe'] });
+      c.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      c.on('error', () => resolve(undefined));
+      c.on('close', () => resolve(text));
+    });
+    return stderr !== undefined && stderr.includes(program) && !stderr.includes('hybrid mode');
+  } finally {
+    await runtimeCommand({ runtime: 'crun', rootDir }, ['delete', '--force', id]);
+    await rm(bundle, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,94 @@
+import { lstat, readdir, rmdir, unlink, utimes } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { resolveInRoot } from './in-root.js';
+
+/**
+ * The OCI runtime creates a mount point (empty file or directory) in the rootfs for every mount
+ * destination that is missing — /proc, /dev, /etc/hosts, a bind target. On an overlay rootfs those
+ * stubs would land in the upper dir and so in the layer, which Docker's layers never show.
+ *
+ * Choice: leave existing files alone (we bind over them, the overlay never copies them up), and for
+ * missing ones remember the first missing path component before the run and, afterwards, remove
+ * exactly what is still an empty stub, deepest first (BuildKit's MountStubsCleaner does the same).
+ * The parent directory's times are put back so the removal leaves no trace of a change beyond
+ * the copy-up itself. Anything the step filled with content is the step's work and stays.
+ */
+export interface StubRecord {
+  /** Host paths of the missing chain, shallowest first. */
+  readonly chain: readonly string[];
+  /** Times of the deepest existing ancestor, restored after removal. */
+  readonly parent: { readonly path: string; readonly atime: number; readonly mtime: number };
+}
+
+export async function recordStubs(rootfs: string, destinations: readonly string[], keep: string): Promise<StubRecord[]> {
+  // The working directory (and its parents) is the runtime's to create and the layer's to keep,
+  // as Docker keeps a WORKDIR it had to create.
+  const kept = posix.normalize(keep).split('/').filter(Boolean);
+  const records: StubRecord[] = [];
+  const seen = new Set<string>();
+  for (const dest of destinations) {
+    const parts = posix.normalize(dest).split('/').filter(Boolean);
+    // Resolve each prefix in the root, so a symlinked /etc is followed as the runtime would.
+    let existing = rootfs;
+    let i = 0;
+    for (; i < parts.length; i++) {
+      const host = await resolveInRoot(rootfs, '/' + parts.slice(0, i + 1).join('/'));
+      const st = await lstat(host).catch(() => undefined);
+      if (!st) break;
+      existing = host;
+    }
+    if (i === parts.length) continue;
+    const chain: string[] = [];
+    let p = existing;
+    for (let j = i; j < parts.length; j++) {
+      p = join(p, parts[j]!);
+      const isCwdPrefix = j < kept.length && parts.slice(0, j + 1).every((c, k) => c === kept[k]);
+      if (!isCwdPrefix) chain.push(p);
+    }
+    if (chain.length === 0) continue;
+    if (seen.has(chain[0]!)) {
+      // Same first stub as an earlier destination: extend that record's removal list instead.
+      const r = records.find((x) => x.chain[0] === chain[0])!;
+      (r.chain as string[]).push(...chain.slice(1).filter((c) => !r.chain.includes(c)));
+      continue;
+    }
+    seen.add(chain[0]!);
+    const st = await lstat(existing);
+    // Seconds with the sub-millisecond part kept (a Date would round to whole milliseconds).
+    records.push({ chain, parent: { path: existing, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 } });
+  }
+  return records;
+}
+
+export async function removeStubs(records: readonly StubRecord[]): Promise<void> {
+  for (const r of records) {
+    // Deepest first: a path is removed only while it is an empty file or an empty directory.
+    const ordered = [...r.chain].sort((a, b) => b.length - a.length);
+    let removedAll = true;
+    for (const p of ordered) {
+      if (!(await removeIfEmptyStub(p))) removedAll = false;
+    }
+    if (removedAll || !(await exists(r.chain[0]!))) {
+      await utimes(r.parent.path, r.parent.atime, r.parent.mtime).catch(() => undefined);
+    }
+  }
+}
+
+async function removeIfEmptyStub(path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) return true;
+  if (st.isFile() && st.size === 0) {
+    await unlink(path);
+    return true;
+  }
+  if (st.isDirectory() && (await readdir(path)).length === 0) {
+    await rmdir(path);
+    return true;
+  }
+  return false;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
+}
+

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../util/index.js';
+import { resolveInRoot } from './in-root.js';
+
+/** A user as the OCI runtime wants it: numbers only. */
+export interface ResolvedUser {
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups: the groups of /etc/group that list the user by name. */
+  readonly additionalGids: readonly number[];
+  /** The passwd home directory, for a default HOME; `/` when the user has no entry. */
+  readonly home: string;
+}
+
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+interface GroupEntry { name: string; gid: number; members: string[] }
+
+const NUMERIC = /^[0-9]+$/;
+
+/**
+ * Resolves Docker's USER forms against the rootfs's /etc/passwd and /etc/group, as Docker does:
+ * a name must exist; a bare uid without a passwd entry runs with gid 0; `user` alone takes the
+ * primary group from passwd.
+ */
+export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
+  const spec = user?.trim() ?? '';
+  if (spec === '') return resolveUser(rootfs, 'root').catch(() => ({ uid: 0, gid: 0, additionalGids: [], home: '/root' }));
+  const colon = spec.indexOf(':');
+  const userPart = colon < 0 ? spec : spec.slice(0, colon);
+  const groupPart = colon < 0 ? undefined : spec.slice(colon + 1);
+
+  const passwd = await readDb(rootfs, '/etc/passwd', parsePasswd);
+  const groups = await readDb(rootfs, '/etc/group', parseGroup);
+
+  const entry = NUMERIC.test(userPart)
+    ? passwd.find((p) => p.uid === Number(userPart))
+    : passwd.find((p) => p.name === userPart);
+  if (!entry && !NUMERIC.test(userPart)) {
+    throw new UserError('runtime.user-unknown', `unable to find user ${userPart}: no matching entries in passwd file`,
+      'use a numeric uid, or create the user in an earlier step');
+  }
+  const uid = entry ? entry.uid : Number(userPart);
+
+  let gid: number;
+  if (groupPart === undefined || groupPart === '') {
+    gid = entry ? entry.gid : 0;
+  } else if (NUMERIC.test(groupPart)) {
+    gid = Number(groupPart);
+  } else {
+    const g = groups.find((x) => x.name === groupPart);
+    if (!g) {
+      throw new UserError('runtime.group-unknown', `unable to find group ${groupPart}: no matching entries in group file`,
+        'use a numeric gid, or create the group in an earlier step');
+    }
+    gid = g.gid;
+  }
+  // Supplementary groups only when no group was named, as Docker does for USER name.
+  const additionalGids = entry && groupPart === undefined
+    ? [...new Set(groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid))]
+    : [];
+  return { uid, gid, additionalGids, home: entry?.home || '/' };
+}
+
+async function readDb<T>(rootfs: string, path: string, parse: (text: string) => T[]): Promise<T[]> {
+  const host = await resolveInRoot(rootfs, path);
+  const text = await readFile(host, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return '';
+    throw e;
+  });
+  return parse(text);
+}
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  const out: PasswdEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (line.startsWith('#') || f.length < 7 || !NUMERIC.test(f[2]!) || !NUMERIC.test(f[3]!)) continue;
+    out.push({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! });
+  }
+  return out;
+}
+
+export function parseGroup(text: string): GroupEntry[] {
+  const out: GroupEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (line.startsWith('#') || f.length < 4 || !NUMERIC.test(f[2]!)) continue;
+    out.push({ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').map((m) => m.trim()).filter(Boolean) });
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMountPoint, mountOverlay } from '../../src/snapshot/overlay.js';
+import { createOciExecutor } from '../../src/runtime/index.js';
+import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(dir));
+}
+
+describe('overlay mounts', () => {
+  let tmp: string;
+  before(() => {
+    requireRoot();
+    // A deep directory name makes 130 absolute lower paths far longer than one page.
+    tmp = mkdtempSync(join(tmpdir(), 'wharf-overlay-' + 'x'.repeat(60) + '-'));
+  });
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('mounts 130 lower layers (option string beyond one page if spelled out) and unmounts cleanly', async () => {
+    const lowers: string[] = [];
+    for (let i = 0; i < 130; i++) {
+      const dir = join(tmp, 'layers', `layer-${String(i).padStart(3, '0')}-${'y'.repeat(40)}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `file-${i}`), `layer ${i}\n`);
+      writeFileSync(join(dir, 'shared'), `from ${i}\n`);
+      lowers.unshift(dir); // top first: the last written layer is the newest
+    }
+    assert.ok(lowers.join(':').length > 4096, 'the test must exceed one page with absolute paths');
+    const m = await mountOverlay({ lowers, upper: join(tmp, 'upper'), target: join(tmp, 'merged') });
+    try {
+      assert.ok(await isMountPoint(m.target));
+      const names = readdirSync(m.target);
+      assert.equal(names.filter((n) => n.startsWith('file-')).length, 130);
+      assert.equal(readFileSync(join(m.target, 'shared'), 'utf8'), 'from 129\n', 'the top layer wins');
+      assert.equal(readFileSync(join(m.target, 'file-0'), 'utf8'), 'layer 0\n');
+      writeFileSync(join(m.target, 'new'), 'upper\n');
+    } finally {
+      await m.unmount();
+    }
+    assert.deepEqual(mountsUnder(tmp), []);
+    assert.equal(existsSync(m.target), false);
+    assert.deepEqual(readdirSync(join(tmp, 'upper')), ['new']);
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('.overlay-')), [], 'links/work dirs removed');
+    await m.unmount(); // idempotent
+  });
+
+  it('mounts an empty base (no lower layers)', async () => {
+    const m = await mountOverlay({ lowers: [], upper: join(tmp, 'upper-empty'), target: join(tmp, 'merged-empty') });
+    try {
+      assert.deepEqual(readdirSync(m.target), []);
+    } finally {
+      await m.unmount();
+    }
+    assert.deepEqual(mountsUnder(tmp), []);
+  });
+
+  it('a RUN on busybox + a layer leaves the file, a whiteout and an opaque dir in the upper dir', async () => {
+    const base = join(tmp, 'busybox');
+    makeBusyboxRootfs(base);
+    const layer = join(tmp, 'layer1');
+    mkdirSync(join(layer, 'd', 'sub'), { recursive: true });
+    writeFileSync(join(layer, 'gone'), 'delete me\n');
+    writeFileSync(join(layer, 'd', 'old'), 'old\n');
+    const upper = join(tmp, 'run-upper');
+    const executor = await createOciExecutor({ stateDir: join(tmp, 'state') });
+    const m = await mountOverlay({ lowers: [layer, base], upper, target: join(tmp, 'run-rootfs') });
+    let exitCode: number;
+    try {
+      ({ exitCode } = await executor.run(
+        { args: ['/bin/sh', '-c', 'echo hello > /created && rm /gone && rm -rf /d && mkdir /d && echo new > /d/fresh'], env: [], cwd: '/', network: 'none' },
+        m.target, [], {}));
+    } finally {
+      await m.unmount();
+    }
+    assert.equal(exitCode, 0);
+    assert.deepEqual(mountsUnder(tmp), []);
+    assert.equal(readFileSync(join(upper, 'created'), 'utf8'), 'hello\n');
+    const wh = lstatSync(join(upper, 'gone'));
+    assert.ok(wh.isCharacterDevice(), 'a deleted lower file is a char device whiteout');
+    assert.equal(wh.rdev, 0, 'whiteout device is 0/0');
+    const xattr = spawnSync('getfattr', ['--absolute-names', '-n', 'trusted.overlay.opaque', '--only-values', join(upper, 'd')], { encoding: 'utf8' });
+    assert.equal(xattr.status, 0, `getfattr failed: ${xattr.stderr}`);
+    assert.equal(xattr.stdout, 'y');
+    assert.deepEqual(readdirSync(join(upper, 'd')), ['fresh']);
+    // Mount-point stubs for /proc, /dev, /sys and /etc/hosts etc. never reach the layer.
+    for (const stub of ['proc', 'dev', 'sys', 'etc/hosts', 'etc/resolv.conf', 'etc/hostname']) {
+      assert.equal(existsSync(join(upper, stub)), false, `${stub} leaked into the upper dir`);
+    }
+  });
+});
