@@ -1,6 +1,6 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/digest.js';
-import { openStore, familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
+import { openStore, FsBlobStore, familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
 import { UserError } from '../util/user-error.js';
 import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
@@ -140,8 +140,14 @@ export async function tag(ctx: CliContext, root: string, src: string, dst: strin
   return 0;
 }
 
+/** A store whose GC also removes layer snapshots nothing uses any more. */
+async function openCollectingStore(root: string): Promise<Store> {
+  const { openSnapshots } = await import('../snapshot/store.js');
+  return openStore(root, { gcHooks: [openSnapshots(root, new FsBlobStore(root)).gcHook()] });
+}
+
 export async function rmi(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCollectingStore(root);
   let failed = 0;
   for (const n of names) {
     const ref = parseImageName(n);
@@ -159,7 +165,7 @@ export async function rmi(ctx: CliContext, root: string, names: string[]): Promi
 }
 
 export async function prune(ctx: CliContext, root: string): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCollectingStore(root);
   const gc = await store.gc();
   ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\nTotal reclaimed space: ${humanSize(gc.bytesReclaimed)}\n`);
   return 0;

@@ -20,8 +20,14 @@ async function main(argv: string[]): Promise<number> {
     writeOut: (s) => ctx.stdout.write(s),
     writeErr: (s) => ctx.stderr.write(s),
   });
+  // Program options are positional (so `wharf run IMAGE ls -l` passes `-l` to the container), so
+  // every command repeats --root: `wharf --root D images` and `wharf images --root D` both work.
+  program.enablePositionalOptions();
   for (const register of commands) register(program, ctx);
-  program.commands.forEach((c) => c.exitOverride());
+  for (const c of program.commands) {
+    c.exitOverride();
+    if (!c.options.some((o) => o.long === '--root')) c.option('--root <dir>', 'store root (see wharf --help)');
+  }
 
   let code = EXIT_OK;
   program.hook('postAction', (_root, action) => {

@@ -9,6 +9,7 @@ import { register as fsck } from './fsck.js';
 import { register as importImage } from './import.js';
 import { register as save } from './save.js';
 import { register as load } from './load.js';
+import { register as run } from './run.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -25,4 +26,5 @@ export const commands: RegisterCommand[] = [
   importImage,
   save,
   load,
+  run,
 ];

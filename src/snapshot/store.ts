@@ -1,0 +1,134 @@
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { isSha256, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
+import { applyLayer, writeLayer, type Compression, type LayerResult } from '../layer/index.js';
+import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
+
+/**
+ * Unpacked layers in overlay form (char 0/0 whiteouts, opaque xattrs), one directory per chain ID
+ * under `<root>/snapshots/`, shared by every image that contains the same layer stack. A snapshot
+ * appears by rename of a finished temp dir, so a crash never leaves half a snapshot under its name.
+ *
+ *   snapshots/<chain hex>/fs      the layer's files (an overlay lower dir)
+ *   snapshots/<chain hex>/blob    the layer blob's digest, for GC
+ */
+export interface LayerRef {
+  readonly descriptor: Descriptor;
+  readonly diffId: Sha256;
+}
+
+export interface SnapshotStore {
+  /** Lower dirs for a layer stack, top (last layer) first; missing ones are unpacked and kept. */
+  prepare(layers: readonly LayerRef[]): Promise<string[]>;
+  /**
+   * Writes an overlay upper dir as a layer on top of `parent` and moves the dir into place as the
+   * new layer's snapshot (not a copy). The upper dir is gone afterwards either way.
+   */
+  commitUpper(upper: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number): Promise<LayerResult>;
+  /** A GC hook: removes snapshots whose layer blob is no longer in the store. */
+  gcHook(): GcHook;
+}
+
+/** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(0) = DiffID(0) (OCI image spec). */
+export function chainOf(diffIds: readonly Sha256[]): Sha256[] {
+  const out: Sha256[] = [];
+  for (const d of diffIds) out.push(out.length === 0 ? d : sha256Of(`${out[out.length - 1]} ${d}`));
+  return out;
+}
+
+export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
+  const dir = join(root, 'snapshots');
+  const fsOf = (chain: Sha256) => join(dir, sha256Hex(chain), 'fs');
+  const exists = async (p: string) => (await stat(p).catch(() => undefined)) !== undefined;
+  const inflight = new Map<Sha256, Promise<void>>();
+
+  /** Renames a finished `<tmp>/fs` into place; another process winning the race is fine. */
+  async function install(chain: Sha256, tmp: string, blob: Sha256): Promise<void> {
+    await writeFile(join(tmp, 'blob'), blob + '\n');
+    try {
+      await rename(tmp, join(dir, sha256Hex(chain)));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  async function unpack(chain: Sha256, layer: LayerRef): Promise<void> {
+    if (await exists(fsOf(chain))) return;
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(join(tmp, 'fs'), { recursive: true });
+      await applyLayer(blobs.openRead(layer.descriptor.digest, layer.descriptor.size), join(tmp, 'fs'), { form: 'overlay' });
+      await install(chain, tmp, layer.descriptor.digest);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    async prepare(layers) {
+      await mkdir(dir, { recursive: true });
+      await sweep(dir);
+      const chains = chainOf(layers.map((l) => l.diffId));
+      for (const [i, chain] of chains.entries()) {
+        let p = inflight.get(chain);
+        if (!p) {
+          p = unpack(chain, layers[i]!).finally(() => inflight.delete(chain));
+          inflight.set(chain, p);
+        }
+        await p;
+      }
+      return chains.map(fsOf).reverse();
+    },
+
+    async commitUpper(upper, parent, compression, sourceDateEpoch) {
+      const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+      try {
+        const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch }, blobs);
+        const chain = chainOf([...parent.map((l) => l.diffId), layer.diffId]).at(-1)!;
+        if (await exists(fsOf(chain))) return layer;
+        await mkdir(tmp, { recursive: true });
+        await rename(upper, join(tmp, 'fs'));
+        await install(chain, tmp, layer.digest);
+        return layer;
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+        await rm(upper, { recursive: true, force: true });
+      }
+    },
+
+    gcHook: () => ({
+      name: 'snapshots',
+      async collect(live) {
+        let freed = 0;
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
+          // A blob GC spared (a live lease, the grace period) keeps its snapshot too.
+          if (!name.startsWith('.tmp-') && (live.has(blob as Sha256) || (isSha256(blob) && (await blobs.has(blob))))) continue;
+          if (name.startsWith('.tmp-') && pidAlive(Number(name.split('-')[1]))) continue;
+          freed += await du(join(dir, name));
+          await rm(join(dir, name), { recursive: true, force: true });
+        }
+        return freed;
+      },
+    }),
+  };
+}
+
+/** Removes temp dirs left by processes that died mid-unpack. */
+async function sweep(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith('.tmp-') && !pidAlive(Number(name.split('-')[1]))) await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+async function du(path: string): Promise<number> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const e of await readdir(path).catch(() => [] as string[])) n += await du(join(path, e));
+  return n;
+}

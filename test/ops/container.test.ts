@@ -1,0 +1,138 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
+import { wharfBin } from '../helpers/paths.js';
+import { openStore, parseReference, type Store } from '../../src/store/index.js';
+import { addLayer, commitImage, fromImage, imageTimestamp, loadImage } from '../../src/image/index.js';
+import { openSnapshots } from '../../src/snapshot/store.js';
+import { createOciExecutor } from '../../src/runtime/index.js';
+import { layersOf, runInContainer } from '../../src/ops/container.js';
+
+// Real containers end to end: a busybox base imported with `wharf import`, a RUN-like step through
+// overlayfs + runc committed as a layer, and the result checked with umoci.
+let dir: string;
+let root: string;
+let store: Store;
+
+const wharf = (args: string[]) => spawnSync(process.execPath, [wharfBin, '--root', root, ...args], { encoding: 'utf8' });
+const overlayMounts = async () => (await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.includes(root)).length;
+
+before(async () => {
+  requireRoot();
+  dir = await mkdtemp(join(tmpdir(), 'wharf-container-'));
+  root = join(dir, 'store');
+  const rootfs = join(dir, 'rootfs');
+  makeBusyboxRootfs(rootfs);
+  await writeFile(join(rootfs, 'etc', 'motd'), 'delete me\n');
+  await mkdir(join(rootfs, 'data'));
+  await writeFile(join(rootfs, 'data', 'keep'), 'old\n');
+  await mkdir(join(rootfs, 'd'));
+  await writeFile(join(rootfs, 'd', 'old'), 'old\n');
+  await writeFile(join(rootfs, 'chmodme'), 'x\n', { mode: 0o644 });
+  await writeFile(join(rootfs, 'chownme'), 'x\n');
+  execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
+  const r = wharf(['import', join(dir, 'base.tar'), 'base:1']);
+  assert.equal(r.status, 0, r.stderr);
+  store = await openStore(root);
+});
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('a step committed from the overlay upper dir shows every kind of change as umoci unpacks it', async () => {
+  const base = await loadImage(store, 'base:1');
+  const stateDir = await store.tempDir('runtime');
+  const snapshots = openSnapshots(root, store);
+  const deps = { store, snapshots, executor: await createOciExecutor({ stateDir }) };
+  const script = [
+    'echo new > /created',
+    'echo changed > /data/keep',
+    'rm /etc/motd',
+    'rm -rf /d && mkdir /d && echo n > /d/new',
+    'ln -s /created /link',
+    'ln /created /hard',
+    'chmod 600 /chmodme',
+    'chown 1000:1000 /chownme',
+  ].join(' && ');
+  const lines: string[] = [];
+  const res = await runInContainer(deps, layersOf(base), { args: ['sh', '-c', script], env: ['PATH=/bin'], cwd: '/', network: 'none' }, [], { stderr: (l) => lines.push(l) }, undefined, { compression: 'gzip' });
+  await rm(stateDir, { recursive: true, force: true });
+  assert.equal(res.exitCode, 0, lines.join('\n'));
+  assert.ok(res.layer);
+
+  const listing = execFileSync('tar', ['-tvzf', store.path(res.layer.digest)], { encoding: 'utf8' });
+  assert.match(listing, /etc\/\.wh\.motd/);
+  assert.match(listing, /d\/\.wh\.\.wh\.\.opq/);
+  assert.match(listing, /hard link to created|hard link to \.\/created|hard.*link to.*created/);
+  assert.doesNotMatch(listing, /\bproc\b|\bsys\/|etc\/hosts|etc\/resolv\.conf|etc\/hostname/, 'runtime mounts never reach the layer');
+
+  // The committed upper dir is now the layer's snapshot (moved, not copied).
+  assert.equal((await snapshots.prepare([...layersOf(base), { descriptor: { mediaType: res.layer.mediaType, digest: res.layer.digest, size: res.layer.size }, diffId: res.layer.diffId }])).length, 2);
+
+  const draft = addLayer(fromImage(base.config, base.manifest.layers), { descriptor: { mediaType: res.layer.mediaType, digest: res.layer.digest, size: res.layer.size }, diffId: res.layer.diffId }, { created_by: 'RUN test' });
+  const img = await commitImage(store, draft, { created: imageTimestamp(undefined) });
+  const ref = parseReference('stepped:1');
+  assert.ok(ref.ok);
+  await store.setTag(ref.value, img.manifestDescriptor);
+
+  const bundle = join(dir, 'bundle');
+  execFileSync('umoci', ['unpack', '--image', `${root}:stepped:1`, bundle], { stdio: 'pipe' });
+  const fs = join(bundle, 'rootfs');
+  assert.equal(await readFile(join(fs, 'created'), 'utf8'), 'new\n');
+  assert.equal(await readFile(join(fs, 'data', 'keep'), 'utf8'), 'changed\n');
+  await assert.rejects(stat(join(fs, 'etc', 'motd')));
+  assert.deepEqual(await readdir(join(fs, 'd')), ['new']);
+  assert.equal(await readlink(join(fs, 'link')), '/created');
+  assert.equal((await stat(join(fs, 'hard'))).ino, (await stat(join(fs, 'created'))).ino);
+  assert.equal((await stat(join(fs, 'chmodme'))).mode & 0o777, 0o600);
+  const chown = await lstat(join(fs, 'chownme'));
+  assert.deepEqual([chown.uid, chown.gid], [1000, 1000]);
+  assert.equal(await overlayMounts(), 0);
+});
+
+test('wharf run uses the image config, streams output and returns the exit code', () => {
+  const ok = wharf(['run', '-e', 'GREETING=hi', '--user', 'app', '-w', '/data', 'base:1', 'sh', '-c', 'echo $GREETING; id -u; pwd; hostname; ps -o pid,comm | sed -n 2p']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const [greeting, uid, pwd, hostname, ps] = ok.stdout.trim().split('\n');
+  assert.equal(greeting, 'hi');
+  assert.equal(uid, '1234');
+  assert.equal(pwd, '/data');
+  assert.notEqual(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
+  assert.match(ps!, /^\s*1 /, 'the container has its own PID namespace');
+  const fail = wharf(['run', 'base:1', 'sh', '-c', 'echo out; exit 7']);
+  assert.equal(fail.status, 7);
+  const missing = wharf(['run', 'nope:1', 'true']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /image nope:1 not found/);
+});
+
+test('interrupting wharf run mid-command leaves no mount, container state or temp dir', async () => {
+  const child = spawn(process.execPath, [wharfBin, '--root', root, 'run', 'base:1', 'sh', '-c', 'echo started; sleep 1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve());
+    child.on('exit', () => reject(new Error('exited before starting')));
+  });
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 130);
+  assert.ok(Date.now() - t0 < 10_000, 'cancellation is prompt');
+  assert.equal(await overlayMounts(), 0);
+  assert.deepEqual(await readdir(join(root, 'tmp')), []);
+});
+
+test('rmi of the last image using a layer removes its snapshot too', async () => {
+  const snaps = async () => (await readdir(join(root, 'snapshots'))).filter((n) => !n.startsWith('.'));
+  const before = await snaps();
+  assert.ok(before.length >= 2, 'the base and the committed step have snapshots');
+  assert.equal(wharf(['rmi', 'stepped:1']).status, 0);
+  const after = await snaps();
+  assert.equal(after.length, before.length - 1, 'only the step layer snapshot went');
+  assert.equal(wharf(['rmi', 'base:1']).status, 0);
+  assert.deepEqual(await snaps(), []);
+  assert.equal(wharf(['fsck']).status, 0);
+});
