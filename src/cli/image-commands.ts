@@ -140,22 +140,35 @@ export async function tag(ctx: CliContext, root: string, src: string, dst: strin
   return 0;
 }
 
-export async function rmi(ctx: CliContext, root: string, names: string[]): Promise<number> {
+export async function rmi(ctx: CliContext, root: string, names: string[], force = false): Promise<number> {
   const store = await openStore(root);
   let failed = 0;
   for (const n of names) {
-    const ref = parseImageName(n);
-    const removed = ref.digest ? undefined : await store.removeTag(ref);
-    if (!removed) {
-      ctx.stderr.write(`error: ${notFound(familiarName(ref), store).message}\n`);
+    try {
+      for (const ref of await refsToRemove(store, n, force)) {
+        await store.removeTag(ref);
+        ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
+      }
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      ctx.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       failed++;
-      continue;
     }
-    ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
   }
   const gc = await store.gc();
   if (gc.blobsRemoved) ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${humanSize(gc.bytesReclaimed)} reclaimed\n`);
   return failed ? 1 : 0;
+}
+
+/** A tag removes itself; an image ID removes its only tag, or all of them with --force (as docker). */
+async function refsToRemove(store: Store, name: string, force: boolean): Promise<TagEntry['ref'][]> {
+  const ref = parseImageName(name);
+  if (!ref.digest && (await store.resolve(ref))) return [ref];
+  const { image, tags } = await findImage(store, name);
+  if (tags.length > 1 && !force) {
+    throw new UserError('image.rmi-conflict', `unable to delete ${shortId(image.id)}: it is tagged ${tags.map((t) => familiarName(t.ref)).join(', ')}`, 'remove the tags by name, or pass --force to remove them all');
+  }
+  return tags.map((t) => t.ref);
 }
 
 export async function prune(ctx: CliContext, root: string): Promise<number> {
