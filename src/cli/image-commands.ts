@@ -1,6 +1,7 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/digest.js';
-import { openStore, familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
+import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
+import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
 import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
@@ -74,7 +75,7 @@ async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEnt
 }
 
 export async function images(ctx: CliContext, root: string, format: 'table' | 'json'): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const now = new Date();
   const rows = [];
   for (const t of await store.tags()) {
@@ -109,7 +110,7 @@ export async function images(ctx: CliContext, root: string, format: 'table' | 'j
 }
 
 export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const views = [];
   for (const n of names) {
     const { image, tags } = await findImage(store, n);
@@ -120,7 +121,7 @@ export async function inspect(ctx: CliContext, root: string, names: string[]): P
 }
 
 export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const { image } = await findImage(store, name);
   const now = new Date();
   const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
@@ -132,7 +133,7 @@ export async function history(ctx: CliContext, root: string, name: string, noTru
 }
 
 export async function tag(ctx: CliContext, root: string, src: string, dst: string): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const to = parseImageName(dst);
   if (to.digest) throw new UserError('image.bad-reference', `cannot tag as ${dst}: a tag cannot include a digest`);
   const { image } = await findImage(store, src);
@@ -141,7 +142,7 @@ export async function tag(ctx: CliContext, root: string, src: string, dst: strin
 }
 
 export async function rmi(ctx: CliContext, root: string, names: string[], force = false): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   let failed = 0;
   for (const n of names) {
     try {
@@ -172,14 +173,14 @@ async function refsToRemove(store: Store, name: string, force: boolean): Promise
 }
 
 export async function prune(ctx: CliContext, root: string): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const gc = await store.gc();
   ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\nTotal reclaimed space: ${humanSize(gc.bytesReclaimed)}\n`);
   return 0;
 }
 
 export async function fsck(ctx: CliContext, root: string): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const r = await store.fsck();
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
   for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}\n`);
