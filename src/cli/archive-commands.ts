@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { sha256Hex } from '../hash/digest.js';
 import { parseImageName } from '../image/index.js';
-import { openStore } from '../store/index.js';
+import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
 import type { CliContext } from './context.js';
 
@@ -19,7 +19,7 @@ export async function importCmd(ctx: CliContext, root: string, file: string, nam
   }
   const ref = parseImageName(name);
   const { importRootfs } = await import('../archive/import.js');
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const img = await importRootfs(store, resolve(ctx.cwd, file), ref, { compression: opts.compression, sourceDateEpoch: sourceDateEpoch(ctx) });
   ctx.stdout.write(`sha256:${sha256Hex(img.id)}\n`);
   return 0;
@@ -28,7 +28,7 @@ export async function importCmd(ctx: CliContext, root: string, file: string, nam
 export async function saveCmd(ctx: CliContext, root: string, names: string[], out: string | undefined): Promise<number> {
   if (!out) throw new UserError('cli.missing-output', 'wharf save needs an output file', 'pass -o FILE, e.g. wharf save -o app.tar app:1');
   const { saveImages } = await import('../archive/save.js');
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const r = await saveImages(store, names, resolve(ctx.cwd, out));
   ctx.stderr.write(`saved ${r.images} image(s), ${r.blobs} blobs, ${r.bytes} bytes to ${out}\n`);
   return 0;
@@ -38,7 +38,7 @@ export async function loadCmd(ctx: CliContext, root: string, input: string | und
   if (!input) throw new UserError('cli.missing-input', 'wharf load needs an input archive', 'pass -i FILE, e.g. wharf load -i app.tar');
   const name = tag ? parseImageName(tag) : undefined;
   const { loadArchive } = await import('../archive/load.js');
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   for (const e of await loadArchive(store, resolve(ctx.cwd, input), name)) ctx.stdout.write(`Loaded image: ${e.name}\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/digest.js';
-import { openStore, FsBlobStore, familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
+import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
+import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
 import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
@@ -74,7 +75,7 @@ async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEnt
 }
 
 export async function images(ctx: CliContext, root: string, format: 'table' | 'json'): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const now = new Date();
   const rows = [];
   for (const t of await store.tags()) {
@@ -109,7 +110,7 @@ export async function images(ctx: CliContext, root: string, format: 'table' | 'j
 }
 
 export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const views = [];
   for (const n of names) {
     const { image, tags } = await findImage(store, n);
@@ -120,7 +121,7 @@ export async function inspect(ctx: CliContext, root: string, names: string[]): P
 }
 
 export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const { image } = await findImage(store, name);
   const now = new Date();
   const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
@@ -132,7 +133,7 @@ export async function history(ctx: CliContext, root: string, name: string, noTru
 }
 
 export async function tag(ctx: CliContext, root: string, src: string, dst: string): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const to = parseImageName(dst);
   if (to.digest) throw new UserError('image.bad-reference', `cannot tag as ${dst}: a tag cannot include a digest`);
   const { image } = await findImage(store, src);
@@ -140,39 +141,46 @@ export async function tag(ctx: CliContext, root: string, src: string, dst: strin
   return 0;
 }
 
-/** A store whose GC also removes layer snapshots nothing uses any more. */
-async function openCollectingStore(root: string): Promise<Store> {
-  const { openSnapshots } = await import('../snapshot/store.js');
-  return openStore(root, { gcHooks: [openSnapshots(root, new FsBlobStore(root)).gcHook()] });
-}
-
-export async function rmi(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const store = await openCollectingStore(root);
+export async function rmi(ctx: CliContext, root: string, names: string[], force = false): Promise<number> {
+  const store = await openCliStore(root);
   let failed = 0;
   for (const n of names) {
-    const ref = parseImageName(n);
-    const removed = ref.digest ? undefined : await store.removeTag(ref);
-    if (!removed) {
-      ctx.stderr.write(`error: ${notFound(familiarName(ref), store).message}\n`);
+    try {
+      for (const ref of await refsToRemove(store, n, force)) {
+        await store.removeTag(ref);
+        ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
+      }
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      ctx.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       failed++;
-      continue;
     }
-    ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
   }
   const gc = await store.gc();
   if (gc.blobsRemoved) ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${humanSize(gc.bytesReclaimed)} reclaimed\n`);
   return failed ? 1 : 0;
 }
 
+/** A tag removes itself; an image ID removes its only tag, or all of them with --force (as docker). */
+async function refsToRemove(store: Store, name: string, force: boolean): Promise<TagEntry['ref'][]> {
+  const ref = parseImageName(name);
+  if (!ref.digest && (await store.resolve(ref))) return [ref];
+  const { image, tags } = await findImage(store, name);
+  if (tags.length > 1 && !force) {
+    throw new UserError('image.rmi-conflict', `unable to delete ${shortId(image.id)}: it is tagged ${tags.map((t) => familiarName(t.ref)).join(', ')}`, 'remove the tags by name, or pass --force to remove them all');
+  }
+  return tags.map((t) => t.ref);
+}
+
 export async function prune(ctx: CliContext, root: string): Promise<number> {
-  const store = await openCollectingStore(root);
+  const store = await openCliStore(root);
   const gc = await store.gc();
   ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\nTotal reclaimed space: ${humanSize(gc.bytesReclaimed)}\n`);
   return 0;
 }
 
 export async function fsck(ctx: CliContext, root: string): Promise<number> {
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const r = await store.fsck();
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
   for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}\n`);

@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { UserError } from '../util/user-error.js';
 import { loadImage } from '../image/index.js';
-import { openStore } from '../store/index.js';
+import { openCliStore } from './open-store.js';
 import { openSnapshots } from '../snapshot/store.js';
 import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { layersOf, runInContainer } from '../ops/container.js';
@@ -21,7 +21,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
     throw new UserError('cli.bad-flag', `--network ${opts.network} is not supported`, 'use --network none (loopback only, the default) or --network host');
   }
   if (!['auto', 'runc', 'crun'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, runc or crun');
-  const store = await openStore(root);
+  const store = await openCliStore(root);
   const img = await loadImage(store, image);
   const c = img.config.config ?? {};
   const args = [...(c.Entrypoint ?? []), ...(cmd.length ? cmd : (c.Cmd ?? []))];

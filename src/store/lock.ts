@@ -1,4 +1,4 @@
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -54,29 +54,37 @@ export async function acquireLock(path: string, tmpDir: string, opts: LockOption
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   const nonce = randomBytes(8).toString('hex');
   const line = ownerLine(nonce);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o644);
+  // The owner line is written first and linked into place, so the lock file never exists
+  // empty (an empty file would look like a dead holder and be broken while its owner lives).
+  await mkdir(tmpDir, { recursive: true });
+  const draft = join(tmpDir, `${process.pid}.lockfile.${nonce}`);
+  await writeFile(draft, line, { mode: 0o644 });
+  try {
+    for (let attempt = 0; ; attempt++) {
       try {
-        await fh.writeFile(line);
-      } finally {
-        await fh.close();
+        await link(draft, path);
+        return { release: () => releaseLock(path, nonce) };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      return { release: () => releaseLock(path, nonce) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      await waitOrBreak(path, tmpDir, deadline, attempt);
     }
-    const owner = await readFile(path, 'utf8').catch(() => undefined);
-    // An empty file is a holder that died between create and write: stale as well.
-    if (owner !== undefined && (owner === '' || !ownerAlive(owner))) {
-      await breakStale(path, tmpDir, owner);
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new UserError('store.locked', `the store is locked by another wharf process (${path}: ${owner?.trim() ?? '?'})`, 'wait for it to finish, or remove the lock file if that process is gone');
-    }
-    await sleep(Math.min(5 + attempt * 5, 100));
+  } finally {
+    await unlink(draft).catch(() => undefined);
   }
+}
+
+async function waitOrBreak(path: string, tmpDir: string, deadline: number, attempt: number): Promise<void> {
+  const owner = await readFile(path, 'utf8').catch(() => undefined);
+  if (owner === undefined) return; // released meanwhile: try again at once
+  if (owner === '' || !ownerAlive(owner)) {
+    await breakStale(path, tmpDir, owner);
+    return;
+  }
+  if (Date.now() > deadline) {
+    throw new UserError('store.locked', `the store is locked by another wharf process (${path}: ${owner.trim()})`, 'wait for it to finish, or remove the lock file if that process is gone');
+  }
+  await sleep(Math.min(5 + attempt * 5, 100));
 }
 
 /**

@@ -273,7 +273,12 @@ class OciStore extends FsBlobStore implements Store {
     });
   }
 
+  /** Holds the lock so a concurrent rmi/GC cannot make a blob look missing halfway through. */
   async fsck(): Promise<FsckReport> {
+    return this.withLock(() => this.check());
+  }
+
+  private async check(): Promise<FsckReport> {
     const problems: FsckProblem[] = [];
     let index: OciIndex;
     try {

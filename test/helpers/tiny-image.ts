@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { sha256Of } from '../../src/hash/index.js';
-import type { Store } from '../../src/store/index.js';
+import type { BlobStore, Store } from '../../src/store/index.js';
 import { parseImageName } from '../../src/image/load.js';
 import {
   addEmptyHistory,
@@ -56,17 +56,18 @@ export const TINY_FILES: readonly TarFile[] = [
   { path: 'hello.txt', content: 'hello from wharf\n' },
 ];
 
-/** Writes a one-layer image (plus one metadata step) to the store and tags it `name`. */
-export async function writeTinyImage(store: Store, name: string, opts: { files?: readonly TarFile[]; epoch?: number; label?: string } = {}): Promise<CommittedImage> {
+/** Writes a one-layer image (plus one metadata step) to the store (through `blobs`, e.g. a lease) and tags it `name`. */
+export async function writeTinyImage(store: Store, name: string, opts: { files?: readonly TarFile[]; epoch?: number; label?: string; blobs?: BlobStore } = {}): Promise<CommittedImage> {
   const tar = tinyTar(opts.files ?? TINY_FILES, opts.epoch ?? 0);
   const gz = gzipSync(tar);
-  const blob = await store.putBytes(gz);
+  const blobs = opts.blobs ?? store;
+  const blob = await blobs.putBytes(gz);
   let draft = scratchImage({ architecture: 'amd64', os: 'linux' });
   const created = imageTimestamp(opts.epoch ?? 1_700_000_000);
   draft = addLayer(draft, { descriptor: { mediaType: MEDIA_TYPE_LAYER_GZIP, ...blob }, diffId: sha256Of(tar) }, { created, created_by: 'ADD rootfs.tar /' });
   draft = updateContainerConfig(draft, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'], Labels: { test: opts.label ?? 'tiny' } });
   draft = addEmptyHistory(draft, { created, created_by: 'CMD ["/bin/sh"]' });
-  const img = await commitImage(store, draft, { created });
+  const img = await commitImage(blobs, draft, { created });
   await store.setTag(parseImageName(name), img.manifestDescriptor);
   return img;
 }

@@ -8,7 +8,7 @@ import { wharfBin } from '../helpers/paths.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { sha256Hex } from '../../src/hash/index.js';
 import { writeTinyImage } from '../helpers/tiny-image.js';
-import type { CommittedImage } from '../../src/image/index.js';
+import { parseImageName, type CommittedImage } from '../../src/image/index.js';
 
 let dir: string;
 let root: string;
@@ -100,6 +100,22 @@ test('tag, rmi and prune: untagging the last name collects its blobs', async () 
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /Deleted 1 blob\(s\), 0 temp file\(s\)\nTotal reclaimed space: 1.5kB\n/);
   assert.equal(await store.has(loose.digest), false);
+});
+
+test('rmi by image ID: one tag goes, several need --force', async () => {
+  const img = await writeTinyImage(store, 'byid:1', { label: 'byid' });
+  const id = sha256Hex(img.id).slice(0, 12);
+  assert.equal(wharf('rmi', id).code, 0);
+  assert.equal(await store.resolve(parseImageName('byid:1')), undefined);
+  await writeTinyImage(store, 'byid:1', { label: 'byid' });
+  await writeTinyImage(store, 'byid:2', { label: 'byid' });
+  let r = wharf('rmi', id);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /it is tagged byid:1, byid:2\nhint: .*--force/);
+  r = wharf('rmi', '-f', id);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /Untagged: byid:1\nUntagged: byid:2\n/);
+  assert.equal(await store.has(img.manifestDescriptor.digest), false);
 });
 
 test('fsck exits 0 on a clean store and 1 naming the damaged blob', async () => {

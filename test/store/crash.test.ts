@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,11 +35,18 @@ async function assertIntact(root: string): Promise<number> {
   return tags.length;
 }
 
-test('two processes tagging at once: index.json stays valid and keeps every tag', async () => {
+test('two processes tagging at once beside a third collecting garbage: every tag kept, nothing lost', async () => {
   const root = join(dir, 'concurrent');
   const a = run(['tag', root, 'a']);
   const b = run(['tag', root, 'b']);
+  const stop = join(dir, 'stop-gc');
+  const g = run(['gc', root, stop]);
+  let gcRounds = '';
+  g.child.stdout!.on('data', (d: Buffer) => (gcRounds += d.toString()));
   assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+  await writeFile(stop, '');
+  assert.equal(await g.exited, 0);
+  assert.ok(Number(gcRounds) > 5, `GC ran alongside the taggers (${gcRounds.trim()} rounds)`);
   const idx = JSON.parse(await readFile(join(root, 'index.json'), 'utf8')) as { manifests: unknown[] };
   assert.equal(idx.manifests.length, 41, '20 + 20 own tags and the shared one');
   const store = await openStore(root);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, parseReference, type Store } from '../../src/store/index.js';
 import { writeTinyImage, TINY_FILES } from '../helpers/tiny-image.js';
 import type { CommittedImage } from '../../src/image/index.js';
 import { createOciValidator } from '../helpers/oci-schema.js';
@@ -40,6 +40,16 @@ test('umoci unpack extracts exactly the files that were written', async () => {
   for (const f of TINY_FILES) if (!f.dir) assert.equal(await readFile(join(rootfs, f.path), 'utf8'), f.content);
   const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: { args: string[] } };
   assert.deepEqual(config.process.args, ['/bin/sh']);
+});
+
+test('a tag skopeo adds to the store (ref.name only) is listed and resolvable by wharf', async () => {
+  execFileSync('skopeo', ['copy', '-q', `oci:${store.root}:app:1`, `oci:${store.root}:copied:2`], { stdio: 'pipe' });
+  const names = (await store.tags()).map((t) => t.name);
+  assert.ok(names.includes('docker.io/library/copied:2'), names.join(', '));
+  const r = parseReference('copied:2');
+  assert.ok(r.ok);
+  assert.equal((await store.resolve(r.value))?.digest, img.manifestDescriptor.digest);
+  assert.ok(await store.removeTag(r.value));
 });
 
 test('index.json and oci-layout validate against the OCI schemas', async () => {
