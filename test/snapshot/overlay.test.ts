@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMountPoint, mountOverlay } from '../../src/snapshot/overlay.js';
+import { dropPureCopyUps, isMountPoint, mountOverlay } from '../../src/snapshot/index.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
@@ -93,5 +93,25 @@ describe('overlay mounts', () => {
     for (const stub of ['proc', 'dev', 'sys', 'etc/hosts', 'etc/resolv.conf', 'etc/hostname']) {
       assert.equal(existsSync(join(upper, stub)), false, `${stub} leaked into the upper dir`);
     }
+    // /etc was copied up to hold the stubs; with them gone it equals the lower one and is dropped.
+    assert.deepEqual(readdirSync(join(upper, 'etc')), []);
+    assert.deepEqual(await dropPureCopyUps(upper, [layer, base]), ['etc']);
+    assert.deepEqual(readdirSync(upper).sort(), ['created', 'd', 'gone']);
+  });
+
+  it('keeps a copied-up /etc that the step changed', async () => {
+    const base = join(tmp, 'busybox2');
+    makeBusyboxRootfs(base);
+    const upper = join(tmp, 'run-upper2');
+    const executor = await createOciExecutor({ stateDir: join(tmp, 'state') });
+    const m = await mountOverlay({ lowers: [base], upper, target: join(tmp, 'run-rootfs2') });
+    try {
+      const { exitCode } = await executor.run({ args: ['/bin/sh', '-c', 'echo hi > /etc/motd'], env: [], cwd: '/', network: 'none' }, m.target, [], {});
+      assert.equal(exitCode, 0);
+    } finally {
+      await m.unmount();
+    }
+    assert.deepEqual(await dropPureCopyUps(upper, [base]), []);
+    assert.deepEqual(readdirSync(join(upper, 'etc')), ['motd']);
   });
 });
