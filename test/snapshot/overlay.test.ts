@@ -99,6 +99,29 @@ describe('overlay mounts', () => {
     assert.deepEqual(readdirSync(upper).sort(), ['created', 'd', 'gone']);
   });
 
+  it('an aborted RUN on an overlay leaves no mount, runtime state or bundle', async () => {
+    const base = join(tmp, 'busybox3');
+    makeBusyboxRootfs(base);
+    const stateDir = join(tmp, 'state-abort');
+    const executor = await createOciExecutor({ stateDir });
+    const m = await mountOverlay({ lowers: [base], upper: join(tmp, 'run-upper3'), target: join(tmp, 'run-rootfs3') });
+    const ac = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ac.abort(), 300);
+    try {
+      await assert.rejects(
+        executor.run({ args: ['/bin/sleep', '1000'], env: [], cwd: '/', network: 'none' }, m.target, [], {}, ac.signal),
+        (e: unknown) => (e as { code?: string }).code === 'runtime.aborted');
+    } finally {
+      await m.unmount();
+    }
+    assert.ok(Date.now() - started < 5000);
+    assert.deepEqual(mountsUnder(tmp), []);
+    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), []);
+    assert.deepEqual(readdirSync(join(stateDir, 'bundles')), []);
+    assert.equal(existsSync(m.target), false);
+  });
+
   it('keeps a copied-up /etc that the step changed', async () => {
     const base = join(tmp, 'busybox2');
     makeBusyboxRootfs(base);
