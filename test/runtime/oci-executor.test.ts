@@ -104,6 +104,22 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     await assert.rejects(run('true', { user: 'nobody-here' }), (e) => isUserError(e) && e.code === 'runtime.user-unknown');
   });
 
+  it('adds bind (read-only) and tmpfs mounts and removes their mount points afterwards', async () => {
+    const shared = join(tmp, 'shared-dir');
+    mkdirSync(shared);
+    writeFileSync(join(shared, 'data'), 'from host\n');
+    const out: string[] = [];
+    const status = await executor.run(
+      { args: ['/bin/sh', '-c', 'cat /mnt/src/data; echo x > /mnt/src/new 2>/dev/null && echo writable || echo read-only; echo t > /scratch/t && cat /scratch/t'], env: [], cwd: '/', network: 'none' },
+      rootfs,
+      [{ type: 'bind', source: shared, destination: '/mnt/src', readonly: true }, { type: 'tmpfs', destination: '/scratch' }],
+      { stdout: (l) => out.push(l) });
+    assert.equal(status.exitCode, 0);
+    assert.deepEqual(out, ['from host', 'read-only', 't']);
+    assert.equal(existsSync(join(rootfs, 'mnt')), false);
+    assert.equal(existsSync(join(rootfs, 'scratch')), false);
+  });
+
   it('applies env and cwd', async () => {
     const r = await run('echo "$FOO|$BAR"; pwd', { env: ['FOO=bar baz', 'BAR=2'], cwd: '/work/dir' });
     assert.deepEqual(r.stdout, ['bar baz|2', '/work/dir']);
