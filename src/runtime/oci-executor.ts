@@ -23,9 +23,14 @@ export interface OciExecutorOptions {
   readonly resolvConf?: string;
 }
 
-/** The OCI runtime this executor drives, once chosen. */
 export interface OciExecutor extends Executor {
+  /** The OCI runtime this executor drives, once chosen. */
   readonly runtime: OciRuntimeName;
+  /**
+   * Removes containers and bundles a killed earlier wharf left in `stateDir` (call at start-up,
+   * before any run; never while runs of this state dir are in flight).
+   */
+  cleanupStale(): Promise<void>;
 }
 
 export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
@@ -35,8 +40,15 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   const rootDir = join(options.stateDir, runtime);
   await mkdir(rootDir, { recursive: true, mode: 0o700 });
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
+  const backend = { runtime, rootDir };
   return {
     runtime,
+    cleanupStale: async () => {
+      const ids = await listContainers(backend);
+      for (const id of ids.filter((x) => x.startsWith('wharf-'))) await runtimeCommand(backend, ['delete', '--force', id]);
+      await rm(join(options.stateDir, 'bundles'), { recursive: true, force: true });
+      await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
+    },
     run: (spec, rootfs, mounts, stdio, signal) =>
       runContainer({ runtime, rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf },
         spec, rootfs, mounts, stdio, signal),
@@ -73,13 +85,22 @@ async function runContainer(
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
     await writeFile(join(bundle, 'config.json'), JSON.stringify(config));
 
+    if (signal?.aborted) throw aborted(signal);
     started = true;
-    const status = await runAndWait(be, id, bundle, stdio, signal);
+    const seen: string[] = [];
+    const status = await runAndWait(be, id, bundle, {
+      stdout: stdio.stdout,
+      stderr: (line) => {
+        if (seen.push(line) > 20) seen.shift();
+        stdio.stderr?.(line);
+      },
+    }, signal);
     if (signal?.aborted) throw aborted(signal);
     if (status.exitCode !== 0) {
-      // The runtime's own failure (bad cwd, missing executable) is in its log, not the step's output.
+      // The runtime's own failure (bad cwd, missing executable) is in its log; say it unless the
+      // runtime already printed it on stderr.
       const why = await runtimeError(join(bundle, 'runtime.log'));
-      if (why) stdio.stderr?.(`${be.runtime}: ${why}`);
+      if (why && !seen.some((l) => l.includes(why))) stdio.stderr?.(`${be.runtime}: ${why}`);
     }
     return status;
   } finally {
@@ -108,6 +129,7 @@ function runAndWait(be: Backend, id: string, bundle: string, stdio: Stdio, signa
     })();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
 
   const out = forEachLine(child.stdout, stdio.stdout);
   const err = forEachLine(child.stderr, stdio.stderr);
@@ -131,6 +153,16 @@ function runtimeCommand(be: { runtime: OciRuntimeName; rootDir: string }, args: 
     const c = spawn(be.runtime, ['--root', be.rootDir, ...args], { stdio: 'ignore' });
     c.on('error', () => resolve(false));
     c.on('close', (code) => resolve(code === 0));
+  });
+}
+
+function listContainers(be: { runtime: OciRuntimeName; rootDir: string }): Promise<string[]> {
+  return new Promise((resolve) => {
+    let out = '';
+    const c = spawn(be.runtime, ['--root', be.rootDir, 'list', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('error', () => resolve([]));
+    c.on('close', () => resolve(out.split('\n').map((l) => l.trim()).filter(Boolean)));
   });
 }
 

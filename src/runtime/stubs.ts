@@ -1,5 +1,5 @@
-import { lstat, readdir, rmdir, unlink, utimes } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { lstat, readdir, realpath, rmdir, unlink, utimes } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
 import { resolveInRoot } from './in-root.js';
 
 /**
@@ -20,7 +20,9 @@ export interface StubRecord {
   readonly parent: { readonly path: string; readonly atime: number; readonly mtime: number };
 }
 
-export async function recordStubs(rootfs: string, destinations: readonly string[], keep: string): Promise<StubRecord[]> {
+export async function recordStubs(rootfsPath: string, destinations: readonly string[], keep: string): Promise<StubRecord[]> {
+  // Canonical, so that removal can refuse any path the step turned into a symlink meanwhile.
+  const rootfs = await realpath(rootfsPath);
   // The working directory (and its parents) is the runtime's to create and the layer's to keep,
   // as Docker keeps a WORKDIR it had to create.
   const kept = posix.normalize(keep).split('/').filter(Boolean);
@@ -75,6 +77,9 @@ export async function removeStubs(records: readonly StubRecord[]): Promise<void>
 }
 
 async function removeIfEmptyStub(path: string): Promise<boolean> {
+  // The step may have replaced a directory on the way with a symlink (to a host path, say);
+  // then the recorded path is no longer the stub we recorded, so leave it alone.
+  if ((await realpath(dirname(path)).catch(() => undefined)) !== dirname(path)) return false;
   const st = await lstat(path).catch(() => undefined);
   if (!st) return true;
   if (st.isFile() && st.size === 0) {

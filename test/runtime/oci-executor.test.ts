@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -103,6 +104,22 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     await assert.rejects(run('true', { user: 'nobody-here' }), (e) => isUserError(e) && e.code === 'runtime.user-unknown');
   });
 
+  it('adds bind (read-only) and tmpfs mounts and removes their mount points afterwards', async () => {
+    const shared = join(tmp, 'shared-dir');
+    mkdirSync(shared);
+    writeFileSync(join(shared, 'data'), 'from host\n');
+    const out: string[] = [];
+    const status = await executor.run(
+      { args: ['/bin/sh', '-c', 'cat /mnt/src/data; echo x > /mnt/src/new 2>/dev/null && echo writable || echo read-only; echo t > /scratch/t && cat /scratch/t'], env: [], cwd: '/', network: 'none' },
+      rootfs,
+      [{ type: 'bind', source: shared, destination: '/mnt/src', readonly: true }, { type: 'tmpfs', destination: '/scratch' }],
+      { stdout: (l) => out.push(l) });
+    assert.equal(status.exitCode, 0);
+    assert.deepEqual(out, ['from host', 'read-only', 't']);
+    assert.equal(existsSync(join(rootfs, 'mnt')), false);
+    assert.equal(existsSync(join(rootfs, 'scratch')), false);
+  });
+
   it('applies env and cwd', async () => {
     const r = await run('echo "$FOO|$BAR"; pwd', { env: ['FOO=bar baz', 'BAR=2'], cwd: '/work/dir' });
     assert.deepEqual(r.stdout, ['bar baz|2', '/work/dir']);
@@ -146,6 +163,27 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(tmp), 'a mount under the test dir remains');
     assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), [], 'runtime state remains');
     assert.deepEqual(readdirSync(join(stateDir, 'bundles')), [], 'a bundle remains');
+  });
+
+  it('cleanupStale removes containers and bundles a killed wharf left behind', async () => {
+    const id = 'wharf-stale-test';
+    const bundle = join(stateDir, 'bundles', id);
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/bin/sleep', '1000'], cwd: '/' },
+      root: { path: rootfs },
+      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
+    }));
+    const created = spawnSync('runc', ['--root', join(stateDir, executor.runtime), 'create', '--bundle', bundle, id], { stdio: 'ignore' });
+    assert.equal(created.status, 0);
+    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), [id]);
+    await executor.cleanupStale();
+    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), []);
+    assert.deepEqual(readdirSync(join(stateDir, 'bundles')), []);
+    // runc's own mount point stubs for this hand-made container (not the executor's)
+    for (const stub of ['proc', 'dev']) rmSync(join(rootfs, stub), { recursive: true, force: true });
   });
 
   it('leaves no mount-point stubs (proc, dev, sys, /etc files) in the rootfs', () => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMountPoint, mountOverlay } from '../../src/snapshot/overlay.js';
+import { dropPureCopyUps, isMountPoint, mountOverlay } from '../../src/snapshot/index.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
@@ -93,5 +93,48 @@ describe('overlay mounts', () => {
     for (const stub of ['proc', 'dev', 'sys', 'etc/hosts', 'etc/resolv.conf', 'etc/hostname']) {
       assert.equal(existsSync(join(upper, stub)), false, `${stub} leaked into the upper dir`);
     }
+    // /etc was copied up to hold the stubs; with them gone it equals the lower one and is dropped.
+    assert.deepEqual(readdirSync(join(upper, 'etc')), []);
+    assert.deepEqual(await dropPureCopyUps(upper, [layer, base]), ['etc']);
+    assert.deepEqual(readdirSync(upper).sort(), ['created', 'd', 'gone']);
+  });
+
+  it('an aborted RUN on an overlay leaves no mount, runtime state or bundle', async () => {
+    const base = join(tmp, 'busybox3');
+    makeBusyboxRootfs(base);
+    const stateDir = join(tmp, 'state-abort');
+    const executor = await createOciExecutor({ stateDir });
+    const m = await mountOverlay({ lowers: [base], upper: join(tmp, 'run-upper3'), target: join(tmp, 'run-rootfs3') });
+    const ac = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ac.abort(), 300);
+    try {
+      await assert.rejects(
+        executor.run({ args: ['/bin/sleep', '1000'], env: [], cwd: '/', network: 'none' }, m.target, [], {}, ac.signal),
+        (e: unknown) => (e as { code?: string }).code === 'runtime.aborted');
+    } finally {
+      await m.unmount();
+    }
+    assert.ok(Date.now() - started < 5000);
+    assert.deepEqual(mountsUnder(tmp), []);
+    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), []);
+    assert.deepEqual(readdirSync(join(stateDir, 'bundles')), []);
+    assert.equal(existsSync(m.target), false);
+  });
+
+  it('keeps a copied-up /etc that the step changed', async () => {
+    const base = join(tmp, 'busybox2');
+    makeBusyboxRootfs(base);
+    const upper = join(tmp, 'run-upper2');
+    const executor = await createOciExecutor({ stateDir: join(tmp, 'state') });
+    const m = await mountOverlay({ lowers: [base], upper, target: join(tmp, 'run-rootfs2') });
+    try {
+      const { exitCode } = await executor.run({ args: ['/bin/sh', '-c', 'echo hi > /etc/motd'], env: [], cwd: '/', network: 'none' }, m.target, [], {});
+      assert.equal(exitCode, 0);
+    } finally {
+      await m.unmount();
+    }
+    assert.deepEqual(await dropPureCopyUps(upper, [base]), []);
+    assert.deepEqual(readdirSync(join(upper, 'etc')), ['motd']);
   });
 });

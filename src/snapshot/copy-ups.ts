@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { lstat, readdir, rmdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join, posix } from 'node:path';
+
+/** Where the runtime bind-mounts its generated files; their parents are copied up to hold the stubs. */
+export const RUNTIME_MOUNT_POINTS = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'] as const;
+
+/**
+ * When the rootfs lacks a mount point such as /etc/hosts, the runtime creates it in the merged view,
+ * so overlayfs copies its parent (/etc) up into the upper dir; the runtime module then removes the
+ * empty stub and restores the parent's times. What is left is a directory identical to the lower
+ * one, which would still show up as an `etc/` entry in every RUN layer. This removes such pure
+ * copy-ups, after unmount: a directory of the upper dir that is empty, not opaque, and whose mode,
+ * owner and mtime equal those of the directory the lowers show at that path.
+ * Only the ancestors of `mountPoints` are looked at, so a directory the step really touched is
+ * never a candidate unless it is indistinguishable from the lower one.
+ */
+export async function dropPureCopyUps(
+  upper: string, lowers: readonly string[], mountPoints: readonly string[] = RUNTIME_MOUNT_POINTS,
+): Promise<string[]> {
+  const candidates = new Set<string>();
+  for (const m of mountPoints) {
+    const parts = posix.normalize(m).split('/').filter(Boolean);
+    for (let i = parts.length - 1; i >= 1; i--) candidates.add(parts.slice(0, i).join('/'));
+  }
+  const dropped: string[] = [];
+  // Deepest first, so a parent can go once its only child went.
+  for (const rel of [...candidates].sort((a, b) => b.split('/').length - a.split('/').length)) {
+    const path = join(upper, rel);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st?.isDirectory() || (await readdir(path)).length > 0) continue;
+    const below = await lowerDir(lowers, rel);
+    if (!below || !sameMetadata(st, below)) continue;
+    if (await isOpaque(path)) continue;
+    await rmdir(path);
+    dropped.push(rel);
+  }
+  return dropped;
+}
+
+/** The directory the merged view shows at `rel` beneath the upper dir: the topmost lower that has it. */
+async function lowerDir(lowers: readonly string[], rel: string): Promise<Stats | undefined> {
+  for (const lower of lowers) {
+    const st = await lstat(join(lower, rel)).catch(() => undefined);
+    if (st) return st.isDirectory() ? st : undefined;
+  }
+  return undefined;
+}
+
+function sameMetadata(a: Stats, b: Stats): boolean {
+  // Times restored through utimes carry microseconds; allow for the float round trip.
+  return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && Math.abs(a.mtimeMs - b.mtimeMs) < 0.002;
+}
+
+/** Whether overlayfs marked `dir` opaque; unknown (no getfattr) counts as opaque, to keep the dir. */
+function isOpaque(dir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    let out = '';
+    const c = spawn('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('error', () => resolve(true));
+    c.on('close', (code) => resolve(code === 0 ? out === 'y' : !/No such attribute/i.test(stderr)));
+  });
+}

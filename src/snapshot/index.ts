@@ -1,0 +1,3 @@
+export { isMountPoint, mountOverlay, unmountReliably } from './overlay.js';
+export type { OverlayMount, OverlayOptions } from './overlay.js';
+export { dropPureCopyUps, RUNTIME_MOUNT_POINTS } from './copy-ups.js';
