@@ -1,5 +1,5 @@
 import { FsBlobStore, openStore, type Store } from '../store/index.js';
-import { openSnapshots } from '../snapshot/store.js';
+import { openSnapshots } from '../snapshot/index.js';
 
 /**
  * The one place the CLI opens the store, so every command gets the same GC hooks: layer

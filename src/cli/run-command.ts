@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { UserError } from '../util/user-error.js';
 import { loadImage } from '../image/index.js';
 import { openCliStore } from './open-store.js';
-import { openSnapshots } from '../snapshot/store.js';
+import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { layersOf, runInContainer } from '../ops/container.js';
 import type { CliContext } from './context.js';

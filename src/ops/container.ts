@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { LoadedImage } from '../image/index.js';
 import type { Compression, LayerResult } from '../layer/index.js';
 import type { Executor, ExitStatus, MountSpec, ProcessSpec, Stdio } from '../runtime/index.js';
-import { mountOverlay } from '../snapshot/overlay.js';
-import type { LayerRef, SnapshotStore } from '../snapshot/store.js';
+import { dropPureCopyUps, mountOverlay, type LayerRef, type SnapshotStore } from '../snapshot/index.js';
 import type { Store } from '../store/index.js';
 
 /**
@@ -53,6 +52,8 @@ export async function runInContainer(
       await mount.unmount();
     }
     if (!commit || status.exitCode !== 0) return status;
+    // Mount-point stubs copy their parent dirs up; an untouched copy-up is not part of the step.
+    await dropPureCopyUps(upper, lowers);
     const layer = await deps.snapshots.commitUpper(upper, layers, commit.compression, commit.sourceDateEpoch);
     return { ...status, layer };
   } finally {
