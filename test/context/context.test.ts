@@ -163,13 +163,13 @@ test('selectSources: exact paths, globs per component, directories with their co
   const r = selectSources(ctx.entries, ['src/*.ts', 'src', '../a.txt', 'nope*', '*', '.', 's?c/[x]*']);
   assert.ok(r.ok);
   if (!r.ok) return;
-  const [glob, dir, dotdot, none, star, root, cls] = r.value.map((s) => s.entries.map((e) => e.path));
+  const [glob, dir, dotdot, none, star, root, cls] = r.value.map((sel) => sel.entries.map((e) => e.path));
   assert.deepEqual(glob, ['src/x.ts', 'src/y.ts']);
   assert.deepEqual(dir, ['src', 'src/x.ts', 'src/y.ts']);
   assert.deepEqual(dotdot, ['a.txt']);
   assert.deepEqual(none, []);
   assert.ok(star!.includes('src/x.ts') && !r.value[4]!.roots.some((e) => e.path.includes('/')));
-  assert.equal(r.value[5]!.wholeContext, true);
+  assert.equal(r.value[5]!.roots[0]!.entry, undefined);
   assert.equal(root!.length, ctx.entries.length);
   assert.deepEqual(cls, ['src/x.ts']);
   const bad = selectSources(ctx.entries, ['src/[']);
@@ -178,4 +178,32 @@ test('selectSources: exact paths, globs per component, directories with their co
   const [g, d] = r.value;
   assert.notEqual(await ctx.treeDigest(g!.entries), await ctx.treeDigest(d!.entries));
   assert.equal(await ctx.treeDigest(g!.entries), await ctx.treeDigest([...g!.entries].reverse()));
+});
+
+test('symlinks named as sources are followed inside the context only', async () => {
+  await symlink('src', join(ctxDir, 'src-link'));
+  await symlink('/a.txt', join(ctxDir, 'abs-link'));
+  await symlink('../../../a.txt', join(ctxDir, 'src', 'up-link'));
+  await symlink('loop', join(ctxDir, 'loop'));
+  try {
+    const ctx = await open();
+    const r = selectSources(ctx.entries, ['src-link', 'abs-link', 'src-link/x.ts', 'src/up-link', 'secret-link', 'dir-link/f', 'loop', 'abs-*']);
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    const [dirLink, abs, through, up, secret, outsideDir, loop, globbed] = r.value;
+    assert.deepEqual(dirLink!.roots.map((x) => [x.path, x.entry?.path]), [['src-link', 'src']]);
+    assert.deepEqual(dirLink!.entries.map((e) => e.path), ['src-link', 'src', 'src/up-link', 'src/x.ts', 'src/y.ts']);
+    assert.equal(abs!.roots[0]!.entry!.path, 'a.txt');
+    assert.equal(through!.roots[0]!.entry!.path, 'src/x.ts');
+    assert.equal(up!.roots[0]!.entry!.path, 'a.txt', '.. stops at the context root');
+    // Targets outside the context resolve inside it, where they do not exist.
+    assert.deepEqual([secret!.roots, secret!.dangling], [[], ['secret-link']]);
+    assert.deepEqual(outsideDir!.roots, []);
+    assert.deepEqual(loop!.dangling, ['loop']);
+    assert.equal(globbed!.roots[0]!.entry!.path, 'a.txt');
+    // The link itself is part of the digest: a link to the same file under another name differs.
+    assert.notEqual(await ctx.treeDigest(abs!.entries), await ctx.treeDigest(ctx.entries.filter((e) => e.path === 'a.txt')));
+  } finally {
+    for (const l of ['src-link', 'abs-link', 'src/up-link', 'loop']) await rm(join(ctxDir, l));
+  }
 });
