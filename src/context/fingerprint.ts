@@ -16,6 +16,7 @@ export interface FingerprintCounters {
 /** Files up to this size are read whole; larger ones stream through one reused buffer. */
 const CHUNK = 128 * 1024;
 const PARALLEL_READS = 8;
+const YIELD_EVERY = 256;
 
 /**
  * Content fingerprints (xxh64) of regular files in a context dir, served from the stat cache when
@@ -44,6 +45,8 @@ export class Fingerprinter {
       while (next < files.length) {
         const e = files[next++]!;
         out.set(e.path, await this.fingerprint(e));
+        // Small files are read synchronously; let timers and progress output run now and then.
+        if (next % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, files.length) }, worker));
