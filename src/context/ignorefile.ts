@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ok, err, type Result } from '../util/index.js';
+import { ok, err, UserError, type Result } from '../util/index.js';
 import { goClean } from './gopath.js';
 import { PatternMatcher } from './patternmatcher.js';
 
@@ -77,7 +77,7 @@ export interface LoadedIgnore {
   readonly matcher: PatternMatcher | undefined;
 }
 
-/** Picks and parses the ignore file for a Dockerfile (see ignoreFileCandidates). */
+/** Picks and parses the ignore file for a Dockerfile (see ignoreFileCandidates); an unreadable one throws UserError. */
 export async function loadIgnoreFile(contextDir: string, dockerfilePath: string): Promise<Result<LoadedIgnore, IgnoreFileError>> {
   for (const file of ignoreFileCandidates(contextDir, dockerfilePath)) {
     let text: string;
@@ -85,7 +85,7 @@ export async function loadIgnoreFile(contextDir: string, dockerfilePath: string)
       text = await readFile(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw e;
+      throw new UserError('context.unreadable', `cannot read ignore file ${JSON.stringify(file)}: ${(e as Error).message}`);
     }
     const pm = parseIgnoreFile(file, text);
     return pm.ok ? ok({ file, matcher: pm.value }) : pm;

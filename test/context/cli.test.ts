@@ -35,3 +35,14 @@ test('a bad .dockerignore pattern exits 1 naming the line, without a stack trace
   assert.match(r.stderr, /^error: .*\.dockerignore:2: invalid pattern "\["/m);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('-f is relative to the current directory and brings its own <Dockerfile>.dockerignore', async () => {
+  await writeFile(join(base, 'c', '.dockerignore'), 'a\n');
+  await mkdir(join(base, 'df'), { recursive: true });
+  await writeFile(join(base, 'df', 'app.Dockerfile'), 'FROM scratch\n');
+  await writeFile(join(base, 'df', 'app.Dockerfile.dockerignore'), 'sub\n');
+  const r = wharf('context', 'c', '-f', 'df/app.Dockerfile');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.replace(/\s+/, ' ')), ['file .dockerignore', 'file a']);
+  assert.match(r.stderr, /ignore file: .*app\.Dockerfile\.dockerignore/);
+});

@@ -11,15 +11,15 @@ export const register: RegisterCommand = (program, ctx) => {
     .command('context')
     .description('list the files a build sees in a context directory (after .dockerignore)')
     .argument('[dir]', 'context directory', '.')
-    .option('-f, --file <path>', 'Dockerfile (picks <Dockerfile>.dockerignore when present)', 'Dockerfile')
+    .option('-f, --file <path>', 'Dockerfile, relative to the current directory (default: <dir>/Dockerfile); picks <Dockerfile>.dockerignore when present')
     .option('--digest', 'print the tree digest of the whole context and fingerprint counters')
-    .action(async (dir: string, opts: { file: string; digest?: boolean }, cmd: Command) => {
+    .action(async (dir: string, opts: { file?: string; digest?: boolean }, cmd: Command) => {
       const { resolve } = await import('node:path');
       const { UserError } = await import('../../util/index.js');
       const { loadXxh64 } = await import('../../hash/index.js');
       const { openContext } = await import('../../context/index.js');
       const contextDir = resolve(ctx.cwd, dir);
-      const opened = await openContext({ contextDir, dockerfile: resolve(contextDir, opts.file), storeRoot: ctx.root(cmd), hasher: await loadXxh64() });
+      const opened = await openContext({ contextDir, dockerfile: opts.file ? resolve(ctx.cwd, opts.file) : resolve(contextDir, 'Dockerfile'), storeRoot: ctx.root(cmd), hasher: await loadXxh64() });
       if (!opened.ok) throw new UserError(opened.error.code, opened.error.message, 'patterns follow Go filepath.Match syntax plus ** (escape [ ] * ? with \\)');
       const c = opened.value;
       const lines = c.entries.map((e) => `${e.type.padEnd(7)} ${e.path}${e.type === 'symlink' ? ` -> ${e.linkTarget}` : ''}`);
