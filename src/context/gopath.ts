@@ -72,9 +72,17 @@ export function goMatch(pattern: string, name: string): boolean | Bad {
   return n.length === 0;
 }
 
-/** True when the pattern contains glob syntax (COPY sources without it name one path exactly). */
+/**
+ * True when the pattern contains an unescaped `*`, `?` or `[` (BuildKit's containsWildcards): COPY
+ * sources without one name one path exactly, backslashes included.
+ */
 export function hasGlobMeta(pattern: string): boolean {
-  return /[*?[\\]/.test(pattern);
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '*' || c === '?' || c === '[') return true;
+  }
+  return false;
 }
 
 function scanChunk(pattern: string[]): { star: boolean; chunk: string[]; rest: string[] } {

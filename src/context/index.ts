@@ -13,7 +13,7 @@ import type { Sha256, Xxh64, Xxh64Hasher } from '../hash/index.js';
 import { Fingerprinter, type FingerprintCounters } from './fingerprint.js';
 import { loadIgnoreFile, type IgnoreFileError } from './ignorefile.js';
 import { StatCache } from './statcache.js';
-import { treeDigest } from './tree.js';
+import { treeRecords, digestTreeRecords, type TreeRecord } from './treedigest.js';
 import { walkContext, type ContextEntry } from './walk.js';
 
 export * from './gopath.js';
@@ -23,6 +23,7 @@ export * from './walk.js';
 export * from './statcache.js';
 export * from './fingerprint.js';
 export * from './tree.js';
+export * from './treedigest.js';
 
 export interface OpenContextOptions {
   readonly contextDir: string;
@@ -43,6 +44,8 @@ export interface BuildContext {
   fingerprints(entries: readonly ContextEntry[]): Promise<Map<string, Xxh64>>;
   /** Fingerprints the entries' files and digests them (see treeDigest). */
   treeDigest(entries: readonly ContextEntry[]): Promise<Sha256>;
+  /** The digest's material, to keep beside a cache record and explain a later miss. */
+  treeRecords(entries: readonly ContextEntry[]): Promise<TreeRecord[]>;
   /** Persists the stat cache. */
   close(): Promise<void>;
 }
@@ -60,7 +63,8 @@ export async function openContext(opts: OpenContextOptions): Promise<Result<Buil
     entries,
     counters: fp.counters,
     fingerprints: (es) => fp.fingerprints(es),
-    treeDigest: async (es) => treeDigest(es, await fp.fingerprints(es)),
+    treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es))),
+    treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es)),
     close: () => cache.save(new Set(entries.map((e) => e.path))),
   });
 }

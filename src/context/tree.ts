@@ -1,5 +1,4 @@
 import { ok, err, type Result } from '../util/index.js';
-import { Sha256Stream, type Sha256, type Xxh64 } from '../hash/index.js';
 import { BAD_PATTERN, goClean, goMatch, hasGlobMeta } from './gopath.js';
 import type { ContextEntry } from './walk.js';
 
@@ -123,26 +122,4 @@ export function resolveInContext(index: ReadonlyMap<string, number>, entries: re
     cur.push(name);
   }
   return cur.length === 0 ? '.' : cur.join('/');
-}
-
-/**
- * The digest of a set of context entries for cache keys: path, type, mode, uid, gid, size, link
- * target and content fingerprint of each, sorted by path. Never mtime, so a touch changes nothing.
- * Every regular file must have a fingerprint.
- */
-export function treeDigest(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>): Sha256 {
-  const sorted = [...new Map(entries.map((e) => [e.path, e])).values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const h = new Sha256Stream();
-  h.update(Buffer.from('wharf-tree-v1\n'));
-  for (const e of sorted) {
-    let fp = '';
-    if (e.type === 'file') {
-      const f = fingerprints.get(e.path);
-      if (f === undefined) throw new Error(`treeDigest: no fingerprint for ${e.path}`);
-      fp = f;
-    }
-    const line = JSON.stringify([e.path, e.type, e.mode, e.uid, e.gid, e.size, e.linkTarget ?? '', fp]);
-    h.update(Buffer.from(line + '\n'));
-  }
-  return h.digest();
 }

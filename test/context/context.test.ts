@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, writeFile, symlink, rm, utimes, chmod, stat } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadXxh64, type Xxh64Hasher } from '../../src/hash/index.js';
-import { openContext, selectSources, StatCache, Fingerprinter, walkContext, ignoreFileCandidates, type BuildContext } from '../../src/context/index.js';
+import { diffTreeRecords, hasGlobMeta, openContext, selectSources, StatCache, Fingerprinter, walkContext, ignoreFileCandidates, type BuildContext } from '../../src/context/index.js';
 
 let base: string;
 let ctxDir: string;
@@ -91,12 +91,19 @@ test('an unchanged context is digested again without reading a file; touch keeps
   assert.equal(again.filesRead, 0);
 });
 
-test('a content change changes the digest, even at the same size', async () => {
+test('a content change changes the digest, even at the same size, and the records say which file', async () => {
   const before = await digestAll();
+  const beforeRecords = await before.ctx.treeRecords(before.ctx.entries);
   await put('src/x.ts', 'export const x = 9;\n', new Date(Date.now() - 1700_000));
+  await chmod(join(ctxDir, 'src', 'y.ts'), 0o600);
   const after = await digestAll();
   assert.notEqual(after.digest, before.digest);
-  assert.equal(after.filesRead, 1);
+  assert.equal(after.filesRead, 2);
+  assert.deepEqual(diffTreeRecords(beforeRecords, await after.ctx.treeRecords(after.ctx.entries)), [
+    { path: 'src/x.ts', change: 'content' },
+    { path: 'src/y.ts', change: 'metadata' },
+  ]);
+  await chmod(join(ctxDir, 'src', 'y.ts'), 0o644);
 });
 
 test('a mode change changes the digest', async () => {
@@ -172,6 +179,8 @@ test('selectSources: exact paths, globs per component, directories with their co
   assert.equal(r.value[5]!.roots[0]!.entry, undefined);
   assert.equal(root!.length, ctx.entries.length);
   assert.deepEqual(cls, ['src/x.ts']);
+  // A backslash escapes glob characters (BuildKit's containsWildcards): such a source is one literal path.
+  assert.deepEqual([hasGlobMeta('a\\*b'), hasGlobMeta('a\\\\*'), hasGlobMeta('[ab]')], [false, true, true]);
   const bad = selectSources(ctx.entries, ['src/[']);
   assert.equal(bad.ok, false);
   // Different selections digest differently; the same selection digests the same.
