@@ -142,7 +142,7 @@ function statEntry(abs: string, rel: string): ContextEntry | undefined {
     st = lstatSync(abs, { bigint: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw new UserError('context.unreadable', `cannot read ${JSON.stringify(rel)} in the build context: ${(e as Error).message}`);
   }
   const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
   const base = {
