@@ -10,6 +10,7 @@ import { register as importImage } from './import.js';
 import { register as save } from './save.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
+import { register as context } from './context.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -27,4 +28,5 @@ export const commands: RegisterCommand[] = [
   save,
   load,
   run,
+  context,
 ];
