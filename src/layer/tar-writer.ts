@@ -108,8 +108,11 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       yield encodeHeader({ ...common, ...withX, type: 'fifo', size: 0 });
     } else if (st.isFile()) {
       yield* fileEntry({ ...common, ...withX, type: 'file', size: Number(st.size) }, abs);
+    } else if (st.isSocket()) {
+      // Sockets cannot be archived and mean nothing once their process is gone; docker skips them too.
+      return;
     } else {
-      throw new UserError('layer.unsupported-file', `cannot put ${abs} in a layer: sockets and other special files are not supported`);
+      throw new UserError('layer.unsupported-file', `cannot put ${abs} in a layer: unsupported file type`);
     }
   }
 

@@ -37,7 +37,7 @@ export interface ApplyOptions {
  *   applyLayer(stream, target, opts)              safe extraction, whiteouts per the OCI spec
  */
 export interface LayerCodec {
-  writeLayer(dir: string, opts: LayerWriteOptions, blobs: BlobStore): Promise<LayerResult>;
+  writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult>;
   /** `stream` is the (possibly compressed) blob; compression is detected from content. */
   applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<void>;
 }

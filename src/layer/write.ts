@@ -45,7 +45,8 @@ export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form'
   return Readable.from(coalesced(tarDirectory(dir, opts)), { objectMode: false });
 }
 
-export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: BlobStore): Promise<LayerResult> {
+/** Only a blob writer is needed, so any BlobStore (or a bare sink in a benchmark) will do. */
+export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
   const writer = await blobs.writer();
   const tap = new HashTap();
   try {

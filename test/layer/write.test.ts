@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { applyLayer, writeLayer, type LayerWriteOptions } from '../../src/layer/index.js';
 import { testBlobStore } from './test-blob-store.js';
@@ -167,5 +168,19 @@ test('archives written by GNU tar (gnu long names, posix PAX, xz/bzip2) apply li
     assert.deepEqual(await listTree(dst), await listTree(src), `${format} ${flag}`);
     assert.equal(await readFile(join(dst, LONG_FILE), 'utf8'), 'long name');
     assert.equal((await lstat(join(dst, 'bin', 'tool'))).ino, (await lstat(join(dst, 'hardlink-to-tool'))).ino);
+  }
+});
+
+test('sockets are skipped, as docker does', async () => {
+  const src = join(tmp, 'src-sock');
+  await mkdir(src);
+  await writeFile(join(src, 'file'), 'x');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(join(src, 'sock'), resolve));
+  try {
+    const { blobPath } = await write(src, { form: 'plain', compression: 'gzip' });
+    assert.deepEqual(execFileSync('tar', ['-tzf', blobPath]).toString().trim().split('\n'), ['file']);
+  } finally {
+    server.close();
   }
 });
