@@ -20,6 +20,7 @@ export interface TarOptions {
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
 const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
+const UNREPRESENTABLE = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy']);
 /** Read files in chunks this big: large enough for throughput, small enough to keep memory flat. */
 const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read in one synchronous call (see the directory walk). */
@@ -53,6 +54,10 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     if (!all) return undefined;
     const kept = new Map<string, Buffer>();
     for (const name of [...all.keys()].sort(byteOrder)) {
+      if (opts.form === 'overlay' && UNREPRESENTABLE.has(name)) {
+        // The entry's content lives in a lower layer; a layer tar cannot say so.
+        throw new UserError('layer.overlay-feature', `${join(dir, rel)} carries ${name}, which a layer cannot represent`, 'mount the overlay with redirect_dir=off,metacopy=off');
+      }
       if (opts.form === 'overlay' && name.startsWith(OVERLAY_XATTR_PREFIX)) continue;
       kept.set(name, all.get(name)!);
     }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLayer, decompressed, writeLayer } from '../../src/layer/index.js';
 import { readTar } from '../../src/layer/tar-reader.js';
+import { isUserError } from '../../src/util/index.js';
 import { testBlobStore } from './test-blob-store.js';
 import { listTree } from './tree.js';
 
@@ -90,4 +91,16 @@ test('overlay upper dir → layer with whiteouts and opaque markers, and back', 
   execFileSync('cp', ['-a', lower, plain]);
   await applyLayer(createReadStream(blobs.path(res.digest)), plain, { form: 'plain' });
   assert.deepEqual(await listTree(plain), expectedView);
+});
+
+test('an upper dir using redirect_dir or metacopy is refused: the tar cannot say where content lives', async () => {
+  const upper = join(tmp, 'upper-redirect');
+  await mkdir(join(upper, 'renamed'), { recursive: true });
+  execFileSync('setfattr', ['-n', 'trusted.overlay.redirect', '-v', '/original', join(upper, 'renamed')]);
+  const blobs = testBlobStore(join(tmp, 'store'));
+  await assert.rejects(writeLayer(upper, { form: 'overlay', compression: 'gzip' }, blobs), (e: unknown) => {
+    assert.ok(isUserError(e) && e.code === 'layer.overlay-feature', String(e));
+    assert.match(e.message, /trusted\.overlay\.redirect/);
+    return true;
+  });
 });
