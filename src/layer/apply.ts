@@ -73,12 +73,13 @@ class Applier {
       return;
     }
     const onCreate = (r: string) => this.touch(r);
-    if (base === OPAQUE_MARKER) {
+    const whiteouts = this.opts.whiteouts !== 'literal';
+    if (whiteouts && base === OPAQUE_MARKER) {
       const dir = (await resolveDir(this.root, parts, e.name, true, onCreate))!;
       await this.opaque(dir.abs, dir.rel.join('/'));
       return;
     }
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    if (whiteouts && base.startsWith(WHITEOUT_PREFIX)) {
       const victim = base.slice(WHITEOUT_PREFIX.length);
       if (victim === '' || victim === '.' || victim === '..' || victim.startsWith(WHITEOUT_PREFIX)) {
         throw new UserError('layer.invalid-whiteout', `layer entry ${JSON.stringify(e.name)} is an invalid whiteout`);

@@ -34,6 +34,11 @@ export interface ApplyOptions {
    * earlier layers put in that dir, wherever the marker sits in the tar.
    */
   readonly form: DirForm;
+  /**
+   * `apply` (default): `.wh.*` entries are OCI whiteouts. `literal`: they are ordinary files, for
+   * extracting an archive that is not a layer (ADD of a local tar, as docker's Untar does).
+   */
+  readonly whiteouts?: 'apply' | 'literal';
 }
 
 /**
