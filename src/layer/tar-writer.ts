@@ -87,7 +87,12 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       // Metadata and small files are read synchronously: per-call thread-pool round trips made
       // trees of small files several times slower than GNU tar, and the pipeline still yields
       // to the event loop between chunks.
-      const children = readdirSync(abs).map((name) => {
+      const children = readdirSync(abs, { encoding: 'buffer' }).map((raw) => {
+        const name = raw.toString('utf8');
+        if (!Buffer.from(name).equals(raw)) {
+          const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+          throw new UserError('layer.bad-filename', `cannot put ${join(abs, shown)} in a layer: its name is not valid UTF-8`, 'rename the file');
+        }
         const cst = lstatSync(join(abs, name), { bigint: true });
         const tarName = opts.form === 'overlay' && isOverlayWhiteout(cst) ? `${WHITEOUT_PREFIX}${name}` : name;
         return { name, tarName, st: cst };

@@ -184,3 +184,26 @@ test('sockets are skipped, as docker does', async () => {
     server.close();
   }
 });
+
+test('a file name that is not UTF-8 is a clear error, not a crash', async () => {
+  const src = join(tmp, 'src-latin1');
+  await mkdir(src);
+  await writeFile(Buffer.from(`${src}/caf\xe9`, 'latin1'), 'x');
+  await assert.rejects(write(src, { form: 'plain', compression: 'gzip' }), /caf\\xe9 in a layer: its name is not valid UTF-8/);
+});
+
+test('xattrs survive on names that getfattr/setfattr have to escape', async () => {
+  const src = join(tmp, 'src-names');
+  const name = 'sp ace\nnl=eq\\bs\tté';
+  await mkdir(join(src, name), { recursive: true });
+  await writeFile(join(src, name, name), 'x');
+  execFileSync('setfattr', ['-n', 'user.odd', '-v', 'v1', join(src, name)]);
+  execFileSync('setfattr', ['-n', 'user.odd', '-v', 'v2', join(src, name, name)]);
+  const { blobPath } = await write(src, { form: 'plain', compression: 'gzip' });
+  const dst = await mkdtemp(join(tmp, 'dst-names-'));
+  await applyLayer(createReadStream(blobPath), dst, { form: 'plain' });
+  assert.deepEqual(await listTree(dst), [`${name}/`, `${name}/${name}`]);
+  for (const [p, v] of [[join(dst, name), 'v1'], [join(dst, name, name), 'v2']] as const) {
+    assert.equal(execFileSync('getfattr', ['--only-values', '-n', 'user.odd', '--absolute-names', p]).toString(), v);
+  }
+});
