@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { applyLayer, writeLayer, type LayerWriteOptions } from '../../src/layer/index.js';
+import { applyLayer, writeLayer, writeLayerFromTar, type LayerWriteOptions } from '../../src/layer/index.js';
 import { testBlobStore } from './test-blob-store.js';
 import { listTree } from './tree.js';
 
@@ -206,4 +206,20 @@ test('xattrs survive on names that getfattr/setfattr have to escape', async () =
   for (const [p, v] of [[join(dst, name), 'v1'], [join(dst, name, name), 'v2']] as const) {
     assert.equal(execFileSync('getfattr', ['--only-values', '-n', 'user.odd', '--absolute-names', p]).toString(), v);
   }
+});
+
+test('writeLayerFromTar stores a foreign tar unchanged: diff_id is the sha256 of its uncompressed bytes', async () => {
+  const src = join(tmp, 'src-import');
+  await buildTree(src, { reverse: false, mtime: 1_700_000_000 });
+  const plainTar = join(tmp, 'import.tar');
+  execFileSync('tar', ['-cf', plainTar, '-C', src, '.']);
+  execFileSync('gzip', ['-k', plainTar]);
+  const blobs = testBlobStore(join(tmp, 'store'));
+  const res = await writeLayerFromTar(createReadStream(`${plainTar}.gz`), 'zstd', blobs);
+  assert.equal(res.diffId, sha(await readFile(plainTar)));
+  assert.equal(res.digest, sha(await readFile(blobs.path(res.digest))));
+  assert.equal(res.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+  const dst = await mkdtemp(join(tmp, 'dst-import-'));
+  await applyLayer(createReadStream(blobs.path(res.digest)), dst, { form: 'plain' });
+  assert.deepEqual(await listTree(dst), await listTree(src));
 });
