@@ -1,0 +1,8 @@
+/**
+ * syntax: Dockerfile text → AST with source ranges (moo lexer + nearley grammar, see grammar/).
+ *
+ *   parseDockerfile(file) → { ast?, diagnostics }
+ *
+ * `ast` is absent only when the file cannot be parsed at all; diagnostics may accompany an AST.
+ */
+export * from './ast.js';
