@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { simpleAst } from '../helpers/simple-ast.js';
+import { resolveStages, type Step, type TypedInstruction } from '../../src/instructions/index.js';
+
+const resolve = (text: string, buildArgs: Record<string, string> = {}) => resolveStages(simpleAst(text), { buildArgs: new Map(Object.entries(buildArgs)) });
+const errors = (text: string) => resolve(text).diagnostics.filter((d) => d.severity === 'error');
+const steps = (text: string, buildArgs: Record<string, string> = {}): readonly Step[] => {
+  const r = resolve(text, buildArgs);
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+  return r.resolved.stages.at(-1)!.steps;
+};
+type ByKind<K> = TypedInstruction extends infer T ? (T extends { kind: infer KK } ? (K extends KK ? T : never) : never) : never;
+const only = <K extends TypedInstruction['kind']>(s: Step, kind: K): ByKind<K> => {
+  assert.equal(s.instruction.kind, kind);
+  return s.instruction as ByKind<K>;
+};
+const envOf = (s: Step): Record<string, string> => Object.fromEntries(s.runEnv!.vars);
+
+test('global ARGs expand FROM but are not visible in the stage unless redeclared', () => {
+  const r = resolve('ARG TAG=3.19\nARG OTHER=x\nFROM alpine:${TAG}\nARG TAG\nWORKDIR /w/$TAG/$OTHER\nRUN true');
+  assert.equal(r.resolved.stages[0]!.base, 'alpine:3.19');
+  const [, workdir, run] = r.resolved.stages[0]!.steps;
+  assert.equal(only(workdir!, 'WORKDIR').value.value, '/w/3.19/');
+  assert.deepEqual(envOf(run!), { TAG: '3.19' });
+});
+
+test('--build-arg overrides ARG defaults, globally and in a stage; an undeclared one warns', () => {
+  const r = resolve('ARG V=1\nFROM img:$V\nARG W=2\nRUN x', { V: '9', W: '8', NOPE: 'z' });
+  assert.equal(r.resolved.stages[0]!.base, 'img:9');
+  assert.deepEqual(envOf(r.resolved.stages[0]!.steps[1]!), { W: '8' });
+  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code]), [['warning', 'instructions.unused-build-arg']]);
+});
+
+test('ARG and ENV pairs on one line see the values from before the line', () => {
+  const s = steps('FROM s\nARG a=old\nARG a=x b=${a}-y\nENV e=1\nENV e=2 f=$e\nRUN r');
+  assert.deepEqual(envOf(s[4]!), { a: 'x', b: 'old-y', e: '2', f: '1' });
+  assert.deepEqual(only(s[3]!, 'ENV').pairs.map((p) => [p.key, p.value]), [['e', '2'], ['f', '1']]);
+});
+
+test('ENV overrides an ARG of the same name', () => {
+  const s = steps('FROM s\nARG A=arg\nENV A=env\nWORKDIR /$A\nRUN r', { A: 'cli' });
+  assert.equal(only(s[2]!, 'WORKDIR').value.value, '/env');
+  assert.deepEqual(envOf(s[3]!), { A: 'env' });
+});
+
+test('platform ARGs exist for FROM and after `ARG TARGETARCH` in a stage', () => {
+  const r = resolve('FROM img-$TARGETARCH\nARG TARGETARCH\nARG BUILDPLATFORM\nRUN x');
+  assert.equal(r.resolved.stages[0]!.base, 'img-amd64');
+  assert.deepEqual(envOf(r.resolved.stages[0]!.steps[2]!), { TARGETARCH: 'amd64', BUILDPLATFORM: 'linux/amd64' });
+});
+
+test('proxy build-args reach RUN without a declaration, kept apart from the env', () => {
+  const s = steps('FROM s\nRUN x', { HTTP_PROXY: 'http://p:3128' });
+  assert.deepEqual(s[0]!.runEnv, { vars: [], proxy: [['HTTP_PROXY', 'http://p:3128']] });
+});
+
+test('COPY sources, dest, chown expand; COPY --from stays literal; RUN commands stay unexpanded', () => {
+  const s = steps('FROM s\nARG U=1000 D=/app\nCOPY --from=$U --chown=$U:$U a-$U $D/\nRUN echo $D');
+  const copy = only(s[1]!, 'COPY');
+  assert.equal(copy.from!.value, '$U');
+  assert.equal(copy.chown!.value, '1000:1000');
+  assert.deepEqual(copy.sources.map((w) => w.value), ['a-1000']);
+  assert.equal(copy.dest.value, '/app/');
+  const run = only(s[2]!, 'RUN');
+  assert.equal(run.command.form === 'shell' && run.command.text.value, 'echo $D');
+});
+
+test('RUN --mount values expand and take BuildKit defaults', () => {
+  const s = steps('FROM s\nARG C=/root/.cache\nRUN --mount=type=cache,target=$C --mount=type=secret,id=tok --mount=type=bind,from=b,source=/x,target=/y make');
+  const [cache, secret, bind] = only(s[1]!, 'RUN').mounts;
+  assert.deepEqual([cache!.type, cache!.target, cache!.sharing, cache!.id, cache!.readOnly, cache!.mode], ['cache', '/root/.cache', 'shared', '/root/.cache', false, 0o755]);
+  assert.deepEqual([secret!.target, secret!.readOnly, secret!.required], ['/run/secrets/tok', true, false]);
+  assert.deepEqual([bind!.from, bind!.source, bind!.readOnly], ['b', '/x', true]);
+});
+
+test('a stage built FROM another inherits its ENV, not its ARGs', () => {
+  const r = resolve('FROM s AS base\nENV P=/opt\nARG Q=q\nFROM base\nWORKDIR $P$Q');
+  assert.equal(only(r.resolved.stages[1]!.steps[0]!, 'WORKDIR').value.value, '/opt');
+});
+
+test('a failed expansion is an error at the word', () => {
+  const text = 'FROM s\nWORKDIR ${X:?must be set}';
+  const [d] = errors(text);
+  assert.match(d!.message, /X: must be set/);
+  assert.equal(d!.range!.start, text.indexOf('${X'));
+});
+
+test('instructions before the first FROM other than ARG, and files without FROM, are errors', () => {
+  assert.deepEqual(errors('RUN x\nFROM s').map((d) => d.code), ['instructions.before-from']);
+  assert.deepEqual(errors('ARG x').map((d) => d.code), ['instructions.no-from']);
+});
