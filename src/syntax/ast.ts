@@ -89,7 +89,10 @@ export interface Flag {
   readonly name: string;
   /** Everything after the first `=`, raw; undefined for `--flag` without `=`. */
   readonly value: string | undefined;
-  /** As written: `--mount=type=cache,target=/x`. */
+  /**
+   * The whole flag as BuildKit keeps it (quotes removed, `\x` unescaped): `--mount=type=cache,target=/x`.
+   * `range` covers it as written.
+   */
   readonly text: string;
   readonly range: Range;
 }
@@ -109,7 +112,7 @@ export interface Word {
  * - text: USER, WORKDIR, MAINTAINER, STOPSIGNAL, ONBUILD (its trigger text) and unknown
  *   instructions: the rest of the line as one string.
  * - keyValue: ENV and LABEL.
- * - healthcheck: `HEALTHCHECK NONE` or `HEALTHCHECK [flags] CMD <json or shell>`.
+ * - healthcheck: `HEALTHCHECK NONE` or `HEALTHCHECK [flags] CMD <json or shell>` (type kept as written).
  */
 export type Args = JsonArgs | ShellArgs | WordsArgs | TextArgs | KeyValueArgs | HealthcheckArgs;
 
@@ -159,10 +162,13 @@ export interface KeyValue {
 
 export interface HealthcheckArgs {
   readonly kind: 'healthcheck';
-  /** `NONE` or `CMD`, upper-cased. */
-  readonly type: 'NONE' | 'CMD';
+  /**
+   * The first word as written (`CMD`, `NONE`, or anything else: validating it is the instructions
+   * layer's job); '' for a bare `HEALTHCHECK`.
+   */
+  readonly type: string;
   readonly typeRange: Range;
-  /** The command after CMD (absent for NONE). */
+  /** The command after the type word (absent for NONE or when nothing follows). */
   readonly command?: JsonArgs | ShellArgs;
   readonly range: Range;
 }

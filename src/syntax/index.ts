@@ -6,3 +6,6 @@
  * `ast` is absent only when the file cannot be parsed at all; diagnostics may accompany an AST.
  */
 export * from './ast.js';
+export { parseDockerfile, type ParseResult } from './parse.js';
+export { dumpBuildkit } from './dump.js';
+export { chompHeredocContent, parseHeredocWord, heredocsFromLine, type HeredocOpener } from './heredoc.js';
