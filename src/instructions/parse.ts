@@ -213,6 +213,9 @@ function parseHealthcheck(
       return fail(`Unknown type "${args.text.trim().split(/\s+/)[0]!.toUpperCase()}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK CMD <command> or HEALTHCHECK NONE', args.range);
     return fail('HEALTHCHECK requires at least one argument');
   }
+  const type = String(args.type);
+  if (type === '') return fail('HEALTHCHECK requires at least one argument');
+  if (type !== 'CMD' && type !== 'NONE') return fail(`Unknown type "${type.toUpperCase()}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK CMD <command> or HEALTHCHECK NONE', args.typeRange);
   const duration = (name: string): number => {
     const w = single(flags, name);
     if (!w) return 0;
