@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simpleAst } from '../helpers/simple-ast.js';
+import { parseAst } from '../helpers/parse-ast.js';
 import { resolveStages, type Step, type TypedInstruction } from '../../src/instructions/index.js';
 
-const resolve = (text: string, buildArgs: Record<string, string> = {}) => resolveStages(simpleAst(text), { buildArgs: new Map(Object.entries(buildArgs)) });
+const resolve = (text: string, buildArgs: Record<string, string> = {}) => resolveStages(parseAst(text), { buildArgs: new Map(Object.entries(buildArgs)) });
 const errors = (text: string) => resolve(text).diagnostics.filter((d) => d.severity === 'error');
 const steps = (text: string, buildArgs: Record<string, string> = {}): readonly Step[] => {
   const r = resolve(text, buildArgs);

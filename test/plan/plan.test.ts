@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simpleAst } from '../helpers/simple-ast.js';
+import { parseAst } from '../helpers/parse-ast.js';
 import { resolveStages } from '../../src/instructions/index.js';
 import { buildPlan, type Plan } from '../../src/plan/index.js';
 
 function plan(text: string, target?: string) {
-  const r = resolveStages(simpleAst(text));
+  const r = resolveStages(parseAst(text));
   assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
   return buildPlan(r.resolved, { target });
 }
