@@ -46,6 +46,8 @@ export interface Step {
   readonly instruction: TypedInstruction;
   /** For RUN: the environment it runs with. */
   readonly runEnv?: RunEnv;
+  /** True for an ONBUILD trigger of the parent stage, run before the stage's own steps. */
+  readonly trigger: boolean;
 }
 
 export interface Stage {
@@ -99,11 +101,19 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   const stages: Stage[] = [];
   let current: { stage: Omit<Stage, 'steps'>; steps: Step[]; env: Map<string, string>; args: Map<string, string> } | undefined;
   const finalEnvByName = new Map<string, Map<string, string>>();
+  const triggersByName = new Map<string, TypedInstruction[]>();
 
   const finishStage = (): void => {
     if (!current) return;
     stages.push({ ...current.stage, steps: current.steps });
-    if (current.stage.name) finalEnvByName.set(current.stage.name, current.env);
+    if (current.stage.name) {
+      finalEnvByName.set(current.stage.name, current.env);
+      // Only the stage's own ONBUILDs reach its children: triggers it inherited already ran in it.
+      triggersByName.set(
+        current.stage.name,
+        current.steps.flatMap((s) => (s.instruction.kind === 'ONBUILD' && !s.trigger ? [s.instruction.triggerInstruction] : [])),
+      );
+    }
   };
 
   const declareArgs = (decls: readonly ArgDeclaration[], scopeEnv: ShellEnv, into: Map<string, string>, fallback: (k: string) => string | undefined): void => {
@@ -117,6 +127,73 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       consumed.add(key);
       if (value === undefined) into.delete(key);
       else into.set(key, value);
+    }
+  };
+
+  type Current = NonNullable<typeof current>;
+  const dispatch = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
+    const scopeEnv: Map<string, string> = new Map([...cur.args, ...cur.env]);
+    const ex = expandIn(scopeEnv);
+    switch (typed.kind) {
+      case 'ARG':
+        declareArgs(typed.args, scopeEnv, cur.args, (k) => globalArgs.get(k) ?? autoArgs.get(k));
+        cur.steps.push({ instruction: typed, trigger });
+        break;
+      case 'ENV': {
+        const pairs = expandPairs(typed.pairs, scopeEnv, expandString);
+        for (const p of pairs) cur.env.set(p.key, p.value);
+        cur.steps.push({ instruction: { ...typed, pairs }, trigger });
+        break;
+      }
+      case 'LABEL':
+        cur.steps.push({ instruction: { ...typed, pairs: expandPairs(typed.pairs, scopeEnv, expandString) }, trigger });
+        break;
+      case 'RUN': {
+        const mounts: Mount[] = [];
+        let sshIndex = 0;
+        for (const spec of typed.mountSpecs) {
+          const m = parseMount(spec.value, spec.range, (s) => {
+            const r = expandWord(s, scopeEnv, { escape });
+            return r.ok ? ok(r.value.value) : err(r.error.message);
+          }, sshIndex);
+          if (m.ok) {
+            if (m.value.type === 'ssh') sshIndex++;
+            mounts.push(m.value);
+          } else if (typed.mounts.length === typed.mountSpecs.length) {
+            // Only report what expansion broke; parse.ts already reported plain syntax errors.
+            diags.push(error('instructions.bad-mount', m.error.message, file, spec.range, m.error.hint));
+          }
+        }
+        const proxy = [...buildArgs].filter(([k]) => PROXY_ARGS.has(k) && !scopeEnv.has(k));
+        cur.steps.push({ instruction: { ...typed, mounts }, runEnv: { vars: [...scopeEnv], proxy }, trigger });
+        break;
+      }
+      case 'COPY':
+      case 'ADD':
+        cur.steps.push({
+          instruction: {
+            ...typed,
+            sources: typed.sources.map(ex),
+            dest: ex(typed.dest),
+            chown: typed.chown && ex(typed.chown),
+            chmod: typed.chmod && ex(typed.chmod),
+            checksum: typed.checksum && ex(typed.checksum),
+            exclude: typed.exclude.map(ex),
+          },
+          trigger,
+        });
+        break;
+      case 'WORKDIR':
+      case 'USER':
+      case 'STOPSIGNAL':
+        cur.steps.push({ instruction: { ...typed, value: ex(typed.value) }, trigger });
+        break;
+      case 'EXPOSE':
+      case 'VOLUME':
+        cur.steps.push({ instruction: { ...typed, items: typed.items.map(ex) }, trigger });
+        break;
+      default:
+        cur.steps.push({ instruction: typed, trigger });
     }
   };
 
@@ -140,6 +217,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         env: new Map(parentEnv ?? []),
         args: new Map(),
       };
+      for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);
       continue;
     }
     if (!current) {
@@ -147,69 +225,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       else diags.push(error('instructions.before-from', `${typed.kind} cannot come before the first FROM`, file, node.range, 'only ARG may precede the first FROM'));
       continue;
     }
-    const cur = current;
-    const scopeEnv: Map<string, string> = new Map([...cur.args, ...cur.env]);
-    const ex = expandIn(scopeEnv);
-    switch (typed.kind) {
-      case 'ARG':
-        declareArgs(typed.args, scopeEnv, cur.args, (k) => globalArgs.get(k) ?? autoArgs.get(k));
-        cur.steps.push({ instruction: typed });
-        break;
-      case 'ENV': {
-        const pairs = expandPairs(typed.pairs, scopeEnv, expandString);
-        for (const p of pairs) cur.env.set(p.key, p.value);
-        cur.steps.push({ instruction: { ...typed, pairs } });
-        break;
-      }
-      case 'LABEL':
-        cur.steps.push({ instruction: { ...typed, pairs: expandPairs(typed.pairs, scopeEnv, expandString) } });
-        break;
-      case 'RUN': {
-        const mounts: Mount[] = [];
-        let sshIndex = 0;
-        for (const spec of typed.mountSpecs) {
-          const m = parseMount(spec.value, spec.range, (s) => {
-            const r = expandWord(s, scopeEnv, { escape });
-            return r.ok ? ok(r.value.value) : err(r.error.message);
-          }, sshIndex);
-          if (m.ok) {
-            if (m.value.type === 'ssh') sshIndex++;
-            mounts.push(m.value);
-          } else if (typed.mounts.length === typed.mountSpecs.length) {
-            // Only report what expansion broke; parse.ts already reported plain syntax errors.
-            diags.push(error('instructions.bad-mount', m.error.message, file, spec.range, m.error.hint));
-          }
-        }
-        const proxy = [...buildArgs].filter(([k]) => PROXY_ARGS.has(k) && !scopeEnv.has(k));
-        cur.steps.push({ instruction: { ...typed, mounts }, runEnv: { vars: [...scopeEnv], proxy } });
-        break;
-      }
-      case 'COPY':
-      case 'ADD':
-        cur.steps.push({
-          instruction: {
-            ...typed,
-            sources: typed.sources.map(ex),
-            dest: ex(typed.dest),
-            chown: typed.chown && ex(typed.chown),
-            chmod: typed.chmod && ex(typed.chmod),
-            checksum: typed.checksum && ex(typed.checksum),
-            exclude: typed.exclude.map(ex),
-          },
-        });
-        break;
-      case 'WORKDIR':
-      case 'USER':
-      case 'STOPSIGNAL':
-        cur.steps.push({ instruction: { ...typed, value: ex(typed.value) } });
-        break;
-      case 'EXPOSE':
-      case 'VOLUME':
-        cur.steps.push({ instruction: { ...typed, items: typed.items.map(ex) } });
-        break;
-      default:
-        cur.steps.push({ instruction: typed });
-    }
+    dispatch(current, typed, false);
   }
   finishStage();
   if (stages.length === 0 && !diags.some((d) => d.severity === 'error'))

@@ -91,7 +91,7 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
         prev,
         fsParent: filesystem ? fsParent : undefined,
         edges,
-        label: describe(step.instruction),
+        label: (step.trigger ? '[onbuild] ' : '') + describe(step.instruction),
       };
       vertices.push(v);
       prev = v.id;

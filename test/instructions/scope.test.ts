@@ -90,3 +90,12 @@ test('instructions before the first FROM other than ARG, and files without FROM,
   assert.deepEqual(errors('RUN x\nFROM s').map((d) => d.code), ['instructions.before-from']);
   assert.deepEqual(errors('ARG x').map((d) => d.code), ['instructions.no-from']);
 });
+
+test("a child stage runs its parent stage's ONBUILD triggers first, expanded in its own scope", () => {
+  const r = resolve('FROM s AS parent\nONBUILD ENV T=from-trigger\nONBUILD WORKDIR /w/$T\nFROM parent AS child\nRUN x\nFROM child\nRUN y');
+  const child = r.resolved.stages[1]!.steps;
+  assert.deepEqual(child.map((s) => [s.instruction.kind, s.trigger]), [['ENV', true], ['WORKDIR', true], ['RUN', false]]);
+  assert.equal(only(child[1]!, 'WORKDIR').value.value, '/w/from-trigger');
+  // The grandchild gets no triggers: the child declared no ONBUILD of its own.
+  assert.deepEqual(r.resolved.stages[2]!.steps.map((s) => s.trigger), [false]);
+});
