@@ -30,15 +30,18 @@ export interface ParsedFlags {
   readonly nodes: ReadonlyMap<string, Flag>;
 }
 
+const NO_FLAGS: ParsedFlags = { values: new Map(), bools: new Map(), nodes: new Map() };
+
 export function parseFlags(node: AstInstruction, file: SourceFile, diags: Diagnostic[], keyword = node.keyword): ParsedFlags {
+  if (node.flags.length === 0) return NO_FLAGS;
   const specs = FLAG_SPECS[keyword] ?? {};
   const values = new Map<string, Word[]>();
   const bools = new Map<string, boolean>();
   const nodes = new Map<string, Flag>();
-  const allowed = Object.keys(specs).map((n) => `--${n}`);
   for (const flag of node.flags) {
     const kind = specs[flag.name];
     if (!kind) {
+      const allowed = Object.keys(specs).map((n) => `--${n}`);
       const near = allowed.find((a) => editDistance(a, `--${flag.name}`) <= 2);
       const hint = near
         ? `did you mean ${near}?`

@@ -132,7 +132,9 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
 
   type Current = NonNullable<typeof current>;
   const dispatch = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
-    const scopeEnv: Map<string, string> = new Map([...cur.args, ...cur.env]);
+    // ENV wins over an ARG of the same name; materialised only where a RUN needs a snapshot.
+    const scopeEnv = { get: (k: string): string | undefined => cur.env.get(k) ?? cur.args.get(k) };
+    const snapshot = (): [string, string][] => [...new Map([...cur.args, ...cur.env])];
     const ex = expandIn(scopeEnv);
     switch (typed.kind) {
       case 'ARG':
@@ -164,8 +166,8 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
             diags.push(error('instructions.bad-mount', m.error.message, file, spec.range, m.error.hint));
           }
         }
-        const proxy = [...buildArgs].filter(([k]) => PROXY_ARGS.has(k) && !scopeEnv.has(k));
-        cur.steps.push({ instruction: { ...typed, mounts }, runEnv: { vars: [...scopeEnv], proxy }, trigger });
+        const proxy = [...buildArgs].filter(([k]) => PROXY_ARGS.has(k) && scopeEnv.get(k) === undefined);
+        cur.steps.push({ instruction: { ...typed, mounts }, runEnv: { vars: snapshot(), proxy }, trigger });
         break;
       }
       case 'COPY':

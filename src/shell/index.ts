@@ -9,8 +9,10 @@
 import type { Result } from '../util/result.js';
 import { processWord } from './lexer.js';
 
-/** Variables visible to an expansion. A Map keeps insertion order; names are case-sensitive. */
-export type ShellEnv = ReadonlyMap<string, string>;
+/** Variables visible to an expansion (a Map will do); names are case-sensitive. */
+export interface ShellEnv {
+  get(name: string): string | undefined;
+}
 
 export interface ExpandOptions {
   /** The Dockerfile escape character: `\` (default) or a backtick. */

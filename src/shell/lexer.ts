@@ -268,7 +268,15 @@ class Scanner {
   }
 }
 
+const PLAIN_WORD = /^[^$'"\\`]*$/;
+const FIELD_SEPARATORS = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 export function processWord(word: string, env: ShellEnv, escape: string, rawEscapes: boolean): Result<Expansion, ShellError> {
+  // Most words hold nothing to expand, quote or escape: skip the scanner for them.
+  if (PLAIN_WORD.test(word)) {
+    return ok({ value: word, words: word.split(FIELD_SEPARATORS).filter((w) => w !== ''), used: NO_NAMES, unset: NO_NAMES });
+  }
   const sc = new Scanner(word, env, escape, rawEscapes);
   try {
     const { value, words } = sc.processStopOn(EOF, rawEscapes);
