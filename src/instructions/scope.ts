@@ -136,6 +136,12 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
     const scopeEnv = { get: (k: string): string | undefined => cur.env.get(k) ?? cur.args.get(k) };
     const snapshot = (): [string, string][] => [...new Map([...cur.args, ...cur.env])];
     const ex = expandIn(scopeEnv);
+    const expandHeredoc = (data: string): string => {
+      const r = expandWord(data, scopeEnv, { escape: '\\', skipQuotes: true });
+      if (r.ok) return r.value.value;
+      diags.push(error(`instructions.${r.error.code}`, `failed to expand heredoc: ${r.error.message}`, file, typed.node.range));
+      return data;
+    };
     switch (typed.kind) {
       case 'ARG':
         declareArgs(typed.args, scopeEnv, cur.args, (k) => globalArgs.get(k) ?? autoArgs.get(k));
@@ -181,6 +187,8 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
             chmod: typed.chmod && ex(typed.chmod),
             checksum: typed.checksum && ex(typed.checksum),
             exclude: typed.exclude.map(ex),
+            // Heredoc bodies are scripts or file contents: only `$` expands, quotes stay.
+            contents: typed.contents.map((c) => (c.expand ? { ...c, data: expandHeredoc(c.data) } : c)),
           },
           trigger,
         });
@@ -190,7 +198,19 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       case 'STOPSIGNAL':
         cur.steps.push({ instruction: { ...typed, value: ex(typed.value) }, trigger });
         break;
-      case 'EXPOSE':
+      case 'EXPOSE': {
+        // EXPOSE splits expanded words: `EXPOSE $PORTS` with PORTS="80 443" exposes two ports.
+        const items = typed.items.flatMap((w) => {
+          const r = expandWord(w.value, scopeEnv, { escape });
+          if (!r.ok) return [ex(w)];
+          return r.value.words.map((value) => ({ value, range: w.range }));
+        });
+        for (const p of items)
+          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p.value))
+            diags.push(error('instructions.bad-port', `invalid port: "${p.value}"`, file, p.range, 'use <port>[-<port>][/tcp|udp|sctp]'));
+        cur.steps.push({ instruction: { ...typed, items }, trigger });
+        break;
+      }
       case 'VOLUME':
         cur.steps.push({ instruction: { ...typed, items: typed.items.map(ex) }, trigger });
         break;

@@ -19,6 +19,8 @@ export interface ExpandOptions {
   readonly escape?: '\\' | '`';
   /** Keep escape characters in the output (BuildKit's RawEscapes; used for some flag values). */
   readonly rawEscapes?: boolean;
+  /** Leave quotes alone and expand only `$` (BuildKit's SkipProcessQuotes, for heredoc bodies). */
+  readonly skipQuotes?: boolean;
 }
 
 export interface Expansion {
@@ -39,7 +41,7 @@ export interface ShellError {
 }
 
 export function expand(word: string, env: ShellEnv, opts: ExpandOptions = {}): Result<Expansion, ShellError> {
-  return processWord(word, env, opts.escape ?? '\\', opts.rawEscapes ?? false);
+  return processWord(word, env, opts.escape ?? '\\', opts.rawEscapes ?? false, opts.skipQuotes ?? false);
 }
 
 export const expandWord = expand;

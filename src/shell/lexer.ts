@@ -66,6 +66,7 @@ class Scanner {
     private readonly env: ShellEnv,
     private readonly escape: string,
     private rawEscapes: boolean,
+    private readonly skipQuotes: boolean,
   ) {
     this.chars = Array.from(text);
   }
@@ -106,11 +107,11 @@ class Scanner {
           const v = this.processDollar();
           result += v;
           fields.addString(v);
-        } else if (ch === "'") {
+        } else if (ch === "'" && !this.skipQuotes) {
           const v = this.processSingleQuote();
           result += v;
           fields.addRaw(v);
-        } else if (ch === '"') {
+        } else if (ch === '"' && !this.skipQuotes) {
           const v = this.processDoubleQuote();
           result += v;
           fields.addRaw(v);
@@ -272,12 +273,12 @@ const PLAIN_WORD = /^[^$'"\\`]*$/;
 const FIELD_SEPARATORS = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
 const NO_NAMES: ReadonlySet<string> = new Set();
 
-export function processWord(word: string, env: ShellEnv, escape: string, rawEscapes: boolean): Result<Expansion, ShellError> {
+export function processWord(word: string, env: ShellEnv, escape: string, rawEscapes: boolean, skipQuotes: boolean): Result<Expansion, ShellError> {
   // Most words hold nothing to expand, quote or escape: skip the scanner for them.
   if (PLAIN_WORD.test(word)) {
     return ok({ value: word, words: word.split(FIELD_SEPARATORS).filter((w) => w !== ''), used: NO_NAMES, unset: NO_NAMES });
   }
-  const sc = new Scanner(word, env, escape, rawEscapes);
+  const sc = new Scanner(word, env, escape, rawEscapes, skipQuotes);
   try {
     const { value, words } = sc.processStopOn(EOF, rawEscapes);
     return ok({ value, words, used: sc.used, unset: sc.unset });

@@ -99,3 +99,15 @@ test("a child stage runs its parent stage's ONBUILD triggers first, expanded in 
   // The grandchild gets no triggers: the child declared no ONBUILD of its own.
   assert.deepEqual(r.resolved.stages[2]!.steps.map((s) => s.trigger), [false]);
 });
+
+test('COPY heredoc bodies expand $ but keep quotes; quoted delimiters do not expand', () => {
+  const s = steps('FROM s\nARG NAME=world\nCOPY <<EOF /greeting\necho "hello $NAME" \'$NAME\'\nEOF\nCOPY <<"RAW" /raw\n$NAME\nRAW\n');
+  assert.equal(only(s[1]!, 'COPY').contents[0]!.data, 'echo "hello world" \'world\'\n');
+  assert.equal(only(s[2]!, 'COPY').contents[0]!.data, '$NAME\n');
+});
+
+test('EXPOSE splits expanded words and rejects what is not a port', () => {
+  const s = steps('FROM s\nARG PORTS="80 443/udp"\nEXPOSE $PORTS 8000-8010/tcp');
+  assert.deepEqual(only(s[1]!, 'EXPOSE').items.map((w) => w.value), ['80', '443/udp', '8000-8010/tcp']);
+  assert.deepEqual(errors('FROM s\nEXPOSE http').map((d) => d.code), ['instructions.bad-port']);
+});

@@ -114,3 +114,9 @@ test('replacement of every match skips an empty match right after a match, as Go
   assert.ok(r.ok);
   assert.equal(r.value.value, '-');
 });
+
+test('skipQuotes expands $ and leaves quotes as written (heredoc bodies)', () => {
+  const r = expandWord(`say "$A" '$A' \\$A`, new Map([['A', 'x']]), { skipQuotes: true });
+  assert.ok(r.ok);
+  assert.equal(r.value.value, `say "x" 'x' $A`);
+});
