@@ -1,7 +1,10 @@
 import type { RegisterCommand } from '../context.js';
+import { register as parse } from './parse.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
  * loads its implementation lazily inside the action, so `wharf images` never pays for the parser.
  */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  parse,
+];
