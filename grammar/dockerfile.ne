@@ -12,11 +12,15 @@ import type { JsonValue, LineSyntax, Tok } from '../line-syntax.js';
 
 const lexer = lineLexer('\\');
 
-const tok = (d: any[]): Tok => d[0] as Tok;
-const second = (d: any[]): Tok => d[1] as Tok;
+/** Tokens after the keyword carry their leading blanks (see lexer.ts); drop them here. */
+const strip = (t: Tok): Tok => {
+  const lead = t.text.length - t.text.trimStart().length;
+  return lead ? { type: t.type, text: t.text.slice(lead), offset: t.offset + lead } : t;
+};
+const tok = (d: any[]): Tok => strip(d[0] as Tok);
 const node = (family: LineSyntax['family'], d: any[], extra: Partial<LineSyntax>): LineSyntax => ({
   family,
-  keyword: d[0] as Tok,
+  keyword: strip(d[0] as Tok),
   flags: (d[1] as { flags: Tok[] }).flags,
   endFlags: (d[1] as { endFlags?: Tok }).endFlags,
   words: [],
@@ -26,7 +30,8 @@ const node = (family: LineSyntax['family'], d: any[], extra: Partial<LineSyntax>
 
 @lexer lexer
 
-line -> _ instruction _ {% (d) => d[1] as LineSyntax %}
+# The driver trims the line first (BuildKit TrimSpace's it too), so no blanks at either end.
+line -> instruction {% id %}
 
 instruction ->
     %kwJson flags rest:?           {% (d) => node('kwJson', d, { rest: d[2] ?? undefined }) %}
@@ -40,15 +45,14 @@ instruction ->
   | %kwOnbuild flags trigger:?     {% (d) => node('kwOnbuild', d, { trigger: d[2] ?? undefined }) %}
 
 flags -> flag:* endFlags:?         {% (d) => ({ flags: d[0] as Tok[], endFlags: (d[1] ?? undefined) as Tok | undefined }) %}
-flag -> %ws %flag                  {% second %}
-endFlags -> %ws %endFlags          {% second %}
+flag -> %flag                      {% tok %}
+endFlags -> %endFlags              {% tok %}
 
-rest -> %ws %rest                  {% second %}
+rest -> %rest                      {% tok %}
 words -> word:+                    {% id %}
-word -> %ws %word                  {% second %}
-health -> %ws %htype rest:?        {% (d) => ({ htype: d[1] as Tok, rest: (d[2] ?? undefined) as Tok | undefined }) %}
-trigger -> %ws instruction         {% (d) => d[1] as LineSyntax %}
+word -> %word                      {% tok %}
+health -> %htype rest:?            {% (d) => ({ htype: strip(d[0] as Tok), rest: (d[1] ?? undefined) as Tok | undefined }) %}
+trigger -> instruction             {% id %}
 
-_ -> %ws:?                         {% () => null %}
 
 @include "_json.ne"

@@ -9,3 +9,5 @@ export * from './ast.js';
 export { parseDockerfile, type ParseResult } from './parse.js';
 export { dumpBuildkit } from './dump.js';
 export { chompHeredocContent, parseHeredocWord, heredocsFromLine, type HeredocOpener } from './heredoc.js';
+export { unknownInstructionDiagnostic, unknownInstructionDiagnostics, suggestInstruction, editDistance } from './hints.js';
+export { astToJson, type JsonRange } from './json.js';

@@ -22,6 +22,20 @@ export class LogicalLine {
     this.text += piece;
   }
 
+  /** Drops blanks at both ends (BuildKit TrimSpace's the line before splitting it). */
+  trim(): void {
+    const lead = this.text.length - this.text.trimStart().length;
+    this.text = this.text.slice(lead).trimEnd();
+    if (!lead) return;
+    for (let i = 0; i < this.logical.length; i++) this.logical[i]! -= lead;
+    while (this.logical.length > 1 && this.logical[1]! <= 0) {
+      this.logical.shift();
+      this.source.shift();
+    }
+    this.source[0]! -= this.logical[0]!;
+    this.logical[0] = 0;
+  }
+
   private segment(offset: number, isEnd: boolean): number {
     let i = this.logical.length - 1;
     // An end offset at a segment boundary belongs to the earlier segment.
@@ -60,26 +74,46 @@ export interface LineError {
 const lineGrammar = nearley.Grammar.fromCompiled(grammar);
 const jsonGrammar = nearley.Grammar.fromCompiled({ ...grammar, ParserStart: 'jsonDoc' });
 
-/** Runs the nearley grammar over one logical line. The grammar is unambiguous: one result. */
+/**
+ * A parser per escape character, rewound to its initial column for every line: nearley's
+ * save/restore makes the start-symbol prediction a one-time cost instead of a per-line one.
+ */
+const lineParsers = new Map<EscapeChar, { parser: nearley.Parser; initial: ReturnType<nearley.Parser['save']> }>();
+
+/**
+ * Runs the nearley grammar over one logical line, which must be trimmed at both ends and not
+ * empty. The grammar is unambiguous: exactly one result.
+ */
 export function parseLineSyntax(text: string, escape: EscapeChar): LineSyntax {
-  const parser = new nearley.Parser(lineGrammar, { lexer: lineLexer(escape) as unknown as nearley.Lexer });
-  parser.feed(text);
-  const results = parser.results as LineSyntax[];
+  let p = lineParsers.get(escape);
+  if (!p) {
+    const parser = new nearley.Parser(lineGrammar, { lexer: lineLexer(escape) as unknown as nearley.Lexer });
+    p = { parser, initial: parser.save() };
+    lineParsers.set(escape, p);
+  }
+  p.parser.restore(p.initial);
+  p.parser.feed(text);
+  const results = p.parser.results as LineSyntax[];
   if (results.length !== 1) throw new Error(`instruction grammar gave ${results.length} parses for ${JSON.stringify(text)}`);
   return results[0]!;
 }
 
 /** The exec form: a JSON array, or undefined when `text` is not JSON at all (shell form then). */
 export function parseJsonArray(text: string): JsonValue[] | undefined {
-  const parser = new nearley.Parser(jsonGrammar, { lexer: jsonLexer as unknown as nearley.Lexer });
+  jsonParser.parser.restore(jsonParser.initial);
   try {
-    parser.feed(text);
+    jsonParser.parser.feed(text);
   } catch {
     return undefined;
   }
-  const results = parser.results as JsonValue[][];
+  const results = jsonParser.parser.results as JsonValue[][];
   return results.length ? results[0] : undefined;
 }
+
+const jsonParser = (() => {
+  const parser = new nearley.Parser(jsonGrammar, { lexer: jsonLexer as unknown as nearley.Lexer });
+  return { parser, initial: parser.save() };
+})();
 
 const trimEnd = (s: string): string => s.replace(/\s+$/u, '');
 
@@ -90,24 +124,29 @@ export function buildInstruction(syntax: LineSyntax, line: LogicalLine, errors: 
   const argsStart = syntax.endFlags ?? syntax.flags[syntax.flags.length - 1] ?? kw;
   const emptyAt = argsStart.offset + argsStart.text.length;
   const empty: Range = line.range(emptyAt, emptyAt);
-  const core = {
-    keyword: kw.text.toUpperCase(),
+  const keyword = kw.text.toUpperCase();
+  const known = syntax.family !== 'kwOther';
+  // One object shape for every instruction keeps V8's property access monomorphic.
+  const make = (args: Args, trigger?: InstructionCore): InstructionCore => ({
+    keyword,
     keywordText: kw.text,
-    known: syntax.family !== 'kwOther',
+    known,
     keywordRange,
     flags,
+    args,
+    trigger,
     logicalStart: kw.offset,
-  };
+  });
   const err = (code: string, message: string, start: number, end: number): void => void errors.push({ code, message, start, end });
 
   switch (syntax.family) {
     case 'kwJson':
-      return { ...core, args: maybeJson(syntax.rest, line, empty, err) };
+      return make(maybeJson(syntax.rest, line, empty, err));
     case 'kwString':
     case 'kwOther': {
       const text = syntax.rest ? trimEnd(syntax.rest.text) : '';
       const range = syntax.rest ? line.range(syntax.rest.offset, syntax.rest.offset + text.length) : empty;
-      return { ...core, args: { kind: 'text', text, range } };
+      return make({ kind: 'text', text, range });
     }
     case 'kwJsonList': {
       const words = syntax.words;
@@ -116,29 +155,29 @@ export function buildInstruction(syntax: LineSyntax, line: LogicalLine, errors: 
         const last = words[words.length - 1]!;
         const raw = line.text.slice(first.offset, last.offset + last.text.length);
         const json = jsonArgs(raw, first.offset, line, err);
-        if (json) return { ...core, args: json };
+        if (json) return make(json);
       }
-      return { ...core, args: wordArgs(words, line, empty) };
+      return make(wordArgs(words, line, empty));
     }
     case 'kwSplit':
     case 'kwArg':
-      return { ...core, args: wordArgs(syntax.words, line, empty) };
+      return make(wordArgs(syntax.words, line, empty));
     case 'kwNameVal':
-      return { ...core, args: nameValArgs(core.keyword, syntax.words, line, empty, err) };
+      return make(nameValArgs(keyword, syntax.words, line, empty, err));
     case 'kwHealth': {
-      if (!syntax.htype) return { ...core, args: { kind: 'healthcheck', type: '', typeRange: empty, range: empty } };
+      if (!syntax.htype) return make({ kind: 'healthcheck', type: '', typeRange: empty, range: empty });
       const h = syntax.htype;
       const typeRange = line.range(h.offset, h.offset + h.text.length);
       const command = syntax.rest ? maybeJson(syntax.rest, line, empty, err) : undefined;
       const range = command ? { start: typeRange.start, end: command.range.end } : typeRange;
-      return { ...core, args: { kind: 'healthcheck', type: h.text, typeRange, ...(command ? { command } : {}), range } };
+      return make({ kind: 'healthcheck', type: h.text, typeRange, ...(command ? { command } : {}), range });
     }
     case 'kwOnbuild': {
-      if (!syntax.trigger) return { ...core, args: { kind: 'text', text: '', range: empty } };
+      if (!syntax.trigger) return make({ kind: 'text', text: '', range: empty });
       const trigger = buildInstruction(syntax.trigger, line, errors);
       const start = syntax.trigger.keyword.offset;
       const text = trimEnd(line.text.slice(start));
-      return { ...core, args: { kind: 'text', text, range: line.range(start, start + text.length) }, trigger };
+      return make({ kind: 'text', text, range: line.range(start, start + text.length) }, trigger);
     }
   }
 }

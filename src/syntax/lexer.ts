@@ -38,27 +38,36 @@ const NEXT_STATE: Record<KeywordFamily, string> = {
   kwOnbuild: 'flagsOnbuild',
 };
 
-function keywordRules(): moo.Rules {
+function keywordRules(lead: string): moo.Rules {
   const rules: moo.Rules = {};
-  for (const [family, words] of Object.entries(FAMILIES)) rules[family] = { match: keywordRe(words), next: NEXT_STATE[family as KeywordFamily] };
-  rules['kwOther'] = { match: /[^\s]+/, next: 'flagsRest' };
+  for (const [family, words] of Object.entries(FAMILIES)) {
+    rules[family] = { match: new RegExp(lead + keywordRe(words).source), next: NEXT_STATE[family as KeywordFamily] };
+  }
+  rules['kwOther'] = { match: new RegExp(lead + '[^\\s]+'), next: 'flagsRest' };
   return rules;
 }
 
-// Logical lines never hold a newline (the line pass splits on them), so no rule matches one.
-const WS = /[^\S\n]+/;
+/**
+ * After the keyword every token carries the blanks before it (`" --flag"`, `" word"`): half the
+ * tokens for nearley to step through; the grammar's postprocessors strip them again. Logical lines
+ * never hold a newline (the line pass splits on them) and are trimmed, so no rule matches one and
+ * nothing trails the last token.
+ */
+const B = '[^\\S\\n]+';
+const blanks = (re: RegExp): RegExp => new RegExp(B + re.source);
 /** `--` alone ends the flags (BuildKit drops it). */
-const END_FLAGS = /--(?!\S)/;
+const END_FLAGS = blanks(/--(?!\S)/);
 /**
  * A flag word as extractBuilderFlags reads it: `\` always escapes (whatever the escape directive
  * says) and quotes may hold spaces; an unterminated quote runs to the end of the line.
  */
-const FLAG = /--(?:[^\s"'\\]|\\[^\n]?|"(?:[^"\\\n]|\\[^\n]?)*"?|'(?:[^'\\\n]|\\[^\n]?)*'?)*/;
-/** Everything from the first argument on, trailing blanks included (trimmed by the builder). */
-const REST = /\S[^\n]*/;
-/** parseStringsWhitespaceDelimited splits on these only. */
-const LIST_WS = /[\t\v\f\r ]+/;
-const LIST_WORD = /[^\t\v\f\r \n]+/;
+const FLAG = blanks(/--(?:[^\s"'\\]|\\[^\n]?|"(?:[^"\\\n]|\\[^\n]?)*"?|'(?:[^'\\\n]|\\[^\n]?)*'?)*/);
+/** Everything from the first argument on. */
+const REST = blanks(/\S[^\n]*/);
+const TYPE = blanks(/[^\s]+/);
+/** parseStringsWhitespaceDelimited splits on these blanks only (after the first, which may be any). */
+const LIST_WORD_FIRST = blanks(/[^\t\v\f\r \n]+/);
+const LIST_WORD = /[\t\v\f\r ]+[^\t\v\f\r \n]+/;
 
 function escapeRe(e: EscapeChar): string {
   return e === '\\' ? '\\\\' : '`';
@@ -67,37 +76,21 @@ function escapeRe(e: EscapeChar): string {
 /** A word as parseWords reads it: quotes group, the escape char protects one char (kept raw). */
 function nameValWord(e: EscapeChar): RegExp {
   const E = escapeRe(e);
-  return new RegExp(`(?:[^\\s${E}"']|${E}[^\\n]?|"(?:[^"${E}\\n]|${E}[^\\n]?)*"?|'[^'\\n]*'?)+`);
+  return new RegExp(`${B}(?:[^\\s${E}"']|${E}[^\\n]?|"(?:[^"${E}\\n]|${E}[^\\n]?)*"?|'[^'\\n]*'?)+`);
 }
 
 function buildLineLexer(escape: EscapeChar): moo.Lexer {
-  const kw = keywordRules();
   return moo.states({
-    main: { ws: { match: WS }, ...kw },
-    flagsRest: { ws: { match: WS }, endFlags: { match: END_FLAGS, next: 'restOnly' }, flag: FLAG, rest: REST },
-    restOnly: { ws: { match: WS }, rest: REST },
-    flagsList: {
-      ws: { match: WS },
-      endFlags: { match: END_FLAGS, next: 'listOnly' },
-      flag: FLAG,
-      word: { match: LIST_WORD, next: 'listOnly' },
-    },
-    listOnly: { ws: { match: LIST_WS }, word: LIST_WORD },
-    flagsWords: {
-      ws: { match: WS },
-      endFlags: { match: END_FLAGS, next: 'wordsOnly' },
-      flag: FLAG,
-      word: { match: nameValWord(escape), next: 'wordsOnly' },
-    },
-    wordsOnly: { ws: { match: WS }, word: nameValWord(escape) },
-    flagsHealth: {
-      ws: { match: WS },
-      endFlags: { match: END_FLAGS, next: 'healthType' },
-      flag: FLAG,
-      htype: { match: /[^\s]+/, next: 'restOnly' },
-    },
-    healthType: { ws: { match: WS }, htype: { match: /[^\s]+/, next: 'restOnly' } },
-    flagsOnbuild: { ws: { match: WS }, endFlags: { match: END_FLAGS, next: 'main' }, flag: FLAG, ...keywordRules() },
+    main: keywordRules(''),
+    flagsRest: { endFlags: { match: END_FLAGS, next: 'restOnly' }, flag: FLAG, rest: REST },
+    restOnly: { rest: REST },
+    flagsList: { endFlags: { match: END_FLAGS, next: 'listOnly' }, flag: FLAG, word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
+    listOnly: { word: LIST_WORD },
+    flagsWords: { endFlags: { match: END_FLAGS, next: 'wordsOnly' }, flag: FLAG, word: { match: nameValWord(escape), next: 'wordsOnly' } },
+    wordsOnly: { word: nameValWord(escape) },
+    flagsHealth: { endFlags: { match: END_FLAGS, next: 'healthType' }, flag: FLAG, htype: { match: TYPE, next: 'restOnly' } },
+    healthType: { htype: { match: TYPE, next: 'restOnly' } },
+    flagsOnbuild: { endFlags: { match: END_FLAGS, next: 'main' }, flag: FLAG, ...keywordRules(B) },
   });
 }
 

@@ -47,9 +47,17 @@ function splitLines(text: string, from: number): PhysLine[] {
 
 const leadingBlanks = (s: string): number => s.length - s.trimStart().length;
 
-function continuationRegex(e: EscapeChar): RegExp {
-  const E = e === '\\' ? '\\\\' : '`';
-  return new RegExp(`(?:([^${E}])${E}[ \\t]*$|^${E}[ \\t]*$)`);
+/**
+ * Where a line's content ends if it continues on the next line, else -1. BuildKit's rule: the
+ * escape character, then only blanks, and not itself escaped (`foo \\` does not continue); a line
+ * holding just the escape character continues too.
+ */
+function continuationCut(line: string, escape: number): number {
+  let end = line.length;
+  while (end > 0 && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+  if (end === 0 || line.charCodeAt(end - 1) !== escape) return -1;
+  if (end >= 2 && line.charCodeAt(end - 2) === escape) return -1;
+  return end - 1;
 }
 
 export function parseDockerfile(file: SourceFile): ParseResult {
@@ -60,7 +68,7 @@ export function parseDockerfile(file: SourceFile): ParseResult {
   const instructions: Instruction[] = [];
   const seen = new Set<string>();
   let escapeChar: EscapeChar = '\\';
-  let cont = continuationRegex(escapeChar);
+  let escapeCode = escapeChar.charCodeAt(0);
   let directivesDone = false;
   const fail = (code: string, message: string, range: Range, hint?: string): ParseResult => ({
     diagnostics: [...diagnostics, error(code, message, file, range, hint)],
@@ -92,7 +100,7 @@ export function parseDockerfile(file: SourceFile): ParseResult {
             return fail('syntax.bad-escape', `invalid escape token '${d[2]}' does not match \` or \\`, valueRange, 'use `# escape=\\` or `# escape=`` ');
           }
           escapeChar = d[2];
-          cont = continuationRegex(escapeChar);
+          escapeCode = escapeChar.charCodeAt(0);
         }
         directives.push({ name, value: d[2]!, nameRange, valueRange, range });
         i++;
@@ -113,11 +121,11 @@ export function parseDockerfile(file: SourceFile): ParseResult {
     // An instruction: join its continuation lines into one logical line.
     const startLine = i + 1;
     const line = new LogicalLine();
-    let m = cont.exec(t);
-    line.append(m ? t.slice(0, m.index + (m[1] ? 1 : 0)) : t, pl.start + lead);
+    let cut = continuationCut(t, escapeCode);
+    line.append(cut < 0 ? t : t.slice(0, cut), pl.start + lead);
     let last = pl;
     i++;
-    while (m && i < lines.length) {
+    while (cut >= 0 && i < lines.length) {
       const cl = lines[i]!;
       const craw = text.slice(cl.start, cl.end);
       const ct = craw.trimStart();
@@ -128,9 +136,12 @@ export function parseDockerfile(file: SourceFile): ParseResult {
       }
       if (ct === '') continue; // an empty continuation line (BuildKit warns, then skips it)
       last = cl;
-      m = cont.exec(craw);
-      line.append(m ? craw.slice(0, m.index + (m[1] ? 1 : 0)) : craw, cl.start);
+      cut = continuationCut(craw, escapeCode);
+      line.append(cut < 0 ? craw : craw.slice(0, cut), cl.start);
     }
+
+    line.trim();
+    if (line.text === '') continue; // only continuation characters: nothing to parse
 
     const errors: LineError[] = [];
     const core = buildInstruction(parseLineSyntax(line.text, escapeChar), line, errors);
@@ -214,7 +225,7 @@ function finish(core: InstructionCore, file: SourceFile, range: Range, startLine
     flags: core.flags,
     args: core.args,
     heredocs,
-    ...(trigger ? { trigger } : {}),
+    trigger,
     startLine,
     endLine,
     range,
