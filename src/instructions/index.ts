@@ -7,7 +7,7 @@
  *   lintDockerfile(ast) → warnings (MAINTAINER, legacy ENV, JSON args, stage-name casing)
  */
 export * from './types.js';
-export { parseInstruction, chompHeredocContent, parseGoDuration } from './parse.js';
+export { parseInstruction, parseGoDuration } from './parse.js';
 export { FLAG_SPECS } from './flags.js';
 export { parseMount, splitCsv } from './mount.js';
 export * from './scope.js';

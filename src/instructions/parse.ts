@@ -4,17 +4,13 @@
  */
 import { error, type Diagnostic, type SourceFile } from '../diag/index.js';
 import { ok } from '../util/result.js';
-import { KNOWN_INSTRUCTIONS, type Args, type Instruction as AstInstruction, type Heredoc } from '../syntax/index.js';
-import { editDistance, parseFlags, single, type ParsedFlags } from './flags.js';
+import { chompHeredocContent, unknownInstructionDiagnostic, type Args, type Instruction as AstInstruction, type Heredoc } from '../syntax/index.js';
+import { parseFlags, single, type ParsedFlags } from './flags.js';
 import { parseMount } from './mount.js';
 import type { Command, HealthcheckOptions, InlineFile, Mount, NetworkMode, SecurityMode, TypedInstruction, Word } from './types.js';
 
 const EXACTLY_ONE = new Set(['MAINTAINER', 'WORKDIR', 'USER', 'STOPSIGNAL']);
 const FORBIDDEN_TRIGGERS = new Set(['FROM', 'MAINTAINER']);
-
-export function chompHeredocContent(content: string): string {
-  return content.replace(/^\t+/gm, '');
-}
 
 export function parseInstruction(node: AstInstruction, file: SourceFile, diags: Diagnostic[]): TypedInstruction | undefined {
   const fail = (message: string, hint?: string, range = node.range, code = 'instructions.invalid'): undefined => {
@@ -22,8 +18,8 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
     return undefined;
   };
   if (!node.known) {
-    const near = KNOWN_INSTRUCTIONS.find((k) => editDistance(k, node.keyword) <= 2);
-    return fail(`unknown instruction: ${node.keywordText}`, near ? `did you mean ${near}?` : undefined, node.keywordRange, 'instructions.unknown-instruction');
+    diags.push(unknownInstructionDiagnostic(file, node));
+    return undefined;
   }
   const kw = node.keyword;
   const flags = parseFlags(node, file, diags);
