@@ -84,6 +84,10 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
       if (checksum && !/^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}|[0-9a-f]{7,64})$/.test(checksum.value) && !checksum.value.includes('$'))
         diags.push(error('instructions.bad-flag-value', `invalid checksum: ${checksum.value}`, file, checksum.range, 'give sha256:<64 hex digits> (or a git commit for git sources)'));
       const from = single(flags, 'from');
+      if (from?.value.includes('$'))
+        diags.push(
+          error('instructions.from-not-expanded', `COPY --from does not expand variables: "${from.value}"`, file, from.range, 'to choose the source by ARG, add a stage `FROM ${ARG} AS src` and use COPY --from=src'),
+        );
       return {
         kind: kw,
         node,

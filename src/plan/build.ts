@@ -1,6 +1,7 @@
 import { error, type Diagnostic, type Range } from '../diag/index.js';
 import type { ResolvedDockerfile, Stage, Step, TypedInstruction } from '../instructions/index.js';
-import type { Plan, PlanStage, StageBase, StageEdge, Vertex, VertexKind } from './types.js';
+import { posix } from 'node:path';
+import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex, VertexKind } from './types.js';
 
 export interface PlanOptions {
   /** `--target`: a stage name (case-insensitive); default the last stage. */
@@ -46,6 +47,7 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
     return { kind: 'stage', stage: target };
   };
 
+  const finalContext: ExecContext[] = [];
   const planStages: PlanStage[] = stages.map((s) => {
     const fromRange = s.from.image.range;
     let base: StageBase;
@@ -60,6 +62,8 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
     }
     const images = new Set<string>();
     const vertices: Vertex[] = [];
+    // A stage built FROM an earlier stage starts from that stage's final USER/WORKDIR/SHELL.
+    let context: ExecContext = base.kind === 'stage' ? (finalContext[base.stage] ?? {}) : base.kind === 'scratch' ? { workdir: '/' } : {};
     const fromVertex: Vertex = {
       id: `s${s.index}v0`,
       stage: s.index,
@@ -67,6 +71,7 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
       filesystem: true,
       instruction: s.from,
       edges: edges0,
+      context,
       label: `FROM ${s.base}${s.platform ? ` (${s.platform})` : ''}${s.name ? ` AS ${s.name}` : ''}`,
     };
     vertices.push(fromVertex);
@@ -81,6 +86,7 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
         else if (r.kind === 'image') images.add(r.ref);
       }
       const filesystem = kind !== 'meta';
+      context = nextContext(context, step.instruction);
       const v: Vertex = {
         id: `s${s.index}v${i + 1}`,
         stage: s.index,
@@ -91,12 +97,14 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
         prev,
         fsParent: filesystem ? fsParent : undefined,
         edges,
+        context,
         label: (step.trigger ? '[onbuild] ' : '') + describe(step.instruction),
       };
       vertices.push(v);
       prev = v.id;
       if (filesystem) fsParent = v.id;
     });
+    finalContext[s.index] = context;
     const dependsOn = [...new Set(vertices.flatMap((v) => v.edges.map((e) => e.stage)))].sort((a, b) => a - b);
     return { index: s.index, name: s.name, base, platform: s.platform, vertices, dependsOn, images: [...images] };
   });
@@ -126,6 +134,23 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
     plan: { stages: planStages.filter((s) => needed.has(s.index)), target, allStageNames: stages.map((s) => s.name) },
     diagnostics: diags,
   };
+}
+
+/** The context after an instruction: WORKDIR's own vertex already runs in its new directory. */
+function nextContext(c: ExecContext, i: TypedInstruction): ExecContext {
+  switch (i.kind) {
+    case 'USER':
+      return { ...c, user: i.value.value };
+    case 'SHELL':
+      return { ...c, shell: i.shell };
+    case 'WORKDIR': {
+      const dir = i.value.value;
+      if (dir.startsWith('/')) return { ...c, workdir: posix.normalize(dir) };
+      return { ...c, workdir: c.workdir === undefined ? posix.normalize(dir) : posix.join(c.workdir, dir) };
+    }
+    default:
+      return c;
+  }
 }
 
 function stageLabel(s: Stage): string {

@@ -46,6 +46,7 @@ export function renderPlanJson(plan: Plan): string {
             prev: v.prev ?? null,
             fsParent: v.fsParent ?? null,
             edges: v.edges.map((e) => ({ stage: e.stage, via: e.via })),
+            context: v.context,
             ...(v.runEnv ? { env: Object.fromEntries(v.runEnv.vars) } : {}),
           })),
         })),

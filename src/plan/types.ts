@@ -25,10 +25,23 @@ export interface Vertex {
   readonly prev?: string;
   /** The previous filesystem vertex of the stage: the parent in this vertex's cache key. */
   readonly fsParent?: string;
+  /** USER, WORKDIR and SHELL in effect when this vertex runs (part of a RUN's cache key). */
+  readonly context: ExecContext;
   /** Other stages this vertex reads. */
   readonly edges: readonly StageEdge[];
   /** One-line description, e.g. `RUN make`. */
   readonly label: string;
+}
+
+/**
+ * What earlier steps of the stage (and of a parent stage) set. Absent fields come from the base
+ * image's config, which the plan does not know. A `workdir` not starting with `/` is relative to
+ * the base image's WorkingDir (a relative WORKDIR before any absolute one).
+ */
+export interface ExecContext {
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly shell?: readonly string[];
 }
 
 export type StageBase =

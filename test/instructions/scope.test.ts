@@ -56,9 +56,11 @@ test('proxy build-args reach RUN without a declaration, kept apart from the env'
 });
 
 test('COPY sources, dest, chown expand; COPY --from stays literal; RUN commands stay unexpanded', () => {
-  const s = steps('FROM s\nARG U=1000 D=/app\nCOPY --from=$U --chown=$U:$U a-$U $D/\nRUN echo $D');
+  const s = steps('FROM s\nARG U=1000 D=/app\nCOPY --from=u$U --chown=$U:$U a-$U $D/\nRUN echo $D'.replace('u$U', 'img'));
   const copy = only(s[1]!, 'COPY');
-  assert.equal(copy.from!.value, '$U');
+  assert.equal(copy.from!.value, 'img');
+  const [fromErr] = errors('FROM s\nARG U=1\nCOPY --from=$U a b');
+  assert.equal(fromErr!.code, 'instructions.from-not-expanded');
   assert.equal(copy.chown!.value, '1000:1000');
   assert.deepEqual(copy.sources.map((w) => w.value), ['a-1000']);
   assert.equal(copy.dest.value, '/app/');

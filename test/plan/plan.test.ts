@@ -92,3 +92,12 @@ test('a numeric COPY --from names an earlier stage by index; an unknown name is 
   assert.deepEqual(p.stages[1]!.dependsOn, [0]);
   assert.deepEqual(p.stages[1]!.images, ['busybox']);
 });
+
+test('each vertex carries the USER, WORKDIR and SHELL in effect, inherited from a parent stage', () => {
+  const text = 'FROM scratch AS s\nWORKDIR w\nFROM img AS a\nWORKDIR rel\nWORKDIR /abs\nWORKDIR sub/../x\nUSER app\nFROM a\nSHELL ["/bin/bash", "-c"]\nRUN true';
+  const p = okPlan(text);
+  assert.deepEqual(p.stages.map((s) => s.index), [1, 2]);
+  assert.deepEqual(p.stages[0]!.vertices.map((v) => v.context), [{}, { workdir: 'rel' }, { workdir: '/abs' }, { workdir: '/abs/x' }, { workdir: '/abs/x', user: 'app' }]);
+  assert.deepEqual(p.stages[1]!.vertices.at(-1)!.context, { workdir: '/abs/x', user: 'app', shell: ['/bin/bash', '-c'] });
+  assert.deepEqual(okPlan(text, 's').stages[0]!.vertices.at(-1)!.context, { workdir: '/w' });
+});
