@@ -26,12 +26,18 @@ export const PROXY_ARGS: ReadonlySet<string> = new Set(
   ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]),
 );
 
+/** The PATH every stage has unless its base sets one (BuildKit adds it to each stage's env). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export interface ResolveOptions {
   /** `--build-arg K=V` values. */
   readonly buildArgs?: ReadonlyMap<string, string>;
   readonly targetPlatform?: Platform;
   readonly buildPlatform?: Platform;
-  /** The Env of a base image, when the caller already knows it (expansion after FROM sees it). */
+  /**
+   * The Env of a base image, when the caller knows it: expansion after FROM sees it (`$PATH`,
+   * `$HOME`). Without it a stage starts with only the default PATH, so a build must pass it.
+   */
   readonly imageEnv?: (ref: string) => ReadonlyMap<string, string> | undefined;
 }
 
@@ -233,10 +239,12 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       const name = typed.stageName?.value.toLowerCase();
       const from: FromInstruction = { ...typed, image, platform };
       const parentEnv = finalEnvByName.get(image.value.toLowerCase()) ?? opts.imageEnv?.(image.value);
+      const env = new Map(parentEnv ?? []);
+      if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
       current = {
         stage: { index: stages.length, name, from, base: image.value, platform: platform?.value },
         steps: [],
-        env: new Map(parentEnv ?? []),
+        env,
         args: new Map(),
       };
       for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
-import { resolveStages, type Step, type TypedInstruction } from '../../src/instructions/index.js';
+import { DEFAULT_PATH, resolveStages, type Step, type TypedInstruction } from '../../src/instructions/index.js';
 
 const resolve = (text: string, buildArgs: Record<string, string> = {}) => resolveStages(parseAst(text), { buildArgs: new Map(Object.entries(buildArgs)) });
 const errors = (text: string) => resolve(text).diagnostics.filter((d) => d.severity === 'error');
@@ -15,7 +15,8 @@ const only = <K extends TypedInstruction['kind']>(s: Step, kind: K): ByKind<K> =
   assert.equal(s.instruction.kind, kind);
   return s.instruction as ByKind<K>;
 };
-const envOf = (s: Step): Record<string, string> => Object.fromEntries(s.runEnv!.vars);
+/** The RUN env without the default PATH every stage has. */
+const envOf = (s: Step): Record<string, string> => Object.fromEntries(s.runEnv!.vars.filter(([k, v]) => !(k === 'PATH' && v === DEFAULT_PATH)));
 
 test('global ARGs expand FROM but are not visible in the stage unless redeclared', () => {
   const r = resolve('ARG TAG=3.19\nARG OTHER=x\nFROM alpine:${TAG}\nARG TAG\nWORKDIR /w/$TAG/$OTHER\nRUN true');
@@ -52,7 +53,7 @@ test('platform ARGs exist for FROM and after `ARG TARGETARCH` in a stage', () =>
 
 test('proxy build-args reach RUN without a declaration, kept apart from the env', () => {
   const s = steps('FROM s\nRUN x', { HTTP_PROXY: 'http://p:3128' });
-  assert.deepEqual(s[0]!.runEnv, { vars: [], proxy: [['HTTP_PROXY', 'http://p:3128']] });
+  assert.deepEqual(s[0]!.runEnv, { vars: [['PATH', DEFAULT_PATH]], proxy: [['HTTP_PROXY', 'http://p:3128']] });
 });
 
 test('COPY sources, dest, chown expand; COPY --from stays literal; RUN commands stay unexpanded', () => {
@@ -112,4 +113,11 @@ test('EXPOSE splits expanded words and rejects what is not a port', () => {
   const s = steps('FROM s\nARG PORTS="80 443/udp"\nEXPOSE $PORTS 8000-8010/tcp');
   assert.deepEqual(only(s[1]!, 'EXPOSE').items.map((w) => w.value), ['80', '443/udp', '8000-8010/tcp']);
   assert.deepEqual(errors('FROM s\nEXPOSE http').map((d) => d.code), ['instructions.bad-port']);
+});
+
+test('every stage has the default PATH unless its base image sets one', () => {
+  const s = steps('FROM s\nENV PATH=/app/bin:$PATH\nRUN x');
+  assert.equal(only(s[0]!, 'ENV').pairs[0]!.value, `/app/bin:${DEFAULT_PATH}`);
+  const withImage = resolveStages(parseAst('FROM img\nWORKDIR $HOME$PATH'), { imageEnv: (ref) => (ref === 'img' ? new Map([['PATH', '/p'], ['HOME', '/h']]) : undefined) });
+  assert.equal(only(withImage.resolved.stages[0]!.steps[0]!, 'WORKDIR').value.value, '/h/p');
 });
