@@ -5,10 +5,41 @@ import type { Dockerfile, Instruction } from '../syntax/index.js';
 const isUpper = (s: string): boolean => s === s.toUpperCase();
 const isLower = (s: string): boolean => s === s.toLowerCase();
 
+const SINGLE_USE = new Set(['CMD', 'ENTRYPOINT', 'HEALTHCHECK']);
+const RESERVED_STAGE_NAMES = new Set(['scratch', 'context']);
+// BuildKit's SecretsUsedInArgOrEnv: a name with one of these words (split on non-letters).
+const SECRET_WORDS = /(?:^|[^a-z])(apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:[^a-z]|$)/i;
+const NOT_SECRET = /public/i;
+
 export function lintDockerfile(ast: Dockerfile): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const node of ast.instructions) lintInstruction(node, ast.file, out);
+  let seen = new Map<string, Instruction[]>();
+  const flushStage = (): void => {
+    for (const [kw, nodes] of seen)
+      for (const n of nodes.slice(0, -1))
+        out.push(
+          warning('lint.multiple-instructions', `Multiple ${kw} instructions should not be used in the same stage because only the last one will be used`, ast.file, n.keywordRange, 'remove all but the last one'),
+        );
+    seen = new Map();
+  };
+  for (const node of ast.instructions) {
+    if (node.keyword === 'FROM') flushStage();
+    if (SINGLE_USE.has(node.keyword)) seen.set(node.keyword, [...(seen.get(node.keyword) ?? []), node]);
+    lintInstruction(node, ast.file, out);
+  }
+  flushStage();
   return out;
+}
+
+function secretNames(node: Instruction): { name: string; range: Instruction['range'] }[] {
+  const args = node.args;
+  const names =
+    args.kind === 'keyValue'
+      ? args.pairs.map((p) => ({ name: p.key, range: p.keyRange }))
+      : args.kind === 'words'
+        ? args.words.map((w) => ({ name: w.value.split('=')[0]!, range: w.range }))
+        : [];
+  return names.filter((n) => SECRET_WORDS.test(n.name) && !NOT_SECRET.test(n.name));
 }
 
 function lintInstruction(node: Instruction, file: SourceFile, out: Diagnostic[]): void {
@@ -19,8 +50,15 @@ function lintInstruction(node: Instruction, file: SourceFile, out: Diagnostic[])
         warning('lint.maintainer-deprecated', 'MAINTAINER instruction is deprecated in favor of using label', file, node.keywordRange, 'use LABEL org.opencontainers.image.authors="<name>"'),
       );
       break;
+    case 'ARG':
+      for (const n of secretNames(node))
+        out.push(warning('lint.secrets-in-arg-or-env', `Do not use ARG or ENV instructions for sensitive data (ARG "${n.name}")`, file, n.range, 'use RUN --mount=type=secret instead'));
+      break;
     case 'ENV':
     case 'LABEL':
+      if (node.keyword === 'ENV')
+        for (const n of secretNames(node))
+          out.push(warning('lint.secrets-in-arg-or-env', `Do not use ARG or ENV instructions for sensitive data (ENV "${n.name}")`, file, n.range, 'use RUN --mount=type=secret instead'));
       if (args.kind === 'keyValue' && args.legacy)
         out.push(
           warning(
@@ -48,6 +86,8 @@ function lintInstruction(node: Instruction, file: SourceFile, out: Diagnostic[])
     case 'FROM': {
       if (args.kind !== 'words' || args.words.length !== 3) break;
       const [, as, name] = args.words as [unknown, { value: string; range: { start: number; end: number } }, { value: string; range: { start: number; end: number } }];
+      if (RESERVED_STAGE_NAMES.has(name.value.toLowerCase()))
+        out.push(warning('lint.reserved-stage-name', `Stage name should not use the same name as reserved stage "${name.value.toLowerCase()}"`, file, name.range, 'pick another name'));
       if (!isLower(name.value))
         out.push(warning('lint.stage-name-casing', `Stage name '${name.value}' should be lowercase`, file, name.range, `write ${name.value.toLowerCase()}`));
       const kw = node.keywordText;

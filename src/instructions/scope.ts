@@ -104,6 +104,8 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   const expandString = (env: ShellEnv, s: string, range: Range): string => expandIn(env)({ value: s, range }).value;
 
   const globalArgs = new Map<string, string>();
+  /** Global ARG names, with or without a value (a valueless one is declared, just empty). */
+  const declaredGlobals = new Set<string>();
   const stages: Stage[] = [];
   let current: { stage: Omit<Stage, 'steps'>; steps: Step[]; env: Map<string, string>; args: Map<string, string> } | undefined;
   const finalEnvByName = new Map<string, Map<string, string>>();
@@ -232,6 +234,13 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       finishStage();
       const metaEnv = new Map([...autoArgs, ...globalArgs]);
       const ex = expandIn(metaEnv);
+      const undeclared = expandWord(typed.image.value, metaEnv, { escape });
+      if (undeclared.ok)
+        for (const name of undeclared.value.unset)
+          if (!declaredGlobals.has(name))
+            diags.push(
+              warning('lint.undefined-arg-in-from', `FROM argument '${name}' is not declared`, file, typed.image.range, `declare it with ARG ${name} before the first FROM`),
+            );
       const image = ex(typed.image);
       const platform = typed.platform ? ex(typed.platform) : undefined;
       if (platform && !/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(platform.value))
@@ -251,7 +260,10 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       continue;
     }
     if (!current) {
-      if (typed.kind === 'ARG') declareArgs(typed.args, new Map([...autoArgs, ...globalArgs]), globalArgs, () => undefined);
+      if (typed.kind === 'ARG') {
+        declareArgs(typed.args, new Map([...autoArgs, ...globalArgs]), globalArgs, () => undefined);
+        for (const a of typed.args) declaredGlobals.add(a.key);
+      }
       else diags.push(error('instructions.before-from', `${typed.kind} cannot come before the first FROM`, file, node.range, 'only ARG may precede the first FROM'));
       continue;
     }

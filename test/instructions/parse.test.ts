@@ -104,3 +104,15 @@ test('lint warns about MAINTAINER, legacy ENV, shell-form CMD, stage name and AS
     'lint.from-as-casing',
   ]);
 });
+
+test('lint warns about repeated CMD in a stage, reserved stage names and secrets in ARG/ENV', () => {
+  const ast = parseAst('FROM a AS scratch\nCMD ["a"]\nCMD ["b"]\nARG GITHUB_TOKEN\nARG PUBLIC_KEY\nENV DB_PASSWORD=x MONKEY=y\nFROM b\nCMD ["c"]');
+  const got = lintDockerfile(ast).map((d) => [d.code, ast.file.text.slice(d.range!.start, d.range!.end)]);
+  assert.deepEqual(got, [
+    ['lint.reserved-stage-name', 'scratch'],
+    ['lint.secrets-in-arg-or-env', 'GITHUB_TOKEN'],
+    ['lint.secrets-in-arg-or-env', 'DB_PASSWORD'],
+    ['lint.multiple-instructions', 'CMD'],
+  ]);
+  assert.equal(got.at(-1)![1], 'CMD');
+});

@@ -121,3 +121,8 @@ test('every stage has the default PATH unless its base image sets one', () => {
   const withImage = resolveStages(parseAst('FROM img\nWORKDIR $HOME$PATH'), { imageEnv: (ref) => (ref === 'img' ? new Map([['PATH', '/p'], ['HOME', '/h']]) : undefined) });
   assert.equal(only(withImage.resolved.stages[0]!.steps[0]!, 'WORKDIR').value.value, '/h/p');
 });
+
+test('a FROM that uses an undeclared ARG warns', () => {
+  const r = resolve('ARG DECLARED\nFROM img:${UNDECLARED:-x}$DECLARED$TARGETOS');
+  assert.deepEqual(r.diagnostics.map((d) => [d.code, d.message]), [['lint.undefined-arg-in-from', "FROM argument 'UNDECLARED' is not declared"]]);
+});

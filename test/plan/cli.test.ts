@@ -25,6 +25,7 @@ const DOCKERFILE = [
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'wharf-plan-'));
   writeFileSync(join(dir, 'Dockerfile'), DOCKERFILE);
+  writeFileSync(join(dir, 'Warn.Dockerfile'), 'FROM a\nMAINTAINER me\nCMD run it\n');
   writeFileSync(join(dir, 'Forward.Dockerfile'), 'FROM a\nCOPY --from=later / /\nFROM b AS later\n');
   writeFileSync(join(dir, 'Bad.Dockerfile'), 'FROM a\nCOPY --from=later / /\nRUN --network=bridge x\nFROM b AS later\n');
 });
@@ -58,6 +59,14 @@ test('wharf plan --format dot is accepted by Graphviz', () => {
   const dot = spawnSync('dot', ['-Tsvg'], { input: r.stdout, encoding: 'utf8' });
   assert.equal(dot.status, 0, dot.stderr);
   assert.match(dot.stdout, /<svg/);
+});
+
+test('warnings are printed to stderr and do not fail the command', () => {
+  const r = wharf('plan', '-f', 'Warn.Dockerfile');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /Warn\.Dockerfile:2:1: warning: MAINTAINER instruction is deprecated/);
+  assert.match(r.stderr, /Warn\.Dockerfile:3:5: warning: JSON arguments recommended for CMD/);
+  assert.match(r.stdout, /CMD run it/);
 });
 
 test('errors are diagnostics with file:line:col and exit 1; an unknown target lists the stages', () => {
