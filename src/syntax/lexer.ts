@@ -84,13 +84,15 @@ function buildLineLexer(escape: EscapeChar): moo.Lexer {
     main: keywordRules(''),
     flagsRest: { endFlags: { match: END_FLAGS, next: 'restOnly' }, flag: FLAG, rest: REST },
     restOnly: { rest: REST },
-    flagsList: { endFlags: { match: END_FLAGS, next: 'listOnly' }, flag: FLAG, word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
+    flagsList: { endFlags: { match: END_FLAGS, next: 'listFirst' }, flag: FLAG, word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
+    listFirst: { word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
     listOnly: { word: LIST_WORD },
     flagsWords: { endFlags: { match: END_FLAGS, next: 'wordsOnly' }, flag: FLAG, word: { match: nameValWord(escape), next: 'wordsOnly' } },
     wordsOnly: { word: nameValWord(escape) },
     flagsHealth: { endFlags: { match: END_FLAGS, next: 'healthType' }, flag: FLAG, htype: { match: TYPE, next: 'restOnly' } },
     healthType: { htype: { match: TYPE, next: 'restOnly' } },
-    flagsOnbuild: { endFlags: { match: END_FLAGS, next: 'main' }, flag: FLAG, ...keywordRules(B) },
+    flagsOnbuild: { endFlags: { match: END_FLAGS, next: 'trigger' }, flag: FLAG, ...keywordRules(B) },
+    trigger: keywordRules(B),
   });
 }
 

@@ -168,3 +168,10 @@ test('parsing is linear: 20x the lines take well under 60x the time', () => {
   const big = time(make(20000));
   assert.ok(big < small * 60, `1k lines ${small.toFixed(1)} ms, 20k lines ${big.toFixed(1)} ms`);
 });
+
+test('odd blanks and a bare -- before the arguments or an ONBUILD trigger still lex', () => {
+  const ast = parse('FROM a\nONBUILD -- RUN z\nADD\r--\t[ "p" ]\n');
+  assert.equal(dumpBuildkit(ast), '(from "a")\n(onbuild (run "z"))\n(add "p")\n');
+  // A non-ASCII blank after `--` used to leave the lexer without a rule (found by fuzzing).
+  assert.equal(parse('FROM a\nCOPY --\u00a0x y\n').instructions[1]!.keyword, 'COPY');
+});
