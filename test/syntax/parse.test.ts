@@ -60,6 +60,8 @@ test('continuations: removed from the text, comment and empty lines inside skipp
   assert.equal(run.original, slice(ast, run.range));
   assert.deepEqual(ast.comments.map((c) => c.text), [' inside']);
   assert.equal(ast.instructions[2]!.startLine, 6);
+  const r = parseDockerfile(new SourceFile('Dockerfile', 'FROM a\nRUN a \\\n\n b\n'));
+  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.file?.position(d.range!.start).line]), [['warning', 'syntax.empty-continuation', 3]]);
 });
 
 test('BOM and CRLF line ends are accepted; positions stay right', () => {
