@@ -113,15 +113,15 @@ export function lineLexer(escape: EscapeChar): moo.Lexer {
  * rejects it and the instruction falls back to shell form, as BuildKit does.
  */
 export const jsonLexer = moo.compile({
-  jWs: { match: /[ \t\n\r]+/, lineBreaks: true },
-  jLbrack: '[',
-  jRbrack: ']',
-  jLbrace: '{',
-  jRbrace: '}',
-  jComma: ',',
-  jColon: ':',
-  jString: /"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/,
-  jNumber: /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/,
-  jLiteral: /true|false|null/,
+  // Every token carries the JSON blanks before it: fewer tokens for nearley to step through.
+  jLbrack: { match: /[ \t\n\r]*\[/, lineBreaks: true },
+  jRbrack: { match: /[ \t\n\r]*\]/, lineBreaks: true },
+  jLbrace: { match: /[ \t\n\r]*\{/, lineBreaks: true },
+  jRbrace: { match: /[ \t\n\r]*\}/, lineBreaks: true },
+  jComma: { match: /[ \t\n\r]*,/, lineBreaks: true },
+  jColon: { match: /[ \t\n\r]*:/, lineBreaks: true },
+  jString: { match: /[ \t\n\r]*"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/, lineBreaks: true },
+  jNumber: { match: /[ \t\n\r]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/, lineBreaks: true },
+  jLiteral: { match: /[ \t\n\r]*(?:true|false|null)/, lineBreaks: true },
   jBad: { match: /[^]/, lineBreaks: true },
 });
