@@ -13,23 +13,22 @@ const jColon = { test: (t: { type?: string }) => t.type === 'jColon' };
 const jString = { test: (t: { type?: string }) => t.type === 'jString' };
 const jNumber = { test: (t: { type?: string }) => t.type === 'jNumber' };
 const jLiteral = { test: (t: { type?: string }) => t.type === 'jLiteral' };
-const jWs = { test: (t: { type?: string }) => t.type === 'jWs' };
 %}
 
-jsonDoc -> jws jsonArray jws       {% (d) => d[1] as JsonValue[] %}
+# Tokens carry the JSON blanks before them (see jsonLexer), so no rule mentions blanks; the text
+# fed here is trimmed.
+jsonDoc -> jsonArray               {% id %}
 
-jsonArray -> %jLbrack jws %jRbrack   {% () => [] %}
-  | %jLbrack jws jsonValue (jws %jComma jws jsonValue {% (d) => d[3] %}):* jws %jRbrack
-                                   {% (d) => [d[2], ...(d[3] as JsonValue[])] as JsonValue[] %}
+jsonArray -> %jLbrack %jRbrack     {% () => [] %}
+  | %jLbrack jsonValue (%jComma jsonValue {% (d) => d[1] %}):* %jRbrack
+                                   {% (d) => [d[1], ...(d[2] as JsonValue[])] as JsonValue[] %}
 
-jsonValue -> %jString               {% (d) => ({ kind: 'string', token: tok(d) }) as JsonValue %}
-  | %jNumber                        {% () => ({ kind: 'other' }) as JsonValue %}
-  | %jLiteral                       {% () => ({ kind: 'other' }) as JsonValue %}
+jsonValue -> %jString              {% (d) => ({ kind: 'string', token: d[0] as Tok }) as JsonValue %}
+  | %jNumber                       {% () => ({ kind: 'other' }) as JsonValue %}
+  | %jLiteral                      {% () => ({ kind: 'other' }) as JsonValue %}
   | jsonArray                      {% () => ({ kind: 'other' }) as JsonValue %}
   | jsonObject                     {% () => ({ kind: 'other' }) as JsonValue %}
 
-jsonObject -> %jLbrace jws %jRbrace
-  | %jLbrace jws jsonMember (jws %jComma jws jsonMember):* jws %jRbrace
-jsonMember -> %jString jws %jColon jws jsonValue
-
-jws -> %jWs:?                      {% () => null %}
+jsonObject -> %jLbrace %jRbrace
+  | %jLbrace jsonMember (%jComma jsonMember):* %jRbrace
+jsonMember -> %jString %jColon jsonValue

@@ -15,7 +15,13 @@ const lexer = lineLexer('\\');
 /** Tokens after the keyword carry their leading blanks (see lexer.ts); drop them here. */
 const strip = (t: Tok): Tok => {
   const lead = t.text.length - t.text.trimStart().length;
-  return lead ? { type: t.type, text: t.text.slice(lead), offset: t.offset + lead } : t;
+  if (lead) {
+    // moo hands out a fresh object per token: adjusting it in place saves an allocation per token.
+    const m = t as { text: string; offset: number };
+    m.text = m.text.slice(lead);
+    m.offset += lead;
+  }
+  return t;
 };
 const tok = (d: any[]): Tok => strip(d[0] as Tok);
 const node = (family: LineSyntax['family'], d: any[], extra: Partial<LineSyntax>): LineSyntax => ({

@@ -71,7 +71,10 @@ export interface Instruction {
   /** Leading `--name[=value]` flags, raw (never validated here); a bare `--` ends them and is dropped. */
   readonly flags: readonly Flag[];
   readonly args: Args;
-  /** Heredocs (`<<EOF`) opened on this instruction's line; only RUN, COPY and ADD get any. */
+  /**
+   * Heredocs (`<<EOF`) opened on this instruction's line, in order; only RUN, COPY and ADD in
+   * shell form get any. An ONBUILD carries its trigger's heredocs too (as BuildKit's node does).
+   */
   readonly heredocs: readonly Heredoc[];
   /** For ONBUILD: the instruction it registers. */
   readonly trigger?: Instruction;

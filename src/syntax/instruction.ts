@@ -227,8 +227,9 @@ function jsonArgs(raw: string, at: number, line: LogicalLine, err: ErrFn): JsonA
       err('syntax.json-not-strings', NOT_STRING_ARRAY, at, at + raw.length);
       return undefined;
     }
-    const s = at + v.token.offset;
-    items.push({ value: JSON.parse(v.token.text) as string, range: line.range(s, s + v.token.text.length) });
+    const quoted = v.token.text.trimStart();
+    const s = at + v.token.offset + v.token.text.length - quoted.length;
+    items.push({ value: JSON.parse(quoted) as string, range: line.range(s, s + quoted.length) });
   }
   return { kind: 'json', items, range: line.range(at, at + raw.length) };
 }

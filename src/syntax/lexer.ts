@@ -84,13 +84,15 @@ function buildLineLexer(escape: EscapeChar): moo.Lexer {
     main: keywordRules(''),
     flagsRest: { endFlags: { match: END_FLAGS, next: 'restOnly' }, flag: FLAG, rest: REST },
     restOnly: { rest: REST },
-    flagsList: { endFlags: { match: END_FLAGS, next: 'listOnly' }, flag: FLAG, word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
+    flagsList: { endFlags: { match: END_FLAGS, next: 'listFirst' }, flag: FLAG, word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
+    listFirst: { word: { match: LIST_WORD_FIRST, next: 'listOnly' } },
     listOnly: { word: LIST_WORD },
     flagsWords: { endFlags: { match: END_FLAGS, next: 'wordsOnly' }, flag: FLAG, word: { match: nameValWord(escape), next: 'wordsOnly' } },
     wordsOnly: { word: nameValWord(escape) },
     flagsHealth: { endFlags: { match: END_FLAGS, next: 'healthType' }, flag: FLAG, htype: { match: TYPE, next: 'restOnly' } },
     healthType: { htype: { match: TYPE, next: 'restOnly' } },
-    flagsOnbuild: { endFlags: { match: END_FLAGS, next: 'main' }, flag: FLAG, ...keywordRules(B) },
+    flagsOnbuild: { endFlags: { match: END_FLAGS, next: 'trigger' }, flag: FLAG, ...keywordRules(B) },
+    trigger: keywordRules(B),
   });
 }
 
@@ -111,15 +113,15 @@ export function lineLexer(escape: EscapeChar): moo.Lexer {
  * rejects it and the instruction falls back to shell form, as BuildKit does.
  */
 export const jsonLexer = moo.compile({
-  jWs: { match: /[ \t\n\r]+/, lineBreaks: true },
-  jLbrack: '[',
-  jRbrack: ']',
-  jLbrace: '{',
-  jRbrace: '}',
-  jComma: ',',
-  jColon: ':',
-  jString: /"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/,
-  jNumber: /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/,
-  jLiteral: /true|false|null/,
+  // Every token carries the JSON blanks before it: fewer tokens for nearley to step through.
+  jLbrack: { match: /[ \t\n\r]*\[/, lineBreaks: true },
+  jRbrack: { match: /[ \t\n\r]*\]/, lineBreaks: true },
+  jLbrace: { match: /[ \t\n\r]*\{/, lineBreaks: true },
+  jRbrace: { match: /[ \t\n\r]*\}/, lineBreaks: true },
+  jComma: { match: /[ \t\n\r]*,/, lineBreaks: true },
+  jColon: { match: /[ \t\n\r]*:/, lineBreaks: true },
+  jString: { match: /[ \t\n\r]*"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/, lineBreaks: true },
+  jNumber: { match: /[ \t\n\r]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/, lineBreaks: true },
+  jLiteral: { match: /[ \t\n\r]*(?:true|false|null)/, lineBreaks: true },
   jBad: { match: /[^]/, lineBreaks: true },
 });

@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type Range, type SourceFile } from '../diag/index.js';
+import { error, warning, type Diagnostic, type Range, type SourceFile } from '../diag/index.js';
 import type { Comment, Directive, Dockerfile, EscapeChar, Heredoc, Instruction } from './ast.js';
 import { buildInstruction, LogicalLine, parseLineSyntax, type InstructionCore, type LineError } from './instruction.js';
 import { heredocsFromLine } from './heredoc.js';
@@ -134,7 +134,13 @@ export function parseDockerfile(file: SourceFile): ParseResult {
         comments.push({ text: ct.slice(1), range: { start: cl.end - ct.length, end: cl.end } });
         continue;
       }
-      if (ct === '') continue; // an empty continuation line (BuildKit warns, then skips it)
+      if (ct === '') {
+        // BuildKit skips it too, with this warning.
+        diagnostics.push(
+          warning('syntax.empty-continuation', 'empty continuation line', file, { start: cl.start, end: cl.end }, 'empty continuation lines will become errors in a future release; remove it or end the instruction'),
+        );
+        continue;
+      }
       last = cl;
       cut = continuationCut(craw, escapeCode);
       line.append(cut < 0 ? craw : craw.slice(0, cut), cl.start);

@@ -60,6 +60,8 @@ test('continuations: removed from the text, comment and empty lines inside skipp
   assert.equal(run.original, slice(ast, run.range));
   assert.deepEqual(ast.comments.map((c) => c.text), [' inside']);
   assert.equal(ast.instructions[2]!.startLine, 6);
+  const r = parseDockerfile(new SourceFile('Dockerfile', 'FROM a\nRUN a \\\n\n b\n'));
+  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.file?.position(d.range!.start).line]), [['warning', 'syntax.empty-continuation', 3]]);
 });
 
 test('BOM and CRLF line ends are accepted; positions stay right', () => {
@@ -167,4 +169,11 @@ test('parsing is linear: 20x the lines take well under 60x the time', () => {
   const small = Math.min(time(make(1000)), time(make(1000)));
   const big = time(make(20000));
   assert.ok(big < small * 60, `1k lines ${small.toFixed(1)} ms, 20k lines ${big.toFixed(1)} ms`);
+});
+
+test('odd blanks and a bare -- before the arguments or an ONBUILD trigger still lex', () => {
+  const ast = parse('FROM a\nONBUILD -- RUN z\nADD\r--\t[ "p" ]\n');
+  assert.equal(dumpBuildkit(ast), '(from "a")\n(onbuild (run "z"))\n(add "p")\n');
+  // A non-ASCII blank after `--` used to leave the lexer without a rule (found by fuzzing).
+  assert.equal(parse('FROM a\nCOPY --\u00a0x y\n').instructions[1]!.keyword, 'COPY');
 });
