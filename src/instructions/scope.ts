@@ -124,18 +124,25 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
     }
   };
 
-  const declareArgs = (decls: readonly ArgDeclaration[], scopeEnv: ShellEnv, into: Map<string, string>, fallback: (k: string) => string | undefined): void => {
+  /** Declares ARGs and returns them with the values they took (--build-arg, default, fallback). */
+  const declareArgs = (
+    decls: readonly ArgDeclaration[],
+    scopeEnv: ShellEnv,
+    into: Map<string, string>,
+    fallback: (k: string) => string | undefined,
+  ): ArgDeclaration[] => {
     // Every pair sees the scope from before the instruction: `ARG a=x b=$a` gives b the old a.
     const values = decls.map((d) => {
       const key = expandString(scopeEnv, d.key, d.range);
       const dflt = d.value === undefined ? undefined : expandString(scopeEnv, d.value, d.range);
-      return { key, value: buildArgs.get(key) ?? dflt ?? fallback(key) };
+      return { key, value: buildArgs.get(key) ?? dflt ?? fallback(key), range: d.range };
     });
     for (const { key, value } of values) {
       consumed.add(key);
       if (value === undefined) into.delete(key);
       else into.set(key, value);
     }
+    return values;
   };
 
   type Current = NonNullable<typeof current>;
@@ -152,8 +159,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
     };
     switch (typed.kind) {
       case 'ARG':
-        declareArgs(typed.args, scopeEnv, cur.args, (k) => globalArgs.get(k) ?? autoArgs.get(k));
-        cur.steps.push({ instruction: typed, trigger });
+        cur.steps.push({ instruction: { ...typed, args: declareArgs(typed.args, scopeEnv, cur.args, (k) => globalArgs.get(k) ?? autoArgs.get(k)) }, trigger });
         break;
       case 'ENV': {
         const pairs = expandPairs(typed.pairs, scopeEnv, expandString);

@@ -96,7 +96,10 @@ export interface KeyValuePair {
 
 export interface ArgDeclaration {
   readonly key: string;
-  /** Absent for `ARG NAME` (takes a --build-arg, a global ARG's value, or stays unset). */
+  /**
+   * As written: absent for `ARG NAME` (takes a --build-arg, a global ARG's value, or stays unset).
+   * After resolveStages: the value the ARG took, absent if it stayed unset.
+   */
   readonly value?: string;
   readonly range: Range;
 }

@@ -126,3 +126,9 @@ test('a FROM that uses an undeclared ARG warns', () => {
   const r = resolve('ARG DECLARED\nFROM img:${UNDECLARED:-x}$DECLARED$TARGETOS');
   assert.deepEqual(r.diagnostics.map((d) => [d.code, d.message]), [['lint.undefined-arg-in-from', "FROM argument 'UNDECLARED' is not declared"]]);
 });
+
+test('a resolved ARG step carries the values the ARGs took', () => {
+  const s = steps('ARG G=g\nFROM s\nARG G\nARG A=${G}1 B', { A: 'cli' });
+  assert.deepEqual(only(s[1]!, 'ARG').args.map((a) => [a.key, a.value]), [['A', 'cli'], ['B', undefined]]);
+  assert.deepEqual(only(s[0]!, 'ARG').args.map((a) => [a.key, a.value]), [['G', 'g']]);
+});
