@@ -40,15 +40,13 @@ export interface ShellError {
   readonly message: string;
 }
 
-export function expand(word: string, env: ShellEnv, opts: ExpandOptions = {}): Result<Expansion, ShellError> {
+/** Expands one word (BuildKit's ProcessWord); the result also carries its fields in `words`. */
+export function expandWord(word: string, env: ShellEnv, opts: ExpandOptions = {}): Result<Expansion, ShellError> {
   return processWord(word, env, opts.escape ?? '\\', opts.rawEscapes ?? false, opts.skipQuotes ?? false);
 }
 
-export const expandWord = expand;
-
-export function expandWords(word: string, env: ShellEnv, opts: ExpandOptions = {}): Result<Expansion, ShellError> {
-  return expand(word, env, opts);
-}
+/** Expands and splits into fields (BuildKit's ProcessWords): read `words` of the result. */
+export const expandWords = expandWord;
 
 /** Builds an environment from `K=V` strings (a later entry for the same key wins; `K` alone is empty). */
 export function envFromList(list: readonly string[]): Map<string, string> {
