@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
-import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
+import { SourceFile, formatDiagnostic } from '../diag/index.js';
 import { UserError } from '../util/user-error.js';
 import { parseDockerfile } from '../syntax/index.js';
-import { lintDockerfile, resolveStages } from '../instructions/index.js';
-import { buildPlan, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
+import { planDockerfile, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
 
 export interface PlanCommandOptions {
   readonly context: string;
@@ -27,17 +26,6 @@ export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv):
   return out;
 }
 
-/** Parser and instruction layer can both see e.g. a forbidden ONBUILD trigger; say it once. */
-function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.severity}|${d.message}|${d.range?.start ?? ''}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
 export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promise<number> {
   const contextDir = resolve(ctx.cwd, opts.context);
   const path = opts.file ? resolve(ctx.cwd, opts.file) : join(contextDir, 'Dockerfile');
@@ -50,20 +38,11 @@ export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promis
   }
   const file = new SourceFile(relative(ctx.cwd, path) || path, text);
   const parsed = parseDockerfile(file);
-  const diags: Diagnostic[] = [...parsed.diagnostics];
-  let output: string | undefined;
-  if (parsed.ast) {
-    diags.push(...lintDockerfile(parsed.ast));
-    const { resolved, diagnostics } = resolveStages(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env) });
-    diags.push(...diagnostics);
-    if (!diags.some((d) => d.severity === 'error')) {
-      const p = buildPlan(resolved, { target: opts.target });
-      diags.push(...p.diagnostics);
-      if (p.plan) output = opts.format === 'json' ? renderPlanJson(p.plan) : opts.format === 'dot' ? renderPlanDot(p.plan) : renderPlanText(p.plan);
-    }
-  }
-  for (const d of dedupe(diags)) ctx.stderr.write(formatDiagnostic(d) + '\n');
-  if (diags.some((d) => d.severity === 'error') || output === undefined) return 1;
-  ctx.stdout.write(output);
+  const { plan, diagnostics } = parsed.ast
+    ? planDockerfile(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env), target: opts.target }, parsed.diagnostics)
+    : { plan: undefined, diagnostics: parsed.diagnostics };
+  for (const d of diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
+  if (!plan) return 1;
+  ctx.stdout.write(opts.format === 'json' ? renderPlanJson(plan) : opts.format === 'dot' ? renderPlanDot(plan) : renderPlanText(plan));
   return 0;
 }

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
 import { resolveStages } from '../../src/instructions/index.js';
-import { buildPlan, type Plan } from '../../src/plan/index.js';
+import { buildPlan, planDockerfile, type Plan } from '../../src/plan/index.js';
+import { SourceFile } from '../../src/diag/index.js';
+import { parseDockerfile } from '../../src/syntax/index.js';
 
 function plan(text: string, target?: string) {
   const r = resolveStages(parseAst(text));
@@ -100,4 +102,13 @@ test('each vertex carries the USER, WORKDIR and SHELL in effect, inherited from 
   assert.deepEqual(p.stages[0]!.vertices.map((v) => v.context), [{}, { workdir: 'rel' }, { workdir: '/abs' }, { workdir: '/abs/x' }, { workdir: '/abs/x', user: 'app' }]);
   assert.deepEqual(p.stages[1]!.vertices.at(-1)!.context, { workdir: '/abs/x', user: 'app', shell: ['/bin/bash', '-c'] });
   assert.deepEqual(okPlan(text, 's').stages[0]!.vertices.at(-1)!.context, { workdir: '/w' });
+});
+
+test('planDockerfile says an error seen by both the parser and the instruction layer once', () => {
+  const file = new SourceFile('Dockerfile', 'FROM a\nONBUILD FROM b\n');
+  const parsed = parseDockerfile(file);
+  assert.ok(parsed.ast);
+  const r = planDockerfile(parsed.ast, {}, parsed.diagnostics);
+  assert.equal(r.plan, undefined);
+  assert.deepEqual(r.diagnostics.map((d) => d.message), ["FROM isn't allowed as an ONBUILD trigger"]);
 });
