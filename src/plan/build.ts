@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type Range } from '../diag/index.js';
+import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
 import type { ResolvedDockerfile, Stage, Step, TypedInstruction } from '../instructions/index.js';
 import { posix } from 'node:path';
 import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex, VertexKind } from './types.js';
@@ -86,7 +86,12 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
         else if (r.kind === 'image') images.add(r.ref);
       }
       const filesystem = kind !== 'meta';
-      context = nextContext(context, step.instruction);
+      const ins = step.instruction;
+      if (ins.kind === 'WORKDIR' && !ins.value.value.startsWith('/') && context.workdir === undefined)
+        diags.push(
+          warning('lint.workdir-relative-path', `Relative workdir "${ins.value.value}" can have unexpected results if the base image changes`, file, ins.value.range, 'use an absolute path'),
+        );
+      context = nextContext(context, ins);
       const v: Vertex = {
         id: `s${s.index}v${i + 1}`,
         stage: s.index,

@@ -97,11 +97,14 @@ test('a numeric COPY --from names an earlier stage by index; an unknown name is 
 
 test('each vertex carries the USER, WORKDIR and SHELL in effect, inherited from a parent stage', () => {
   const text = 'FROM scratch AS s\nWORKDIR w\nFROM img AS a\nWORKDIR rel\nWORKDIR /abs\nWORKDIR sub/../x\nUSER app\nFROM a\nSHELL ["/bin/bash", "-c"]\nRUN true';
-  const p = okPlan(text);
+  const planned = plan(text);
+  // Only the relative WORKDIR on an image of unknown WorkingDir is a hazard.
+  assert.deepEqual(planned.diagnostics.map((d) => [d.code, d.message]), [['lint.workdir-relative-path', 'Relative workdir "rel" can have unexpected results if the base image changes']]);
+  const p = planned.plan!;
   assert.deepEqual(p.stages.map((s) => s.index), [1, 2]);
   assert.deepEqual(p.stages[0]!.vertices.map((v) => v.context), [{}, { workdir: 'rel' }, { workdir: '/abs' }, { workdir: '/abs/x' }, { workdir: '/abs/x', user: 'app' }]);
   assert.deepEqual(p.stages[1]!.vertices.at(-1)!.context, { workdir: '/abs/x', user: 'app', shell: ['/bin/bash', '-c'] });
-  assert.deepEqual(okPlan(text, 's').stages[0]!.vertices.at(-1)!.context, { workdir: '/w' });
+  assert.deepEqual(plan(text, 's').plan!.stages[0]!.vertices.at(-1)!.context, { workdir: '/w' });
 });
 
 test('planDockerfile says an error seen by both the parser and the instruction layer once', () => {
