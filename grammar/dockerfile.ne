@@ -24,7 +24,11 @@ const strip = (t: Tok): Tok => {
   return t;
 };
 const tok = (d: any[]): Tok => strip(d[0] as Tok);
-/** What follows the keyword; built right to left, so flags are prepended. */
+/**
+ * What follows the keyword; built right to left, so flags are prepended. Postprocessors extend
+ * their children's arrays in place: safe because the grammar is unambiguous (parseLineSyntax checks
+ * for exactly one parse), so no data object is shared by two surviving derivations.
+ */
 interface Tail {
   flags: Tok[];
   endFlags?: Tok | undefined;
