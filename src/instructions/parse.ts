@@ -86,7 +86,7 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
       const from = single(flags, 'from');
       if (from?.value.includes('$'))
         diags.push(
-          error('instructions.from-not-expanded', `COPY --from does not expand variables: "${from.value}"`, file, from.range, 'to choose the source by ARG, add a stage `FROM ${ARG} AS src` and use COPY --from=src'),
+          error('instructions.from-not-expanded', `variable expansion is not supported for --from: "${from.value}"`, file, from.range, 'to choose the source by ARG, add a stage `FROM ${ARG} AS src` and use COPY --from=src'),
         );
       return {
         kind: kw,

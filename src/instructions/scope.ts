@@ -30,6 +30,8 @@ export const PROXY_ARGS: ReadonlySet<string> = new Set(
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ResolveOptions {
+  /** `--target`: the value of the built-in TARGETSTAGE ARG (`default` without one). */
+  readonly target?: string;
   /** `--build-arg K=V` values. */
   readonly buildArgs?: ReadonlyMap<string, string>;
   readonly targetPlatform?: Platform;
@@ -92,6 +94,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   const diags: Diagnostic[] = [];
   const buildArgs = opts.buildArgs ?? new Map<string, string>();
   const autoArgs = platformArgs(opts.targetPlatform ?? DEFAULT_PLATFORM, opts.buildPlatform ?? DEFAULT_PLATFORM);
+  autoArgs.set('TARGETSTAGE', opts.target ?? 'default');
   const escape = ast.escapeChar;
   const consumed = new Set<string>();
 
@@ -219,10 +222,22 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
           if (!r.ok) return [ex(w)];
           return r.value.words.map((value) => ({ value, range: w.range }));
         });
-        for (const p of items)
-          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p.value))
+        const ports = items.map((p) => {
+          let value = p.value;
+          if (value.includes(':')) {
+            diags.push(
+              warning('lint.expose-invalid-format', `EXPOSE instruction should not define an IP address or host-port mapping, found '${value}'`, file, p.range, 'publish ports when running the container'),
+            );
+            value = value.slice(value.lastIndexOf(':') + 1);
+          }
+          const proto = /\/([a-z]+)$/i.exec(value)?.[1];
+          if (proto && proto !== proto.toLowerCase())
+            diags.push(warning('lint.expose-proto-casing', `Defined protocol '${value}' in EXPOSE instruction should be lowercase`, file, p.range, `write ${value.toLowerCase()}`));
+          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(value))
             diags.push(error('instructions.bad-port', `invalid port: "${p.value}"`, file, p.range, 'use <port>[-<port>][/tcp|udp|sctp]'));
-        cur.steps.push({ instruction: { ...typed, items }, trigger });
+          return { value, range: p.range };
+        });
+        cur.steps.push({ instruction: { ...typed, items: ports }, trigger });
         break;
       }
       case 'VOLUME':
@@ -277,7 +292,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   }
   finishStage();
   if (stages.length === 0 && !diags.some((d) => d.severity === 'error'))
-    diags.push(error('instructions.no-from', 'the Dockerfile has no FROM instruction', file, ast.range, 'start a build stage with FROM <image>'));
+    diags.push(error('instructions.no-from', 'dockerfile contains no stages to build', file, ast.range, 'start a build stage with FROM <image>'));
   for (const k of buildArgs.keys()) {
     if (!consumed.has(k) && !PROXY_ARGS.has(k) && !autoArgs.has(k))
       diags.push(warning('instructions.unused-build-arg', `build-arg ${k} was not consumed by any ARG`, file, undefined, `declare it with ARG ${k} where it is needed`));

@@ -132,3 +132,12 @@ test('a resolved ARG step carries the values the ARGs took', () => {
   assert.deepEqual(only(s[1]!, 'ARG').args.map((a) => [a.key, a.value]), [['A', 'cli'], ['B', undefined]]);
   assert.deepEqual(only(s[0]!, 'ARG').args.map((a) => [a.key, a.value]), [['G', 'g']]);
 });
+
+test('EXPOSE warns about upper-case protocols and host mappings; TARGETSTAGE names the target', () => {
+  const r = resolve('FROM s\nEXPOSE 80/TCP 127.0.0.1:8080:80\nARG TARGETSTAGE\nRUN x');
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ['lint.expose-proto-casing', 'lint.expose-invalid-format']);
+  assert.deepEqual(only(r.resolved.stages[0]!.steps[0]!, 'EXPOSE').items.map((w) => w.value), ['80/TCP', '80']);
+  assert.deepEqual(envOf(r.resolved.stages[0]!.steps[2]!), { TARGETSTAGE: 'default' });
+  const named = resolveStages(parseAst('FROM s AS app\nARG TARGETSTAGE\nRUN x'), { target: 'app' });
+  assert.deepEqual(envOf(named.resolved.stages[0]!.steps[1]!), { TARGETSTAGE: 'app' });
+});

@@ -82,7 +82,7 @@ test('errors are diagnostics with file:line:col and exit 1; an unknown target li
   assert.doesNotMatch(bad.stderr, /at .*\.js/);
   const forward = wharf('plan', '-f', 'Forward.Dockerfile');
   assert.equal(forward.status, 1);
-  assert.match(forward.stderr, /Forward\.Dockerfile:2:13: error: --from refers to stage "later", which is defined later/);
+  assert.match(forward.stderr, /Forward\.Dockerfile:2:13: error: --from: stage "later" needs to be defined before current stage/);
   const target = wharf('plan', '--target', 'nope');
   assert.equal(target.status, 1);
   assert.match(target.stderr, /target stage "nope" could not be found\nhint: stages in this Dockerfile: base, build, final/);

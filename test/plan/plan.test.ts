@@ -74,6 +74,7 @@ test('an unknown target lists the stage names', () => {
   const p = plan(MULTI, 'nope');
   assert.equal(p.plan, undefined);
   assert.equal(p.diagnostics[0]!.message, 'target stage "nope" could not be found');
+  assert.equal(plan(MULTI, 'bulid').diagnostics[0]!.hint, 'did you mean build? stages in this Dockerfile: base, build, docs');
   assert.equal(p.diagnostics[0]!.hint, 'stages in this Dockerfile: base, build, docs');
 });
 
