@@ -12,3 +12,4 @@ export { FLAG_SPECS } from './flags.js';
 export { parseMount, splitCsv } from './mount.js';
 export * from './scope.js';
 export { lintDockerfile } from './lint.js';
+export { applyCheckDirective, LINT_RULES } from './check-directive.js';

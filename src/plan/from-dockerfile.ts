@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../diag/index.js';
 import type { Dockerfile } from '../syntax/index.js';
-import { lintDockerfile, resolveStages, type ResolveOptions } from '../instructions/index.js';
+import { applyCheckDirective, lintDockerfile, resolveStages, type ResolveOptions } from '../instructions/index.js';
 import { buildPlan, type PlanOptions } from './build.js';
 import type { Plan } from './types.js';
 
@@ -8,6 +8,7 @@ import type { Plan } from './types.js';
  * The whole front half of a build from a parsed Dockerfile: lint warnings, typed instructions with
  * ARG/ENV scoping and expansion, then the pruned DAG. `plan` is absent when there are errors.
  * Pass the parser's own diagnostics in `parseDiagnostics` to have everything said once, in order.
+ * A `# check=` directive filters the lint warnings or makes them errors.
  */
 export function planDockerfile(
   ast: Dockerfile,
@@ -23,7 +24,9 @@ export function planDockerfile(
     diags.push(...p.diagnostics);
     plan = p.plan;
   }
-  return { plan: diags.some((d) => d.severity === 'error') ? undefined : plan, diagnostics: dedupe(diags) };
+  // `# check=error=true` can turn warnings into errors, so decide on the plan afterwards.
+  const final = applyCheckDirective(dedupe(diags), ast.directives, ast.file);
+  return { plan: final.some((d) => d.severity === 'error') ? undefined : plan, diagnostics: final };
 }
 
 /** The parser and the instruction layer can both see e.g. a forbidden ONBUILD trigger; say it once. */

@@ -116,3 +116,18 @@ test('planDockerfile says an error seen by both the parser and the instruction l
   assert.equal(r.plan, undefined);
   assert.deepEqual(r.diagnostics.map((d) => d.message), ["FROM isn't allowed as an ONBUILD trigger"]);
 });
+
+test('a check directive skips lint rules or turns their warnings into errors', () => {
+  const run = (text: string) => {
+    const parsed = parseDockerfile(new SourceFile('Dockerfile', text));
+    assert.ok(parsed.ast);
+    return planDockerfile(parsed.ast, {}, parsed.diagnostics);
+  };
+  const body = 'FROM a\nMAINTAINER me\nCMD run\n';
+  assert.deepEqual(run(body).diagnostics.map((d) => d.code), ['lint.maintainer-deprecated', 'lint.json-args-recommended']);
+  assert.deepEqual(run(`# check=skip=JSONArgsRecommended\n${body}`).diagnostics.map((d) => d.code), ['lint.maintainer-deprecated']);
+  assert.deepEqual(run(`# check=skip=all\n${body}`).diagnostics, []);
+  const strict = run(`# check=error=true;skip=MaintainerDeprecated\n${body}`);
+  assert.equal(strict.plan, undefined);
+  assert.deepEqual(strict.diagnostics.map((d) => [d.severity, d.code]), [['error', 'lint.json-args-recommended']]);
+});
