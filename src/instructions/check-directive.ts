@@ -22,6 +22,7 @@ export const LINT_RULES: Readonly<Record<string, string>> = {
   FromPlatformFlagConstDisallowed: 'lint.from-platform-flag-const-disallowed',
   ExposeProtoCasing: 'lint.expose-proto-casing',
   ExposeInvalidFormat: 'lint.expose-invalid-format',
+  UndefinedVar: 'lint.undefined-var',
 };
 
 const RULE_BY_LOWER_NAME = new Map(Object.entries(LINT_RULES).map(([name, code]) => [name.toLowerCase(), code]));

@@ -9,6 +9,7 @@ import { error, warning, type Diagnostic, type Range, type SourceFile } from '..
 import { ok, err } from '../util/result.js';
 import type { Dockerfile } from '../syntax/index.js';
 import { expandWord, type ShellEnv } from '../shell/index.js';
+import { editDistance } from '../syntax/index.js';
 import { parseInstruction } from './parse.js';
 import { parseMount } from './mount.js';
 import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruction, Word } from './types.js';
@@ -98,9 +99,14 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   const escape = ast.escapeChar;
   const consumed = new Set<string>();
 
+  /** Names an instruction's expansions read while unset, for the UndefinedVar check. */
+  let unsetNames = new Set<string>();
   const expandIn = (env: ShellEnv) => (w: Word): Word => {
     const r = expandWord(w.value, env, { escape });
-    if (r.ok) return { value: r.value.value, range: w.range };
+    if (r.ok) {
+      for (const n of r.value.unsetBare) unsetNames.add(n);
+      return { value: r.value.value, range: w.range };
+    }
     diags.push(error(`instructions.${r.error.code}`, `failed to process "${w.value}": ${r.error.message}`, file, w.range));
     return w;
   };
@@ -110,8 +116,20 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   /** Global ARG names, with or without a value (a valueless one is declared, just empty). */
   const declaredGlobals = new Set<string>();
   const stages: Stage[] = [];
-  let current: { stage: Omit<Stage, 'steps'>; steps: Step[]; env: Map<string, string>; args: Map<string, string> } | undefined;
+  let current:
+    | {
+        stage: Omit<Stage, 'steps'>;
+        steps: Step[];
+        env: Map<string, string>;
+        args: Map<string, string>;
+        /** Every ARG name the stage declared, with or without a value. */
+        declared: Set<string>;
+        /** Whether the base's Env is known (scratch, a stage, or imageEnv answered). */
+        envKnown: boolean;
+      }
+    | undefined;
   const finalEnvByName = new Map<string, Map<string, string>>();
+  const envKnownByName = new Map<string, boolean>();
   const triggersByName = new Map<string, TypedInstruction[]>();
 
   const finishStage = (): void => {
@@ -119,6 +137,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
     stages.push({ ...current.stage, steps: current.steps });
     if (current.stage.name) {
       finalEnvByName.set(current.stage.name, current.env);
+      envKnownByName.set(current.stage.name, current.envKnown);
       // Only the stage's own ONBUILDs reach its children: triggers it inherited already ran in it.
       triggersByName.set(
         current.stage.name,
@@ -150,13 +169,31 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
 
   type Current = NonNullable<typeof current>;
   const dispatch = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
+    unsetNames = new Set();
+    if (typed.kind === 'ARG') for (const a of typed.args) cur.declared.add(a.key);
+    dispatchOne(cur, typed, trigger);
+    // BuildKit's UndefinedVar, only where the stage's whole Env is known (else $HOME of an image
+    // would be reported).
+    if (!cur.envKnown) return;
+    for (const name of unsetNames) {
+      if (cur.declared.has(name) || cur.env.has(name)) continue;
+      const near = [...cur.env.keys(), ...cur.declared].find((k) => editDistance(k, name) <= 2);
+      diags.push(
+        warning('lint.undefined-var', `Usage of undefined variable '$${name}'${near ? ` (did you mean $${near}?)` : ''}`, file, typed.node.range, `declare it with ARG ${name} or ENV ${name}=<value>`),
+      );
+    }
+  };
+  const dispatchOne = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
     // ENV wins over an ARG of the same name; materialised only where a RUN needs a snapshot.
     const scopeEnv = { get: (k: string): string | undefined => cur.env.get(k) ?? cur.args.get(k) };
     const snapshot = (): [string, string][] => [...new Map([...cur.args, ...cur.env])];
     const ex = expandIn(scopeEnv);
     const expandHeredoc = (data: string): string => {
       const r = expandWord(data, scopeEnv, { escape: '\\', skipQuotes: true });
-      if (r.ok) return r.value.value;
+      if (r.ok) {
+        for (const n of r.value.unsetBare) unsetNames.add(n);
+        return r.value.value;
+      }
       diags.push(error(`instructions.${r.error.code}`, `failed to expand heredoc: ${r.error.message}`, file, typed.node.range));
       return data;
     };
@@ -268,7 +305,9 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         diags.push(error('instructions.bad-platform', `invalid platform: "${platform.value}"`, file, platform.range, 'use os/arch[/variant], e.g. linux/amd64'));
       const name = typed.stageName?.value.toLowerCase();
       const from: FromInstruction = { ...typed, image, platform };
-      const parentEnv = finalEnvByName.get(image.value.toLowerCase()) ?? opts.imageEnv?.(image.value);
+      const parentStage = image.value.toLowerCase();
+      const parentEnv = finalEnvByName.get(parentStage) ?? opts.imageEnv?.(image.value);
+      const envKnown = parentStage === 'scratch' || (finalEnvByName.has(parentStage) ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
       const env = new Map(parentEnv ?? []);
       if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
       current = {
@@ -276,6 +315,8 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         steps: [],
         env,
         args: new Map(),
+        declared: new Set(),
+        envKnown,
       };
       for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);
       continue;

@@ -141,3 +141,13 @@ test('EXPOSE warns about upper-case protocols and host mappings; TARGETSTAGE nam
   const named = resolveStages(parseAst('FROM s AS app\nARG TARGETSTAGE\nRUN x'), { target: 'app' });
   assert.deepEqual(envOf(named.resolved.stages[0]!.steps[1]!), { TARGETSTAGE: 'app' });
 });
+
+test('UndefinedVar: a plain $v that no ARG or ENV defines warns where the stage env is known', () => {
+  const codes = (text: string, imageEnv?: Map<string, string>) =>
+    resolveStages(parseAst(text), { imageEnv: imageEnv && (() => imageEnv) }).diagnostics.map((d) => d.message);
+  assert.deepEqual(codes('FROM scratch\nARG DECLARED\nENV A=$DECLARED$PATH${LIB:-}\nWORKDIR /$NOPE'), ["Usage of undefined variable '$NOPE'"]);
+  assert.deepEqual(codes('FROM scratch\nENV APP=1\nWORKDIR /$APq'), ["Usage of undefined variable '$APq' (did you mean $APP?)"]);
+  // An image of unknown Env may define it: say nothing.
+  assert.deepEqual(codes('FROM img\nWORKDIR $HOME'), []);
+  assert.deepEqual(codes('FROM img\nWORKDIR $HOME', new Map([['PATH', '/bin']])), ["Usage of undefined variable '$HOME'"]);
+});
