@@ -159,15 +159,10 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
   }
 }
 
-function argWords(args: Args): Word[] {
-  switch (args.kind) {
-    case 'words':
-      return [...args.words];
-    case 'json':
-      return [...args.items];
-    default:
-      return [];
-  }
+const NO_WORDS: readonly Word[] = [];
+
+function argWords(args: Args): readonly Word[] {
+  return args.kind === 'words' ? args.words : args.kind === 'json' ? args.items : NO_WORDS;
 }
 
 function toCommand(args: Args): Command | undefined {
