@@ -12,4 +12,5 @@
 export * from './types.js';
 export { buildPlan, type PlanOptions } from './build.js';
 export { planDockerfile } from './from-dockerfile.js';
+export { vertexOp, instructionOp, type OpData } from './op.js';
 export { renderPlanText, renderPlanJson, renderPlanDot } from './render.js';

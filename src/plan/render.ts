@@ -1,38 +1,6 @@
 /** Text, JSON and Graphviz renderings of a plan (what `wharf plan` prints). */
-import type { TypedInstruction } from '../instructions/index.js';
+import { vertexOp } from './op.js';
 import type { Plan, PlanStage, StageBase } from './types.js';
-
-/** The expanded arguments of the steps that touch the filesystem, as plain data. */
-function details(i: TypedInstruction): Record<string, unknown> | undefined {
-  switch (i.kind) {
-    case 'RUN':
-      return {
-        command: i.command.form === 'exec' ? i.command.args.map((a) => a.value) : i.command.text.value,
-        heredocs: i.files.map((f) => f.name),
-        mounts: i.mounts.map(({ range: _range, ...m }) => m),
-        network: i.network,
-        security: i.security,
-      };
-    case 'COPY':
-    case 'ADD':
-      return {
-        sources: i.sources.map((w) => w.value),
-        heredocs: i.contents.map((c) => c.name),
-        dest: i.dest.value,
-        from: i.from?.value,
-        chown: i.chown?.value,
-        chmod: i.chmod?.value,
-        link: i.link,
-        parents: i.parents,
-        exclude: i.exclude.map((w) => w.value),
-        checksum: i.checksum?.value,
-      };
-    case 'WORKDIR':
-      return { path: i.value.value };
-    default:
-      return undefined;
-  }
-}
 
 const baseText = (b: StageBase, plan: Plan): string =>
   b.kind === 'image' ? `image ${b.ref}` : b.kind === 'scratch' ? 'scratch' : `stage ${stageName(plan, b.stage)}`;
@@ -80,7 +48,7 @@ export function renderPlanJson(plan: Plan): string {
             fsParent: v.fsParent ?? null,
             edges: v.edges.map((e) => ({ stage: e.stage, via: e.via })),
             context: v.context,
-            ...(details(v.instruction) ? { details: details(v.instruction) } : {}),
+            op: vertexOp(v),
             ...(v.runEnv ? { env: Object.fromEntries(v.runEnv.vars) } : {}),
           })),
         })),

@@ -47,16 +47,16 @@ test('wharf plan --target prunes and --format json is parseable', () => {
   assert.equal(r.status, 0, r.stderr);
   const plan = JSON.parse(r.stdout) as {
     target: number;
-    stages: { index: number; vertices: { kind: string; fsParent: string | null; details?: Record<string, unknown>; context: Record<string, unknown> }[] }[];
+    stages: { index: number; vertices: { kind: string; fsParent: string | null; op: Record<string, unknown>; context: Record<string, unknown> }[] }[];
   };
   assert.equal(plan.target, 1);
   assert.deepEqual(plan.stages.map((s) => s.index), [0, 1]);
   const build = plan.stages[1]!.vertices;
   assert.deepEqual(build.map((v) => v.kind), ['from', 'meta', 'workdir', 'copy', 'run']);
   assert.equal(build[2]!.fsParent, 's1v0', 'ARG between FROM and WORKDIR is not a filesystem parent');
-  assert.deepEqual(build[3]!.details, { sources: ['.'], heredocs: [], dest: '.', link: false, parents: false, exclude: [] });
+  assert.deepEqual(build[3]!.op, { kind: 'COPY', sources: ['.'], contents: [], dest: '.', link: false, parents: false, exclude: [] });
   assert.deepEqual(build[4]!.context, { workdir: '/src/dev' });
-  assert.equal(build[4]!.details!.command, 'make');
+  assert.deepEqual(build[4]!.op.command, { shell: 'make' });
 });
 
 test('wharf plan --format dot is accepted by Graphviz', () => {

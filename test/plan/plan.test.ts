@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
 import { resolveStages } from '../../src/instructions/index.js';
-import { buildPlan, planDockerfile, type Plan } from '../../src/plan/index.js';
+import { buildPlan, planDockerfile, vertexOp, type Plan } from '../../src/plan/index.js';
+import { canonicalJSON } from '../../src/hash/index.js';
 import { SourceFile } from '../../src/diag/index.js';
 import { parseDockerfile } from '../../src/syntax/index.js';
 
@@ -130,4 +131,13 @@ test('a check directive skips lint rules or turns their warnings into errors', (
   const strict = run(`# check=error=true;skip=MaintainerDeprecated\n${body}`);
   assert.equal(strict.plan, undefined);
   assert.deepEqual(strict.diagnostics.map((d) => [d.severity, d.code]), [['error', 'lint.json-args-recommended']]);
+});
+
+test('vertexOp is plain data without source positions, equal for equal expanded instructions', () => {
+  const a = okPlan('FROM s\nARG V=1\nRUN --mount=type=cache,target=/c echo $V\nCOPY --chown=$V a /b');
+  const b = okPlan('FROM s\nLABEL x=y\nARG V=1\n\nRUN --mount=type=cache,target=/c echo $V\nCOPY --chown=1 a /b');
+  const ops = (p: Plan) => p.stages[0]!.vertices.filter((v) => v.filesystem).map((v) => canonicalJSON(vertexOp(v)));
+  assert.deepEqual(ops(a), ops(b));
+  assert.doesNotMatch(ops(a).join(''), /"(range|node|start|end)"/);
+  assert.match(ops(a)[1]!, /"mounts":\[\{"id":"\/c","mode":493,"readOnly":false,"sharing":"shared","target":"\/c","type":"cache"\}\]/);
 });
