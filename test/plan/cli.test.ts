@@ -62,6 +62,7 @@ test('wharf plan --target prunes and --format json is parseable', () => {
 test('wharf plan --format dot is accepted by Graphviz', () => {
   const r = wharf('plan', '--format', 'dot');
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /"image:alpine:3" \[shape=ellipse/);
   const dot = spawnSync('dot', ['-Tsvg'], { input: r.stdout, encoding: 'utf8' });
   assert.equal(dot.status, 0, dot.stderr);
   assert.match(dot.stdout, /<svg/);
