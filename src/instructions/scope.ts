@@ -126,6 +126,9 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         declared: Set<string>;
         /** Whether the base's Env is known (scratch, a stage, or imageEnv answered). */
         envKnown: boolean;
+        /** The live scope (ENV over ARG) and its word expander, made once per stage. */
+        scope: ShellEnv;
+        ex: (w: Word) => Word;
       }
     | undefined;
   const finalEnvByName = new Map<string, Map<string, string>>();
@@ -184,10 +187,9 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
     }
   };
   const dispatchOne = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
-    // ENV wins over an ARG of the same name; materialised only where a RUN needs a snapshot.
-    const scopeEnv = { get: (k: string): string | undefined => cur.env.get(k) ?? cur.args.get(k) };
+    const scopeEnv = cur.scope;
     const snapshot = (): [string, string][] => [...new Map([...cur.args, ...cur.env])];
-    const ex = expandIn(scopeEnv);
+    const ex = cur.ex;
     const expandHeredoc = (data: string): string => {
       const r = expandWord(data, scopeEnv, { escape: '\\', skipQuotes: true });
       if (r.ok) {
@@ -310,13 +312,19 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       const envKnown = parentStage === 'scratch' || (finalEnvByName.has(parentStage) ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
       const env = new Map(parentEnv ?? []);
       if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+      const args = new Map<string, string>();
+      // ENV wins over an ARG of the same name; the maps are read live, so each instruction sees
+      // the scope as it stands (materialised only where a RUN needs a snapshot).
+      const scope: ShellEnv = { get: (k) => env.get(k) ?? args.get(k) };
       current = {
         stage: { index: stages.length, name, from, base: image.value, platform: platform?.value },
         steps: [],
         env,
-        args: new Map(),
+        args,
         declared: new Set(),
         envKnown,
+        scope,
+        ex: expandIn(scope),
       };
       for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);
       continue;
