@@ -151,3 +151,9 @@ test('UndefinedVar: a plain $v that no ARG or ENV defines warns where the stage 
   assert.deepEqual(codes('FROM img\nWORKDIR $HOME'), []);
   assert.deepEqual(codes('FROM img\nWORKDIR $HOME', new Map([['PATH', '/bin']])), ["Usage of undefined variable '$HOME'"]);
 });
+
+test('quoted global ARG values lose their quotes; a redeclared ARG inherits the global default', () => {
+  const r = resolve('ARG a1="box" a2="$a1-foo"\nARG a3=${a2:-nope}\nFROM busy$a1\nARG a2\nARG a3="x y"\nRUN env');
+  assert.equal(r.resolved.stages[0]!.base, 'busybox');
+  assert.deepEqual(envOf(r.resolved.stages[0]!.steps[2]!), { a2: '-foo', a3: 'x y' });
+});
