@@ -4,12 +4,14 @@ import type { CliContext } from './context.js';
 import { SourceFile, formatDiagnostic } from '../diag/index.js';
 import { UserError } from '../util/user-error.js';
 import { parseDockerfile } from '../syntax/index.js';
+import type { Platform } from '../instructions/index.js';
 import { planDockerfile, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
 
 export interface PlanCommandOptions {
   readonly context: string;
   readonly file?: string;
   readonly target?: string;
+  readonly platform: string;
   readonly buildArg: readonly string[];
   readonly format: 'text' | 'json' | 'dot';
 }
@@ -26,7 +28,14 @@ export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv):
   return out;
 }
 
+export function parsePlatform(text: string): Platform {
+  const m = /^([a-z0-9_-]+)\/([a-z0-9_-]+)(?:\/([a-z0-9_.-]+))?$/i.exec(text);
+  if (!m) throw new UserError('cli.bad-platform', `invalid --platform "${text}"`, 'write os/arch[/variant], e.g. linux/arm64');
+  return { os: m[1]!.toLowerCase(), architecture: m[2]!.toLowerCase(), variant: m[3] };
+}
+
 export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promise<number> {
+  const targetPlatform = parsePlatform(opts.platform);
   const contextDir = resolve(ctx.cwd, opts.context);
   const path = opts.file ? resolve(ctx.cwd, opts.file) : join(contextDir, 'Dockerfile');
   let text: string;
@@ -39,7 +48,7 @@ export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promis
   const file = new SourceFile(relative(ctx.cwd, path) || path, text);
   const parsed = parseDockerfile(file);
   const { plan, diagnostics } = parsed.ast
-    ? planDockerfile(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env), target: opts.target }, parsed.diagnostics)
+    ? planDockerfile(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env), target: opts.target, targetPlatform }, parsed.diagnostics)
     : { plan: undefined, diagnostics: parsed.diagnostics };
   for (const d of diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
   if (!plan) return 1;

@@ -12,8 +12,8 @@ const DOCKERFILE = [
   'FROM ${BASE}:3 AS base',
   'RUN apk add make',
   'FROM base AS build',
-  'ARG VERSION=dev',
-  'WORKDIR /src/$VERSION',
+  'ARG VERSION=dev TARGETARCH',
+  'WORKDIR /src/$VERSION/$TARGETARCH',
   'COPY . .',
   'RUN make',
   'FROM scratch AS final',
@@ -34,10 +34,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const wharf = (...args: string[]) => spawnSync(process.execPath, [wharfBin, ...args], { cwd: dir, encoding: 'utf8' });
 
 test('wharf plan prints stages and steps after expansion', () => {
-  const r = wharf('plan', '--build-arg', 'VERSION=1.2', '--build-arg', 'BASE=debian');
+  const r = wharf('plan', '--build-arg', 'VERSION=1.2', '--build-arg', 'BASE=debian', '--platform', 'linux/arm64');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /stage 0 \(base\) from image debian:3/);
-  assert.match(r.stdout, /WORKDIR \/src\/1\.2/);
+  assert.match(r.stdout, /WORKDIR \/src\/1\.2\/arm64/);
   assert.match(r.stdout, /COPY --from=build \/src\/app \/app .*copy-from stage 1 \(build\)/);
   assert.match(r.stdout, /\[target\]/);
 });
@@ -55,7 +55,7 @@ test('wharf plan --target prunes and --format json is parseable', () => {
   assert.deepEqual(build.map((v) => v.kind), ['from', 'meta', 'workdir', 'copy', 'run']);
   assert.equal(build[2]!.fsParent, 's1v0', 'ARG between FROM and WORKDIR is not a filesystem parent');
   assert.deepEqual(build[3]!.op, { kind: 'COPY', sources: ['.'], contents: [], dest: '.', link: false, parents: false, exclude: [] });
-  assert.deepEqual(build[4]!.context, { workdir: '/src/dev' });
+  assert.deepEqual(build[4]!.context, { workdir: '/src/dev/amd64' });
   assert.deepEqual(build[4]!.op.command, { shell: 'make' });
 });
 
