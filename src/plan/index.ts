@@ -3,6 +3,7 @@
  *
  *   buildPlan(resolved, { target }) → { plan?, diagnostics }
  *   planDockerfile(ast, { buildArgs, target, imageEnv }, parseDiagnostics) → lint + resolve + plan
+ *   vertexOp(vertex) → the expanded operation as plain data (the `op` of a cache key)
  *
  * Every stage is a chain of vertices starting at its FROM. A filesystem vertex (FROM, RUN, COPY,
  * ADD, WORKDIR) names `fsParent`, the previous filesystem vertex of its stage: that is the parent
