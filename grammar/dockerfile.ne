@@ -1,0 +1,104 @@
+# Dockerfile instruction grammar over the moo tokens of src/syntax/lexer.ts.
+#
+# The driver (src/syntax/parse.ts) feeds one logical instruction line at a time (continuations
+# joined, heredoc bodies set aside); this grammar gives its structure: keyword, leading flags and
+# the arguments in the shape of the keyword's family. `jsonDoc` (from _json.ne) is a second start
+# symbol used on exec-form arguments.
+@preprocessor typescript
+
+@{%
+import { lineLexer } from '../lexer.js';
+import type { JsonValue, LineSyntax, Tok } from '../line-syntax.js';
+
+const lexer = lineLexer('\\');
+
+/** Tokens after the keyword carry their leading blanks (see lexer.ts); drop them here. */
+const strip = (t: Tok): Tok => {
+  const lead = t.text.length - t.text.trimStart().length;
+  if (lead) {
+    // moo hands out a fresh object per token: adjusting it in place saves an allocation per token.
+    const m = t as { text: string; offset: number };
+    m.text = m.text.slice(lead);
+    m.offset += lead;
+  }
+  return t;
+};
+const tok = (d: any[]): Tok => strip(d[0] as Tok);
+/**
+ * What follows the keyword; built right to left, so flags are prepended. Postprocessors extend
+ * their children's arrays in place: safe because the grammar is unambiguous (parseLineSyntax checks
+ * for exactly one parse), so no data object is shared by two surviving derivations.
+ */
+interface Tail {
+  flags: Tok[];
+  endFlags?: Tok | undefined;
+  words: Tok[];
+  rest?: Tok | undefined;
+  htype?: Tok | undefined;
+  trigger?: LineSyntax | undefined;
+}
+const emptyTail = (): Tail => ({ flags: [], words: [] });
+const withFlag = (d: any[]): Tail => {
+  const t = d[1] as Tail;
+  t.flags.unshift(strip(d[0] as Tok));
+  return t;
+};
+const afterEnd = (d: any[]): Tail => ({ ...(d[1] as Tail), endFlags: strip(d[0] as Tok) });
+const node = (family: LineSyntax['family']) => (d: any[]): LineSyntax => {
+  const t = d[1] as Tail;
+  return { family, keyword: strip(d[0] as Tok), flags: t.flags, endFlags: t.endFlags, words: t.words, rest: t.rest, htype: t.htype, trigger: t.trigger };
+};
+%}
+
+@lexer lexer
+
+# The driver trims the line first (BuildKit TrimSpace's it too), so no blanks at either end.
+line -> instruction {% id %}
+
+# Each family: the keyword, then a tail of leading flags (a bare `--` ends them) and the arguments
+# in the family's shape. Tails are right-recursive without optional (nullable) EBNF, which keeps
+# the Earley chart small: this grammar runs once per instruction.
+instruction ->
+    %kwJson restTail               {% node('kwJson') %}
+  | %kwString restTail             {% node('kwString') %}
+  | %kwOther restTail              {% node('kwOther') %}
+  | %kwJsonList wordsTail          {% node('kwJsonList') %}
+  | %kwSplit wordsTail             {% node('kwSplit') %}
+  | %kwNameVal wordsTail           {% node('kwNameVal') %}
+  | %kwArg wordsTail               {% node('kwArg') %}
+  | %kwHealth healthTail           {% node('kwHealth') %}
+  | %kwOnbuild onbuildTail         {% node('kwOnbuild') %}
+
+restTail -> null                   {% emptyTail %}
+  | %flag restTail                 {% withFlag %}
+  | %endFlags restArgs             {% afterEnd %}
+  | %rest                          {% (d) => ({ flags: [], words: [], rest: tok(d) }) %}
+restArgs -> null                   {% emptyTail %}
+  | %rest                          {% (d) => ({ flags: [], words: [], rest: tok(d) }) %}
+
+wordsTail -> null                  {% emptyTail %}
+  | %flag wordsTail                {% withFlag %}
+  | %endFlags wordArgs             {% afterEnd %}
+  | words                          {% (d) => ({ flags: [], words: d[0] as Tok[] }) %}
+wordArgs -> null                   {% emptyTail %}
+  | words                          {% (d) => ({ flags: [], words: d[0] as Tok[] }) %}
+words -> %word                     {% (d) => [tok(d)] %}
+  | words %word                    {% (d) => { (d[0] as Tok[]).push(strip(d[1] as Tok)); return d[0] as Tok[]; } %}
+
+healthTail -> null                 {% emptyTail %}
+  | %flag healthTail               {% withFlag %}
+  | %endFlags healthArgs           {% afterEnd %}
+  | health                         {% id %}
+healthArgs -> null                 {% emptyTail %}
+  | health                         {% id %}
+health -> %htype                   {% (d) => ({ flags: [], words: [], htype: tok(d) }) %}
+  | %htype %rest                   {% (d) => ({ flags: [], words: [], htype: tok(d), rest: strip(d[1] as Tok) }) %}
+
+onbuildTail -> null                {% emptyTail %}
+  | %flag onbuildTail              {% withFlag %}
+  | %endFlags triggerArgs          {% afterEnd %}
+  | instruction                    {% (d) => ({ flags: [], words: [], trigger: d[0] as LineSyntax }) %}
+triggerArgs -> null                {% emptyTail %}
+  | instruction                    {% (d) => ({ flags: [], words: [], trigger: d[0] as LineSyntax }) %}
+
+@include "_json.ne"
