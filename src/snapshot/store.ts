@@ -1,9 +1,9 @@
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isSha256, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
+import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult } from '../layer/index.js';
-import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
+import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 
 /**
  * Unpacked layers in overlay form (char 0/0 whiteouts, opaque xattrs), one directory per chain ID
@@ -30,11 +30,9 @@ export interface SnapshotStore {
   gcHook(): GcHook;
 }
 
-/** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(0) = DiffID(0) (OCI image spec). */
+/** Chain IDs of a layer stack (the keys snapshots live under). */
 export function chainOf(diffIds: readonly Sha256[]): Sha256[] {
-  const out: Sha256[] = [];
-  for (const d of diffIds) out.push(out.length === 0 ? d : sha256Of(`${out[out.length - 1]} ${d}`));
-  return out;
+  return chainIds(diffIds) as Sha256[];
 }
 
 export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {

@@ -5,3 +5,4 @@ export { openStore, LEASE_GRACE_MS, type Store, type StoreOptions, type GcHook, 
 export { FsBlobStore, LeasedBlobStore } from './blobs.js';
 export { pidAlive } from './lock.js';
 export { childrenOf, walk, isManifestType, isIndexType } from './walk.js';
+export { chainIds, chainId } from './chainid.js';
