@@ -1,4 +1,6 @@
 import type { RegisterCommand } from '../context.js';
+import { register as parse } from './parse.js';
+import { register as plan } from './plan.js';
 import { register as images } from './images.js';
 import { register as inspect } from './inspect.js';
 import { register as history } from './history.js';
@@ -16,6 +18,8 @@ import { register as run } from './run.js';
  * loads its implementation lazily inside the action, so `wharf images` never pays for the parser.
  */
 export const commands: RegisterCommand[] = [
+  parse,
+  plan,
   images,
   inspect,
   history,

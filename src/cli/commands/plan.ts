@@ -1,0 +1,17 @@
+import { Option } from 'commander';
+import { setExitCode, type RegisterCommand } from '../context.js';
+
+export const register: RegisterCommand = (program, ctx) => {
+  program
+    .command('plan')
+    .description('show the build graph of a Dockerfile: stages and steps after ARG/ENV expansion')
+    .argument('[context]', 'build context directory', '.')
+    .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile)')
+    .option('--target <stage>', 'plan only the stages this stage needs')
+    .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
+    .action(async (context: string, opts: { file?: string; target?: string; buildArg: string[]; format: 'text' | 'json' | 'dot' }, cmd) => {
+      const { runPlan } = await import('../plan-command.js');
+      setExitCode(cmd, await runPlan(ctx, { context, ...opts }));
+    });
+};

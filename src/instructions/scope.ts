@@ -1,0 +1,294 @@
+/**
+ * Stages with ARG/ENV scoping and shell-word expansion applied exactly where BuildKit applies it:
+ * FROM (image, --platform) with global ARGs only; COPY/ADD sources, dest, --chown, --chmod,
+ * --exclude, --checksum; RUN --mount values; ENV/LABEL/ARG keys and values; WORKDIR, USER,
+ * STOPSIGNAL, EXPOSE, VOLUME. Never: COPY --from, RUN/CMD/ENTRYPOINT/SHELL commands (the shell
+ * expands those), HEALTHCHECK, ONBUILD triggers, MAINTAINER.
+ */
+import { error, warning, type Diagnostic, type Range, type SourceFile } from '../diag/index.js';
+import { ok, err } from '../util/result.js';
+import type { Dockerfile } from '../syntax/index.js';
+import { expandWord, type ShellEnv } from '../shell/index.js';
+import { parseInstruction } from './parse.js';
+import { parseMount } from './mount.js';
+import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruction, Word } from './types.js';
+
+export interface Platform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+}
+
+export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
+
+/** ARGs BuildKit passes to RUN when given as --build-arg, undeclared, and keeps out of cache keys. */
+export const PROXY_ARGS: ReadonlySet<string> = new Set(
+  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]),
+);
+
+/** The PATH every stage has unless its base sets one (BuildKit adds it to each stage's env). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ResolveOptions {
+  /** `--build-arg K=V` values. */
+  readonly buildArgs?: ReadonlyMap<string, string>;
+  readonly targetPlatform?: Platform;
+  readonly buildPlatform?: Platform;
+  /**
+   * The Env of a base image, when the caller knows it: expansion after FROM sees it (`$PATH`,
+   * `$HOME`). Without it a stage starts with only the default PATH, so a build must pass it.
+   */
+  readonly imageEnv?: (ref: string) => ReadonlyMap<string, string> | undefined;
+}
+
+/** The environment a RUN sees: ENV plus in-scope ARGs (ENV wins), and proxy build-args apart. */
+export interface RunEnv {
+  readonly vars: readonly (readonly [string, string])[];
+  readonly proxy: readonly (readonly [string, string])[];
+}
+
+export interface Step {
+  /** The instruction with its expandable values expanded. */
+  readonly instruction: TypedInstruction;
+  /** For RUN: the environment it runs with. */
+  readonly runEnv?: RunEnv;
+  /** True for an ONBUILD trigger of the parent stage, run before the stage's own steps. */
+  readonly trigger: boolean;
+}
+
+export interface Stage {
+  readonly index: number;
+  /** Lower-cased `AS` name. */
+  readonly name?: string;
+  readonly from: FromInstruction;
+  /** The expanded base: image reference, `scratch` or an earlier stage's name (see plan). */
+  readonly base: string;
+  readonly platform?: string;
+  readonly steps: readonly Step[];
+}
+
+export interface ResolvedDockerfile {
+  readonly file: SourceFile;
+  readonly globalArgs: ReadonlyMap<string, string>;
+  readonly stages: readonly Stage[];
+}
+
+export function platformArgs(target: Platform, build: Platform): Map<string, string> {
+  const fmt = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+  return new Map([
+    ['BUILDPLATFORM', fmt(build)],
+    ['BUILDOS', build.os],
+    ['BUILDARCH', build.architecture],
+    ['BUILDVARIANT', build.variant ?? ''],
+    ['TARGETPLATFORM', fmt(target)],
+    ['TARGETOS', target.os],
+    ['TARGETARCH', target.architecture],
+    ['TARGETVARIANT', target.variant ?? ''],
+  ]);
+}
+
+export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { resolved: ResolvedDockerfile; diagnostics: Diagnostic[] } {
+  const file = ast.file;
+  const diags: Diagnostic[] = [];
+  const buildArgs = opts.buildArgs ?? new Map<string, string>();
+  const autoArgs = platformArgs(opts.targetPlatform ?? DEFAULT_PLATFORM, opts.buildPlatform ?? DEFAULT_PLATFORM);
+  const escape = ast.escapeChar;
+  const consumed = new Set<string>();
+
+  const expandIn = (env: ShellEnv) => (w: Word): Word => {
+    const r = expandWord(w.value, env, { escape });
+    if (r.ok) return { value: r.value.value, range: w.range };
+    diags.push(error(`instructions.${r.error.code}`, `failed to process "${w.value}": ${r.error.message}`, file, w.range));
+    return w;
+  };
+  const expandString = (env: ShellEnv, s: string, range: Range): string => expandIn(env)({ value: s, range }).value;
+
+  const globalArgs = new Map<string, string>();
+  /** Global ARG names, with or without a value (a valueless one is declared, just empty). */
+  const declaredGlobals = new Set<string>();
+  const stages: Stage[] = [];
+  let current: { stage: Omit<Stage, 'steps'>; steps: Step[]; env: Map<string, string>; args: Map<string, string> } | undefined;
+  const finalEnvByName = new Map<string, Map<string, string>>();
+  const triggersByName = new Map<string, TypedInstruction[]>();
+
+  const finishStage = (): void => {
+    if (!current) return;
+    stages.push({ ...current.stage, steps: current.steps });
+    if (current.stage.name) {
+      finalEnvByName.set(current.stage.name, current.env);
+      // Only the stage's own ONBUILDs reach its children: triggers it inherited already ran in it.
+      triggersByName.set(
+        current.stage.name,
+        current.steps.flatMap((s) => (s.instruction.kind === 'ONBUILD' && !s.trigger ? [s.instruction.triggerInstruction] : [])),
+      );
+    }
+  };
+
+  /** Declares ARGs and returns them with the values they took (--build-arg, default, fallback). */
+  const declareArgs = (
+    decls: readonly ArgDeclaration[],
+    scopeEnv: ShellEnv,
+    into: Map<string, string>,
+    fallback: (k: string) => string | undefined,
+  ): ArgDeclaration[] => {
+    // Every pair sees the scope from before the instruction: `ARG a=x b=$a` gives b the old a.
+    const values = decls.map((d) => {
+      const key = expandString(scopeEnv, d.key, d.range);
+      const dflt = d.value === undefined ? undefined : expandString(scopeEnv, d.value, d.range);
+      return { key, value: buildArgs.get(key) ?? dflt ?? fallback(key), range: d.range };
+    });
+    for (const { key, value } of values) {
+      consumed.add(key);
+      if (value === undefined) into.delete(key);
+      else into.set(key, value);
+    }
+    return values;
+  };
+
+  type Current = NonNullable<typeof current>;
+  const dispatch = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
+    // ENV wins over an ARG of the same name; materialised only where a RUN needs a snapshot.
+    const scopeEnv = { get: (k: string): string | undefined => cur.env.get(k) ?? cur.args.get(k) };
+    const snapshot = (): [string, string][] => [...new Map([...cur.args, ...cur.env])];
+    const ex = expandIn(scopeEnv);
+    const expandHeredoc = (data: string): string => {
+      const r = expandWord(data, scopeEnv, { escape: '\\', skipQuotes: true });
+      if (r.ok) return r.value.value;
+      diags.push(error(`instructions.${r.error.code}`, `failed to expand heredoc: ${r.error.message}`, file, typed.node.range));
+      return data;
+    };
+    switch (typed.kind) {
+      case 'ARG':
+        cur.steps.push({ instruction: { ...typed, args: declareArgs(typed.args, scopeEnv, cur.args, (k) => globalArgs.get(k) ?? autoArgs.get(k)) }, trigger });
+        break;
+      case 'ENV': {
+        const pairs = expandPairs(typed.pairs, scopeEnv, expandString);
+        for (const p of pairs) cur.env.set(p.key, p.value);
+        cur.steps.push({ instruction: { ...typed, pairs }, trigger });
+        break;
+      }
+      case 'LABEL':
+        cur.steps.push({ instruction: { ...typed, pairs: expandPairs(typed.pairs, scopeEnv, expandString) }, trigger });
+        break;
+      case 'RUN': {
+        const mounts: Mount[] = [];
+        let sshIndex = 0;
+        for (const spec of typed.mountSpecs) {
+          const m = parseMount(spec.value, spec.range, (s) => {
+            const r = expandWord(s, scopeEnv, { escape });
+            return r.ok ? ok(r.value.value) : err(r.error.message);
+          }, sshIndex);
+          if (m.ok) {
+            if (m.value.type === 'ssh') sshIndex++;
+            mounts.push(m.value);
+          } else if (typed.mounts.length === typed.mountSpecs.length) {
+            // Only report what expansion broke; parse.ts already reported plain syntax errors.
+            diags.push(error('instructions.bad-mount', m.error.message, file, spec.range, m.error.hint));
+          }
+        }
+        const proxy = [...buildArgs].filter(([k]) => PROXY_ARGS.has(k) && scopeEnv.get(k) === undefined);
+        cur.steps.push({ instruction: { ...typed, mounts }, runEnv: { vars: snapshot(), proxy }, trigger });
+        break;
+      }
+      case 'COPY':
+      case 'ADD':
+        cur.steps.push({
+          instruction: {
+            ...typed,
+            sources: typed.sources.map(ex),
+            dest: ex(typed.dest),
+            chown: typed.chown && ex(typed.chown),
+            chmod: typed.chmod && ex(typed.chmod),
+            checksum: typed.checksum && ex(typed.checksum),
+            exclude: typed.exclude.map(ex),
+            // Heredoc bodies are scripts or file contents: only `$` expands, quotes stay.
+            contents: typed.contents.map((c) => (c.expand ? { ...c, data: expandHeredoc(c.data) } : c)),
+          },
+          trigger,
+        });
+        break;
+      case 'WORKDIR':
+      case 'USER':
+      case 'STOPSIGNAL':
+        cur.steps.push({ instruction: { ...typed, value: ex(typed.value) }, trigger });
+        break;
+      case 'EXPOSE': {
+        // EXPOSE splits expanded words: `EXPOSE $PORTS` with PORTS="80 443" exposes two ports.
+        const items = typed.items.flatMap((w) => {
+          const r = expandWord(w.value, scopeEnv, { escape });
+          if (!r.ok) return [ex(w)];
+          return r.value.words.map((value) => ({ value, range: w.range }));
+        });
+        for (const p of items)
+          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p.value))
+            diags.push(error('instructions.bad-port', `invalid port: "${p.value}"`, file, p.range, 'use <port>[-<port>][/tcp|udp|sctp]'));
+        cur.steps.push({ instruction: { ...typed, items }, trigger });
+        break;
+      }
+      case 'VOLUME':
+        cur.steps.push({ instruction: { ...typed, items: typed.items.map(ex) }, trigger });
+        break;
+      default:
+        cur.steps.push({ instruction: typed, trigger });
+    }
+  };
+
+  for (const node of ast.instructions) {
+    const typed = parseInstruction(node, file, diags);
+    if (!typed) continue;
+    if (typed.kind === 'FROM') {
+      finishStage();
+      const metaEnv = new Map([...autoArgs, ...globalArgs]);
+      const ex = expandIn(metaEnv);
+      const undeclared = expandWord(typed.image.value, metaEnv, { escape });
+      if (undeclared.ok)
+        for (const name of undeclared.value.unset)
+          if (!declaredGlobals.has(name))
+            diags.push(
+              warning('lint.undefined-arg-in-from', `FROM argument '${name}' is not declared`, file, typed.image.range, `declare it with ARG ${name} before the first FROM`),
+            );
+      const image = ex(typed.image);
+      const platform = typed.platform ? ex(typed.platform) : undefined;
+      if (platform && !/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(platform.value))
+        diags.push(error('instructions.bad-platform', `invalid platform: "${platform.value}"`, file, platform.range, 'use os/arch[/variant], e.g. linux/amd64'));
+      const name = typed.stageName?.value.toLowerCase();
+      const from: FromInstruction = { ...typed, image, platform };
+      const parentEnv = finalEnvByName.get(image.value.toLowerCase()) ?? opts.imageEnv?.(image.value);
+      const env = new Map(parentEnv ?? []);
+      if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+      current = {
+        stage: { index: stages.length, name, from, base: image.value, platform: platform?.value },
+        steps: [],
+        env,
+        args: new Map(),
+      };
+      for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);
+      continue;
+    }
+    if (!current) {
+      if (typed.kind === 'ARG') {
+        declareArgs(typed.args, new Map([...autoArgs, ...globalArgs]), globalArgs, () => undefined);
+        for (const a of typed.args) declaredGlobals.add(a.key);
+      }
+      else diags.push(error('instructions.before-from', `${typed.kind} cannot come before the first FROM`, file, node.range, 'only ARG may precede the first FROM'));
+      continue;
+    }
+    dispatch(current, typed, false);
+  }
+  finishStage();
+  if (stages.length === 0 && !diags.some((d) => d.severity === 'error'))
+    diags.push(error('instructions.no-from', 'the Dockerfile has no FROM instruction', file, ast.range, 'start a build stage with FROM <image>'));
+  for (const k of buildArgs.keys()) {
+    if (!consumed.has(k) && !PROXY_ARGS.has(k) && !autoArgs.has(k))
+      diags.push(warning('instructions.unused-build-arg', `build-arg ${k} was not consumed by any ARG`, file, undefined, `declare it with ARG ${k} where it is needed`));
+  }
+  return { resolved: { file, globalArgs, stages }, diagnostics: diags };
+}
+
+function expandPairs(
+  pairs: readonly KeyValuePair[],
+  env: ShellEnv,
+  expandString: (env: ShellEnv, s: string, range: Range) => string,
+): KeyValuePair[] {
+  return pairs.map((p) => ({ key: expandString(env, p.key, p.range), value: expandString(env, p.value, p.range), range: p.range }));
+}

@@ -1,0 +1,83 @@
+/** Text, JSON and Graphviz renderings of a plan (what `wharf plan` prints). */
+import type { Plan, PlanStage, StageBase } from './types.js';
+
+const baseText = (b: StageBase, plan: Plan): string =>
+  b.kind === 'image' ? `image ${b.ref}` : b.kind === 'scratch' ? 'scratch' : `stage ${stageName(plan, b.stage)}`;
+
+const stageName = (plan: Plan, i: number): string => {
+  const n = plan.allStageNames[i];
+  return n === undefined ? String(i) : `${i} (${n})`;
+};
+
+/** The last vertex of a stage: what another stage reads when it uses this one. */
+const lastVertex = (s: PlanStage): string => s.vertices[s.vertices.length - 1]!.id;
+
+export function renderPlanText(plan: Plan): string {
+  const out: string[] = [];
+  for (const s of plan.stages) {
+    out.push(`stage ${stageName(plan, s.index)} from ${baseText(s.base, plan)}${s.platform ? ` platform ${s.platform}` : ''}${s.index === plan.target ? ' [target]' : ''}`);
+    for (const v of s.vertices) {
+      const notes: string[] = [];
+      if (v.kind !== 'from') notes.push(v.filesystem ? `parent ${v.fsParent}` : 'config only');
+      for (const e of v.edges) notes.push(`${e.via} stage ${stageName(plan, e.stage)}`);
+      out.push(`  ${v.id.padEnd(7)} ${v.label}${notes.length ? `   (${notes.join('; ')})` : ''}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderPlanJson(plan: Plan): string {
+  return (
+    JSON.stringify(
+      {
+        target: plan.target,
+        stages: plan.stages.map((s) => ({
+          index: s.index,
+          name: s.name ?? null,
+          base: s.base,
+          platform: s.platform ?? null,
+          dependsOn: s.dependsOn,
+          images: s.images,
+          vertices: s.vertices.map((v) => ({
+            id: v.id,
+            kind: v.kind,
+            filesystem: v.filesystem,
+            label: v.label,
+            prev: v.prev ?? null,
+            fsParent: v.fsParent ?? null,
+            edges: v.edges.map((e) => ({ stage: e.stage, via: e.via })),
+            context: v.context,
+            ...(v.runEnv ? { env: Object.fromEntries(v.runEnv.vars) } : {}),
+          })),
+        })),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+const dotString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+
+export function renderPlanDot(plan: Plan): string {
+  const out = ['digraph plan {', '  rankdir=TB;', '  node [shape=box, fontname="monospace", fontsize=10];'];
+  const byIndex = new Map(plan.stages.map((s) => [s.index, s]));
+  for (const s of plan.stages) {
+    out.push(`  subgraph cluster_s${s.index} {`);
+    out.push(`    label=${dotString(`stage ${stageName(plan, s.index)}${s.index === plan.target ? ' [target]' : ''}`)};`);
+    for (const v of s.vertices) {
+      const label = v.label.length > 60 ? v.label.slice(0, 57) + '...' : v.label;
+      out.push(`    ${dotString(v.id)} [label=${dotString(label)}${v.filesystem ? '' : ', style=dashed'}];`);
+    }
+    out.push('  }');
+    for (const v of s.vertices) {
+      if (v.prev) out.push(`  ${dotString(v.prev)} -> ${dotString(v.id)};`);
+      for (const e of v.edges) {
+        const src = byIndex.get(e.stage);
+        if (src) out.push(`  ${dotString(lastVertex(src))} -> ${dotString(v.id)} [style=bold, color=blue, label=${dotString(e.via)}];`);
+      }
+    }
+  }
+  out.push('}');
+  return out.join('\n') + '\n';
+}

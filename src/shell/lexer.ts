@@ -1,0 +1,289 @@
+import { ok, err, type Result } from '../util/result.js';
+import type { Expansion, ShellEnv, ShellError } from './index.js';
+import { replacePattern, trimPrefix, trimSuffix } from './pattern.js';
+
+/** Thrown inside the scanner only and turned into a value at its boundary. */
+class ExpansionFailure extends Error {
+  constructor(readonly shellError: ShellError) {
+    super(shellError.message);
+  }
+}
+
+const fail = (code: ShellError['code'], message: string): never => {
+  throw new ExpansionFailure({ code, message });
+};
+
+// Go's unicode.IsSpace: ASCII whitespace, U+0085, U+00A0 and the Unicode Z-space separators.
+const SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u;
+const isSpace = (ch: string): boolean => SPACE.test(ch);
+const isLetter = (ch: string): boolean => /^\p{L}$/u.test(ch);
+const isDigit = (ch: string): boolean => /^\p{Nd}$/u.test(ch);
+const isNameChar = (ch: string): boolean => ch === '_' || isLetter(ch) || isDigit(ch);
+const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
+
+/** Accumulates fields the way BuildKit does: unquoted spaces end a field, quoted text never does. */
+class Fields {
+  word = '';
+  words: string[] = [];
+  inWord = false;
+
+  addChar(ch: string): void {
+    if (isSpace(ch)) {
+      if (this.inWord && this.word.length !== 0) {
+        this.words.push(this.word);
+        this.word = '';
+        this.inWord = false;
+      }
+    } else this.addRaw(ch);
+  }
+  addRaw(s: string): void {
+    this.word += s;
+    this.inWord = true;
+  }
+  addString(s: string): void {
+    for (const ch of s) this.addChar(ch);
+  }
+  finish(): string[] {
+    if (this.word.length > 0) {
+      this.words.push(this.word);
+      this.word = '';
+      this.inWord = false;
+    }
+    return this.words;
+  }
+}
+
+const EOF = '';
+
+class Scanner {
+  private readonly chars: string[];
+  private pos = 0;
+  readonly used = new Set<string>();
+  readonly unset = new Set<string>();
+
+  constructor(
+    text: string,
+    private readonly env: ShellEnv,
+    private readonly escape: string,
+    private rawEscapes: boolean,
+    private readonly skipQuotes: boolean,
+  ) {
+    this.chars = Array.from(text);
+  }
+
+  peek(): string {
+    return this.chars[this.pos] ?? EOF;
+  }
+  next(): string {
+    const ch = this.chars[this.pos] ?? EOF;
+    if (ch !== EOF) this.pos++;
+    return ch;
+  }
+
+  getEnv(name: string): { value: string; set: boolean } {
+    const value = this.env.get(name);
+    if (value === undefined) {
+      this.unset.add(name);
+      return { value: '', set: false };
+    }
+    this.used.add(name);
+    return { value, set: true };
+  }
+
+  /** Reads up to `stop` (consumed) or the end; a missing `stop` is an error. */
+  processStopOn(stop: string, rawEscapes: boolean): { value: string; words: string[] } {
+    const saved = this.rawEscapes;
+    this.rawEscapes = rawEscapes;
+    try {
+      let result = '';
+      const fields = new Fields();
+      while (this.peek() !== EOF) {
+        let ch = this.peek();
+        if (stop !== EOF && ch === stop) {
+          this.next();
+          return { value: result, words: fields.finish() };
+        }
+        if (ch === '$') {
+          const v = this.processDollar();
+          result += v;
+          fields.addString(v);
+        } else if (ch === "'" && !this.skipQuotes) {
+          const v = this.processSingleQuote();
+          result += v;
+          fields.addRaw(v);
+        } else if (ch === '"' && !this.skipQuotes) {
+          const v = this.processDoubleQuote();
+          result += v;
+          fields.addRaw(v);
+        } else {
+          ch = this.next();
+          if (ch === this.escape) {
+            if (this.rawEscapes) {
+              fields.addRaw(ch);
+              result += ch;
+            }
+            ch = this.next();
+            if (ch === EOF) break;
+            fields.addRaw(ch);
+          } else fields.addChar(ch);
+          result += ch;
+        }
+      }
+      if (stop !== EOF) fail('shell.syntax', `unexpected end of statement while looking for matching ${stop}`);
+      return { value: result, words: fields.finish() };
+    } finally {
+      this.rawEscapes = saved;
+    }
+  }
+
+  private processSingleQuote(): string {
+    this.next();
+    let result = '';
+    for (;;) {
+      const ch = this.next();
+      if (ch === EOF) fail('shell.syntax', 'unexpected end of statement while looking for matching single-quote');
+      if (ch === "'") return result;
+      result += ch;
+    }
+  }
+
+  private processDoubleQuote(): string {
+    this.next();
+    let result = '';
+    for (;;) {
+      const p = this.peek();
+      if (p === EOF) fail('shell.syntax', 'unexpected end of statement while looking for matching double-quote');
+      if (p === '"') {
+        this.next();
+        return result;
+      }
+      if (p === '$') {
+        result += this.processDollar();
+        continue;
+      }
+      let ch = this.next();
+      if (ch === this.escape) {
+        if (this.rawEscapes) result += ch;
+        const q = this.peek();
+        // Only `"`, `$` and the escape itself are escapable inside double quotes; a trailing
+        // escape is dropped.
+        if (q === EOF) continue;
+        if (q === '"' || q === '$' || q === this.escape) ch = this.next();
+      }
+      result += ch;
+    }
+  }
+
+  private processName(): string {
+    let name = '';
+    while (this.peek() !== EOF) {
+      const ch = this.peek();
+      if (name.length === 0 && isDigit(ch)) {
+        while (this.peek() !== EOF && isDigit(this.peek())) name += this.next();
+        return name;
+      }
+      if (name.length === 0 && SPECIAL_PARAMS.has(ch)) return this.next();
+      if (!isNameChar(ch)) break;
+      name += this.next();
+    }
+    return name;
+  }
+
+  private processDollar(): string {
+    this.next();
+    if (this.peek() !== '{') {
+      const name = this.processName();
+      if (name === '') return '$';
+      return this.getEnv(name).value;
+    }
+    this.next();
+    const first = this.peek();
+    if (first === EOF) fail('shell.syntax', "syntax error: missing '}'");
+    if (first === '{' || first === '}' || first === ':') fail('shell.syntax', 'syntax error: bad substitution');
+    const name = this.processName();
+    let ch = this.next();
+    let modifier = ch;
+    let nullIsUnset = false;
+    switch (ch) {
+      case '}':
+        return this.getEnv(name).value;
+      case ':':
+      case '+':
+      case '-':
+      case '?':
+      case '#':
+      case '%': {
+        if (ch === ':') {
+          nullIsUnset = true;
+          ch = this.next();
+          modifier += ch;
+          // `${v:#p}` and `${v:%p}` are not shell syntax.
+          if (ch === '#' || ch === '%') fail('shell.syntax', `unsupported modifier (${modifier}) in substitution`);
+        }
+        const rawEscapes = ch === '#' || ch === '%';
+        const word = this.stopOrMissing('}', rawEscapes, "syntax error: missing '}'");
+        const { value, set } = this.getEnv(name);
+        const empty = !set || (nullIsUnset && value === '');
+        switch (ch) {
+          case '-':
+            return empty ? word : value;
+          case '+':
+            return empty ? '' : word;
+          case '?':
+            if (!set) fail('shell.required', `${name}: ${word !== '' ? word : 'is not allowed to be unset'}`);
+            if (nullIsUnset && value === '') fail('shell.required', `${name}: ${word !== '' ? word : 'is not allowed to be empty'}`);
+            return value;
+          case '%':
+          case '#': {
+            // `%`/`#` remove the shortest match, `%%`/`##` the longest.
+            const greedy = word.startsWith(ch);
+            const pattern = greedy ? word.slice(1) : word;
+            const r = ch === '%' ? trimSuffix(pattern, value, greedy) : trimPrefix(pattern, value, greedy);
+            return r.ok ? r.value : fail('shell.pattern', `invalid pattern (${pattern}) in substitution: ${r.error}`);
+          }
+          default:
+            return fail('shell.syntax', `unsupported modifier (${modifier}) in substitution`);
+        }
+      }
+      case '/': {
+        const all = this.peek() === '/';
+        if (all) this.next();
+        const pattern = this.stopOrMissing('/', true, "syntax error: missing '/' in ${}");
+        const replacement = this.stopOrMissing('}', true, "syntax error: missing '}'");
+        const { value } = this.getEnv(name);
+        const r = replacePattern(value, pattern, replacement, all);
+        return r.ok ? r.value : fail('shell.pattern', `invalid pattern (${pattern}) in substitution: ${r.error}`);
+      }
+      default:
+        return fail('shell.syntax', `unsupported modifier (${modifier}) in substitution`);
+    }
+  }
+
+  private stopOrMissing(stop: string, rawEscapes: boolean, missing: string): string {
+    try {
+      return this.processStopOn(stop, rawEscapes).value;
+    } catch (e) {
+      if (e instanceof ExpansionFailure && this.peek() === EOF) fail('shell.syntax', missing);
+      throw e;
+    }
+  }
+}
+
+const PLAIN_WORD = /^[^$'"\\`]*$/;
+const FIELD_SEPARATORS = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+export function processWord(word: string, env: ShellEnv, escape: string, rawEscapes: boolean, skipQuotes: boolean): Result<Expansion, ShellError> {
+  // Most words hold nothing to expand, quote or escape: skip the scanner for them.
+  if (PLAIN_WORD.test(word)) {
+    return ok({ value: word, words: word.split(FIELD_SEPARATORS).filter((w) => w !== ''), used: NO_NAMES, unset: NO_NAMES });
+  }
+  const sc = new Scanner(word, env, escape, rawEscapes, skipQuotes);
+  try {
+    const { value, words } = sc.processStopOn(EOF, rawEscapes);
+    return ok({ value, words, used: sc.used, unset: sc.unset });
+  } catch (e) {
+    if (e instanceof ExpansionFailure) return err(e.shellError);
+    throw e;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * syntax: Dockerfile text → AST with source ranges (moo lexer + nearley grammar, see grammar/).
+ *
+ *   parseDockerfile(file)          → { ast?, diagnostics }   ast absent only when nothing usable parsed;
+ *                                    errors: bad/repeated directive, malformed exec-form JSON, ENV/LABEL
+ *                                    syntax, unterminated heredoc, no instructions, forbidden ONBUILD
+ *                                    triggers (these come with an AST); warnings: empty continuation lines
+ *   unknownInstructionDiagnostics  → "unknown instruction: X" + "did you mean" (the parser keeps such
+ *                                    instructions as nodes, as BuildKit does; callers decide to report)
+ *   dumpBuildkit(ast)              → BuildKit's parser AST dump (its golden `result` format)
+ *   astToJson(ast)                 → plain JSON with line/col ranges (`wharf parse --format json`)
+ *   parseHeredocWord / chompHeredocContent → heredoc helpers for COPY/RUN lowering
+ */
+export * from './ast.js';
+export { parseDockerfile, type ParseResult } from './parse.js';
+export { dumpBuildkit } from './dump.js';
+export { chompHeredocContent, parseHeredocWord, heredocsFromLine, type HeredocOpener } from './heredoc.js';
+export { unknownInstructionDiagnostic, unknownInstructionDiagnostics, suggestInstruction, editDistance } from './hints.js';
+export { astToJson, type JsonRange } from './json.js';
