@@ -1,6 +1,8 @@
 import type { RegisterCommand } from '../context.js';
+import { register as build } from './build.js';
 import { register as parse } from './parse.js';
 import { register as plan } from './plan.js';
+import { register as contextCommand } from './context.js';
 import { register as images } from './images.js';
 import { register as inspect } from './inspect.js';
 import { register as history } from './history.js';
@@ -18,8 +20,10 @@ import { register as run } from './run.js';
  * loads its implementation lazily inside the action, so `wharf images` never pays for the parser.
  */
 export const commands: RegisterCommand[] = [
+  build,
   parse,
   plan,
+  contextCommand,
   images,
   inspect,
   history,

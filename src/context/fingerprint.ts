@@ -1,0 +1,147 @@
+import { open, constants } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../util/index.js';
+import type { Xxh64, Xxh64Hasher } from '../hash/index.js';
+import type { StatCache } from './statcache.js';
+import type { ContextEntry } from './walk.js';
+
+/** Counters for benchmarks and tests: how much work the stat cache saved. */
+export interface FingerprintCounters {
+  filesRead: number;
+  bytesHashed: number;
+  filesFromCache: number;
+}
+
+/** Files up to this size are read whole; larger ones stream through one reused buffer. */
+const CHUNK = 128 * 1024;
+const PARALLEL_READS = 8;
+const YIELD_EVERY = 256;
+
+/**
+ * Content fingerprints (xxh64) of regular files in a context dir, served from the stat cache when
+ * the file is unchanged. Results are memoised per path for the life of the object (one build).
+ */
+export class Fingerprinter {
+  readonly counters: FingerprintCounters = { filesRead: 0, bytesHashed: 0, filesFromCache: 0 };
+  private readonly done = new Map<string, Promise<Xxh64>>();
+  /** Reused read buffer for small files (hashing copies nothing out of it). */
+  private readonly small = Buffer.allocUnsafe(CHUNK + 1);
+
+  constructor(
+    private readonly contextDir: string,
+    private readonly hasher: Xxh64Hasher,
+    private readonly cache: StatCache,
+    /** Wall clock in ns; injectable so tests can control racy-file detection. */
+    private readonly nowNs: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
+  ) {}
+
+  /** Fingerprints of the regular files among `entries` (others are skipped), by path. */
+  async fingerprints(entries: readonly ContextEntry[]): Promise<Map<string, Xxh64>> {
+    const files = entries.filter((e) => e.type === 'file');
+    const out = new Map<string, Xxh64>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const e = files[next++]!;
+        out.set(e.path, await this.fingerprint(e));
+        // Small files are read synchronously; let timers and progress output run now and then.
+        if (next % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, files.length) }, worker));
+    return out;
+  }
+
+  fingerprint(e: ContextEntry): Promise<Xxh64> {
+    let p = this.done.get(e.path);
+    if (!p) {
+      p = this.compute(e);
+      this.done.set(e.path, p);
+    }
+    return p;
+  }
+
+  private async compute(e: ContextEntry): Promise<Xxh64> {
+    const cached = this.cache.lookup(e);
+    if (cached) {
+      this.counters.filesFromCache++;
+      return cached;
+    }
+    // The clock is read before the content so a write racing the read is caught as racy.
+    const lookedAt = this.nowNs();
+    const fp = await this.hashFile(e);
+    if (fp.unchanged) this.cache.record(e, fp.fingerprint, lookedAt);
+    return fp.fingerprint;
+  }
+
+  private async hashFile(e: ContextEntry): Promise<{ fingerprint: Xxh64; unchanged: boolean }> {
+    // Small files are read synchronously: a thread-pool round trip per open/read/stat/close costs
+    // more than the read itself. Large files stream asynchronously through one reused buffer.
+    return e.size <= CHUNK ? this.hashSmallFile(e) : this.hashLargeFile(e);
+  }
+
+  private hashSmallFile(e: ContextEntry): { fingerprint: Xxh64; unchanged: boolean } {
+    let fd: number;
+    try {
+      // O_NOFOLLOW: a file swapped for a symlink after the walk must not lead outside the context.
+      fd = openSync(join(this.contextDir, e.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      throw unreadable(e, err);
+    }
+    try {
+      // One byte more than expected tells a file that grew since the walk.
+      const buf = this.small.length > e.size ? this.small : Buffer.allocUnsafe(e.size + 1);
+      let bytes = 0;
+      for (;;) {
+        const n = readSync(fd, buf, bytes, buf.length - bytes, null);
+        if (n === 0 || bytes + n === buf.length) {
+          bytes += n;
+          break;
+        }
+        bytes += n;
+      }
+      const fingerprint = this.hasher.hash(buf.subarray(0, bytes));
+      this.count(bytes);
+      const st = fstatSync(fd, { bigint: true });
+      return { fingerprint, unchanged: st.mtimeNs === e.mtimeNs && Number(st.size) === e.size && bytes === e.size };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private async hashLargeFile(e: ContextEntry): Promise<{ fingerprint: Xxh64; unchanged: boolean }> {
+    let fh;
+    try {
+      fh = await open(join(this.contextDir, e.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      throw unreadable(e, err);
+    }
+    try {
+      const h = this.hasher.create();
+      const buf = Buffer.allocUnsafe(CHUNK);
+      let bytes = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        bytes += bytesRead;
+      }
+      this.count(bytes);
+      // A file that changed while we read it is not remembered in the stat cache.
+      const st = await fh.stat({ bigint: true });
+      return { fingerprint: h.digest(), unchanged: st.mtimeNs === e.mtimeNs && Number(st.size) === e.size && bytes === e.size };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private count(bytes: number): void {
+    this.counters.filesRead++;
+    this.counters.bytesHashed += bytes;
+  }
+}
+
+function unreadable(e: ContextEntry, cause: unknown): UserError {
+  return new UserError('context.unreadable', `cannot read ${JSON.stringify(e.path)} in the build context: ${(cause as Error).message}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * The build context: which files a build sees (.dockerignore), what they contain (xxh64
+ * fingerprints behind a persistent stat cache) and the digest of what a COPY selects.
+ *
+ *   const ctx = await openContext({ contextDir, dockerfile, storeRoot, hasher });
+ *   if (!ctx.ok) report(ctx.error);
+ *   const sel = selectSources(ctx.value.entries, ['src/*.ts']);
+ *   const digest = await ctx.value.treeDigest(sel.value[0].entries);
+ *   await ctx.value.close();   // saves the stat cache
+ */
+import { ok, type Result } from '../util/index.js';
+import type { Sha256, Xxh64, Xxh64Hasher } from '../hash/index.js';
+import { Fingerprinter, type FingerprintCounters } from './fingerprint.js';
+import { loadIgnoreFile, type IgnoreFileError } from './ignorefile.js';
+import { StatCache } from './statcache.js';
+import { treeRecords, digestTreeRecords, type TreeRecord } from './treedigest.js';
+import { walkContext, type ContextEntry } from './walk.js';
+
+export * from './gopath.js';
+export * from './patternmatcher.js';
+export * from './ignorefile.js';
+export * from './walk.js';
+export * from './statcache.js';
+export * from './fingerprint.js';
+export * from './tree.js';
+export * from './treedigest.js';
+
+export interface OpenContextOptions {
+  readonly contextDir: string;
+  /** Path of the Dockerfile (relative to contextDir or absolute): picks `<Dockerfile>.dockerignore`. */
+  readonly dockerfile: string;
+  /** Store root for the persistent stat cache; without it the cache lives in memory only. */
+  readonly storeRoot?: string;
+  readonly hasher: Xxh64Hasher;
+}
+
+export interface BuildContext {
+  readonly dir: string;
+  /** The ignore file in effect, if any. */
+  readonly ignoreFile: string | undefined;
+  /** Every path the build may use, in walk order (ignored paths left out). */
+  readonly entries: readonly ContextEntry[];
+  readonly counters: FingerprintCounters;
+  fingerprints(entries: readonly ContextEntry[]): Promise<Map<string, Xxh64>>;
+  /** Fingerprints the entries' files and digests them (see treeDigest). */
+  treeDigest(entries: readonly ContextEntry[]): Promise<Sha256>;
+  /** The digest's material, to keep beside a cache record and explain a later miss. */
+  treeRecords(entries: readonly ContextEntry[]): Promise<TreeRecord[]>;
+  /** Persists the stat cache. */
+  close(): Promise<void>;
+}
+
+/** Reads the ignore file, walks the context and opens its stat cache. */
+export async function openContext(opts: OpenContextOptions): Promise<Result<BuildContext, IgnoreFileError>> {
+  const ignore = await loadIgnoreFile(opts.contextDir, opts.dockerfile);
+  if (!ignore.ok) return ignore;
+  const entries = await walkContext(opts.contextDir, ignore.value.matcher ? { exclude: ignore.value.matcher } : {});
+  const cache = opts.storeRoot ? await StatCache.open(opts.storeRoot, opts.contextDir) : StatCache.inMemory();
+  const fp = new Fingerprinter(opts.contextDir, opts.hasher, cache);
+  return ok({
+    dir: opts.contextDir,
+    ignoreFile: ignore.value.file,
+    entries,
+    counters: fp.counters,
+    fingerprints: (es) => fp.fingerprints(es),
+    treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es))),
+    treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es)),
+    close: () => cache.save(new Set(entries.map((e) => e.path))),
+  });
+}

@@ -1,0 +1,69 @@
+import { Sha256Stream, type Sha256, type Xxh64 } from '../hash/index.js';
+import type { ContextEntry, EntryType } from './walk.js';
+
+/**
+ * What a tree digest covers, one record per path: everything that shapes the copied files and
+ * nothing that does not (never mtime, ctime or inode), so a touch or a fresh checkout changes
+ * nothing. Cache records can keep these to explain a miss ("src/x.ts changed").
+ */
+export interface TreeRecord {
+  readonly path: string;
+  readonly type: EntryType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  readonly linkTarget: string;
+  /** xxh64 of the content for regular files, "" otherwise. */
+  readonly fingerprint: string;
+}
+
+/** The records of a set of entries, sorted by path, duplicates dropped. Every file needs a fingerprint. */
+export function treeRecords(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>): TreeRecord[] {
+  const unique = [...new Map(entries.map((e) => [e.path, e])).values()];
+  unique.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return unique.map((e) => {
+    let fingerprint = '';
+    if (e.type === 'file') {
+      const f = fingerprints.get(e.path);
+      if (f === undefined) throw new Error(`treeRecords: no fingerprint for ${e.path}`);
+      fingerprint = f;
+    }
+    return { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, linkTarget: e.linkTarget ?? '', fingerprint };
+  });
+}
+
+/** sha256 over the records, one JSON array per line under a versioned header. */
+export function digestTreeRecords(records: readonly TreeRecord[]): Sha256 {
+  const h = new Sha256Stream();
+  h.update(Buffer.from('wharf-tree-v1\n'));
+  for (const r of records) {
+    h.update(Buffer.from(JSON.stringify([r.path, r.type, r.mode, r.uid, r.gid, r.size, r.linkTarget, r.fingerprint]) + '\n'));
+  }
+  return h.digest();
+}
+
+/** The digest of a set of context entries for cache keys (see TreeRecord). */
+export function treeDigest(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>): Sha256 {
+  return digestTreeRecords(treeRecords(entries, fingerprints));
+}
+
+export interface TreeChange {
+  readonly path: string;
+  readonly change: 'added' | 'removed' | 'content' | 'metadata';
+}
+
+/** What differs between two record lists (both sorted by path), for explaining cache misses. */
+export function diffTreeRecords(before: readonly TreeRecord[], after: readonly TreeRecord[]): TreeChange[] {
+  const old = new Map(before.map((r) => [r.path, r]));
+  const out: TreeChange[] = [];
+  for (const r of after) {
+    const o = old.get(r.path);
+    old.delete(r.path);
+    if (!o) out.push({ path: r.path, change: 'added' });
+    else if (o.fingerprint !== r.fingerprint || o.linkTarget !== r.linkTarget || o.type !== r.type || o.size !== r.size) out.push({ path: r.path, change: 'content' });
+    else if (o.mode !== r.mode || o.uid !== r.uid || o.gid !== r.gid) out.push({ path: r.path, change: 'metadata' });
+  }
+  for (const path of old.keys()) out.push({ path, change: 'removed' });
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
