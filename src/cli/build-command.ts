@@ -1,0 +1,133 @@
+// Implementation of `wharf build`, loaded lazily by its command module: wiring only.
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { CliContext } from './context.js';
+import type { BuildFlags } from './commands/build.js';
+import { openCliStore } from './open-store.js';
+import { parseBuildArgs } from './plan-command.js';
+import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
+import { UserError } from '../util/index.js';
+import { loadXxh64 } from '../hash/index.js';
+import { parseDockerfile } from '../syntax/index.js';
+import { lintDockerfile, resolveStages } from '../instructions/index.js';
+import { buildPlan } from '../plan/index.js';
+import { openContext } from '../context/index.js';
+import { commitImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
+import { openSnapshots } from '../snapshot/index.js';
+import { createOciExecutor } from '../runtime/index.js';
+import { openCache } from '../cache/index.js';
+import { solve } from '../solver/index.js';
+import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
+import { buildOps } from '../ops/build-ops.js';
+
+const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
+
+export async function runBuild(ctx: CliContext, root: string, context: string, flags: BuildFlags): Promise<number> {
+  const t0 = performance.now();
+  if (!MODES.includes(flags.progress)) {
+    ctx.stderr.write(`error: --progress ${flags.progress}: use one of ${MODES.join(', ')}\n`);
+    return 2;
+  }
+  const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
+  const tags = flags.tag.map(parseImageName);
+  const contextDir = resolve(ctx.cwd, context);
+  const path = flags.file ? resolve(ctx.cwd, flags.file) : join(contextDir, 'Dockerfile');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError('build.dockerfile-unreadable', `cannot read ${path}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
+  }
+
+  // Front end: parse, scope, plan. Base image Env is needed for expansion, so bases are read first.
+  const store = await openCliStore(root);
+  const platform = hostPlatform();
+  const file = new SourceFile(relative(ctx.cwd, path) || path, text);
+  const parsed = parseDockerfile(file);
+  const diags: Diagnostic[] = [...parsed.diagnostics];
+  let plan;
+  if (parsed.ast) {
+    diags.push(...lintDockerfile(parsed.ast));
+    const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
+    const first = resolveStages(parsed.ast, { buildArgs });
+    const envs = new Map<string, Map<string, string>>();
+    for (const s of first.resolved.stages) {
+      if (s.base === 'scratch' || envs.has(s.base)) continue;
+      const img = await loadImage(store, s.base, platform).catch(() => undefined);
+      if (img) envs.set(s.base, new Map((img.config.config?.Env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])));
+    }
+    const { resolved, diagnostics } = resolveStages(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref) });
+    diags.push(...diagnostics);
+    if (!diags.some((d) => d.severity === 'error')) {
+      const p = buildPlan(resolved, { target: flags.target });
+      diags.push(...p.diagnostics);
+      plan = p.plan;
+    }
+  }
+  const seen = new Set<string>();
+  for (const d of diags) {
+    const k = `${d.severity}|${d.message}|${d.range?.start ?? ''}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    ctx.stderr.write(formatDiagnostic(d) + '\n');
+  }
+  if (!plan || diags.some((d) => d.severity === 'error')) return 1;
+
+  const opened = await openContext({ contextDir, dockerfile: path, storeRoot: root, hasher: await loadXxh64() });
+  if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
+  const buildContext = opened.value;
+
+  const render = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
+  const emit = (e: BuildEvent) => render(e);
+  const lease = await store.lease();
+  const stateDir = await store.tempDir('runtime');
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new UserError('build.interrupted', 'build interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const created = imageTimestamp(undefined);
+    const deps = {
+      store,
+      blobs: lease.blobs,
+      protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
+      snapshots: openSnapshots(root, lease.blobs),
+      executor: await createOciExecutor({ stateDir }),
+      context: buildContext,
+      platform,
+      created,
+      compression: 'gzip' as const,
+    };
+    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, signal: controller.signal, startedAt: t0 });
+    const image = await commitImage(lease.blobs, result.target.draft, { created });
+    for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    await buildContext.close();
+    const names = flags.tag;
+    if (flags.iidfile) await writeFile(resolve(ctx.cwd, flags.iidfile), image.id);
+    if (flags.metadataFile) {
+      const meta = {
+        'containerimage.digest': image.manifestDescriptor.digest,
+        'containerimage.config.digest': image.id,
+        ...(names.length ? { 'image.name': names.join(',') } : {}),
+        'wharf.steps': result.steps,
+      };
+      await writeFile(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(meta, null, 2) + '\n');
+    }
+    emit({
+      type: 'build-done',
+      ...(names[0] ? { name: names[0] } : {}),
+      imageId: image.id,
+      durationMs: Math.round(performance.now() - t0),
+      steps: result.steps.length,
+      cached: result.steps.filter((s) => s.cached).length,
+      at: Math.round(performance.now() - t0),
+    });
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lease.release();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,141 @@
+import { posix } from 'node:path';
+import { addLayer, updateContainerConfig } from '../image/index.js';
+import type { CopyInstruction, RunInstruction, TextInstruction } from '../instructions/index.js';
+import type { PlanStage, Vertex } from '../plan/index.js';
+import type { KeyMaterial } from '../cache/index.js';
+import { CACHE_KEY_VERSION } from '../cache/index.js';
+import type { StepLayer, VertexOps } from '../solver/index.js';
+import { resolveUser } from '../runtime/index.js';
+import { UserError } from '../util/index.js';
+import { contextRoots, contextSelection, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
+import { fromStage } from './from.js';
+import { writeThroughOverlay, withStageView } from './fs-write.js';
+import { applyMeta } from './meta.js';
+import { runPlan, runStep } from './run.js';
+import { platformString, type BuildDeps, type StageState } from './state.js';
+
+const workdirOf = (s: StageState) => s.draft.config.config?.WorkingDir || '/';
+const absolute = (s: StageState, p: string) => (p.startsWith('/') ? p : posix.join(workdirOf(s), p));
+
+/** The stage a COPY --from reads (the plan resolved names and indices into edges). */
+function copyFromStage(v: Vertex, stages: ReadonlyMap<number, StageState>): StageState | undefined {
+  const edge = v.edges.find((e) => e.via === 'copy-from');
+  if (!edge) return undefined;
+  const s = stages.get(edge.stage);
+  if (!s) throw new Error(`stage ${edge.stage} is not built yet`);
+  return s;
+}
+
+/** FROM, RUN, COPY/ADD, WORKDIR and metadata on real layers, for the solver. */
+export function buildOps(deps: BuildDeps): VertexOps<StageState> {
+  const history = (_v: Vertex, createdBy: string) => ({ created: deps.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
+  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, v: Vertex): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(v, createdBy)) });
+
+  return {
+    from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
+
+    meta: (v, state) => applyMeta(state, v.instruction, v.label, deps.created),
+
+    async keyMaterial(v, state, stages): Promise<KeyMaterial> {
+      const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform) } as const;
+      const ins = v.instruction;
+      const c = state.draft.config.config ?? {};
+      switch (ins.kind) {
+        case 'RUN': {
+          const p = runPlan(v, state);
+          const r = ins as RunInstruction;
+          const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
+          return { ...base, op: { kind: 'RUN', command, network: r.network, security: r.security }, exec: { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts: [] } };
+        }
+        case 'COPY':
+        case 'ADD': {
+          unsupportedCopyFlags(v);
+          const cp = ins as CopyInstruction;
+          const op = {
+            kind: cp.kind,
+            sources: cp.sources.map((w) => w.value),
+            dest: cp.dest.value,
+            from: cp.from?.value ?? null,
+            chown: cp.chown?.value ?? null,
+            chmod: cp.chmod?.value ?? null,
+            link: cp.link,
+          };
+          const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
+          const fromStageState = copyFromStage(v, stages);
+          if (fromStageState) return { ...base, op, exec, inputs: { stage: fromStageState.key } };
+          if (cp.from) throw new UserError('build.unsupported', `${v.label}: COPY --from an image is not supported yet`, 'add a stage `FROM <image> AS name` and copy --from=name');
+          const selected = contextSelection(deps.context.entries, op.sources, v.label);
+          return { ...base, op, exec, inputs: { tree: await deps.context.treeDigest(selected) } };
+        }
+        case 'WORKDIR':
+          return { ...base, op: { kind: 'WORKDIR', path: absolute(state, (ins as TextInstruction).value.value) }, exec: { user: c.User ?? '' } };
+        default:
+          throw new Error(`not a filesystem instruction: ${ins.kind}`);
+      }
+    },
+
+    async reuse(v, state, record) {
+      await deps.protect(record.layer.digest);
+      const next = withLayer(state, { descriptor: record.layer, diffId: record.diffId }, createdBy(v, state), v);
+      return { ...afterStep(v, next), key: record.key };
+    },
+
+    async execute(v, state, key, stages, io) {
+      const ins = v.instruction;
+      let layer: StepLayer;
+      if (ins.kind === 'RUN') {
+        const r = await runStep(deps, v, state, io);
+        return { state: { ...r.state, key }, layer: r.layer };
+      }
+      if (ins.kind === 'COPY' || ins.kind === 'ADD') {
+        const cp = ins as CopyInstruction;
+        const from = copyFromStage(v, stages);
+        const destRaw = cp.dest.value;
+        layer = await writeThroughOverlay(deps, state, async (rootfs) => {
+          const owner = await resolveOwner(rootfs, cp.chown?.value);
+          const opts = {
+            dest: absolute(state, destRaw),
+            destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
+            owner,
+            ...(cp.chmod ? { chmod: parseInt(cp.chmod.value, 8) } : {}),
+            extract: cp.kind === 'ADD',
+            label: v.label,
+          };
+          const sources = cp.sources.map((w) => w.value);
+          if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
+          else await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, sources, v.label), opts);
+        });
+      } else if (ins.kind === 'WORKDIR') {
+        const path = absolute(state, (ins as TextInstruction).value.value);
+        layer = await writeThroughOverlay(deps, state, async (rootfs) => {
+          const u = await resolveUser(rootfs, state.draft.config.config?.User);
+          await mkdirInRoot(rootfs, path, { uid: u.uid, gid: u.gid });
+        });
+      } else {
+        throw new Error(`not a filesystem instruction: ${ins.kind}`);
+      }
+      const next = withLayer(state, layer, createdBy(v, state), v);
+      return { state: { ...afterStep(v, next), key }, layer };
+    },
+  };
+}
+
+/** docker's history text for a layer step. */
+function createdBy(v: Vertex, state: StageState): string {
+  const ins = v.instruction;
+  if (ins.kind === 'RUN') {
+    try {
+      return `RUN ${runPlan(v, state).args.join(' ')} # buildkit`;
+    } catch {
+      return v.label;
+    }
+  }
+  if (ins.kind === 'COPY' || ins.kind === 'ADD') return `${v.label} # buildkit`;
+  return v.label;
+}
+
+/** WORKDIR also sets the config's WorkingDir. */
+function afterStep(v: Vertex, s: StageState): StageState {
+  if (v.instruction.kind !== 'WORKDIR') return s;
+  return { ...s, draft: updateContainerConfig(s.draft, { WorkingDir: absolute(s, (v.instruction as TextInstruction).value.value) }) };
+}

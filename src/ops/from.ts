@@ -1,0 +1,40 @@
+import { fromImage, loadImage, scratchImage, updateContainerConfig } from '../image/index.js';
+import { DEFAULT_PATH } from '../instructions/index.js';
+import type { PlanStage } from '../plan/index.js';
+import { UserError, isUserError } from '../util/index.js';
+import type { BuildDeps, StageState } from './state.js';
+
+/**
+ * FROM: an image from the local store (by name or digest), `scratch`, or an earlier stage's
+ * result. The key a stage's first filesystem step chains on is the base config digest, "scratch",
+ * or the key of the earlier stage's last filesystem step.
+ */
+export async function fromStage(deps: BuildDeps, stage: PlanStage, stages: ReadonlyMap<number, StageState>): Promise<StageState> {
+  const base = stage.base;
+  if (base.kind === 'stage') {
+    const parent = stages.get(base.stage);
+    if (!parent) throw new Error(`stage ${base.stage} was not built before stage ${stage.index}`);
+    // The child's OnBuild is its own: the parent's triggers already ran (the plan inlines them).
+    return { key: parent.key, draft: updateContainerConfig(parent.draft, { OnBuild: undefined }), cmdSet: false };
+  }
+  if (base.kind === 'scratch') return withDefaultPath({ key: 'scratch', draft: scratchImage(deps.platform), cmdSet: false });
+  let img;
+  try {
+    img = await loadImage(deps.store, base.ref, deps.platform);
+  } catch (e) {
+    if (isUserError(e) && e.code === 'image.not-found') {
+      throw new UserError('build.image-not-found', `image ${base.ref} not found; \`wharf import\`/\`wharf load\` it`, 'registries are not supported yet: import a rootfs tar or load a docker/OCI archive into the store first');
+    }
+    throw e;
+  }
+  for (const l of img.manifest.layers) await deps.protect(l.digest);
+  const draft = updateContainerConfig(fromImage(img.config, img.manifest.layers), { OnBuild: undefined });
+  return withDefaultPath({ key: img.manifest.config.digest, draft, cmdSet: false });
+}
+
+/** A base without Env gets the standard PATH, as docker's builder gives it. */
+function withDefaultPath(s: StageState): StageState {
+  const env = s.draft.config.config?.Env ?? [];
+  if (env.some((e) => e.startsWith('PATH='))) return s;
+  return { ...s, draft: updateContainerConfig(s.draft, { Env: [...env, `PATH=${DEFAULT_PATH}`] }) };
+}
