@@ -1,0 +1,169 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
+import { wharfBin } from '../helpers/paths.js';
+import { openStore } from '../../src/store/index.js';
+import { loadImage } from '../../src/image/index.js';
+
+// `wharf build` end to end: real runc containers on a busybox base imported with `wharf import`.
+let dir: string;
+let root: string;
+
+const wharf = (args: string[]) => spawnSync(process.execPath, [wharfBin, '--root', root, ...args], { encoding: 'utf8' });
+
+interface Meta {
+  'containerimage.config.digest': string;
+  'wharf.steps': { instruction: string; cached: boolean; cacheKey: string }[];
+}
+
+async function build(ctx: string, extra: string[] = []): Promise<{ status: number | null; stderr: string; meta?: Meta }> {
+  const metaFile = join(dir, `meta-${Math.random().toString(36).slice(2)}.json`);
+  const r = wharf(['build', '--progress', 'plain', '--metadata-file', metaFile, ...extra, ctx]);
+  const meta = r.status === 0 ? (JSON.parse(await readFile(metaFile, 'utf8')) as Meta) : undefined;
+  return { status: r.status, stderr: r.stderr, ...(meta ? { meta } : {}) };
+}
+const cachedFlags = (m: Meta) => m['wharf.steps'].map((s) => s.cached);
+
+async function context(name: string, files: Record<string, string>): Promise<string> {
+  const ctx = join(dir, name);
+  for (const [p, data] of Object.entries(files)) {
+    await mkdir(join(ctx, p, '..'), { recursive: true });
+    await writeFile(join(ctx, p), data);
+  }
+  return ctx;
+}
+
+before(async () => {
+  requireRoot();
+  dir = await mkdtemp(join(tmpdir(), 'wharf-build-'));
+  root = join(dir, 'store');
+  const rootfs = join(dir, 'rootfs');
+  makeBusyboxRootfs(rootfs);
+  execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
+  const r = wharf(['import', join(dir, 'base.tar'), 'busybox:test']);
+  assert.equal(r.status, 0, r.stderr);
+});
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const APP = `FROM busybox:test
+ARG UNUSED=1
+ENV GREETING=hello
+WORKDIR /app
+COPY conf/ /etc/app/
+COPY --chown=app --chmod=640 a.txt ./
+RUN echo "$GREETING from $(id -u)" > out && cat a.txt
+LABEL org.example=yes
+EXPOSE 8080 53/UDP
+USER app
+CMD ["cat", "/app/out"]
+`;
+
+test('a multi-step build gives the files and config docker would, and a rebuild hits every step', async () => {
+  const ctx = await context('app', { Dockerfile: APP, 'a.txt': 'A\n', 'conf/x.conf': 'x=1\n' });
+  const first = await build(ctx, ['-t', 'app:1']);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stderr, /#\d+ \[stage-0 \d\/\d\] RUN/);
+  assert.match(first.stderr, /built app:1 in [\d.]+s, 1\/5 cached/);
+
+  const store = await openStore(root);
+  const img = await loadImage(store, 'app:1');
+  const c = img.config.config!;
+  assert.ok(c.Env?.includes('GREETING=hello'));
+  assert.deepEqual(c.Cmd, ['cat', '/app/out']);
+  assert.equal(c.WorkingDir, '/app');
+  assert.equal(c.User, 'app');
+  assert.deepEqual(c.Labels, { 'org.example': 'yes' });
+  assert.deepEqual(Object.keys(c.ExposedPorts ?? {}), ['53/udp', '8080/tcp']);
+  assert.equal(img.config.history?.filter((h) => !h.empty_layer).length, img.config.rootfs.diff_ids.length);
+
+  const run = wharf(['run', 'app:1']);
+  assert.equal(run.stdout, 'hello from 0\n', run.stderr);
+  const ls = wharf(['run', 'app:1', 'sh', '-c', 'stat -c "%u:%g %a" /app/a.txt; cat /etc/app/x.conf']);
+  assert.equal(ls.stdout, '1234:2345 640\nx=1\n', ls.stderr);
+
+  const again = await build(ctx, ['-t', 'app:1']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(cachedFlags(again.meta!), [true, true, true, true, true]);
+  assert.match(again.stderr, /5\/5 cached/);
+});
+
+test('only a content change misses, from that COPY on; touch and an unused build arg still hit', async () => {
+  const ctx = await context('keys', { Dockerfile: APP, 'a.txt': 'A\n', 'conf/x.conf': 'x=1\n' });
+  const base = await build(ctx);
+  assert.equal(base.status, 0, base.stderr);
+  await utimes(join(ctx, 'a.txt'), new Date(), new Date(Date.now() + 5000));
+  const touched = await build(ctx);
+  assert.deepEqual(cachedFlags(touched.meta!), [true, true, true, true, true]);
+  const unusedArg = await build(ctx, ['--build-arg', 'NOT_DECLARED=2']);
+  assert.deepEqual(cachedFlags(unusedArg.meta!), [true, true, true, true, true]);
+  const usedArg = await build(ctx, ['--build-arg', 'UNUSED=2']);
+  // A declared ARG is in the RUN's environment, so its value enters the RUN's key (as in BuildKit).
+  assert.deepEqual(cachedFlags(usedArg.meta!), [true, true, true, true, false]);
+  await writeFile(join(ctx, 'a.txt'), 'B\n');
+  const changed = await build(ctx);
+  assert.deepEqual(cachedFlags(changed.meta!), [true, true, true, false, false]);
+  const steps = changed.meta!['wharf.steps'];
+  assert.equal(steps[2]!.cacheKey, base.meta!['wharf.steps'][2]!.cacheKey);
+  assert.notEqual(steps[3]!.cacheKey, base.meta!['wharf.steps'][3]!.cacheKey);
+});
+
+test('a different parent misses everything after it', async () => {
+  const ctx = await context('parent', { Dockerfile: 'FROM busybox:test\nRUN echo one > /f\nRUN cat /f\n' });
+  const a = await build(ctx);
+  assert.equal(a.status, 0, a.stderr);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox:test\nRUN echo two > /f\nRUN cat /f\n');
+  const b = await build(ctx);
+  assert.deepEqual(cachedFlags(b.meta!), [true, false, false]);
+});
+
+test('multi-stage: two independent stages and COPY --from', async () => {
+  const ctx = await context('multi', {
+    Dockerfile: `FROM busybox:test AS one
+RUN mkdir /out && echo first > /out/1
+FROM busybox:test AS two
+RUN echo second > /2
+FROM busybox:test
+COPY --from=one /out /got/
+COPY --from=two /2 /got/2
+CMD ["cat", "/got/1", "/got/2"]
+`,
+  });
+  const r = await build(ctx, ['-t', 'multi:1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(wharf(['run', 'multi:1']).stdout, 'first\nsecond\n');
+  const again = await build(ctx, ['-t', 'multi:1']);
+  assert.ok(cachedFlags(again.meta!).every(Boolean));
+});
+
+test('a failing RUN names the step, command and exit code, exits 1 and leaves no mounts or temp dirs', async () => {
+  const ctx = await context('fail', { Dockerfile: 'FROM busybox:test\nRUN echo about to fail && exit 3\n' });
+  const r = await build(ctx);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /RUN echo about to fail && exit 3/);
+  assert.match(r.stderr, /exited with code 3/);
+  assert.match(r.stderr, /about to fail/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal((await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.includes(root)).length, 0);
+  assert.deepEqual(await readdir(join(root, 'tmp')).catch(() => []), []);
+});
+
+test('a Dockerfile syntax error is a diagnostic with file:line:col and a caret', async () => {
+  const ctx = await context('syntax', { Dockerfile: 'FROM busybox:test\nCOPY\n' });
+  const r = await build(ctx);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Dockerfile:2:\d+/);
+  assert.match(r.stderr, /\^/);
+});
+
+test('an image that is not in the store says how to get it', async () => {
+  const ctx = await context('missing', { Dockerfile: 'FROM nosuch:1\nRUN true\n' });
+  const r = await build(ctx);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /image nosuch:1 not found; `wharf import`\/`wharf load` it/);
+});
