@@ -167,3 +167,78 @@ test('an image that is not in the store says how to get it', async () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /image nosuch:1 not found; `wharf import`\/`wharf load` it/);
 });
+
+test('a failure in one stage cancels a running sibling stage and leaves no mounts behind', async () => {
+  const ctx = await context('cancel', {
+    Dockerfile: `FROM busybox:test AS slow
+RUN sleep 30
+FROM busybox:test AS broken
+RUN sleep 0.3; exit 7
+FROM busybox:test
+COPY --from=slow /etc/passwd /a
+COPY --from=broken /etc/passwd /b
+`,
+  });
+  const t0 = Date.now();
+  const r = await build(ctx);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /exited with code 7/);
+  assert.ok(Date.now() - t0 < 20_000, 'the sleeping stage was killed, not waited for');
+  assert.equal((await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.includes(root)).length, 0);
+  assert.deepEqual(await readdir(join(root, 'tmp')).catch(() => []), []);
+});
+
+test('metadata instructions: ENTRYPOINT clears an inherited CMD, SHELL reaches RUN, VOLUME/STOPSIGNAL/HEALTHCHECK', async () => {
+  const ctx = await context('meta', {
+    Dockerfile: `FROM busybox:test AS parent
+CMD ["inherited"]
+FROM parent
+ENTRYPOINT ["echo"]
+SHELL ["/bin/sh", "-xc"]
+RUN echo shell-form
+VOLUME /data
+STOPSIGNAL SIGQUIT
+HEALTHCHECK --interval=5s CMD true
+ONBUILD RUN echo later
+`,
+  });
+  const r = await build(ctx, ['-t', 'meta:1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\+ echo shell-form/, 'the RUN used SHELL -xc');
+  const c = (await loadImage(await openStore(root), 'meta:1')).config.config!;
+  assert.deepEqual(c.Entrypoint, ['echo']);
+  assert.equal(c.Cmd, undefined);
+  assert.deepEqual(c.Shell, ['/bin/sh', '-xc']);
+  assert.deepEqual(c.Volumes, { '/data': {} });
+  assert.equal(c.StopSignal, 'SIGQUIT');
+  assert.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5_000_000_000 });
+  assert.deepEqual(c.OnBuild, ['RUN echo later']);
+});
+
+test('changing an ignored file does not miss; json progress is one event per line', async () => {
+  const ctx = await context('ignored', { Dockerfile: 'FROM busybox:test\nCOPY . /ctx/\nRUN ls /ctx\n', '.dockerignore': 'secret\n', 'kept.txt': 'k\n', secret: 's1\n' });
+  const a = await build(ctx);
+  assert.equal(a.status, 0, a.stderr);
+  assert.match(a.stderr, /#3 kept.txt/);
+  assert.doesNotMatch(a.stderr, /#3 secret/);
+  await writeFile(join(ctx, 'secret'), 's2\n');
+  const r = wharf(['build', '--progress', 'json', ctx]);
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; cached?: number; steps?: number });
+  assert.deepEqual(events.filter((e) => e.type !== 'build-done').map((e) => e.type), ['step-cached', 'step-cached', 'step-cached']);
+  const done = events.at(-1)!;
+  assert.equal(done.type, 'build-done');
+  assert.equal(done.cached, 3);
+});
+
+test('prune keeps the layers the build cache records', async () => {
+  const ctx = await context('prune', { Dockerfile: 'FROM busybox:test\nRUN echo kept > /k\n' });
+  const a = await build(ctx, ['-t', 'prune:1']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(wharf(['rmi', 'prune:1']).status, 0);
+  const p = wharf(['prune']);
+  assert.equal(p.status, 0, p.stderr);
+  const b = await build(ctx, ['-t', 'prune:1']);
+  assert.deepEqual(cachedFlags(b.meta!), [true, true]);
+  assert.equal(wharf(['run', 'prune:1', 'cat', '/k']).stdout, 'kept\n');
+});
