@@ -104,7 +104,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     await buildContext.close();
     const names = flags.tag;
-    if (flags.iidfile) await writeFile(resolve(ctx.cwd, flags.iidfile), image.id);
+    if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
       const meta = {
         'containerimage.digest': image.manifestDescriptor.digest,
@@ -112,7 +112,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         ...(names.length ? { 'image.name': names.join(',') } : {}),
         'wharf.steps': result.steps,
       };
-      await writeFile(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(meta, null, 2) + '\n');
+      await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(meta, null, 2) + '\n', '--metadata-file');
     }
     emit({
       type: 'build-done',
@@ -129,5 +129,14 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     process.off('SIGTERM', onSignal);
     await lease.release();
     await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The image is built and tagged by now; a bad output path is the user's to fix, not a crash. */
+async function writeOutput(path: string, data: string, flag: string): Promise<void> {
+  try {
+    await writeFile(path, data);
+  } catch (e) {
+    throw new UserError('build.output-unwritable', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'the image was built and tagged; give a writable file path');
   }
 }

@@ -242,3 +242,70 @@ test('prune keeps the layers the build cache records', async () => {
   assert.deepEqual(cachedFlags(b.meta!), [true, true]);
   assert.equal(wharf(['run', 'prune:1', 'cat', '/k']).stdout, 'kept\n');
 });
+
+test('COPY/ADD semantics: globs, directory contents, dest rules, owners, modes, symlinks, tar extraction', async () => {
+  const ctx = await context('copy', {
+    Dockerfile: `FROM busybox:test
+RUN mkdir -p /kept && chown 7:7 /kept && chmod 700 /kept
+WORKDIR /w
+COPY *.txt /globbed/
+COPY dir /contents
+COPY one.txt renamed
+COPY --chown=1500 dir/sub/deep.txt /made/by/copy/
+COPY --chown=app:extra one.txt /kept/
+COPY --chmod=600 dir /modes/
+ADD layer.tar /unpacked/
+ADD layer.tar.gz /unpacked-gz/
+USER app
+WORKDIR /home/app/work
+RUN echo ok
+`,
+    'one.txt': '1\n',
+    'two.txt': '2\n',
+    'dir/a': 'a\n',
+    'dir/sub/deep.txt': 'deep\n',
+  });
+  const { symlink } = await import('node:fs/promises');
+  await symlink('a', join(ctx, 'dir', 'link'));
+  const src = join(dir, 'tarsrc');
+  await mkdir(join(src, 'x'), { recursive: true });
+  await writeFile(join(src, 'x', 'f'), 'from tar\n');
+  execFileSync('tar', ['--owner=42', '--group=43', '-C', src, '-cf', join(ctx, 'layer.tar'), 'x']);
+  execFileSync('sh', ['-c', `gzip -c "${join(ctx, 'layer.tar')}" > "${join(ctx, 'layer.tar.gz')}"`]);
+  const r = await build(ctx, ['-t', 'copy:1']);
+  assert.equal(r.status, 0, r.stderr);
+  const check = wharf(['run', '-u', '0', 'copy:1', 'sh', '-c', [
+    'ls /globbed',
+    'ls /contents',
+    'cat /w/renamed',
+    'stat -c "%u:%g" /made /made/by/copy /made/by/copy/deep.txt',
+    'stat -c "%u:%g %a" /kept /kept/one.txt',
+    'stat -c "%a" /modes /modes/sub /modes/a',
+    'readlink /contents/link',
+    'stat -c "%u:%g" /unpacked/x/f && cat /unpacked-gz/x/f',
+    'stat -c "%u:%g" /home/app/work',
+  ].join('; ')]);
+  assert.equal(check.status, 0, check.stderr);
+  assert.equal(
+    check.stdout,
+    ['one.txt', 'two.txt', 'a', 'link', 'sub', '1', '1500:1500', '1500:1500', '1500:1500', '7:7 700', '1234:3000 644', '755', '600', '600', 'a', '42:43', 'from tar', '1234:2345', ''].join('\n'),
+  );
+});
+
+test('more than one source needs a dest ending in /; RUN --mount is refused clearly; --iidfile and --no-cache', async () => {
+  const multi = await context('multi-dest', { Dockerfile: 'FROM busybox:test\nCOPY a b /dest\n', a: 'a', b: 'b' });
+  const r = await build(multi);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /more than one source the destination must be a directory and end with a \//);
+  const mount = await context('mount', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=cache,target=/c true\n' });
+  const m = await build(mount);
+  assert.equal(m.status, 1);
+  assert.match(m.stderr, /RUN --mount is not supported yet/);
+  const ok = await context('iid', { Dockerfile: 'FROM busybox:test\nRUN true\n' });
+  const iid = join(dir, 'iid.txt');
+  const first = await build(ok, ['--iidfile', iid]);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(await readFile(iid, 'utf8'), first.meta!['containerimage.config.digest']);
+  const forced = await build(ok, ['--no-cache']);
+  assert.deepEqual(cachedFlags(forced.meta!), [true, false]);
+});
