@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { addLayer, updateContainerConfig } from '../image/index.js';
+import { addEmptyHistory, addLayer, updateContainerConfig } from '../image/index.js';
+import type { Sha256 } from '../hash/index.js';
 import type { CopyInstruction, RunInstruction, TextInstruction } from '../instructions/index.js';
 import type { PlanStage, Vertex } from '../plan/index.js';
 import type { KeyMaterial } from '../cache/index.js';
@@ -13,6 +14,9 @@ import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
 import { runPlan, runStep } from './run.js';
 import { platformString, type BuildDeps, type StageState } from './state.js';
+
+/** diff_id of a tar with no entries (two zero blocks): the well-known empty layer. */
+export const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef' as Sha256;
 
 const workdirOf = (s: StageState) => s.draft.config.config?.WorkingDir || '/';
 const absolute = (s: StageState, p: string) => (p.startsWith('/') ? p : posix.join(workdirOf(s), p));
@@ -29,7 +33,12 @@ function copyFromStage(v: Vertex, stages: ReadonlyMap<number, StageState>): Stag
 /** FROM, RUN, COPY/ADD, WORKDIR and metadata on real layers, for the solver. */
 export function buildOps(deps: BuildDeps): VertexOps<StageState> {
   const history = (_v: Vertex, createdBy: string) => ({ created: deps.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
-  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, v: Vertex): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(v, createdBy)) });
+  // As BuildKit does, a step that changed nothing (`RUN true`, WORKDIR of an existing dir) adds
+  // no layer, only a history entry marked empty_layer.
+  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, v: Vertex): StageState => ({
+    ...s,
+    draft: layer.diffId === EMPTY_LAYER_DIFF_ID ? addEmptyHistory(s.draft, history(v, createdBy)) : addLayer(s.draft, layer, history(v, createdBy)),
+  });
 
   return {
     from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
@@ -84,10 +93,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
       const ins = v.instruction;
       let layer: StepLayer;
       if (ins.kind === 'RUN') {
-        const r = await runStep(deps, v, state, io);
-        return { state: { ...r.state, key }, layer: r.layer };
-      }
-      if (ins.kind === 'COPY' || ins.kind === 'ADD') {
+        layer = await runStep(deps, v, state, io);
+      } else if (ins.kind === 'COPY' || ins.kind === 'ADD') {
         const cp = ins as CopyInstruction;
         const from = copyFromStage(v, stages);
         const destRaw = cp.dest.value;

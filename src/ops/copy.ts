@@ -4,8 +4,7 @@ import { basename, join, posix } from 'node:path';
 import { selectSources, hasGlobMeta, type ContextEntry } from '../context/index.js';
 import { applyLayer } from '../layer/index.js';
 import type { CopyInstruction } from '../instructions/index.js';
-import { resolveInRoot } from '../runtime/in-root.js';
-import { resolveUser } from '../runtime/index.js';
+import { resolveInRoot, resolveUser } from '../runtime/index.js';
 import { UserError } from '../util/index.js';
 import type { Vertex } from '../plan/index.js';
 

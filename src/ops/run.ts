@@ -1,4 +1,3 @@
-import { addLayer } from '../image/index.js';
 import type { RunInstruction } from '../instructions/index.js';
 import type { Vertex } from '../plan/index.js';
 import type { StepIo, StepLayer } from '../solver/index.js';
@@ -36,7 +35,7 @@ export function runPlan(v: Vertex, state: StageState): RunPlan {
   };
 }
 
-export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, io: StepIo): Promise<{ state: StageState; layer: StepLayer }> {
+export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, io: StepIo): Promise<StepLayer> {
   const p = runPlan(v, state);
   const proxy = (v.runEnv?.proxy ?? []).map(([k, val]) => `${k}=${val}`);
   const tail: string[] = [];
@@ -58,7 +57,5 @@ export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, io:
     const out = tail.length ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
     throw new UserError('build.run-failed', `step ${v.label} failed: command ${JSON.stringify(p.args)} exited with code ${res.exitCode}${out}`);
   }
-  const layer = { descriptor: { mediaType: res.layer.mediaType, digest: res.layer.digest, size: res.layer.size }, diffId: res.layer.diffId };
-  const createdBy = `RUN ${p.args.join(' ')} # buildkit`;
-  return { state: { ...state, draft: addLayer(state.draft, layer, { created: deps.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' }) }, layer };
+  return { descriptor: { mediaType: res.layer.mediaType, digest: res.layer.digest, size: res.layer.size }, diffId: res.layer.diffId };
 }

@@ -2,8 +2,6 @@ import PQueue from 'p-queue';
 import type { Plan, PlanStage, Vertex } from '../plan/index.js';
 import { cacheKey, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
 import type { BuildEvent, StepRef } from '../progress/index.js';
-import type { Descriptor } from '../store/index.js';
-import type { Sha256 } from '../hash/index.js';
 
 /** What the solver needs to know of a stage's state: the key its next filesystem step chains on. */
 export interface SolveState {
@@ -17,8 +15,8 @@ export interface StepIo {
 
 /** A step's layer, as a cache record keeps it. */
 export interface StepLayer {
-  readonly descriptor: Descriptor;
-  readonly diffId: Sha256;
+  readonly descriptor: CacheRecord['layer'];
+  readonly diffId: CacheRecord['diffId'];
 }
 
 /** The work itself, implemented by ops/. `stages` holds the finished stages this one may read. */
@@ -27,7 +25,7 @@ export interface VertexOps<S extends SolveState> {
   meta(vertex: Vertex, state: S): S;
   keyMaterial(vertex: Vertex, state: S, stages: ReadonlyMap<number, S>): Promise<KeyMaterial>;
   reuse(vertex: Vertex, state: S, record: CacheRecord): Promise<S>;
-  execute(vertex: Vertex, state: S, key: Sha256, stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer }>;
+  execute(vertex: Vertex, state: S, key: CacheRecord['key'], stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer }>;
 }
 
 export interface SolveOptions {

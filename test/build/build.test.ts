@@ -303,9 +303,14 @@ test('more than one source needs a dest ending in /; RUN --mount is refused clea
   assert.match(m.stderr, /RUN --mount is not supported yet/);
   const ok = await context('iid', { Dockerfile: 'FROM busybox:test\nRUN true\n' });
   const iid = join(dir, 'iid.txt');
-  const first = await build(ok, ['--iidfile', iid]);
+  const first = await build(ok, ['--iidfile', iid, '-t', 'iid:1']);
   assert.equal(first.status, 0, first.stderr);
   assert.equal(await readFile(iid, 'utf8'), first.meta!['containerimage.config.digest']);
+  // `RUN true` changes nothing: no layer, an empty_layer history entry (as BuildKit exports it).
+  const store = await openStore(root);
+  const [base, built] = [await loadImage(store, 'busybox:test'), await loadImage(store, 'iid:1')].map((i) => i.config);
+  assert.deepEqual(built!.rootfs.diff_ids, base!.rootfs.diff_ids);
+  assert.equal(built!.history?.at(-1)?.empty_layer, true);
   const forced = await build(ok, ['--no-cache']);
   assert.deepEqual(cachedFlags(forced.meta!), [true, false]);
 });
