@@ -29,3 +29,11 @@ export function explainMiss(now: KeyMaterial, before: KeyMaterial): string[] {
   const fields = ['v', 'parent', 'op', 'exec', 'inputs', 'platform'] as const;
   return fields.filter((f) => JSON.stringify(now[f]) !== JSON.stringify(before[f]));
 }
+
+/**
+ * The same instruction on the same platform, whatever its parent and inputs: a miss is explained
+ * against the latest record of its slot ("nearest earlier record").
+ */
+export function slotOf(material: KeyMaterial): Sha256 {
+  return digestOfJSON({ v: material.v, op: material.op, platform: material.platform });
+}

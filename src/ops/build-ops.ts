@@ -3,9 +3,10 @@ import { addEmptyHistory, addLayer, updateContainerConfig } from '../image/index
 import type { Sha256 } from '../hash/index.js';
 import type { CopyInstruction, RunInstruction, TextInstruction } from '../instructions/index.js';
 import type { PlanStage, Vertex } from '../plan/index.js';
-import type { KeyMaterial } from '../cache/index.js';
 import { CACHE_KEY_VERSION } from '../cache/index.js';
-import type { StepLayer, VertexOps } from '../solver/index.js';
+import { digestTreeRecords } from '../context/index.js';
+import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
+import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
 import { UserError } from '../util/index.js';
 import { contextRoots, contextSelection, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
@@ -17,6 +18,9 @@ import { platformString, type BuildDeps, type StageState } from './state.js';
 
 /** diff_id of a tar with no entries (two zero blocks): the well-known empty layer. */
 export const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef' as Sha256;
+
+/** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
+const MAX_EXPLAIN_RECORDS = 2000;
 
 const workdirOf = (s: StageState) => s.draft.config.config?.WorkingDir || '/';
 const absolute = (s: StageState, p: string) => (p.startsWith('/') ? p : posix.join(workdirOf(s), p));
@@ -45,7 +49,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
 
     meta: (v, state) => applyMeta(state, v.instruction, v.label, deps.created),
 
-    async keyMaterial(v, state, stages): Promise<KeyMaterial> {
+    async keyMaterial(v, state, stages): Promise<KeyInputs> {
       const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform) } as const;
       const ins = v.instruction;
       const c = state.draft.config.config ?? {};
@@ -54,7 +58,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const p = runPlan(v, state);
           const r = ins as RunInstruction;
           const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
-          return { ...base, op: { kind: 'RUN', command, network: r.network, security: r.security }, exec: { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts: [] } };
+          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts: [] };
+          return { material: { ...base, op: { kind: 'RUN', command, network: r.network, security: r.security }, exec } };
         }
         case 'COPY':
         case 'ADD': {
@@ -71,17 +76,20 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           };
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
-          if (fromStageState) return { ...base, op, exec, inputs: { stage: fromStageState.key } };
+          if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) throw new UserError('build.unsupported', `${v.label}: COPY --from an image is not supported yet`, 'add a stage `FROM <image> AS name` and copy --from=name');
-          const selected = contextSelection(deps.context.entries, op.sources, v.label);
-          return { ...base, op, exec, inputs: { tree: await deps.context.treeDigest(selected) } };
+          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
+          const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records) } };
+          return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
         case 'WORKDIR':
-          return { ...base, op: { kind: 'WORKDIR', path: absolute(state, (ins as TextInstruction).value.value) }, exec: { user: c.User ?? '' } };
+          return { material: { ...base, op: { kind: 'WORKDIR', path: absolute(state, (ins as TextInstruction).value.value) }, exec: { user: c.User ?? '' } } };
         default:
           throw new Error(`not a filesystem instruction: ${ins.kind}`);
       }
     },
+
+    explain: (_v, now, before) => explainStep(now, before),
 
     async reuse(v, state, record) {
       await deps.protect(record.layer.digest);

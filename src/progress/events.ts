@@ -16,7 +16,8 @@ export interface StepRef {
 
 /** What the solver reports; renderers turn these into output. Times are ms since the build began. */
 export type BuildEvent =
-  | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number }
+  /** `reason`: why the cache missed, when an earlier record of the same instruction exists. */
+  | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number; readonly reason?: string }
   | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number }
   | { readonly type: 'step-log'; readonly step: StepRef; readonly stream: 'stdout' | 'stderr'; readonly line: string; readonly at: number }
   | { readonly type: 'step-done'; readonly step: StepRef; readonly key: string; readonly durationMs: number; readonly at: number }

@@ -23,6 +23,7 @@ export function plainRenderer(out: Writable): EventSink {
     switch (e.type) {
       case 'step-started':
         out.write(`${header(e.step)}\n`);
+        if (e.reason) out.write(`#${e.step.number} cache miss: ${e.reason}\n`);
         break;
       case 'step-cached':
         out.write(`${header(e.step)}\n#${e.step.number} CACHED\n`);

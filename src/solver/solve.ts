@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { Plan, PlanStage, Vertex } from '../plan/index.js';
-import { cacheKey, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
+import { cacheKey, explainMiss, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
 import type { BuildEvent, StepRef } from '../progress/index.js';
 
 /** What the solver needs to know of a stage's state: the key its next filesystem step chains on. */
@@ -13,6 +13,12 @@ export interface StepIo {
   readonly log: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
+/** A step's key material, plus finer detail (kept in the record) to explain a later miss. */
+export interface KeyInputs {
+  readonly material: KeyMaterial;
+  readonly detail?: unknown;
+}
+
 /** A step's layer, as a cache record keeps it. */
 export interface StepLayer {
   readonly descriptor: CacheRecord['layer'];
@@ -23,7 +29,9 @@ export interface StepLayer {
 export interface VertexOps<S extends SolveState> {
   from(stage: PlanStage, vertex: Vertex, stages: ReadonlyMap<number, S>, io: StepIo): Promise<S>;
   meta(vertex: Vertex, state: S): S;
-  keyMaterial(vertex: Vertex, state: S, stages: ReadonlyMap<number, S>): Promise<KeyMaterial>;
+  keyMaterial(vertex: Vertex, state: S, stages: ReadonlyMap<number, S>): Promise<KeyInputs>;
+  /** Why `now` missed, against the latest record of the same instruction (one short line). */
+  explain?(vertex: Vertex, now: KeyInputs, before: CacheRecord): string;
   reuse(vertex: Vertex, state: S, record: CacheRecord): Promise<S>;
   execute(vertex: Vertex, state: S, key: CacheRecord['key'], stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer }>;
 }
@@ -81,6 +89,13 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   const steps: (StepSummary & { number: number })[] = [];
   let firstError: unknown;
 
+  const missReason = async (v: Vertex, inputs: KeyInputs): Promise<string | undefined> => {
+    const before = await opts.cache.previous(inputs.material);
+    if (!before) return undefined;
+    if (ops.explain) return ops.explain(v, inputs, before);
+    return `changed: ${explainMiss(inputs.material, before.material).join(', ')}`;
+  };
+
   const runStage = async (stage: PlanStage): Promise<S> => {
     const io = (ref: StepRef): StepIo => ({
       signal: controller.signal,
@@ -107,7 +122,8 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
           opts.emit({ type: 'step-cached', step: ref, key: state.key, at: now() });
           continue;
         }
-        const material = await ops.keyMaterial(v, state!, done);
+        const inputs = await ops.keyMaterial(v, state!, done);
+        const { material } = inputs;
         const key = cacheKey(material);
         const hit = opts.noCache ? undefined : await opts.cache.get(key);
         if (hit) {
@@ -116,9 +132,11 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
           opts.emit({ type: 'step-cached', step: ref, key, at: now() });
           continue;
         }
-        opts.emit({ type: 'step-started', step: ref, at: now() });
+        const reason = opts.noCache ? '--no-cache' : await missReason(v, inputs);
+        opts.emit({ type: 'step-started', step: ref, at: now(), ...(reason ? { reason } : {}) });
         const result = await ops.execute(v, state!, key, done, io(ref));
-        await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: new Date().toISOString() });
+        const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};
+        await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: new Date().toISOString(), ...detail });
         state = result.state;
         opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false), at: now() });
       } catch (e) {

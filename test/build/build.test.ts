@@ -105,9 +105,13 @@ test('only a content change misses, from that COPY on; touch and an unused build
   const usedArg = await build(ctx, ['--build-arg', 'UNUSED=2']);
   // A declared ARG is in the RUN's environment, so its value enters the RUN's key (as in BuildKit).
   assert.deepEqual(cachedFlags(usedArg.meta!), [true, true, true, true, false]);
+  assert.match(usedArg.stderr, /#5 cache miss: environment: UNUSED\n/);
   await writeFile(join(ctx, 'a.txt'), 'B\n');
   const changed = await build(ctx);
   assert.deepEqual(cachedFlags(changed.meta!), [true, true, true, false, false]);
+  // Each miss says why, against the latest earlier record of the same instruction.
+  assert.match(changed.stderr, /#4 cache miss: files: a\.txt \(content\)\n/);
+  assert.match(changed.stderr, /#5 cache miss: an earlier step changed; environment: UNUSED\n/);
   const steps = changed.meta!['wharf.steps'];
   assert.equal(steps[2]!.cacheKey, base.meta!['wharf.steps'][2]!.cacheKey);
   assert.notEqual(steps[3]!.cacheKey, base.meta!['wharf.steps'][3]!.cacheKey);

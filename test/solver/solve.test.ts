@@ -17,7 +17,13 @@ function planOf(text: string): Plan {
 
 function memoryCache(): CacheStore & { records: Map<string, CacheRecord> } {
   const records = new Map<string, CacheRecord>();
-  return { records, get: async (k) => records.get(k), put: async (r) => void records.set(r.key, r), gcHook: () => ({ name: 'mem' }) };
+  return {
+    records,
+    get: async (k) => records.get(k),
+    put: async (r) => void records.set(r.key, r),
+    previous: async (m) => [...records.values()].reverse().find((r) => JSON.stringify(r.material.op) === JSON.stringify(m.op)),
+    gcHook: () => ({ name: 'mem' }),
+  };
 }
 
 interface S {
@@ -31,7 +37,7 @@ function fakeOps(executed: string[], inFlight: { now: number; max: number }, abo
   return {
     from: async (stage, _v, stages) => (stage.base.kind === 'stage' ? stages.get(stage.base.stage)! : { key: 'scratch', trail: [] }),
     meta: (_v, s) => s,
-    keyMaterial: async (v, s, stages) => ({ v: 1, parent: s.key, op: v.label, inputs: v.edges.map((e) => stages.get(e.stage)!.key), platform: 'test' }),
+    keyMaterial: async (v, s, stages) => ({ material: { v: 1, parent: s.key, op: v.label, inputs: v.edges.map((e) => stages.get(e.stage)!.key), platform: 'test' } }),
     reuse: async (v, s, r) => ({ key: r.key, trail: [...s.trail, v.label] }),
     execute: async (v, s, key, _stages, io) => {
       executed.push(v.label);
