@@ -8,9 +8,8 @@ import { digestTreeRecords } from '../context/index.js';
 import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
-import { UserError } from '../util/index.js';
 import { contextRoots, contextSelection, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
-import { fromStage } from './from.js';
+import { fromStage, imageState } from './from.js';
 import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
 import { runPlan, runStep } from './run.js';
@@ -43,6 +42,14 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
     ...s,
     draft: layer.diffId === EMPTY_LAYER_DIFF_ID ? addEmptyHistory(s.draft, history(v, createdBy)) : addLayer(s.draft, layer, history(v, createdBy)),
   });
+
+  // COPY --from=<image>: each image is loaded once per build.
+  const images = new Map<string, Promise<StageState>>();
+  const copyImage = (ref: string): Promise<StageState> => {
+    let p = images.get(ref);
+    if (!p) images.set(ref, (p = imageState(deps, ref)));
+    return p;
+  };
 
   return {
     from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
@@ -77,7 +84,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
-          if (cp.from) throw new UserError('build.unsupported', `${v.label}: COPY --from an image is not supported yet`, 'add a stage `FROM <image> AS name` and copy --from=name');
+          if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
           const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
           const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records) } };
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
@@ -104,7 +111,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         layer = await runStep(deps, v, state, io);
       } else if (ins.kind === 'COPY' || ins.kind === 'ADD') {
         const cp = ins as CopyInstruction;
-        const from = copyFromStage(v, stages);
+        const from = copyFromStage(v, stages) ?? (cp.from ? await copyImage(cp.from.value) : undefined);
         const destRaw = cp.dest.value;
         layer = await writeThroughOverlay(deps, state, async (rootfs) => {
           const owner = await resolveOwner(rootfs, cp.chown?.value);

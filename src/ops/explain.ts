@@ -20,7 +20,9 @@ export function explainStep(now: KeyInputs, before: CacheRecord): string {
         break;
       case 'inputs': {
         const [a, b] = [filesOf(before.detail), filesOf(now.detail)];
-        if ((now.material.inputs as { stage?: string } | undefined)?.stage !== undefined) parts.push('the stage copied from changed');
+        const from = now.material.inputs as { stage?: string; image?: string } | undefined;
+        if (from?.stage !== undefined) parts.push('the stage copied from changed');
+        else if (from?.image !== undefined) parts.push('the image copied from changed');
         else if (!a || !b) parts.push('the copied files changed');
         else {
           const changes = diffTreeRecords(a, b);

@@ -18,18 +18,23 @@ export async function fromStage(deps: BuildDeps, stage: PlanStage, stages: Reado
     return { key: parent.key, draft: updateContainerConfig(parent.draft, { OnBuild: undefined }), cmdSet: false };
   }
   if (base.kind === 'scratch') return withDefaultPath({ key: 'scratch', draft: scratchImage(deps.platform), cmdSet: false });
+  return withDefaultPath(await imageState(deps, base.ref));
+}
+
+/** A stored image as a stage state (for FROM and COPY --from=<image>); its key is the config digest. */
+export async function imageState(deps: BuildDeps, ref: string): Promise<StageState> {
   let img;
   try {
-    img = await loadImage(deps.store, base.ref, deps.platform);
+    img = await loadImage(deps.store, ref, deps.platform);
   } catch (e) {
     if (isUserError(e) && e.code === 'image.not-found') {
-      throw new UserError('build.image-not-found', `image ${base.ref} not found; \`wharf import\`/\`wharf load\` it`, 'registries are not supported yet: import a rootfs tar or load a docker/OCI archive into the store first');
+      throw new UserError('build.image-not-found', `image ${ref} not found; \`wharf import\`/\`wharf load\` it`, 'registries are not supported yet: import a rootfs tar or load a docker/OCI archive into the store first');
     }
     throw e;
   }
   for (const l of img.manifest.layers) await deps.protect(l.digest);
   const draft = updateContainerConfig(fromImage(img.config, img.manifest.layers), { OnBuild: undefined });
-  return withDefaultPath({ key: img.manifest.config.digest, draft, cmdSet: false });
+  return { key: img.manifest.config.digest, draft, cmdSet: false };
 }
 
 /** A base without Env gets the standard PATH, as docker's builder gives it. */

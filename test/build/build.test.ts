@@ -135,12 +135,25 @@ RUN echo second > /2
 FROM busybox:test
 COPY --from=one /out /got/
 COPY --from=two /2 /got/2
+COPY --from=busybox:test /etc/group /got/group
 CMD ["cat", "/got/1", "/got/2"]
+FROM busybox:test AS broken
+RUN exit 1
 `,
   });
-  const r = await build(ctx, ['-t', 'multi:1']);
-  assert.equal(r.status, 0, r.stderr);
+  const r = await build(ctx, ['-t', 'multi:1', '--target', '2']);
+  assert.equal(r.status, 1, 'a stage index is not a --target name');
+  const ok = await build(ctx, ['-t', 'multi:1', '--target', 'two']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.meta!['wharf.steps'].length, 2, '--target builds only the stages it needs');
+  await writeFile(join(ctx, 'Dockerfile'), (await readFile(join(ctx, 'Dockerfile'), 'utf8')).replace('AS broken', 'AS unused'));
+  const full = await build(ctx, ['-t', 'multi:1', '--target', 'unused']);
+  assert.equal(full.status, 1);
+  await writeFile(join(ctx, 'Dockerfile'), (await readFile(join(ctx, 'Dockerfile'), 'utf8')).replace(/FROM busybox:test AS unused\nRUN exit 1\n/, ''));
+  const all = await build(ctx, ['-t', 'multi:1']);
+  assert.equal(all.status, 0, all.stderr);
   assert.equal(wharf(['run', 'multi:1']).stdout, 'first\nsecond\n');
+  assert.match(wharf(['run', 'multi:1', 'cat', '/got/group']).stdout, /^extra:x:3000:app$/m);
   const again = await build(ctx, ['-t', 'multi:1']);
   assert.ok(cachedFlags(again.meta!).every(Boolean));
 });
