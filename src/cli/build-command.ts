@@ -12,7 +12,7 @@ import { parseDockerfile } from '../syntax/index.js';
 import { lintDockerfile, resolveStages } from '../instructions/index.js';
 import { buildPlan } from '../plan/index.js';
 import { openContext } from '../context/index.js';
-import { commitImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
+import { commitImage, updateContainerConfig, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
@@ -29,6 +29,19 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
+  if (flags.network !== 'none' && flags.network !== 'host' && flags.network !== 'default') {
+    ctx.stderr.write(`error: --network ${flags.network}: use none (loopback only, the default) or host\n`);
+    return 2;
+  }
+  const labels: Record<string, string> = {};
+  for (const l of flags.label) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) {
+      ctx.stderr.write(`error: --label ${l}: write --label KEY=value\n`);
+      return 2;
+    }
+    labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
   const tags = flags.tag.map(parseImageName);
   const contextDir = resolve(ctx.cwd, context);
   const path = flags.file ? resolve(ctx.cwd, flags.file) : join(contextDir, 'Dockerfile');
@@ -98,9 +111,12 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       platform,
       created,
       compression: 'gzip' as const,
+      network: flags.network === 'host' ? ('host' as const) : ('none' as const),
     };
     const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, signal: controller.signal, startedAt: t0 });
-    const image = await commitImage(lease.blobs, result.target.draft, { created });
+    let draft = result.target.draft;
+    if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
+    const image = await commitImage(lease.blobs, draft, { created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     await buildContext.close();
     const names = flags.tag;

@@ -62,7 +62,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
       const c = state.draft.config.config ?? {};
       switch (ins.kind) {
         case 'RUN': {
-          const p = runPlan(v, state);
+          const p = runPlan(v, state, deps.network);
           const r = ins as RunInstruction;
           const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
           const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts: [] };
@@ -147,7 +147,7 @@ function createdBy(v: Vertex, state: StageState): string {
   const ins = v.instruction;
   if (ins.kind === 'RUN') {
     try {
-      return `RUN ${runPlan(v, state).args.join(' ')} # buildkit`;
+      return `RUN ${runPlan(v, state, 'none').args.join(' ')} # buildkit`;
     } catch {
       return v.label;
     }

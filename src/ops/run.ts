@@ -19,7 +19,7 @@ export interface RunPlan {
 }
 
 /** What a RUN executes; the key's exec material comes from the same values (proxy ARGs aside). */
-export function runPlan(v: Vertex, state: StageState): RunPlan {
+export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | 'host'): RunPlan {
   const ins = v.instruction as RunInstruction;
   const c = state.draft.config.config ?? {};
   if (ins.mounts.length > 0) throw new UserError('build.unsupported', `${v.label}: RUN --mount is not supported yet`, 'copy what the step needs with COPY instead');
@@ -30,13 +30,13 @@ export function runPlan(v: Vertex, state: StageState): RunPlan {
     user: c.User ?? '',
     workdir: c.WorkingDir || '/',
     shell: c.Shell,
-    // Only loopback unless asked: there is no bridge network to give a RUN.
-    network: ins.network === 'host' ? 'host' : 'none',
+    // There is no bridge network to give a RUN: `default` is the build's --network (none unless asked).
+    network: ins.network === 'default' ? defaultNetwork : ins.network,
   };
 }
 
 export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, io: StepIo): Promise<StepLayer> {
-  const p = runPlan(v, state);
+  const p = runPlan(v, state, deps.network);
   const proxy = (v.runEnv?.proxy ?? []).map(([k, val]) => `${k}=${val}`);
   const tail: string[] = [];
   const keep = (stream: 'stdout' | 'stderr') => (line: string) => {

@@ -27,6 +27,8 @@ export interface BuildDeps {
   /** RFC 3339 time for history entries. */
   readonly created: string;
   readonly compression: Compression;
+  /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
+  readonly network: 'none' | 'host';
 }
 
 export function platformString(p: Platform): string {

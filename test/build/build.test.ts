@@ -331,3 +331,16 @@ test('more than one source needs a dest ending in /; RUN --mount is refused clea
   const forced = await build(ok, ['--no-cache']);
   assert.deepEqual(cachedFlags(forced.meta!), [true, false]);
 });
+
+test('--label reaches the image; RUN gets only loopback unless --network host asks for the host stack', async () => {
+  const hostIfaces = (await readFile('/proc/net/dev', 'utf8')).trim().split('\n').length - 2;
+  const ctx = await context('net', { Dockerfile: 'FROM busybox:test\nRUN echo $(( $(wc -l < /proc/net/dev) - 2 )) > /ifaces\n' });
+  const none = await build(ctx, ['-t', 'net:none', '--label', 'built.by=wharf']);
+  assert.equal(none.status, 0, none.stderr);
+  assert.equal(wharf(['run', 'net:none', 'cat', '/ifaces']).stdout, '1\n');
+  assert.deepEqual((await loadImage(await openStore(root), 'net:none')).config.config?.Labels, { 'built.by': 'wharf' });
+  const host = await build(ctx, ['-t', 'net:host', '--network', 'host']);
+  assert.equal(host.status, 0, host.stderr);
+  assert.deepEqual(cachedFlags(host.meta!), [true, false], 'the network mode is part of the RUN key');
+  assert.equal(wharf(['run', 'net:host', 'cat', '/ifaces']).stdout, `${hostIfaces}\n`);
+});

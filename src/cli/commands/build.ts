@@ -12,6 +12,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('-f, --file <path>', 'Dockerfile (default: <context>/Dockerfile)')
     .option('--build-arg <K=V>', 'set a build argument (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage instead of the last')
+    .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])
+    .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
     .option('--no-cache', 'run every step even when a cached result exists')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
     .option('--iidfile <file>', 'write the image ID here')
@@ -27,6 +29,8 @@ export interface BuildFlags {
   readonly file?: string;
   readonly buildArg: string[];
   readonly target?: string;
+  readonly label: string[];
+  readonly network: string;
   readonly cache: boolean;
   readonly progress: string;
   readonly iidfile?: string;
