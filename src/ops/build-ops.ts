@@ -8,7 +8,7 @@ import { digestTreeRecords } from '../context/index.js';
 import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
-import { contextRoots, contextSelection, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
+import { contextRoots, contextSelection, copyInline, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
 import { fromStage, imageState } from './from.js';
 import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
@@ -66,7 +66,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const r = ins as RunInstruction;
           const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
           const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts: [] };
-          return { material: { ...base, op: { kind: 'RUN', command, network: r.network, security: r.security }, exec } };
+          const files = r.files.map((f) => ({ name: f.name, data: f.data, chomp: f.chomp, expand: f.expand }));
+          return { material: { ...base, op: { kind: 'RUN', command, files, network: r.network, security: r.security }, exec } };
         }
         case 'COPY':
         case 'ADD': {
@@ -80,9 +81,11 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             chown: cp.chown?.value ?? null,
             chmod: cp.chmod?.value ?? null,
             link: cp.link,
+            contents: cp.contents.map((f) => ({ name: f.name, data: f.data })),
           };
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
+          if (cp.contents.length > 0) return { material: { ...base, op, exec } };
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
           const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
@@ -124,7 +127,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             label: v.label,
           };
           const sources = cp.sources.map((w) => w.value);
-          if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
+          if (cp.contents.length > 0) await copyInline(rootfs, cp.contents, opts);
+          else if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
           else await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, sources, v.label), opts);
         });
       } else if (ins.kind === 'WORKDIR') {

@@ -1,4 +1,4 @@
-import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { basename, join, posix } from 'node:path';
 import { selectSources, hasGlobMeta, type ContextEntry } from '../context/index.js';
@@ -31,7 +31,8 @@ export interface Owner {
 export function unsupportedCopyFlags(v: Vertex): void {
   const ins = v.instruction as CopyInstruction;
   const no = (what: string) => new UserError('build.unsupported', `${v.label}: ${what} is not supported yet`);
-  if (ins.contents.length > 0) throw no('a heredoc source');
+  if (ins.contents.length > 0 && ins.sources.length > 0) throw no('mixing heredoc and file sources');
+  if (ins.contents.length > 0 && ins.kind === 'ADD') throw no('ADD with a heredoc (use COPY)');
   if (ins.parents) throw no('--parents');
   if (ins.exclude.length > 0) throw no('--exclude');
   if (ins.kind === 'ADD' && ins.sources.some((s) => /^[a-z]+:\/\//i.test(s.value))) throw no('ADD from a URL');
@@ -205,4 +206,21 @@ async function writeItem(host: string, it: SourceItem, o: CopyOptions): Promise<
   await lchown(host, o.owner.uid, o.owner.gid);
   const st = await lstat(it.abs);
   await utimes(host, st.atime, st.mtime);
+}
+
+/** `COPY <<EOF /dest`: each heredoc becomes a file named after its delimiter (mode 0644 unless --chmod). */
+export async function copyInline(rootfs: string, files: readonly { name: string; data: string }[], o: CopyOptions): Promise<void> {
+  if (files.length > 1 && !o.destIsDir) {
+    throw new UserError('build.dest-not-dir', `${o.label}: with more than one source the destination must be a directory and end with a /`);
+  }
+  for (const f of files) {
+    const existing = await lstat(await resolveInRoot(rootfs, o.dest)).catch(() => undefined);
+    const target = o.destIsDir || existing?.isDirectory() ? posix.join(o.dest, f.name) : o.dest;
+    await mkdirInRoot(rootfs, posix.dirname(target), o.owner);
+    const host = join(await resolveInRoot(rootfs, posix.dirname(target)), posix.basename(target));
+    await rm(host, { recursive: true, force: true });
+    await writeFile(host, f.data);
+    await chmod(host, o.chmod ?? 0o644);
+    await lchown(host, o.owner.uid, o.owner.gid);
+  }
 }

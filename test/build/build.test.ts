@@ -344,3 +344,34 @@ test('--label reaches the image; RUN gets only loopback unless --network host as
   assert.deepEqual(cachedFlags(host.meta!), [true, false], 'the network mode is part of the RUN key');
   assert.equal(wharf(['run', 'net:host', 'cat', '/ifaces']).stdout, `${hostIfaces}\n`);
 });
+
+test('heredocs: RUN <<EOF runs its body, #! bodies are executed as scripts, COPY <<EOF writes a file', async () => {
+  const ctx = await context('heredoc', {
+    Dockerfile: `FROM busybox:test
+RUN <<EOF
+echo one > /one
+echo two >> /one
+EOF
+RUN cat <<-X > /tabs
+\tindented
+\tX
+RUN <<EOF
+#!/bin/sh -e
+echo "script as $0" > /script
+EOF
+COPY --chmod=600 <<EOF /etc/inline.conf
+key=value
+EOF
+`,
+  });
+  const r = await build(ctx, ['-t', 'heredoc:1']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = wharf(['run', 'heredoc:1', 'sh', '-c', 'cat /one /tabs /script /etc/inline.conf; stat -c %a /etc/inline.conf']);
+  assert.equal(out.stdout, 'one\ntwo\nindented\nscript as /dev/pipes/EOF\nkey=value\n600\n', out.stderr);
+  const store = await openStore(root);
+  const img = await loadImage(store, 'heredoc:1');
+  const listing = execFileSync('sh', ['-c', img.manifest.layers.slice(-4).map((l) => `tar -tzf ${store.path(l.digest)}`).join('; ')], { encoding: 'utf8' });
+  assert.doesNotMatch(listing, /dev\//, 'the script mount leaves nothing in a layer');
+  const again = await build(ctx);
+  assert.ok(cachedFlags(again.meta!).every(Boolean));
+});
