@@ -91,8 +91,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
   const buildContext = opened.value;
 
-  const render = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
-  const emit = (e: BuildEvent) => render(e);
+  const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
+  const emit = (e: BuildEvent) => renderer.sink(e);
   const lease = await store.lease();
   const stateDir = await store.tempDir('runtime');
   const controller = new AbortController();
@@ -141,6 +141,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     });
     return 0;
   } finally {
+    renderer.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await lease.release();

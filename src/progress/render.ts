@@ -1,4 +1,5 @@
 import type { BuildEvent, EventSink, StepRef } from './events.js';
+import { ttyRenderer } from './tty.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
 
@@ -14,10 +15,7 @@ export function summaryLine(e: Extract<BuildEvent, { type: 'build-done' }>): str
   return `built ${e.name ?? e.imageId.slice(0, 19)} in ${seconds(e.durationMs)}, ${e.cached}/${e.steps} cached`;
 }
 
-/**
- * Numbered lines with every line of output, for logs (`--progress plain`). The tty renderer is the
- * same for now; a live view can replace it without touching the solver.
- */
+/** Numbered lines with every line of output, for logs (`--progress plain`). */
 export function plainRenderer(out: Writable): EventSink {
   return (e) => {
     switch (e.type) {
@@ -56,14 +54,22 @@ export function quietRenderer(out: Writable): EventSink {
   };
 }
 
-export function createRenderer(mode: ProgressMode, out: Writable): EventSink {
+export interface Renderer {
+  readonly sink: EventSink;
+  /** Stops timers and clears any live area (call once the build ends, failed or not). */
+  close(): void;
+}
+
+export function createRenderer(mode: ProgressMode, out: Writable & { columns?: number }): Renderer {
+  const still = (sink: EventSink): Renderer => ({ sink, close: () => {} });
   switch (mode) {
     case 'json':
-      return jsonRenderer(out);
+      return still(jsonRenderer(out));
     case 'quiet':
-      return quietRenderer(out);
+      return still(quietRenderer(out));
     case 'plain':
+      return still(plainRenderer(out));
     case 'tty':
-      return plainRenderer(out);
+      return ttyRenderer(out);
   }
 }
