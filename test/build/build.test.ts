@@ -178,6 +178,12 @@ test('a Dockerfile syntax error is a diagnostic with file:line:col and a caret',
   assert.match(r.stderr, /\^/);
 });
 
+test('usage errors exit 2', async () => {
+  assert.equal(wharf(['build']).status, 2);
+  assert.equal(wharf(['build', '--progress', 'fancy', dir]).status, 2);
+  assert.equal(wharf(['build', '--network', 'bridge', dir]).status, 2);
+});
+
 test('an image that is not in the store says how to get it', async () => {
   const ctx = await context('missing', { Dockerfile: 'FROM nosuch:1\nRUN true\n' });
   const r = await build(ctx);
