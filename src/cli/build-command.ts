@@ -118,7 +118,6 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
     const image = await commitImage(lease.blobs, draft, { created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
-    await buildContext.close();
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
@@ -141,6 +140,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     });
     return 0;
   } finally {
+    // Fingerprints taken before a failure are still right: keep them for the next attempt.
+    await buildContext.close().catch(() => {});
     renderer.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
