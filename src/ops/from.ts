@@ -15,9 +15,9 @@ export async function fromStage(deps: BuildDeps, stage: PlanStage, stages: Reado
     const parent = stages.get(base.stage);
     if (!parent) throw new Error(`stage ${base.stage} was not built before stage ${stage.index}`);
     // The child's OnBuild is its own: the parent's triggers already ran (the plan inlines them).
-    return { key: parent.key, draft: updateContainerConfig(parent.draft, { OnBuild: undefined }), cmdSet: false };
+    return { key: parent.key, draft: updateContainerConfig(parent.draft, { OnBuild: undefined }), cmdSet: false, argKeys: [] };
   }
-  if (base.kind === 'scratch') return withDefaultPath({ key: 'scratch', draft: scratchImage(deps.platform), cmdSet: false });
+  if (base.kind === 'scratch') return withDefaultPath({ key: 'scratch', draft: scratchImage(deps.platform), cmdSet: false, argKeys: [] });
   return withDefaultPath(await imageState(deps, base.ref));
 }
 
@@ -34,7 +34,7 @@ export async function imageState(deps: BuildDeps, ref: string): Promise<StageSta
   }
   for (const l of img.manifest.layers) await deps.protect(l.digest);
   const draft = updateContainerConfig(fromImage(img.config, img.manifest.layers), { OnBuild: undefined });
-  return { key: img.manifest.config.digest, draft, cmdSet: false };
+  return { key: img.manifest.config.digest, draft, cmdSet: false, argKeys: [] };
 }
 
 /** A base without Env gets the standard PATH, as docker's builder gives it. */

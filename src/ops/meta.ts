@@ -1,6 +1,7 @@
 import { addEmptyHistory, updateContainerConfig, type ContainerConfig, type ImageDraft } from '../image/index.js';
 import type { Command, TypedInstruction } from '../instructions/index.js';
 import type { StageState } from './state.js';
+import { metaCreatedBy } from './history.js';
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
@@ -37,6 +38,8 @@ export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: s
   const c: ContainerConfig = state.draft.config.config ?? {};
   let patch: Partial<ContainerConfig> | undefined;
   let cmdSet = state.cmdSet;
+  let argKeys = state.argKeys;
+  let createdByText = createdBy;
   let draft: ImageDraft = state.draft;
   switch (ins.kind) {
     case 'ENV': {
@@ -65,17 +68,19 @@ export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: s
       break;
     case 'CMD':
       patch = { Cmd: commandArgs(ins.command, c.Shell) };
+      createdByText = metaCreatedBy(ins, createdBy, patch.Cmd!);
       cmdSet = true;
       break;
     case 'ENTRYPOINT':
       patch = { Entrypoint: commandArgs(ins.command, c.Shell), ...(cmdSet ? {} : { Cmd: undefined }) };
+      createdByText = metaCreatedBy(ins, createdBy, patch.Entrypoint!);
       break;
     case 'SHELL':
       patch = { Shell: [...ins.shell] };
       break;
     case 'ONBUILD':
-      patch = { OnBuild: [...(c.OnBuild ?? []), ins.trigger] };
-      break;
+      // docker records no history entry for ONBUILD, only the trigger in the config.
+      return { ...state, draft: updateContainerConfig(draft, { OnBuild: [...(c.OnBuild ?? []), ins.trigger] }) };
     case 'HEALTHCHECK': {
       const o = ins.options;
       const test = !ins.command ? ['NONE'] : ins.command.form === 'exec' ? ['CMD', ...ins.command.args.map((w) => w.value)] : ['CMD-SHELL', ins.command.text.value];
@@ -92,12 +97,14 @@ export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: s
       break;
     }
     case 'ARG':
-      // BuildKit records no history for ARG: it only changes what later steps see.
-      return state;
+      // A history entry only (docker records one); the values reach RUN through its environment.
+      argKeys = [...argKeys, ...ins.args.map((a) => a.key)];
+      break;
     default:
       throw new Error(`not a metadata instruction: ${ins.kind}`);
   }
   if (patch) draft = updateContainerConfig(draft, patch);
-  draft = addEmptyHistory(draft, { created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
-  return { ...state, draft, cmdSet };
+  if (ins.kind !== 'CMD' && ins.kind !== 'ENTRYPOINT') createdByText = metaCreatedBy(ins, createdBy);
+  draft = addEmptyHistory(draft, { created, created_by: createdByText, comment: 'buildkit.dockerfile.v0' });
+  return { ...state, draft, cmdSet, argKeys };
 }

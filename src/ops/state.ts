@@ -11,6 +11,8 @@ export interface StageState {
   readonly draft: ImageDraft;
   /** True once the stage sets CMD itself (ENTRYPOINT clears only an inherited CMD). */
   readonly cmdSet: boolean;
+  /** ARGs the stage declared, in order (docker's RUN history lists them). */
+  readonly argKeys: readonly string[];
 }
 
 /** What the ops need, wired by the CLI. */

@@ -329,11 +329,11 @@ test('more than one source needs a dest ending in /; RUN --mount is refused clea
   const first = await build(ok, ['--iidfile', iid, '-t', 'iid:1']);
   assert.equal(first.status, 0, first.stderr);
   assert.equal(await readFile(iid, 'utf8'), first.meta!['containerimage.config.digest']);
-  // `RUN true` changes nothing: no layer, an empty_layer history entry (as BuildKit exports it).
+  // `RUN true` changes nothing but still adds an (empty) layer, as docker 20.10 with BuildKit does.
   const store = await openStore(root);
   const [base, built] = [await loadImage(store, 'busybox:test'), await loadImage(store, 'iid:1')].map((i) => i.config);
-  assert.deepEqual(built!.rootfs.diff_ids, base!.rootfs.diff_ids);
-  assert.equal(built!.history?.at(-1)?.empty_layer, true);
+  assert.equal(built!.rootfs.diff_ids.length, base!.rootfs.diff_ids.length + 1);
+  assert.equal(built!.history?.at(-1)?.empty_layer, undefined);
   const forced = await build(ok, ['--no-cache']);
   assert.deepEqual(cachedFlags(forced.meta!), [true, false]);
 });

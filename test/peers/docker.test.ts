@@ -113,6 +113,9 @@ async function compare(name: string, files: Record<string, string>, setup?: (ctx
   assert.equal(l.status, 0, l.stderr);
   const [wi, di] = [await loadImage(store, `peer/${name}:wharf`), await loadImage(store, `peer/${name}:docker`)];
   assert.deepEqual(pick(wi.config.config), pick(di.config.config), 'config');
+  assert.equal(wi.config.rootfs.diff_ids.length, di.config.rootfs.diff_ids.length, 'same number of layers');
+  const steps = (h: typeof wi.config.history) => (h ?? []).map((e) => `${e.empty_layer === true ? 'meta' : 'layer'} ${e.created_by}`);
+  assert.deepEqual(steps(wi.config.history), steps(di.config.history), 'history: the same entries, texts and empty_layer flags');
   assert.deepEqual(treeDiff(await tree(`peer/${name}:wharf`), await tree(`peer/${name}:docker`)), [], 'file trees differ');
 }
 
@@ -197,6 +200,19 @@ FROM peer/busybox:1
 COPY --from=one /out /got/
 COPY --from=two /2 /got/2
 CMD ["cat", "/got/1", "/got/2"]
+`,
+  });
+});
+
+test('FROM a stage: ENTRYPOINT clears the inherited CMD; steps that change nothing', async () => {
+  await compare('inherit', {
+    Dockerfile: `FROM peer/busybox:1 AS parent
+CMD ["inherited"]
+WORKDIR /etc
+RUN true
+FROM parent
+ENTRYPOINT ["echo"]
+ENV A=1 B="two words"
 `,
   });
 });
