@@ -9,7 +9,7 @@ import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js'
 import { UserError } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
-import { lintDockerfile, resolveStages } from '../instructions/index.js';
+import { lintDockerfile, parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
 import { buildPlan } from '../plan/index.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
@@ -65,12 +65,15 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
     const first = resolveStages(parsed.ast, { buildArgs });
     const envs = new Map<string, Map<string, string>>();
+    const triggers = new Map<string, TypedInstruction[]>();
     for (const s of first.resolved.stages) {
       if (s.base === 'scratch' || envs.has(s.base)) continue;
       const img = await loadImage(store, s.base, platform).catch(() => undefined);
-      if (img) envs.set(s.base, new Map((img.config.config?.Env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])));
+      if (!img) continue;
+      envs.set(s.base, new Map((img.config.config?.Env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])));
+      triggers.set(s.base, parseTriggers(s.base, img.config.config?.OnBuild ?? [], diags));
     }
-    const { resolved, diagnostics } = resolveStages(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref) });
+    const { resolved, diagnostics } = resolveStages(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref), imageTriggers: (ref) => triggers.get(ref) });
     diags.push(...diagnostics);
     if (!diags.some((d) => d.severity === 'error')) {
       const p = buildPlan(resolved, { target: flags.target });
@@ -148,6 +151,21 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     await lease.release();
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/** A base image's ONBUILD triggers as instructions; a broken one is a diagnostic against its own text. */
+function parseTriggers(ref: string, onBuild: readonly string[], diags: Diagnostic[]): TypedInstruction[] {
+  const out: TypedInstruction[] = [];
+  for (const text of onBuild) {
+    const file = new SourceFile(`${ref} ONBUILD`, text + '\n');
+    const parsed = parseDockerfile(file);
+    diags.push(...parsed.diagnostics);
+    for (const node of parsed.ast?.instructions ?? []) {
+      const typed = parseInstruction(node, file, diags);
+      if (typed) out.push(typed);
+    }
+  }
+  return out;
 }
 
 /** The image is built and tagged by now; a bad output path is the user's to fix, not a crash. */

@@ -39,6 +39,8 @@ export interface ResolveOptions {
    * `$HOME`). Without it a stage starts with only the default PATH, so a build must pass it.
    */
   readonly imageEnv?: (ref: string) => ReadonlyMap<string, string> | undefined;
+  /** The ONBUILD triggers of a base image (parsed), run first in a stage built FROM it. */
+  readonly imageTriggers?: (ref: string) => readonly TypedInstruction[] | undefined;
 }
 
 /** The environment a RUN sees: ENV plus in-scope ARGs (ENV wins), and proxy build-args apart. */
@@ -262,7 +264,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         env,
         args: new Map(),
       };
-      for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);
+      for (const t of triggersByName.get(image.value.toLowerCase()) ?? opts.imageTriggers?.(image.value) ?? []) dispatch(current, t, true);
       continue;
     }
     if (!current) {

@@ -381,3 +381,14 @@ EOF
   const again = await build(ctx);
   assert.ok(cachedFlags(again.meta!).every(Boolean));
 });
+
+test('ONBUILD triggers of a base image run first in the child, whose own OnBuild starts empty', async () => {
+  const parent = await context('onbuild-parent', { Dockerfile: 'FROM busybox:test\nONBUILD COPY marker /marker\nONBUILD RUN echo "triggered as $(id -u)" > /triggered\n' });
+  assert.equal((await build(parent, ['-t', 'onbuild:parent'])).status, 0);
+  const child = await context('onbuild-child', { Dockerfile: 'FROM onbuild:parent\nRUN cat /marker /triggered > /both\n', marker: 'from the child context\n' });
+  const r = await build(child, ['-t', 'onbuild:child']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\[onbuild\] COPY marker \/marker/);
+  assert.equal(wharf(['run', 'onbuild:child', 'cat', '/both']).stdout, 'from the child context\ntriggered as 0\n');
+  assert.equal((await loadImage(await openStore(root), 'onbuild:child')).config.config?.OnBuild, undefined);
+});

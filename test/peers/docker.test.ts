@@ -216,3 +216,12 @@ ENV A=1 B="two words"
 `,
   });
 });
+
+test('ONBUILD triggers of a base image (built by each side) run first in the child', async () => {
+  const parent = join(dir, 'ctx', 'onbuild-parent');
+  await mkdir(parent, { recursive: true });
+  await writeFile(join(parent, 'Dockerfile'), 'FROM peer/busybox:1\nONBUILD COPY marker /marker\nONBUILD RUN cat /marker > /copied\n');
+  assert.equal(wharf(['build', '-t', 'peer/onbuild-parent:1', parent]).status, 0);
+  assert.equal(docker(['build', '--network=none', '-t', 'peer/onbuild-parent:1', parent]).status, 0);
+  await compare('onbuild', { Dockerfile: 'FROM peer/onbuild-parent:1\nRUN cat /copied > /again\n', marker: 'from the child context\n' });
+});
