@@ -13,6 +13,7 @@ import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
 import { copyCreatedBy, runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
+import { mountKeyMaterial, type MountFrom } from './mounts.js';
 import { platformString, type BuildDeps, type StageState } from './state.js';
 
 /** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
@@ -45,6 +46,15 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
     return p;
   };
 
+  /** A mount's from=: the stage the plan resolved it to (matched by the mount's range), else an image. */
+  const mountFrom = (v: Vertex, stages: ReadonlyMap<number, StageState>): MountFrom => async (m) => {
+    const edge = v.edges.find((e) => e.via === 'mount-from' && e.range.start === m.range.start && e.range.end === m.range.end);
+    if (!edge) return copyImage(m.from!);
+    const s = stages.get(edge.stage);
+    if (!s) throw new Error(`stage ${edge.stage} is not built yet`);
+    return s;
+  };
+
   return {
     from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
 
@@ -59,7 +69,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const p = runPlan(v, state, deps.network);
           const r = ins as RunInstruction;
           const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
-          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts: [] };
+          const mounts = await mountKeyMaterial(deps, v.label, r.mounts, mountFrom(v, stages));
+          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts };
           const files = r.files.map((f) => ({ name: f.name, data: f.data, chomp: f.chomp, expand: f.expand }));
           return { material: { ...base, op: { kind: 'RUN', command, files, network: r.network, security: r.security }, exec } };
         }
@@ -105,7 +116,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
       const ins = v.instruction;
       let layer: StepLayer;
       if (ins.kind === 'RUN') {
-        layer = await runStep(deps, v, state, io);
+        layer = await runStep(deps, v, state, mountFrom(v, stages), io);
       } else if (ins.kind === 'COPY' || ins.kind === 'ADD') {
         const cp = ins as CopyInstruction;
         const from = copyFromStage(v, stages) ?? (cp.from ? await copyImage(cp.from.value) : undefined);

@@ -7,6 +7,7 @@ import type { StepIo, StepLayer } from '../solver/index.js';
 import { UserError } from '../util/index.js';
 import { runInContainer } from './container.js';
 import { commandArgs } from './meta.js';
+import { withMounts, type MountFrom } from './mounts.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 
 /** Lines of output a failed RUN's error repeats. */
@@ -50,7 +51,6 @@ function heredocCommand(v: Vertex, ins: RunInstruction, shell: readonly string[]
 export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | 'host'): RunPlan {
   const ins = v.instruction as RunInstruction;
   const c = state.draft.config.config ?? {};
-  if (ins.mounts.length > 0) throw new UserError('build.unsupported', `${v.label}: RUN --mount is not supported yet`, 'copy what the step needs with COPY instead');
   const heredoc = ins.files.length > 0 ? heredocCommand(v, ins, c.Shell) : undefined;
   return {
     args: heredoc?.args ?? commandArgs(ins.command, c.Shell),
@@ -64,7 +64,7 @@ export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | '
   };
 }
 
-export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, io: StepIo): Promise<StepLayer> {
+export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fromOf: MountFrom, io: StepIo): Promise<StepLayer> {
   const p = runPlan(v, state, deps.network);
   const proxy = (v.runEnv?.proxy ?? []).map(([k, val]) => `${k}=${val}`);
   const tail: string[] = [];
@@ -82,14 +82,16 @@ export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, io:
   }
   let res;
   try {
-    res = await runInContainer(
-      { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
-      layerRefs(state.draft),
-      { args: p.args, env: [...p.env, ...proxy], user: p.user || undefined, cwd: p.workdir, network: p.network },
-      mounts,
-      { stdout: keep('stdout'), stderr: keep('stderr') },
-      io.signal,
-      { compression: deps.compression },
+    res = await withMounts(deps, v.label, (v.instruction as RunInstruction).mounts, fromOf, (specs) =>
+      runInContainer(
+        { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
+        layerRefs(state.draft),
+        { args: p.args, env: [...p.env, ...proxy], user: p.user || undefined, cwd: p.workdir, network: p.network },
+        [...specs, ...mounts],
+        { stdout: keep('stdout'), stderr: keep('stderr') },
+        io.signal,
+        { compression: deps.compression },
+      ),
     );
   } finally {
     if (scriptDir) await rm(scriptDir, { recursive: true, force: true });

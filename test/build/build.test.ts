@@ -315,15 +315,15 @@ RUN echo ok
   );
 });
 
-test('more than one source needs a dest ending in /; RUN --mount is refused clearly; --iidfile and --no-cache', async () => {
+test('more than one source needs a dest ending in /; a secret mount is refused clearly; --iidfile and --no-cache', async () => {
   const multi = await context('multi-dest', { Dockerfile: 'FROM busybox:test\nCOPY a b /dest\n', a: 'a', b: 'b' });
   const r = await build(multi);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /more than one source the destination must be a directory and end with a \//);
-  const mount = await context('mount', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=cache,target=/c true\n' });
+  const mount = await context('mount', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=secret,id=token true\n' });
   const m = await build(mount);
   assert.equal(m.status, 1);
-  assert.match(m.stderr, /RUN --mount is not supported yet/);
+  assert.match(m.stderr, /RUN --mount=type=secret is not supported yet/);
   const ok = await context('iid', { Dockerfile: 'FROM busybox:test\nRUN true\n' });
   const iid = join(dir, 'iid.txt');
   const first = await build(ok, ['--iidfile', iid, '-t', 'iid:1']);
@@ -391,4 +391,43 @@ test('ONBUILD triggers of a base image run first in the child, whose own OnBuild
   assert.match(r.stderr, /\[onbuild\] COPY marker \/marker/);
   assert.equal(wharf(['run', 'onbuild:child', 'cat', '/both']).stdout, 'from the child context\ntriggered as 0\n');
   assert.equal((await loadImage(await openStore(root), 'onbuild:child')).config.config?.OnBuild, undefined);
+});
+
+test('RUN --mount: a cache persists across builds, tmpfs and binds leave nothing in the layer, binds enter the key', async () => {
+  const ctx = await context('mounts', {
+    Dockerfile: `FROM busybox:test AS tools
+RUN mkdir /tools && echo tool-v1 > /tools/version
+FROM busybox:test
+ARG RUN_ID=1
+RUN --mount=type=cache,target=/var/cache/app,id=app-cache \\
+    --mount=type=tmpfs,target=/scratch \\
+    --mount=type=bind,source=src,target=/src \\
+    --mount=type=bind,from=tools,source=/tools,target=/tools \\
+    echo "run $RUN_ID" >> /var/cache/app/log && touch /scratch/x && \\
+    cat /src/input /tools/version > /result && cat /var/cache/app/log > /seen
+`,
+    'src/input': 'input-v1\n',
+    '.dockerignore': 'src/ignored\n',
+    'src/ignored': 'secret\n',
+  });
+  const first = await build(ctx, ['-t', 'mounts:1']);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(wharf(['run', 'mounts:1', 'cat', '/result', '/seen']).stdout, 'input-v1\ntool-v1\nrun 1\n');
+  // Mount points the step did not have are removed again, as BuildKit does.
+  const ls = wharf(['run', 'mounts:1', 'sh', '-c', 'for d in /var/cache /scratch /src /tools; do [ -e $d ] && echo "$d stayed"; done; true']);
+  assert.equal(ls.stdout, '');
+  // A second run with a changed ARG misses, and sees what the first left in the cache mount.
+  const second = await build(ctx, ['-t', 'mounts:2', '--build-arg', 'RUN_ID=2']);
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(wharf(['run', 'mounts:2', 'cat', '/seen']).stdout, 'run 1\nrun 2\n');
+  // The bound source's content is part of the key; an ignored file never reaches the mount.
+  await writeFile(join(ctx, 'src', 'input'), 'input-v2\n');
+  const third = await build(ctx, ['-t', 'mounts:3', '--build-arg', 'RUN_ID=2']);
+  assert.equal(cachedFlags(third.meta!).at(-1), false);
+  assert.match(third.stderr, /cache miss: mounts changed/);
+  const again = await build(ctx, ['-t', 'mounts:3', '--build-arg', 'RUN_ID=2']);
+  assert.ok(cachedFlags(again.meta!).every(Boolean));
+  const peek = await context('mounts-peek', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=bind,target=/ctx ls -A /ctx > /listing\n', '.dockerignore': 'hidden\n', hidden: 'h', shown: 's' });
+  assert.equal((await build(peek, ['-t', 'mounts:peek'])).status, 0);
+  assert.equal(wharf(['run', 'mounts:peek', 'cat', '/listing']).stdout, '.dockerignore\nDockerfile\nshown\n');
 });

@@ -96,7 +96,7 @@ const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'Expose
 const pick = (c: ContainerConfig | undefined) =>
   Object.fromEntries(CONFIG_FIELDS.map((f) => [f, c?.[f] ?? null]).filter(([, v]) => v !== null && !(Array.isArray(v) && v.length === 0)));
 
-async function compare(name: string, files: Record<string, string>, setup?: (ctx: string) => Promise<void>): Promise<void> {
+async function compare(name: string, files: Record<string, string>, setup?: (ctx: string) => Promise<void>, mountTargets: readonly string[] = []): Promise<void> {
   const ctx = join(dir, 'ctx', name);
   for (const [p, data] of Object.entries(files)) {
     await mkdir(join(ctx, p, '..'), { recursive: true });
@@ -116,22 +116,26 @@ async function compare(name: string, files: Record<string, string>, setup?: (ctx
   assert.equal(wi.config.rootfs.diff_ids.length, di.config.rootfs.diff_ids.length, 'same number of layers');
   const steps = (h: typeof wi.config.history) => (h ?? []).map((e) => `${e.empty_layer === true ? 'meta' : 'layer'} ${e.created_by}`);
   assert.deepEqual(steps(wi.config.history), steps(di.config.history), 'history: the same entries, texts and empty_layer flags');
-  assert.deepEqual(treeDiff(await tree(`peer/${name}:wharf`), await tree(`peer/${name}:docker`)), [], 'file trees differ');
+  const stubs = new Set(RUNTIME_STUBS);
+  for (const t of mountTargets) t.split('/').forEach((_, i, parts) => i > 0 && stubs.add(parts.slice(0, i + 1).join('/')));
+  assert.deepEqual(treeDiff(await tree(`peer/${name}:wharf`), await tree(`peer/${name}:docker`), stubs), [], 'file trees differ');
 }
 
 /**
  * Justified difference: docker 20.10's BuildKit leaves the empty mount points its runtime created
- * (/dev, /proc, /sys) in the first RUN layer of a base that lacks them; newer BuildKit removes them
- * (MountStubsCleaner), as wharf does. Only those, and only when empty directories, are ignored.
+ * (/dev, /proc, /sys, and `RUN --mount` targets with their missing parents) in the step's layer;
+ * newer BuildKit removes them (MountStubsCleaner), as wharf does. Only those paths, and only when
+ * they are directories holding nothing but other such stubs, are ignored.
  */
-const RUNTIME_STUBS = new Set(['/dev', '/proc', '/sys']);
+const RUNTIME_STUBS = ['/dev', '/proc', '/sys'];
 
 /** Paths whose entries differ (mtimes are never compared), as `path: wharf → docker` lines. */
-function treeDiff(w: Map<string, Node>, d: Map<string, Node>): string[] {
+function treeDiff(w: Map<string, Node>, d: Map<string, Node>, stubs: ReadonlySet<string>): string[] {
   const out: string[] = [];
+  const onlyStubsBelow = (path: string) => [...d.keys()].every((k) => !k.startsWith(path + '/') || (stubs.has(k) && d.get(k)!.type === 'dir'));
   for (const path of [...new Set([...w.keys(), ...d.keys()])].sort()) {
     const [a, b] = [w.get(path), d.get(path)];
-    if (!a && b?.type === 'dir' && RUNTIME_STUBS.has(path) && ![...d.keys()].some((k) => k.startsWith(path + '/'))) continue;
+    if (!a && b?.type === 'dir' && stubs.has(path) && onlyStubsBelow(path)) continue;
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
   }
   return out;
@@ -224,4 +228,17 @@ test('ONBUILD triggers of a base image (built by each side) run first in the chi
   assert.equal(wharf(['build', '-t', 'peer/onbuild-parent:1', parent]).status, 0);
   assert.equal(docker(['build', '--network=none', '-t', 'peer/onbuild-parent:1', parent]).status, 0);
   await compare('onbuild', { Dockerfile: 'FROM peer/onbuild-parent:1\nRUN cat /copied > /again\n', marker: 'from the child context\n' });
+});
+
+test('RUN --mount: cache, tmpfs and binds from the context and a stage leave the same tree', async () => {
+  await compare('mounts', {
+    Dockerfile: `FROM peer/busybox:1 AS tools
+RUN mkdir /tools && echo tool > /tools/version
+FROM peer/busybox:1
+RUN --mount=type=cache,target=/var/cache/app --mount=type=tmpfs,target=/scratch \\
+    --mount=type=bind,source=src,target=/src --mount=type=bind,from=tools,source=/tools,target=/tools \\
+    touch /var/cache/app/x /scratch/y && cat /src/input /tools/version > /result
+`,
+    'src/input': 'input\n',
+  }, undefined, ['/var/cache/app', '/scratch', '/src', '/tools']);
 });
