@@ -89,6 +89,15 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     ctx.stderr.write(formatDiagnostic(d) + '\n');
   }
   if (!plan || diags.some((d) => d.severity === 'error')) return 1;
+  const noCacheStages = new Set<number>();
+  for (const f of flags.cacheFilter) {
+    const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
+    if (i < 0 || i >= plan.allStageNames.length) {
+      ctx.stderr.write(`error: --no-cache-filter ${f}: no such stage\n`);
+      return 2;
+    }
+    noCacheStages.add(i);
+  }
 
   const opened = await openContext({ contextDir, dockerfile: path, storeRoot: root, hasher: await loadXxh64() });
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
@@ -116,7 +125,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       compression: 'gzip' as const,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
     };
-    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, signal: controller.signal, startedAt: t0 });
+    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: controller.signal, startedAt: t0 });
     let draft = result.target.draft;
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
     const image = await commitImage(lease.blobs, draft, { created });

@@ -40,6 +40,8 @@ export interface SolveOptions {
   readonly cache: CacheStore;
   readonly emit: (e: BuildEvent) => void;
   readonly noCache?: boolean;
+  /** Stages (by index) whose steps always run, as `--no-cache-filter` asks. */
+  readonly noCacheStages?: ReadonlySet<number>;
   /** Stages run at once (default 2). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -125,14 +127,15 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
         const inputs = await ops.keyMaterial(v, state!, done);
         const { material } = inputs;
         const key = cacheKey(material);
-        const hit = opts.noCache ? undefined : await opts.cache.get(key);
+        const forced = opts.noCache || opts.noCacheStages?.has(stage.index);
+        const hit = forced ? undefined : await opts.cache.get(key);
         if (hit) {
           state = await ops.reuse(v, state!, hit);
           record(key, true);
           opts.emit({ type: 'step-cached', step: ref, key, at: now() });
           continue;
         }
-        const reason = opts.noCache ? '--no-cache' : await missReason(v, inputs);
+        const reason = forced ? (opts.noCache ? '--no-cache' : '--no-cache-filter') : await missReason(v, inputs);
         opts.emit({ type: 'step-started', step: ref, at: now(), ...(reason ? { reason } : {}) });
         const result = await ops.execute(v, state!, key, done, io(ref));
         const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};

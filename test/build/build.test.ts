@@ -106,6 +106,11 @@ test('only a content change misses, from that COPY on; touch and an unused build
   // A declared ARG is in the RUN's environment, so its value enters the RUN's key (as in BuildKit).
   assert.deepEqual(cachedFlags(usedArg.meta!), [true, true, true, true, false]);
   assert.match(usedArg.stderr, /#5 cache miss: environment: UNUSED\n/);
+  // Neither a file no COPY selects, nor metadata spelled another way, nor EXPOSE order changes a key.
+  await writeFile(join(ctx, 'unrelated.txt'), 'u\n');
+  await writeFile(join(ctx, 'Dockerfile'), APP.replace('LABEL org.example=yes', 'LABEL org.example yes').replace('EXPOSE 8080 53/UDP', 'EXPOSE 53/UDP 8080'));
+  const respelled = await build(ctx);
+  assert.deepEqual(cachedFlags(respelled.meta!), [true, true, true, true, true]);
   await writeFile(join(ctx, 'a.txt'), 'B\n');
   const changed = await build(ctx);
   assert.deepEqual(cachedFlags(changed.meta!), [true, true, true, false, false]);
@@ -156,6 +161,9 @@ RUN exit 1
   assert.match(wharf(['run', 'multi:1', 'cat', '/got/group']).stdout, /^extra:x:3000:app$/m);
   const again = await build(ctx, ['-t', 'multi:1']);
   assert.ok(cachedFlags(again.meta!).every(Boolean));
+  const filtered = await build(ctx, ['-t', 'multi:1', '--no-cache-filter', 'two']);
+  assert.deepEqual(filtered.meta!['wharf.steps'].filter((s) => !s.cached).map((s) => s.instruction), ['RUN echo second > /2']);
+  assert.match(filtered.stderr, /cache miss: --no-cache-filter/);
 });
 
 test('a failing RUN names the step, command and exit code, exits 1 and leaves no mounts or temp dirs', async () => {

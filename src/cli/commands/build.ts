@@ -14,6 +14,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--target <stage>', 'build this stage instead of the last')
     .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])
     .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
+    .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
     .option('--iidfile <file>', 'write the image ID here')
@@ -32,6 +33,8 @@ export interface BuildFlags {
   readonly label: string[];
   readonly network: string;
   readonly cache: boolean;
+  /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
+  readonly cacheFilter: string[];
   readonly progress: string;
   readonly iidfile?: string;
   readonly metadataFile?: string;
