@@ -4,6 +4,9 @@ import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './commands/build.js';
 import { openCliStore } from './open-store.js';
+import { exportRootfs, exportRootfsTar } from '../archive/rootfs.js';
+import { saveImages } from '../archive/save.js';
+import type { Store } from '../store/index.js';
 import { parseBuildArgs } from './plan-command.js';
 import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
 import { UserError } from '../util/index.js';
@@ -12,7 +15,7 @@ import { parseDockerfile } from '../syntax/index.js';
 import { lintDockerfile, parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
 import { buildPlan } from '../plan/index.js';
 import { openContext } from '../context/index.js';
-import { commitImage, updateContainerConfig, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
+import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
@@ -41,6 +44,15 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       return 2;
     }
     labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  const output = flags.output === undefined ? undefined : parseOutput(flags.output);
+  if (output && 'error' in output) {
+    ctx.stderr.write(`error: --output ${flags.output}: ${output.error}\n`);
+    return 2;
+  }
+  if (output && !('error' in output) && (output.type === 'oci' || output.type === 'docker') && flags.tag.length === 0) {
+    ctx.stderr.write(`error: --output type=${output.type} names the image in the archive: give -t NAME:TAG too\n`);
+    return 2;
   }
   const tags = flags.tag.map(parseImageName);
   const contextDir = resolve(ctx.cwd, context);
@@ -130,6 +142,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
     const image = await commitImage(lease.blobs, draft, { created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    if (output) await writeOutputImage(store, image, flags.tag[0] ?? '', output.type, resolve(ctx.cwd, output.dest));
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
@@ -160,6 +173,33 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     await lease.release();
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+type OutputType = 'oci' | 'docker' | 'tar' | 'local';
+
+/** `type=oci,dest=out.tar` (docker's --output syntax). */
+function parseOutput(spec: string): { type: OutputType; dest: string } | { error: string } {
+  const kv = new Map(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
+  const type = kv.get('type');
+  const dest = kv.get('dest');
+  if (type !== 'oci' && type !== 'docker' && type !== 'tar' && type !== 'local') return { error: 'type must be oci, docker, tar or local' };
+  if (!dest) return { error: 'give dest=PATH' };
+  return { type, dest };
+}
+
+/** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
+async function writeOutputImage(store: Store, image: CommittedImage, name: string, type: OutputType, dest: string): Promise<void> {
+  const img = { manifest: image.manifest };
+  if (type === 'local') return exportRootfs(store, img, dest);
+  if (type === 'tar') {
+    const scratch = await store.tempDir('export');
+    try {
+      return await exportRootfsTar(store, img, dest, scratch);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  await saveImages(store, [name], dest);
 }
 
 /** A base image's ONBUILD triggers as instructions; a broken one is a diagnostic against its own text. */

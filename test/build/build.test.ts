@@ -439,3 +439,24 @@ RUN --mount=type=cache,target=/var/cache/app,id=app-cache \\
   assert.equal((await build(peek, ['-t', 'mounts:peek'])).status, 0);
   assert.equal(wharf(['run', 'mounts:peek', 'cat', '/listing']).stdout, '.dockerignore\nDockerfile\nshown\n');
 });
+
+test('--output writes the result as a filesystem tree, a tar of it, or an OCI/docker archive', async () => {
+  const ctx = await context('output', { Dockerfile: 'FROM busybox:test\nRUN echo out > /made && rm /etc/group\n' });
+  const local = join(dir, 'out-local');
+  const r1 = await build(ctx, ['-o', `type=local,dest=${local}`]);
+  assert.equal(r1.status, 0, r1.stderr);
+  assert.equal(await readFile(join(local, 'made'), 'utf8'), 'out\n');
+  assert.ok((await readdir(join(local, 'etc'))).includes('passwd'));
+  assert.ok(!(await readdir(join(local, 'etc'))).includes('group'), 'whiteouts are applied');
+  const tarFile = join(dir, 'out.tar');
+  assert.equal((await build(ctx, ['-o', `type=tar,dest=${tarFile}`])).status, 0);
+  assert.match(execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }), /^\.?\/?made$/m);
+  const archive = join(dir, 'out-oci.tar');
+  assert.equal((await build(ctx, ['-o', `type=oci,dest=${archive}`])).status, 2, 'an archive names its image: -t is needed');
+  assert.equal((await build(ctx, ['-t', 'output:1', '-o', `type=oci,dest=${archive}`])).status, 0);
+  const other = ['--root', join(dir, 'other-store')];
+  const loaded = spawnSync(process.execPath, [wharfBin, ...other, 'load', '-i', archive], { encoding: 'utf8' });
+  assert.equal(loaded.status, 0, loaded.stderr);
+  assert.equal(spawnSync(process.execPath, [wharfBin, ...other, 'run', 'output:1', 'cat', '/made'], { encoding: 'utf8' }).stdout, 'out\n');
+  assert.equal(wharf(['build', '-o', 'type=registry', ctx]).status, 2);
+});

@@ -17,6 +17,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
+    .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
     .option('--iidfile <file>', 'write the image ID here')
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits) here as JSON')
     .action(async (context: string, opts: BuildFlags, cmd: Command) => {
@@ -36,6 +37,7 @@ export interface BuildFlags {
   /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
   readonly cacheFilter: string[];
   readonly progress: string;
+  readonly output?: string;
   readonly iidfile?: string;
   readonly metadataFile?: string;
 }
