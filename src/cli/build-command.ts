@@ -56,19 +56,21 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   }
   const tags = flags.tag.map(parseImageName);
   const contextDir = resolve(ctx.cwd, context);
-  const path = flags.file ? resolve(ctx.cwd, flags.file) : join(contextDir, 'Dockerfile');
+  // `-f -`: the Dockerfile from stdin; the context's own .dockerignore applies then.
+  const fromStdin = flags.file === '-';
+  const path = flags.file && !fromStdin ? resolve(ctx.cwd, flags.file) : join(contextDir, 'Dockerfile');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = fromStdin ? await readStdin() : await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError('build.dockerfile-unreadable', `cannot read ${path}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
+    throw new UserError('build.dockerfile-unreadable', `cannot read ${fromStdin ? 'stdin' : path}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
   }
 
   // Front end: parse, scope, plan. Base image Env is needed for expansion, so bases are read first.
   const store = await openCliStore(root);
   const platform = hostPlatform();
-  const file = new SourceFile(relative(ctx.cwd, path) || path, text);
+  const file = new SourceFile(fromStdin ? 'Dockerfile' : relative(ctx.cwd, path) || path, text);
   const parsed = parseDockerfile(file);
   const diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
@@ -173,6 +175,12 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     await lease.release();
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 type OutputType = 'oci' | 'docker' | 'tar' | 'local';

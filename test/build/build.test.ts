@@ -186,6 +186,13 @@ test('a Dockerfile syntax error is a diagnostic with file:line:col and a caret',
   assert.match(r.stderr, /\^/);
 });
 
+test('-f - reads the Dockerfile from stdin', async () => {
+  const ctx = await context('stdin', { 'x.txt': 'x\n' });
+  const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'build', '-f', '-', '-t', 'stdin:1', ctx], { encoding: 'utf8', input: 'FROM busybox:test\nCOPY x.txt /\n' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(wharf(['run', 'stdin:1', 'cat', '/x.txt']).stdout, 'x\n');
+});
+
 test('usage errors exit 2', async () => {
   assert.equal(wharf(['build']).status, 2);
   assert.equal(wharf(['build', '--progress', 'fancy', dir]).status, 2);
