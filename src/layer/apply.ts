@@ -8,7 +8,7 @@
  * removed before being recreated (never written through), and files are created O_EXCL|O_NOFOLLOW.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, realpath, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -52,16 +52,18 @@ class Applier {
     this.touched.add(rel);
   }
 
-  /** Forgets deferred work under a removed path, so it can never apply through a replacement. */
-  private forget(rel: string): void {
+  /** Forgets deferred work at (and, for a directory, under) a removed path, so it can never apply through a replacement. */
+  private forget(rel: string, wasDir: boolean): void {
     for (const m of [this.dirTimes, this.xattrs] as Map<string, unknown>[]) {
-      for (const k of m.keys()) if (k === rel || k.startsWith(`${rel}/`)) m.delete(k);
+      m.delete(rel);
+      if (wasDir) for (const k of m.keys()) if (k.startsWith(`${rel}/`)) m.delete(k);
     }
   }
 
-  private async remove(abs: string, rel: string): Promise<void> {
+  private async remove(abs: string, rel: string, st?: Stats): Promise<void> {
+    const wasDir = (st ?? (await exists(abs)))?.isDirectory() ?? false;
     await rm(abs, { recursive: true, force: true });
-    this.forget(rel);
+    this.forget(rel, wasDir);
   }
 
   async entry(e: ReadEntry): Promise<void> {
@@ -73,12 +75,13 @@ class Applier {
       return;
     }
     const onCreate = (r: string) => this.touch(r);
-    if (base === OPAQUE_MARKER) {
+    const whiteouts = this.opts.whiteouts !== 'literal';
+    if (whiteouts && base === OPAQUE_MARKER) {
       const dir = (await resolveDir(this.root, parts, e.name, true, onCreate))!;
       await this.opaque(dir.abs, dir.rel.join('/'));
       return;
     }
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    if (whiteouts && base.startsWith(WHITEOUT_PREFIX)) {
       const victim = base.slice(WHITEOUT_PREFIX.length);
       if (victim === '' || victim === '.' || victim === '..' || victim.startsWith(WHITEOUT_PREFIX)) {
         throw new UserError('layer.invalid-whiteout', `layer entry ${JSON.stringify(e.name)} is an invalid whiteout`);
@@ -92,7 +95,7 @@ class Applier {
     const abs = join(dir.abs, base);
     const rel = dir.rel.length ? `${dir.rel.join('/')}/${base}` : base;
     const existing = await exists(abs);
-    if (existing && !(existing.isDirectory() && e.type === 'dir')) await this.remove(abs, rel);
+    if (existing && !(existing.isDirectory() && e.type === 'dir')) await this.remove(abs, rel, existing);
 
     switch (e.type) {
       case 'dir':
@@ -139,7 +142,8 @@ class Applier {
     if (isDir) this.dirTimes.set(rel, e.mtime);
     else await lutimes(abs, e.mtime, e.mtime);
     const kept = new Map([...e.xattrs].filter(([k]) => !k.startsWith(OVERLAY_XATTR_PREFIX)));
-    if (kept.size) this.xattrs.set(rel, kept);
+    // Merged, not replaced: an opaque marker may have come before its directory's entry.
+    if (kept.size) this.xattrs.set(rel, new Map([...(this.xattrs.get(rel) ?? []), ...kept]));
   }
 
   private async whiteout(dirAbs: string, rel: string, victim: string): Promise<void> {
@@ -151,18 +155,16 @@ class Applier {
       // A whiteout deletes lower content only: what this layer wrote stays, whatever the order.
       if (st?.isDirectory() && this.opts.form === 'plain') await this.clearLower(abs, rel);
     } else if (this.opts.form === 'plain') {
-      if (st) await this.remove(abs, rel);
+      if (st) await this.remove(abs, rel, st);
     } else {
-      if (st) await this.remove(abs, rel);
-      if (this.whiteoutInode === undefined) {
+      if (st) await this.remove(abs, rel, st);
+      // Link to the previous whiteout if it is still one (a later entry may have replaced it).
+      const prev = this.whiteoutInode && (await exists(this.whiteoutInode));
+      if (this.whiteoutInode && prev && prev.isCharacterDevice() && prev.rdev === 0) {
+        await link(this.whiteoutInode, abs);
+      } else {
         await runMknod(abs, 0, 'c', 0, 0);
         this.whiteoutInode = abs;
-      } else {
-        await link(this.whiteoutInode, abs).catch(async () => {
-          // The first whiteout may itself have been removed by a later entry.
-          await runMknod(abs, 0, 'c', 0, 0);
-          this.whiteoutInode = abs;
-        });
       }
     }
     await utimes(dirAbs, parent.atime, parent.mtime);

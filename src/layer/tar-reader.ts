@@ -75,6 +75,12 @@ class ChunkReader {
     }
   }
 
+  /** Reads to the end so a verifying source gets to check its digest. */
+  async drain(): Promise<void> {
+    this.buf = Buffer.alloc(0);
+    while (await this.more()) this.buf = Buffer.alloc(0);
+  }
+
   async skip(n: number): Promise<void> {
     for await (const _ of this.take(n)) void _;
   }
@@ -105,7 +111,11 @@ export async function* readTar(src: Readable): AsyncGenerator<ReadEntry> {
     const block = await r.read(BLOCK);
     if (!block) return; // archives without end blocks are accepted, as GNU tar does
     const d = decodeHeader(block);
-    if (d.kind === 'zero') return;
+    if (d.kind === 'zero') {
+      // Whatever follows the end marker (record padding) is read but ignored.
+      await r.drain();
+      return;
+    }
     if (d.kind === 'bad') throw bad(d.reason);
     const h = d.header;
     if (h.typeflag === 'x' || h.typeflag === 'g') {

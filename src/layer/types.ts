@@ -27,17 +27,29 @@ export interface LayerResult {
 }
 
 export interface ApplyOptions {
-  /** Target form: snapshots are `overlay` (whiteouts become char 0/0 / opaque xattr). */
+  /**
+   * Target form. `overlay`: the target is one layer's snapshot dir, used as an overlay lower
+   * (whiteouts become char 0/0, opaque markers `trusted.overlay.opaque=y`). `plain`: layers are
+   * stacked into one tree (import, a rootfs): whiteouts delete, an opaque marker removes what
+   * earlier layers put in that dir, wherever the marker sits in the tar.
+   */
   readonly form: DirForm;
+  /**
+   * `apply` (default): `.wh.*` entries are OCI whiteouts. `literal`: they are ordinary files, for
+   * extracting an archive that is not a layer (ADD of a local tar, as docker's Untar does).
+   */
+  readonly whiteouts?: 'apply' | 'literal';
 }
 
 /**
  * The layer module's surface:
  *   writeLayer(dir, opts, blobs) → LayerResult   deterministic tar + sha256 + compression, one pass
  *   applyLayer(stream, target, opts)              safe extraction, whiteouts per the OCI spec
+ * Both throw UserError (codes `layer.*`) for bad input; an unsafe entry is `layer.unsafe-entry`
+ * and its message names the entry. writeLayer only needs a blob writer from the store.
  */
 export interface LayerCodec {
-  writeLayer(dir: string, opts: LayerWriteOptions, blobs: BlobStore): Promise<LayerResult>;
+  writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult>;
   /** `stream` is the (possibly compressed) blob; compression is detected from content. */
   applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<void>;
 }

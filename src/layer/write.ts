@@ -6,9 +6,9 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Sha256Stream } from '../hash/index.js';
 import type { BlobStore } from '../store/types.js';
-import { compressor, layerMediaType } from './compress.js';
+import { compressor, decompressed, layerMediaType } from './compress.js';
 import { tarDirectory } from './tar-writer.js';
-import type { LayerResult, LayerWriteOptions } from './types.js';
+import type { Compression, LayerResult, LayerWriteOptions } from './types.js';
 
 /** Small headers and files are gathered into chunks of this size before hashing/compressing. */
 const COALESCE = 256 * 1024;
@@ -45,15 +45,30 @@ export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form'
   return Readable.from(coalesced(tarDirectory(dir, opts)), { objectMode: false });
 }
 
-export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: BlobStore): Promise<LayerResult> {
+/** Only a blob writer is needed, so any BlobStore (or a bare sink in a benchmark) will do. */
+export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
+  return storeTar(layerTarStream(dir, opts), opts.compression, blobs);
+}
+
+/**
+ * Stores an existing tar (gzip, zstd, xz, bzip2 or plain; detected from content) as a layer blob
+ * in `compression`, its bytes unchanged, as `docker import` and `docker load` keep them: diff_id
+ * is the sha256 of the uncompressed tar. Nothing is extracted or checked here; the applier checks
+ * every entry when the layer is unpacked.
+ */
+export async function writeLayerFromTar(src: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
+  return storeTar(await decompressed(src), compression, blobs);
+}
+
+async function storeTar(tar: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
   const writer = await blobs.writer();
   const tap = new HashTap();
   try {
-    await pipeline(layerTarStream(dir, opts), tap, compressor(opts.compression), async (source: AsyncIterable<Buffer>) => {
+    await pipeline(tar, tap, compressor(compression), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) await writer.write(chunk);
     });
     const { digest, size } = await writer.commit();
-    return { diffId: tap.hash.digest(), digest, size, mediaType: layerMediaType(opts.compression) };
+    return { diffId: tap.hash.digest(), digest, size, mediaType: layerMediaType(compression) };
   } catch (e) {
     await writer.abort();
     throw e;

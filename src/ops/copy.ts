@@ -158,7 +158,8 @@ export async function copyRoots(rootfs: string, roots: readonly SourceRoot[], o:
     }
     if (o.extract && top.type === 'file' && (await isArchive(top.abs))) {
       const dir = await mkdirInRoot(rootfs, o.dest, o.owner);
-      await applyLayer(createReadStream(top.abs), dir, { form: 'plain' });
+      // An archive is not a layer: `.wh.*` names in it are ordinary files (as docker's ADD keeps them).
+      await applyLayer(createReadStream(top.abs), dir, { form: 'plain', whiteouts: 'literal' });
       continue;
     }
     const existing = await lstat(await resolveInRoot(rootfs, o.dest)).catch(() => undefined);

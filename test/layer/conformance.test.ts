@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { applyLayer } from '../../src/layer/index.js';
 import { isUserError } from '../../src/util/index.js';
 import { conformanceDir } from '../helpers/paths.js';
 import { reportConformance } from '../helpers/report.js';
@@ -128,4 +130,12 @@ test('go-archive TestApplyLayerWhiteouts', async () => {
   }
   reportConformance('go-archive/layer_cases TestApplyLayerWhiteouts', passed, layers.length);
   assert.equal(passed, layers.length);
+});
+
+test('with whiteouts: literal, .wh. entries are ordinary files (ADD of a tar that is not a layer)', async () => {
+  const root = await freshDir();
+  await writeFile(join(root, 'x'), 'x');
+  const tar = makeTar([{ path: '.wh.x', type: 'file', content: 'w' }, { path: '.wh..wh..opq', type: 'file' }]);
+  await applyLayer(Readable.from([tar]), root, { form: 'plain', whiteouts: 'literal' });
+  assert.deepEqual(await listTree(root), ['.wh..wh..opq', '.wh.x', 'x']);
 });

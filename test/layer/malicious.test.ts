@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isUserError } from '../../src/util/index.js';
 import { BLOCK } from '../../src/layer/tar-header.js';
+import { Readable } from 'node:stream';
+import { applyLayer } from '../../src/layer/index.js';
 import { applyBuffer, listTree, makeTar, type SpecEntry } from './tree.js';
 
 let tmp: string;
@@ -129,4 +131,16 @@ test('huge and bogus headers are refused without buffering them', async () => {
   const truncated = makeTar([file('big', 'x'.repeat(5000))]).subarray(0, BLOCK + 1000);
   await assertRefused(truncated, '', /unexpected end/);
   await assertRefused(makeTar([file('.wh..')]), '.wh..', /invalid whiteout/);
+});
+
+test('a source that fails after the end-of-archive marker (a digest mismatch) fails the apply', async () => {
+  const tar = makeTar([file('ok', 'fine')]);
+  const failing = Readable.from(
+    (async function* () {
+      yield tar;
+      yield Buffer.alloc(BLOCK * 4); // record padding after the end marker
+      throw new Error('blob sha256:abc does not match its digest');
+    })(),
+  );
+  await assert.rejects(applyLayer(failing, target, { form: 'plain' }), /does not match its digest/);
 });

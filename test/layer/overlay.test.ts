@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLayer, decompressed, writeLayer } from '../../src/layer/index.js';
 import { readTar } from '../../src/layer/tar-reader.js';
+import { isUserError } from '../../src/util/index.js';
 import { testBlobStore } from './test-blob-store.js';
-import { listTree } from './tree.js';
+import { applyBuffer, listTree, makeTar } from './tree.js';
 
 let tmp: string;
 const mounted: string[] = [];
@@ -90,4 +91,40 @@ test('overlay upper dir → layer with whiteouts and opaque markers, and back', 
   execFileSync('cp', ['-a', lower, plain]);
   await applyLayer(createReadStream(blobs.path(res.digest)), plain, { form: 'plain' });
   assert.deepEqual(await listTree(plain), expectedView);
+});
+
+test('an upper dir using redirect_dir or metacopy is refused: the tar cannot say where content lives', async () => {
+  const upper = join(tmp, 'upper-redirect');
+  await mkdir(join(upper, 'renamed'), { recursive: true });
+  execFileSync('setfattr', ['-n', 'trusted.overlay.redirect', '-v', '/original', join(upper, 'renamed')]);
+  const blobs = testBlobStore(join(tmp, 'store'));
+  await assert.rejects(writeLayer(upper, { form: 'overlay', compression: 'gzip' }, blobs), (e: unknown) => {
+    assert.ok(isUserError(e) && e.code === 'layer.overlay-feature', String(e));
+    assert.match(e.message, /trusted\.overlay\.redirect/);
+    return true;
+  });
+});
+
+test('overlay-form apply: a replaced whiteout is never linked to, an opaque marker before its dir keeps', async () => {
+  const snap = join(tmp, 'snap-edge');
+  const tar = makeTar([
+    { path: '.wh.a', type: 'file' },
+    { path: 'a', type: 'file', content: 'data' },
+    { path: '.wh.b', type: 'file' },
+    { path: '.wh.c', type: 'file' },
+    { path: 'd/.wh..wh..opq', type: 'file' },
+    { path: 'd', type: 'dir', xattrs: new Map([['user.k', Buffer.from('v')]]) },
+    { path: 'd/x', type: 'file', xattrs: new Map([['trusted.overlay.redirect', Buffer.from('/evil')]]) },
+  ]);
+  await applyBuffer(tar, snap, 'overlay');
+  const a = await lstat(join(snap, 'a'));
+  assert.ok(a.isFile() && a.nlink === 1, 'a is its own file');
+  assert.equal(await readFile(join(snap, 'a'), 'utf8'), 'data');
+  const [b, c] = [await lstat(join(snap, 'b')), await lstat(join(snap, 'c'))];
+  assert.ok(b.isCharacterDevice() && b.rdev === 0 && c.isCharacterDevice() && c.rdev === 0);
+  assert.equal(b.ino, c.ino, 'whiteouts share an inode, as overlayfs makes them');
+  const dump = execFileSync('getfattr', ['-d', '-m', '-', '--absolute-names', join(snap, 'd'), join(snap, 'd', 'x')]).toString();
+  assert.match(dump, /trusted\.overlay\.opaque="y"/);
+  assert.match(dump, /user\.k="v"/);
+  assert.doesNotMatch(dump, /redirect/, 'overlay xattrs from the archive are never applied');
 });

@@ -29,6 +29,7 @@ export interface SpecEntry {
   uid?: number;
   gid?: number;
   mtime?: number;
+  xattrs?: Map<string, Buffer>;
 }
 
 /** A tar archive with exactly these entries, in this order (names are not checked: tests use that). */
@@ -46,6 +47,7 @@ export function makeTar(entries: readonly SpecEntry[]): Buffer {
         size: data.length,
         mtime: e.mtime ?? 1_600_000_000,
         ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+        ...(e.xattrs ? { xattrs: e.xattrs } : {}),
       }),
     );
     if (e.type === 'file') parts.push(data, paddingFor(data.length));

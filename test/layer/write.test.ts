@@ -10,8 +10,9 @@ import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { applyLayer, writeLayer, type LayerWriteOptions } from '../../src/layer/index.js';
+import { applyLayer, writeLayer, writeLayerFromTar, type LayerWriteOptions } from '../../src/layer/index.js';
 import { testBlobStore } from './test-blob-store.js';
 import { listTree } from './tree.js';
 
@@ -168,4 +169,57 @@ test('archives written by GNU tar (gnu long names, posix PAX, xz/bzip2) apply li
     assert.equal(await readFile(join(dst, LONG_FILE), 'utf8'), 'long name');
     assert.equal((await lstat(join(dst, 'bin', 'tool'))).ino, (await lstat(join(dst, 'hardlink-to-tool'))).ino);
   }
+});
+
+test('sockets are skipped, as docker does', async () => {
+  const src = join(tmp, 'src-sock');
+  await mkdir(src);
+  await writeFile(join(src, 'file'), 'x');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(join(src, 'sock'), resolve));
+  try {
+    const { blobPath } = await write(src, { form: 'plain', compression: 'gzip' });
+    assert.deepEqual(execFileSync('tar', ['-tzf', blobPath]).toString().trim().split('\n'), ['file']);
+  } finally {
+    server.close();
+  }
+});
+
+test('a file name that is not UTF-8 is a clear error, not a crash', async () => {
+  const src = join(tmp, 'src-latin1');
+  await mkdir(src);
+  await writeFile(Buffer.from(`${src}/caf\xe9`, 'latin1'), 'x');
+  await assert.rejects(write(src, { form: 'plain', compression: 'gzip' }), /caf\\xe9 in a layer: its name is not valid UTF-8/);
+});
+
+test('xattrs survive on names that getfattr/setfattr have to escape', async () => {
+  const src = join(tmp, 'src-names');
+  const name = 'sp ace\nnl=eq\\bs\tté';
+  await mkdir(join(src, name), { recursive: true });
+  await writeFile(join(src, name, name), 'x');
+  execFileSync('setfattr', ['-n', 'user.odd', '-v', 'v1', join(src, name)]);
+  execFileSync('setfattr', ['-n', 'user.odd', '-v', 'v2', join(src, name, name)]);
+  const { blobPath } = await write(src, { form: 'plain', compression: 'gzip' });
+  const dst = await mkdtemp(join(tmp, 'dst-names-'));
+  await applyLayer(createReadStream(blobPath), dst, { form: 'plain' });
+  assert.deepEqual(await listTree(dst), [`${name}/`, `${name}/${name}`]);
+  for (const [p, v] of [[join(dst, name), 'v1'], [join(dst, name, name), 'v2']] as const) {
+    assert.equal(execFileSync('getfattr', ['--only-values', '-n', 'user.odd', '--absolute-names', p]).toString(), v);
+  }
+});
+
+test('writeLayerFromTar stores a foreign tar unchanged: diff_id is the sha256 of its uncompressed bytes', async () => {
+  const src = join(tmp, 'src-import');
+  await buildTree(src, { reverse: false, mtime: 1_700_000_000 });
+  const plainTar = join(tmp, 'import.tar');
+  execFileSync('tar', ['-cf', plainTar, '-C', src, '.']);
+  execFileSync('gzip', ['-k', plainTar]);
+  const blobs = testBlobStore(join(tmp, 'store'));
+  const res = await writeLayerFromTar(createReadStream(`${plainTar}.gz`), 'zstd', blobs);
+  assert.equal(res.diffId, sha(await readFile(plainTar)));
+  assert.equal(res.digest, sha(await readFile(blobs.path(res.digest))));
+  assert.equal(res.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+  const dst = await mkdtemp(join(tmp, 'dst-import-'));
+  await applyLayer(createReadStream(blobs.path(res.digest)), dst, { form: 'plain' });
+  assert.deepEqual(await listTree(dst), await listTree(src));
 });
