@@ -24,14 +24,30 @@ const strip = (t: Tok): Tok => {
   return t;
 };
 const tok = (d: any[]): Tok => strip(d[0] as Tok);
-const node = (family: LineSyntax['family'], d: any[], extra: Partial<LineSyntax>): LineSyntax => ({
-  family,
-  keyword: strip(d[0] as Tok),
-  flags: (d[1] as { flags: Tok[] }).flags,
-  endFlags: (d[1] as { endFlags?: Tok }).endFlags,
-  words: [],
-  ...extra,
-});
+/**
+ * What follows the keyword; built right to left, so flags are prepended. Postprocessors extend
+ * their children's arrays in place: safe because the grammar is unambiguous (parseLineSyntax checks
+ * for exactly one parse), so no data object is shared by two surviving derivations.
+ */
+interface Tail {
+  flags: Tok[];
+  endFlags?: Tok | undefined;
+  words: Tok[];
+  rest?: Tok | undefined;
+  htype?: Tok | undefined;
+  trigger?: LineSyntax | undefined;
+}
+const emptyTail = (): Tail => ({ flags: [], words: [] });
+const withFlag = (d: any[]): Tail => {
+  const t = d[1] as Tail;
+  t.flags.unshift(strip(d[0] as Tok));
+  return t;
+};
+const afterEnd = (d: any[]): Tail => ({ ...(d[1] as Tail), endFlags: strip(d[0] as Tok) });
+const node = (family: LineSyntax['family']) => (d: any[]): LineSyntax => {
+  const t = d[1] as Tail;
+  return { family, keyword: strip(d[0] as Tok), flags: t.flags, endFlags: t.endFlags, words: t.words, rest: t.rest, htype: t.htype, trigger: t.trigger };
+};
 %}
 
 @lexer lexer
@@ -39,26 +55,50 @@ const node = (family: LineSyntax['family'], d: any[], extra: Partial<LineSyntax>
 # The driver trims the line first (BuildKit TrimSpace's it too), so no blanks at either end.
 line -> instruction {% id %}
 
+# Each family: the keyword, then a tail of leading flags (a bare `--` ends them) and the arguments
+# in the family's shape. Tails are right-recursive without optional (nullable) EBNF, which keeps
+# the Earley chart small: this grammar runs once per instruction.
 instruction ->
-    %kwJson flags rest:?           {% (d) => node('kwJson', d, { rest: d[2] ?? undefined }) %}
-  | %kwString flags rest:?         {% (d) => node('kwString', d, { rest: d[2] ?? undefined }) %}
-  | %kwOther flags rest:?          {% (d) => node('kwOther', d, { rest: d[2] ?? undefined }) %}
-  | %kwJsonList flags words:?      {% (d) => node('kwJsonList', d, { words: d[2] ?? [] }) %}
-  | %kwSplit flags words:?         {% (d) => node('kwSplit', d, { words: d[2] ?? [] }) %}
-  | %kwNameVal flags words:?       {% (d) => node('kwNameVal', d, { words: d[2] ?? [] }) %}
-  | %kwArg flags words:?           {% (d) => node('kwArg', d, { words: d[2] ?? [] }) %}
-  | %kwHealth flags health:?       {% (d) => node('kwHealth', d, { htype: d[2]?.htype, rest: d[2]?.rest }) %}
-  | %kwOnbuild flags trigger:?     {% (d) => node('kwOnbuild', d, { trigger: d[2] ?? undefined }) %}
+    %kwJson restTail               {% node('kwJson') %}
+  | %kwString restTail             {% node('kwString') %}
+  | %kwOther restTail              {% node('kwOther') %}
+  | %kwJsonList wordsTail          {% node('kwJsonList') %}
+  | %kwSplit wordsTail             {% node('kwSplit') %}
+  | %kwNameVal wordsTail           {% node('kwNameVal') %}
+  | %kwArg wordsTail               {% node('kwArg') %}
+  | %kwHealth healthTail           {% node('kwHealth') %}
+  | %kwOnbuild onbuildTail         {% node('kwOnbuild') %}
 
-flags -> flag:* endFlags:?         {% (d) => ({ flags: d[0] as Tok[], endFlags: (d[1] ?? undefined) as Tok | undefined }) %}
-flag -> %flag                      {% tok %}
-endFlags -> %endFlags              {% tok %}
+restTail -> null                   {% emptyTail %}
+  | %flag restTail                 {% withFlag %}
+  | %endFlags restArgs             {% afterEnd %}
+  | %rest                          {% (d) => ({ flags: [], words: [], rest: tok(d) }) %}
+restArgs -> null                   {% emptyTail %}
+  | %rest                          {% (d) => ({ flags: [], words: [], rest: tok(d) }) %}
 
-rest -> %rest                      {% tok %}
-words -> word:+                    {% id %}
-word -> %word                      {% tok %}
-health -> %htype rest:?            {% (d) => ({ htype: strip(d[0] as Tok), rest: (d[1] ?? undefined) as Tok | undefined }) %}
-trigger -> instruction             {% id %}
+wordsTail -> null                  {% emptyTail %}
+  | %flag wordsTail                {% withFlag %}
+  | %endFlags wordArgs             {% afterEnd %}
+  | words                          {% (d) => ({ flags: [], words: d[0] as Tok[] }) %}
+wordArgs -> null                   {% emptyTail %}
+  | words                          {% (d) => ({ flags: [], words: d[0] as Tok[] }) %}
+words -> %word                     {% (d) => [tok(d)] %}
+  | words %word                    {% (d) => { (d[0] as Tok[]).push(strip(d[1] as Tok)); return d[0] as Tok[]; } %}
 
+healthTail -> null                 {% emptyTail %}
+  | %flag healthTail               {% withFlag %}
+  | %endFlags healthArgs           {% afterEnd %}
+  | health                         {% id %}
+healthArgs -> null                 {% emptyTail %}
+  | health                         {% id %}
+health -> %htype                   {% (d) => ({ flags: [], words: [], htype: tok(d) }) %}
+  | %htype %rest                   {% (d) => ({ flags: [], words: [], htype: tok(d), rest: strip(d[1] as Tok) }) %}
+
+onbuildTail -> null                {% emptyTail %}
+  | %flag onbuildTail              {% withFlag %}
+  | %endFlags triggerArgs          {% afterEnd %}
+  | instruction                    {% (d) => ({ flags: [], words: [], trigger: d[0] as LineSyntax }) %}
+triggerArgs -> null                {% emptyTail %}
+  | instruction                    {% (d) => ({ flags: [], words: [], trigger: d[0] as LineSyntax }) %}
 
 @include "_json.ne"

@@ -1,16 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
-import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
+import { SourceFile, formatDiagnostic } from '../diag/index.js';
 import { UserError } from '../util/user-error.js';
 import { parseDockerfile } from '../syntax/index.js';
-import { lintDockerfile, resolveStages } from '../instructions/index.js';
-import { buildPlan, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
+import type { Platform } from '../instructions/index.js';
+import { planDockerfile, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
 
 export interface PlanCommandOptions {
   readonly context: string;
   readonly file?: string;
   readonly target?: string;
+  readonly platform: string;
   readonly buildArg: readonly string[];
   readonly format: 'text' | 'json' | 'dot';
 }
@@ -27,18 +28,14 @@ export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv):
   return out;
 }
 
-/** Parser and instruction layer can both see e.g. a forbidden ONBUILD trigger; say it once. */
-function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.severity}|${d.message}|${d.range?.start ?? ''}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+export function parsePlatform(text: string): Platform {
+  const m = /^([a-z0-9_-]+)\/([a-z0-9_-]+)(?:\/([a-z0-9_.-]+))?$/i.exec(text);
+  if (!m) throw new UserError('cli.bad-platform', `invalid --platform "${text}"`, 'write os/arch[/variant], e.g. linux/arm64');
+  return { os: m[1]!.toLowerCase(), architecture: m[2]!.toLowerCase(), variant: m[3] };
 }
 
 export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promise<number> {
+  const targetPlatform = parsePlatform(opts.platform);
   const contextDir = resolve(ctx.cwd, opts.context);
   const path = opts.file ? resolve(ctx.cwd, opts.file) : join(contextDir, 'Dockerfile');
   let text: string;
@@ -50,20 +47,11 @@ export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promis
   }
   const file = new SourceFile(relative(ctx.cwd, path) || path, text);
   const parsed = parseDockerfile(file);
-  const diags: Diagnostic[] = [...parsed.diagnostics];
-  let output: string | undefined;
-  if (parsed.ast) {
-    diags.push(...lintDockerfile(parsed.ast));
-    const { resolved, diagnostics } = resolveStages(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env) });
-    diags.push(...diagnostics);
-    if (!diags.some((d) => d.severity === 'error')) {
-      const p = buildPlan(resolved, { target: opts.target });
-      diags.push(...p.diagnostics);
-      if (p.plan) output = opts.format === 'json' ? renderPlanJson(p.plan) : opts.format === 'dot' ? renderPlanDot(p.plan) : renderPlanText(p.plan);
-    }
-  }
-  for (const d of dedupe(diags)) ctx.stderr.write(formatDiagnostic(d) + '\n');
-  if (diags.some((d) => d.severity === 'error') || output === undefined) return 1;
-  ctx.stdout.write(output);
+  const { plan, diagnostics } = parsed.ast
+    ? planDockerfile(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env), target: opts.target, targetPlatform }, parsed.diagnostics)
+    : { plan: undefined, diagnostics: parsed.diagnostics };
+  for (const d of diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
+  if (!plan) return 1;
+  ctx.stdout.write(opts.format === 'json' ? renderPlanJson(plan) : opts.format === 'dot' ? renderPlanDot(plan) : renderPlanText(plan));
   return 0;
 }

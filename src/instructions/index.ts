@@ -3,8 +3,10 @@
  * and shell-word expansion applied where BuildKit applies it.
  *
  *   parseInstruction(node, file, diags) → TypedInstruction | undefined   (no expansion)
- *   resolveStages(ast, { buildArgs, targetPlatform, imageEnv }) → { resolved: { stages }, diagnostics }
- *   lintDockerfile(ast) → warnings (MAINTAINER, legacy ENV, JSON args, stage-name casing)
+ *   resolveStages(ast, { buildArgs, target, targetPlatform, imageEnv }) → { resolved: { stages }, diagnostics }
+ *     (also the expansion-time checks: UndefinedVar, UndefinedArgInFrom, EXPOSE format)
+ *   lintDockerfile(ast) → BuildKit's cheap lint warnings (codes `lint.*`, see LINT_RULES)
+ *   applyCheckDirective(diags, ast.directives, file) → honours `# check=skip=…;error=true`
  */
 export * from './types.js';
 export { parseInstruction, parseGoDuration } from './parse.js';
@@ -12,3 +14,4 @@ export { FLAG_SPECS } from './flags.js';
 export { parseMount, splitCsv } from './mount.js';
 export * from './scope.js';
 export { lintDockerfile } from './lint.js';
+export { applyCheckDirective, LINT_RULES } from './check-directive.js';

@@ -22,7 +22,21 @@ export function lintDockerfile(ast: Dockerfile): Diagnostic[] {
         );
     seen = new Map();
   };
+  // ConsistentInstructionCasing: compare each keyword with the file's majority casing.
+  const upper = ast.instructions.filter((n) => isUpper(n.keywordText)).length;
+  const lower = ast.instructions.filter((n) => isLower(n.keywordText)).length;
+  const majority = upper >= lower ? 'uppercase' : 'lowercase';
   for (const node of ast.instructions) {
+    if (majority === 'uppercase' ? !isUpper(node.keywordText) : !isLower(node.keywordText))
+      out.push(
+        warning(
+          'lint.consistent-instruction-casing',
+          `Command '${node.keywordText}' should match the case of the command majority (${majority})`,
+          ast.file,
+          node.keywordRange,
+          `write ${majority === 'uppercase' ? node.keywordText.toUpperCase() : node.keywordText.toLowerCase()}`,
+        ),
+      );
     if (node.keyword === 'FROM') flushStage();
     if (SINGLE_USE.has(node.keyword)) seen.set(node.keyword, [...(seen.get(node.keyword) ?? []), node]);
     lintInstruction(node, ast.file, out);
@@ -84,6 +98,17 @@ function lintInstruction(node: Instruction, file: SourceFile, out: Diagnostic[])
         );
       break;
     case 'FROM': {
+      const platform = node.flags.find((f) => f.name === 'platform');
+      const stage = args.kind === 'words' ? args.words[2]?.value.toLowerCase() : undefined;
+      if (platform?.value && /^\$(\{TARGETPLATFORM\}|TARGETPLATFORM)$/.test(platform.value))
+        out.push(
+          warning('lint.redundant-target-platform', 'Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior', file, platform.range, 'drop --platform'),
+        );
+      else if (platform?.value && !platform.value.includes('$') && !(stage && platform.value.split('/').slice(1).some((part) => stage.includes(part.toLowerCase()))))
+        // A stage named for its platform (`AS build-arm64`) is the one place a constant makes sense.
+        out.push(
+          warning('lint.from-platform-flag-const-disallowed', `FROM --platform flag should not use constant value "${platform.value}"`, file, platform.range, 'use $BUILDPLATFORM or $TARGETPLATFORM'),
+        );
       if (args.kind !== 'words' || args.words.length !== 3) break;
       const [, as, name] = args.words as [unknown, { value: string; range: { start: number; end: number } }, { value: string; range: { start: number; end: number } }];
       if (RESERVED_STAGE_NAMES.has(name.value.toLowerCase()))

@@ -86,7 +86,7 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
       const from = single(flags, 'from');
       if (from?.value.includes('$'))
         diags.push(
-          error('instructions.from-not-expanded', `COPY --from does not expand variables: "${from.value}"`, file, from.range, 'to choose the source by ARG, add a stage `FROM ${ARG} AS src` and use COPY --from=src'),
+          error('instructions.from-not-expanded', `variable expansion is not supported for --from: "${from.value}"`, file, from.range, 'to choose the source by ARG, add a stage `FROM ${ARG} AS src` and use COPY --from=src'),
         );
       return {
         kind: kw,
@@ -159,15 +159,10 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
   }
 }
 
-function argWords(args: Args): Word[] {
-  switch (args.kind) {
-    case 'words':
-      return [...args.words];
-    case 'json':
-      return [...args.items];
-    default:
-      return [];
-  }
+const NO_WORDS: readonly Word[] = [];
+
+function argWords(args: Args): readonly Word[] {
+  return args.kind === 'words' ? args.words : args.kind === 'json' ? args.items : NO_WORDS;
 }
 
 function toCommand(args: Args): Command | undefined {

@@ -9,6 +9,7 @@ import { error, warning, type Diagnostic, type Range, type SourceFile } from '..
 import { ok, err } from '../util/result.js';
 import type { Dockerfile } from '../syntax/index.js';
 import { expandWord, type ShellEnv } from '../shell/index.js';
+import { editDistance } from '../syntax/index.js';
 import { parseInstruction } from './parse.js';
 import { parseMount } from './mount.js';
 import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruction, Word } from './types.js';
@@ -30,6 +31,8 @@ export const PROXY_ARGS: ReadonlySet<string> = new Set(
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ResolveOptions {
+  /** `--target`: the value of the built-in TARGETSTAGE ARG (`default` without one). */
+  readonly target?: string;
   /** `--build-arg K=V` values. */
   readonly buildArgs?: ReadonlyMap<string, string>;
   readonly targetPlatform?: Platform;
@@ -94,12 +97,18 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   const diags: Diagnostic[] = [];
   const buildArgs = opts.buildArgs ?? new Map<string, string>();
   const autoArgs = platformArgs(opts.targetPlatform ?? DEFAULT_PLATFORM, opts.buildPlatform ?? DEFAULT_PLATFORM);
+  autoArgs.set('TARGETSTAGE', opts.target ?? 'default');
   const escape = ast.escapeChar;
   const consumed = new Set<string>();
 
+  /** Names an instruction's expansions read while unset, for the UndefinedVar check. */
+  let unsetNames = new Set<string>();
   const expandIn = (env: ShellEnv) => (w: Word): Word => {
     const r = expandWord(w.value, env, { escape });
-    if (r.ok) return { value: r.value.value, range: w.range };
+    if (r.ok) {
+      for (const n of r.value.unsetBare) unsetNames.add(n);
+      return { value: r.value.value, range: w.range };
+    }
     diags.push(error(`instructions.${r.error.code}`, `failed to process "${w.value}": ${r.error.message}`, file, w.range));
     return w;
   };
@@ -109,8 +118,23 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   /** Global ARG names, with or without a value (a valueless one is declared, just empty). */
   const declaredGlobals = new Set<string>();
   const stages: Stage[] = [];
-  let current: { stage: Omit<Stage, 'steps'>; steps: Step[]; env: Map<string, string>; args: Map<string, string> } | undefined;
+  let current:
+    | {
+        stage: Omit<Stage, 'steps'>;
+        steps: Step[];
+        env: Map<string, string>;
+        args: Map<string, string>;
+        /** Every ARG name the stage declared, with or without a value. */
+        declared: Set<string>;
+        /** Whether the base's Env is known (scratch, a stage, or imageEnv answered). */
+        envKnown: boolean;
+        /** The live scope (ENV over ARG) and its word expander, made once per stage. */
+        scope: ShellEnv;
+        ex: (w: Word) => Word;
+      }
+    | undefined;
   const finalEnvByName = new Map<string, Map<string, string>>();
+  const envKnownByName = new Map<string, boolean>();
   const triggersByName = new Map<string, TypedInstruction[]>();
 
   const finishStage = (): void => {
@@ -118,6 +142,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
     stages.push({ ...current.stage, steps: current.steps });
     if (current.stage.name) {
       finalEnvByName.set(current.stage.name, current.env);
+      envKnownByName.set(current.stage.name, current.envKnown);
       // Only the stage's own ONBUILDs reach its children: triggers it inherited already ran in it.
       triggersByName.set(
         current.stage.name,
@@ -149,13 +174,30 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
 
   type Current = NonNullable<typeof current>;
   const dispatch = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
-    // ENV wins over an ARG of the same name; materialised only where a RUN needs a snapshot.
-    const scopeEnv = { get: (k: string): string | undefined => cur.env.get(k) ?? cur.args.get(k) };
+    unsetNames = new Set();
+    if (typed.kind === 'ARG') for (const a of typed.args) cur.declared.add(a.key);
+    dispatchOne(cur, typed, trigger);
+    // BuildKit's UndefinedVar, only where the stage's whole Env is known (else $HOME of an image
+    // would be reported).
+    if (!cur.envKnown) return;
+    for (const name of unsetNames) {
+      if (cur.declared.has(name) || cur.env.has(name)) continue;
+      const near = [...cur.env.keys(), ...cur.declared].find((k) => editDistance(k, name) <= 2);
+      diags.push(
+        warning('lint.undefined-var', `Usage of undefined variable '$${name}'${near ? ` (did you mean $${near}?)` : ''}`, file, typed.node.range, `declare it with ARG ${name} or ENV ${name}=<value>`),
+      );
+    }
+  };
+  const dispatchOne = (cur: Current, typed: TypedInstruction, trigger: boolean): void => {
+    const scopeEnv = cur.scope;
     const snapshot = (): [string, string][] => [...new Map([...cur.args, ...cur.env])];
-    const ex = expandIn(scopeEnv);
+    const ex = cur.ex;
     const expandHeredoc = (data: string): string => {
       const r = expandWord(data, scopeEnv, { escape: '\\', skipQuotes: true });
-      if (r.ok) return r.value.value;
+      if (r.ok) {
+        for (const n of r.value.unsetBare) unsetNames.add(n);
+        return r.value.value;
+      }
       diags.push(error(`instructions.${r.error.code}`, `failed to expand heredoc: ${r.error.message}`, file, typed.node.range));
       return data;
     };
@@ -221,10 +263,22 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
           if (!r.ok) return [ex(w)];
           return r.value.words.map((value) => ({ value, range: w.range }));
         });
-        for (const p of items)
-          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p.value))
+        const ports = items.map((p) => {
+          let value = p.value;
+          if (value.includes(':')) {
+            diags.push(
+              warning('lint.expose-invalid-format', `EXPOSE instruction should not define an IP address or host-port mapping, found '${value}'`, file, p.range, 'publish ports when running the container'),
+            );
+            value = value.slice(value.lastIndexOf(':') + 1);
+          }
+          const proto = /\/([a-z]+)$/i.exec(value)?.[1];
+          if (proto && proto !== proto.toLowerCase())
+            diags.push(warning('lint.expose-proto-casing', `Defined protocol '${value}' in EXPOSE instruction should be lowercase`, file, p.range, `write ${value.toLowerCase()}`));
+          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(value))
             diags.push(error('instructions.bad-port', `invalid port: "${p.value}"`, file, p.range, 'use <port>[-<port>][/tcp|udp|sctp]'));
-        cur.steps.push({ instruction: { ...typed, items }, trigger });
+          return { value, range: p.range };
+        });
+        cur.steps.push({ instruction: { ...typed, items: ports }, trigger });
         break;
       }
       case 'VOLUME':
@@ -255,14 +309,24 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         diags.push(error('instructions.bad-platform', `invalid platform: "${platform.value}"`, file, platform.range, 'use os/arch[/variant], e.g. linux/amd64'));
       const name = typed.stageName?.value.toLowerCase();
       const from: FromInstruction = { ...typed, image, platform };
-      const parentEnv = finalEnvByName.get(image.value.toLowerCase()) ?? opts.imageEnv?.(image.value);
+      const parentStage = image.value.toLowerCase();
+      const parentEnv = finalEnvByName.get(parentStage) ?? opts.imageEnv?.(image.value);
+      const envKnown = parentStage === 'scratch' || (finalEnvByName.has(parentStage) ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
       const env = new Map(parentEnv ?? []);
       if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+      const args = new Map<string, string>();
+      // ENV wins over an ARG of the same name; the maps are read live, so each instruction sees
+      // the scope as it stands (materialised only where a RUN needs a snapshot).
+      const scope: ShellEnv = { get: (k) => env.get(k) ?? args.get(k) };
       current = {
         stage: { index: stages.length, name, from, base: image.value, platform: platform?.value },
         steps: [],
         env,
-        args: new Map(),
+        args,
+        declared: new Set(),
+        envKnown,
+        scope,
+        ex: expandIn(scope),
       };
       for (const t of triggersByName.get(image.value.toLowerCase()) ?? opts.imageTriggers?.(image.value) ?? []) dispatch(current, t, true);
       continue;
@@ -279,7 +343,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   }
   finishStage();
   if (stages.length === 0 && !diags.some((d) => d.severity === 'error'))
-    diags.push(error('instructions.no-from', 'the Dockerfile has no FROM instruction', file, ast.range, 'start a build stage with FROM <image>'));
+    diags.push(error('instructions.no-from', 'dockerfile contains no stages to build', file, ast.range, 'start a build stage with FROM <image>'));
   for (const k of buildArgs.keys()) {
     if (!consumed.has(k) && !PROXY_ARGS.has(k) && !autoArgs.has(k))
       diags.push(warning('instructions.unused-build-arg', `build-arg ${k} was not consumed by any ARG`, file, undefined, `declare it with ARG ${k} where it is needed`));

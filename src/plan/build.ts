@@ -1,6 +1,7 @@
-import { error, type Diagnostic, type Range } from '../diag/index.js';
+import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
 import type { ResolvedDockerfile, Stage, Step, TypedInstruction } from '../instructions/index.js';
 import { posix } from 'node:path';
+import { editDistance } from '../syntax/index.js';
 import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex, VertexKind } from './types.js';
 
 export interface PlanOptions {
@@ -40,7 +41,7 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
     }
     if (target > at) {
       diags.push(
-        error('plan.forward-reference', `${what} refers to stage "${text}", which is defined later`, file, range, 'a stage can only use stages defined above it; move it up'),
+        error('plan.forward-reference', `${what}: stage "${text}" needs to be defined before current stage`, file, range, 'a stage can only use stages defined above it; move it up'),
       );
       return { kind: 'error' };
     }
@@ -86,7 +87,12 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
         else if (r.kind === 'image') images.add(r.ref);
       }
       const filesystem = kind !== 'meta';
-      context = nextContext(context, step.instruction);
+      const ins = step.instruction;
+      if (ins.kind === 'WORKDIR' && !ins.value.value.startsWith('/') && context.workdir === undefined)
+        diags.push(
+          warning('lint.workdir-relative-path', `Relative workdir "${ins.value.value}" can have unexpected results if the base image changes`, file, ins.value.range, 'use an absolute path'),
+        );
+      context = nextContext(context, ins);
       const v: Vertex = {
         id: `s${s.index}v${i + 1}`,
         stage: s.index,
@@ -116,7 +122,8 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
   if (opts.target !== undefined) {
     const t = byName.get(opts.target.toLowerCase());
     if (t === undefined) {
-      diags.push(error('plan.unknown-target', `target stage "${opts.target}" could not be found`, file, undefined, stageList(stages)));
+      const near = stages.map((s) => s.name).find((n) => n !== undefined && editDistance(n, opts.target!.toLowerCase()) <= 2);
+      diags.push(error('plan.unknown-target', `target stage "${opts.target}" could not be found`, file, undefined, `${near ? `did you mean ${near}? ` : ''}${stageList(stages)}`));
       return { diagnostics: diags };
     }
     target = t;

@@ -2,6 +2,8 @@
  * plan: resolved stages → a DAG of vertices, pruned to the stages `--target` needs.
  *
  *   buildPlan(resolved, { target }) → { plan?, diagnostics }
+ *   planDockerfile(ast, { buildArgs, target, imageEnv }, parseDiagnostics) → lint + resolve + plan
+ *   vertexOp(vertex) → the expanded operation as plain data (the `op` of a cache key)
  *
  * Every stage is a chain of vertices starting at its FROM. A filesystem vertex (FROM, RUN, COPY,
  * ADD, WORKDIR) names `fsParent`, the previous filesystem vertex of its stage: that is the parent
@@ -9,5 +11,7 @@
  * second. Edges between stages come from `FROM <stage>`, `COPY --from` and `RUN --mount=from=`.
  */
 export * from './types.js';
-export { buildPlan } from './build.js';
+export { buildPlan, type PlanOptions } from './build.js';
+export { planDockerfile } from './from-dockerfile.js';
+export { vertexOp, instructionOp, type OpData } from './op.js';
 export { renderPlanText, renderPlanJson, renderPlanDot } from './render.js';

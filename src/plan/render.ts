@@ -1,4 +1,5 @@
 /** Text, JSON and Graphviz renderings of a plan (what `wharf plan` prints). */
+import { vertexOp } from './op.js';
 import type { Plan, PlanStage, StageBase } from './types.js';
 
 const baseText = (b: StageBase, plan: Plan): string =>
@@ -47,6 +48,7 @@ export function renderPlanJson(plan: Plan): string {
             fsParent: v.fsParent ?? null,
             edges: v.edges.map((e) => ({ stage: e.stage, via: e.via })),
             context: v.context,
+            op: vertexOp(v),
             ...(v.runEnv ? { env: Object.fromEntries(v.runEnv.vars) } : {}),
           })),
         })),
@@ -70,7 +72,16 @@ export function renderPlanDot(plan: Plan): string {
       out.push(`    ${dotString(v.id)} [label=${dotString(label)}${v.filesystem ? '' : ', style=dashed'}];`);
     }
     out.push('  }');
+    // Images a stage starts from or copies out of, as ellipses feeding the vertex that reads them.
+    const image = (ref: string, to: string, label?: string): void => {
+      out.push(`  ${dotString(`image:${ref}`)} [shape=ellipse, label=${dotString(ref)}];`);
+      out.push(`  ${dotString(`image:${ref}`)} -> ${dotString(to)}${label ? ` [label=${dotString(label)}]` : ''};`);
+    };
+    if (s.base.kind === 'image') image(s.base.ref, s.vertices[0]!.id);
     for (const v of s.vertices) {
+      const op = v.instruction;
+      if (op.kind === 'COPY' && op.from && s.images.includes(op.from.value)) image(op.from.value, v.id, 'copy-from');
+      if (op.kind === 'RUN') for (const m of op.mounts) if (m.from !== undefined && s.images.includes(m.from)) image(m.from, v.id, 'mount-from');
       if (v.prev) out.push(`  ${dotString(v.prev)} -> ${dotString(v.id)};`);
       for (const e of v.edges) {
         const src = byIndex.get(e.stage);

@@ -32,6 +32,8 @@ export interface Expansion {
   readonly used: ReadonlySet<string>;
   /** Names that were referenced but not set. */
   readonly unset: ReadonlySet<string>;
+  /** The unset names read as plain `$v`/`${v}`, with no modifier saying what to do when unset. */
+  readonly unsetBare: ReadonlySet<string>;
 }
 
 /** Why an expansion failed, in BuildKit's words (e.g. `VAR: is not allowed to be unset`). */

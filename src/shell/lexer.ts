@@ -60,6 +60,7 @@ class Scanner {
   private pos = 0;
   readonly used = new Set<string>();
   readonly unset = new Set<string>();
+  readonly unsetBare = new Set<string>();
 
   constructor(
     text: string,
@@ -174,6 +175,12 @@ class Scanner {
     }
   }
 
+  private bare(name: string): string {
+    const { value, set } = this.getEnv(name);
+    if (!set) this.unsetBare.add(name);
+    return value;
+  }
+
   private processName(): string {
     let name = '';
     while (this.peek() !== EOF) {
@@ -194,7 +201,7 @@ class Scanner {
     if (this.peek() !== '{') {
       const name = this.processName();
       if (name === '') return '$';
-      return this.getEnv(name).value;
+      return this.bare(name);
     }
     this.next();
     const first = this.peek();
@@ -206,7 +213,7 @@ class Scanner {
     let nullIsUnset = false;
     switch (ch) {
       case '}':
-        return this.getEnv(name).value;
+        return this.bare(name);
       case ':':
       case '+':
       case '-':
@@ -276,12 +283,12 @@ const NO_NAMES: ReadonlySet<string> = new Set();
 export function processWord(word: string, env: ShellEnv, escape: string, rawEscapes: boolean, skipQuotes: boolean): Result<Expansion, ShellError> {
   // Most words hold nothing to expand, quote or escape: skip the scanner for them.
   if (PLAIN_WORD.test(word)) {
-    return ok({ value: word, words: word.split(FIELD_SEPARATORS).filter((w) => w !== ''), used: NO_NAMES, unset: NO_NAMES });
+    return ok({ value: word, words: word.split(FIELD_SEPARATORS).filter((w) => w !== ''), used: NO_NAMES, unset: NO_NAMES, unsetBare: NO_NAMES });
   }
   const sc = new Scanner(word, env, escape, rawEscapes, skipQuotes);
   try {
     const { value, words } = sc.processStopOn(EOF, rawEscapes);
-    return ok({ value, words, used: sc.used, unset: sc.unset });
+    return ok({ value, words, used: sc.used, unset: sc.unset, unsetBare: sc.unsetBare });
   } catch (e) {
     if (e instanceof ExpansionFailure) return err(e.shellError);
     throw e;

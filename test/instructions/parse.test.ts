@@ -101,6 +101,7 @@ test('lint warns about MAINTAINER, legacy ENV, shell-form CMD, stage name and AS
     'lint.maintainer-deprecated',
     'lint.legacy-key-value-format',
     'lint.json-args-recommended',
+    'lint.consistent-instruction-casing',
     'lint.from-as-casing',
   ]);
 });
@@ -115,4 +116,13 @@ test('lint warns about repeated CMD in a stage, reserved stage names and secrets
     ['lint.multiple-instructions', 'CMD'],
   ]);
   assert.equal(got.at(-1)![1], 'CMD');
+});
+
+test('lint checks instruction casing against the majority and FROM --platform values', () => {
+  const ast = parseAst('FROM --platform=$TARGETPLATFORM a\nRUN x\ncopy a b\nFROM --platform=linux/amd64 b\nFROM --platform=linux/arm64 c AS build-arm64\nFROM --platform=$BUILDPLATFORM d');
+  assert.deepEqual(lintDockerfile(ast).map((d) => [d.code, ast.file.text.slice(d.range!.start, d.range!.end)]), [
+    ['lint.redundant-target-platform', '--platform=$TARGETPLATFORM'],
+    ['lint.consistent-instruction-casing', 'copy'],
+    ['lint.from-platform-flag-const-disallowed', '--platform=linux/amd64'],
+  ]);
 });

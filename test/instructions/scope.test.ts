@@ -132,3 +132,28 @@ test('a resolved ARG step carries the values the ARGs took', () => {
   assert.deepEqual(only(s[1]!, 'ARG').args.map((a) => [a.key, a.value]), [['A', 'cli'], ['B', undefined]]);
   assert.deepEqual(only(s[0]!, 'ARG').args.map((a) => [a.key, a.value]), [['G', 'g']]);
 });
+
+test('EXPOSE warns about upper-case protocols and host mappings; TARGETSTAGE names the target', () => {
+  const r = resolve('FROM s\nEXPOSE 80/TCP 127.0.0.1:8080:80\nARG TARGETSTAGE\nRUN x');
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ['lint.expose-proto-casing', 'lint.expose-invalid-format']);
+  assert.deepEqual(only(r.resolved.stages[0]!.steps[0]!, 'EXPOSE').items.map((w) => w.value), ['80/TCP', '80']);
+  assert.deepEqual(envOf(r.resolved.stages[0]!.steps[2]!), { TARGETSTAGE: 'default' });
+  const named = resolveStages(parseAst('FROM s AS app\nARG TARGETSTAGE\nRUN x'), { target: 'app' });
+  assert.deepEqual(envOf(named.resolved.stages[0]!.steps[1]!), { TARGETSTAGE: 'app' });
+});
+
+test('UndefinedVar: a plain $v that no ARG or ENV defines warns where the stage env is known', () => {
+  const codes = (text: string, imageEnv?: Map<string, string>) =>
+    resolveStages(parseAst(text), { imageEnv: imageEnv && (() => imageEnv) }).diagnostics.map((d) => d.message);
+  assert.deepEqual(codes('FROM scratch\nARG DECLARED\nENV A=$DECLARED$PATH${LIB:-}\nWORKDIR /$NOPE'), ["Usage of undefined variable '$NOPE'"]);
+  assert.deepEqual(codes('FROM scratch\nENV APP=1\nWORKDIR /$APq'), ["Usage of undefined variable '$APq' (did you mean $APP?)"]);
+  // An image of unknown Env may define it: say nothing.
+  assert.deepEqual(codes('FROM img\nWORKDIR $HOME'), []);
+  assert.deepEqual(codes('FROM img\nWORKDIR $HOME', new Map([['PATH', '/bin']])), ["Usage of undefined variable '$HOME'"]);
+});
+
+test('quoted global ARG values lose their quotes; a redeclared ARG inherits the global default', () => {
+  const r = resolve('ARG a1="box" a2="$a1-foo"\nARG a3=${a2:-nope}\nFROM busy$a1\nARG a2\nARG a3="x y"\nRUN env');
+  assert.equal(r.resolved.stages[0]!.base, 'busybox');
+  assert.deepEqual(envOf(r.resolved.stages[0]!.steps[2]!), { a2: '-foo', a3: 'x y' });
+});

@@ -12,8 +12,8 @@ const DOCKERFILE = [
   'FROM ${BASE}:3 AS base',
   'RUN apk add make',
   'FROM base AS build',
-  'ARG VERSION=dev',
-  'WORKDIR /src/$VERSION',
+  'ARG VERSION=dev TARGETARCH',
+  'WORKDIR /src/$VERSION/$TARGETARCH',
   'COPY . .',
   'RUN make',
   'FROM scratch AS final',
@@ -34,10 +34,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const wharf = (...args: string[]) => spawnSync(process.execPath, [wharfBin, ...args], { cwd: dir, encoding: 'utf8' });
 
 test('wharf plan prints stages and steps after expansion', () => {
-  const r = wharf('plan', '--build-arg', 'VERSION=1.2', '--build-arg', 'BASE=debian');
+  const r = wharf('plan', '--build-arg', 'VERSION=1.2', '--build-arg', 'BASE=debian', '--platform', 'linux/arm64');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /stage 0 \(base\) from image debian:3/);
-  assert.match(r.stdout, /WORKDIR \/src\/1\.2/);
+  assert.match(r.stdout, /WORKDIR \/src\/1\.2\/arm64/);
   assert.match(r.stdout, /COPY --from=build \/src\/app \/app .*copy-from stage 1 \(build\)/);
   assert.match(r.stdout, /\[target\]/);
 });
@@ -45,17 +45,24 @@ test('wharf plan prints stages and steps after expansion', () => {
 test('wharf plan --target prunes and --format json is parseable', () => {
   const r = wharf('plan', '--target', 'build', '--format', 'json');
   assert.equal(r.status, 0, r.stderr);
-  const plan = JSON.parse(r.stdout) as { target: number; stages: { index: number; vertices: { kind: string; fsParent: string | null }[] }[] };
+  const plan = JSON.parse(r.stdout) as {
+    target: number;
+    stages: { index: number; vertices: { kind: string; fsParent: string | null; op: Record<string, unknown>; context: Record<string, unknown> }[] }[];
+  };
   assert.equal(plan.target, 1);
   assert.deepEqual(plan.stages.map((s) => s.index), [0, 1]);
   const build = plan.stages[1]!.vertices;
   assert.deepEqual(build.map((v) => v.kind), ['from', 'meta', 'workdir', 'copy', 'run']);
   assert.equal(build[2]!.fsParent, 's1v0', 'ARG between FROM and WORKDIR is not a filesystem parent');
+  assert.deepEqual(build[3]!.op, { kind: 'COPY', sources: ['.'], contents: [], dest: '.', link: false, parents: false, exclude: [] });
+  assert.deepEqual(build[4]!.context, { workdir: '/src/dev/amd64' });
+  assert.deepEqual(build[4]!.op.command, { shell: 'make' });
 });
 
 test('wharf plan --format dot is accepted by Graphviz', () => {
   const r = wharf('plan', '--format', 'dot');
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /"image:alpine:3" \[shape=ellipse/);
   const dot = spawnSync('dot', ['-Tsvg'], { input: r.stdout, encoding: 'utf8' });
   assert.equal(dot.status, 0, dot.stderr);
   assert.match(dot.stdout, /<svg/);
@@ -76,7 +83,7 @@ test('errors are diagnostics with file:line:col and exit 1; an unknown target li
   assert.doesNotMatch(bad.stderr, /at .*\.js/);
   const forward = wharf('plan', '-f', 'Forward.Dockerfile');
   assert.equal(forward.status, 1);
-  assert.match(forward.stderr, /Forward\.Dockerfile:2:13: error: --from refers to stage "later", which is defined later/);
+  assert.match(forward.stderr, /Forward\.Dockerfile:2:13: error: --from: stage "later" needs to be defined before current stage/);
   const target = wharf('plan', '--target', 'nope');
   assert.equal(target.status, 1);
   assert.match(target.stderr, /target stage "nope" could not be found\nhint: stages in this Dockerfile: base, build, final/);

@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
 import { resolveStages } from '../../src/instructions/index.js';
-import { buildPlan, type Plan } from '../../src/plan/index.js';
+import { buildPlan, planDockerfile, vertexOp, type Plan } from '../../src/plan/index.js';
+import { canonicalJSON } from '../../src/hash/index.js';
+import { SourceFile } from '../../src/diag/index.js';
+import { parseDockerfile } from '../../src/syntax/index.js';
 
 function plan(text: string, target?: string) {
   const r = resolveStages(parseAst(text));
@@ -72,6 +75,7 @@ test('an unknown target lists the stage names', () => {
   const p = plan(MULTI, 'nope');
   assert.equal(p.plan, undefined);
   assert.equal(p.diagnostics[0]!.message, 'target stage "nope" could not be found');
+  assert.equal(plan(MULTI, 'bulid').diagnostics[0]!.hint, 'did you mean build? stages in this Dockerfile: base, build, docs');
   assert.equal(p.diagnostics[0]!.hint, 'stages in this Dockerfile: base, build, docs');
 });
 
@@ -95,9 +99,45 @@ test('a numeric COPY --from names an earlier stage by index; an unknown name is 
 
 test('each vertex carries the USER, WORKDIR and SHELL in effect, inherited from a parent stage', () => {
   const text = 'FROM scratch AS s\nWORKDIR w\nFROM img AS a\nWORKDIR rel\nWORKDIR /abs\nWORKDIR sub/../x\nUSER app\nFROM a\nSHELL ["/bin/bash", "-c"]\nRUN true';
-  const p = okPlan(text);
+  const planned = plan(text);
+  // Only the relative WORKDIR on an image of unknown WorkingDir is a hazard.
+  assert.deepEqual(planned.diagnostics.map((d) => [d.code, d.message]), [['lint.workdir-relative-path', 'Relative workdir "rel" can have unexpected results if the base image changes']]);
+  const p = planned.plan!;
   assert.deepEqual(p.stages.map((s) => s.index), [1, 2]);
   assert.deepEqual(p.stages[0]!.vertices.map((v) => v.context), [{}, { workdir: 'rel' }, { workdir: '/abs' }, { workdir: '/abs/x' }, { workdir: '/abs/x', user: 'app' }]);
   assert.deepEqual(p.stages[1]!.vertices.at(-1)!.context, { workdir: '/abs/x', user: 'app', shell: ['/bin/bash', '-c'] });
-  assert.deepEqual(okPlan(text, 's').stages[0]!.vertices.at(-1)!.context, { workdir: '/w' });
+  assert.deepEqual(plan(text, 's').plan!.stages[0]!.vertices.at(-1)!.context, { workdir: '/w' });
+});
+
+test('planDockerfile says an error seen by both the parser and the instruction layer once', () => {
+  const file = new SourceFile('Dockerfile', 'FROM a\nONBUILD FROM b\n');
+  const parsed = parseDockerfile(file);
+  assert.ok(parsed.ast);
+  const r = planDockerfile(parsed.ast, {}, parsed.diagnostics);
+  assert.equal(r.plan, undefined);
+  assert.deepEqual(r.diagnostics.map((d) => d.message), ["FROM isn't allowed as an ONBUILD trigger"]);
+});
+
+test('a check directive skips lint rules or turns their warnings into errors', () => {
+  const run = (text: string) => {
+    const parsed = parseDockerfile(new SourceFile('Dockerfile', text));
+    assert.ok(parsed.ast);
+    return planDockerfile(parsed.ast, {}, parsed.diagnostics);
+  };
+  const body = 'FROM a\nMAINTAINER me\nCMD run\n';
+  assert.deepEqual(run(body).diagnostics.map((d) => d.code), ['lint.maintainer-deprecated', 'lint.json-args-recommended']);
+  assert.deepEqual(run(`# check=skip=JSONArgsRecommended\n${body}`).diagnostics.map((d) => d.code), ['lint.maintainer-deprecated']);
+  assert.deepEqual(run(`# check=skip=all\n${body}`).diagnostics, []);
+  const strict = run(`# check=error=true;skip=MaintainerDeprecated\n${body}`);
+  assert.equal(strict.plan, undefined);
+  assert.deepEqual(strict.diagnostics.map((d) => [d.severity, d.code]), [['error', 'lint.json-args-recommended']]);
+});
+
+test('vertexOp is plain data without source positions, equal for equal expanded instructions', () => {
+  const a = okPlan('FROM s\nARG V=1\nRUN --mount=type=cache,target=/c echo $V\nCOPY --chown=$V a /b');
+  const b = okPlan('FROM s\nLABEL x=y\nARG V=1\n\nRUN --mount=type=cache,target=/c echo $V\nCOPY --chown=1 a /b');
+  const ops = (p: Plan) => p.stages[0]!.vertices.filter((v) => v.filesystem).map((v) => canonicalJSON(vertexOp(v)));
+  assert.deepEqual(ops(a), ops(b));
+  assert.doesNotMatch(ops(a).join(''), /"(range|node|start|end)"/);
+  assert.match(ops(a)[1]!, /"mounts":\[\{"id":"\/c","mode":493,"readOnly":false,"sharing":"shared","target":"\/c","type":"cache"\}\]/);
 });

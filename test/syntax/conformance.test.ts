@@ -80,6 +80,8 @@ const cases = JSON.parse(readFileSync(join(buildkit, 'heredoc_and_instruction_ca
   TestHeredocChomp: { cases: { content: string; expected: string }[] };
   TestParseJSONHeredoc: { dockerfile: string; childrenWithoutHeredocs: number[] };
   TestErrorCases: { cases: { name: string; dockerfile: string; expectedError: string }[] };
+  TestCopyHeredoc: { cases: { dockerfile: string; sourcesAndDest: { DestPath: string; SourcePaths?: string[]; SourceContents?: { Path: string; Data: string; Expand: boolean }[] } }[] };
+  TestRunHeredoc: { cases: { dockerfile: string; command: string[]; shell: boolean; files?: { Name: string; Data: string; Chomp?: boolean }[] }[] };
 };
 
 test('BuildKit heredoc tables: extraction, helpers, words from a line, chomp, JSON form', () => {
@@ -131,6 +133,40 @@ test('BuildKit heredoc tables: extraction, helpers, words from a line, chomp, JS
   reportConformance('buildkit heredoc tables', passed, total);
   assert.deepEqual(failures, []);
   assert.equal(passed, total);
+});
+
+test('BuildKit COPY/RUN heredoc tables: the AST carries what the lowering needs', () => {
+  let passed = 0;
+  let total = 0;
+  for (const c of cases.TestCopyHeredoc.cases) {
+    total++;
+    const inst = parseOk(c.dockerfile).instructions[0]!;
+    assert.equal(inst.args.kind, 'words');
+    const words = inst.args.kind === 'words' ? inst.args.words.map((w) => w.value) : [];
+    const paths: string[] = [];
+    const contents: { Path: string; Data: string; Expand: boolean }[] = [];
+    for (const src of words.slice(0, -1)) {
+      const opener = parseHeredocWord(src);
+      const doc = opener.ok && opener.opener ? inst.heredocs.find((h) => h.name === opener.opener!.name) : undefined;
+      if (doc) contents.push({ Path: doc.name, Data: doc.chomp ? chompHeredocContent(doc.content) : doc.content, Expand: doc.expand });
+      else paths.push(src);
+    }
+    const got = { DestPath: words[words.length - 1], ...(paths.length ? { SourcePaths: paths } : {}), ...(contents.length ? { SourceContents: contents } : {}) };
+    assert.deepEqual(got, c.sourcesAndDest, c.dockerfile);
+    passed++;
+  }
+  for (const c of cases.TestRunHeredoc.cases) {
+    total++;
+    const inst = parseOk(c.dockerfile).instructions[0]!;
+    const command = inst.args.kind === 'json' ? inst.args.items.map((w) => w.value) : inst.args.kind === 'shell' ? [inst.args.text] : [];
+    assert.deepEqual(command, c.command, c.dockerfile);
+    assert.equal(inst.args.kind === 'shell', c.shell);
+    const files = inst.heredocs.map((h) => ({ Name: h.name, Data: h.content, ...(h.chomp ? { Chomp: true } : {}) }));
+    assert.deepEqual(files, c.files ?? [], c.dockerfile);
+    passed++;
+  }
+  reportConformance('buildkit COPY/RUN heredoc tables (syntax side)', passed, total);
+  assert.equal(total, cases.TestCopyHeredoc.cases.length + cases.TestRunHeredoc.cases.length);
 });
 
 // The other TestErrorCases rows (COPY argument count, MAINTAINER's unknown flag), TestErrorCasesHeredoc,
