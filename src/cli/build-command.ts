@@ -12,8 +12,8 @@ import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js'
 import { UserError } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
-import { lintDockerfile, parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
-import { buildPlan } from '../plan/index.js';
+import { parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
+import { planDockerfile } from '../plan/index.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
@@ -75,33 +75,21 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   const diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
   if (parsed.ast) {
-    diags.push(...lintDockerfile(parsed.ast));
     const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
-    const first = resolveStages(parsed.ast, { buildArgs });
     const envs = new Map<string, Map<string, string>>();
     const triggers = new Map<string, TypedInstruction[]>();
-    for (const s of first.resolved.stages) {
+    for (const s of resolveStages(parsed.ast, { buildArgs }).resolved.stages) {
       if (s.base === 'scratch' || envs.has(s.base)) continue;
       const img = await loadImage(store, s.base, platform).catch(() => undefined);
       if (!img) continue;
       envs.set(s.base, new Map((img.config.config?.Env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])));
       triggers.set(s.base, parseTriggers(s.base, img.config.config?.OnBuild ?? [], diags));
     }
-    const { resolved, diagnostics } = resolveStages(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref), imageTriggers: (ref) => triggers.get(ref) });
-    diags.push(...diagnostics);
-    if (!diags.some((d) => d.severity === 'error')) {
-      const p = buildPlan(resolved, { target: flags.target });
-      diags.push(...p.diagnostics);
-      plan = p.plan;
-    }
+    const planned = planDockerfile(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref), imageTriggers: (ref) => triggers.get(ref), target: flags.target }, diags);
+    diags.splice(0, diags.length, ...planned.diagnostics);
+    plan = planned.plan;
   }
-  const seen = new Set<string>();
-  for (const d of diags) {
-    const k = `${d.severity}|${d.message}|${d.range?.start ?? ''}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
-    ctx.stderr.write(formatDiagnostic(d) + '\n');
-  }
+  for (const d of diags) ctx.stderr.write(formatDiagnostic(d) + '\n');
   if (!plan || diags.some((d) => d.severity === 'error')) return 1;
   const noCacheStages = new Set<number>();
   for (const f of flags.cacheFilter) {
