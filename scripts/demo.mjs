@@ -1,5 +1,6 @@
-// The README's main job: runs wharf on the bundled examples with an embedded store under a temp
-// root (no daemon, no config) and prints what each step shows.
+// The README's main job: builds the bundled examples with an embedded store under a temp root (no
+// daemon, no config), runs the results with `wharf run`, rebuilds to show every step CACHED and
+// prints the timings. Needs root (containers, overlay mounts) and Debian's busybox-static.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wharf = join(root, 'bin', 'wharf.js');
 const store = process.env.WHARF_ROOT ?? mkdtempSync(join(tmpdir(), 'wharf-demo-'));
 const keepStore = Boolean(process.env.WHARF_ROOT);
+const timings = [];
+
+function cleanup() {
+  if (!keepStore) rmSync(store, { recursive: true, force: true });
+}
+function fail(message) {
+  process.stderr.write(`demo: ${message}\n`);
+  cleanup();
+  process.exit(1);
+}
 
 function step(title, args) {
   process.stdout.write(`\n\x1b[1m$ wharf ${args.join(' ')}\x1b[0m   # ${title}\n`);
@@ -17,41 +28,44 @@ function step(title, args) {
   const r = spawnSync(process.execPath, [wharf, '--root', store, ...args], { stdio: 'inherit', cwd: root });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   process.stdout.write(`(${ms.toFixed(0)} ms, exit ${r.status})\n`);
-  if (r.status !== 0) {
-    cleanup();
-    process.exit(r.status ?? 1);
-  }
-}
-function cleanup() {
-  if (!keepStore) rmSync(store, { recursive: true, force: true });
+  timings.push([title, ms]);
+  if (r.status !== 0) fail(`\`wharf ${args.join(' ')}\` exited with ${r.status}`);
 }
 
-/** A busybox rootfs tarball from Debian's busybox-static: the demo's base image, made from nothing. */
-function busyboxRootfsTar(out) {
-  spawnSync('bash', [join(root, 'scripts', 'ensure-host-packages.sh')], { stdio: 'inherit' });
+/** examples/base/rootfs.tar from Debian's busybox-static: the binary plus its applet links. */
+function makeBaseRootfs() {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
-  if (!busybox) throw new Error('busybox-static is not installed (apt-get install busybox-static)');
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-rootfs-'));
+  if (!busybox) fail('busybox-static is not installed (scripts/ensure-host-packages.sh installs it)');
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-demo-rootfs-'));
   try {
     for (const d of ['bin', 'etc', 'tmp', 'root']) mkdirSync(join(dir, d));
     copyFileSync(busybox, join(dir, 'bin', 'busybox'));
-    spawnSync('chroot', [dir, '/bin/busybox', '--install', '-s', '/bin'], { stdio: 'inherit' });
+    const inst = spawnSync('chroot', [dir, '/bin/busybox', '--install', '-s', '/bin'], { encoding: 'utf8' });
+    if (inst.status !== 0) fail(`busybox --install failed: ${inst.stderr}`);
     writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
     writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-    const r = spawnSync('tar', ['-C', dir, '--numeric-owner', '-cf', out, '.'], { stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('tar failed');
+    const tar = spawnSync('tar', ['--numeric-owner', '--sort=name', '-C', dir, '-cf', join(root, 'examples', 'base', 'rootfs.tar'), '.'], { stdio: 'inherit' });
+    if (tar.status !== 0) fail('tar failed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const rootfsTar = join(root, 'examples', 'base', 'rootfs.tar');
-busyboxRootfsTar(rootfsTar);
-step('import a busybox rootfs as a base image (no daemon, no registry)', ['import', rootfsTar, 'wharf-demo/busybox:latest']);
-step('list the store (a plain OCI image layout)', ['images']);
-step('run a throwaway container: own PID, UTS and network namespaces', ['run', 'wharf-demo/busybox:latest', 'sh', '-c', 'echo "hello from $(hostname), pid $$"; ls /; cat /proc/net/dev | tail -n +3 | cut -d: -f1']);
-step('parse a Dockerfile into BuildKit\'s AST dump', ['parse', '--format', 'buildkit', '-f', 'examples/hello/Dockerfile']);
-step('plan a multi-stage build: two independent stages feed the last', ['plan', '-f', 'examples/multistage/Dockerfile']);
-step('plan only what --target needs', ['plan', '-f', 'examples/multistage/Dockerfile', '--target', 'words']);
-step('check every blob in the store against its digest', ['fsck']);
+if (process.getuid?.() !== 0) fail('run the demo as root: builds use overlay mounts and runc');
+spawnSync('bash', [join(root, 'scripts', 'ensure-host-packages.sh')], { stdio: 'inherit' });
+process.stdout.write(`store: ${store}\n`);
+makeBaseRootfs();
+
+const plain = ['--progress', 'plain'];
+step('a busybox base from scratch + ADD of a rootfs tar', ['build', ...plain, '-t', 'wharf-demo/busybox:latest', 'examples/base']);
+step('an app on that base', ['build', ...plain, '-t', 'wharf-demo/hello:latest', 'examples/hello']);
+step('run it in a throwaway container', ['run', 'wharf-demo/hello:latest']);
+step('two independent stages in parallel, then COPY --from both', ['build', ...plain, '-t', 'wharf-demo/multistage:latest', 'examples/multistage']);
+step('run the multi-stage result', ['run', 'wharf-demo/multistage:latest']);
+step('the cache demo, first build', ['build', ...plain, '-t', 'wharf-demo/cache:latest', 'examples/cache-demo']);
+step('the same build again: every step CACHED', ['build', ...plain, '-t', 'wharf-demo/cache:latest', 'examples/cache-demo']);
+step('the images in the store', ['images']);
+
+process.stdout.write('\n\x1b[1mtimings\x1b[0m\n');
+for (const [title, ms] of timings) process.stdout.write(`  ${(ms / 1000).toFixed(2).padStart(7)} s  ${title}\n`);
 cleanup();

@@ -7,11 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// `--peers` runs the tests against other builders' daemons (files named *.peer.js): slower and
-// needing docker.io, so they are `npm run test:peers`, not part of `npm test`.
-const peers = process.argv.includes('--peers');
-const suffix = peers ? '.peer.js' : '.test.js';
-const ensure = spawnSync('bash', [join(root, 'scripts', 'ensure-host-packages.sh'), ...(peers ? ['docker.io'] : [])], { stdio: 'inherit' });
+const ensure = spawnSync('bash', [join(root, 'scripts', 'ensure-host-packages.sh')], { stdio: 'inherit' });
 if (ensure.status !== 0) process.exit(ensure.status ?? 1);
 
 function collect(dir) {
@@ -19,12 +15,12 @@ function collect(dir) {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...collect(p));
-    else if (name.endsWith(suffix)) out.push(p);
+    else if (name.endsWith('.test.js')) out.push(p);
   }
   return out;
 }
 const files = collect(join(root, 'dist', 'test'));
-const only = process.argv.slice(2).filter((a) => a !== '--peers');
+const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 const res = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], { stdio: 'inherit', cwd: root });
 process.exit(res.status ?? 1);

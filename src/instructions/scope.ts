@@ -42,6 +42,8 @@ export interface ResolveOptions {
    * `$HOME`). Without it a stage starts with only the default PATH, so a build must pass it.
    */
   readonly imageEnv?: (ref: string) => ReadonlyMap<string, string> | undefined;
+  /** The ONBUILD triggers of a base image (parsed), run first in a stage built FROM it. */
+  readonly imageTriggers?: (ref: string) => readonly TypedInstruction[] | undefined;
 }
 
 /** The environment a RUN sees: ENV plus in-scope ARGs (ENV wins), and proxy build-args apart. */
@@ -326,7 +328,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         scope,
         ex: expandIn(scope),
       };
-      for (const t of triggersByName.get(image.value.toLowerCase()) ?? []) dispatch(current, t, true);
+      for (const t of triggersByName.get(image.value.toLowerCase()) ?? opts.imageTriggers?.(image.value) ?? []) dispatch(current, t, true);
       continue;
     }
     if (!current) {

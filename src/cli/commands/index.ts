@@ -1,6 +1,8 @@
 import type { RegisterCommand } from '../context.js';
+import { register as build } from './build.js';
 import { register as parse } from './parse.js';
 import { register as plan } from './plan.js';
+import { register as contextCommand } from './context.js';
 import { register as images } from './images.js';
 import { register as inspect } from './inspect.js';
 import { register as history } from './history.js';
@@ -12,15 +14,16 @@ import { register as importImage } from './import.js';
 import { register as save } from './save.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
-import { register as context } from './context.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
  * loads its implementation lazily inside the action, so `wharf images` never pays for the parser.
  */
 export const commands: RegisterCommand[] = [
+  build,
   parse,
   plan,
+  contextCommand,
   images,
   inspect,
   history,
@@ -32,5 +35,4 @@ export const commands: RegisterCommand[] = [
   save,
   load,
   run,
-  context,
 ];

@@ -1,0 +1,11 @@
+/**
+ * cache: versioned cache keys for filesystem steps and the records that let a rebuild reuse them.
+ *
+ *   cacheKey(material) → Sha256              sha256 of the canonical JSON of the key material
+ *   const cache = openCache(root, blobs)
+ *   await cache.get(key) → CacheRecord | undefined   (only while its layer blob is in the store)
+ *   await cache.put(record)                  atomic write under <root>/cache/
+ *   cache.gcHook()                           keeps every recorded layer blob alive through GC
+ */
+export * from './key.js';
+export * from './records.js';

@@ -1,0 +1,75 @@
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
+import { atomicWriteFile } from '../util/index.js';
+import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
+import { slotOf, type KeyMaterial } from './key.js';
+
+/** The result of one filesystem step: the layer it added, and what its key was made of. */
+export interface CacheRecord {
+  readonly key: Sha256;
+  readonly layer: Descriptor;
+  readonly diffId: Sha256;
+  readonly material: KeyMaterial;
+  /** When the step ran (RFC 3339). */
+  readonly created: string;
+  /** Finer material than the key keeps (e.g. the per-file tree records of a COPY), to explain misses. */
+  readonly detail?: unknown;
+}
+
+export interface CacheStore {
+  /** The record for a key, only while its layer blob is still in the store. */
+  get(key: Sha256): Promise<CacheRecord | undefined>;
+  /** Stores the record and makes it the latest one for its step slot (see slotOf). */
+  put(record: CacheRecord): Promise<void>;
+  /** The latest record stored for the same instruction: what a miss is explained against. */
+  previous(material: KeyMaterial): Promise<CacheRecord | undefined>;
+  /** Roots for GC: every recorded layer stays alive as long as its record exists. */
+  gcHook(): GcHook;
+}
+
+/** Records live in `<root>/cache/<key hex>.json`, one file per key, written atomically. */
+export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheStore {
+  const dir = join(root, 'cache');
+  const fileOf = (key: Sha256) => join(dir, `${sha256Hex(key)}.json`);
+  const slotFile = (m: KeyMaterial) => join(dir, 'slots', sha256Hex(slotOf(m)));
+
+  async function read(path: string): Promise<CacheRecord | undefined> {
+    try {
+      const rec = JSON.parse(await readFile(path, 'utf8')) as CacheRecord;
+      return isSha256(rec.key) && rec.layer && isSha256(rec.layer.digest) && isSha256(rec.diffId) ? rec : undefined;
+    } catch {
+      // Absent, or torn by something other than our atomic writes: either way a miss.
+      return undefined;
+    }
+  }
+
+  return {
+    async get(key) {
+      const rec = await read(fileOf(key));
+      if (!rec || rec.key !== key) return undefined;
+      return (await blobs.has(rec.layer.digest)) ? rec : undefined;
+    },
+    async put(record) {
+      await mkdir(join(dir, 'slots'), { recursive: true });
+      await atomicWriteFile(fileOf(record.key), JSON.stringify(record));
+      await atomicWriteFile(slotFile(record.material), record.key);
+    },
+    async previous(material) {
+      const key = (await readFile(slotFile(material), 'utf8').catch(() => '')).trim();
+      return isSha256(key) ? read(fileOf(key)) : undefined;
+    },
+    gcHook: () => ({
+      name: 'build-cache',
+      async roots() {
+        const out: Descriptor[] = [];
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          if (!name.endsWith('.json')) continue;
+          const rec = await read(join(dir, name));
+          if (rec) out.push(rec.layer);
+        }
+        return out;
+      },
+    }),
+  };
+}

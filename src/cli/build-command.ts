@@ -1,0 +1,223 @@
+// Implementation of `wharf build`, loaded lazily by its command module: wiring only.
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { CliContext } from './context.js';
+import type { BuildFlags } from './commands/build.js';
+import { openCliStore } from './open-store.js';
+import { exportRootfs, exportRootfsTar } from '../archive/rootfs.js';
+import { saveImages } from '../archive/save.js';
+import type { Store } from '../store/index.js';
+import { parseBuildArgs } from './plan-command.js';
+import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
+import { UserError } from '../util/index.js';
+import { loadXxh64 } from '../hash/index.js';
+import { parseDockerfile } from '../syntax/index.js';
+import { parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
+import { planDockerfile } from '../plan/index.js';
+import { openContext } from '../context/index.js';
+import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
+import { openSnapshots } from '../snapshot/index.js';
+import { createOciExecutor } from '../runtime/index.js';
+import { openCache } from '../cache/index.js';
+import { solve } from '../solver/index.js';
+import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
+import { buildOps } from '../ops/build-ops.js';
+
+const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
+
+export async function runBuild(ctx: CliContext, root: string, context: string, flags: BuildFlags): Promise<number> {
+  const t0 = performance.now();
+  if (!MODES.includes(flags.progress)) {
+    ctx.stderr.write(`error: --progress ${flags.progress}: use one of ${MODES.join(', ')}\n`);
+    return 2;
+  }
+  const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
+  if (flags.network !== 'none' && flags.network !== 'host' && flags.network !== 'default') {
+    ctx.stderr.write(`error: --network ${flags.network}: use none (loopback only, the default) or host\n`);
+    return 2;
+  }
+  const labels: Record<string, string> = {};
+  for (const l of flags.label) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) {
+      ctx.stderr.write(`error: --label ${l}: write --label KEY=value\n`);
+      return 2;
+    }
+    labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  const output = flags.output === undefined ? undefined : parseOutput(flags.output);
+  if (output && 'error' in output) {
+    ctx.stderr.write(`error: --output ${flags.output}: ${output.error}\n`);
+    return 2;
+  }
+  if (output && !('error' in output) && (output.type === 'oci' || output.type === 'docker') && flags.tag.length === 0) {
+    ctx.stderr.write(`error: --output type=${output.type} names the image in the archive: give -t NAME:TAG too\n`);
+    return 2;
+  }
+  const tags = flags.tag.map(parseImageName);
+  const contextDir = resolve(ctx.cwd, context);
+  // `-f -`: the Dockerfile from stdin; the context's own .dockerignore applies then.
+  const fromStdin = flags.file === '-';
+  const path = flags.file && !fromStdin ? resolve(ctx.cwd, flags.file) : join(contextDir, 'Dockerfile');
+  let text: string;
+  try {
+    text = fromStdin ? await readStdin() : await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError('build.dockerfile-unreadable', `cannot read ${fromStdin ? 'stdin' : path}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
+  }
+
+  // Front end: parse, scope, plan. Base image Env is needed for expansion, so bases are read first.
+  const store = await openCliStore(root);
+  const platform = hostPlatform();
+  const file = new SourceFile(fromStdin ? 'Dockerfile' : relative(ctx.cwd, path) || path, text);
+  const parsed = parseDockerfile(file);
+  const diags: Diagnostic[] = [...parsed.diagnostics];
+  let plan;
+  if (parsed.ast) {
+    const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
+    const envs = new Map<string, Map<string, string>>();
+    const triggers = new Map<string, TypedInstruction[]>();
+    for (const s of resolveStages(parsed.ast, { buildArgs }).resolved.stages) {
+      if (s.base === 'scratch' || envs.has(s.base)) continue;
+      const img = await loadImage(store, s.base, platform).catch(() => undefined);
+      if (!img) continue;
+      envs.set(s.base, new Map((img.config.config?.Env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])));
+      triggers.set(s.base, parseTriggers(s.base, img.config.config?.OnBuild ?? [], diags));
+    }
+    const planned = planDockerfile(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref), imageTriggers: (ref) => triggers.get(ref), target: flags.target }, diags);
+    diags.splice(0, diags.length, ...planned.diagnostics);
+    plan = planned.plan;
+  }
+  for (const d of diags) ctx.stderr.write(formatDiagnostic(d) + '\n');
+  if (!plan || diags.some((d) => d.severity === 'error')) return 1;
+  const noCacheStages = new Set<number>();
+  for (const f of flags.cacheFilter) {
+    const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
+    if (i < 0 || i >= plan.allStageNames.length) {
+      ctx.stderr.write(`error: --no-cache-filter ${f}: no such stage\n`);
+      return 2;
+    }
+    noCacheStages.add(i);
+  }
+
+  const opened = await openContext({ contextDir, dockerfile: path, storeRoot: root, hasher: await loadXxh64() });
+  if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
+  const buildContext = opened.value;
+
+  const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
+  const emit = (e: BuildEvent) => renderer.sink(e);
+  const lease = await store.lease();
+  const stateDir = await store.tempDir('runtime');
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new UserError('build.interrupted', 'build interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const created = imageTimestamp(undefined);
+    const deps = {
+      store,
+      blobs: lease.blobs,
+      protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
+      snapshots: openSnapshots(root, lease.blobs),
+      executor: await createOciExecutor({ stateDir }),
+      context: buildContext,
+      platform,
+      created,
+      compression: 'gzip' as const,
+      network: flags.network === 'host' ? ('host' as const) : ('none' as const),
+    };
+    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: controller.signal, startedAt: t0 });
+    let draft = result.target.draft;
+    if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
+    const image = await commitImage(lease.blobs, draft, { created });
+    for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    if (output) await writeOutputImage(store, image, flags.tag[0] ?? '', output.type, resolve(ctx.cwd, output.dest));
+    const names = flags.tag;
+    if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
+    if (flags.metadataFile) {
+      const meta = {
+        'containerimage.digest': image.manifestDescriptor.digest,
+        'containerimage.config.digest': image.id,
+        ...(names.length ? { 'image.name': names.join(',') } : {}),
+        'wharf.steps': result.steps,
+      };
+      await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(meta, null, 2) + '\n', '--metadata-file');
+    }
+    emit({
+      type: 'build-done',
+      ...(names[0] ? { name: names[0] } : {}),
+      imageId: image.id,
+      durationMs: Math.round(performance.now() - t0),
+      steps: result.steps.length,
+      cached: result.steps.filter((s) => s.cached).length,
+      at: Math.round(performance.now() - t0),
+    });
+    return 0;
+  } finally {
+    // Fingerprints taken before a failure are still right: keep them for the next attempt.
+    await buildContext.close().catch(() => {});
+    renderer.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lease.release();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+type OutputType = 'oci' | 'docker' | 'tar' | 'local';
+
+/** `type=oci,dest=out.tar` (docker's --output syntax). */
+function parseOutput(spec: string): { type: OutputType; dest: string } | { error: string } {
+  const kv = new Map(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
+  const type = kv.get('type');
+  const dest = kv.get('dest');
+  if (type !== 'oci' && type !== 'docker' && type !== 'tar' && type !== 'local') return { error: 'type must be oci, docker, tar or local' };
+  if (!dest) return { error: 'give dest=PATH' };
+  return { type, dest };
+}
+
+/** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
+async function writeOutputImage(store: Store, image: CommittedImage, name: string, type: OutputType, dest: string): Promise<void> {
+  const img = { manifest: image.manifest };
+  if (type === 'local') return exportRootfs(store, img, dest);
+  if (type === 'tar') {
+    const scratch = await store.tempDir('export');
+    try {
+      return await exportRootfsTar(store, img, dest, scratch);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  await saveImages(store, [name], dest);
+}
+
+/** A base image's ONBUILD triggers as instructions; a broken one is a diagnostic against its own text. */
+function parseTriggers(ref: string, onBuild: readonly string[], diags: Diagnostic[]): TypedInstruction[] {
+  const out: TypedInstruction[] = [];
+  for (const text of onBuild) {
+    const file = new SourceFile(`${ref} ONBUILD`, text + '\n');
+    const parsed = parseDockerfile(file);
+    diags.push(...parsed.diagnostics);
+    for (const node of parsed.ast?.instructions ?? []) {
+      const typed = parseInstruction(node, file, diags);
+      if (typed) out.push(typed);
+    }
+  }
+  return out;
+}
+
+/** The image is built and tagged by now; a bad output path is the user's to fix, not a crash. */
+async function writeOutput(path: string, data: string, flag: string): Promise<void> {
+  try {
+    await writeFile(path, data);
+  } catch (e) {
+    throw new UserError('build.output-unwritable', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'the image was built and tagged; give a writable file path');
+  }
+}

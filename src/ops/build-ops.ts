@@ -1,0 +1,169 @@
+import { posix } from 'node:path';
+import { addLayer, updateContainerConfig } from '../image/index.js';
+import type { CopyInstruction, RunInstruction, TextInstruction } from '../instructions/index.js';
+import type { PlanStage, Vertex } from '../plan/index.js';
+import { CACHE_KEY_VERSION } from '../cache/index.js';
+import { digestTreeRecords } from '../context/index.js';
+import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
+import { explainStep } from './explain.js';
+import { resolveUser } from '../runtime/index.js';
+import { contextRoots, contextSelection, copyInline, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
+import { fromStage, imageState } from './from.js';
+import { writeThroughOverlay, withStageView } from './fs-write.js';
+import { applyMeta } from './meta.js';
+import { copyCreatedBy, runCreatedBy } from './history.js';
+import { runPlan, runStep } from './run.js';
+import { mountKeyMaterial, type MountFrom } from './mounts.js';
+import { platformString, type BuildDeps, type StageState } from './state.js';
+
+/** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
+const MAX_EXPLAIN_RECORDS = 2000;
+
+const workdirOf = (s: StageState) => s.draft.config.config?.WorkingDir || '/';
+const absolute = (s: StageState, p: string) => (p.startsWith('/') ? p : posix.join(workdirOf(s), p));
+
+/** The stage a COPY --from reads (the plan resolved names and indices into edges). */
+function copyFromStage(v: Vertex, stages: ReadonlyMap<number, StageState>): StageState | undefined {
+  const edge = v.edges.find((e) => e.via === 'copy-from');
+  if (!edge) return undefined;
+  const s = stages.get(edge.stage);
+  if (!s) throw new Error(`stage ${edge.stage} is not built yet`);
+  return s;
+}
+
+/** FROM, RUN, COPY/ADD, WORKDIR and metadata on real layers, for the solver. */
+export function buildOps(deps: BuildDeps): VertexOps<StageState> {
+  const history = (_v: Vertex, createdBy: string) => ({ created: deps.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
+  // A step that changed nothing (`RUN true`, WORKDIR of an existing dir) still adds its (empty)
+  // layer: docker 20.10 with BuildKit does the same, and the peer tests compare layer counts.
+  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, v: Vertex): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(v, createdBy)) });
+
+  // COPY --from=<image>: each image is loaded once per build.
+  const images = new Map<string, Promise<StageState>>();
+  const copyImage = (ref: string): Promise<StageState> => {
+    let p = images.get(ref);
+    if (!p) images.set(ref, (p = imageState(deps, ref)));
+    return p;
+  };
+
+  /** A mount's from=: the stage the plan resolved it to (matched by the mount's range), else an image. */
+  const mountFrom = (v: Vertex, stages: ReadonlyMap<number, StageState>): MountFrom => async (m) => {
+    const edge = v.edges.find((e) => e.via === 'mount-from' && e.range.start === m.range.start && e.range.end === m.range.end);
+    if (!edge) return copyImage(m.from!);
+    const s = stages.get(edge.stage);
+    if (!s) throw new Error(`stage ${edge.stage} is not built yet`);
+    return s;
+  };
+
+  return {
+    from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
+
+    meta: (v, state) => applyMeta(state, v.instruction, v.label, deps.created),
+
+    async keyMaterial(v, state, stages): Promise<KeyInputs> {
+      const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform) } as const;
+      const ins = v.instruction;
+      const c = state.draft.config.config ?? {};
+      switch (ins.kind) {
+        case 'RUN': {
+          const p = runPlan(v, state, deps.network);
+          const r = ins as RunInstruction;
+          const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
+          const mounts = await mountKeyMaterial(deps, v.label, r.mounts, mountFrom(v, stages));
+          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts };
+          const files = r.files.map((f) => ({ name: f.name, data: f.data, chomp: f.chomp, expand: f.expand }));
+          return { material: { ...base, op: { kind: 'RUN', command, files, network: r.network, security: r.security }, exec } };
+        }
+        case 'COPY':
+        case 'ADD': {
+          unsupportedCopyFlags(v);
+          const cp = ins as CopyInstruction;
+          const op = {
+            kind: cp.kind,
+            sources: cp.sources.map((w) => w.value),
+            dest: cp.dest.value,
+            from: cp.from?.value ?? null,
+            chown: cp.chown?.value ?? null,
+            chmod: cp.chmod?.value ?? null,
+            link: cp.link,
+            contents: cp.contents.map((f) => ({ name: f.name, data: f.data })),
+          };
+          const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
+          const fromStageState = copyFromStage(v, stages);
+          if (cp.contents.length > 0) return { material: { ...base, op, exec } };
+          if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
+          if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
+          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
+          const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records) } };
+          return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
+        }
+        case 'WORKDIR':
+          return { material: { ...base, op: { kind: 'WORKDIR', path: absolute(state, (ins as TextInstruction).value.value) }, exec: { user: c.User ?? '' } } };
+        default:
+          throw new Error(`not a filesystem instruction: ${ins.kind}`);
+      }
+    },
+
+    explain: (_v, now, before) => explainStep(now, before),
+
+    async reuse(v, state, record) {
+      await deps.protect(record.layer.digest);
+      const next = withLayer(state, { descriptor: record.layer, diffId: record.diffId }, createdBy(v, state), v);
+      return { ...afterStep(v, next), key: record.key };
+    },
+
+    async execute(v, state, key, stages, io) {
+      const ins = v.instruction;
+      let layer: StepLayer;
+      if (ins.kind === 'RUN') {
+        layer = await runStep(deps, v, state, mountFrom(v, stages), io);
+      } else if (ins.kind === 'COPY' || ins.kind === 'ADD') {
+        const cp = ins as CopyInstruction;
+        const from = copyFromStage(v, stages) ?? (cp.from ? await copyImage(cp.from.value) : undefined);
+        const destRaw = cp.dest.value;
+        layer = await writeThroughOverlay(deps, state, async (rootfs) => {
+          const owner = await resolveOwner(rootfs, cp.chown?.value);
+          const opts = {
+            dest: absolute(state, destRaw),
+            destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
+            owner,
+            ...(cp.chmod ? { chmod: parseInt(cp.chmod.value, 8) } : {}),
+            extract: cp.kind === 'ADD',
+            label: v.label,
+          };
+          const sources = cp.sources.map((w) => w.value);
+          if (cp.contents.length > 0) await copyInline(rootfs, cp.contents, opts);
+          else if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
+          else await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, sources, v.label), opts);
+        });
+      } else if (ins.kind === 'WORKDIR') {
+        const path = absolute(state, (ins as TextInstruction).value.value);
+        layer = await writeThroughOverlay(deps, state, async (rootfs) => {
+          const u = await resolveUser(rootfs, state.draft.config.config?.User);
+          await mkdirInRoot(rootfs, path, { uid: u.uid, gid: u.gid });
+        });
+      } else {
+        throw new Error(`not a filesystem instruction: ${ins.kind}`);
+      }
+      const next = withLayer(state, layer, createdBy(v, state), v);
+      return { state: { ...afterStep(v, next), key }, layer };
+    },
+  };
+}
+
+/** docker's history text for a layer step. */
+function createdBy(v: Vertex, state: StageState): string {
+  const ins = v.instruction;
+  if (ins.kind === 'RUN') return runCreatedBy(runPlan(v, state, 'none').args, state.argKeys, new Map(v.runEnv?.vars ?? []));
+  if (ins.kind === 'COPY' || ins.kind === 'ADD') {
+    const cp = ins as CopyInstruction;
+    return copyCreatedBy(cp.kind, [...cp.sources.map((w) => w.value), ...cp.contents.map((f) => `<<${f.name}`)], cp.dest.value);
+  }
+  return v.label;
+}
+
+/** WORKDIR also sets the config's WorkingDir. */
+function afterStep(v: Vertex, s: StageState): StageState {
+  if (v.instruction.kind !== 'WORKDIR') return s;
+  return { ...s, draft: updateContainerConfig(s.draft, { WorkingDir: absolute(s, (v.instruction as TextInstruction).value.value) }) };
+}

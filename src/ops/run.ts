@@ -1,0 +1,104 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunInstruction } from '../instructions/index.js';
+import type { MountSpec } from '../runtime/index.js';
+import type { Vertex } from '../plan/index.js';
+import type { StepIo, StepLayer } from '../solver/index.js';
+import { UserError } from '../util/index.js';
+import { runInContainer } from './container.js';
+import { commandArgs } from './meta.js';
+import { withMounts, type MountFrom } from './mounts.js';
+import { layerRefs, type BuildDeps, type StageState } from './state.js';
+
+/** Lines of output a failed RUN's error repeats. */
+const TAIL_LINES = 10;
+
+export interface RunPlan {
+  readonly args: string[];
+  readonly env: string[];
+  readonly user: string;
+  readonly workdir: string;
+  readonly shell: readonly string[] | undefined;
+  readonly network: 'none' | 'host';
+  /** A `#!` heredoc: written to a file and executed, as BuildKit does. */
+  readonly script?: { readonly name: string; readonly data: string };
+}
+
+/** Where a `#!` heredoc script is mounted (BuildKit's path). */
+const SCRIPT_DIR = '/dev/pipes';
+
+const chomped = (data: string) => data.replace(/^\t+/gm, '');
+
+/**
+ * RUN with heredocs, as BuildKit runs them: `RUN <<EOF` alone runs the body with the shell (or
+ * executes it when it starts with `#!`); heredocs inside a longer command are handed to the shell
+ * with the command, which reads them itself.
+ */
+function heredocCommand(v: Vertex, ins: RunInstruction, shell: readonly string[] | undefined): { args: string[]; script?: { name: string; data: string } } {
+  if (ins.command.form !== 'shell') throw new UserError('build.unsupported', `${v.label}: heredocs need the shell form of RUN`);
+  const text = ins.command.text.value;
+  const sh = shell ?? ['/bin/sh', '-c'];
+  const only = ins.files.length === 1 ? ins.files[0]! : undefined;
+  if (only && /^<<-?\s*(["']?)[^\s"']+\1$/.test(text.trim())) {
+    const data = only.chomp ? chomped(only.data) : only.data;
+    if (data.startsWith('#!')) return { args: [`${SCRIPT_DIR}/${only.name}`], script: { name: only.name, data } };
+    return { args: [...sh, data] };
+  }
+  return { args: [...sh, `${text}\n${ins.files.map((f) => `${f.data}${f.name}\n`).join('')}`] };
+}
+
+/** What a RUN executes; the key's exec material comes from the same values (proxy ARGs aside). */
+export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | 'host'): RunPlan {
+  const ins = v.instruction as RunInstruction;
+  const c = state.draft.config.config ?? {};
+  const heredoc = ins.files.length > 0 ? heredocCommand(v, ins, c.Shell) : undefined;
+  return {
+    args: heredoc?.args ?? commandArgs(ins.command, c.Shell),
+    ...(heredoc?.script ? { script: heredoc.script } : {}),
+    env: (v.runEnv?.vars ?? []).map(([k, val]) => `${k}=${val}`),
+    user: c.User ?? '',
+    workdir: c.WorkingDir || '/',
+    shell: c.Shell,
+    // There is no bridge network to give a RUN: `default` is the build's --network (none unless asked).
+    network: ins.network === 'default' ? defaultNetwork : ins.network,
+  };
+}
+
+export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fromOf: MountFrom, io: StepIo): Promise<StepLayer> {
+  const p = runPlan(v, state, deps.network);
+  const proxy = (v.runEnv?.proxy ?? []).map(([k, val]) => `${k}=${val}`);
+  const tail: string[] = [];
+  const keep = (stream: 'stdout' | 'stderr') => (line: string) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    io.log(stream, line);
+  };
+  const mounts: MountSpec[] = [];
+  let scriptDir: string | undefined;
+  if (p.script) {
+    scriptDir = await deps.store.tempDir('heredoc');
+    await writeFile(join(scriptDir, 'script'), p.script.data, { mode: 0o755 });
+    mounts.push({ type: 'bind', source: join(scriptDir, 'script'), destination: `${SCRIPT_DIR}/${p.script.name}`, readonly: true });
+  }
+  let res;
+  try {
+    res = await withMounts(deps, v.label, (v.instruction as RunInstruction).mounts, fromOf, (specs) =>
+      runInContainer(
+        { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
+        layerRefs(state.draft),
+        { args: p.args, env: [...p.env, ...proxy], user: p.user || undefined, cwd: p.workdir, network: p.network },
+        [...specs, ...mounts],
+        { stdout: keep('stdout'), stderr: keep('stderr') },
+        io.signal,
+        { compression: deps.compression },
+      ),
+    );
+  } finally {
+    if (scriptDir) await rm(scriptDir, { recursive: true, force: true });
+  }
+  if (res.exitCode !== 0 || !res.layer) {
+    const out = tail.length ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
+    throw new UserError('build.run-failed', `step ${v.label} failed: command ${JSON.stringify(p.args)} exited with code ${res.exitCode}${out}`);
+  }
+  return { descriptor: { mediaType: res.layer.mediaType, digest: res.layer.digest, size: res.layer.size }, diffId: res.layer.diffId };
+}

@@ -1,0 +1,42 @@
+import type { ImageDraft, Platform } from '../image/index.js';
+import type { BuildContext } from '../context/index.js';
+import type { Compression } from '../layer/index.js';
+import type { Executor } from '../runtime/index.js';
+import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
+import type { BlobStore, Store } from '../store/index.js';
+
+/** A stage as the build goes: the image so far and the key its next filesystem step chains on. */
+export interface StageState {
+  readonly key: string;
+  readonly draft: ImageDraft;
+  /** True once the stage sets CMD itself (ENTRYPOINT clears only an inherited CMD). */
+  readonly cmdSet: boolean;
+  /** ARGs the stage declared, in order (docker's RUN history lists them). */
+  readonly argKeys: readonly string[];
+}
+
+/** What the ops need, wired by the CLI. */
+export interface BuildDeps {
+  readonly store: Store;
+  /** Where new blobs go: the build's lease, so GC spares them until the image is tagged. */
+  readonly blobs: BlobStore;
+  /** Protects a reused blob until the result is tagged. */
+  readonly protect: (digest: LayerRef['descriptor']['digest']) => Promise<void>;
+  readonly snapshots: SnapshotStore;
+  readonly executor: Executor;
+  readonly context: BuildContext;
+  readonly platform: Platform;
+  /** RFC 3339 time for history entries. */
+  readonly created: string;
+  readonly compression: Compression;
+  /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
+  readonly network: 'none' | 'host';
+}
+
+export function platformString(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+export function layerRefs(draft: ImageDraft): LayerRef[] {
+  return draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! }));
+}

@@ -1,0 +1,27 @@
+/** A step as progress output names it: `#3 [build 2/5] RUN make`. */
+export interface StepRef {
+  /** Vertex id from the plan (`s1v2`). */
+  readonly id: string;
+  /** 1-based number across the whole build, in Dockerfile order. */
+  readonly number: number;
+  readonly stage: number;
+  /** Stage name, or `stage-<index>` for unnamed stages. */
+  readonly stageLabel: string;
+  /** 1-based position among the stage's steps, and how many there are. */
+  readonly position: number;
+  readonly total: number;
+  /** One-line instruction, e.g. `RUN make`. */
+  readonly instruction: string;
+}
+
+/** What the solver reports; renderers turn these into output. Times are ms since the build began. */
+export type BuildEvent =
+  /** `reason`: why the cache missed, when an earlier record of the same instruction exists. */
+  | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number; readonly reason?: string }
+  | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number }
+  | { readonly type: 'step-log'; readonly step: StepRef; readonly stream: 'stdout' | 'stderr'; readonly line: string; readonly at: number }
+  | { readonly type: 'step-done'; readonly step: StepRef; readonly key: string; readonly durationMs: number; readonly at: number }
+  | { readonly type: 'step-error'; readonly step: StepRef; readonly message: string; readonly durationMs: number; readonly at: number }
+  | { readonly type: 'build-done'; readonly name?: string; readonly imageId: string; readonly durationMs: number; readonly steps: number; readonly cached: number; readonly at: number };
+
+export type EventSink = (event: BuildEvent) => void;

@@ -1,0 +1,75 @@
+import type { BuildEvent, EventSink, StepRef } from './events.js';
+import { ttyRenderer } from './tty.js';
+
+export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
+
+interface Writable {
+  write(s: string): unknown;
+}
+
+const header = (s: StepRef) => `#${s.number} [${s.stageLabel} ${s.position}/${s.total}] ${s.instruction}`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** The summary line every human-readable renderer ends with. */
+export function summaryLine(e: Extract<BuildEvent, { type: 'build-done' }>): string {
+  return `built ${e.name ?? e.imageId.slice(0, 19)} in ${seconds(e.durationMs)}, ${e.cached}/${e.steps} cached`;
+}
+
+/** Numbered lines with every line of output, for logs (`--progress plain`). */
+export function plainRenderer(out: Writable): EventSink {
+  return (e) => {
+    switch (e.type) {
+      case 'step-started':
+        out.write(`${header(e.step)}\n`);
+        if (e.reason) out.write(`#${e.step.number} cache miss: ${e.reason}\n`);
+        break;
+      case 'step-cached':
+        out.write(`${header(e.step)}\n#${e.step.number} CACHED\n`);
+        break;
+      case 'step-log':
+        out.write(`#${e.step.number} ${e.line}\n`);
+        break;
+      case 'step-done':
+        out.write(`#${e.step.number} DONE ${seconds(e.durationMs)}\n`);
+        break;
+      case 'step-error':
+        out.write(`#${e.step.number} ERROR ${e.message.split('\n')[0]}\n`);
+        break;
+      case 'build-done':
+        out.write(`${summaryLine(e)}\n`);
+        break;
+    }
+  };
+}
+
+/** One JSON event per line, for CI tools. */
+export function jsonRenderer(out: Writable): EventSink {
+  return (e) => void out.write(JSON.stringify(e) + '\n');
+}
+
+/** Nothing but the summary's image ID (as `docker build -q` prints). */
+export function quietRenderer(out: Writable): EventSink {
+  return (e) => {
+    if (e.type === 'build-done') out.write(`${e.imageId}\n`);
+  };
+}
+
+export interface Renderer {
+  readonly sink: EventSink;
+  /** Stops timers and clears any live area (call once the build ends, failed or not). */
+  close(): void;
+}
+
+export function createRenderer(mode: ProgressMode, out: Writable & { columns?: number }): Renderer {
+  const still = (sink: EventSink): Renderer => ({ sink, close: () => {} });
+  switch (mode) {
+    case 'json':
+      return still(jsonRenderer(out));
+    case 'quiet':
+      return still(quietRenderer(out));
+    case 'plain':
+      return still(plainRenderer(out));
+    case 'tty':
+      return ttyRenderer(out);
+  }
+}

@@ -1,0 +1,95 @@
+import type { BuildEvent, StepRef } from './events.js';
+import { summaryLine } from './render.js';
+
+interface TtyStream {
+  write(s: string): unknown;
+  readonly columns?: number;
+}
+
+/** Lines of output shown under a running step. */
+const TAIL = 4;
+const TICK_MS = 100;
+
+interface Running {
+  readonly step: StepRef;
+  readonly startedAt: number;
+  readonly tail: string[];
+}
+
+const header = (s: StepRef) => `[${s.stageLabel} ${s.position}/${s.total}] ${s.instruction}`;
+
+/**
+ * A live view like BuildKit's: finished steps scroll up as one line each (`CACHED` or their time),
+ * running steps stay at the bottom with a timer and their last lines of output, redrawn in place.
+ */
+export function ttyRenderer(out: TtyStream, now: () => number = () => performance.now()): { sink: (e: BuildEvent) => void; close: () => void } {
+  const running = new Map<string, Running>();
+  let drawn = 0;
+  const width = () => Math.max(20, (out.columns || 80) - 1);
+  const fit = (s: string) => (s.length > width() ? s.slice(0, width() - 1) + '…' : s);
+
+  const clear = () => {
+    if (drawn > 0) out.write(`\x1b[${drawn}A\x1b[0J`);
+    drawn = 0;
+  };
+  const draw = () => {
+    const lines: string[] = [];
+    for (const r of running.values()) {
+      lines.push(fit(`=> ${header(r.step)}  ${((now() - r.startedAt) / 1000).toFixed(1)}s`));
+      for (const l of r.tail) lines.push(fit(`   │ ${l}`));
+    }
+    clear();
+    if (lines.length) out.write(lines.join('\n') + '\n');
+    drawn = lines.length;
+  };
+  const timer = setInterval(() => running.size && draw(), TICK_MS);
+  timer.unref?.();
+  const finish = (line: string) => {
+    clear();
+    out.write(fit(line) + '\n');
+    draw();
+  };
+
+  const sink = (e: BuildEvent) => {
+    switch (e.type) {
+      case 'step-started':
+        running.set(e.step.id, { step: e.step, startedAt: now(), tail: [] });
+        if (e.reason) finish(`   ${header(e.step)}: cache miss: ${e.reason}`);
+        else draw();
+        break;
+      case 'step-log': {
+        const r = running.get(e.step.id);
+        if (!r) break;
+        r.tail.push(e.line);
+        if (r.tail.length > TAIL) r.tail.shift();
+        break;
+      }
+      case 'step-cached':
+        finish(`=> CACHED ${header(e.step)}`);
+        break;
+      case 'step-done':
+        running.delete(e.step.id);
+        finish(`=> ${header(e.step)}  ${(e.durationMs / 1000).toFixed(1)}s`);
+        break;
+      case 'step-error': {
+        const r = running.get(e.step.id);
+        running.delete(e.step.id);
+        finish(`=> ERROR ${header(e.step)}  ${(e.durationMs / 1000).toFixed(1)}s`);
+        for (const l of r?.tail ?? []) out.write(fit(`   │ ${l}`) + '\n');
+        break;
+      }
+      case 'build-done':
+        clear();
+        out.write(summaryLine(e) + '\n');
+        break;
+    }
+  };
+  return {
+    sink,
+    close: () => {
+      clearInterval(timer);
+      running.clear();
+      clear();
+    },
+  };
+}

@@ -1,0 +1,11 @@
+/**
+ * solver: runs a plan's stages on one p-queue — a stage starts when the stages it reads are done,
+ * independent stages run side by side, each vertex runs once — looks every filesystem step up in
+ * the cache first, and reports what happens as events (it never prints).
+ *
+ *   const result = await solve(plan, ops, { cache, emit, noCache, concurrency, signal })
+ *
+ * What a step does is the caller's (`VertexOps`, implemented by ops/); the solver owns order, the
+ * cache lookup, cancellation (the first failure aborts every other step) and timings.
+ */
+export * from './solve.js';

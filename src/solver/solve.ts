@@ -1,0 +1,182 @@
+import PQueue from 'p-queue';
+import type { Plan, PlanStage, Vertex } from '../plan/index.js';
+import { cacheKey, explainMiss, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
+import type { BuildEvent, StepRef } from '../progress/index.js';
+
+/** What the solver needs to know of a stage's state: the key its next filesystem step chains on. */
+export interface SolveState {
+  readonly key: string;
+}
+
+export interface StepIo {
+  readonly signal: AbortSignal;
+  readonly log: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+/** A step's key material, plus finer detail (kept in the record) to explain a later miss. */
+export interface KeyInputs {
+  readonly material: KeyMaterial;
+  readonly detail?: unknown;
+}
+
+/** A step's layer, as a cache record keeps it. */
+export interface StepLayer {
+  readonly descriptor: CacheRecord['layer'];
+  readonly diffId: CacheRecord['diffId'];
+}
+
+/** The work itself, implemented by ops/. `stages` holds the finished stages this one may read. */
+export interface VertexOps<S extends SolveState> {
+  from(stage: PlanStage, vertex: Vertex, stages: ReadonlyMap<number, S>, io: StepIo): Promise<S>;
+  meta(vertex: Vertex, state: S): S;
+  keyMaterial(vertex: Vertex, state: S, stages: ReadonlyMap<number, S>): Promise<KeyInputs>;
+  /** Why `now` missed, against the latest record of the same instruction (one short line). */
+  explain?(vertex: Vertex, now: KeyInputs, before: CacheRecord): string;
+  reuse(vertex: Vertex, state: S, record: CacheRecord): Promise<S>;
+  execute(vertex: Vertex, state: S, key: CacheRecord['key'], stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer }>;
+}
+
+export interface SolveOptions {
+  readonly cache: CacheStore;
+  readonly emit: (e: BuildEvent) => void;
+  readonly noCache?: boolean;
+  /** Stages (by index) whose steps always run, as `--no-cache-filter` asks. */
+  readonly noCacheStages?: ReadonlySet<number>;
+  /** Stages run at once (default 2). */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  /** performance.now() at the start of the build, for event times. */
+  readonly startedAt?: number;
+}
+
+export interface StepSummary {
+  readonly stage: number;
+  readonly index: number;
+  readonly instruction: string;
+  readonly cacheKey: string;
+  readonly cached: boolean;
+  readonly durationMs: number;
+}
+
+export interface SolveResult<S> {
+  readonly target: S;
+  readonly stages: ReadonlyMap<number, S>;
+  /** Every filesystem step (FROM included) in Dockerfile order. */
+  readonly steps: readonly StepSummary[];
+}
+
+/** Numbers filesystem steps across the build, as `#N [stage k/n]` shows them. */
+export function stepRefs(plan: Plan): Map<string, StepRef> {
+  const out = new Map<string, StepRef>();
+  let n = 0;
+  for (const stage of plan.stages) {
+    const fs = stage.vertices.filter((v) => v.filesystem);
+    fs.forEach((v, i) => {
+      out.set(v.id, { id: v.id, number: ++n, stage: stage.index, stageLabel: stage.name ?? `stage-${stage.index}`, position: i + 1, total: fs.length, instruction: v.label });
+    });
+  }
+  return out;
+}
+
+export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>, opts: SolveOptions): Promise<SolveResult<S>> {
+  const t0 = opts.startedAt ?? performance.now();
+  const now = () => Math.round(performance.now() - t0);
+  const refs = stepRefs(plan);
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const queue = new PQueue({ concurrency: opts.concurrency ?? 2 });
+  const done = new Map<number, S>();
+  const running = new Map<number, Promise<S>>();
+  const steps: (StepSummary & { number: number })[] = [];
+  let firstError: unknown;
+
+  const missReason = async (v: Vertex, inputs: KeyInputs): Promise<string | undefined> => {
+    const before = await opts.cache.previous(inputs.material);
+    if (!before) return undefined;
+    if (ops.explain) return ops.explain(v, inputs, before);
+    return `changed: ${explainMiss(inputs.material, before.material).join(', ')}`;
+  };
+
+  const runStage = async (stage: PlanStage): Promise<S> => {
+    const io = (ref: StepRef): StepIo => ({
+      signal: controller.signal,
+      log: (stream, line) => opts.emit({ type: 'step-log', step: ref, stream, line, at: now() }),
+    });
+    let state: S | undefined;
+    for (const v of stage.vertices) {
+      controller.signal.throwIfAborted();
+      if (!v.filesystem) {
+        state = ops.meta(v, state!);
+        continue;
+      }
+      const ref = refs.get(v.id)!;
+      const started = performance.now();
+      const record = (key: string, cached: boolean) => {
+        const durationMs = Math.round(performance.now() - started);
+        steps.push({ number: ref.number, stage: stage.index, index: ref.position, instruction: ref.instruction, cacheKey: key, cached, durationMs });
+        return durationMs;
+      };
+      try {
+        if (v.kind === 'from') {
+          state = await ops.from(stage, v, done, io(ref));
+          record(state.key, true);
+          opts.emit({ type: 'step-cached', step: ref, key: state.key, at: now() });
+          continue;
+        }
+        const inputs = await ops.keyMaterial(v, state!, done);
+        const { material } = inputs;
+        const key = cacheKey(material);
+        const forced = opts.noCache || opts.noCacheStages?.has(stage.index);
+        const hit = forced ? undefined : await opts.cache.get(key);
+        if (hit) {
+          state = await ops.reuse(v, state!, hit);
+          record(key, true);
+          opts.emit({ type: 'step-cached', step: ref, key, at: now() });
+          continue;
+        }
+        const reason = forced ? (opts.noCache ? '--no-cache' : '--no-cache-filter') : await missReason(v, inputs);
+        opts.emit({ type: 'step-started', step: ref, at: now(), ...(reason ? { reason } : {}) });
+        const result = await ops.execute(v, state!, key, done, io(ref));
+        const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};
+        await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: new Date().toISOString(), ...detail });
+        state = result.state;
+        opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false), at: now() });
+      } catch (e) {
+        // Steps cut short by another failure are not errors of their own.
+        if (!controller.signal.aborted) {
+          opts.emit({ type: 'step-error', step: ref, message: e instanceof Error ? e.message : String(e), durationMs: Math.round(performance.now() - started), at: now() });
+        }
+        throw e;
+      }
+    }
+    return state!;
+  };
+
+  const schedule = (stage: PlanStage): Promise<S> => {
+    let p = running.get(stage.index);
+    if (p) return p;
+    p = (async () => {
+      await Promise.all(stage.dependsOn.map((d) => schedule(plan.stages.find((s) => s.index === d)!)));
+      const s = await queue.add(() => runStage(stage));
+      done.set(stage.index, s);
+      return s;
+    })().catch((e: unknown) => {
+      firstError ??= e;
+      controller.abort(e);
+      throw e;
+    });
+    running.set(stage.index, p);
+    return p;
+  };
+
+  try {
+    const all = plan.stages.map(schedule);
+    await Promise.allSettled(all);
+    if (firstError !== undefined) throw firstError;
+    steps.sort((a, b) => a.number - b.number);
+    return { target: done.get(plan.target)!, stages: done, steps: steps.map(({ number: _n, ...s }) => s) };
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}

@@ -1,0 +1,50 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CACHE_KEY_VERSION, cacheKey, explainMiss, openCache, type KeyMaterial } from '../../src/cache/index.js';
+import { sha256Of, type Sha256 } from '../../src/hash/index.js';
+
+const base: KeyMaterial = { v: CACHE_KEY_VERSION, parent: 'scratch', op: { kind: 'RUN', command: { shell: 'make' } }, exec: { env: ['A=1'] }, platform: 'linux/amd64' };
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+test('every field of the key material changes the key; key order does not', () => {
+  const k = cacheKey(base);
+  assert.match(k, /^sha256:[0-9a-f]{64}$/);
+  for (const changed of [
+    { ...base, parent: 'sha256:' + '1'.repeat(64) },
+    { ...base, op: { kind: 'RUN', command: { shell: 'make all' } } },
+    { ...base, exec: { env: ['A=2'] } },
+    { ...base, inputs: { tree: 'x' } },
+    { ...base, platform: 'linux/arm64' },
+  ]) {
+    assert.notEqual(cacheKey(changed), k);
+    assert.ok(explainMiss(changed, base).length === 1);
+  }
+  const reordered = { platform: base.platform, exec: base.exec, op: base.op, parent: base.parent, v: base.v } as KeyMaterial;
+  assert.equal(cacheKey(reordered), k);
+});
+
+test('records round-trip, vanish with their blob, and name their layers as GC roots', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-cache-'));
+  dirs.push(root);
+  const present = new Set<Sha256>();
+  const cache = openCache(root, { has: async (d) => present.has(d) });
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256Of('layer'), size: 5 };
+  const key = cacheKey(base);
+  assert.equal(await cache.get(key), undefined);
+  await cache.put({ key, layer, diffId: sha256Of('tar'), material: base, created: '2026-01-01T00:00:00Z' });
+  assert.equal(await cache.get(key), undefined, 'a record whose blob is gone is a miss');
+  present.add(layer.digest);
+  const rec = await cache.get(key);
+  assert.deepEqual(rec?.material, base);
+  assert.deepEqual([...(await cache.gcHook().roots!())].map((d) => d.digest), [layer.digest]);
+  // A torn or foreign file is a miss, never a crash.
+  await writeFile(join(root, 'cache', 'junk.json'), '{');
+  assert.equal((await cache.gcHook().roots!()) instanceof Array, true);
+  assert.ok((await readdir(join(root, 'cache'))).every((n) => !n.includes('.tmp')));
+});
