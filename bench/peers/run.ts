@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { cleanupAll, installSignalHandlers } from './procs.js';
 import { modes, renderMarkdown, type Cell, type Mode, type PeerResults } from './report.js';
 import { changeFile, restoreFile, scenarioNames, scenarioSpec, writeScenario, type ScenarioName } from './scenarios.js';
-import { builderNames, projectRoot, setupPeers } from './setup.js';
+import { builderNames, projectRoot, setupPeers, wharfBin } from './setup.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,13 +25,15 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: join(projectRoot, 'bench', 'results') },
+    // Another build of wharf (a branch checked out and built elsewhere) to measure instead of this one.
+    'wharf-bin': { type: 'string', default: wharfBin },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
     `usage: node dist/bench/peers/run.js [--scenarios ${scenarioNames.join(',')}] [--builders ${builderNames.join(',')}]\n` +
-      `  [--modes ${modes.join(',')}] [--runs 5] [--warmup 1] [--scale 1 (bigctx size)] [--seed 1] [--out bench/results]\n`,
+      `  [--modes ${modes.join(',')}] [--runs 5] [--warmup 1] [--scale 1 (bigctx size)] [--seed 1] [--out bench/results] [--wharf-bin bin/wharf.js]\n`,
   );
   process.exit(0);
 }
@@ -52,7 +54,7 @@ installSignalHandlers();
 async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = os.loadavg()[0]!;
-  const setup = await setupPeers(list(values.builders!), log);
+  const setup = await setupPeers(list(values.builders!), values['wharf-bin']!, log);
   const cells: Cell[] = [];
   const ready = setup.builders.filter((b) => !b.unavailable).map((b) => b.builder);
 

@@ -29,7 +29,7 @@ export interface PeerSetup {
   readonly versions: Record<string, string>;
 }
 
-export async function setupPeers(wanted: readonly string[], log: (s: string) => void): Promise<PeerSetup> {
+export async function setupPeers(wanted: readonly string[], measuredWharf: string, log: (s: string) => void): Promise<PeerSetup> {
   const needs = [...(wanted.some((b) => b.startsWith('docker') || b === 'buildkit') ? ['docker.io'] : []), ...(wanted.includes('buildah') ? ['buildah'] : [])];
   const ensure = spawnSync('bash', [join(projectRoot, 'scripts', 'ensure-host-packages.sh'), ...needs], { stdio: 'inherit' });
   if (ensure.status !== 0) throw new Error('installing host packages failed');
@@ -64,7 +64,7 @@ export async function setupPeers(wanted: readonly string[], log: (s: string) => 
     'docker-classic': dockerBuilder('docker-classic', () => socket, false),
     buildkit: dockerBuilder('buildkit', () => socket, true),
     buildah: buildahBuilder(join(work, 'buildah')),
-    wharf: wharfBuilder(wharfBin, join(work, 'wharf-store')),
+    wharf: wharfBuilder(measuredWharf, join(work, 'wharf-store')),
   };
   const builders: PeerSetup['builders'] = [];
   for (const name of wanted) {
@@ -81,19 +81,19 @@ export async function setupPeers(wanted: readonly string[], log: (s: string) => 
     log(`setup: ${name}: ${unavailable ?? 'ready'}`);
     builders.push({ builder, unavailable });
   }
-  return { work, builders, versions: await versions(socket) };
+  return { work, builders, versions: await versions(socket, measuredWharf) };
 }
 
-async function versions(socket: string | null): Promise<Record<string, string>> {
+async function versions(socket: string | null, measuredWharf: string): Promise<Record<string, string>> {
   const first = async (cmd: string, args: string[]) => {
     const r = await run(cmd, args);
     return r.status === 0 ? r.stdout.trim().split('\n')[0]! : 'n/a';
   };
-  const git = await first('git', ['-C', projectRoot, 'log', '-1', '--format=%h %s']);
+  const git = await first('git', ['-C', join(dirname(measuredWharf), '..'), 'log', '-1', '--format=%h %s']);
   return {
     docker: socket ? await first('/usr/bin/docker', ['-H', `unix://${socket}`, 'version', '--format', '{{.Server.Version}}']) : 'n/a',
     buildah: await first('buildah', ['--version']),
     node: process.version,
-    wharf: git.slice(0, 80),
+    wharf: git === 'n/a' ? measuredWharf : git.slice(0, 80),
   };
 }
