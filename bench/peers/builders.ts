@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { must, run, unmountUnder, type CommandResult } from './procs.js';
 import type { ScenarioDirs } from './scenarios.js';
+import { DOCKER } from '../../test/helpers/dockerd.js';
 
 export interface Builder {
   readonly name: string;
@@ -22,8 +23,6 @@ export interface Builder {
 
 export const BASE = 'wharf-bench/base:1';
 
-/** The docker 20.10 client from Debian's docker.io (the other `docker` on the PATH lacks buildx). */
-const DOCKER = '/usr/bin/docker';
 
 export function dockerBuilder(name: string, socket: () => string | null, buildkit: boolean): Builder {
   const docker = (args: string[], env: NodeJS.ProcessEnv = {}) => must(DOCKER, ['-H', `unix://${socket()}`, ...args], env);

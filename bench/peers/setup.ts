@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRootfs } from '../../test/helpers/busybox.js';
-import { startDockerd } from '../../test/helpers/dockerd.js';
+import { DOCKER, startDockerd } from '../../test/helpers/dockerd.js';
 import { BASE, buildahBuilder, dockerBuilder, wharfBuilder, type Builder } from './builders.js';
 import { must, onCleanup, run, unmountUnder } from './procs.js';
 
@@ -91,7 +91,7 @@ async function versions(socket: string | null, measuredWharf: string): Promise<R
   };
   const git = await first('git', ['-C', join(dirname(measuredWharf), '..'), 'log', '-1', '--format=%h %s']);
   return {
-    docker: socket ? await first('/usr/bin/docker', ['-H', `unix://${socket}`, 'version', '--format', '{{.Server.Version}}']) : 'n/a',
+    docker: socket ? await first(DOCKER, ['-H', `unix://${socket}`, 'version', '--format', '{{.Server.Version}}']) : 'n/a',
     buildah: await first('buildah', ['--version']),
     node: process.version,
     wharf: git === 'n/a' ? measuredWharf : git.slice(0, 80),
