@@ -16,6 +16,11 @@ export function onCleanup(name: string, fn: () => Promise<void> | void): void {
   cleanups.push({ name, fn });
 }
 
+/** True once cleanup has begun: the runner stops starting builds. */
+export function stopping(): boolean {
+  return cleaning !== null;
+}
+
 export function cleanupAll(): Promise<void> {
   cleaning ??= (async () => {
     for (const c of running) c.kill('SIGKILL');

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanupAll, installSignalHandlers } from './procs.js';
+import { cleanupAll, installSignalHandlers, stopping } from './procs.js';
 import { modes, renderMarkdown, type Cell, type Mode, type PeerResults } from './report.js';
 import { changeFile, restoreFile, scenarioNames, scenarioSpec, writeScenario, type ScenarioName } from './scenarios.js';
 import { builderNames, projectRoot, setupPeers, wharfBin } from './setup.js';
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
         const order = ready.map((_, i) => ready[(i + round + warmup) % ready.length]!);
         const line: string[] = [];
         for (const b of order) {
+          if (stopping()) throw new Error('stopped by a signal');
           if (failed.has(b.name)) continue;
           if (mode === 'cold') await b.resetCache([tag(b.name)]);
           if (mode === 'change') changeFile(spec, dirs, ++change);
