@@ -1,0 +1,116 @@
+/**
+ * One adapter per builder. The harness only knows this interface: wharf is one more adapter that
+ * runs the project's CLI (`node bin/wharf.js --root R build -t T -f F CTX`), so it is measured
+ * exactly as a user would run it, Node start-up included.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { must, run, unmountUnder, type CommandResult } from './procs.js';
+import type { ScenarioDirs } from './scenarios.js';
+import { DOCKER } from '../../test/helpers/dockerd.js';
+
+export interface Builder {
+  readonly name: string;
+  /** null when it can run here, else why not (shown in the table instead of figures). */
+  unavailable(): Promise<string | null>;
+  /** Makes the base image (a docker-archive written by `wharf save`) known to this builder. */
+  loadBase(baseArchive: string, baseRootfsTar: string): Promise<void>;
+  build(s: ScenarioDirs, tag: string): Promise<CommandResult>;
+  /** Empties this builder's build cache and removes what it built; the base image stays. */
+  resetCache(tags: readonly string[]): Promise<void>;
+}
+
+export const BASE = 'wharf-bench/base:1';
+
+
+export function dockerBuilder(name: string, socket: () => string | null, buildkit: boolean): Builder {
+  const docker = (args: string[], env: NodeJS.ProcessEnv = {}) => must(DOCKER, ['-H', `unix://${socket()}`, ...args], env);
+  return {
+    name,
+    async unavailable() {
+      if (!existsSync(DOCKER)) return 'docker.io not installed';
+      return socket() ? null : 'dockerd not started';
+    },
+    async loadBase(archive) {
+      // The same image ID as wharf's base: docker reads wharf's docker-archive as it is.
+      const images = await run(DOCKER, ['-H', `unix://${socket()}`, 'image', 'inspect', BASE]);
+      if (images.status !== 0) await docker(['load', '-i', archive]);
+    },
+    build(s, tag) {
+      // --network none: the private dockerd has no bridge, and no builder here gets a network.
+      return run(DOCKER, ['-H', `unix://${socket()}`, 'build', '-q', '--network', 'none', '-t', tag, '-f', s.dockerfile, s.context], { DOCKER_BUILDKIT: buildkit ? '1' : '0' });
+    },
+    async resetCache(tags) {
+      await run(DOCKER, ['-H', `unix://${socket()}`, 'image', 'rm', '-f', ...tags]);
+      // The classic builder's cache is its intermediate images: removing the tag removes the
+      // chain, and a prune takes the dangling last images of earlier stages. BuildKit keeps its
+      // own cache, which only `builder prune` empties.
+      if (buildkit) await docker(['builder', 'prune', '-af']);
+      else await docker(['image', 'prune', '-f']);
+    },
+  };
+}
+
+export function buildahBuilder(root: string): Builder {
+  const storage = ['--root', join(root, 'storage'), '--runroot', join(root, 'run'), '--storage-driver', 'overlay'];
+  const buildah = (args: string[]) => must('buildah', [...storage, ...args]);
+  let baseId = '';
+  return {
+    name: 'buildah',
+    async unavailable() {
+      return (await run('buildah', ['--version'])).status === 0 ? null : 'buildah not installed';
+    },
+    async loadBase(archive, rootfsTar) {
+      const copied = await run('skopeo', ['copy', '-q', `docker-archive:${archive}`, `containers-storage:[overlay@${join(root, 'storage')}+${join(root, 'run')}]${BASE}`]);
+      if (copied.status !== 0) {
+        // Without skopeo: the same rootfs as one layer (another image ID, the same files).
+        const ctr = (await buildah(['from', 'scratch'])).stdout.trim();
+        await buildah(['add', ctr, rootfsTar, '/']);
+        await buildah(['commit', '-q', ctr, BASE]);
+        await buildah(['rm', ctr]);
+      }
+      baseId = (await buildah(['images', '--noheading', '--no-trunc', '--format', '{{.ID}}', BASE])).stdout.trim();
+    },
+    build(s, tag) {
+      return run('buildah', [...storage, 'bud', '--layers', '--isolation', 'chroot', '-q', '-t', tag, '-f', s.dockerfile, s.context]);
+    },
+    async resetCache() {
+      // With --layers every step is an untagged image; all of them but the base go.
+      await run('buildah', [...storage, 'rm', '--all']);
+      const ids = (await buildah(['images', '-a', '--noheading', '--no-trunc', '--format', '{{.ID}}'])).stdout.split('\n').map((l) => l.trim());
+      const others = [...new Set(ids.filter((id) => id && !baseId.endsWith(id) && !id.endsWith(baseId)))];
+      if (others.length) await buildah(['rmi', '-f', ...others]);
+    },
+  };
+}
+
+/**
+ * wharf through its CLI. A cold run gets a fresh store root with the base imported again (untimed),
+ * which also empties the context stat cache: nothing of an earlier build survives.
+ */
+export function wharfBuilder(wharfBin: string, root: string): Builder {
+  const wharf = (args: string[]) => run(process.execPath, [wharfBin, '--root', root, ...args]);
+  let base = '';
+  return {
+    name: 'wharf',
+    async unavailable() {
+      const help = await run(process.execPath, [wharfBin, '--help']);
+      return help.status === 0 && /^\s+build\b/m.test(help.stdout) ? null : 'this wharf has no build command yet';
+    },
+    async loadBase(archive) {
+      base = archive;
+      const loaded = await wharf(['load', '-i', archive]);
+      if (loaded.status !== 0) throw new Error(`wharf load: ${loaded.stderr}`);
+    },
+    build(s, tag) {
+      return wharf(['build', '--progress', 'quiet', '-t', tag, '-f', s.dockerfile, s.context]);
+    },
+    async resetCache() {
+      unmountUnder(root);
+      await rm(root, { recursive: true, force: true });
+      const loaded = await wharf(['load', '-i', base]);
+      if (loaded.status !== 0) throw new Error(`wharf load: ${loaded.stderr}`);
+    },
+  };
+}

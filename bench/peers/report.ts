@@ -1,0 +1,80 @@
+/**
+ * Results of a peer benchmark and their markdown table. Pure: the runner fills a `PeerResults`
+ * and these functions only read it.
+ */
+import { ratio, summarize, type Ratio, type Summary } from './stats.js';
+
+export const modes = ['cold', 'noop', 'change'] as const;
+export type Mode = (typeof modes)[number];
+
+export interface Cell {
+  readonly scenario: string;
+  readonly mode: Mode;
+  readonly builder: string;
+  /** Wall times in ms, in round order (round i of every builder ran side by side in time). */
+  readonly runs: readonly number[];
+  /** Why there are no runs (builder unavailable, a build failed, mode not applicable). */
+  readonly error?: string;
+}
+
+export interface PeerResults {
+  readonly date: string;
+  readonly machine: Record<string, string | number>;
+  readonly config: Record<string, unknown>;
+  readonly builders: readonly string[];
+  readonly cells: readonly Cell[];
+}
+
+export interface CellSummary extends Cell {
+  readonly summary: Summary | null;
+  /** wharf against each peer, keyed by the peer's name; only on wharf's cells. */
+  readonly ratios: Record<string, Ratio>;
+}
+
+export const WHARF = 'wharf';
+
+export function summarizeCells(r: PeerResults): CellSummary[] {
+  const find = (c: Cell, builder: string) => r.cells.find((x) => x.scenario === c.scenario && x.mode === c.mode && x.builder === builder);
+  return r.cells.map((c) => {
+    const ratios: Record<string, Ratio> = {};
+    if (c.builder === WHARF && c.runs.length) {
+      for (const peer of r.builders) {
+        const p = peer === WHARF ? undefined : find(c, peer);
+        if (p?.runs.length) ratios[peer] = ratio(c.runs, p.runs);
+      }
+    }
+    return { ...c, summary: c.runs.length ? summarize(c.runs) : null, ratios };
+  });
+}
+
+export function formatSeconds(ms: number): string {
+  return ms < 10_000 ? (ms / 1000).toFixed(2) : (ms / 1000).toFixed(1);
+}
+
+function cellText(c: CellSummary | undefined): string {
+  if (!c) return '–';
+  if (!c.summary) return c.error ? `n/a (${c.error.replace(/\|/g, '/').split('\n')[0]!.slice(0, 60)})` : 'n/a';
+  const s = c.summary;
+  return `${formatSeconds(s.median)} (${formatSeconds(s.min)}–${formatSeconds(s.max)})`;
+}
+
+/**
+ * One row per scenario × mode: each builder's median seconds with min–max, then wharf/peer
+ * (ratio of medians) for every peer that has runs.
+ */
+export function renderMarkdown(r: PeerResults): string {
+  const cells = summarizeCells(r);
+  const peers = r.builders.filter((b) => b !== WHARF);
+  const hasWharf = r.builders.includes(WHARF);
+  const head = ['scenario', 'mode', ...r.builders.map((b) => `${b} s`), ...(hasWharf ? peers.map((p) => `wharf/${p}`) : [])];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const rows: [string, Mode][] = [];
+  for (const c of r.cells) if (!rows.some(([s, m]) => s === c.scenario && m === c.mode)) rows.push([c.scenario, c.mode]);
+  for (const [scenario, mode] of rows) {
+    const at = (b: string) => cells.find((c) => c.scenario === scenario && c.mode === mode && c.builder === b);
+    const w = at(WHARF);
+    const ratioCells = hasWharf ? peers.map((p) => (w?.ratios[p] ? `${w.ratios[p]!.ofMedians.toFixed(2)}×` : '–')) : [];
+    lines.push(`| ${[scenario, mode, ...r.builders.map((b) => cellText(at(b))), ...ratioCells].join(' | ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}
