@@ -1,11 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { Sha256Stream } from '../hash/sha256.js';
 import { isSha256, type Sha256 } from '../hash/digest.js';
-import { applyLayer, decompressed, layerMediaType } from '../layer/index.js';
+import { applyLayer, writeLayerFromTar } from '../layer/index.js';
 import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageConfig, type ImageManifest } from '../image/index.js';
 import { familiarName, parseReference, tagOf, walk, type Descriptor, type Lease, type OciIndex, type Reference, type Store } from '../store/index.js';
 import { UserError } from '../util/user-error.js';
@@ -96,42 +93,11 @@ async function loadDockerArchive(store: Store, lease: Lease, dir: string, input:
   return out;
 }
 
-/** Stores a docker-archive layer, keeping gzip/zstd blobs as they are and gzipping plain tars. */
+/** Stores a docker-archive layer (plain or compressed) as a gzip blob, checking its diff_id. */
 async function storeLayer(lease: Lease, file: string, expected: string, input: string): Promise<Descriptor> {
-  const diff = new Sha256Stream();
-  await pipeline(await decompressed(createReadStream(file)), async (src: AsyncIterable<Buffer>) => {
-    for await (const c of src) diff.update(c);
-  });
-  if (diff.digest() !== expected) throw bad(input, `layer ${file.slice(file.lastIndexOf('/', file.lastIndexOf('/') - 1) + 1)} does not match its diff_id ${expected}`);
-  const kind = await magic(file);
-  if (kind !== 'none') {
-    const r = await lease.blobs.putStream(createReadStream(file));
-    return { mediaType: layerMediaType(kind), digest: r.digest, size: r.size };
-  }
-  const w = await lease.blobs.writer();
-  try {
-    await pipeline(createReadStream(file), createGzip(), async (src: AsyncIterable<Buffer>) => {
-      for await (const c of src) await w.write(c);
-    });
-    const r = await w.commit();
-    return { mediaType: layerMediaType('gzip'), digest: r.digest, size: r.size };
-  } catch (err) {
-    await w.abort();
-    throw err;
-  }
-}
-
-async function magic(file: string): Promise<'gzip' | 'zstd' | 'none'> {
-  const fh = await open(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 0);
-    if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
-  } finally {
-    await fh.close();
-  }
+  const layer = await writeLayerFromTar(createReadStream(file), 'gzip', lease.blobs);
+  if (layer.diffId !== expected) throw bad(input, `layer ${file.slice(file.lastIndexOf('/', file.lastIndexOf('/') - 1) + 1)} does not match its diff_id ${expected}`);
+  return { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
 }
 
 /** A path named inside the archive, which must stay inside it. */

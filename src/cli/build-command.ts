@@ -21,6 +21,7 @@ import { createOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
 import { solve } from '../solver/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
+import { interruptSignal } from './interrupt.js';
 import { buildOps } from '../ops/build-ops.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
@@ -109,10 +110,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   const emit = (e: BuildEvent) => renderer.sink(e);
   const lease = await store.lease();
   const stateDir = await store.tempDir('runtime');
-  const controller = new AbortController();
-  const onSignal = () => controller.abort(new UserError('build.interrupted', 'build interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupt = interruptSignal(() => new UserError('build.interrupted', 'build interrupted'));
   try {
     const created = imageTimestamp(undefined);
     const deps = {
@@ -127,7 +125,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       compression: 'gzip' as const,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
     };
-    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: controller.signal, startedAt: t0 });
+    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: interrupt.signal, startedAt: t0 });
     let draft = result.target.draft;
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
     const image = await commitImage(lease.blobs, draft, { created });
@@ -158,8 +156,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     renderer.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
     await lease.release();
     await rm(stateDir, { recursive: true, force: true });
   }

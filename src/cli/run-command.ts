@@ -7,6 +7,7 @@ import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { layersOf, runInContainer } from '../ops/container.js';
 import type { CliContext } from './context.js';
+import { interruptSignal } from './interrupt.js';
 
 export interface RunOptions {
   readonly env: string[];
@@ -29,10 +30,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
   const env = [...(c.Env ?? []), ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`))];
 
   const stateDir = await store.tempDir('runtime');
-  const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupt = interruptSignal(() => new Error('interrupted'));
   try {
     const executor = await createOciExecutor({ stateDir, runtime: opts.runtime as 'auto' | 'runc' | 'crun' });
     const status = await runInContainer(
@@ -41,15 +39,14 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
       { args, env, user: opts.user ?? c.User, cwd: opts.workdir ?? (c.WorkingDir || '/'), network: opts.network as NetworkMode },
       [],
       { stdout: (l) => ctx.stdout.write(l + '\n'), stderr: (l) => ctx.stderr.write(l + '\n') },
-      controller.signal,
+      interrupt.signal,
     );
     return status.exitCode;
   } catch (e) {
-    if (controller.signal.aborted) return 130;
+    if (interrupt.signal.aborted) return 130;
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
     await rm(stateDir, { recursive: true, force: true });
   }
 }
