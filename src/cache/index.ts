@@ -5,6 +5,7 @@
  *   const cache = openCache(root, blobs)
  *   await cache.get(key) → CacheRecord | undefined   (only while its layer blob is in the store)
  *   await cache.put(record)                  atomic write under <root>/cache/
+ *   await cache.forget(keys)                 deletes those records (wharf bench --mode cold)
  *   cache.gcHook()                           keeps every recorded layer blob alive through GC
  */
 export * from './key.js';

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { atomicWriteFile } from '../util/index.js';
@@ -24,6 +24,11 @@ export interface CacheStore {
   put(record: CacheRecord): Promise<void>;
   /** The latest record stored for the same instruction: what a miss is explained against. */
   previous(material: KeyMaterial): Promise<CacheRecord | undefined>;
+  /**
+   * Deletes the records of these keys (absent ones are skipped), so the steps they cached run
+   * again; returns the records removed. Their layer blobs stay until GC finds them unused.
+   */
+  forget(keys: Iterable<Sha256>): Promise<CacheRecord[]>;
   /** Roots for GC: every recorded layer stays alive as long as its record exists. */
   gcHook(): GcHook;
 }
@@ -58,6 +63,17 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
     async previous(material) {
       const key = (await readFile(slotFile(material), 'utf8').catch(() => '')).trim();
       return isSha256(key) ? read(fileOf(key)) : undefined;
+    },
+    async forget(keys) {
+      const removed: CacheRecord[] = [];
+      for (const key of new Set(keys)) {
+        if (!isSha256(key)) continue;
+        const rec = await read(fileOf(key));
+        if (!rec || rec.key !== key) continue;
+        await rm(fileOf(key), { force: true });
+        removed.push(rec);
+      }
+      return removed;
     },
     gcHook: () => ({
       name: 'build-cache',

@@ -23,6 +23,7 @@ import { solve } from '../solver/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import { interruptSignal } from './interrupt.js';
 import { buildOps } from '../ops/build-ops.js';
+import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 
@@ -134,11 +135,12 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
-      const meta = {
+      const meta: BuildMetadata = {
         'containerimage.digest': image.manifestDescriptor.digest,
         'containerimage.config.digest': image.id,
         ...(names.length ? { 'image.name': names.join(',') } : {}),
-        'wharf.steps': result.steps,
+        'wharf.steps': stepsWithLines(result.steps, plan, file),
+        'wharf.context': buildContext.stats(),
       };
       await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(meta, null, 2) + '\n', '--metadata-file');
     }
@@ -149,6 +151,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       durationMs: Math.round(performance.now() - t0),
       steps: result.steps.length,
       cached: result.steps.filter((s) => s.cached).length,
+      context: buildContext.stats(),
       at: Math.round(performance.now() - t0),
     });
     return 0;

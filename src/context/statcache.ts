@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { atomicWriteFile } from '../util/index.js';
@@ -46,6 +46,11 @@ export class StatCache {
       // No cache yet, or a damaged one: it is only an accelerator, start over.
     }
     return new StatCache(file, old);
+  }
+
+  /** Deletes a context dir's cache, so the next build reads every file it uses (a cold start). */
+  static async forget(storeRoot: string, contextDir: string): Promise<void> {
+    await rm(StatCache.fileFor(storeRoot, contextDir), { force: true });
   }
 
   static inMemory(): StatCache {

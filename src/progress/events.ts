@@ -1,3 +1,5 @@
+import type { ContextStats } from '../context/index.js';
+
 /** A step as progress output names it: `#3 [build 2/5] RUN make`. */
 export interface StepRef {
   /** Vertex id from the plan (`s1v2`). */
@@ -22,6 +24,16 @@ export type BuildEvent =
   | { readonly type: 'step-log'; readonly step: StepRef; readonly stream: 'stdout' | 'stderr'; readonly line: string; readonly at: number }
   | { readonly type: 'step-done'; readonly step: StepRef; readonly key: string; readonly durationMs: number; readonly at: number }
   | { readonly type: 'step-error'; readonly step: StepRef; readonly message: string; readonly durationMs: number; readonly at: number }
-  | { readonly type: 'build-done'; readonly name?: string; readonly imageId: string; readonly durationMs: number; readonly steps: number; readonly cached: number; readonly at: number };
+  | {
+      readonly type: 'build-done';
+      readonly name?: string;
+      readonly imageId: string;
+      readonly durationMs: number;
+      readonly steps: number;
+      readonly cached: number;
+      /** Context files hashed vs answered by the stat cache. */
+      readonly context?: ContextStats;
+      readonly at: number;
+    };
 
 export type EventSink = (event: BuildEvent) => void;

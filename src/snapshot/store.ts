@@ -26,6 +26,12 @@ export interface SnapshotStore {
    * new layer's snapshot (not a copy). The upper dir is gone afterwards either way.
    */
   commitUpper(upper: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number): Promise<LayerResult>;
+  /**
+   * Removes the snapshots made of these layer blobs (whatever stack they sit on), so a build that
+   * runs those steps again commits its upper dir into place as a first build does. Nothing may be
+   * using them at the time; `prepare` unpacks them again when an image needs them.
+   */
+  removeLayers(blobs: ReadonlySet<Sha256>): Promise<number>;
   /** A GC hook: removes snapshots whose layer blob is no longer in the store. */
   gcHook(): GcHook;
 }
@@ -95,6 +101,18 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
         await rm(tmp, { recursive: true, force: true });
         await rm(upper, { recursive: true, force: true });
       }
+    },
+
+    async removeLayers(layerBlobs) {
+      let removed = 0;
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name.startsWith('.tmp-')) continue;
+        const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
+        if (!layerBlobs.has(blob as Sha256)) continue;
+        await rm(join(dir, name), { recursive: true, force: true });
+        removed++;
+      }
+      return removed;
     },
 
     gcHook: () => ({

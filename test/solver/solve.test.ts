@@ -22,6 +22,12 @@ function memoryCache(): CacheStore & { records: Map<string, CacheRecord> } {
     get: async (k) => records.get(k),
     put: async (r) => void records.set(r.key, r),
     previous: async (m) => [...records.values()].reverse().find((r) => JSON.stringify(r.material.op) === JSON.stringify(m.op)),
+    forget: async (keys) =>
+      [...keys].flatMap((k) => {
+        const r = records.get(k);
+        records.delete(k);
+        return r ? [r] : [];
+      }),
     gcHook: () => ({ name: 'mem' }),
   };
 }

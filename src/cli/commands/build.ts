@@ -1,13 +1,27 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { setExitCode, type RegisterCommand } from '../context.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 export const register: RegisterCommand = (program, ctx) => {
-  program
-    .command('build')
-    .description('build an image from a Dockerfile and a context directory')
-    .argument('<context>', 'context directory')
+  const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory');
+  addBuildOptions(cmd)
+    .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
+    .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
+    .option('--iidfile <file>', 'write the image ID here')
+    .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
+    .action(async (context: string, opts: BuildFlags, cmd: Command) => {
+      const { runBuild } = await import('../build-command.js');
+      setExitCode(cmd, await runBuild(ctx, ctx.root(cmd), context, opts));
+    });
+};
+
+/**
+ * The options that decide what gets built, in one place: `wharf build` and `wharf bench` (which
+ * passes them on to the builds it runs, see buildOptionArgs) both take exactly these.
+ */
+export function addBuildOptions(cmd: Command): Command {
+  return cmd
     .option('-t, --tag <name:tag>', 'name the result (repeatable)', collect, [])
     .option('-f, --file <path>', 'Dockerfile (default: <context>/Dockerfile; - reads it from stdin)')
     .option('--build-arg <K=V>', 'set a build argument (repeatable)', collect, [])
@@ -15,18 +29,28 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])
     .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
-    .option('--no-cache', 'run every step even when a cached result exists')
-    .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
-    .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
-    .option('--iidfile <file>', 'write the image ID here')
-    .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits) here as JSON')
-    .action(async (context: string, opts: BuildFlags, cmd: Command) => {
-      const { runBuild } = await import('../build-command.js');
-      setExitCode(cmd, await runBuild(ctx, ctx.root(cmd), context, opts));
-    });
-};
+    .option('--no-cache', 'run every step even when a cached result exists');
+}
 
-export interface BuildFlags {
+/** The command-line arguments that give a `wharf build` these build option values (defaults left out). */
+export function buildOptionArgs(opts: BuildOptions): string[] {
+  const values = opts as unknown as Record<string, unknown>;
+  const args: string[] = [];
+  for (const o of addBuildOptions(new Command()).options) {
+    const v = values[o.attributeName()];
+    const flag = o.long!;
+    if (o.negate && !o.required) {
+      if (v === false) args.push(flag);
+    } else if (Array.isArray(v)) {
+      for (const x of v) args.push(flag, String(x));
+    } else if (typeof v === 'string' && v !== o.defaultValue) {
+      args.push(flag, v);
+    }
+  }
+  return args;
+}
+
+export interface BuildOptions {
   readonly tag: string[];
   readonly file?: string;
   readonly buildArg: string[];
@@ -36,6 +60,9 @@ export interface BuildFlags {
   readonly cache: boolean;
   /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
   readonly cacheFilter: string[];
+}
+
+export interface BuildFlags extends BuildOptions {
   readonly progress: string;
   readonly output?: string;
   readonly iidfile?: string;
