@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { setExitCode, type RegisterCommand } from '../context.js';
 
-const collect = (v: string, acc: string[]) => [...acc, v];
+/** commander accumulator for a repeatable option. */
+export const collect = (v: string, acc: string[]) => [...acc, v];
 
 export const register: RegisterCommand = (program, ctx) => {
   const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory');

@@ -1,5 +1,6 @@
 import type { RegisterCommand } from '../context.js';
 import { register as build } from './build.js';
+import { register as bench } from './bench.js';
 import { register as parse } from './parse.js';
 import { register as plan } from './plan.js';
 import { register as contextCommand } from './context.js';
@@ -21,6 +22,7 @@ import { register as run } from './run.js';
  */
 export const commands: RegisterCommand[] = [
   build,
+  bench,
   parse,
   plan,
   contextCommand,

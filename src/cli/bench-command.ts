@@ -1,0 +1,119 @@
+// Implementation of `wharf bench`, loaded lazily by its command module: runs builds, measures, reports.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CliContext } from './context.js';
+import type { BenchFlags } from './commands/bench.js';
+import { buildOptionArgs } from './commands/build.js';
+import { interruptSignal } from './interrupt.js';
+import { openChangedFiles } from './bench-changes.js';
+import { benchReport, renderBenchText, renderRunLine, type BenchMode, type MeasuredRun } from './bench-report.js';
+import type { BuildMetadata } from './build-metadata.js';
+import { UserError } from '../util/index.js';
+import { FsBlobStore } from '../store/index.js';
+import { openCache } from '../cache/index.js';
+import { openSnapshots } from '../snapshot/index.js';
+import { StatCache } from '../context/index.js';
+import type { Sha256 } from '../hash/index.js';
+
+const MODES: readonly BenchMode[] = ['cold', 'hit', 'change'];
+/** The CLI entry point the builds run (this file's sibling in dist/src/cli). */
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export async function runBench(ctx: CliContext, root: string, context: string, flags: BenchFlags): Promise<number> {
+  const usage = (msg: string) => {
+    ctx.stderr.write(`error: ${msg}\n`);
+    return 2;
+  };
+  const mode = flags.mode as BenchMode;
+  if (!MODES.includes(mode)) return usage(`--mode ${flags.mode}: use one of ${MODES.join(', ')}`);
+  if (!/^\d+$/.test(flags.runs) || Number(flags.runs) < 1) return usage(`--runs ${flags.runs}: give a whole number of runs, 1 or more`);
+  const runs = Number(flags.runs);
+  if (mode === 'change' && flags.change.length === 0) return usage('--mode change needs at least one --change PATH (a file in the context to rewrite before each run)');
+  if (mode !== 'change' && flags.change.length > 0) return usage(`--change applies to --mode change only (this is --mode ${mode})`);
+  const contextDir = resolve(ctx.cwd, context);
+  const changes = await openChangedFiles(contextDir, flags.change);
+  if ('error' in changes) return usage(changes.error);
+
+  const tmp = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
+  const interrupt = interruptSignal(() => new UserError('bench.interrupted', mode === 'change' ? 'benchmark interrupted (the --change files were restored)' : 'benchmark interrupted'));
+  const progress = (s: string) => void (flags.json ? undefined : ctx.stderr.write(s));
+  try {
+    let n = 0;
+    const build = async (label: string): Promise<MeasuredRun> => {
+      const metaFile = join(tmp, `meta-${++n}.json`);
+      const args = [MAIN, 'build', '--root', root, ...buildOptionArgs(flags), '--progress', 'quiet', '--metadata-file', metaFile, contextDir];
+      const t0 = performance.now();
+      const r = await runProcess(process.execPath, args, ctx, interrupt.signal);
+      const wallMs = performance.now() - t0;
+      interrupt.signal.throwIfAborted();
+      if (r.code !== 0) {
+        ctx.stderr.write(r.stderr);
+        throw new UserError('bench.build-failed', `${label}: wharf build exited with status ${r.code}`, 'the benchmark stops at the first failed build; fix it with `wharf build` first');
+      }
+      const meta = JSON.parse(await readFile(metaFile, 'utf8')) as BuildMetadata;
+      progress(renderRunLine(label, wallMs, meta['wharf.steps']));
+      return { wallMs, steps: meta['wharf.steps'], context: meta['wharf.context'] };
+    };
+
+    // The warm-up fills the cache (hit, change) and names the keys a cold run must forget.
+    let previous = await build('warm-up (not counted)');
+    const measured: MeasuredRun[] = [];
+    for (let i = 1; i <= runs; i++) {
+      if (mode === 'cold') await forgetBuild(root, contextDir, previous);
+      if (mode === 'change') await changes.rewrite(i);
+      previous = await build(`run ${i}/${runs}`);
+      measured.push(previous);
+    }
+    const report = benchReport(mode, context, measured);
+    ctx.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderBenchText(report));
+    return 0;
+  } finally {
+    await changes.restore();
+    interrupt.dispose();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes the next build of this context start cold while keeping its base images, so it costs what
+ * a first build on a machine that already pulled the bases costs:
+ * - the cache records of every step of the previous build go (each step misses and runs);
+ * - so do the snapshots of the layers those steps made: otherwise a re-run finds its own output
+ *   already unpacked under its chain ID and throws the fresh upper dir away instead of moving it
+ *   into place, which is not what a first build does;
+ * - and the context's stat cache, so every file a COPY uses is read and hashed again.
+ * Base image snapshots stay (their layers come from the image, not from a cache record). Layer
+ * blobs stay too: a tagged image may use them, and writing a layer costs the same either way.
+ * `--no-cache` is not equivalent: it keeps the stat cache and the step snapshots.
+ */
+async function forgetBuild(root: string, contextDir: string, previous: MeasuredRun): Promise<void> {
+  const blobs = new FsBlobStore(root);
+  const removed = await openCache(root, blobs).forget(previous.steps.map((s) => s.cacheKey as Sha256));
+  await openSnapshots(root, blobs).removeLayers(new Set(removed.map((r) => r.layer.digest)));
+  await StatCache.forget(root, contextDir);
+}
+
+/**
+ * Runs one process and collects its stderr. Ctrl-C at a terminal reaches the child too (same
+ * process group); a signal sent to wharf bench alone is passed on, so the build cleans up either way.
+ */
+function runProcess(cmd: string, args: string[], ctx: CliContext, signal: AbortSignal): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const onAbort = () => child.kill('SIGTERM');
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(e);
+    });
+    child.on('close', (code, sig) => {
+      signal.removeEventListener('abort', onAbort);
+      resolvePromise({ code: code ?? (sig ? 128 : 1), stderr });
+    });
+  });
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { setExitCode, type RegisterCommand } from '../context.js';
+import { addBuildOptions, collect, type BuildOptions } from './build.js';
+
+/**
+ * `wharf bench [build options] CONTEXT`: "is my Dockerfile cache-friendly?" Builds the context
+ * repeatedly, each run a separate `wharf build` process timed by the wall clock, and reports hits,
+ * time per step and how the context was read.
+ */
+export const register: RegisterCommand = (program, ctx) => {
+  const cmd = program
+    .command('bench')
+    .description('build a context repeatedly and report wall time, cache hits, time per step and context hashing')
+    .argument('<context>', 'context directory');
+  addBuildOptions(cmd)
+    .option('--runs <n>', 'counted builds, after one warm-up build', '5')
+    .option('--mode <mode>', 'cold (build cache of this build emptied before each run, base images kept), hit (everything cached) or change (--change files rewritten before each run)', 'hit')
+    .option('--change <path>', 'change mode: a file, relative to the context, given new content before each run and restored at the end (repeatable)', collect, [])
+    .option('--json', 'print one JSON document instead of tables')
+    .action(async (context: string, opts: BenchFlags, cmd: Command) => {
+      const { runBench } = await import('../bench-command.js');
+      setExitCode(cmd, await runBench(ctx, ctx.root(cmd), context, opts));
+    });
+};
+
+export interface BenchFlags extends BuildOptions {
+  readonly runs: string;
+  readonly mode: string;
+  readonly change: string[];
+  readonly json?: boolean;
+}
