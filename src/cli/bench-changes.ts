@@ -15,8 +15,9 @@ export interface ChangedFiles {
 interface Original {
   readonly path: string;
   readonly data: Buffer;
-  readonly atime: Date;
-  readonly mtime: Date;
+  /** Seconds, as utimes takes them (keeps sub-millisecond precision, unlike a Date). */
+  readonly atime: number;
+  readonly mtime: number;
 }
 
 /** Reads the originals; a path outside the context, missing or not a regular file is the error string. */
@@ -29,7 +30,7 @@ export async function openChangedFiles(contextDir: string, paths: readonly strin
     const st = await lstat(abs).catch(() => undefined);
     if (!st) return { error: `--change ${p}: no such file in the context ${contextDir}` };
     if (!st.isFile()) return { error: `--change ${p}: not a regular file` };
-    originals.push({ path: abs, data: await readFile(abs), atime: st.atime, mtime: st.mtime });
+    originals.push({ path: abs, data: await readFile(abs), atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
   }
   let dirty = false;
   return {

@@ -262,11 +262,15 @@ test('changing an ignored file does not miss; json progress is one event per lin
   await writeFile(join(ctx, 'secret'), 's2\n');
   const r = wharf(['build', '--progress', 'json', ctx]);
   assert.equal(r.status, 0, r.stderr);
-  const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; cached?: number; steps?: number });
+  type Counters = { files: number; filesHashed: number; filesFromStatCache: number };
+  const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; cached?: number; steps?: number; context?: Counters });
   assert.deepEqual(events.filter((e) => e.type !== 'build-done').map((e) => e.type), ['step-cached', 'step-cached', 'step-cached']);
   const done = events.at(-1)!;
   assert.equal(done.type, 'build-done');
   assert.equal(done.cached, 3);
+  // Dockerfile, .dockerignore and kept.txt (not secret), each hashed or answered by the stat cache.
+  assert.equal(done.context?.files, 3);
+  assert.equal(done.context.filesHashed + done.context.filesFromStatCache, 3);
 });
 
 test('prune keeps the layers the build cache records', async () => {
