@@ -1,10 +1,12 @@
 import { lstat, readFile, utimes, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 /**
  * The files `wharf bench --mode change` rewrites: each run appends a line naming the run to the
- * original content (a `#` comment, harmless in shell, Python, YAML, Dockerfiles and most configs),
- * so every run's content is new. `restore` puts back the original bytes and times.
+ * original content (a `#` comment, harmless in shell, Python, YAML, Dockerfiles and most configs).
+ * The line carries a random token per benchmark, because the cache is content-addressed: "run 1"
+ * alone would hit the records an earlier benchmark left. `restore` puts back the original bytes and times.
  */
 export interface ChangedFiles {
   rewrite(run: number): Promise<void>;
@@ -33,12 +35,13 @@ export async function openChangedFiles(contextDir: string, paths: readonly strin
     originals.push({ path: abs, data: await readFile(abs), atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
   }
   let dirty = false;
+  const token = randomBytes(6).toString('hex');
   return {
     async rewrite(run) {
       dirty = true;
       for (const o of originals) {
         const sep = o.data.length === 0 || o.data[o.data.length - 1] === 0x0a ? '' : '\n';
-        await writeFile(o.path, Buffer.concat([o.data, Buffer.from(`${sep}# wharf bench run ${run}\n`)]));
+        await writeFile(o.path, Buffer.concat([o.data, Buffer.from(`${sep}# wharf bench run ${run} (${token})\n`)]));
       }
     },
     async restore() {

@@ -106,6 +106,9 @@ test('change mode names the first missing step and restores the changed file', a
     assert.ok(run.context.bytesHashed >= 'B\n# wharf bench run 1\n'.length);
   }
   assert.equal(await readFile(join(ctx, 'b.txt'), 'utf8'), 'B\n');
+  // A second benchmark writes content of its own: the first one's cache records must not hit.
+  const again = benchJson(['--runs', '1', '--mode', 'change', '--change', 'b.txt', ctx]);
+  assert.equal(again.runs[0]!.executed, 2);
   assert.equal(Math.round((await stat(join(ctx, 'b.txt'))).mtimeMs), Math.round(before.mtimeMs));
 });
 
