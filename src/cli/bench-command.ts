@@ -33,13 +33,13 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
   const runs = Number(flags.runs);
   if (mode === 'change' && flags.change.length === 0) return usage('--mode change needs at least one --change PATH (a file in the context to rewrite before each run)');
   if (mode !== 'change' && flags.change.length > 0) return usage(`--change applies to --mode change only (this is --mode ${mode})`);
+  if (flags.file === '-') return usage('--file -: every run reads the Dockerfile again; give its path');
   const contextDir = resolve(ctx.cwd, context);
   const changes = await openChangedFiles(contextDir, flags.change);
   if ('error' in changes) return usage(changes.error);
 
   const tmp = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
   const interrupt = interruptSignal(() => new UserError('bench.interrupted', mode === 'change' ? 'benchmark interrupted (the --change files were restored)' : 'benchmark interrupted'));
-  const progress = (s: string) => void (flags.json ? undefined : ctx.stderr.write(s));
   try {
     let n = 0;
     const build = async (label: string): Promise<MeasuredRun> => {
@@ -54,7 +54,7 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
         throw new UserError('bench.build-failed', `${label}: wharf build exited with status ${r.code}`, 'the benchmark stops at the first failed build; fix it with `wharf build` first');
       }
       const meta = JSON.parse(await readFile(metaFile, 'utf8')) as BuildMetadata;
-      progress(renderRunLine(label, wallMs, meta['wharf.steps']));
+      ctx.stderr.write(renderRunLine(label, wallMs, meta['wharf.steps']));
       return { wallMs, steps: meta['wharf.steps'], context: meta['wharf.context'] };
     };
 

@@ -139,6 +139,7 @@ test('bad --mode, --runs and --change are usage errors naming the flag', async (
     [['--mode', 'change', '--change', 'missing.txt'], /--change missing\.txt: no such file/],
     [['--mode', 'change', '--change', '../outside'], /--change \.\.\/outside: not a file inside the context/],
     [['--change', 'a.txt'], /--change applies to --mode change only/],
+    [['-f', '-'], /--file -: every run reads the Dockerfile again/],
   ];
   for (const [args, message] of cases) {
     const r = wharf(['bench', ...args, ctx]);
