@@ -50,7 +50,7 @@ export async function useCacheMount(store: Store, id: string, sharing: Sharing, 
     const slot = slotName(id, 0);
     const lock = await guard(slot);
     try {
-      while ((await liveUsers(store.tmpDir, slot)) > 0) await sleep(50, undefined, signal ? { signal } : undefined);
+      while ((await liveUsers(store.tmpDir, slot)) > 0) await sleep(50, undefined, signal ? { signal } : undefined).catch(() => signal?.throwIfAborted());
       return { dir: await ensureDir(join(base, slot), init), release: () => lock.release() };
     } catch (e) {
       await lock.release();

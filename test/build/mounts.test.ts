@@ -90,6 +90,7 @@ RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -c1-64 > /h-defa
 RUN --mount=type=secret,id=tok,target=/etc/app/tok,mode=0440,uid=1234,gid=2345 --mount=type=secret,id=envsec,env=MY_SECRET \\
     sha256sum /etc/app/tok | cut -c1-64 > /h-custom && printf %s "$MY_SECRET" | sha256sum | cut -c1-64 > /h-env && stat -c '%a %u %g' /etc/app/tok >> /perm
 RUN --mount=type=secret,id=absent [ ! -e /run/secrets/absent ] && touch /absent-skipped
+RUN --mount=type=bind,target=/ctx/deep --mount=type=tmpfs,target=/scratch/t --mount=type=cache,target=/var/cache/x [ -f /ctx/deep/Dockerfile ] && touch /bound
 `,
   });
   const secretFile = join(dir, 'tok.txt');
@@ -101,9 +102,10 @@ RUN --mount=type=secret,id=absent [ ! -e /run/secrets/absent ] && touch /absent-
   const seen = wharf(['run', 'sec:1', 'cat', '/h-default', '/h-custom', '/h-env', '/perm', '/absent-skipped']);
   assert.equal(seen.stdout, `${hash(FILE_SECRET)}\n${hash(FILE_SECRET)}\n${hash(ENV_SECRET)}\n400 0 0\n440 1234 2345\n`);
 
-  // Not in the layers: neither the value nor the mount points the runtime created (/run, /etc/app/tok).
+  // Not in the layers: neither the value nor the mount points the runtime created (/run, /etc/app/tok,
+  // and those of bind, tmpfs and cache targets).
   const layers = await newLayers('sec:1');
-  assert.deepEqual([...new Set(layers.names)].sort(), ['absent-skipped', 'h-custom', 'h-default', 'h-env', 'perm']);
+  assert.deepEqual([...new Set(layers.names)].sort(), ['absent-skipped', 'bound', 'h-custom', 'h-default', 'h-env', 'perm']);
   for (const s of [FILE_SECRET, ENV_SECRET]) {
     assert.ok(!layers.bytes.includes(s));
     assert.ok(!first.r.stderr.includes(s) && !first.r.stdout.includes(s));
@@ -118,7 +120,7 @@ RUN --mount=type=secret,id=absent [ ! -e /run/secrets/absent ] && touch /absent-
   // Other values are a cache hit (BuildKit keys a secret by id and options, not content).
   await writeFile(secretFile, 'changed');
   const again = await buildMeta(ctx, ['-t', 'sec:2', '--secret', `id=tok,src=${secretFile}`, '--secret', 'id=envsec,env=HOST_TOKEN'], { ...env, HOST_TOKEN: 'other' });
-  assert.deepEqual(again.cached, [true, true, true, true]);
+  assert.deepEqual(again.cached, [true, true, true, true, true]);
   assert.deepEqual(again.keys, first.keys);
 });
 
