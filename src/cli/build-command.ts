@@ -24,6 +24,7 @@ import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/
 import { interruptSignal } from './interrupt.js';
 import { buildOps } from '../ops/build-ops.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
+import { readSecretFlags, readSshFlags } from './build-secrets.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 
@@ -46,6 +47,14 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       return 2;
     }
     labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  const secrets = await readSecretFlags(flags.secret, ctx.env, ctx.cwd);
+  const sshAgents = await readSshFlags(flags.ssh, ctx.env, ctx.cwd);
+  for (const r of [secrets, sshAgents]) {
+    if (!r.ok) {
+      ctx.stderr.write(`error: ${r.error}\n`);
+      return 2;
+    }
   }
   const output = flags.output === undefined ? undefined : parseOutput(flags.output);
   if (output && 'error' in output) {
@@ -125,6 +134,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       created,
       compression: 'gzip' as const,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
+      ...(secrets.ok ? { secrets: secrets.value } : {}),
+      ...(sshAgents.ok ? { sshAgents: sshAgents.value } : {}),
     };
     const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: interrupt.signal, startedAt: t0 });
     let draft = result.target.draft;

@@ -172,10 +172,19 @@ async function refsToRemove(store: Store, name: string, force: boolean): Promise
   return tags.map((t) => t.ref);
 }
 
-export async function prune(ctx: CliContext, root: string): Promise<number> {
+export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: boolean } = { cacheMounts: false }): Promise<number> {
   const store = await openCliStore(root);
   const gc = await store.gc();
-  ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\nTotal reclaimed space: ${humanSize(gc.bytesReclaimed)}\n`);
+  let freed = gc.bytesReclaimed;
+  ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\n`);
+  if (opts.cacheMounts) {
+    const { pruneCacheMounts } = await import('../ops/cache-mounts.js');
+    const cm = await pruneCacheMounts(store);
+    for (const name of cm.removed) ctx.stdout.write(`deleted cache mount ${name}\n`);
+    ctx.stdout.write(`Deleted ${cm.removed.length} cache mount(s) (${humanSize(cm.bytesFreed)})${cm.inUse ? `, kept ${cm.inUse} in use by a running build` : ''}\n`);
+    freed += cm.bytesFreed;
+  }
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(freed)}\n`);
   return 0;
 }
 

@@ -171,6 +171,8 @@ export function parseMount(value: string, range: Range, expand: (s: string) => R
       m.readOnly = readOnly ?? type === 'bind';
       break;
     case 'secret':
+      // BuildKit: `source` names the secret too, and wins over id.
+      if (m.source) m.id = m.source;
       if (!m.id && !m.target && !m.env) return err({ message: 'secret mount requires an id or a target', hint: 'add id=<secret id>' });
       m.id ??= m.target ? m.target.replace(/\/+$/, '').split('/').pop() : m.env;
       if (!m.env) m.target ??= `/run/secrets/${m.id}`;

@@ -82,16 +82,23 @@ export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fro
   }
   let res;
   try {
-    res = await withMounts(deps, v.label, (v.instruction as RunInstruction).mounts, fromOf, (specs) =>
-      runInContainer(
-        { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
-        layerRefs(state.draft),
-        { args: p.args, env: [...p.env, ...proxy], user: p.user || undefined, cwd: p.workdir, network: p.network },
-        [...specs, ...mounts],
-        { stdout: keep('stdout'), stderr: keep('stderr') },
-        io.signal,
-        { compression: deps.compression },
-      ),
+    res = await withMounts(
+      deps,
+      v.label,
+      (v.instruction as RunInstruction).mounts,
+      fromOf,
+      (setup) =>
+        runInContainer(
+          { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
+          layerRefs(state.draft),
+          // Later duplicates win: mount defaults (SSH_AUTH_SOCK) yield to the RUN's env, secrets do not.
+          { args: p.args, env: [...setup.defaultEnv, ...p.env, ...proxy, ...setup.env], user: p.user || undefined, cwd: p.workdir, network: p.network },
+          [...setup.specs, ...mounts],
+          { stdout: keep('stdout'), stderr: keep('stderr') },
+          io.signal,
+          { compression: deps.compression },
+        ),
+      io.signal,
     );
   } finally {
     if (scriptDir) await rm(scriptDir, { recursive: true, force: true });

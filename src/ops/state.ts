@@ -31,6 +31,10 @@ export interface BuildDeps {
   readonly compression: Compression;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
   readonly network: 'none' | 'host';
+  /** `--secret` values by id, read by the CLI; never logged, keyed or written to a layer. */
+  readonly secrets?: ReadonlyMap<string, Uint8Array>;
+  /** `--ssh` agent sockets by id. */
+  readonly sshAgents?: ReadonlyMap<string, string>;
 }
 
 export function platformString(p: Platform): string {

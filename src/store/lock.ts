@@ -16,8 +16,12 @@ export interface Lock {
 }
 
 export interface LockOptions {
-  /** Give up after this long (ms); a live holder is waited for. */
+  /** Give up after this long (ms); a live holder is waited for. `Infinity` waits for good. */
   readonly timeoutMs?: number;
+  /** Stops waiting for a live holder (rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** What is locked, for the timeout error (default: the store). */
+  readonly what?: string;
 }
 
 /** Start time of a process in clock ticks since boot (Linux), or '' where /proc is missing. */
@@ -51,6 +55,15 @@ let ownStart: string | undefined;
 const ownerLine = (nonce: string): string => `${process.pid} ${(ownStart ??= startTime(process.pid) ?? '')} ${nonce}\n`;
 
 export async function acquireLock(path: string, tmpDir: string, opts: LockOptions = {}): Promise<Lock> {
+  return (await takeLock(path, tmpDir, opts, true))!;
+}
+
+/** The lock if it is free (or its holder is dead), else undefined at once. */
+export async function tryAcquireLock(path: string, tmpDir: string): Promise<Lock | undefined> {
+  return takeLock(path, tmpDir, {}, false);
+}
+
+async function takeLock(path: string, tmpDir: string, opts: LockOptions, wait: boolean): Promise<Lock | undefined> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   const nonce = randomBytes(8).toString('hex');
   const line = ownerLine(nonce);
@@ -67,24 +80,28 @@ export async function acquireLock(path: string, tmpDir: string, opts: LockOption
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      await waitOrBreak(path, tmpDir, deadline, attempt);
+      if (!(await waitOrBreak(path, tmpDir, wait ? deadline : -Infinity, attempt, opts))) return undefined;
     }
   } finally {
     await unlink(draft).catch(() => undefined);
   }
 }
 
-async function waitOrBreak(path: string, tmpDir: string, deadline: number, attempt: number): Promise<void> {
+/** Waits a little or breaks a dead holder's lock; false when a live holder is there and `deadline` is -Infinity. */
+async function waitOrBreak(path: string, tmpDir: string, deadline: number, attempt: number, opts: LockOptions): Promise<boolean> {
   const owner = await readFile(path, 'utf8').catch(() => undefined);
-  if (owner === undefined) return; // released meanwhile: try again at once
+  if (owner === undefined) return true; // released meanwhile: try again at once
   if (owner === '' || !ownerAlive(owner)) {
     await breakStale(path, tmpDir, owner);
-    return;
+    return true;
   }
+  if (deadline === -Infinity) return false;
   if (Date.now() > deadline) {
-    throw new UserError('store.locked', `the store is locked by another wharf process (${path}: ${owner.trim()})`, 'wait for it to finish, or remove the lock file if that process is gone');
+    throw new UserError('store.locked', `${opts.what ?? 'the store'} is locked by another wharf process (${path}: ${owner.trim()})`, 'wait for it to finish, or remove the lock file if that process is gone');
   }
-  await sleep(Math.min(5 + attempt * 5, 100));
+  opts.signal?.throwIfAborted();
+  await sleep(Math.min(5 + attempt * 5, 100), undefined, opts.signal ? { signal: opts.signal } : undefined).catch(() => opts.signal?.throwIfAborted());
+  return true;
 }
 
 /**

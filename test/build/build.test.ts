@@ -334,15 +334,15 @@ RUN echo ok
   );
 });
 
-test('more than one source needs a dest ending in /; a secret mount is refused clearly; --iidfile and --no-cache', async () => {
+test('more than one source needs a dest ending in /; a missing required secret is refused clearly; --iidfile and --no-cache', async () => {
   const multi = await context('multi-dest', { Dockerfile: 'FROM busybox:test\nCOPY a b /dest\n', a: 'a', b: 'b' });
   const r = await build(multi);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /more than one source the destination must be a directory and end with a \//);
-  const mount = await context('mount', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=secret,id=token true\n' });
+  const mount = await context('mount', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=secret,id=token,required true\n' });
   const m = await build(mount);
   assert.equal(m.status, 1);
-  assert.match(m.stderr, /RUN --mount=type=secret is not supported yet/);
+  assert.match(m.stderr, /the secret "token" is required/);
   const ok = await context('iid', { Dockerfile: 'FROM busybox:test\nRUN true\n' });
   const iid = join(dir, 'iid.txt');
   const first = await build(ok, ['--iidfile', iid, '-t', 'iid:1']);

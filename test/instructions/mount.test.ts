@@ -30,3 +30,7 @@ test('an expansion failure inside a mount value is an error', () => {
   assert.ok(!r.ok);
   assert.equal(r.error.message, 'T: no target');
 });
+
+test('a secret named by source= takes that id (BuildKit), with the default target from it', () => {
+  assert.deepEqual(mount('type=secret,source=npmrc,id=ignored'), { type: 'secret', source: 'npmrc', id: 'npmrc', target: '/run/secrets/npmrc', readOnly: true, required: false });
+});

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { openStore, parseReference, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, type Reference, type Store } from '../../src/store/index.js';
 import { sha256Of } from '../../src/hash/index.js';
-import { acquireLock } from '../../src/store/lock.js';
+import { acquireLock, tryAcquireLock } from '../../src/store/lock.js';
 import { writeTinyImage } from '../helpers/tiny-image.js';
 
 let dir: string;
@@ -200,4 +200,22 @@ test('leases keep a build\'s blobs through GC until released; a dead process\'s 
   r = await s.gc();
   assert.equal(await s.has(orphan.digest), false);
   assert.equal(r.tempRemoved, 1);
+});
+
+test('tryAcquireLock gives up at once on a live holder, takes a dead one\'s lock; a waiting acquire stops on abort', async () => {
+  const s = await fresh();
+  const path = join(s.root, 'other.lock');
+  const held = await acquireLock(path, s.tmpDir);
+  assert.equal(await tryAcquireLock(path, s.tmpDir), undefined);
+  const ac = new AbortController();
+  const waiting = acquireLock(path, s.tmpDir, { timeoutMs: Infinity, signal: ac.signal });
+  ac.abort(new Error('stop waiting'));
+  await assert.rejects(waiting, /stop waiting/);
+  await held.release();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  await writeFile(path, `${dead} 1 deadbeef\n`);
+  const mine = await tryAcquireLock(path, s.tmpDir);
+  assert.ok(mine);
+  await mine.release();
+  assert.equal(await tryAcquireLock(path, s.tmpDir).then((l) => l?.release().then(() => 'free')), 'free');
 });

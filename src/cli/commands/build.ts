@@ -28,6 +28,8 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--build-arg <K=V>', 'set a build argument (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage instead of the last')
     .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])
+    .option('--secret <spec>', 'expose a secret to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
+    .option('--ssh <spec>', 'forward an ssh-agent to RUN --mount=type=ssh: default or ID=SOCKET (repeatable)', collect, [])
     .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists');
@@ -58,6 +60,8 @@ export interface BuildOptions {
   readonly target?: string;
   readonly label: string[];
   readonly network: string;
+  readonly secret: string[];
+  readonly ssh: string[];
   readonly cache: boolean;
   /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
   readonly cacheFilter: string[];
