@@ -63,9 +63,11 @@ export function compressor(c: Compression): Transform | Duplex {
   }
 }
 
-type Detected = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+export type Detected = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
-function detect(head: Buffer): Detected {
+/** The compression of a stream from its first bytes (at least 6 needed to tell them all apart). */
+export function detectCompression(head: Buffer): Detected {
+  if (head.length < 6) head = Buffer.concat([head, Buffer.alloc(6 - head.length)]);
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
@@ -85,7 +87,7 @@ export async function decompressed(src: Readable): Promise<Readable> {
     if (r.done) done = true;
     else head = Buffer.concat([head, Buffer.from(r.value)]);
   }
-  const kind = detect(Buffer.concat([head, Buffer.alloc(8)]));
+  const kind = detectCompression(head);
   const replay = Readable.from(
     (async function* () {
       if (head.length) yield head;

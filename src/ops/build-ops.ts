@@ -33,10 +33,12 @@ function copyFromStage(v: Vertex, stages: ReadonlyMap<number, StageState>): Stag
 
 /** FROM, RUN, COPY/ADD, WORKDIR and metadata on real layers, for the solver. */
 export function buildOps(deps: BuildDeps): VertexOps<StageState> {
-  const history = (_v: Vertex, createdBy: string) => ({ created: deps.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
+  // A layer step's history time is when its result was first made (the cache record's), so a
+  // rebuild from the cache gives the same image ID, as BuildKit does.
+  const history = (created: string, createdBy: string) => ({ created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
   // A step that changed nothing (`RUN true`, WORKDIR of an existing dir) still adds its (empty)
   // layer: docker 20.10 with BuildKit does the same, and the peer tests compare layer counts.
-  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, v: Vertex): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(v, createdBy)) });
+  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, created: string): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(created, createdBy)) });
 
   // COPY --from=<image>: each image is loaded once per build.
   const images = new Map<string, Promise<StageState>>();
@@ -58,10 +60,12 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
   return {
     from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
 
-    meta: (v, state) => applyMeta(state, v.instruction, v.label, deps.created),
+    meta: (v, state) => applyMeta(state, v.instruction, v.label),
 
     async keyMaterial(v, state, stages): Promise<KeyInputs> {
-      const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform) } as const;
+      // Clamped mtimes change the layer bytes, so the epoch is part of the key (absent when unset).
+      const epoch = deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {};
+      const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform), ...epoch } as const;
       const ins = v.instruction;
       const c = state.draft.config.config ?? {};
       switch (ins.kind) {
@@ -108,7 +112,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
 
     async reuse(v, state, record) {
       await deps.protect(record.layer.digest);
-      const next = withLayer(state, { descriptor: record.layer, diffId: record.diffId }, createdBy(v, state), v);
+      const next = withLayer(state, { descriptor: record.layer, diffId: record.diffId }, createdBy(v, state), record.created);
       return { ...afterStep(v, next), key: record.key };
     },
 
@@ -145,8 +149,9 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
       } else {
         throw new Error(`not a filesystem instruction: ${ins.kind}`);
       }
-      const next = withLayer(state, layer, createdBy(v, state), v);
-      return { state: { ...afterStep(v, next), key }, layer };
+      const created = new Date().toISOString();
+      const next = withLayer(state, layer, createdBy(v, state), created);
+      return { state: { ...afterStep(v, next), key }, layer, created };
     },
   };
 }

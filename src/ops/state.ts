@@ -26,8 +26,11 @@ export interface BuildDeps {
   readonly executor: Executor;
   readonly context: BuildContext;
   readonly platform: Platform;
-  /** RFC 3339 time for history entries. */
-  readonly created: string;
+  /**
+   * SOURCE_DATE_EPOCH (seconds): clamps layer file mtimes (and, at commit, history and image
+   * times). History times otherwise come from the steps (see image/created.ts).
+   */
+  readonly sourceDateEpoch?: number;
   readonly compression: Compression;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
   readonly network: 'none' | 'host';

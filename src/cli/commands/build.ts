@@ -7,9 +7,9 @@ export const register: RegisterCommand = (program, ctx) => {
   program
     .command('build')
     .description('build an image from a Dockerfile and a context directory')
-    .argument('<context>', 'context directory')
+    .argument('<context>', 'context directory, or - for a context tar (or a bare Dockerfile) on stdin')
     .option('-t, --tag <name:tag>', 'name the result (repeatable)', collect, [])
-    .option('-f, --file <path>', 'Dockerfile (default: <context>/Dockerfile; - reads it from stdin)')
+    .option('-f, --file <path>', 'Dockerfile (default: <context>/Dockerfile; - reads it from stdin; with context - a path inside the tar)')
     .option('--build-arg <K=V>', 'set a build argument (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage instead of the last')
     .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])
