@@ -15,6 +15,7 @@ import { copyCreatedBy, runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
 import { mountKeyMaterial, type MountFrom } from './mounts.js';
 import { platformString, type BuildDeps, type StageState } from './state.js';
+import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './fetch-url.js';
 
 /** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
 const MAX_EXPLAIN_RECORDS = 2000;
@@ -47,6 +48,16 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
     if (!p) images.set(ref, (p = imageState(deps, ref)));
     return p;
   };
+
+  // ADD <url>: fetched once per build, when the step's key is made; execute writes the same bytes.
+  const fetches = new Map<string, Promise<FetchedUrl>>();
+  const fetchOnce = (url: string, cp: CopyInstruction, label: string): Promise<FetchedUrl> => {
+    const id = `${url} ${cp.checksum?.value ?? ''}`;
+    let p = fetches.get(id);
+    if (!p) fetches.set(id, (p = fetchUrl(url, deps.blobs, { label, ...(cp.checksum ? { checksum: cp.checksum.value } : {}) })));
+    return p;
+  };
+  const urlSources = (cp: CopyInstruction) => (cp.kind === 'ADD' ? cp.sources.map((w) => w.value).filter(isUrlSource) : []);
 
   /** A mount's from=: the stage the plan resolved it to (matched by the mount's range), else an image. */
   const mountFrom = (v: Vertex, stages: ReadonlyMap<number, StageState>): MountFrom => async (m) => {
@@ -82,6 +93,11 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         case 'ADD': {
           unsupportedCopyFlags(v);
           const cp = ins as CopyInstruction;
+          if (cp.kind === 'ADD') checkChecksumFlag(v.label, cp.sources.map((w) => w.value), cp.checksum?.value);
+          const urls = urlSources(cp);
+          // Keyed on the digest of the fetched content (fetch-url.ts says why).
+          const fetched = urls.length ? { urls: (await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label)))).map((f) => f.digest) } : {};
+          const local = cp.sources.map((w) => w.value).filter((s) => !urls.includes(s));
           const op = {
             kind: cp.kind,
             sources: cp.sources.map((w) => w.value),
@@ -91,14 +107,16 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             chmod: cp.chmod?.value ?? null,
             link: cp.link,
             contents: cp.contents.map((f) => ({ name: f.name, data: f.data })),
+            ...(cp.checksum ? { checksum: cp.checksum.value } : {}),
           };
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
           if (cp.contents.length > 0) return { material: { ...base, op, exec } };
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
-          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
-          const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records) } };
+          if (local.length === 0) return { material: { ...base, op, exec, inputs: fetched } };
+          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, local, v.label));
+          const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records), ...fetched } };
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
         case 'WORKDIR':
@@ -136,9 +154,14 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             label: v.label,
           };
           const sources = cp.sources.map((w) => w.value);
+          const urls = urlSources(cp);
+          const local = sources.filter((s) => !urls.includes(s));
           if (cp.contents.length > 0) await copyInline(rootfs, cp.contents, opts);
           else if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
-          else await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, sources, v.label), opts);
+          else {
+            if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
+            if (local.length) await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, local, v.label), opts);
+          }
         });
       } else if (ins.kind === 'WORKDIR') {
         const path = absolute(state, (ins as TextInstruction).value.value);
