@@ -149,6 +149,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),
       compression: 'gzip' as const,
+      signal: s.signal,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
     };
     const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });

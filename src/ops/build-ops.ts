@@ -54,7 +54,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
   const fetchOnce = (url: string, cp: CopyInstruction, label: string): Promise<FetchedUrl> => {
     const id = `${url} ${cp.checksum?.value ?? ''}`;
     let p = fetches.get(id);
-    if (!p) fetches.set(id, (p = fetchUrl(url, deps.blobs, { label, ...(cp.checksum ? { checksum: cp.checksum.value } : {}) })));
+    if (!p) fetches.set(id, (p = fetchUrl(url, deps.blobs, { label, ...(cp.checksum ? { checksum: cp.checksum.value } : {}), ...(deps.signal ? { signal: deps.signal } : {}) })));
     return p;
   };
   const urlSources = (cp: CopyInstruction) => (cp.kind === 'ADD' ? cp.sources.map((w) => w.value).filter(isUrlSource) : []);

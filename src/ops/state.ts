@@ -32,6 +32,8 @@ export interface BuildDeps {
    */
   readonly sourceDateEpoch?: number;
   readonly compression: Compression;
+  /** Ctrl-C: cancels work outside a step's own io (an ADD <url> fetch while its key is made). */
+  readonly signal?: AbortSignal;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
   readonly network: 'none' | 'host';
 }
