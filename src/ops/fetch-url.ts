@@ -44,10 +44,20 @@ const CHECKSUM_ALGOS = new Set(['sha256', 'sha384', 'sha512']);
 
 export const isUrlSource = (s: string): boolean => /^https?:\/\//i.test(s);
 
-/** BuildKit: the file name is the last path segment of the URL as written (not after redirects). */
+/**
+ * BuildKit: the file name is the last segment of the URL's decoded path as written (not after
+ * redirects), so an encoded `%2F` cannot smuggle a `/` or `..` into it.
+ */
 export function urlFileName(url: string): string {
-  const base = posix.basename(new URL(url).pathname);
-  return base && base !== '/' && base !== '.' ? decodeURIComponent(base) : '__unnamed__';
+  const raw = new URL(url).pathname;
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    path = raw; // a stray `%`: keep the path as written
+  }
+  const base = posix.basename(path);
+  return base && base !== '/' && base !== '.' && base !== '..' ? base : '__unnamed__';
 }
 
 /** Checks `--checksum` for an ADD (BuildKit's rules) before anything is fetched. */
@@ -64,6 +74,7 @@ export function checkChecksumFlag(label: string, sources: readonly string[], che
 
 /** Fetches `url` (following up to 10 redirects) into `blobs`; HTTP and network failures are UserErrors naming the URL. */
 export async function fetchUrl(url: string, blobs: Pick<BlobStore, 'putStream'>, opts: FetchOptions): Promise<FetchedUrl> {
+  if (!URL.canParse(url)) throw new UserError('build.bad-url', `${opts.label}: ${url} is not a valid URL`);
   const res = await follow(url, opts);
   const [algo, want] = opts.checksum?.split(':') ?? [];
   const tap = new HashTap(algo ?? 'sha256');
