@@ -1,11 +1,9 @@
 // What `wharf build` reads: the context directory and the Dockerfile, from disk or from stdin.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { applyLayer, detectCompression } from '../layer/index.js';
-import { decodeHeader } from '../layer/tar-header.js';
+import { applyLayer, detectCompression, peekStream } from '../layer/index.js';
+import { BLOCK, decodeHeader } from '../layer/tar-header.js';
 import { resolveInRoot } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 import { UserError } from '../util/index.js';
@@ -62,20 +60,22 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
   if (req.file === '-') throw new UserError('build.stdin-twice', 'the context and the Dockerfile cannot both come from stdin', 'give a context directory, or pass the Dockerfile inside the tar');
   const tmp = await store.tempDir('stdin-context');
   const dispose = () => rm(tmp, { recursive: true, force: true });
+  // Ctrl-C ends the stream, so whatever reads it fails and the temp dir goes.
+  const onAbort = () => req.stdin.destroy(req.signal.reason as Error);
+  req.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const spool = join(tmp, 'stdin');
+    req.signal.throwIfAborted();
     const contextDir = join(tmp, 'context');
-    await pipeline(req.stdin, createWriteStream(spool), { signal: req.signal });
     await mkdir(contextDir);
     const name = req.file ?? 'Dockerfile';
-    if (!(await isTar(spool))) {
+    const { head, rest } = await peekStream(req.stdin, BLOCK);
+    if (!isTar(head)) {
       if (req.file) throw new UserError('build.stdin-not-tar', `-f ${req.file}: stdin is not a tar, so there is no file to pick from it`, 'pipe a tar of the context, or drop -f to build the Dockerfile read from stdin');
-      const text = await readFile(spool, 'utf8');
-      await rm(spool);
+      const text = await readAll(rest);
       return { contextDir, dockerfilePath: join(contextDir, 'Dockerfile'), dockerfileName: 'Dockerfile', text, persistentStatCache: false, dispose };
     }
-    await applyLayer(createReadStream(spool), contextDir, { form: 'plain', whiteouts: 'literal' });
-    await rm(spool);
+    // Streamed straight into the applier: nothing is spooled to disk first.
+    await applyLayer(rest, contextDir, { form: 'plain', whiteouts: 'literal' });
     // Resolved inside the context: a Dockerfile that is a symlink cannot name a host file.
     const path = await resolveInRoot(contextDir, name);
     let text: string;
@@ -88,20 +88,15 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
   } catch (e) {
     await dispose();
     throw e;
+  } finally {
+    req.signal.removeEventListener('abort', onAbort);
   }
 }
 
-/** Compressed, or a valid tar header (or the zero block of an empty tar) in the first 512 bytes. */
-async function isTar(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
-    if (bytesRead >= 4 && detectCompression(head.subarray(0, bytesRead)) !== 'none') return true;
-    return bytesRead === 512 && decodeHeader(head).kind !== 'bad';
-  } finally {
-    await fh.close();
-  }
+/** Compressed, or a valid tar header (or the zero block of an empty tar) in the first block. */
+function isTar(head: Buffer): boolean {
+  if (head.length >= 4 && detectCompression(head) !== 'none') return true;
+  return head.length >= BLOCK && decodeHeader(head.subarray(0, BLOCK)).kind !== 'bad';
 }
 
 async function readAll(src: Readable): Promise<string> {

@@ -11,6 +11,7 @@ import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
+import { encodeHeader } from '../../src/layer/tar-header.js';
 
 // `wharf build` input and output: context `-`, ADD <url>, unnamed archives, reproducible IDs.
 let dir: string;
@@ -152,6 +153,8 @@ test('context -: Ctrl-C while the tar streams in removes the temp dir', async ()
   const child = spawn(process.execPath, [wharfBin, '--root', root, 'build', '--progress', 'plain', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  // The start of a tar whose one file is far longer than what is sent.
+  child.stdin.write(encodeHeader({ path: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 100 << 20, mtime: 0 }));
   child.stdin.write(Buffer.alloc(64 * 1024));
   // Wait until the spool dir exists, then interrupt with stdin still open.
   for (let i = 0; i < 100 && (await storeTmp()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
