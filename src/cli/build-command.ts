@@ -70,7 +70,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, signal: interrupt.signal });
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption.
-    if (interrupt.signal.aborted && !(e instanceof UserError)) throw interrupt.signal.reason;
+    if (interrupt.signal.aborted) throw interrupt.signal.reason;
     throw e;
   } finally {
     interrupt.dispose();

@@ -35,7 +35,18 @@ export interface InputRequest {
 }
 
 export async function openBuildInput(store: Store, req: InputRequest): Promise<BuildInput> {
-  if (req.context === '-') return stdinInput(store, req);
+  // Ctrl-C ends stdin, so whatever reads it fails (and a stdin context's temp dir goes).
+  const onAbort = () => req.stdin.destroy(req.signal.reason as Error);
+  req.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    req.signal.throwIfAborted();
+    return req.context === '-' ? await stdinInput(store, req) : await dirInput(req);
+  } finally {
+    req.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function dirInput(req: InputRequest): Promise<BuildInput> {
   const contextDir = resolve(req.cwd, req.context);
   // `-f -`: the Dockerfile from stdin; the context's own .dockerignore applies then.
   const fromStdin = req.file === '-';
@@ -60,11 +71,7 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
   if (req.file === '-') throw new UserError('build.stdin-twice', 'the context and the Dockerfile cannot both come from stdin', 'give a context directory, or pass the Dockerfile inside the tar');
   const tmp = await store.tempDir('stdin-context');
   const dispose = () => rm(tmp, { recursive: true, force: true });
-  // Ctrl-C ends the stream, so whatever reads it fails and the temp dir goes.
-  const onAbort = () => req.stdin.destroy(req.signal.reason as Error);
-  req.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    req.signal.throwIfAborted();
     const contextDir = join(tmp, 'context');
     await mkdir(contextDir);
     const name = req.file ?? 'Dockerfile';
@@ -88,8 +95,6 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
   } catch (e) {
     await dispose();
     throw e;
-  } finally {
-    req.signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -163,8 +163,19 @@ test('context -: Ctrl-C while the tar streams in removes the temp dir', async ()
   child.kill('SIGINT');
   const status = await closed;
   assert.notEqual(status, 0);
-  assert.match(stderr, /interrupted/);
+  assert.match(stderr, /build interrupted/);
   assert.deepEqual(await storeTmp(), []);
+
+  // `-f -` waiting on stdin: Ctrl-C still ends the build.
+  const ctx = await context('ctrlc', { 'a.txt': 'a' });
+  const waiting = spawn(process.execPath, [wharfBin, '--root', root, 'build', '-f', '-', ctx], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err2 = '';
+  waiting.stderr.on('data', (c: Buffer) => (err2 += c.toString()));
+  const closed2 = new Promise<number | null>((resolve) => waiting.on('close', resolve));
+  await new Promise((r) => setTimeout(r, 1000));
+  waiting.kill('SIGINT');
+  assert.equal(await closed2, 1);
+  assert.match(err2, /build interrupted/);
 });
 
 test('ADD <url>: mode 0600, Last-Modified mtime, not extracted, dest rules, redirects, checksum and cache by content', async () => {
