@@ -95,8 +95,10 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const cp = ins as CopyInstruction;
           if (cp.kind === 'ADD') checkChecksumFlag(v.label, cp.sources.map((w) => w.value), cp.checksum?.value);
           const urls = urlSources(cp);
-          // Keyed on the digest of the fetched content (fetch-url.ts says why).
-          const fetched = urls.length ? { urls: (await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label)))).map((f) => f.digest) } : {};
+          // Keyed on the digest of the fetched content (fetch-url.ts says why), or, as BuildKit does,
+          // on --checksum without fetching: the content is checked against it when the step runs.
+          const digestOf = async (u: string) => cp.checksum?.value ?? (await fetchOnce(u, cp, v.label)).digest;
+          const fetched = urls.length ? { urls: await Promise.all(urls.map(digestOf)) } : {};
           const local = cp.sources.map((w) => w.value).filter((s) => !urls.includes(s));
           const op = {
             kind: cp.kind,

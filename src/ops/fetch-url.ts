@@ -3,7 +3,8 @@
  * (content-addressed, under the build's lease), so its digest is known before the step's cache key
  * is made. Every build fetches again and keys on the digest of what came back (no ETag /
  * If-None-Match bookkeeping): changed remote content misses, unchanged content hits, and a server
- * that lies in its validators cannot make a stale layer look current.
+ * that lies in its validators cannot make a stale layer look current. With --checksum the key is
+ * the checksum itself and nothing is fetched unless the step runs (BuildKit does the same).
  */
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -66,6 +67,7 @@ export function checkChecksumFlag(label: string, sources: readonly string[], che
   if (!sources.every(isUrlSource)) {
     throw new UserError('build.checksum-not-url', `${label}: checksum can't be specified for non-HTTP(S) sources`, 'drop --checksum, or ADD from an http(s) URL');
   }
+  if (sources.length > 1) throw new UserError('build.checksum-sources', `${label}: checksum can't be specified for multiple sources`, 'ADD each URL on its own line with its own --checksum');
   const [algo = '', hex = ''] = checksum.split(':');
   if (!CHECKSUM_ALGOS.has(algo) || !/^[0-9a-f]+$/.test(hex)) {
     throw new UserError('build.bad-checksum', `${label}: --checksum=${checksum} is not a digest`, 'write --checksum=sha256:<64 hex digits>');

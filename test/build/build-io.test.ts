@@ -207,7 +207,8 @@ ADD --chmod=644 ${base}/files/hello.txt /dl/mode644/
   assert.equal(again.id, first.id, 'unchanged remote content hits the cache');
 
   routes.set('/files/hello.txt', { status: 200, body: 'hello v2\n', headers: { 'last-modified': LAST_MODIFIED } });
-  const mismatch = await build([ctx]);
+  // --checksum is the key: the step hits without fetching, so only a run sees the mismatch.
+  const mismatch = await build(['--no-cache', ctx]);
   assert.equal(mismatch.status, 1);
   assert.match(mismatch.stderr, new RegExp(`${base}/files/hello.txt: checksum mismatch: expected ${sum('hello v1\n')}, got ${sum('hello v2\n')}`));
   assert.doesNotMatch(mismatch.stderr, /\n\s+at /);
@@ -217,6 +218,21 @@ ADD --chmod=644 ${base}/files/hello.txt /dl/mode644/
   assert.equal(changed.status, 0, changed.stderr);
   assert.notEqual(changed.id, first.id, 'changed remote content misses');
   assert.equal(await readFile(join(dir, 'addurl-out2', 'dl', 'hello.txt'), 'utf8'), 'hello v2\n');
+});
+
+test('ADD --checksum <url>: a cached step needs no fetch (the server may be gone)', async () => {
+  routes.set('/pinned.txt', { status: 200, body: 'pinned\n' });
+  const digest = `sha256:${createHash('sha256').update('pinned\n').digest('hex')}`;
+  const ctx = await context('pinned', { Dockerfile: `FROM busybox:test\nADD --checksum=${digest} ${base}/pinned.txt /p\n` });
+  const first = await build([ctx]);
+  assert.equal(first.status, 0, first.stderr);
+  routes.delete('/pinned.txt');
+  const again = await build([ctx]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.id, first.id);
+  const rerun = await build(['--no-cache', ctx]);
+  assert.equal(rerun.status, 1);
+  assert.match(rerun.stderr, new RegExp(`${base}/pinned.txt: HTTP 404`));
 });
 
 test('ADD <url> errors: HTTP 404, connection refused, --checksum on a local source', async () => {

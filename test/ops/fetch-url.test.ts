@@ -14,6 +14,7 @@ test('--checksum: only for http(s) sources, and only as algo:hex', () => {
   const refused = (f: () => void, re: RegExp) => assert.throws(f, (e: unknown) => isUserError(e) && re.test(e.message));
   refused(() => checkChecksumFlag('ADD', ['local.txt'], `sha256:${'0'.repeat(64)}`), /non-HTTP\(S\) sources/);
   refused(() => checkChecksumFlag('ADD', ['http://h/f'], 'abcdef0'), /is not a digest/);
+  refused(() => checkChecksumFlag('ADD', ['http://h/f', 'http://h/g'], `sha256:${'0'.repeat(64)}`), /multiple sources/);
   checkChecksumFlag('ADD', ['http://h/f'], `sha512:${'0'.repeat(128)}`);
   checkChecksumFlag('ADD', ['local.txt'], undefined);
 });
