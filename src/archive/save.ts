@@ -25,17 +25,25 @@ const MTIME = 0;
 export async function saveImages(store: Store, names: readonly string[], out: string): Promise<SaveResult> {
   const images: LoadedImage[] = [];
   for (const n of names) images.push(await loadImage(store, n));
+  return writeArchive(store, images, out);
+}
 
+/** An image to save; without `ref` it is written unnamed (as `docker save <id>` and `build -o type=oci` without -t do). */
+export type SaveItem = Pick<LoadedImage, 'target' | 'manifest' | 'id'> & { readonly ref?: LoadedImage['ref'] };
+
+/** Writes images (named or not) to `out`; an unnamed one has no ref annotation and null RepoTags. */
+export async function writeArchive(store: Store, images: readonly SaveItem[], out: string): Promise<SaveResult> {
   const reach = await walk(images.map((i) => i.target), (d) => store.readJSON(d.digest, d.size));
   if (reach.errors.length) throw reach.errors[0]!.error;
-  const index: OciIndex = { ...emptyIndex(), manifests: images.map((i) => tagDescriptor(i.ref, i.target)) };
+  const index: OciIndex = { ...emptyIndex(), manifests: images.map((i) => (i.ref ? tagDescriptor(i.ref, i.target) : i.target)) };
   const dockerManifest = images.map((i) => ({
     Config: `blobs/sha256/${sha256Hex(i.manifest.config.digest)}`,
-    RepoTags: [familiarName(i.ref)],
+    RepoTags: i.ref ? [familiarName(i.ref)] : null,
     Layers: i.manifest.layers.map((l) => `blobs/sha256/${sha256Hex(l.digest)}`),
   }));
   const repositories: Record<string, Record<string, string>> = {};
   for (const i of images) {
+    if (!i.ref) continue;
     const [repo, tag] = splitTag(familiarName(i.ref));
     (repositories[repo] ??= {})[tag] = sha256Hex(i.id);
   }

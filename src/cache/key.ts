@@ -18,6 +18,8 @@ export interface KeyMaterial {
   /** COPY/ADD: tree digest of the selected sources or the key of the stage copied from. */
   readonly inputs?: unknown;
   readonly platform: string;
+  /** SOURCE_DATE_EPOCH when the build clamps layer mtimes to it (absent otherwise). */
+  readonly sourceDateEpoch?: number;
 }
 
 export function cacheKey(material: KeyMaterial): Sha256 {
@@ -26,7 +28,7 @@ export function cacheKey(material: KeyMaterial): Sha256 {
 
 /** Top-level fields whose values differ between two materials (for "why did this miss"). */
 export function explainMiss(now: KeyMaterial, before: KeyMaterial): string[] {
-  const fields = ['v', 'parent', 'op', 'exec', 'inputs', 'platform'] as const;
+  const fields = ['v', 'parent', 'op', 'exec', 'inputs', 'platform', 'sourceDateEpoch'] as const;
   return fields.filter((f) => JSON.stringify(now[f]) !== JSON.stringify(before[f]));
 }
 

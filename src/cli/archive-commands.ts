@@ -5,13 +5,9 @@ import { parseImageName } from '../image/index.js';
 import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
 import type { CliContext } from './context.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 
-function sourceDateEpoch(ctx: CliContext): number | undefined {
-  const v = ctx.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new UserError('env.source-date-epoch', `SOURCE_DATE_EPOCH=${v} is not a number of seconds`, 'set it to a Unix time, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)');
-  return Number(v);
-}
+const sourceDateEpoch = (ctx: CliContext): number | undefined => parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
 export async function importCmd(ctx: CliContext, root: string, file: string, name: string, opts: { compression: string }): Promise<number> {
   if (opts.compression !== 'gzip' && opts.compression !== 'zstd') {

@@ -1,11 +1,11 @@
 // Implementation of `wharf build`, loaded lazily by its command module: wiring only.
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './commands/build.js';
 import { openCliStore } from './open-store.js';
 import { exportRootfs, exportRootfsTar } from '../archive/rootfs.js';
-import { saveImages } from '../archive/save.js';
+import { writeArchive } from '../archive/save.js';
 import type { Store } from '../store/index.js';
 import { parseBuildArgs } from './plan-command.js';
 import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
@@ -15,7 +15,7 @@ import { parseDockerfile } from '../syntax/index.js';
 import { parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
 import { planDockerfile } from '../plan/index.js';
 import { openContext } from '../context/index.js';
-import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
+import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, loadImage, parseImageName, settleTimes } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
@@ -25,6 +25,9 @@ import { interruptSignal } from './interrupt.js';
 import { buildOps } from '../ops/build-ops.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';
+import { openBuildInput, type BuildInput } from './build-input.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
+import type { Reference } from '../store/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 
@@ -50,43 +53,63 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   }
   const secrets = await readSecretFlags(flags.secret, ctx.env, ctx.cwd);
   const sshAgents = await readSshFlags(flags.ssh, ctx.env, ctx.cwd);
-  for (const r of [secrets, sshAgents]) {
-    if (!r.ok) {
-      ctx.stderr.write(`error: ${r.error}\n`);
-      return 2;
-    }
+  if (!secrets.ok || !sshAgents.ok) {
+    ctx.stderr.write(`error: ${!secrets.ok ? secrets.error : !sshAgents.ok ? sshAgents.error : ''}\n`);
+    return 2;
   }
   const output = flags.output === undefined ? undefined : parseOutput(flags.output);
   if (output && 'error' in output) {
     ctx.stderr.write(`error: --output ${flags.output}: ${output.error}\n`);
     return 2;
   }
-  if (output && !('error' in output) && (output.type === 'oci' || output.type === 'docker') && flags.tag.length === 0) {
-    ctx.stderr.write(`error: --output type=${output.type} names the image in the archive: give -t NAME:TAG too\n`);
-    return 2;
-  }
   const tags = flags.tag.map(parseImageName);
-  const contextDir = resolve(ctx.cwd, context);
-  // `-f -`: the Dockerfile from stdin; the context's own .dockerignore applies then.
-  const fromStdin = flags.file === '-';
-  const path = flags.file && !fromStdin ? resolve(ctx.cwd, flags.file) : join(contextDir, 'Dockerfile');
-  let text: string;
-  try {
-    text = fromStdin ? await readStdin() : await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError('build.dockerfile-unreadable', `cannot read ${fromStdin ? 'stdin' : path}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
-  }
+  const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
+  // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins).
+  const sourceDateEpoch = buildArgs.has('SOURCE_DATE_EPOCH')
+    ? parseSourceDateEpoch(buildArgs.get('SOURCE_DATE_EPOCH'), '--build-arg SOURCE_DATE_EPOCH')
+    : parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
-  // Front end: parse, scope, plan. Base image Env is needed for expansion, so bases are read first.
   const store = await openCliStore(root);
+  // Hooked before stdin is read: Ctrl-C while a context tar streams in still removes its temp dir.
+  const interrupt = interruptSignal(() => new UserError('build.interrupted', 'build interrupted'));
+  let input: BuildInput | undefined;
+  try {
+    input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
+    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, signal: interrupt.signal });
+  } catch (e) {
+    // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption.
+    if (interrupt.signal.aborted) throw interrupt.signal.reason;
+    throw e;
+  } finally {
+    interrupt.dispose();
+    await input?.dispose();
+  }
+}
+
+interface BuildSettings {
+  readonly flags: BuildFlags;
+  readonly t0: number;
+  readonly mode: ProgressMode;
+  readonly labels: Record<string, string>;
+  readonly output: { type: OutputType; dest: string } | undefined;
+  readonly tags: readonly Reference[];
+  readonly buildArgs: Map<string, string>;
+  readonly sourceDateEpoch: number | undefined;
+  /** `--secret` values by id and `--ssh` agent sockets by id, read by the CLI. */
+  readonly secrets: Map<string, Uint8Array>;
+  readonly sshAgents: Map<string, string>;
+  readonly signal: AbortSignal;
+}
+
+async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings): Promise<number> {
+  const { flags, t0, mode, labels, output, tags, buildArgs } = s;
+  // Front end: parse, scope, plan. Base image Env is needed for expansion, so bases are read first.
   const platform = hostPlatform();
-  const file = new SourceFile(fromStdin ? 'Dockerfile' : relative(ctx.cwd, path) || path, text);
+  const file = new SourceFile(input.dockerfileName, input.text);
   const parsed = parseDockerfile(file);
   const diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
   if (parsed.ast) {
-    const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
     const envs = new Map<string, Map<string, string>>();
     const triggers = new Map<string, TypedInstruction[]>();
     for (const s of resolveStages(parsed.ast, { buildArgs }).resolved.stages) {
@@ -112,7 +135,12 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     noCacheStages.add(i);
   }
 
-  const opened = await openContext({ contextDir, dockerfile: path, storeRoot: root, hasher: await loadXxh64() });
+  const opened = await openContext({
+    contextDir: input.contextDir,
+    dockerfile: input.dockerfilePath,
+    ...(input.persistentStatCache ? { storeRoot: root } : {}),
+    hasher: await loadXxh64(),
+  });
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
   const buildContext = opened.value;
 
@@ -120,9 +148,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   const emit = (e: BuildEvent) => renderer.sink(e);
   const lease = await store.lease();
   const stateDir = await store.tempDir('runtime');
-  const interrupt = interruptSignal(() => new UserError('build.interrupted', 'build interrupted'));
   try {
-    const created = imageTimestamp(undefined);
+    s.signal.throwIfAborted();
     const deps = {
       store,
       blobs: lease.blobs,
@@ -131,18 +158,20 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       executor: await createOciExecutor({ stateDir }),
       context: buildContext,
       platform,
-      created,
+      ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),
       compression: 'gzip' as const,
+      signal: s.signal,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
-      ...(secrets.ok ? { secrets: secrets.value } : {}),
-      ...(sshAgents.ok ? { sshAgents: sshAgents.value } : {}),
+      secrets: s.secrets,
+      sshAgents: s.sshAgents,
     };
-    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: interrupt.signal, startedAt: t0 });
+    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
     let draft = result.target.draft;
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
-    const image = await commitImage(lease.blobs, draft, { created });
+    const settled = settleTimes(draft, s.sourceDateEpoch);
+    const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
-    if (output) await writeOutputImage(store, image, flags.tag[0] ?? '', output.type, resolve(ctx.cwd, output.dest));
+    if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
@@ -170,16 +199,9 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     renderer.close();
-    interrupt.dispose();
     await lease.release();
     await rm(stateDir, { recursive: true, force: true });
   }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 type OutputType = 'oci' | 'docker' | 'tar' | 'local';
@@ -195,7 +217,7 @@ function parseOutput(spec: string): { type: OutputType; dest: string } | { error
 }
 
 /** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
-async function writeOutputImage(store: Store, image: CommittedImage, name: string, type: OutputType, dest: string): Promise<void> {
+async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: OutputType, dest: string): Promise<void> {
   const img = { manifest: image.manifest };
   if (type === 'local') return exportRootfs(store, img, dest);
   if (type === 'tar') {
@@ -206,7 +228,8 @@ async function writeOutputImage(store: Store, image: CommittedImage, name: strin
       await rm(scratch, { recursive: true, force: true });
     }
   }
-  await saveImages(store, [name], dest);
+  // Without -t the archive holds the image unnamed (docker allows that too).
+  await writeArchive(store, [{ target: image.manifestDescriptor, manifest: image.manifest, id: image.id, ...(ref ? { ref } : {}) }], dest);
 }
 
 /** A base image's ONBUILD triggers as instructions; a broken one is a diagnostic against its own text. */

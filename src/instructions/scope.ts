@@ -345,7 +345,8 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
   if (stages.length === 0 && !diags.some((d) => d.severity === 'error'))
     diags.push(error('instructions.no-from', 'dockerfile contains no stages to build', file, ast.range, 'start a build stage with FROM <image>'));
   for (const k of buildArgs.keys()) {
-    if (!consumed.has(k) && !PROXY_ARGS.has(k) && !autoArgs.has(k))
+    // SOURCE_DATE_EPOCH is read by the build itself (image times), as BuildKit does: never unused.
+    if (!consumed.has(k) && !PROXY_ARGS.has(k) && !autoArgs.has(k) && k !== 'SOURCE_DATE_EPOCH')
       diags.push(warning('instructions.unused-build-arg', `build-arg ${k} was not consumed by any ARG`, file, undefined, `declare it with ARG ${k} where it is needed`));
   }
   return { resolved: { file, globalArgs, stages }, diagnostics: diags };

@@ -63,9 +63,11 @@ export function compressor(c: Compression): Transform | Duplex {
   }
 }
 
-type Detected = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+export type Detected = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
-function detect(head: Buffer): Detected {
+/** The compression of a stream from its first bytes (at least 6 needed to tell them all apart). */
+export function detectCompression(head: Buffer): Detected {
+  if (head.length < 6) head = Buffer.concat([head, Buffer.alloc(6 - head.length)]);
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
@@ -73,20 +75,22 @@ function detect(head: Buffer): Detected {
   return 'none';
 }
 
-/**
- * The uncompressed bytes of `src`, whichever of gzip, zstd, xz, bzip2 or plain it is.
- */
-export async function decompressed(src: Readable): Promise<Readable> {
+/** The first `n` bytes of `src` (fewer if it ends sooner) and a stream of all of it, those bytes included. */
+export async function peekStream(src: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
   const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let head = Buffer.alloc(0);
+  const seen: Buffer[] = [];
+  let size = 0;
   let done = false;
-  while (head.length < 6 && !done) {
+  while (size < n && !done) {
     const r = await it.next();
     if (r.done) done = true;
-    else head = Buffer.concat([head, Buffer.from(r.value)]);
+    else {
+      seen.push(Buffer.from(r.value));
+      size += r.value.length;
+    }
   }
-  const kind = detect(Buffer.concat([head, Buffer.alloc(8)]));
-  const replay = Readable.from(
+  const head = Buffer.concat(seen);
+  const rest = Readable.from(
     (async function* () {
       if (head.length) yield head;
       if (done) return;
@@ -94,6 +98,15 @@ export async function decompressed(src: Readable): Promise<Readable> {
     })(),
     { objectMode: false },
   );
+  return { head, rest };
+}
+
+/**
+ * The uncompressed bytes of `src`, whichever of gzip, zstd, xz, bzip2 or plain it is.
+ */
+export async function decompressed(src: Readable): Promise<Readable> {
+  const { head, rest: replay } = await peekStream(src, 6);
+  const kind = detectCompression(head);
   if (kind === 'none') return replay;
   const stage: Duplex =
     kind === 'gzip' ? createGunzip()

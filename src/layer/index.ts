@@ -9,7 +9,7 @@ import { writeLayer } from './write.js';
 export type { ApplyOptions, Compression, DirForm, LayerCodec, LayerResult, LayerWriteOptions } from './types.js';
 export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
-export { decompressed, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
+export { decompressed, detectCompression, peekStream, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
 export { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
 
 export const layerCodec: LayerCodec = { writeLayer, applyLayer };

@@ -15,6 +15,7 @@ import { copyCreatedBy, runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
 import { mountKeyMaterial, type MountFrom } from './mounts.js';
 import { platformString, type BuildDeps, type StageState } from './state.js';
+import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './fetch-url.js';
 
 /** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
 const MAX_EXPLAIN_RECORDS = 2000;
@@ -33,10 +34,12 @@ function copyFromStage(v: Vertex, stages: ReadonlyMap<number, StageState>): Stag
 
 /** FROM, RUN, COPY/ADD, WORKDIR and metadata on real layers, for the solver. */
 export function buildOps(deps: BuildDeps): VertexOps<StageState> {
-  const history = (_v: Vertex, createdBy: string) => ({ created: deps.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
+  // A layer step's history time is when its result was first made (the cache record's), so a
+  // rebuild from the cache gives the same image ID, as BuildKit does.
+  const history = (created: string, createdBy: string) => ({ created, created_by: createdBy, comment: 'buildkit.dockerfile.v0' });
   // A step that changed nothing (`RUN true`, WORKDIR of an existing dir) still adds its (empty)
   // layer: docker 20.10 with BuildKit does the same, and the peer tests compare layer counts.
-  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, v: Vertex): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(v, createdBy)) });
+  const withLayer = (s: StageState, layer: StepLayer, createdBy: string, created: string): StageState => ({ ...s, draft: addLayer(s.draft, layer, history(created, createdBy)) });
 
   // COPY --from=<image>: each image is loaded once per build.
   const images = new Map<string, Promise<StageState>>();
@@ -45,6 +48,16 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
     if (!p) images.set(ref, (p = imageState(deps, ref)));
     return p;
   };
+
+  // ADD <url>: fetched once per build, when the step's key is made; execute writes the same bytes.
+  const fetches = new Map<string, Promise<FetchedUrl>>();
+  const fetchOnce = (url: string, cp: CopyInstruction, label: string): Promise<FetchedUrl> => {
+    const id = `${url} ${cp.checksum?.value ?? ''}`;
+    let p = fetches.get(id);
+    if (!p) fetches.set(id, (p = fetchUrl(url, deps.blobs, { label, ...(cp.checksum ? { checksum: cp.checksum.value } : {}), ...(deps.signal ? { signal: deps.signal } : {}) })));
+    return p;
+  };
+  const urlSources = (cp: CopyInstruction) => (cp.kind === 'ADD' ? cp.sources.map((w) => w.value).filter(isUrlSource) : []);
 
   /** A mount's from=: the stage the plan resolved it to (matched by the mount's range), else an image. */
   const mountFrom = (v: Vertex, stages: ReadonlyMap<number, StageState>): MountFrom => async (m) => {
@@ -58,10 +71,12 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
   return {
     from: (stage: PlanStage, _v, stages) => fromStage(deps, stage, stages),
 
-    meta: (v, state) => applyMeta(state, v.instruction, v.label, deps.created),
+    meta: (v, state) => applyMeta(state, v.instruction, v.label),
 
     async keyMaterial(v, state, stages): Promise<KeyInputs> {
-      const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform) } as const;
+      // Clamped mtimes change the layer bytes, so the epoch is part of the key (absent when unset).
+      const epoch = deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {};
+      const base = { v: CACHE_KEY_VERSION, parent: state.key, platform: platformString(deps.platform), ...epoch } as const;
       const ins = v.instruction;
       const c = state.draft.config.config ?? {};
       switch (ins.kind) {
@@ -78,6 +93,13 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         case 'ADD': {
           unsupportedCopyFlags(v);
           const cp = ins as CopyInstruction;
+          if (cp.kind === 'ADD') checkChecksumFlag(v.label, cp.sources.map((w) => w.value), cp.checksum?.value);
+          const urls = urlSources(cp);
+          // Keyed on the digest of the fetched content (fetch-url.ts says why), or, as BuildKit does,
+          // on --checksum without fetching: the content is checked against it when the step runs.
+          const digestOf = async (u: string) => cp.checksum?.value ?? (await fetchOnce(u, cp, v.label)).digest;
+          const fetched = urls.length ? { urls: await Promise.all(urls.map(digestOf)) } : {};
+          const local = cp.sources.map((w) => w.value).filter((s) => !urls.includes(s));
           const op = {
             kind: cp.kind,
             sources: cp.sources.map((w) => w.value),
@@ -87,14 +109,16 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             chmod: cp.chmod?.value ?? null,
             link: cp.link,
             contents: cp.contents.map((f) => ({ name: f.name, data: f.data })),
+            ...(cp.checksum ? { checksum: cp.checksum.value } : {}),
           };
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
           if (cp.contents.length > 0) return { material: { ...base, op, exec } };
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
-          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
-          const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records) } };
+          if (local.length === 0) return { material: { ...base, op, exec, inputs: fetched } };
+          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, local, v.label));
+          const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records), ...fetched } };
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
         case 'WORKDIR':
@@ -108,7 +132,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
 
     async reuse(v, state, record) {
       await deps.protect(record.layer.digest);
-      const next = withLayer(state, { descriptor: record.layer, diffId: record.diffId }, createdBy(v, state), v);
+      const next = withLayer(state, { descriptor: record.layer, diffId: record.diffId }, createdBy(v, state), record.created);
       return { ...afterStep(v, next), key: record.key };
     },
 
@@ -132,9 +156,14 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             label: v.label,
           };
           const sources = cp.sources.map((w) => w.value);
+          const urls = urlSources(cp);
+          const local = sources.filter((s) => !urls.includes(s));
           if (cp.contents.length > 0) await copyInline(rootfs, cp.contents, opts);
           else if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
-          else await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, sources, v.label), opts);
+          else {
+            if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
+            if (local.length) await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, local, v.label), opts);
+          }
         });
       } else if (ins.kind === 'WORKDIR') {
         const path = absolute(state, (ins as TextInstruction).value.value);
@@ -145,8 +174,9 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
       } else {
         throw new Error(`not a filesystem instruction: ${ins.kind}`);
       }
-      const next = withLayer(state, layer, createdBy(v, state), v);
-      return { state: { ...afterStep(v, next), key }, layer };
+      const created = new Date().toISOString();
+      const next = withLayer(state, layer, createdBy(v, state), created);
+      return { state: { ...afterStep(v, next), key }, layer, created };
     },
   };
 }

@@ -35,7 +35,7 @@ export function unsupportedCopyFlags(v: Vertex): void {
   if (ins.contents.length > 0 && ins.kind === 'ADD') throw no('ADD with a heredoc (use COPY)');
   if (ins.parents) throw no('--parents');
   if (ins.exclude.length > 0) throw no('--exclude');
-  if (ins.kind === 'ADD' && ins.sources.some((s) => /^[a-z]+:\/\//i.test(s.value))) throw no('ADD from a URL');
+  if (ins.kind === 'ADD' && ins.sources.some((s) => /^[a-z]+:\/\//i.test(s.value) && !/^https?:\/\//i.test(s.value))) throw no('ADD from a URL other than http(s)');
   if (ins.chmod && !/^[0-7]{3,4}$/.test(ins.chmod.value)) throw new UserError('build.bad-chmod', `${v.label}: --chmod=${ins.chmod.value} is not an octal mode`, 'write --chmod=644 (symbolic modes are not supported yet)');
 }
 

@@ -23,7 +23,7 @@ export async function writeThroughOverlay(deps: BuildDeps, state: StageState, wr
     } finally {
       await mount.unmount();
     }
-    const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression);
+    const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression, deps.sourceDateEpoch);
     return { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId };
   } finally {
     await rm(work, { recursive: true, force: true });

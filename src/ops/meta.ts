@@ -34,7 +34,7 @@ const set = (o: Readonly<Record<string, Record<string, never>>> | null | undefin
   Object.fromEntries([...Object.keys(o ?? {}), ...keys].sort().map((k) => [k, {} as Record<string, never>]));
 
 /** A metadata instruction applied to the config, with its `empty_layer` history entry. */
-export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: string, created: string): StageState {
+export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: string): StageState {
   const c: ContainerConfig = state.draft.config.config ?? {};
   let patch: Partial<ContainerConfig> | undefined;
   let cmdSet = state.cmdSet;
@@ -105,6 +105,7 @@ export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: s
   }
   if (patch) draft = updateContainerConfig(draft, patch);
   if (ins.kind !== 'CMD' && ins.kind !== 'ENTRYPOINT') createdByText = metaCreatedBy(ins, createdBy);
-  draft = addEmptyHistory(draft, { created, created_by: createdByText, comment: 'buildkit.dockerfile.v0' });
+  // No time yet: the commit gives it the time of the layer step around it (image/created.ts).
+  draft = addEmptyHistory(draft, { created_by: createdByText, comment: 'buildkit.dockerfile.v0' });
   return { ...state, draft, cmdSet, argKeys };
 }

@@ -96,7 +96,7 @@ export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fro
           [...setup.specs, ...mounts],
           { stdout: keep('stdout'), stderr: keep('stderr') },
           io.signal,
-          { compression: deps.compression },
+          { compression: deps.compression, ...(deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {}) },
         ),
       io.signal,
     );

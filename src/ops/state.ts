@@ -26,9 +26,14 @@ export interface BuildDeps {
   readonly executor: Executor;
   readonly context: BuildContext;
   readonly platform: Platform;
-  /** RFC 3339 time for history entries. */
-  readonly created: string;
+  /**
+   * SOURCE_DATE_EPOCH (seconds): clamps layer file mtimes (and, at commit, history and image
+   * times). History times otherwise come from the steps (see image/created.ts).
+   */
+  readonly sourceDateEpoch?: number;
   readonly compression: Compression;
+  /** Ctrl-C: cancels work outside a step's own io (an ADD <url> fetch while its key is made). */
+  readonly signal?: AbortSignal;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
   readonly network: 'none' | 'host';
   /** `--secret` values by id, read by the CLI; never logged, keyed or written to a layer. */

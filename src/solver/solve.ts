@@ -33,7 +33,8 @@ export interface VertexOps<S extends SolveState> {
   /** Why `now` missed, against the latest record of the same instruction (one short line). */
   explain?(vertex: Vertex, now: KeyInputs, before: CacheRecord): string;
   reuse(vertex: Vertex, state: S, record: CacheRecord): Promise<S>;
-  execute(vertex: Vertex, state: S, key: CacheRecord['key'], stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer }>;
+  /** `created`: the time the state's history gives the step, kept in the record for later reuse. */
+  execute(vertex: Vertex, state: S, key: CacheRecord['key'], stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer; created?: string }>;
 }
 
 export interface SolveOptions {
@@ -139,7 +140,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
         opts.emit({ type: 'step-started', step: ref, at: now(), ...(reason ? { reason } : {}) });
         const result = await ops.execute(v, state!, key, done, io(ref));
         const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};
-        await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: new Date().toISOString(), ...detail });
+        await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: result.created ?? new Date().toISOString(), ...detail });
         state = result.state;
         opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false), at: now() });
       } catch (e) {

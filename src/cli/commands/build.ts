@@ -5,7 +5,7 @@ import { setExitCode, type RegisterCommand } from '../context.js';
 export const collect = (v: string, acc: string[]) => [...acc, v];
 
 export const register: RegisterCommand = (program, ctx) => {
-  const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory');
+  const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory, or - for a context tar (or a bare Dockerfile) on stdin');
   addBuildOptions(cmd)
     .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
     .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
@@ -24,7 +24,7 @@ export const register: RegisterCommand = (program, ctx) => {
 export function addBuildOptions(cmd: Command): Command {
   return cmd
     .option('-t, --tag <name:tag>', 'name the result (repeatable)', collect, [])
-    .option('-f, --file <path>', 'Dockerfile (default: <context>/Dockerfile; - reads it from stdin)')
+    .option('-f, --file <path>', 'Dockerfile (default: <context>/Dockerfile; - reads it from stdin; with context - a path inside the tar)')
     .option('--build-arg <K=V>', 'set a build argument (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage instead of the last')
     .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])

@@ -1,0 +1,116 @@
+// What `wharf build` reads: the context directory and the Dockerfile, from disk or from stdin.
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { applyLayer, detectCompression, peekStream } from '../layer/index.js';
+import { BLOCK, decodeHeader } from '../layer/tar-header.js';
+import { resolveInRoot } from '../runtime/index.js';
+import type { Store } from '../store/index.js';
+import { UserError } from '../util/index.js';
+
+export interface BuildInput {
+  readonly contextDir: string;
+  /** Absolute path of the Dockerfile (it picks `<Dockerfile>.dockerignore`); may not exist for stdin. */
+  readonly dockerfilePath: string;
+  /** The name diagnostics show. */
+  readonly dockerfileName: string;
+  readonly text: string;
+  /**
+   * False for a context unpacked from stdin: its temp dir's path is new each build, so a stat cache
+   * keyed by it would only pile up files that are never read again.
+   */
+  readonly persistentStatCache: boolean;
+  /** Removes what was made for the build (the unpacked stdin context). */
+  dispose(): Promise<void>;
+}
+
+export interface InputRequest {
+  readonly cwd: string;
+  /** The context argument: a directory, or `-` for a tar (or a bare Dockerfile) on stdin. */
+  readonly context: string;
+  /** `-f`: a path (inside the tar for context `-`), `-` for stdin, or undefined for `Dockerfile`. */
+  readonly file: string | undefined;
+  readonly stdin: Readable;
+  readonly signal: AbortSignal;
+}
+
+export async function openBuildInput(store: Store, req: InputRequest): Promise<BuildInput> {
+  // Ctrl-C ends stdin, so whatever reads it fails (and a stdin context's temp dir goes).
+  const onAbort = () => req.stdin.destroy(req.signal.reason as Error);
+  req.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    req.signal.throwIfAborted();
+    return req.context === '-' ? await stdinInput(store, req) : await dirInput(req);
+  } finally {
+    req.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function dirInput(req: InputRequest): Promise<BuildInput> {
+  const contextDir = resolve(req.cwd, req.context);
+  // `-f -`: the Dockerfile from stdin; the context's own .dockerignore applies then.
+  const fromStdin = req.file === '-';
+  const path = req.file && !fromStdin ? resolve(req.cwd, req.file) : join(contextDir, 'Dockerfile');
+  let text: string;
+  try {
+    text = fromStdin ? await readAll(req.stdin) : await readFile(path, 'utf8');
+  } catch (e) {
+    throw unreadable(fromStdin ? 'stdin' : path, e);
+  }
+  const dockerfileName = fromStdin ? 'Dockerfile' : relative(req.cwd, path) || path;
+  return { contextDir, dockerfilePath: path, dockerfileName, text, persistentStatCache: true, dispose: async () => {} };
+}
+
+/**
+ * `wharf build - < ctx.tar[.gz|.bz2|.xz|.zst]`: the tar is unpacked into a temp dir by the layer
+ * module's safe applier (no entry lands outside it, `.wh.*` names are plain files), and the
+ * Dockerfile is read from inside it. Stdin that is not a tar is the Dockerfile itself, built with
+ * an empty context, as `docker build - < Dockerfile` does.
+ */
+async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> {
+  if (req.file === '-') throw new UserError('build.stdin-twice', 'the context and the Dockerfile cannot both come from stdin', 'give a context directory, or pass the Dockerfile inside the tar');
+  const tmp = await store.tempDir('stdin-context');
+  const dispose = () => rm(tmp, { recursive: true, force: true });
+  try {
+    const contextDir = join(tmp, 'context');
+    await mkdir(contextDir);
+    const name = req.file ?? 'Dockerfile';
+    const { head, rest } = await peekStream(req.stdin, BLOCK);
+    if (!isTar(head)) {
+      if (req.file) throw new UserError('build.stdin-not-tar', `-f ${req.file}: stdin is not a tar, so there is no file to pick from it`, 'pipe a tar of the context, or drop -f to build the Dockerfile read from stdin');
+      const text = await readAll(rest);
+      return { contextDir, dockerfilePath: join(contextDir, 'Dockerfile'), dockerfileName: 'Dockerfile', text, persistentStatCache: false, dispose };
+    }
+    // Streamed straight into the applier: nothing is spooled to disk first.
+    await applyLayer(rest, contextDir, { form: 'plain', whiteouts: 'literal' });
+    // Resolved inside the context: a Dockerfile that is a symlink cannot name a host file.
+    const path = await resolveInRoot(contextDir, name);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw unreadable(`${name} in the context read from stdin`, e);
+    }
+    return { contextDir, dockerfilePath: path, dockerfileName: name, text, persistentStatCache: false, dispose };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/** Compressed, or a valid tar header (or the zero block of an empty tar) in the first block. */
+function isTar(head: Buffer): boolean {
+  if (head.length >= 4 && detectCompression(head) !== 'none') return true;
+  return head.length >= BLOCK && decodeHeader(head.subarray(0, BLOCK)).kind !== 'bad';
+}
+
+async function readAll(src: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of src) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function unreadable(what: string, e: unknown): UserError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new UserError('build.dockerfile-unreadable', `cannot read ${what}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
+}
