@@ -7,7 +7,9 @@ import { digestTreeRecords } from '../context/index.js';
 import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
-import { contextRoots, contextSelection, copyInline, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
+import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy.js';
+import { selectContext, selectStage } from './copy-sources.js';
+import { parseChmod } from '../instructions/index.js';
 import { fromStage, imageState } from './from.js';
 import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
@@ -87,13 +89,18 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             chmod: cp.chmod?.value ?? null,
             link: cp.link,
             contents: cp.contents.map((f) => ({ name: f.name, data: f.data })),
+            // Only when used, so keys of COPYs without them stay as they were.
+            ...(cp.parents ? { parents: true } : {}),
+            ...(cp.exclude.length > 0 ? { exclude: cp.exclude.map((w) => w.value) } : {}),
+            ...(cp.unpack !== undefined ? { unpack: cp.unpack } : {}),
           };
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
-          if (cp.contents.length > 0) return { material: { ...base, op, exec } };
+          if (cp.sources.length === 0) return { material: { ...base, op, exec } };
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
-          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, op.sources, v.label));
+          // Excluded files are not selected, so they never reach the key.
+          const records = await deps.context.treeRecords(selectContext(deps.context.dir, deps.context.entries, sourceSpec(cp, v.label)).entries);
           const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records) } };
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
@@ -127,14 +134,14 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             dest: absolute(state, destRaw),
             destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
             owner,
-            ...(cp.chmod ? { chmod: parseInt(cp.chmod.value, 8) } : {}),
-            extract: cp.kind === 'ADD',
+            ...(cp.chmod ? { chmod: parseChmod(cp.chmod.value)! } : {}),
+            extract: cp.kind === 'ADD' && cp.unpack !== false,
             label: v.label,
           };
-          const sources = cp.sources.map((w) => w.value);
-          if (cp.contents.length > 0) await copyInline(rootfs, cp.contents, opts);
-          else if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
-          else await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, sources, v.label), opts);
+          const spec = sourceSpec(cp, v.label);
+          if (cp.sources.length === 0) await copyAll(rootfs, [], cp.contents, opts);
+          else if (from) await withStageView(deps, from, async (src) => copyAll(rootfs, (await selectStage(src, spec)).roots, cp.contents, opts));
+          else await copyAll(rootfs, selectContext(deps.context.dir, deps.context.entries, spec).roots, cp.contents, opts);
         });
       } else if (ins.kind === 'WORKDIR') {
         const path = absolute(state, (ins as TextInstruction).value.value);
