@@ -47,7 +47,7 @@ export function selectContext(contextDir: string, entries: readonly ContextEntry
   const tree = { abs: (p: string) => join(contextDir, p), entries, where: 'in the build context' };
   const exclude = excludeMatcher(spec);
   const out: Selection = { roots: [], entries: [] };
-  for (const source of spec.sources) merge(out, spec.parents ? pickParents(tree, ...pivot(source), exclude, spec.label) : pick(tree, source, exclude, spec.label));
+  for (const source of spec.sources) merge(out, spec.parents ? pickParents(tree, ...pivot(source), exclude, spec.label, source) : pick(tree, source, exclude, spec.label));
   return out;
 }
 
@@ -66,7 +66,7 @@ export async function selectStage(rootfs: string, spec: SourceSpec): Promise<Sel
       const { anchor, rest } = splitAtGlob(base);
       const host = await resolveInRoot(rootfs, anchor);
       const tree = { abs: (p: string) => join(host, p), entries: await walkDir(host), where };
-      merge(out, pickParents(tree, rest, pattern, exclude, spec.label, base));
+      merge(out, pickParents(tree, rest, pattern, exclude, spec.label, source));
       continue;
     }
     if (hasGlobMeta(source)) {
@@ -183,8 +183,7 @@ function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, l
  * contributes the paths below it that match `pattern` (with `**`), plus the directories holding
  * them, all kept at their path relative to the base. A literal base and pattern must exist.
  */
-function pickParents(tree: Tree, base: string, pattern: string, exclude: PatternMatcher | undefined, label: string, shownBase = base): Selection {
-  const shown = `${shownBase.replace(/\/$/, '')}/${pattern}`;
+function pickParents(tree: Tree, base: string, pattern: string, exclude: PatternMatcher | undefined, label: string, shown: string): Selection {
   const include = PatternMatcher.create([pattern]);
   if (!include.ok) throw new UserError('build.bad-source', `${label}: invalid source pattern ${JSON.stringify(shown)} (${include.error.message})`);
   const required = !hasGlobMeta(base) && !hasGlobMeta(pattern);
