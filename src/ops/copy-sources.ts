@@ -1,6 +1,6 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { goClean, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../context/index.js';
+import { BAD_PATTERN, goClean, goMatch, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../context/index.js';
 import { resolveInRoot } from '../runtime/index.js';
 import { UserError } from '../util/index.js';
 
@@ -52,9 +52,10 @@ export function selectContext(contextDir: string, entries: readonly ContextEntry
 }
 
 /**
- * COPY --from sources in another stage's tree at `rootfs`. Only the part a source can reach is
- * walked: the source itself when it is a literal path (a named symlink is followed, inside the
- * root), else the literal directory above its first wildcard.
+ * COPY --from sources in another stage's tree at `rootfs`. A wildcard is expanded one component at
+ * a time; each match (or a literal source) is then a path resolved inside the root (a symlink is
+ * followed there, as BuildKit's FollowSymlinks does) and only its own subtree is walked. With
+ * --parents, the literal directory above the base's first wildcard is walked.
  */
 export async function selectStage(rootfs: string, spec: SourceSpec): Promise<Selection> {
   const exclude = excludeMatcher(spec);
@@ -69,28 +70,51 @@ export async function selectStage(rootfs: string, spec: SourceSpec): Promise<Sel
       merge(out, pickParents(tree, rest, pattern, exclude, spec.label, source));
       continue;
     }
-    if (hasGlobMeta(source)) {
-      const { anchor, rest } = splitAtGlob(source);
-      const host = await resolveInRoot(rootfs, anchor);
-      merge(out, pick({ abs: (p) => join(host, p), entries: await walkDir(host), where }, rest, exclude, spec.label, source));
-      continue;
-    }
-    const clean = goClean('/' + source);
-    if (clean === '/') {
-      merge(out, pick({ abs: (p) => join(rootfs, p), entries: await walkDir(rootfs), where }, '.', exclude, spec.label, source));
-      continue;
-    }
-    const host = await resolveInRoot(rootfs, clean);
-    const name = posix.basename(clean);
-    const st = await lstat(host).catch(() => undefined);
-    if (!st) throw notFound(spec.label, source, where);
-    const self = entryOf(name, st, undefined);
-    const inside = st.isDirectory() ? (await walkDir(host)).map((e) => ({ ...e, path: `${name}/${e.path}` })) : [];
-    // `name` stands for the resolved host path (never the symlink, whose target is the image's).
-    const abs = (p: string) => (p === name ? host : join(host, p.slice(name.length + 1)));
-    merge(out, pick({ abs, entries: [self, ...inside], where }, name, exclude, spec.label, source));
+    const wildcard = hasGlobMeta(source);
+    const paths = wildcard ? await expandInRoot(rootfs, source, spec.label) : [goClean('/' + source)];
+    if (paths.length === 0) throw notFound(spec.label, source, where);
+    for (const path of paths) merge(out, await pickInRoot(rootfs, path, exclude, spec.label, source, wildcard));
   }
   return out;
+}
+
+/** A path inside the stage's root as one source: the root itself, or what it resolves to. */
+async function pickInRoot(rootfs: string, path: string, exclude: PatternMatcher | undefined, label: string, shown: string, wildcard: boolean): Promise<Selection> {
+  const where = 'in the source stage';
+  if (path === '/') return pick({ abs: (p) => join(rootfs, p), entries: await walkDir(rootfs), where }, '.', exclude, label, shown, wildcard);
+  const host = await resolveInRoot(rootfs, path);
+  const name = posix.basename(path);
+  const st = await lstat(host).catch(() => undefined);
+  if (!st) throw notFound(label, shown, where);
+  const self = entryOf(name, st);
+  const inside = st.isDirectory() ? (await walkDir(host)).map((e) => ({ ...e, path: `${name}/${e.path}` })) : [];
+  // `name` stands for the resolved host path (never the symlink, whose target is the image's).
+  const abs = (p: string) => (p === name ? host : join(host, p.slice(name.length + 1)));
+  return pick({ abs, entries: [self, ...inside], where }, name, exclude, label, shown, wildcard);
+}
+
+/** A wildcard source's matches in the stage, as cleaned absolute paths in lexical order per level. */
+async function expandInRoot(rootfs: string, source: string, label: string): Promise<string[]> {
+  let cur = [''];
+  for (const part of goClean('/' + source).split('/').filter(Boolean)) {
+    const next: string[] = [];
+    for (const dir of cur) {
+      if (!hasGlobMeta(part)) {
+        next.push(`${dir}/${part}`);
+        continue;
+      }
+      // Resolved inside the root first: a symlinked directory is listed where the image has it.
+      const names = await readdir(await resolveInRoot(rootfs, dir || '/')).catch(() => [] as string[]);
+      for (const n of names.sort()) {
+        const m = goMatch(part, n);
+        if (m === BAD_PATTERN) throw new UserError('build.bad-source', `${label}: invalid source pattern ${JSON.stringify(source)} (syntax error in pattern)`);
+        if (m) next.push(`${dir}/${n}`);
+      }
+    }
+    cur = next;
+  }
+  const exists = await Promise.all(cur.map(async (p) => (await lstat(await resolveInRoot(rootfs, p)).catch(() => undefined)) !== undefined));
+  return cur.filter((_, i) => exists[i]);
 }
 
 function merge(into: Selection, more: Selection): void {
@@ -128,11 +152,10 @@ async function walkDir(host: string): Promise<ContextEntry[]> {
   return st?.isDirectory() ? walkContext(host) : [];
 }
 
-function entryOf(path: string, st: Awaited<ReturnType<typeof lstat>>, linkTarget: string | undefined): ContextEntry {
+function entryOf(path: string, st: Awaited<ReturnType<typeof lstat>>): ContextEntry {
   const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
   return {
-    path, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size),
-    ...(linkTarget !== undefined ? { linkTarget } : {}), mtimeNs: 0n, ctimeNs: 0n, ino: BigInt(st.ino),
+    path, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeNs: 0n, ctimeNs: 0n, ino: BigInt(st.ino),
   };
 }
 
@@ -152,7 +175,7 @@ const itemOf = (tree: Tree, rel: string, e: ContextEntry): SourceItem => ({
 const rootDirItem = (abs: string): SourceItem => ({ rel: '', abs, type: 'dir', mode: 0o755 });
 
 /** A plain source: a path or a Go filepath.Match glob, each match copied by name or as dir contents. */
-function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, label: string, shown = source): Selection {
+function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, label: string, shown = source, wildcard = hasGlobMeta(source)): Selection {
   const sel = selectSources(tree.entries, [source]);
   if (!sel.ok) throw new UserError('build.bad-source', `${label}: ${sel.error.message.replace(JSON.stringify(source), JSON.stringify(shown))}`);
   const s = sel.value[0]!;
@@ -163,7 +186,7 @@ function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, l
     const base = r.entry?.path;
     const inside = under(tree, base);
     // A wildcard's match is itself tested by name (`--exclude=*.txt hom*` leaves out home.txt).
-    if (exclude && hasGlobMeta(source) && exclude.matchesOrParentMatches(posix.basename(r.path))) {
+    if (exclude && wildcard && exclude.matchesOrParentMatches(posix.basename(r.path))) {
       for (const e of [...(r.entry ? [r.entry] : []), ...inside]) dropped.add(e.path);
       continue;
     }

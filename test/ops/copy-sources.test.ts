@@ -74,11 +74,17 @@ test('--parents keeps paths from the context root, or from a /./ pivot, with glo
 test('a stage tree: wildcards, --parents and --exclude, symlinks resolved inside the root', async () => {
   const root = await tree('stage', [...PARENTS_TREE, 'usr/lib/libx.so.1', 'usr/lib/liby.so.1', 'usr/lib/notes.txt', 'etc/']);
   await symlink('/usr/lib', join(root, 'lib'));
+  await symlink('/usr/lib/libx.so.1', join(root, 'usr/lib/libz.so'));
+  // A matched symlink is followed inside the root, even through a symlinked directory.
+  const linked = await selectStage(root, spec(['/lib/*.so']));
+  assert.deepEqual(landed(linked), ['libz.so']);
+  assert.deepEqual([linked.roots[0]!.items[0]!.type, linked.roots[0]!.items[0]!.abs], ['file', join(root, 'usr/lib/libx.so.1')]);
   assert.deepEqual(landed(await selectStage(root, spec(['/usr/lib/*.so.*']))), ['libx.so.1', 'liby.so.1']);
   assert.deepEqual(landed(await selectStage(root, spec(['/lib/lib?.so.1'], { exclude: ['liby*'] }))), ['libx.so.1']);
   const viaLink = await selectStage(root, spec(['/lib'], { exclude: ['*.txt'] }));
-  assert.deepEqual(landed(viaLink), ['libx.so.1', 'liby.so.1']);
+  assert.deepEqual(landed(viaLink), ['libx.so.1', 'liby.so.1', 'libz.so'], 'inside a copied directory a symlink stays a symlink');
   assert.equal(viaLink.roots[0]!.items[0]!.abs, join(root, 'usr/lib'), 'the named symlink is followed inside the root');
+  assert.equal(viaLink.roots[0]!.items.find((i) => i.rel === 'libz.so')!.type, 'symlink');
   assert.deepEqual(landed(await selectStage(root, spec(['/test/a/b/c/d/.'], { parents: true }))), ['test', 'test/a', 'test/a/b', 'test/a/b/c', 'test/a/b/c/d', 'test/a/b/c/d/e', 'test/a/b/c/d/e/bay', 'test/a/b/c/d/foo']);
   assert.deepEqual(landed(await selectStage(root, spec(['/test/a/b*/./c/**/bar'], { parents: true }))), ['c', 'c/d', 'c/d/e', 'c/d/e/bar']);
   await assert.rejects(selectStage(root, spec(['/nothing/*.so'])), /"\/nothing\/\*\.so" not found in the source stage/);
