@@ -159,10 +159,15 @@ function entryOf(path: string, st: Awaited<ReturnType<typeof lstat>>): ContextEn
   };
 }
 
+/** Path → position, per entry list (a glob over a large context looks up many roots). */
+const indexes = new WeakMap<readonly ContextEntry[], Map<string, number>>();
+
 /** The entries below `base` (undefined: the tree root), contiguous after it in walk order. */
 function under(tree: Tree, base: string | undefined): readonly ContextEntry[] {
   if (base === undefined) return tree.entries;
-  const i = tree.entries.findIndex((e) => e.path === base);
+  let index = indexes.get(tree.entries);
+  if (!index) indexes.set(tree.entries, (index = new Map(tree.entries.map((e, i) => [e.path, i]))));
+  const i = index.get(base) ?? tree.entries.length;
   const out: ContextEntry[] = [];
   for (let j = i + 1; j < tree.entries.length && tree.entries[j]!.path.startsWith(base + '/'); j++) out.push(tree.entries[j]!);
   return out;
