@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { addLayer, updateContainerConfig } from '../image/index.js';
-import type { CopyInstruction, RunInstruction, TextInstruction } from '../instructions/index.js';
+import { parseChmod, type CopyInstruction, type RunInstruction, type TextInstruction } from '../instructions/index.js';
 import type { PlanStage, Vertex } from '../plan/index.js';
 import { CACHE_KEY_VERSION } from '../cache/index.js';
 import { digestTreeRecords } from '../context/index.js';
@@ -9,7 +9,6 @@ import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
 import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy.js';
 import { selectContext, selectStage } from './copy-sources.js';
-import { parseChmod } from '../instructions/index.js';
 import { fromStage, imageState } from './from.js';
 import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
