@@ -15,3 +15,4 @@ export { parseMount, splitCsv } from './mount.js';
 export * from './scope.js';
 export { lintDockerfile } from './lint.js';
 export { applyCheckDirective, LINT_RULES } from './check-directive.js';
+export { parseChmod, CHMOD_HINT, type ChmodSpec } from './chmod.js';

@@ -7,6 +7,7 @@ import { ok } from '../util/result.js';
 import { chompHeredocContent, unknownInstructionDiagnostic, type Args, type Instruction as AstInstruction, type Heredoc } from '../syntax/index.js';
 import { parseFlags, single, type ParsedFlags } from './flags.js';
 import { parseMount } from './mount.js';
+import { CHMOD_HINT, parseChmod } from './chmod.js';
 import type { Command, HealthcheckOptions, InlineFile, Mount, NetworkMode, SecurityMode, TypedInstruction, Word } from './types.js';
 
 const EXACTLY_ONE = new Set(['MAINTAINER', 'WORKDIR', 'USER', 'STOPSIGNAL']);
@@ -78,8 +79,8 @@ export function parseInstruction(node: AstInstruction, file: SourceFile, diags: 
         else sources.push(w);
       }
       const chmod = single(flags, 'chmod');
-      if (chmod && !/^[0-7]{1,4}$/.test(chmod.value) && !/^[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*$/.test(chmod.value) && !chmod.value.includes('$'))
-        diags.push(error('instructions.bad-flag-value', `invalid chmod value: ${chmod.value}`, file, chmod.range, 'give an octal mode such as 0755 or a symbolic mode such as u+x'));
+      if (chmod && !chmod.value.includes('$') && !parseChmod(chmod.value))
+        diags.push(error('instructions.bad-flag-value', `invalid chmod value: ${chmod.value}`, file, chmod.range, CHMOD_HINT));
       const checksum = single(flags, 'checksum');
       if (checksum && !/^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}|[0-9a-f]{7,64})$/.test(checksum.value) && !checksum.value.includes('$'))
         diags.push(error('instructions.bad-flag-value', `invalid checksum: ${checksum.value}`, file, checksum.range, 'give sha256:<64 hex digits> (or a git commit for git sources)'));

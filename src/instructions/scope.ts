@@ -12,6 +12,7 @@ import { expandWord, type ShellEnv } from '../shell/index.js';
 import { editDistance } from '../syntax/index.js';
 import { parseInstruction } from './parse.js';
 import { parseMount } from './mount.js';
+import { CHMOD_HINT, parseChmod } from './chmod.js';
 import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruction, Word } from './types.js';
 
 export interface Platform {
@@ -235,14 +236,18 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         break;
       }
       case 'COPY':
-      case 'ADD':
+      case 'ADD': {
+        const chmod = typed.chmod && ex(typed.chmod);
+        // parse.ts checked literal values; a value built from ARGs is only known now.
+        if (chmod && typed.chmod!.value.includes('$') && !parseChmod(chmod.value))
+          diags.push(error('instructions.bad-flag-value', `invalid chmod value: ${chmod.value}`, file, typed.chmod!.range, CHMOD_HINT));
         cur.steps.push({
           instruction: {
             ...typed,
             sources: typed.sources.map(ex),
             dest: ex(typed.dest),
             chown: typed.chown && ex(typed.chown),
-            chmod: typed.chmod && ex(typed.chmod),
+            chmod,
             checksum: typed.checksum && ex(typed.checksum),
             exclude: typed.exclude.map(ex),
             // Heredoc bodies are scripts or file contents: only `$` expands, quotes stay.
@@ -251,6 +256,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
           trigger,
         });
         break;
+      }
       case 'WORKDIR':
       case 'USER':
       case 'STOPSIGNAL':

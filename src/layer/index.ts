@@ -10,6 +10,7 @@ export type { ApplyOptions, Compression, DirForm, LayerCodec, LayerResult, Layer
 export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
 export { decompressed, detectCompression, peekStream, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
+export { isTarArchive } from './sniff.js';
 export { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
 
 export const layerCodec: LayerCodec = { writeLayer, applyLayer };

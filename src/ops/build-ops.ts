@@ -1,13 +1,14 @@
 import { posix } from 'node:path';
 import { addLayer, updateContainerConfig } from '../image/index.js';
-import type { CopyInstruction, RunInstruction, TextInstruction } from '../instructions/index.js';
+import { parseChmod, type CopyInstruction, type RunInstruction, type TextInstruction } from '../instructions/index.js';
 import type { PlanStage, Vertex } from '../plan/index.js';
 import { CACHE_KEY_VERSION } from '../cache/index.js';
 import { digestTreeRecords } from '../context/index.js';
 import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
-import { contextRoots, contextSelection, copyInline, copyRoots, mkdirInRoot, resolveOwner, treeRoots, unsupportedCopyFlags } from './copy.js';
+import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy.js';
+import { selectContext, selectStage } from './copy-sources.js';
 import { fromStage, imageState } from './from.js';
 import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
@@ -110,14 +111,19 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             link: cp.link,
             contents: cp.contents.map((f) => ({ name: f.name, data: f.data })),
             ...(cp.checksum ? { checksum: cp.checksum.value } : {}),
+            // Only when used, so keys of COPYs without them stay as they were.
+            ...(cp.parents ? { parents: true } : {}),
+            ...(cp.exclude.length > 0 ? { exclude: cp.exclude.map((w) => w.value) } : {}),
+            ...(cp.unpack !== undefined ? { unpack: cp.unpack } : {}),
           };
           const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
           const fromStageState = copyFromStage(v, stages);
-          if (cp.contents.length > 0) return { material: { ...base, op, exec } };
+          if (cp.sources.length === 0) return { material: { ...base, op, exec } };
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
           if (local.length === 0) return { material: { ...base, op, exec, inputs: fetched } };
-          const records = await deps.context.treeRecords(contextSelection(deps.context.entries, local, v.label));
+          // Excluded files are not selected, so they never reach the key.
+          const records = await deps.context.treeRecords(selectContext(deps.context.dir, deps.context.entries, { ...sourceSpec(cp, v.label), sources: local }).entries);
           const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records), ...fetched } };
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
@@ -151,18 +157,19 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             dest: absolute(state, destRaw),
             destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
             owner,
-            ...(cp.chmod ? { chmod: parseInt(cp.chmod.value, 8) } : {}),
-            extract: cp.kind === 'ADD',
+            ...(cp.chmod ? { chmod: parseChmod(cp.chmod.value)! } : {}),
+            extract: cp.kind === 'ADD' && cp.unpack !== false,
             label: v.label,
           };
           const sources = cp.sources.map((w) => w.value);
           const urls = urlSources(cp);
           const local = sources.filter((s) => !urls.includes(s));
-          if (cp.contents.length > 0) await copyInline(rootfs, cp.contents, opts);
-          else if (from) await withStageView(deps, from, async (src) => copyRoots(rootfs, await treeRoots(src, sources, v.label), opts));
+          const spec = sourceSpec(cp, v.label);
+          if (cp.sources.length === 0) await copyAll(rootfs, [], cp.contents, opts);
+          else if (from) await withStageView(deps, from, async (src) => copyAll(rootfs, (await selectStage(src, spec)).roots, cp.contents, opts));
           else {
             if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
-            if (local.length) await copyRoots(rootfs, contextRoots(deps.context.dir, deps.context.entries, local, v.label), opts);
+            if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectContext(deps.context.dir, deps.context.entries, { ...spec, sources: local }).roots : [], cp.contents, opts);
           }
         });
       } else if (ins.kind === 'WORKDIR') {

@@ -1,96 +1,43 @@
-import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lchown, lstat, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { basename, join, posix } from 'node:path';
-import { selectSources, hasGlobMeta, type ContextEntry } from '../context/index.js';
-import { applyLayer } from '../layer/index.js';
-import type { CopyInstruction } from '../instructions/index.js';
+import { join, posix } from 'node:path';
+import { applyLayer, isTarArchive } from '../layer/index.js';
+import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '../instructions/index.js';
+import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './copy-sources.js';
+import type { ContextEntry } from '../context/index.js';
 import { resolveInRoot, resolveUser } from '../runtime/index.js';
 import { UserError } from '../util/index.js';
 import type { Vertex } from '../plan/index.js';
 
-/** One path to copy, relative to the source root it belongs to ('' is the root itself). */
-export interface SourceItem {
-  readonly rel: string;
-  readonly abs: string;
-  readonly type: 'file' | 'dir' | 'symlink' | 'other';
-  readonly mode: number;
-  readonly linkTarget?: string;
-}
-
-/** A matched COPY source: a directory's contents are copied, anything else is copied by name. */
-export interface SourceRoot {
-  readonly name: string;
-  readonly items: readonly SourceItem[];
-}
+export type { SourceItem, SourceRoot } from './copy-sources.js';
 
 export interface Owner {
   readonly uid: number;
   readonly gid: number;
 }
 
+/** Flags and forms wharf does not implement, refused before anything runs; checks a --chmod value. */
 export function unsupportedCopyFlags(v: Vertex): void {
   const ins = v.instruction as CopyInstruction;
-  const no = (what: string) => new UserError('build.unsupported', `${v.label}: ${what} is not supported yet`);
-  if (ins.contents.length > 0 && ins.sources.length > 0) throw no('mixing heredoc and file sources');
-  if (ins.contents.length > 0 && ins.kind === 'ADD') throw no('ADD with a heredoc (use COPY)');
-  if (ins.parents) throw no('--parents');
-  if (ins.exclude.length > 0) throw no('--exclude');
+  const no = (what: string, hint?: string) => new UserError('build.unsupported', `${v.label}: ${what} is not supported yet`, hint);
   if (ins.kind === 'ADD' && ins.sources.some((s) => /^[a-z]+:\/\//i.test(s.value) && !/^https?:\/\//i.test(s.value))) throw no('ADD from a URL other than http(s)');
-  if (ins.chmod && !/^[0-7]{3,4}$/.test(ins.chmod.value)) throw new UserError('build.bad-chmod', `${v.label}: --chmod=${ins.chmod.value} is not an octal mode`, 'write --chmod=644 (symbolic modes are not supported yet)');
+  if (ins.keepGitDir) throw no('ADD --keep-git-dir (git sources)', 'clone the repository into the build context and COPY it');
+  if (ins.chmod && !parseChmod(ins.chmod.value)) throw new UserError('build.bad-chmod', `${v.label}: invalid chmod value: ${ins.chmod.value}`, CHMOD_HINT);
 }
 
-/** Every context entry the sources bring in (the tree digest's input); a missing source is an error. */
+/** The source selection flags of a COPY/ADD. */
+export function sourceSpec(ins: CopyInstruction, label: string): SourceSpec {
+  return { sources: ins.sources.map((w) => w.value), parents: ins.parents, exclude: ins.exclude.map((w) => w.value), label };
+}
+
+/** Plain context sources (RUN --mount binds): every entry they bring in, for the key. */
 export function contextSelection(entries: readonly ContextEntry[], sources: readonly string[], label: string): ContextEntry[] {
-  const sel = selectSources(entries, sources);
-  if (!sel.ok) throw new UserError('build.bad-source', `${label}: ${sel.error.message}`);
-  const missing = sel.value.find((s) => s.roots.length === 0);
-  if (missing) throw new UserError('build.source-not-found', `${label}: "${missing.source}" not found in the build context`, 'check the path and the .dockerignore file');
-  return sel.value.flatMap((s) => s.entries);
+  return selectContext('', entries, { sources, parents: false, exclude: [], label }).entries;
 }
 
-/** COPY sources from the build context (the ignore file already applied by the walk). */
+/** Plain context sources (RUN --mount binds) as roots to copy. */
 export function contextRoots(contextDir: string, entries: readonly ContextEntry[], sources: readonly string[], label: string): SourceRoot[] {
-  const sel = selectSources(entries, sources);
-  if (!sel.ok) throw new UserError('build.bad-source', `${label}: ${sel.error.message}`);
-  const out: SourceRoot[] = [];
-  for (const s of sel.value) {
-    if (s.roots.length === 0) throw new UserError('build.source-not-found', `${label}: "${s.source}" not found in the build context`, 'check the path and the .dockerignore file');
-    for (const r of s.roots) {
-      const base = r.entry?.path;
-      const inside = base === undefined ? entries : entries.filter((e) => e.path === base || e.path.startsWith(base + '/'));
-      const items = inside.map((e) => ({
-        rel: base === undefined ? e.path : e.path.slice(base.length + 1),
-        abs: join(contextDir, e.path),
-        type: e.type,
-        mode: e.mode,
-        ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
-      }));
-      if (base === undefined) items.unshift({ rel: '', abs: contextDir, type: 'dir', mode: 0o755 });
-      out.push({ name: basename(r.path), items });
-    }
-  }
-  return out;
-}
-
-/** COPY --from=<stage> sources: literal paths in the other stage's tree (a named symlink is followed). */
-export async function treeRoots(rootfs: string, sources: readonly string[], label: string): Promise<SourceRoot[]> {
-  const out: SourceRoot[] = [];
-  for (const src of sources) {
-    if (hasGlobMeta(src)) throw new UserError('build.unsupported', `${label}: wildcards in COPY --from sources are not supported yet`);
-    const abs = await resolveInRoot(rootfs, src);
-    const st = await lstat(abs).catch(() => undefined);
-    if (!st) throw new UserError('build.source-not-found', `${label}: "${src}" not found in the source stage`);
-    const items: SourceItem[] = [];
-    const visit = async (p: string, rel: string): Promise<void> => {
-      const s = await lstat(p);
-      const type = s.isDirectory() ? 'dir' : s.isFile() ? 'file' : s.isSymbolicLink() ? 'symlink' : 'other';
-      items.push({ rel, abs: p, type, mode: s.mode & 0o7777, ...(type === 'symlink' ? { linkTarget: await readlink(p) } : {}) });
-      if (type === 'dir') for (const n of (await readdir(p)).sort()) await visit(join(p, n), rel ? `${rel}/${n}` : n);
-    };
-    await visit(abs, '');
-    out.push({ name: posix.basename(posix.normalize('/' + src)) || '/', items });
-  }
-  return out;
+  return selectContext(contextDir, entries, { sources, parents: false, exclude: [], label }).roots;
 }
 
 /** `--chown`: numeric `uid[:gid]` (gid defaults to uid) or names from the image's passwd/group. */
@@ -118,35 +65,29 @@ export async function mkdirInRoot(rootfs: string, path: string, owner: Owner): P
   return resolveInRoot(rootfs, path);
 }
 
-const ARCHIVE_MAGIC: readonly Buffer[] = [Buffer.from([0x1f, 0x8b]), Buffer.from('BZh'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])];
-
-/** ADD's archive test by content: a gzip/bzip2/xz stream, or a plain tar (`ustar` at 257). */
-async function isArchive(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    if (ARCHIVE_MAGIC.some((m) => bytesRead >= m.length && buf.subarray(0, m.length).equals(m))) return true;
-    return bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar';
-  } finally {
-    await fh.close();
-  }
-}
-
 export interface CopyOptions {
   readonly dest: string;
   /** Dest written with a trailing `/` (or `.`): always a directory. */
   readonly destIsDir: boolean;
   readonly owner: Owner;
-  readonly chmod?: number;
+  readonly chmod?: ChmodSpec;
   /** ADD: local archives are extracted into the destination. */
   readonly extract: boolean;
   readonly label: string;
 }
 
-/** Copies matched sources into the merged tree at `rootfs` with Docker's COPY rules. */
-export async function copyRoots(rootfs: string, roots: readonly SourceRoot[], o: CopyOptions): Promise<void> {
-  if (roots.length > 1 && !o.destIsDir) {
+/** A heredoc source of COPY/ADD: a file named after its delimiter. */
+export interface InlineSource {
+  readonly name: string;
+  readonly data: string;
+}
+
+/**
+ * Copies matched sources, then heredoc files (mode 0644 before --chmod), into the merged tree at
+ * `rootfs` with Docker's COPY rules.
+ */
+export async function copyAll(rootfs: string, roots: readonly SourceRoot[], files: readonly InlineSource[], o: CopyOptions): Promise<void> {
+  if (roots.length + files.length > 1 && !o.destIsDir) {
     throw new UserError('build.dest-not-dir', `${o.label}: with more than one source the destination must be a directory and end with a /`);
   }
   for (const root of roots) {
@@ -156,19 +97,34 @@ export async function copyRoots(rootfs: string, roots: readonly SourceRoot[], o:
       await writeItems(dir, root.items.slice(1), o);
       continue;
     }
-    if (o.extract && top.type === 'file' && (await isArchive(top.abs))) {
+    if (o.extract && top.type === 'file' && (await isTarArchive(top.abs))) {
       const dir = await mkdirInRoot(rootfs, o.dest, o.owner);
       // An archive is not a layer: `.wh.*` names in it are ordinary files (as docker's ADD keeps them).
       await applyLayer(createReadStream(top.abs), dir, { form: 'plain', whiteouts: 'literal' });
       continue;
     }
-    const existing = await lstat(await resolveInRoot(rootfs, o.dest)).catch(() => undefined);
-    const target = o.destIsDir || existing?.isDirectory() ? posix.join(o.dest, root.name) : o.dest;
-    await mkdirInRoot(rootfs, posix.dirname(target), o.owner);
-    const host = join(await resolveInRoot(rootfs, posix.dirname(target)), posix.basename(target));
-    await writeItem(host, top, o);
+    await writeItem(await targetFor(rootfs, root.name, o), top, o);
+  }
+  for (const f of files) {
+    const host = await targetFor(rootfs, f.name, o);
+    await rm(host, { recursive: true, force: true });
+    await writeFile(host, f.data);
+    await chmod(host, modeOf(o, 0o644, false));
+    await lchown(host, o.owner.uid, o.owner.gid);
   }
 }
+
+/** Where a source named `name` lands: inside dest when it is (or will be) a directory, else dest. */
+async function targetFor(rootfs: string, name: string, o: CopyOptions): Promise<string> {
+  const existing = await lstat(await resolveInRoot(rootfs, o.dest)).catch(() => undefined);
+  const target = o.destIsDir || existing?.isDirectory() ? posix.join(o.dest, name) : o.dest;
+  await mkdirInRoot(rootfs, posix.dirname(target), o.owner);
+  return join(await resolveInRoot(rootfs, posix.dirname(target)), posix.basename(target));
+}
+
+export const copyRoots = (rootfs: string, roots: readonly SourceRoot[], o: CopyOptions) => copyAll(rootfs, roots, [], o);
+
+const modeOf = (o: CopyOptions, mode: number, isDir: boolean) => (o.chmod ? o.chmod.apply(mode, isDir) : mode);
 
 async function writeItems(dir: string, items: readonly SourceItem[], o: CopyOptions): Promise<void> {
   const dirs: [string, SourceItem][] = [];
@@ -191,7 +147,7 @@ async function writeItem(host: string, it: SourceItem, o: CopyOptions): Promise<
     if (existing?.isDirectory()) return;
     if (existing) await rm(host, { recursive: true, force: true });
     await mkdir(host);
-    await chmod(host, o.chmod ?? it.mode);
+    await chmod(host, modeOf(o, it.mode, true));
     await lchown(host, o.owner.uid, o.owner.gid);
     return;
   }
@@ -203,25 +159,8 @@ async function writeItem(host: string, it: SourceItem, o: CopyOptions): Promise<
   }
   if (it.type !== 'file') return;
   await copyFile(it.abs, host);
-  await chmod(host, o.chmod ?? it.mode);
+  await chmod(host, modeOf(o, it.mode, false));
   await lchown(host, o.owner.uid, o.owner.gid);
   const st = await lstat(it.abs);
   await utimes(host, st.atime, st.mtime);
-}
-
-/** `COPY <<EOF /dest`: each heredoc becomes a file named after its delimiter (mode 0644 unless --chmod). */
-export async function copyInline(rootfs: string, files: readonly { name: string; data: string }[], o: CopyOptions): Promise<void> {
-  if (files.length > 1 && !o.destIsDir) {
-    throw new UserError('build.dest-not-dir', `${o.label}: with more than one source the destination must be a directory and end with a /`);
-  }
-  for (const f of files) {
-    const existing = await lstat(await resolveInRoot(rootfs, o.dest)).catch(() => undefined);
-    const target = o.destIsDir || existing?.isDirectory() ? posix.join(o.dest, f.name) : o.dest;
-    await mkdirInRoot(rootfs, posix.dirname(target), o.owner);
-    const host = join(await resolveInRoot(rootfs, posix.dirname(target)), posix.basename(target));
-    await rm(host, { recursive: true, force: true });
-    await writeFile(host, f.data);
-    await chmod(host, o.chmod ?? 0o644);
-    await lchown(host, o.owner.uid, o.owner.gid);
-  }
 }

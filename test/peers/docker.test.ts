@@ -208,6 +208,31 @@ CMD ["cat", "/got/1", "/got/2"]
   });
 });
 
+test('COPY --from with wildcards; ADD of compressed files that are not tars copies them as they are', async () => {
+  await compare(
+    'copyglob',
+    {
+      Dockerfile: `FROM peer/busybox:1 AS base
+RUN mkdir -p /data/sub && echo one > /data/one.so && echo two > /data/two.so && echo n > /data/notes.txt && echo s > /data/sub/s.so && chmod 700 /data/two.so
+FROM peer/busybox:1
+COPY --from=base /data/*.so /so/
+COPY --from=base /data/t?o.so /data/s[a-z]* /mixed/
+ADD plain.gz /gz/
+ADD plain.xz data.tar.gz /add/
+`,
+    },
+    async (ctx) => {
+      const { gzipSync } = await import('node:zlib');
+      await writeFile(join(ctx, 'plain.gz'), gzipSync('plain text, not a tar\n'));
+      execFileSync('sh', ['-c', `printf 'xz text\\n' | xz -c > "${join(ctx, 'plain.xz')}"`]);
+      const src = join(dir, 'gztarsrc');
+      await mkdir(src, { recursive: true });
+      await writeFile(join(src, 'in-tar'), 'from a tar.gz\n');
+      execFileSync('sh', ['-c', `tar --owner=0 --group=0 -C "${src}" -c in-tar | gzip -c > "${join(ctx, 'data.tar.gz')}"`]);
+    },
+  );
+});
+
 test('FROM a stage: ENTRYPOINT clears the inherited CMD; steps that change nothing', async () => {
   await compare('inherit', {
     Dockerfile: `FROM peer/busybox:1 AS parent

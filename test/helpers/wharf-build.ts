@@ -1,0 +1,49 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeBusyboxRootfs, requireRoot } from './busybox.js';
+import { wharfBin } from './paths.js';
+
+/** What `wharf build --metadata-file` records that the build tests look at. */
+export interface BuildMeta {
+  'containerimage.config.digest': string;
+  'wharf.steps': { instruction: string; cached: boolean; cacheKey: string }[];
+}
+
+/**
+ * A wharf store under `dir` with `busybox:test` imported, and helpers to run wharf against it, build
+ * a context and write one.
+ */
+export function wharfBuildEnv(dir: string) {
+  const root = join(dir, 'store');
+  const wharf = (args: string[], input?: string) => spawnSync(process.execPath, [wharfBin, '--root', root, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  return {
+    root,
+    wharf,
+    /** Imports a busybox rootfs as busybox:test (needs root). */
+    importBusybox(): void {
+      requireRoot();
+      const rootfs = join(dir, 'rootfs');
+      makeBusyboxRootfs(rootfs);
+      execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
+      const r = wharf(['import', join(dir, 'base.tar'), 'busybox:test']);
+      if (r.status !== 0) throw new Error(r.stderr);
+    },
+    async build(ctx: string, extra: string[] = []): Promise<{ status: number | null; stderr: string; meta?: BuildMeta }> {
+      const metaFile = join(dir, `meta-${Math.random().toString(36).slice(2)}.json`);
+      const r = wharf(['build', '--progress', 'plain', '--metadata-file', metaFile, ...extra, ctx]);
+      const meta = r.status === 0 ? (JSON.parse(await readFile(metaFile, 'utf8')) as BuildMeta) : undefined;
+      return { status: r.status, stderr: r.stderr, ...(meta ? { meta } : {}) };
+    },
+    async context(name: string, files: Record<string, string>): Promise<string> {
+      const ctx = join(dir, name);
+      for (const [p, data] of Object.entries(files)) {
+        await mkdir(join(ctx, p, '..'), { recursive: true });
+        await writeFile(join(ctx, p), data);
+      }
+      return ctx;
+    },
+  };
+}
+
+export const cachedFlags = (m: BuildMeta) => m['wharf.steps'].map((s) => s.cached);
