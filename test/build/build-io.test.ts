@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { importBusyboxBase, writeContext } from '../helpers/wharf-build.js';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
@@ -47,14 +47,7 @@ async function build(args: string[], opts: { input?: Buffer | string; env?: Node
   return r.status === 0 ? { ...r, id: await readFile(iid, 'utf8') } : r;
 }
 
-async function context(name: string, files: Record<string, string>): Promise<string> {
-  const ctx = join(dir, name);
-  for (const [p, data] of Object.entries(files)) {
-    await mkdir(join(ctx, p, '..'), { recursive: true });
-    await writeFile(join(ctx, p), data);
-  }
-  return ctx;
-}
+const context = (name: string, files: Record<string, string>) => writeContext(dir, name, files);
 
 const storeTmp = async () => (await readdir(join(root, 'tmp')).catch(() => [] as string[])).filter((n) => n.includes('stdin-context'));
 
@@ -63,14 +56,9 @@ const routes = new Map<string, { status: number; body: Buffer | string; headers?
 const LAST_MODIFIED = 'Wed, 21 Oct 2015 07:28:00 GMT';
 
 before(async () => {
-  requireRoot();
   dir = await mkdtemp(join(tmpdir(), 'wharf-buildio-'));
   root = join(dir, 'store');
-  const rootfs = join(dir, 'rootfs');
-  makeBusyboxRootfs(rootfs);
-  execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
-  const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'busybox:test'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  importBusyboxBase(dir, root);
   server = createServer((req, res) => {
     const route = routes.get(req.url ?? '');
     if (!route) {

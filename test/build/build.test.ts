@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
+import { importBusyboxBase, writeContext } from '../helpers/wharf-build.js';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
@@ -28,24 +28,12 @@ async function build(ctx: string, extra: string[] = []): Promise<{ status: numbe
 }
 const cachedFlags = (m: Meta) => m['wharf.steps'].map((s) => s.cached);
 
-async function context(name: string, files: Record<string, string>): Promise<string> {
-  const ctx = join(dir, name);
-  for (const [p, data] of Object.entries(files)) {
-    await mkdir(join(ctx, p, '..'), { recursive: true });
-    await writeFile(join(ctx, p), data);
-  }
-  return ctx;
-}
+const context = (name: string, files: Record<string, string>) => writeContext(dir, name, files);
 
 before(async () => {
-  requireRoot();
   dir = await mkdtemp(join(tmpdir(), 'wharf-build-'));
   root = join(dir, 'store');
-  const rootfs = join(dir, 'rootfs');
-  makeBusyboxRootfs(rootfs);
-  execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
-  const r = wharf(['import', join(dir, 'base.tar'), 'busybox:test']);
-  assert.equal(r.status, 0, r.stderr);
+  importBusyboxBase(dir, root);
 });
 after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
+import { importBusyboxBase, writeContext } from '../helpers/wharf-build.js';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
@@ -35,14 +35,7 @@ function wharfAsync(args: string[]): Promise<Outcome> {
   return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }
 
-async function context(name: string, files: Record<string, string>): Promise<string> {
-  const ctx = join(dir, name);
-  for (const [p, data] of Object.entries(files)) {
-    await mkdir(join(ctx, p, '..'), { recursive: true });
-    await writeFile(join(ctx, p), data);
-  }
-  return ctx;
-}
+const context = (name: string, files: Record<string, string>) => writeContext(dir, name, files);
 
 async function buildMeta(ctx: string, extra: string[], env?: NodeJS.ProcessEnv): Promise<{ r: Outcome; cached: boolean[]; keys: string[] }> {
   const metaFile = join(dir, `meta-${Math.random().toString(36).slice(2)}.json`);
@@ -70,14 +63,9 @@ async function newLayers(ref: string): Promise<{ names: string[]; bytes: string 
 const slotOf = (id: string) => sha256Hex(sha256Of(id));
 
 before(async () => {
-  requireRoot();
   dir = await mkdtemp(join(tmpdir(), 'wharf-mounts-'));
   root = join(dir, 'store');
-  const rootfs = join(dir, 'rootfs');
-  makeBusyboxRootfs(rootfs);
-  execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
-  const r = wharf(['import', join(dir, 'base.tar'), 'busybox:test']);
-  assert.equal(r.status, 0, r.stderr);
+  importBusyboxBase(dir, root);
 });
 after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -14,6 +14,26 @@ export interface BuildMeta {
  * A wharf store under `dir` with `busybox:test` imported, and helpers to run wharf against it, build
  * a context and write one.
  */
+/** Writes `files` (path → content) into `dir/name` and returns that context directory. */
+export async function writeContext(dir: string, name: string, files: Record<string, string>): Promise<string> {
+  const ctx = join(dir, name);
+  for (const [p, data] of Object.entries(files)) {
+    await mkdir(join(ctx, p, '..'), { recursive: true });
+    await writeFile(join(ctx, p), data);
+  }
+  return ctx;
+}
+
+/** Makes a busybox rootfs under `dir` and imports it as busybox:test into the store at `root` (needs root). */
+export function importBusyboxBase(dir: string, root: string): void {
+  requireRoot();
+  const rootfs = join(dir, 'rootfs');
+  makeBusyboxRootfs(rootfs);
+  execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
+  const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'busybox:test'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wharf import failed: ${r.stderr}`);
+}
+
 export function wharfBuildEnv(dir: string) {
   const root = join(dir, 'store');
   const wharf = (args: string[], input?: string) => spawnSync(process.execPath, [wharfBin, '--root', root, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
@@ -21,28 +41,14 @@ export function wharfBuildEnv(dir: string) {
     root,
     wharf,
     /** Imports a busybox rootfs as busybox:test (needs root). */
-    importBusybox(): void {
-      requireRoot();
-      const rootfs = join(dir, 'rootfs');
-      makeBusyboxRootfs(rootfs);
-      execFileSync('tar', ['-C', rootfs, '-cf', join(dir, 'base.tar'), '.']);
-      const r = wharf(['import', join(dir, 'base.tar'), 'busybox:test']);
-      if (r.status !== 0) throw new Error(r.stderr);
-    },
+    importBusybox: () => importBusyboxBase(dir, root),
     async build(ctx: string, extra: string[] = []): Promise<{ status: number | null; stderr: string; meta?: BuildMeta }> {
       const metaFile = join(dir, `meta-${Math.random().toString(36).slice(2)}.json`);
       const r = wharf(['build', '--progress', 'plain', '--metadata-file', metaFile, ...extra, ctx]);
       const meta = r.status === 0 ? (JSON.parse(await readFile(metaFile, 'utf8')) as BuildMeta) : undefined;
       return { status: r.status, stderr: r.stderr, ...(meta ? { meta } : {}) };
     },
-    async context(name: string, files: Record<string, string>): Promise<string> {
-      const ctx = join(dir, name);
-      for (const [p, data] of Object.entries(files)) {
-        await mkdir(join(ctx, p, '..'), { recursive: true });
-        await writeFile(join(ctx, p), data);
-      }
-      return ctx;
-    },
+    context: (name: string, files: Record<string, string>) => writeContext(dir, name, files),
   };
 }
 
