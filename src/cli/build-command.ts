@@ -17,7 +17,7 @@ import { planDockerfile } from '../plan/index.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, imageTimestamp, loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
-import { createOciExecutor } from '../runtime/index.js';
+import { createLazyOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
 import { solve } from '../solver/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
@@ -118,7 +118,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: openSnapshots(root, lease.blobs),
-      executor: await createOciExecutor({ stateDir }),
+      executor: createLazyOciExecutor({ stateDir }),
       context: buildContext,
       platform,
       created,
