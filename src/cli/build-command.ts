@@ -102,7 +102,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     noCacheStages.add(i);
   }
 
-  const opened = await openContext({ contextDir, dockerfile: path, storeRoot: root, hasher: await loadXxh64() });
+  const opened = await openContext({ contextDir, dockerfile: path, storeRoot: root, hasher: loadXxh64 });
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
   const buildContext = opened.value;
 
