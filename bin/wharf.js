@@ -7,8 +7,8 @@
 //  - compiles it with a V8 code cache kept per command under dist/.v8cache/ (written at the first
 //    run of a command, named after the bundle's size and mtime, which bundle.mjs clears), so later
 //    runs skip parsing and compiling what they ran before (~50 ms of CPU for `build`).
-// A bare `tsc` after the bundle was made leaves the bundle older than dist/src/cli/main.js; then,
-// and on a Node without vm's default-loader constant, the modules under dist/src are used.
+// A bare `tsc` after the bundle was made leaves the bundle older than dist/src/cli/main.js; then
+// the modules under dist/src are used. (The bundle has no import(): scripts/bundle.mjs checks.)
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -29,8 +29,7 @@ const stats = (p) => {
   }
 };
 const b = stats(bundle);
-const loader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-if (b && loader && b.mtimeMs >= stats(entry).mtimeMs) runBundle(b);
+if (b && b.mtimeMs >= stats(entry).mtimeMs) runBundle(b);
 else await import(new URL('../dist/src/cli/main.js', import.meta.url).href);
 
 function runBundle(st) {
@@ -43,7 +42,7 @@ function runBundle(st) {
   } catch {
     // first run of this command: compiled from source, and the cache written at exit
   }
-  const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData, importModuleDynamically: loader });
+  const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     process.once('exit', () => {
       try {

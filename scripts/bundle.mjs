@@ -7,12 +7,12 @@
 // Run by `npm run build` after tsc; a bare `tsc` afterwards leaves the bundle older than
 // dist/src/cli/main.js, and bin/wharf.js then falls back to the unbundled files.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-await build({
+const result = await build({
   entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
   outfile: join(root, 'dist', 'wharf.cjs'),
   bundle: true,
@@ -21,7 +21,20 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  write: false,
 });
+// bin/wharf.js runs the bundle as a vm.Script, where `import()` has no loader: every import must
+// have been bundled (a lazy import() of a module inside the project becomes a lazy init call).
+const js = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
+const dynamic = js.text.match(/\bimport\((["'`])[^"'`]*\1\)/g);
+if (dynamic) {
+  console.error(`scripts/bundle.mjs: the bundle keeps dynamic imports ${dynamic.join(', ')}; import those modules statically`);
+  process.exit(1);
+}
+for (const f of result.outputFiles) {
+  mkdirSync(dirname(f.path), { recursive: true });
+  writeFileSync(f.path, f.contents);
+}
 // Code caches of the previous bundle (bin/wharf.js) are of no use any more.
 rmSync(join(root, 'dist', '.v8cache'), { recursive: true, force: true });
 rmSync(join(root, 'dist', 'wharf.mjs'), { force: true });
