@@ -11,5 +11,6 @@ export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
 export { decompressed, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
 export { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
+export { readTreeXattrs, type Xattrs } from './xattr.js';
 
 export const layerCodec: LayerCodec = { writeLayer, applyLayer };

@@ -55,11 +55,11 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
       await mkdir(join(links, 'empty'));
       names.push('empty');
     }
-    for (const [i, lower] of opts.lowers.entries()) {
-      const name = i.toString(36); // lower case only, so never U or W below
-      await symlink(resolve(lower), join(links, name));
-      names.push(name);
-    }
+    // One link per lower, made concurrently: sequentially they were ~5 ms of every step of a
+    // 100-layer image.
+    const lowerNames = opts.lowers.map((_, i) => i.toString(36)); // lower case only, so never U or W below
+    await Promise.all(opts.lowers.map((lower, i) => symlink(resolve(lower), join(links, lowerNames[i]!))));
+    names.push(...lowerNames);
     await symlink(upper, join(links, 'U'));
     await symlink(work, join(links, 'W'));
     const options = `lowerdir=${names.join(':')},upperdir=U,workdir=W,${FIXED_OPTIONS}`;
