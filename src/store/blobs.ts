@@ -1,5 +1,5 @@
-import { appendFileSync, createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
+import { appendFileSync, createReadStream, statSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
@@ -30,9 +30,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async stat(digest: Sha256): Promise<number | undefined> {
+    // Synchronous: one stat answers from the inode cache in microseconds, and a cached step asks
+    // once for its layer; through the thread pool, 100 cached steps waited ~20 ms in a row.
     try {
-      const s = await stat(this.path(digest));
-      return s.isFile() ? s.size : undefined;
+      const s = statSync(this.path(digest), { throwIfNoEntry: false });
+      return s?.isFile() ? s.size : undefined;
     } catch {
       return undefined;
     }
