@@ -15,6 +15,7 @@ const benches: Record<string, string[]> = {
   context: ['context.js'],
   'layer-commit': ['layer-commit.js', '--size-mb', '1024'],
   'run-overhead': ['run-overhead.js', '50'],
+  startup: ['startup.js', '20'],
 };
 
 const wanted = process.argv.slice(2);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
@@ -39,9 +40,11 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
   const fileOf = (key: Sha256) => join(dir, `${sha256Hex(key)}.json`);
   const slotFile = (m: KeyMaterial) => join(dir, 'slots', sha256Hex(slotOf(m)));
 
+  // Synchronous on purpose: a record is a few hundred bytes, and readFile's open/fstat/read/close
+  // are four thread-pool round trips; a no-op build of 100 steps waited ~100 ms on those.
   async function read(path: string): Promise<CacheRecord | undefined> {
     try {
-      const rec = JSON.parse(await readFile(path, 'utf8')) as CacheRecord;
+      const rec = JSON.parse(readFileSync(path, 'utf8')) as CacheRecord;
       return isSha256(rec.key) && rec.layer && isSha256(rec.layer.digest) && isSha256(rec.diffId) ? rec : undefined;
     } catch {
       // Absent, or torn by something other than our atomic writes: either way a miss.

@@ -17,7 +17,7 @@ import { planDockerfile } from '../plan/index.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, loadImage, parseImageName, settleTimes } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
-import { createOciExecutor } from '../runtime/index.js';
+import { createLazyOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
 import { solve } from '../solver/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
@@ -139,7 +139,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
     contextDir: input.contextDir,
     dockerfile: input.dockerfilePath,
     ...(input.persistentStatCache ? { storeRoot: root } : {}),
-    hasher: await loadXxh64(),
+    hasher: loadXxh64,
   });
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
   const buildContext = opened.value;
@@ -155,7 +155,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: openSnapshots(root, lease.blobs),
-      executor: await createOciExecutor({ stateDir }),
+      executor: createLazyOciExecutor({ stateDir }),
       context: buildContext,
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),

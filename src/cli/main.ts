@@ -3,6 +3,7 @@ import { createCliContext } from './context.js';
 import { commands } from './commands/index.js';
 import { isUserError } from '../util/user-error.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
+import { WHARF_VERSION } from './version.js';
 
 /** Exit codes: 0 success, 1 build or user error, 2 usage error. */
 export const EXIT_OK = 0;
@@ -14,6 +15,7 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('wharf')
     .description('A daemonless Dockerfile build engine')
     .option('--root <dir>', 'store root (default: $WHARF_ROOT, /var/lib/wharf as root, ~/.local/share/wharf otherwise)')
+    .version(WHARF_VERSION, '--version', 'print the version')
     .showHelpAfterError('(run `wharf --help` for usage)')
     .exitOverride();
   program.configureOutput({

@@ -28,9 +28,16 @@ export class Fingerprinter {
   /** Reused read buffer for small files (hashing copies nothing out of it). */
   private readonly small = Buffer.allocUnsafe(CHUNK + 1);
 
+  /** The hasher once loaded (see `hasherSource`). */
+  private hasher: Xxh64Hasher | undefined;
+
   constructor(
     private readonly contextDir: string,
-    private readonly hasher: Xxh64Hasher,
+    /**
+     * The hasher, or how to load it: a build whose files all come from the stat cache then never
+     * instantiates the wasm module (a no-op build's start-up is most of its time).
+     */
+    private readonly hasherSource: Xxh64Hasher | (() => Promise<Xxh64Hasher>),
     private readonly cache: StatCache,
     /** Wall clock in ns; injectable so tests can control racy-file detection. */
     private readonly nowNs: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
@@ -69,6 +76,7 @@ export class Fingerprinter {
       return cached;
     }
     // The clock is read before the content so a write racing the read is caught as racy.
+    this.hasher ??= typeof this.hasherSource === 'function' ? await this.hasherSource() : this.hasherSource;
     const lookedAt = this.nowNs();
     const fp = await this.hashFile(e);
     if (fp.unchanged) this.cache.record(e, fp.fingerprint, lookedAt);
@@ -101,7 +109,7 @@ export class Fingerprinter {
         }
         bytes += n;
       }
-      const fingerprint = this.hasher.hash(buf.subarray(0, bytes));
+      const fingerprint = this.hasher!.hash(buf.subarray(0, bytes));
       this.count(bytes);
       const st = fstatSync(fd, { bigint: true });
       return { fingerprint, unchanged: st.mtimeNs === e.mtimeNs && Number(st.size) === e.size && bytes === e.size };
@@ -118,7 +126,7 @@ export class Fingerprinter {
       throw unreadable(e, err);
     }
     try {
-      const h = this.hasher.create();
+      const h = this.hasher!.create();
       const buf = Buffer.allocUnsafe(CHUNK);
       let bytes = 0;
       for (;;) {

@@ -31,7 +31,8 @@ export interface OpenContextOptions {
   readonly dockerfile: string;
   /** Store root for the persistent stat cache; without it the cache lives in memory only. */
   readonly storeRoot?: string;
-  readonly hasher: Xxh64Hasher;
+  /** The hasher, or a loader called on the first file the stat cache cannot answer. */
+  readonly hasher: Xxh64Hasher | (() => Promise<Xxh64Hasher>);
 }
 
 /**

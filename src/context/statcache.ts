@@ -82,6 +82,9 @@ export class StatCache {
    */
   async save(livePaths: ReadonlySet<string>): Promise<void> {
     if (!this.file) return;
+    // Nothing recorded and every old record used again: the file on disk is already right. (Not
+    // dirty means `fresh` holds only records taken over from `old`, so equal sizes mean all of them.)
+    if (!this.dirty && this.fresh.size === this.old.size) return;
     const merged = new Map(this.fresh);
     for (const [path, r] of this.old) if (!merged.has(path) && livePaths.has(path)) merged.set(path, r);
     if (!this.dirty && merged.size === this.old.size) return;

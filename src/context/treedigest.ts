@@ -36,10 +36,17 @@ export function treeRecords(entries: readonly ContextEntry[], fingerprints: Read
 /** sha256 over the records, one JSON array per line under a versioned header. */
 export function digestTreeRecords(records: readonly TreeRecord[]): Sha256 {
   const h = new Sha256Stream();
-  h.update(Buffer.from('wharf-tree-v1\n'));
+  // Lines are hashed in batches: one Buffer and one update per line was ~2 µs a record, most of a
+  // no-op build of a 50,000-file context (the bytes hashed are the same either way).
+  let batch = 'wharf-tree-v1\n';
   for (const r of records) {
-    h.update(Buffer.from(JSON.stringify([r.path, r.type, r.mode, r.uid, r.gid, r.size, r.linkTarget, r.fingerprint]) + '\n'));
+    batch += JSON.stringify([r.path, r.type, r.mode, r.uid, r.gid, r.size, r.linkTarget, r.fingerprint]) + '\n';
+    if (batch.length >= 64 * 1024) {
+      h.update(Buffer.from(batch));
+      batch = '';
+    }
   }
+  if (batch) h.update(Buffer.from(batch));
   return h.digest();
 }
 

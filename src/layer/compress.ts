@@ -5,8 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { UserError } from '../util/index.js';
+import { ParallelGzip } from './parallel-gzip.js';
 import type { Compression } from './types.js';
 
 export const MEDIA_TYPE_LAYER = 'application/vnd.oci.image.layer.v1.tar';
@@ -55,7 +56,7 @@ function processPipe(cmd: string, args: string[], what: string): Duplex {
 export function compressor(c: Compression): Transform | Duplex {
   switch (c) {
     case 'gzip':
-      return createGzip();
+      return new ParallelGzip();
     case 'zstd':
       return processPipe('zstd', ['-q', '-c', '-3', '--no-progress'], 'zstd compression');
     case 'none':

@@ -12,5 +12,6 @@ export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
 export { decompressed, detectCompression, peekStream, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
 export { isTarArchive } from './sniff.js';
 export { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
+export { readTreeXattrs, type Xattrs } from './xattr.js';
 
 export const layerCodec: LayerCodec = { writeLayer, applyLayer };

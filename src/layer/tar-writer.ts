@@ -15,6 +15,8 @@ import { readTreeXattrs, type Xattrs } from './xattr.js';
 export interface TarOptions {
   readonly form: DirForm;
   readonly sourceDateEpoch?: number;
+  /** The tree's xattrs, when already read (see LayerWriteOptions.xattrs). */
+  readonly xattrs?: ReadonlyMap<string, Xattrs>;
 }
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -41,7 +43,7 @@ function minor(rdev: bigint): number {
 
 /** The tar stream of `dir` as chunks; end-of-archive blocks included. */
 export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerator<Buffer> {
-  const xattrs = await readTreeXattrs(dir);
+  const xattrs = opts.xattrs ?? (await readTreeXattrs(dir));
   const clamp = (mtimeMs: bigint): number => {
     const s = Number(mtimeMs / 1000n);
     return opts.sourceDateEpoch !== undefined ? Math.min(s, opts.sourceDateEpoch) : s;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Sha256 } from '../hash/digest.js';
 import type { BlobStore } from '../store/types.js';
+import type { Xattrs } from './xattr.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -16,6 +17,11 @@ export interface LayerWriteOptions {
   readonly compression: Compression;
   /** Clamp every mtime to this instant (seconds since the epoch), as SOURCE_DATE_EPOCH asks. */
   readonly sourceDateEpoch?: number;
+  /**
+   * The tree's extended attributes when the caller has already read them (readTreeXattrs): saves
+   * the getfattr process the writer would otherwise start.
+   */
+  readonly xattrs?: ReadonlyMap<string, Xattrs>;
 }
 
 /** A committed layer blob: diff_id of the uncompressed tar, digest/size of the stored blob. */

@@ -41,7 +41,7 @@ class HashTap extends Transform {
 }
 
 /** The uncompressed, deterministic tar of `dir` as a stream (for exporters that want plain tar). */
-export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch'>): Readable {
+export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch' | 'xattrs'>): Readable {
   return Readable.from(coalesced(tarDirectory(dir, opts)), { objectMode: false });
 }
 

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedImage } from '../image/index.js';
-import type { Compression, LayerResult } from '../layer/index.js';
+import { readTreeXattrs, type Compression, type LayerResult } from '../layer/index.js';
 import type { Executor, ExitStatus, MountSpec, ProcessSpec, Stdio } from '../runtime/index.js';
 import { dropPureCopyUps, mountOverlay, type LayerRef, type SnapshotStore } from '../snapshot/index.js';
 import type { Store } from '../store/index.js';
@@ -53,8 +53,10 @@ export async function runInContainer(
     }
     if (!commit || status.exitCode !== 0) return status;
     // Mount-point stubs copy their parent dirs up; an untouched copy-up is not part of the step.
-    await dropPureCopyUps(upper, lowers);
-    const layer = await deps.snapshots.commitUpper(upper, layers, commit.compression, commit.sourceDateEpoch);
+    // The xattrs are read once (one getfattr process) for both the opaque test and the layer tar.
+    const xattrs = await readTreeXattrs(upper);
+    await dropPureCopyUps(upper, lowers, undefined, xattrs);
+    const layer = await deps.snapshots.commitUpper(upper, layers, commit.compression, commit.sourceDateEpoch, xattrs);
     return { ...status, layer };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 export type { Executor, ExitStatus, MountSpec, NetworkMode, ProcessSpec, ResourceLimits, Stdio } from './types.js';
-export { createOciExecutor, detectOciRuntime } from './oci-executor.js';
+export { createLazyOciExecutor, createOciExecutor, detectOciRuntime } from './oci-executor.js';
 export type { OciExecutor, OciExecutorOptions, OciRuntimeName } from './oci-executor.js';
 export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';

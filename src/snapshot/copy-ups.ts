@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { lstat, readdir, rmdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, posix } from 'node:path';
+import type { Xattrs } from '../layer/index.js';
+
+const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** Where the runtime bind-mounts its generated files; their parents are copied up to hold the stubs. */
 export const RUNTIME_MOUNT_POINTS = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'] as const;
@@ -18,6 +21,8 @@ export const RUNTIME_MOUNT_POINTS = ['/etc/hosts', '/etc/resolv.conf', '/etc/hos
  */
 export async function dropPureCopyUps(
   upper: string, lowers: readonly string[], mountPoints: readonly string[] = RUNTIME_MOUNT_POINTS,
+  /** The upper dir's xattrs when already read (readTreeXattrs): no getfattr per candidate then. */
+  xattrs?: ReadonlyMap<string, Xattrs>,
 ): Promise<string[]> {
   const candidates = new Set<string>();
   for (const m of mountPoints) {
@@ -32,7 +37,7 @@ export async function dropPureCopyUps(
     if (!st?.isDirectory() || (await readdir(path)).length > 0) continue;
     const below = await lowerDir(lowers, rel);
     if (!below || !sameMetadata(st, below)) continue;
-    if (await isOpaque(path)) continue;
+    if (xattrs ? xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString() === 'y' : await isOpaque(path)) continue;
     await rmdir(path);
     dropped.push(rel);
   }
@@ -57,7 +62,7 @@ function sameMetadata(a: Stats, b: Stats): boolean {
 function isOpaque(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     let out = '';
-    const c = spawn('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('getfattr', ['--absolute-names', '--only-values', '-n', OPAQUE_XATTR, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

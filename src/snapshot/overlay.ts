@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/index.js';
 
@@ -45,23 +46,26 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
   const scratch = join(dirname(target), `.overlay-${randomBytes(6).toString('hex')}`);
   const work = join(scratch, 'work');
   const links = join(scratch, 'l');
-  await mkdir(upper, { recursive: true });
-  await mkdir(target, { recursive: true });
-  await mkdir(work, { recursive: true });
-  await mkdir(links);
+  // The dirs and links are made synchronously: each is microseconds of local metadata work, less
+  // than a thread-pool round trip (mount + unmount took 20-25 ms of every step of a 100-layer
+  // stage, while the mount and umount programs themselves take ~5 ms together).
+  mkdirSync(upper, { recursive: true });
+  mkdirSync(target, { recursive: true });
+  mkdirSync(work, { recursive: true });
+  mkdirSync(links);
   try {
     const names: string[] = [];
     if (opts.lowers.length === 0) {
-      await mkdir(join(links, 'empty'));
+      mkdirSync(join(links, 'empty'));
       names.push('empty');
     }
     for (const [i, lower] of opts.lowers.entries()) {
       const name = i.toString(36); // lower case only, so never U or W below
-      await symlink(resolve(lower), join(links, name));
+      symlinkSync(resolve(lower), join(links, name));
       names.push(name);
     }
-    await symlink(upper, join(links, 'U'));
-    await symlink(work, join(links, 'W'));
+    symlinkSync(upper, join(links, 'U'));
+    symlinkSync(work, join(links, 'W'));
     const options = `lowerdir=${names.join(':')},upperdir=U,workdir=W,${FIXED_OPTIONS}`;
     if (options.length > MAX_OPTIONS) {
       throw new UserError('snapshot.too-many-layers', `an image of ${opts.lowers.length} layers is too deep to mount`,
@@ -84,8 +88,8 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
     upper,
     unmount: () => (unmounted ??= (async () => {
       await unmountReliably(target);
-      await rm(scratch, { recursive: true, force: true });
-      await rm(target, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
+      rmSync(target, { recursive: true, force: true });
     })()),
   };
 }

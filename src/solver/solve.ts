@@ -1,7 +1,16 @@
+import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
 import type { Plan, PlanStage, Vertex } from '../plan/index.js';
 import { cacheKey, explainMiss, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
 import type { BuildEvent, StepRef } from '../progress/index.js';
+
+/**
+ * Independent stages run at once. A stage is mostly waiting (overlay mount, runtime start, layer
+ * commit I/O, or a RUN's own sleeps and downloads), so even its CPU-bound steps overlap well with
+ * another stage's waits: `wide` (four independent stages) took 1.61 s at 2 vs BuildKit's 1.15 s,
+ * which starts every ready stage at once. At least 4, twice the cores on bigger machines.
+ */
+export const DEFAULT_CONCURRENCY = Math.max(4, availableParallelism() * 2);
 
 /** What the solver needs to know of a stage's state: the key its next filesystem step chains on. */
 export interface SolveState {
@@ -43,7 +52,7 @@ export interface SolveOptions {
   readonly noCache?: boolean;
   /** Stages (by index) whose steps always run, as `--no-cache-filter` asks. */
   readonly noCacheStages?: ReadonlySet<number>;
-  /** Stages run at once (default 2). */
+  /** Stages run at once (default DEFAULT_CONCURRENCY). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   /** performance.now() at the start of the build, for event times. */
@@ -86,7 +95,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const queue = new PQueue({ concurrency: opts.concurrency ?? 2 });
+  const queue = new PQueue({ concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY });
   const done = new Map<number, S>();
   const running = new Map<number, Promise<S>>();
   const steps: (StepSummary & { number: number })[] = [];

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, open, readFile, rename, stat, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
+import { appendFileSync, createReadStream, statSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
@@ -30,9 +30,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async stat(digest: Sha256): Promise<number | undefined> {
+    // Synchronous: one stat answers from the inode cache in microseconds, and a cached step asks
+    // once for its layer; through the thread pool, 100 cached steps waited ~20 ms in a row.
     try {
-      const s = await stat(this.path(digest));
-      return s.isFile() ? s.size : undefined;
+      const s = statSync(this.path(digest), { throwIfNoEntry: false });
+      return s?.isFile() ? s.size : undefined;
     } catch {
       return undefined;
     }
@@ -206,7 +208,9 @@ export class LeasedBlobStore extends FsBlobStore {
 
   /** Protects a blob that is already stored (e.g. a base image layer about to be reused). */
   async add(digest: Sha256): Promise<void> {
-    await appendFile(this.leasePath, digest + '\n');
+    // Synchronous: one short line, and every cached step of a build adds one (open/write/close
+    // round trips through the thread pool were a third of a 100-step no-op build's waiting).
+    appendFileSync(this.leasePath, digest + '\n');
   }
 
   async release(): Promise<void> {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../context.js';
 
@@ -14,7 +15,6 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('-f, --file <path>', 'Dockerfile, relative to the current directory (default: <dir>/Dockerfile); picks <Dockerfile>.dockerignore when present')
     .option('--digest', 'print the tree digest of the whole context and fingerprint counters')
     .action(async (dir: string, opts: { file?: string; digest?: boolean }, cmd: Command) => {
-      const { resolve } = await import('node:path');
       const { UserError } = await import('../../util/index.js');
       const { loadXxh64 } = await import('../../hash/index.js');
       const { openContext } = await import('../../context/index.js');
