@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CliContext } from './context.js';
 import type { BenchFlags } from './commands/bench.js';
 import { buildOptionArgs } from './commands/build.js';
@@ -19,8 +18,11 @@ import { StatCache } from '../context/index.js';
 import type { Sha256 } from '../hash/index.js';
 
 const MODES: readonly BenchMode[] = ['cold', 'hit', 'change'];
-/** The CLI entry point the builds run (this file's sibling in dist/src/cli). */
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/**
+ * The builds run the entry point this process was started from (bin/wharf.js or the compiled
+ * main): the CLI may run from the one-file bundle, where no sibling module path exists.
+ */
+const entryPoint = (): string => process.argv[1]!;
 
 export async function runBench(ctx: CliContext, root: string, context: string, flags: BenchFlags): Promise<number> {
   const usage = (msg: string) => {
@@ -44,7 +46,7 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
     let n = 0;
     const build = async (label: string): Promise<MeasuredRun> => {
       const metaFile = join(tmp, `meta-${++n}.json`);
-      const args = [MAIN, 'build', '--root', root, ...buildOptionArgs(flags), '--progress', 'quiet', '--metadata-file', metaFile, contextDir];
+      const args = [entryPoint(), 'build', '--root', root, ...buildOptionArgs(flags), '--progress', 'quiet', '--metadata-file', metaFile, contextDir];
       const t0 = performance.now();
       const r = await runProcess(process.execPath, args, ctx, interrupt.signal);
       const wallMs = performance.now() - t0;
