@@ -8,7 +8,7 @@ import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
 import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy.js';
-import { selectContext, selectStage } from './copy-sources.js';
+import { selectContext, selectStage, type Selection } from './copy-sources.js';
 import { fromStage, imageState } from './from.js';
 import { writeThroughOverlay, withStageView } from './fs-write.js';
 import { applyMeta } from './meta.js';
@@ -59,6 +59,16 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
     return p;
   };
   const urlSources = (cp: CopyInstruction) => (cp.kind === 'ADD' ? cp.sources.map((w) => w.value).filter(isUrlSource) : []);
+  const localSources = (cp: CopyInstruction) => cp.sources.map((w) => w.value).filter((s) => !urlSources(cp).includes(s));
+
+  // A COPY's context selection is made once: its key reads the entries, execute copies the roots
+  // (on a 50k-file context a selection is tens of milliseconds).
+  const selections = new Map<Vertex, Selection>();
+  const selectionOf = (v: Vertex, cp: CopyInstruction): Selection => {
+    let sel = selections.get(v);
+    if (!sel) selections.set(v, (sel = selectContext(deps.context.dir, deps.context.entries, { ...sourceSpec(cp, v.label), sources: localSources(cp) })));
+    return sel;
+  };
 
   /** A mount's from=: the stage the plan resolved it to (matched by the mount's range), else an image. */
   const mountFrom = (v: Vertex, stages: ReadonlyMap<number, StageState>): MountFrom => async (m) => {
@@ -100,7 +110,6 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           // on --checksum without fetching: the content is checked against it when the step runs.
           const digestOf = async (u: string) => cp.checksum?.value ?? (await fetchOnce(u, cp, v.label)).digest;
           const fetched = urls.length ? { urls: await Promise.all(urls.map(digestOf)) } : {};
-          const local = cp.sources.map((w) => w.value).filter((s) => !urls.includes(s));
           const op = {
             kind: cp.kind,
             sources: cp.sources.map((w) => w.value),
@@ -121,9 +130,9 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           if (cp.sources.length === 0) return { material: { ...base, op, exec } };
           if (fromStageState) return { material: { ...base, op, exec, inputs: { stage: fromStageState.key } } };
           if (cp.from) return { material: { ...base, op, exec, inputs: { image: (await copyImage(cp.from.value)).key } } };
-          if (local.length === 0) return { material: { ...base, op, exec, inputs: fetched } };
+          if (localSources(cp).length === 0) return { material: { ...base, op, exec, inputs: fetched } };
           // Excluded files are not selected, so they never reach the key.
-          const records = await deps.context.treeRecords(selectContext(deps.context.dir, deps.context.entries, { ...sourceSpec(cp, v.label), sources: local }).entries);
+          const records = await deps.context.treeRecords(selectionOf(v, cp).entries);
           const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records), ...fetched } };
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
@@ -163,13 +172,12 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           };
           const sources = cp.sources.map((w) => w.value);
           const urls = urlSources(cp);
-          const local = sources.filter((s) => !urls.includes(s));
-          const spec = sourceSpec(cp, v.label);
+          const local = localSources(cp);
           if (cp.sources.length === 0) await copyAll(rootfs, [], cp.contents, opts);
-          else if (from) await withStageView(deps, from, async (src) => copyAll(rootfs, (await selectStage(src, spec)).roots, cp.contents, opts));
+          else if (from) await withStageView(deps, from, async (src) => copyAll(rootfs, (await selectStage(src, sourceSpec(cp, v.label))).roots, cp.contents, opts));
           else {
             if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
-            if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectContext(deps.context.dir, deps.context.entries, { ...spec, sources: local }).roots : [], cp.contents, opts);
+            if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectionOf(v, cp).roots : [], cp.contents, opts);
           }
         });
       } else if (ins.kind === 'WORKDIR') {
