@@ -28,8 +28,10 @@ import { readSecretFlags, readSshFlags } from './build-secrets.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Reference } from '../store/index.js';
+import type { Compression } from '../layer/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
+const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
 
 export async function runBuild(ctx: CliContext, root: string, context: string, flags: BuildFlags): Promise<number> {
   const t0 = performance.now();
@@ -50,6 +52,10 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       return 2;
     }
     labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  if (!COMPRESSIONS.includes(flags.compression as Compression)) {
+    ctx.stderr.write(`error: --compression ${flags.compression}: use one of ${COMPRESSIONS.join(', ')}\n`);
+    return 2;
   }
   const secrets = await readSecretFlags(flags.secret, ctx.env, ctx.cwd);
   const sshAgents = await readSshFlags(flags.ssh, ctx.env, ctx.cwd);
@@ -159,7 +165,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       context: buildContext,
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),
-      compression: 'gzip' as const,
+      compression: flags.compression as Compression,
       signal: s.signal,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
       secrets: s.secrets,

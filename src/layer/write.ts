@@ -62,8 +62,14 @@ export async function writeLayerFromTar(src: Readable, compression: Compression,
 
 async function storeTar(tar: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
   const writer = await blobs.writer();
-  const tap = new HashTap();
   try {
+    if (compression === 'none') {
+      // The blob is the tar itself: the writer's digest is the diff_id (one sha256 pass, not two).
+      for await (const chunk of tar as AsyncIterable<Buffer>) await writer.write(chunk);
+      const { digest, size } = await writer.commit();
+      return { diffId: digest, digest, size, mediaType: layerMediaType(compression) };
+    }
+    const tap = new HashTap();
     await pipeline(tar, tap, compressor(compression), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) await writer.write(chunk);
     });

@@ -185,6 +185,32 @@ test('usage errors exit 2', async () => {
   assert.equal(wharf(['build']).status, 2);
   assert.equal(wharf(['build', '--progress', 'fancy', dir]).status, 2);
   assert.equal(wharf(['build', '--network', 'bridge', dir]).status, 2);
+  const bad = wharf(['build', '--compression', 'lz4', dir]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--compression lz4: use one of none, gzip, zstd/);
+});
+
+test('new layers are plain tars unless --compression asks (the blob digest is then the diff_id)', async () => {
+  const ctx = await context('compression', { Dockerfile: 'FROM busybox:test\nCOPY a.txt /\nRUN echo made > /made\n', 'a.txt': 'a\n' });
+  const store = await openStore(root);
+  for (const [flag, mediaType, magic] of [
+    [[], 'application/vnd.oci.image.layer.v1.tar', null],
+    [['--compression', 'gzip'], 'application/vnd.oci.image.layer.v1.tar+gzip', '1f8b'],
+    [['--compression', 'zstd'], 'application/vnd.oci.image.layer.v1.tar+zstd', '28b52ffd'],
+  ] as const) {
+    const tag = `compression:${flag[1] ?? 'none'}`;
+    assert.equal((await build(ctx, ['--no-cache', '-t', tag, ...flag])).status, 0);
+    const img = await loadImage(store, tag);
+    const built = img.manifest.layers.slice(-2);
+    for (const [i, l] of built.entries()) {
+      assert.equal(l.mediaType, mediaType);
+      const bytes = await readFile(store.path(l.digest));
+      if (magic) assert.equal(bytes.subarray(0, 4).toString('hex').slice(0, magic.length), magic);
+      else assert.equal(l.digest, img.config.rootfs.diff_ids.at(-2 + i));
+      // Every form is a tar GNU tar lists (it detects the compression itself).
+      assert.match(execFileSync('tar', ['-tf', store.path(l.digest)], { encoding: 'utf8' }), i === 0 ? /a\.txt/ : /made/);
+    }
+  }
 });
 
 test('an image that is not in the store says how to get it', async () => {
@@ -383,7 +409,7 @@ EOF
   assert.equal(out.stdout, 'one\ntwo\nindented\nscript as /dev/pipes/EOF\nkey=value\n600\n', out.stderr);
   const store = await openStore(root);
   const img = await loadImage(store, 'heredoc:1');
-  const listing = execFileSync('sh', ['-c', img.manifest.layers.slice(-4).map((l) => `tar -tzf ${store.path(l.digest)}`).join('; ')], { encoding: 'utf8' });
+  const listing = execFileSync('sh', ['-c', img.manifest.layers.slice(-4).map((l) => `tar -tf ${store.path(l.digest)}`).join('; ')], { encoding: 'utf8' });
   assert.doesNotMatch(listing, /dev\//, 'the script mount leaves nothing in a layer');
   const again = await build(ctx);
   assert.ok(cachedFlags(again.meta!).every(Boolean));

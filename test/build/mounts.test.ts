@@ -54,8 +54,8 @@ async function newLayers(ref: string): Promise<{ names: string[]; bytes: string 
   let bytes = '';
   for (const l of img.manifest.layers.slice(base.manifest.layers.length)) {
     const path = store.path(l.digest);
-    names.push(...execFileSync('tar', ['-tzf', path], { encoding: 'utf8' }).split('\n').filter(Boolean));
-    bytes += execFileSync('zcat', [path], { encoding: 'latin1', maxBuffer: 1 << 28 });
+    names.push(...execFileSync('tar', ['-tf', path], { encoding: 'utf8' }).split('\n').filter(Boolean));
+    bytes += execFileSync('zcat', ['-f', path], { encoding: 'latin1', maxBuffer: 1 << 28 });
   }
   return { names, bytes };
 }

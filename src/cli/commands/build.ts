@@ -31,6 +31,7 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--secret <spec>', 'expose a secret to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--ssh <spec>', 'forward an ssh-agent to RUN --mount=type=ssh: default or ID=SOCKET (repeatable)', collect, [])
     .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
+    .option('--compression <kind>', 'how new layers are stored: none (default, as docker keeps them locally), gzip or zstd', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists');
 }
@@ -60,6 +61,7 @@ export interface BuildOptions {
   readonly target?: string;
   readonly label: string[];
   readonly network: string;
+  readonly compression: string;
   readonly secret: string[];
   readonly ssh: string[];
   readonly cache: boolean;
