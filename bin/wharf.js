@@ -2,6 +2,8 @@
 // The CLI is compiled by `npm run build` (run automatically by `npm ci` through `prepare`), which
 // also bundles it into ONE CommonJS file, dist/wharf.cjs (scripts/bundle.mjs). Start-up is most of
 // a cached build (bench/README.md, "Where the time goes"), so this file:
+//  - is CommonJS itself (bin/package.json says so): an ES module entry point costs ~5 ms of
+//    Node's module loader before the first line runs;
 //  - loads the bundle rather than the ~140 ES modules under dist/src (Node 20 resolves, reads,
 //    compiles and links each one: ~100 ms more);
 //  - compiles it with a V8 code cache kept per command under dist/.v8cache/ (written at the first
@@ -9,28 +11,23 @@
 //    runs skip parsing and compiling what they ran before (~50 ms of CPU for `build`).
 // A bare `tsc` after the bundle was made leaves the bundle older than dist/src/cli/main.js; then
 // the modules under dist/src are used. (The bundle has no import(): scripts/bundle.mjs checks.)
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+'use strict';
+const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { dirname, join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 
-const entry = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-const bundle = fileURLToPath(new URL('../dist/wharf.cjs', import.meta.url));
+const entry = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const bundle = join(__dirname, '..', 'dist', 'wharf.cjs');
 if (!existsSync(entry)) {
   process.stderr.write('wharf: not built yet; run `npm ci` (or `npm run build`) in the wharf checkout first\n');
   process.exit(1);
 }
-const stats = (p) => {
-  try {
-    return statSync(p);
-  } catch {
-    return undefined;
-  }
-};
+const stats = (p) => statSync(p, { throwIfNoEntry: false });
 const b = stats(bundle);
 if (b && b.mtimeMs >= stats(entry).mtimeMs) runBundle(b);
-else await import(new URL('../dist/src/cli/main.js', import.meta.url).href);
+else import(pathToFileURL(entry).href);
 
 function runBundle(st) {
   const args = process.argv.slice(2);
@@ -56,5 +53,5 @@ function runBundle(st) {
     });
   }
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
 }

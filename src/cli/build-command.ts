@@ -166,6 +166,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),
       compression: flags.compression as Compression,
+      incrementalCopy: flags.cache && noCacheStages.size === 0,
       signal: s.signal,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
       secrets: s.secrets,

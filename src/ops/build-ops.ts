@@ -3,14 +3,16 @@ import { addLayer, updateContainerConfig } from '../image/index.js';
 import { parseChmod, type CopyInstruction, type RunInstruction, type TextInstruction } from '../instructions/index.js';
 import type { PlanStage, Vertex } from '../plan/index.js';
 import { CACHE_KEY_VERSION } from '../cache/index.js';
-import { digestTreeRecords } from '../context/index.js';
+import { digestTreeRecords, type TreeRecord } from '../context/index.js';
 import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
 import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy.js';
 import { selectContext, selectStage, type Selection } from './copy-sources.js';
 import { fromStage, imageState } from './from.js';
-import { writeThroughOverlay, withStageView } from './fs-write.js';
+import { cloneThenCommit, writeThroughOverlay, withStageView } from './fs-write.js';
+import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, readLineage, writeLineage } from './copy-reuse.js';
+import type { Xattrs } from '../layer/index.js';
 import { applyMeta } from './meta.js';
 import { copyCreatedBy, runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
@@ -69,6 +71,9 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
     if (!sel) selections.set(v, (sel = selectContext(deps.context.dir, deps.context.entries, { ...sourceSpec(cp, v.label), sources: localSources(cp) })));
     return sel;
   };
+
+  // What a context COPY's key was made of, for an incremental copy from its previous run.
+  const copyInputs = new Map<Vertex, { material: Parameters<typeof lineageId>[1]; records: TreeRecord[] }>();
 
   /** A mount's from=: the stage the plan resolved it to (matched by the mount's range), else an image. */
   const mountFrom = (v: Vertex, stages: ReadonlyMap<number, StageState>): MountFrom => async (m) => {
@@ -134,6 +139,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           // Excluded files are not selected, so they never reach the key.
           const records = await deps.context.treeRecords(selectionOf(v, cp).entries);
           const material = { ...base, op, exec, inputs: { tree: digestTreeRecords(records), ...fetched } };
+          copyInputs.set(v, { material, records });
           return records.length <= MAX_EXPLAIN_RECORDS ? { material, detail: { files: records } } : { material };
         }
         case 'WORKDIR':
@@ -160,13 +166,28 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         const cp = ins as CopyInstruction;
         const from = copyFromStage(v, stages) ?? (cp.from ? await copyImage(cp.from.value) : undefined);
         const destRaw = cp.dest.value;
-        layer = await writeThroughOverlay(deps, state, async (rootfs) => {
-          const owner = await resolveOwner(rootfs, cp.chown?.value);
+        const chmod = cp.chmod ? parseChmod(cp.chmod.value)! : undefined;
+        // A context COPY of one directory can start from its previous run (copy-reuse.ts).
+        const inputs = copyInputs.get(v);
+        const sel = inputs && cp.kind === 'COPY' && !from && !cp.parents && cp.contents.length === 0 ? selectionOf(v, cp) : undefined;
+        const planned = sel?.roots.length === 1 && sel.roots[0]!.items[0]?.type === 'dir'
+          ? planCopy(sel.roots[0]!, absolute(state, destRaw), deps.context.dir, inputs!.records, sel.entries, chmod) : undefined;
+        const lineage = planned ? lineageId(state.draft.config.rootfs.diff_ids, inputs!.material) : undefined;
+        let cloneable = false;
+        const inspect = (x: ReadonlyMap<string, Xattrs>) => void (cloneable = treeCloneable(x));
+        const previous = lineage && deps.incrementalCopy ? readLineage(deps.store.root, lineage) : undefined;
+        const cloned = previous && planned ? await cloneThenCommit(deps, state, previous, planned, inspect) : undefined;
+        let owner = previous?.owner ?? { uid: 0, gid: 0 };
+        if (cloned) {
+          io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step, copied ${cloned.copied}`);
+          layer = { descriptor: cloned.descriptor, diffId: cloned.diffId };
+        } else layer = await writeThroughOverlay(deps, state, async (rootfs) => {
+          owner = await resolveOwner(rootfs, cp.chown?.value);
           const opts = {
             dest: absolute(state, destRaw),
             destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
             owner,
-            ...(cp.chmod ? { chmod: parseChmod(cp.chmod.value)! } : {}),
+            ...(chmod ? { chmod } : {}),
             extract: cp.kind === 'ADD' && cp.unpack !== false,
             label: v.label,
           };
@@ -179,7 +200,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
             if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectionOf(v, cp).roots : [], cp.contents, opts);
           }
-        });
+        }, planned ? inspect : undefined);
+        if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner));
       } else if (ins.kind === 'WORKDIR') {
         const path = absolute(state, (ins as TextInstruction).value.value);
         layer = await writeThroughOverlay(deps, state, async (rootfs) => {

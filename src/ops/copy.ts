@@ -1,6 +1,6 @@
 import { chmod, lchown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import {
-  chmodSync, closeSync, createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
+  chmodSync, closeSync, createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
   utimesSync, writeSync,
 } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -169,12 +169,19 @@ function writeItem(host: string, it: SourceItem, o: CopyOptions): void {
   }
   if (existing) rmSync(host, { recursive: true, force: true });
   if (it.type === 'symlink') {
-    symlinkSync(it.linkTarget ?? '', host);
-    lchownSync(host, o.owner.uid, o.owner.gid);
+    writeSymlink(it.abs, it.linkTarget ?? '', host, o.owner);
     return;
   }
   if (it.type !== 'file') return;
   copyFileContents(it.abs, host, modeOf(o, it.mode, false), o.owner);
+}
+
+/** A symlink with the source's times, as BuildKit's copy keeps them (a layer then does not depend on when it was made). */
+export function writeSymlink(src: string, target: string, dest: string, owner: Owner): void {
+  symlinkSync(target, dest);
+  lchownSync(dest, owner.uid, owner.gid);
+  const st = lstatSync(src);
+  lutimesSync(dest, st.atime, st.mtime);
 }
 
 /** One buffer for every copy: the copy is synchronous, so it is never shared. */
@@ -185,7 +192,7 @@ const copyBuffer = Buffer.allocUnsafe(1024 * 1024);
  * than copyFileSync here (libuv's copyfile tries a clone and sendfile, and every path call goes
  * through the overlay's lookup again). Owner before mode: chown clears setuid/setgid bits.
  */
-function copyFileContents(src: string, dest: string, mode: number, owner: Owner): void {
+export function copyFileContents(src: string, dest: string, mode: number, owner: Owner): void {
   const from = openSync(src, 'r');
   try {
     const st = fstatSync(from);

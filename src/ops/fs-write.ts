@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountOverlay } from '../snapshot/index.js';
+import { readTreeXattrs, type Xattrs } from '../layer/index.js';
+import { mountOverlay, type LayerRef } from '../snapshot/index.js';
+import { cloneCopy, type CopyLineage, type PlannedItem } from './copy-reuse.js';
 import type { StepLayer } from '../solver/index.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 
@@ -11,7 +13,9 @@ import { layerRefs, type BuildDeps, type StageState } from './state.js';
  * already exist keep their owner and mode, symlinks on the way resolve inside the image, and a
  * later RUN mounts the result without unpacking it again.
  */
-export async function writeThroughOverlay(deps: BuildDeps, state: StageState, write: (rootfs: string) => Promise<void>): Promise<StepLayer> {
+export async function writeThroughOverlay(
+  deps: BuildDeps, state: StageState, write: (rootfs: string) => Promise<void>, inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void,
+): Promise<StepLayer> {
   const layers = layerRefs(state.draft);
   const lowers = await deps.snapshots.prepare(layers);
   const work = await deps.store.tempDir('fswrite');
@@ -23,11 +27,41 @@ export async function writeThroughOverlay(deps: BuildDeps, state: StageState, wr
     } finally {
       await mount.unmount();
     }
-    const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression, deps.sourceDateEpoch);
-    return { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId };
+    return await commit(deps, upper, layers, inspect);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * A context COPY made from the previous run of the same step (copy-reuse.ts): its snapshot is the
+ * starting point, no overlay is mounted. Undefined when the trees differ in more than file
+ * contents (the caller then copies in full).
+ */
+export async function cloneThenCommit(
+  deps: BuildDeps, state: StageState, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>, inspect: (xattrs: ReadonlyMap<string, Xattrs>) => void,
+): Promise<(StepLayer & { linked: number; copied: number }) | undefined> {
+  const layers = layerRefs(state.draft);
+  await deps.protect(lineage.layer.digest);
+  const lowers = await deps.snapshots.prepare([...layers, { descriptor: lineage.layer, diffId: lineage.diffId }]).catch(() => undefined);
+  if (!lowers) return undefined;
+  const work = await deps.store.tempDir('fsclone');
+  const upper = join(work, 'upper');
+  try {
+    const cloned = await cloneCopy(lowers[0]!, upper, lineage, planned);
+    if (!cloned) return undefined;
+    return { ...(await commit(deps, upper, layers, inspect)), ...cloned };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The upper dir as the step's layer; its xattrs are read once, for `inspect` and the tar. */
+async function commit(deps: BuildDeps, upper: string, layers: readonly LayerRef[], inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void): Promise<StepLayer> {
+  const xattrs = inspect ? await readTreeXattrs(upper) : undefined;
+  if (xattrs) inspect!(xattrs);
+  const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression, deps.sourceDateEpoch, xattrs);
+  return { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId };
 }
 
 /** A read-only view of another stage's files for COPY --from (its own throwaway upper dir). */

@@ -32,6 +32,11 @@ export interface BuildDeps {
    */
   readonly sourceDateEpoch?: number;
   readonly compression: Compression;
+  /**
+   * A context COPY that misses may start from its previous run's snapshot (copy-reuse.ts); off
+   * under --no-cache, which asks for every step to be done afresh.
+   */
+  readonly incrementalCopy: boolean;
   /** Ctrl-C: cancels work outside a step's own io (an ADD <url> fetch while its key is made). */
   readonly signal?: AbortSignal;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */

@@ -1,0 +1,219 @@
+/**
+ * Incremental COPY: when a context COPY misses only because some files changed, its new upper dir
+ * is made from the previous run's snapshot of the same step (same parent, same instruction) rather
+ * than copied again. Unchanged files are hard-linked (snapshots are never written once made:
+ * overlay lowers are read-only and a container's writes copy up), changed files are copied.
+ *
+ * The result is the tree a full COPY would write, entry for entry: same paths, owners, modes and
+ * mtimes, so the layer is byte-identical. Anything the clone cannot prove the same — a file added
+ * or removed, a directory's mode changed, a whiteout, an xattr a layer keeps — makes `cloneCopy`
+ * answer false, and the caller copies in full.
+ *
+ *   <root>/cache/copy-lineage/<lineage hex>.json    the previous run: its layer and, per file, what it copied
+ */
+import { chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, utimesSync } from 'node:fs';
+import { join, posix, relative, sep } from 'node:path';
+import type { ContextEntry, TreeRecord } from '../context/index.js';
+import type { ChmodSpec } from '../instructions/index.js';
+import type { SourceRoot } from './copy-sources.js';
+import { digestOfJSON, sha256Hex, type Sha256 } from '../hash/index.js';
+import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { atomicWriteFile } from '../util/index.js';
+import type { Xattrs } from '../layer/index.js';
+import { copyFileContents, writeSymlink, type Owner } from './copy.js';
+
+/** One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final mode. */
+export type CopiedFile = readonly [fingerprint: string, size: number, mtimeMs: number, mode: number];
+
+export interface CopyLineage {
+  readonly layer: Descriptor;
+  readonly diffId: Sha256;
+  /** Upper-dir paths (no leading /) of the files and symlinks the COPY wrote. */
+  readonly files: Readonly<Record<string, CopiedFile>>;
+  /** Upper-dir paths of the source directories, with their final mode. */
+  readonly dirs: Readonly<Record<string, number>>;
+  /** The --chown owner it resolved (the same parent has the same passwd). */
+  readonly owner: Owner;
+}
+
+/** A file or directory the COPY is to write now, by upper-dir path. */
+export interface PlannedItem {
+  readonly abs: string;
+  readonly type: 'file' | 'dir' | 'symlink';
+  readonly file?: CopiedFile;
+  readonly dirMode?: number;
+  readonly linkTarget?: string;
+  /** A symlink's source mtime (ms), which the copy gives it. */
+  readonly mtimeMs?: number;
+}
+
+/** overlayfs bookkeeping a layer tar drops anyway; any other xattr makes a tree not cloneable. */
+const DROPPED_XATTRS = new Set(['trusted.overlay.origin', 'trusted.overlay.impure', 'trusted.overlay.uuid']);
+
+export function cloneable(xattrs: ReadonlyMap<string, Xattrs>): boolean {
+  for (const attrs of xattrs.values()) for (const name of attrs.keys()) if (!DROPPED_XATTRS.has(name)) return false;
+  return true;
+}
+
+/**
+ * The step a lineage follows: the same instruction with the same exec context on the same parent
+ * *layers* (not the parent key: a rebuild of the parent under --no-cache can give other bytes,
+ * and the old snapshot's copied-up directories came from the old ones).
+ */
+export function lineageId(parentDiffIds: readonly Sha256[], material: { op: unknown; exec: unknown; platform: unknown }): Sha256 {
+  return digestOfJSON({ parent: parentDiffIds, op: material.op, exec: material.exec, platform: material.platform });
+}
+
+const lineageFile = (root: string, id: Sha256) => join(root, 'cache', 'copy-lineage', `${sha256Hex(id)}.json`);
+
+export function readLineage(root: string, id: Sha256): CopyLineage | undefined {
+  try {
+    return JSON.parse(readFileSync(lineageFile(root, id), 'utf8')) as CopyLineage;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeLineage(root: string, id: Sha256, lineage: CopyLineage): Promise<void> {
+  mkdirSync(join(root, 'cache', 'copy-lineage'), { recursive: true });
+  await atomicWriteFile(lineageFile(root, id), JSON.stringify(lineage));
+}
+
+const sameFile = (a: CopiedFile | undefined, b: CopiedFile | undefined) =>
+  a !== undefined && b !== undefined && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+
+const YIELD_EVERY_MS = 10;
+
+/**
+ * Makes `upper` (absent) the tree the COPY would write on top of the same parent, from `previous`
+ * (the old step's snapshot dir) and `planned`. False (and `upper` half made, for the caller to
+ * remove) when the trees differ in more than file contents and times.
+ */
+export async function cloneCopy(
+  previous: string, upper: string, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>,
+): Promise<{ linked: number; copied: number } | false> {
+  let seen = 0;
+  let linked = 0;
+  let copied = 0;
+  let slice = performance.now();
+  const dirTimes: [string, PlannedItem | undefined, Date][] = [];
+
+  async function visit(rel: string): Promise<boolean> {
+    for (const name of readdirSync(join(previous, rel)).sort()) {
+      const p = rel ? `${rel}/${name}` : name;
+      const from = join(previous, p);
+      const to = join(upper, p);
+      const st = lstatSync(from);
+      const want = planned.get(p);
+      if (st.isDirectory()) {
+        if (want && (want.type !== 'dir' || lineage.dirs[p] !== want.dirMode)) return false;
+        if (want) seen++;
+        // A directory keeps the snapshot's owner and mode: the same parent gives the same ones.
+        mkdirSync(to);
+        lchownSync(to, st.uid, st.gid);
+        chmodSync(to, st.mode & 0o7777);
+        dirTimes.push([to, want, st.mtime]);
+        if (!(await visit(p))) return false;
+        continue;
+      }
+      if (!want || (!st.isFile() && !st.isSymbolicLink())) return false;
+      seen++;
+      if (st.isSymbolicLink()) {
+        if (want.type !== 'symlink' || readlinkSync(from) !== want.linkTarget) return false;
+        if (Math.floor(st.mtimeMs) === want.mtimeMs) {
+          linkSync(from, to);
+          linked++;
+        } else {
+          writeSymlink(want.abs, want.linkTarget, to, lineage.owner);
+          copied++;
+        }
+      } else {
+        if (want.type !== 'file' || lineage.files[p] === undefined) return false;
+        if (sameFile(lineage.files[p], want.file)) {
+          linkSync(from, to);
+          linked++;
+        } else {
+          copyFileContents(want.abs, to, want.file![3], lineage.owner);
+          copied++;
+        }
+      }
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
+    }
+    return true;
+  }
+
+  mkdirSync(upper);
+  const top = lstatSync(previous);
+  lchownSync(upper, top.uid, top.gid);
+  chmodSync(upper, top.mode & 0o7777);
+  if (!(await visit('')) || seen !== planned.size) return false;
+  // Source directories take the source's mtime (as the full copy sets it), others keep theirs.
+  for (const [to, want, old] of dirTimes.reverse()) {
+    const t = want ? lstatSync(want.abs).mtime : old;
+    utimesSync(to, t, t);
+  }
+  utimesSync(upper, top.atime, top.mtime);
+  return { linked, copied };
+}
+
+/**
+ * What a COPY of one context directory writes, by upper-dir path, with the fingerprints its key
+ * was made of; undefined when an item has no record (nothing to compare it by).
+ */
+export function planCopy(
+  root: SourceRoot, destAbs: string, contextDir: string, records: readonly TreeRecord[], entries: readonly ContextEntry[], chmod: ChmodSpec | undefined,
+): Map<string, PlannedItem> | undefined {
+  const prefix = posix.normalize(destAbs).replace(/^\/+|\/+$/g, '');
+  const recordOf = new Map(records.map((r) => [r.path, r]));
+  const entryOf = new Map(entries.map((e) => [e.path, e]));
+  const planned = new Map<string, PlannedItem>();
+  for (const it of root.items.slice(1)) {
+    if (it.type === 'other') continue;
+    const p = prefix ? `${prefix}/${it.rel}` : it.rel;
+    const ctxPath = relative(contextDir, it.abs).split(sep).join('/');
+    const rec = recordOf.get(ctxPath);
+    const entry = entryOf.get(ctxPath);
+    if (!rec || !entry) return undefined;
+    const mtimeMs = Number(entry.mtimeNs / 1_000_000n);
+    if (it.type === 'dir') planned.set(p, { abs: it.abs, type: 'dir', dirMode: chmod ? chmod.apply(it.mode, true) : it.mode });
+    else if (it.type === 'symlink') planned.set(p, { abs: it.abs, type: 'symlink', linkTarget: it.linkTarget ?? '', mtimeMs });
+    else {
+      planned.set(p, { abs: it.abs, type: 'file', file: [rec.fingerprint, rec.size, mtimeMs, chmod ? chmod.apply(it.mode, false) : it.mode] });
+    }
+  }
+  return planned;
+}
+
+/** The lineage a finished COPY leaves for its next run. */
+export function lineageOf(layer: { descriptor: Descriptor; diffId: Sha256 }, planned: ReadonlyMap<string, PlannedItem>, owner: Owner): CopyLineage {
+  const files: Record<string, CopiedFile> = {};
+  const dirs: Record<string, number> = {};
+  for (const [p, it] of planned) {
+    if (it.type === 'file') files[p] = it.file!;
+    else if (it.type === 'dir') dirs[p] = it.dirMode!;
+  }
+  return { layer: layer.descriptor, diffId: layer.diffId, files, dirs, owner };
+}
+
+/** GC: a lineage whose layer blob is gone can no longer be cloned from. */
+export function copyLineageGcHook(root: string, blobs: Pick<BlobStore, 'has'>): GcHook {
+  return {
+    name: 'copy-lineage',
+    async collect(live) {
+      const dir = join(root, 'cache', 'copy-lineage');
+      let freed = 0;
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const path = join(dir, name);
+        const digest = (JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Partial<CopyLineage>).layer?.digest;
+        if (digest && (live.has(digest) || (await blobs.has(digest)))) continue;
+        freed += (await stat(path).catch(() => undefined))?.size ?? 0;
+        await rm(path, { force: true });
+      }
+      return freed;
+    },
+  };
+}

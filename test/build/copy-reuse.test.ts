@@ -1,0 +1,111 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { wharfBuildEnv, type BuildMeta } from '../helpers/wharf-build.js';
+import { openStore } from '../../src/store/index.js';
+import { loadImage } from '../../src/image/index.js';
+
+// Incremental COPY (src/ops/copy-reuse.ts): a context COPY that misses because files changed starts
+// from its previous run's snapshot, linking what is unchanged. It must give exactly the layer a
+// full copy gives, and never change the earlier image.
+let dir: string;
+let env: ReturnType<typeof wharfBuildEnv>;
+const EPOCH = ['--build-arg', 'SOURCE_DATE_EPOCH=1000000'];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wharf-copy-reuse-'));
+  env = wharfBuildEnv(dir);
+  env.importBusybox();
+});
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const DOCKERFILE = `FROM busybox:test
+WORKDIR /app
+COPY . /app/
+RUN cat /app/a.txt /app/sub/deep/c.txt > /out && stat -c '%a %u:%g' /app/run.sh >> /out
+`;
+
+const reusedLine = (stderr: string) => stderr.split('\n').find((l) => l.includes('reused'));
+const imageId = (m: BuildMeta | undefined) => m!['containerimage.config.digest'];
+const run = (image: string, ...cmd: string[]) => env.wharf(['run', image, ...cmd]);
+
+/** The COPY layer's entries as GNU tar lists them (owner, mode, size, mtime, name), directories left out. */
+async function copyLayerListing(tag: string): Promise<string[]> {
+  const store = await openStore(env.root);
+  const img = await loadImage(store, tag);
+  const layer = img.manifest.layers.at(-2)!;
+  return execFileSync('tar', ['-tv', '--full-time', '--numeric-owner', '-f', store.path(layer.digest)], { encoding: 'utf8' })
+    .split('\n').filter((l) => l && !l.startsWith('d'));
+}
+
+test('a changed file is copied, the rest linked from the last run; the layer equals a full copy and the old image is untouched', async () => {
+  const ctx = await env.context('reuse', {
+    Dockerfile: DOCKERFILE, 'a.txt': 'one\n', 'sub/b.txt': 'bee\n', 'sub/deep/c.txt': 'sea\n', 'run.sh': '#!/bin/sh\necho run\n',
+  });
+  await chmod(join(ctx, 'run.sh'), 0o755);
+  await symlink('a.txt', join(ctx, 'link'));
+
+  const first = await env.build(ctx, ['-t', 'reuse:1', ...EPOCH]);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(reusedLine(first.stderr), undefined, 'nothing to start from on the first build');
+
+  await writeFile(join(ctx, 'a.txt'), 'two\n');
+  const second = await env.build(ctx, ['-t', 'reuse:2', ...EPOCH]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(reusedLine(second.stderr) ?? '', /reused 5 unchanged files from the previous run of this step, copied 1/);
+  assert.equal(run('reuse:2', 'cat', '/out').stdout, 'two\nsea\n755 0:0\n');
+  assert.equal(run('reuse:2', 'readlink', '/app/link').stdout.trim(), 'a.txt');
+  // The hard links did not reach back: the first image still has the first content.
+  assert.equal(run('reuse:1', 'cat', '/app/a.txt').stdout, 'one\n');
+
+  // --no-cache copies everything afresh, and the image is the same to the byte.
+  const full = await env.build(ctx, ['-t', 'reuse:full', '--no-cache', ...EPOCH]);
+  assert.equal(full.status, 0, full.stderr);
+  assert.equal(reusedLine(full.stderr), undefined);
+  assert.equal(imageId(full.meta), imageId(second.meta));
+
+  // Without the epoch clamp too (a parent of its own: the epoch is in every key), every file entry
+  // (owner, mode, size, mtime) matches a full copy.
+  assert.equal((await env.build(ctx)).status, 0);
+  await writeFile(join(ctx, 'sub/b.txt'), 'bumble\n');
+  const unclamped = await env.build(ctx, ['-t', 'reuse:3']);
+  assert.match(reusedLine(unclamped.stderr) ?? '', /copied 1/);
+  assert.equal((await env.build(ctx, ['-t', 'reuse:3full', '--no-cache'])).status, 0);
+  assert.deepEqual(await copyLayerListing('reuse:3'), await copyLayerListing('reuse:3full'));
+});
+
+test('a mode change is copied; an added or removed file falls back to a full copy with the right result', async () => {
+  const ctx = await env.context('reuse-fallback', {
+    Dockerfile: DOCKERFILE, 'a.txt': 'one\n', 'sub/deep/c.txt': 'sea\n', 'run.sh': 'echo\n',
+  });
+  assert.equal((await env.build(ctx)).status, 0);
+
+  await chmod(join(ctx, 'run.sh'), 0o700);
+  const moded = await env.build(ctx, ['-t', 'fallback:mode']);
+  assert.match(reusedLine(moded.stderr) ?? '', /copied 1/);
+  assert.match(run('fallback:mode', 'cat', '/out').stdout, /^700 0:0$/m);
+
+  await writeFile(join(ctx, 'new.txt'), 'new\n');
+  const added = await env.build(ctx, ['-t', 'fallback:added']);
+  assert.equal(added.status, 0, added.stderr);
+  assert.equal(reusedLine(added.stderr), undefined);
+  assert.equal(run('fallback:added', 'cat', '/app/new.txt').stdout, 'new\n');
+
+  await rm(join(ctx, 'new.txt'));
+  await writeFile(join(ctx, 'a.txt'), 'changed\n');
+  const removed = await env.build(ctx, ['-t', 'fallback:removed']);
+  assert.equal(removed.status, 0, removed.stderr);
+  assert.equal(run('fallback:removed', 'ls', '/app/new.txt').status, 1);
+  assert.equal(run('fallback:removed', 'cat', '/app/a.txt').stdout, 'changed\n');
+  // The lineage file the store keeps for the step is valid JSON naming a layer.
+  const lineageDir = join(env.root, 'cache', 'copy-lineage');
+  const names = execFileSync('ls', [lineageDir], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  assert.ok(names.length >= 1);
+  const lineage = JSON.parse(await readFile(join(lineageDir, names[0]!), 'utf8')) as { layer: { digest: string } };
+  assert.match(lineage.layer.digest, /^sha256:[0-9a-f]{64}$/);
+});
