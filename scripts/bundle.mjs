@@ -31,9 +31,18 @@ if (dynamic) {
   console.error(`scripts/bundle.mjs: the bundle keeps dynamic imports ${dynamic.join(', ')}; import those modules statically`);
   process.exit(1);
 }
+// Built-in modules most commands never use are required on first use: child_process, http(s) and
+// zlib cost ~4 ms of a no-op build's start-up to compile (bench/README.md, "Where the time goes").
+// A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
+// answers from the real module. The source map still fits: the replacement is on the same line.
+const LAZY = /\brequire\("node:(child_process|http|https|zlib)"\)/g;
+const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
 for (const f of result.outputFiles) {
   mkdirSync(dirname(f.path), { recursive: true });
-  writeFileSync(f.path, f.contents);
+  if (f === js) {
+    const [first, ...rest] = f.text.split('\n');
+    writeFileSync(f.path, [`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("node:$1")'));
+  } else writeFileSync(f.path, f.contents);
 }
 // Code caches of the previous bundle (bin/wharf.js) are of no use any more.
 rmSync(join(root, 'dist', '.v8cache'), { recursive: true, force: true });

@@ -153,7 +153,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
   const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
   const emit = (e: BuildEvent) => renderer.sink(e);
   const lease = await store.lease();
-  const stateDir = await store.tempDir('runtime');
+  let stateDir: Promise<string> | undefined;
   try {
     s.signal.throwIfAborted();
     const deps = {
@@ -161,7 +161,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: openSnapshots(root, lease.blobs),
-      executor: createLazyOciExecutor({ stateDir }),
+      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= store.tempDir('runtime')) }),
       context: buildContext,
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),
@@ -207,7 +207,8 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
     await buildContext.close().catch(() => {});
     renderer.close();
     await lease.release();
-    await rm(stateDir, { recursive: true, force: true });
+    const made = await stateDir?.catch(() => undefined);
+    if (made) await rm(made, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { copyLineageGcHook } from '../ops/copy-reuse.js';
+import { copyLineageGcHook } from '../ops/copy-lineage.js';
 import { FsBlobStore, openStore, type Store } from '../store/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openCache } from '../cache/index.js';

@@ -11,7 +11,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 
-const gzipAsync = promisify(gzip);
+// Made on first use, so loading this module does not load zlib (a cached build never compresses).
+let gzipAsync: ((b: Buffer) => Promise<Buffer>) | undefined;
 
 /** Bytes per member. */
 export const GZIP_BLOCK = 1024 * 1024;
@@ -44,7 +45,7 @@ export class ParallelGzip extends Transform {
     const rest = all.subarray(n);
     this.parts = rest.length ? [rest] : [];
     this.size = rest.length;
-    const member = gzipAsync(block);
+    const member = (gzipAsync ??= promisify(gzip))(block);
     member.catch(() => undefined); // awaited in order below; a failure is reported there
     this.pending.push(member);
     this.members++;

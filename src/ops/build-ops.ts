@@ -11,7 +11,8 @@ import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } 
 import { selectContext, selectStage, type Selection } from './copy-sources.js';
 import { fromStage, imageState } from './from.js';
 import { cloneThenCommit, writeThroughOverlay, withStageView } from './fs-write.js';
-import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, readLineage, writeLineage } from './copy-reuse.js';
+import { cloneable as treeCloneable, lineageId, lineageOf, planCopy } from './copy-reuse.js';
+import { readLineage, writeLineage } from './copy-lineage.js';
 import type { Xattrs } from '../layer/index.js';
 import { applyMeta } from './meta.js';
 import { copyCreatedBy, runCreatedBy } from './history.js';

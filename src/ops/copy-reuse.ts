@@ -9,33 +9,18 @@
  * or removed, a directory's mode changed, a whiteout, an xattr a layer keeps — makes `cloneCopy`
  * answer false, and the caller copies in full.
  *
- *   <root>/cache/copy-lineage/<lineage hex>.json    the previous run: its layer and, per file, what it copied
+ * What the previous run left is in copy-lineage.ts.
  */
-import { chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, utimesSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import type { ContextEntry, TreeRecord } from '../context/index.js';
 import type { ChmodSpec } from '../instructions/index.js';
 import type { SourceRoot } from './copy-sources.js';
-import { digestOfJSON, sha256Hex, type Sha256 } from '../hash/index.js';
-import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { atomicWriteFile } from '../util/index.js';
+import { digestOfJSON, type Sha256 } from '../hash/index.js';
+import type { Descriptor } from '../store/index.js';
+import type { CopiedFile, CopyLineage } from './copy-lineage.js';
 import type { Xattrs } from '../layer/index.js';
 import { copyFileContents, writeSymlink, type Owner } from './copy.js';
-
-/** One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final mode. */
-export type CopiedFile = readonly [fingerprint: string, size: number, mtimeMs: number, mode: number];
-
-export interface CopyLineage {
-  readonly layer: Descriptor;
-  readonly diffId: Sha256;
-  /** Upper-dir paths (no leading /) of the files and symlinks the COPY wrote. */
-  readonly files: Readonly<Record<string, CopiedFile>>;
-  /** Upper-dir paths of the source directories, with their final mode. */
-  readonly dirs: Readonly<Record<string, number>>;
-  /** The --chown owner it resolved (the same parent has the same passwd). */
-  readonly owner: Owner;
-}
 
 /** A file or directory the COPY is to write now, by upper-dir path. */
 export interface PlannedItem {
@@ -44,8 +29,6 @@ export interface PlannedItem {
   readonly file?: CopiedFile;
   readonly dirMode?: number;
   readonly linkTarget?: string;
-  /** A symlink's source mtime (ms), which the copy gives it. */
-  readonly mtimeMs?: number;
 }
 
 /** overlayfs bookkeeping a layer tar drops anyway; any other xattr makes a tree not cloneable. */
@@ -63,21 +46,6 @@ export function cloneable(xattrs: ReadonlyMap<string, Xattrs>): boolean {
  */
 export function lineageId(parentDiffIds: readonly Sha256[], material: { op: unknown; exec: unknown; platform: unknown }): Sha256 {
   return digestOfJSON({ parent: parentDiffIds, op: material.op, exec: material.exec, platform: material.platform });
-}
-
-const lineageFile = (root: string, id: Sha256) => join(root, 'cache', 'copy-lineage', `${sha256Hex(id)}.json`);
-
-export function readLineage(root: string, id: Sha256): CopyLineage | undefined {
-  try {
-    return JSON.parse(readFileSync(lineageFile(root, id), 'utf8')) as CopyLineage;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function writeLineage(root: string, id: Sha256, lineage: CopyLineage): Promise<void> {
-  mkdirSync(join(root, 'cache', 'copy-lineage'), { recursive: true });
-  await atomicWriteFile(lineageFile(root, id), JSON.stringify(lineage));
 }
 
 const sameFile = (a: CopiedFile | undefined, b: CopiedFile | undefined) =>
@@ -121,7 +89,7 @@ export async function cloneCopy(
       seen++;
       if (st.isSymbolicLink()) {
         if (want.type !== 'symlink' || readlinkSync(from) !== want.linkTarget) return false;
-        if (Math.floor(st.mtimeMs) === want.mtimeMs) {
+        if (sameFile(lineage.files[p], want.file)) {
           linkSync(from, to);
           linked++;
         } else {
@@ -180,7 +148,8 @@ export function planCopy(
     if (!rec || !entry) return undefined;
     const mtimeMs = Number(entry.mtimeNs / 1_000_000n);
     if (it.type === 'dir') planned.set(p, { abs: it.abs, type: 'dir', dirMode: chmod ? chmod.apply(it.mode, true) : it.mode });
-    else if (it.type === 'symlink') planned.set(p, { abs: it.abs, type: 'symlink', linkTarget: it.linkTarget ?? '', mtimeMs });
+    // A symlink is compared like a file, by its target and the mtime the copy gives it.
+    else if (it.type === 'symlink') planned.set(p, { abs: it.abs, type: 'symlink', linkTarget: it.linkTarget ?? '', file: [`->${it.linkTarget ?? ''}`, 0, mtimeMs, 0] });
     else {
       planned.set(p, { abs: it.abs, type: 'file', file: [rec.fingerprint, rec.size, mtimeMs, chmod ? chmod.apply(it.mode, false) : it.mode] });
     }
@@ -193,27 +162,8 @@ export function lineageOf(layer: { descriptor: Descriptor; diffId: Sha256 }, pla
   const files: Record<string, CopiedFile> = {};
   const dirs: Record<string, number> = {};
   for (const [p, it] of planned) {
-    if (it.type === 'file') files[p] = it.file!;
+    if (it.file) files[p] = it.file;
     else if (it.type === 'dir') dirs[p] = it.dirMode!;
   }
   return { layer: layer.descriptor, diffId: layer.diffId, files, dirs, owner };
-}
-
-/** GC: a lineage whose layer blob is gone can no longer be cloned from. */
-export function copyLineageGcHook(root: string, blobs: Pick<BlobStore, 'has'>): GcHook {
-  return {
-    name: 'copy-lineage',
-    async collect(live) {
-      const dir = join(root, 'cache', 'copy-lineage');
-      let freed = 0;
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        const path = join(dir, name);
-        const digest = (JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Partial<CopyLineage>).layer?.digest;
-        if (digest && (live.has(digest) || (await blobs.has(digest)))) continue;
-        freed += (await stat(path).catch(() => undefined))?.size ?? 0;
-        await rm(path, { force: true });
-      }
-      return freed;
-    },
-  };
 }

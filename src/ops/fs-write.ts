@@ -2,7 +2,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTreeXattrs, type Xattrs } from '../layer/index.js';
 import { mountOverlay, type LayerRef } from '../snapshot/index.js';
-import { cloneCopy, type CopyLineage, type PlannedItem } from './copy-reuse.js';
+import { cloneCopy, type PlannedItem } from './copy-reuse.js';
+import type { CopyLineage } from './copy-lineage.js';
 import type { StepLayer } from '../solver/index.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 

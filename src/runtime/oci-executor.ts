@@ -41,14 +41,14 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
 }
 
 /**
- * An executor that picks its runtime (the crun probe) and makes its state dirs on the first run, so
- * a build whose steps are all cached spawns nothing: the probe is 2+ processes, ~5–10 ms. `runtime`
+ * An executor that makes its state dir (`stateDir()`), picks its runtime (the crun probe) and makes
+ * its state dirs on the first run, so a build whose steps are all cached spawns and creates nothing: the probe is 2+ processes, ~5–10 ms. `runtime`
  * is readable only after a run.
  */
-export function createLazyOciExecutor(options: OciExecutorOptions): OciExecutor {
+export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDir'> & { readonly stateDir: () => Promise<string> }): OciExecutor {
   let ready: Promise<OciExecutor> | undefined;
   let chosen: OciExecutor | undefined;
-  const get = () => (ready ??= createOciExecutor(options).then((e) => (chosen = e)));
+  const get = () => (ready ??= options.stateDir().then((stateDir) => createOciExecutor({ ...options, stateDir })).then((e) => (chosen = e)));
   return {
     get runtime(): OciRuntimeName {
       if (!chosen) throw new Error('the OCI runtime is chosen on the first run');

@@ -1,0 +1,64 @@
+/**
+ * The record an incremental COPY (copy-reuse.ts) starts from: the layer a context COPY made and,
+ * per file, what it copied. Kept apart from the copy code so every command's GC can collect it
+ * without loading that.
+ *
+ *   <root>/cache/copy-lineage/<lineage hex>.json
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256Hex, type Sha256 } from '../hash/index.js';
+import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
+import { atomicWriteFile } from '../util/index.js';
+
+/**
+ * One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final
+ * mode. A symlink is `->target`, 0, its mtime, 0.
+ */
+export type CopiedFile = readonly [fingerprint: string, size: number, mtimeMs: number, mode: number];
+
+export interface CopyLineage {
+  readonly layer: Descriptor;
+  readonly diffId: Sha256;
+  /** Upper-dir paths (no leading /) of the files and symlinks the COPY wrote. */
+  readonly files: Readonly<Record<string, CopiedFile>>;
+  /** Upper-dir paths of the source directories, with their final mode. */
+  readonly dirs: Readonly<Record<string, number>>;
+  /** The --chown owner it resolved (the same parent has the same passwd). */
+  readonly owner: { readonly uid: number; readonly gid: number };
+}
+
+const lineageFile = (root: string, id: Sha256) => join(root, 'cache', 'copy-lineage', `${sha256Hex(id)}.json`);
+
+export function readLineage(root: string, id: Sha256): CopyLineage | undefined {
+  try {
+    return JSON.parse(readFileSync(lineageFile(root, id), 'utf8')) as CopyLineage;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeLineage(root: string, id: Sha256, lineage: CopyLineage): Promise<void> {
+  mkdirSync(join(root, 'cache', 'copy-lineage'), { recursive: true });
+  await atomicWriteFile(lineageFile(root, id), JSON.stringify(lineage));
+}
+
+/** GC: a lineage whose layer blob is gone can no longer be cloned from. */
+export function copyLineageGcHook(root: string, blobs: Pick<BlobStore, 'has'>): GcHook {
+  return {
+    name: 'copy-lineage',
+    async collect(live) {
+      const dir = join(root, 'cache', 'copy-lineage');
+      let freed = 0;
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const path = join(dir, name);
+        const digest = (JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Partial<CopyLineage>).layer?.digest;
+        if (digest && (live.has(digest) || (await blobs.has(digest)))) continue;
+        freed += (await stat(path).catch(() => undefined))?.size ?? 0;
+        await rm(path, { force: true });
+      }
+      return freed;
+    },
+  };
+}
