@@ -4,13 +4,33 @@ import { commands } from './commands/index.js';
 import { isUserError } from '../util/user-error.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 import { WHARF_VERSION } from './version.js';
+import { existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { setNativeAddon, type NativeAddon } from '../util/index.js';
 
 /** Exit codes: 0 success, 1 build or user error, 2 usage error. */
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * dist/native/wharf_native.node beside this CLI (scripts/build-native.mjs), found from the script
+ * node runs: bin/wharf.js, or dist/src/cli/main.js itself.
+ */
+function wireNativeAddon(script: string | undefined): void {
+  let dir: string;
+  try {
+    dir = dirname(realpathSync(script ?? ''));
+  } catch {
+    return;
+  }
+  const path = [join(dir, '..', 'dist', 'native', 'wharf_native.node'), join(dir, '..', '..', 'native', 'wharf_native.node')].find((p) => existsSync(p));
+  if (path) setNativeAddon(() => createRequire(path)(path) as NativeAddon);
+}
+
 async function main(argv: string[]): Promise<number> {
+  wireNativeAddon(argv[1]);
   const ctx = createCliContext();
   const program = new Command('wharf')
     .description('A daemonless Dockerfile build engine')

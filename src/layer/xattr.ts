@@ -4,7 +4,7 @@
  * Neither dereferences symlinks.
  */
 import { spawn } from 'node:child_process';
-import { UserError } from '../util/index.js';
+import { nativeAddon, UserError } from '../util/index.js';
 
 export type Xattrs = Map<string, Buffer>;
 
@@ -58,6 +58,23 @@ function escapeName(s: string): string {
  * Files without attributes are absent.
  */
 export async function readTreeXattrs(dir: string): Promise<Map<string, Xattrs>> {
+  const native = nativeAddon();
+  if (native) {
+    let flat: (string | Buffer)[];
+    try {
+      flat = native.readTreeXattrs(dir);
+    } catch (e) {
+      throw new UserError('layer.xattr-read', `reading extended attributes under ${dir} failed: ${(e as Error).message}`);
+    }
+    const result = new Map<string, Xattrs>();
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const rel = flat[i] as string;
+      let attrs = result.get(rel);
+      if (!attrs) result.set(rel, (attrs = new Map()));
+      attrs.set(flat[i + 1] as string, flat[i + 2] as Buffer);
+    }
+    return result;
+  }
   const res = await run('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '.'], dir);
   // getfattr exits 1 when some file had no readable attributes; only a failure with no output matters.
   if (res.code !== 0 && res.stdout.length === 0 && res.stderr.trim() !== '') {

@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../util/index.js';
+import { nativeAddon, UserError, type NativeAddon } from '../util/index.js';
+import { constants } from 'node:os';
+
+const { EBUSY, EINVAL, ENOENT } = constants.errno;
 
 /**
  * overlayfs mounts for RUN steps: the parent chain's layer dirs as read-only lowers, a fresh upper
@@ -71,9 +74,9 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
       throw new UserError('snapshot.too-many-layers', `an image of ${opts.lowers.length} layers is too deep to mount`,
         'squash some layers of the base image');
     }
-    const res = await exec('mount', ['-t', 'overlay', 'overlay', '-o', options, target], links);
-    if (res.code !== 0) {
-      throw new UserError('snapshot.mount-failed', `cannot mount overlay on ${target}: ${res.stderr.trim()}`,
+    const failed = await mountIn(links, options, target);
+    if (failed !== undefined) {
+      throw new UserError('snapshot.mount-failed', `cannot mount overlay on ${target}: ${failed}`,
         'wharf needs root and a kernel with overlayfs');
     }
   } catch (e) {
@@ -99,6 +102,8 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
  * then detached lazily, so a build never leaves a mount behind in /proc/mounts.
  */
 export async function unmountReliably(target: string): Promise<void> {
+  const native = nativeAddon();
+  if (native) return unmountNative(native, target);
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!(await isMountPoint(target))) return;
     const res = await exec('umount', [target]);
@@ -109,6 +114,41 @@ export async function unmountReliably(target: string): Promise<void> {
   const lazy = await exec('umount', ['-l', target]);
   if (lazy.code !== 0 && (await isMountPoint(target))) {
     throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${lazy.stderr.trim()}`);
+  }
+}
+
+/** As unmountReliably, with umount2(2): EINVAL means there is nothing (left) mounted there. */
+async function unmountNative(native: NativeAddon, target: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      native.umount(target, false);
+    } catch (e) {
+      const errno = (e as { errno?: number }).errno;
+      if (errno === EINVAL || errno === ENOENT) return;
+      if (errno !== EBUSY) throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+    }
+  }
+  try {
+    native.umount(target, true);
+  } catch (e) {
+    const errno = (e as { errno?: number }).errno;
+    if (errno !== EINVAL && errno !== ENOENT) throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${(e as Error).message}`);
+  }
+}
+
+/** mount(2) through the addon when there is one, else the mount program; the error text, if it failed. */
+async function mountIn(cwd: string, options: string, target: string): Promise<string | undefined> {
+  const native = nativeAddon();
+  if (!native) {
+    const res = await exec('mount', ['-t', 'overlay', 'overlay', '-o', options, target], cwd);
+    return res.code === 0 ? undefined : res.stderr.trim();
+  }
+  try {
+    native.mountOverlay(cwd, options, target);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
 }
 

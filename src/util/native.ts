@@ -1,0 +1,34 @@
+/**
+ * The optional native addon (native/wharf_native.c): mount, umount and xattr reads as system
+ * calls rather than child processes. The CLI says where it is (setNativeAddon); it is loaded on
+ * first use, and when it is absent or fails to load every caller runs the programs instead.
+ */
+export interface NativeAddon {
+  /** mount(2) of an overlay whose option string names dirs relative to `cwd`. Throws an Error with `errno`. */
+  mountOverlay(cwd: string, options: string, target: string): void;
+  /** umount2(2); `detach` is MNT_DETACH. Throws an Error with `errno` (EINVAL: not a mount point). */
+  umount(target: string, detach: boolean): void;
+  /** Every attribute under `dir`, without following symlinks: rel ('' for dir), name, value, … */
+  readTreeXattrs(dir: string): (string | Buffer)[];
+}
+
+let load: (() => NativeAddon) | undefined;
+let loaded: NativeAddon | null | undefined;
+
+/** Wired by the CLI: how to load the addon (e.g. createRequire(...)(path)). */
+export function setNativeAddon(loader: (() => NativeAddon) | undefined): void {
+  load = loader;
+  loaded = undefined;
+}
+
+/** The addon, or undefined when there is none (then use the programs). */
+export function nativeAddon(): NativeAddon | undefined {
+  if (loaded === undefined) {
+    try {
+      loaded = load ? load() : null;
+    } catch {
+      loaded = null; // not built on this machine: the programs do the same
+    }
+  }
+  return loaded ?? undefined;
+}
