@@ -12,6 +12,7 @@ export interface Descriptor {
 
 /** Where a blob is written while its digest is computed; committed under its digest name. */
 export interface BlobWriter {
+  /** The chunk may still be being written when this resolves: the caller must not change it afterwards. */
   write(chunk: Uint8Array): Promise<void>;
   /** fsync + rename to blobs/sha256/<digest>; idempotent if the blob already exists. */
   commit(expected?: Sha256): Promise<{ digest: Sha256; size: number }>;

@@ -219,3 +219,31 @@ test('tryAcquireLock gives up at once on a live holder, takes a dead one\'s lock
   await mine.release();
   assert.equal(await tryAcquireLock(path, s.tmpDir).then((l) => l?.release().then(() => 'free')), 'free');
 });
+
+test('a blob written in many chunks (writes behind, several in flight) lands whole, in order, under its digest', async () => {
+  const store = await fresh();
+  const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(256 * 1024 + i, i));
+  const w = await store.writer();
+  for (const c of chunks) await w.write(c);
+  const all = Buffer.concat(chunks);
+  const { digest, size } = await w.commit();
+  assert.equal(digest, sha256Of(all));
+  assert.equal(size, all.length);
+  assert.ok((await readFile(store.path(digest))).equals(all));
+  // An aborted writer leaves no temp file, even with writes still behind.
+  const a = await store.writer();
+  for (const c of chunks.slice(0, 8)) await a.write(c);
+  await a.abort();
+  assert.deepEqual((await readdir(join(store.root, 'tmp'))).filter((f) => f.includes('.blob.')), []);
+});
+
+test('a stored blob put again is not rewritten, only freshened for GC', async () => {
+  const store = await fresh();
+  const first = await store.putBytes('same bytes');
+  const path = store.path(first.digest);
+  await utimes(path, new Date(1000), new Date(1000));
+  const again = await store.putBytes('same bytes');
+  assert.deepEqual(again, first);
+  assert.ok((await stat(path)).mtimeMs > 1_000_000, 'the mtime is fresh for GC');
+  assert.equal(await readFile(path, 'utf8'), 'same bytes');
+});
