@@ -20,7 +20,8 @@ import { digestOfJSON, type Sha256 } from '../hash/index.js';
 import type { Descriptor } from '../store/index.js';
 import type { CopiedFile, CopyLineage } from './copy-lineage.js';
 import type { Xattrs } from '../layer/index.js';
-import { copyFileContents, writeSymlink, type Owner } from './copy.js';
+import { copyFileContents, writeSymlink, YIELD_EVERY_MS, type Owner } from './copy.js';
+import { timeSlicer } from '../util/index.js';
 
 /** A file or directory the COPY is to write now, by upper-dir path. */
 export interface PlannedItem {
@@ -51,8 +52,6 @@ export function lineageId(parentDiffIds: readonly Sha256[], material: { op: unkn
 const sameFile = (a: CopiedFile | undefined, b: CopiedFile | undefined) =>
   a !== undefined && b !== undefined && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 
-const YIELD_EVERY_MS = 10;
-
 /**
  * Makes `upper` (absent) the tree the COPY would write on top of the same parent, from `previous`
  * (the old step's snapshot dir) and `planned`. False (and `upper` half made, for the caller to
@@ -64,7 +63,7 @@ export async function cloneCopy(
   let seen = 0;
   let linked = 0;
   let copied = 0;
-  let slice = performance.now();
+  const slice = timeSlicer(YIELD_EVERY_MS);
   const dirTimes: [string, PlannedItem | undefined, Date][] = [];
 
   async function visit(rel: string): Promise<boolean> {
@@ -106,10 +105,7 @@ export async function cloneCopy(
           copied++;
         }
       }
-      if (performance.now() - slice > YIELD_EVERY_MS) {
-        await new Promise((r) => setImmediate(r));
-        slice = performance.now();
-      }
+      await slice();
     }
     return true;
   }

@@ -9,7 +9,7 @@ import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '..
 import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './copy-sources.js';
 import type { ContextEntry } from '../context/index.js';
 import { resolveInRoot, resolveUser } from '../runtime/index.js';
-import { UserError } from '../util/index.js';
+import { timeSlicer, UserError } from '../util/index.js';
 import type { Vertex } from '../plan/index.js';
 
 export type { SourceItem, SourceRoot } from './copy-sources.js';
@@ -134,20 +134,17 @@ const modeOf = (o: CopyOptions, mode: number, isDir: boolean) => (o.chmod ? o.ch
  * a handful of calls of a few microseconds, and through the thread pool each was a round trip, so a 10,000-file COPY spent ~3 s waiting where `cp -a` takes
  * 0.2 s (bench/README.md, "Where the time goes").
  */
-const YIELD_EVERY_MS = 10;
+export const YIELD_EVERY_MS = 10;
 
 async function writeItems(dir: string, items: readonly SourceItem[], o: CopyOptions): Promise<void> {
   // Items come depth-first, so a parent directory is made before its children.
   const dirs: [string, SourceItem][] = [];
-  let slice = performance.now();
+  const slice = timeSlicer(YIELD_EVERY_MS);
   for (const it of items) {
     const host = join(dir, it.rel);
     writeItem(host, it, o);
     if (it.type === 'dir') dirs.push([host, it]);
-    if (performance.now() - slice > YIELD_EVERY_MS) {
-      await new Promise((r) => setImmediate(r));
-      slice = performance.now();
-    }
+    await slice();
   }
   // Directory mtimes last: writing their contents moved them.
   for (const [host, it] of dirs.reverse()) {

@@ -42,3 +42,16 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
   }
   await fsyncDir(dirname(path));
 }
+
+/**
+ * For long runs of synchronous fs calls: `await slice()` between items gives the event loop a turn
+ * once `ms` have passed since the last one (other stages' steps, progress output, Ctrl-C).
+ */
+export function timeSlicer(ms: number): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < ms) return;
+    await new Promise((r) => setImmediate(r));
+    since = performance.now();
+  };
+}
