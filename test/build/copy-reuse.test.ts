@@ -109,3 +109,25 @@ test('a mode change is copied; an added or removed file falls back to a full cop
   const lineage = JSON.parse(await readFile(join(lineageDir, names[0]!), 'utf8')) as { layer: { digest: string } };
   assert.match(lineage.layer.digest, /^sha256:[0-9a-f]{64}$/);
 });
+
+test('a named --chown is kept by the files linked and the files copied; a dest reached through a symlink copies in full', async () => {
+  const ctx = await env.context('reuse-owner', {
+    Dockerfile: `FROM busybox:test
+RUN mkdir /real && ln -s /real /link
+COPY --chown=app conf/ /etc/app/
+COPY conf/ /link/
+RUN stat -c '%n %u:%g' /etc/app/a.conf /etc/app/b.conf > /owners && cat /real/a.conf >> /owners
+`,
+    'conf/a.conf': 'a=1\n', 'conf/b.conf': 'b=1\n',
+  });
+  assert.equal((await env.build(ctx)).status, 0);
+  await writeFile(join(ctx, 'conf', 'a.conf'), 'a=2\n');
+  const r = await env.build(ctx, ['-t', 'reuse:owner']);
+  assert.equal(r.status, 0, r.stderr);
+  const reused = r.stderr.split('\n').filter((l) => l.includes('reused'));
+  // The --chown COPY starts from its last run; the one through /link cannot (its files are under
+  // /real in the layer) and copies in full.
+  assert.equal(reused.length, 1, r.stderr);
+  assert.match(reused[0]!, /reused 1 unchanged files .* copied 1/);
+  assert.equal(run('reuse:owner', 'cat', '/owners').stdout, '/etc/app/a.conf 1234:2345\n/etc/app/b.conf 1234:2345\na=2\n');
+});
