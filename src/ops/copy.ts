@@ -130,9 +130,9 @@ export const copyRoots = (rootfs: string, roots: readonly SourceRoot[], o: CopyO
 const modeOf = (o: CopyOptions, mode: number, isDir: boolean) => (o.chmod ? o.chmod.apply(mode, isDir) : mode);
 
 /**
- * The copy runs on synchronous fs calls, yielding to the event loop between batches: each file is
- * a handful of calls of a few microseconds, and through the thread pool each was a round trip, so a 10,000-file COPY spent ~3 s waiting where `cp -a` takes
- * 0.2 s (bench/README.md, "Where the time goes").
+ * The copy runs on synchronous fs calls, yielding to the event loop every YIELD_EVERY_MS: each file
+ * is a handful of calls of a few microseconds, and through the thread pool each was a round trip,
+ * so a 10,000-file COPY spent ~3 s waiting where `cp -a` takes 0.2–0.5 s (bench/README.md).
  */
 export const YIELD_EVERY_MS = 10;
 
@@ -173,7 +173,7 @@ function writeItem(host: string, it: SourceItem, o: CopyOptions): void {
   copyFileContents(it.abs, host, modeOf(o, it.mode, false), o.owner);
 }
 
-/** A symlink with the source's times, as BuildKit's copy keeps them (a layer then does not depend on when it was made). */
+/** A symlink with the source's times, as BuildKit's copy keeps them (so a layer does not depend on when it was made). */
 export function writeSymlink(src: string, target: string, dest: string, owner: Owner): void {
   symlinkSync(target, dest);
   lchownSync(dest, owner.uid, owner.gid);

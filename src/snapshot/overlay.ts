@@ -122,6 +122,7 @@ async function unmountNative(native: NativeAddon, target: string): Promise<void>
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       native.umount(target, false);
+      return;
     } catch (e) {
       const errno = (e as { errno?: number }).errno;
       if (errno === EINVAL || errno === ENOENT) return;
