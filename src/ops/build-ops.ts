@@ -180,7 +180,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         const cloned = previous && planned ? await cloneThenCommit(deps, state, previous, planned, inspect) : undefined;
         let owner = previous?.owner ?? { uid: 0, gid: 0 };
         if (cloned) {
-          io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step, copied ${cloned.copied}`);
+          io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step, copied ${cloned.copied}${cloned.removed ? `, left out ${cloned.removed} removed` : ''}`);
           layer = { descriptor: cloned.descriptor, diffId: cloned.diffId };
         } else layer = await writeThroughOverlay(deps, state, async (rootfs) => {
           owner = await resolveOwner(rootfs, cp.chown?.value);

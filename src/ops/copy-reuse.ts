@@ -5,9 +5,9 @@
  * overlay lowers are read-only and a container's writes copy up), changed files are copied.
  *
  * The result is the tree a full COPY would write, entry for entry: same paths, owners, modes and
- * mtimes, so the layer is byte-identical. Anything the clone cannot prove the same — a file added
- * or removed, a directory's mode changed, a whiteout, an xattr a layer keeps — makes `cloneCopy`
- * answer false, and the caller copies in full.
+ * mtimes, so the layer is byte-identical. Anything the clone cannot prove the same — a new file
+ * where a parent layer has something, a directory's mode changed, a whiteout, an xattr a layer
+ * keeps — makes `cloneCopy` answer false, and the caller copies in full.
  *
  * What the previous run left is in copy-lineage.ts.
  */
@@ -54,17 +54,21 @@ const sameFile = (a: CopiedFile | undefined, b: CopiedFile | undefined) =>
 
 /**
  * Makes `upper` (absent) the tree the COPY would write on top of the same parent, from `previous`
- * (the old step's snapshot dir) and `planned`. False (and `upper` half made, for the caller to
- * remove) when the trees differ in more than file contents and times.
+ * (the old step's snapshot dir, whose parent layers are `parentLowers`, top first) and `planned`.
+ * Files and directories gone from the sources are left out; new ones are written where no parent
+ * layer has anything at their path. False (and `upper` half made, for the caller to remove) when
+ * the trees differ in more than that.
  */
 export async function cloneCopy(
-  previous: string, upper: string, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>,
-): Promise<{ linked: number; copied: number } | false> {
-  let seen = 0;
+  previous: string, parentLowers: readonly string[], upper: string, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>,
+): Promise<{ linked: number; copied: number; removed: number } | false> {
+  const seen = new Set<string>();
   let linked = 0;
   let copied = 0;
+  let removed = 0;
   const slice = timeSlicer(YIELD_EVERY_MS);
   const dirTimes: [string, PlannedItem | undefined, Date][] = [];
+  const owner = lineage.owner;
 
   async function visit(rel: string): Promise<boolean> {
     for (const name of readdirSync(join(previous, rel)).sort()) {
@@ -73,9 +77,13 @@ export async function cloneCopy(
       const to = join(upper, p);
       const st = lstatSync(from);
       const want = planned.get(p);
+      if (!want && (lineage.dirs[p] !== undefined || lineage.files[p] !== undefined)) {
+        removed++; // gone from the sources: a full copy would not write it either
+        continue;
+      }
       if (st.isDirectory()) {
         if (want && (want.type !== 'dir' || lineage.dirs[p] !== want.dirMode)) return false;
-        if (want) seen++;
+        if (want) seen.add(p);
         // A directory keeps the snapshot's owner and mode: the same parent gives the same ones.
         mkdirSync(to);
         lchownSync(to, st.uid, st.gid);
@@ -85,14 +93,14 @@ export async function cloneCopy(
         continue;
       }
       if (!want || (!st.isFile() && !st.isSymbolicLink())) return false;
-      seen++;
+      seen.add(p);
       if (st.isSymbolicLink()) {
         if (want.type !== 'symlink' || readlinkSync(from) !== want.linkTarget) return false;
         if (sameFile(lineage.files[p], want.file)) {
           linkSync(from, to);
           linked++;
         } else {
-          writeSymlink(want.abs, want.linkTarget, to, lineage.owner);
+          writeSymlink(want.abs, want.linkTarget, to, owner);
           copied++;
         }
       } else {
@@ -101,7 +109,7 @@ export async function cloneCopy(
           linkSync(from, to);
           linked++;
         } else {
-          copyFileContents(want.abs, to, want.file![3], lineage.owner);
+          copyFileContents(want.abs, to, want.file![3], owner);
           copied++;
         }
       }
@@ -114,14 +122,33 @@ export async function cloneCopy(
   const top = lstatSync(previous);
   lchownSync(upper, top.uid, top.gid);
   chmodSync(upper, top.mode & 0o7777);
-  if (!(await visit('')) || seen !== planned.size) return false;
+  if (!(await visit(''))) return false;
+  // New sources, parents first (planned is in walk order). Written as the full copy writes them,
+  // which is only the same when nothing below is there: a parent layer's directory would keep its
+  // owner and mode, its file would need removing.
+  for (const [p, want] of planned) {
+    if (seen.has(p)) continue;
+    const parent = posix.dirname(p);
+    if (parent !== '.' && !lstatSync(join(upper, parent), { throwIfNoEntry: false })?.isDirectory()) return false;
+    if (parentLowers.some((l) => lstatSync(join(l, p), { throwIfNoEntry: false }) !== undefined)) return false;
+    const to = join(upper, p);
+    if (want.type === 'dir') {
+      mkdirSync(to);
+      lchownSync(to, owner.uid, owner.gid);
+      chmodSync(to, want.dirMode!);
+      dirTimes.push([to, want, new Date()]);
+    } else if (want.type === 'symlink') writeSymlink(want.abs, want.linkTarget!, to, owner);
+    else copyFileContents(want.abs, to, want.file![3], owner);
+    if (want.type !== 'dir') copied++;
+    await slice();
+  }
   // Source directories take the source's mtime (as the full copy sets it), others keep theirs.
   for (const [to, want, old] of dirTimes.reverse()) {
     const t = want ? lstatSync(want.abs).mtime : old;
     utimesSync(to, t, t);
   }
   utimesSync(upper, top.atime, top.mtime);
-  return { linked, copied };
+  return { linked, copied, removed };
 }
 
 /**

@@ -36,12 +36,12 @@ export async function writeThroughOverlay(
 
 /**
  * A context COPY made from the previous run of the same step (copy-reuse.ts): its snapshot is the
- * starting point, no overlay is mounted. Undefined when the trees differ in more than file
- * contents (the caller then copies in full).
+ * starting point, no overlay is mounted. Undefined when cloneCopy cannot prove the result the
+ * same as a full copy (the caller then copies in full).
  */
 export async function cloneThenCommit(
   deps: BuildDeps, state: StageState, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>, inspect: (xattrs: ReadonlyMap<string, Xattrs>) => void,
-): Promise<(StepLayer & { linked: number; copied: number }) | undefined> {
+): Promise<(StepLayer & { linked: number; copied: number; removed: number }) | undefined> {
   const layers = layerRefs(state.draft);
   await deps.protect(lineage.layer.digest);
   const lowers = await deps.snapshots.prepare([...layers, { descriptor: lineage.layer, diffId: lineage.diffId }]).catch(() => undefined);
@@ -49,7 +49,7 @@ export async function cloneThenCommit(
   const work = await deps.store.tempDir('fsclone');
   const upper = join(work, 'upper');
   try {
-    const cloned = await cloneCopy(lowers[0]!, upper, lineage, planned);
+    const cloned = await cloneCopy(lowers[0]!, lowers.slice(1), upper, lineage, planned);
     if (!cloned) return undefined;
     return { ...(await commit(deps, upper, layers, inspect)), ...cloned };
   } finally {

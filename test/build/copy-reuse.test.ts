@@ -79,29 +79,50 @@ test('a changed file is copied, the rest linked from the last run; the layer equ
   assert.deepEqual(await copyLayerListing('reuse:3'), await copyLayerListing('reuse:3full'));
 });
 
-test('a mode change is copied; an added or removed file falls back to a full copy with the right result', async () => {
+test('a mode change is copied, added and removed files are handled in place, a file a lower layer has copies in full; each equals a full copy', async () => {
   const ctx = await env.context('reuse-fallback', {
-    Dockerfile: DOCKERFILE, 'a.txt': 'one\n', 'sub/deep/c.txt': 'sea\n', 'run.sh': 'echo\n',
+    Dockerfile: `FROM busybox:test
+RUN mkdir -p /app && echo lower > /app/lower.txt
+COPY . /app/
+RUN cat /app/a.txt /app/sub/deep/c.txt > /out && stat -c '%a %u:%g' /app/run.sh >> /out
+`,
+    'a.txt': 'one\n', 'sub/deep/c.txt': 'sea\n', 'run.sh': 'echo\n',
   });
-  assert.equal((await env.build(ctx)).status, 0);
+  assert.equal((await env.build(ctx, EPOCH)).status, 0);
+  /** Builds incrementally, then in full with --no-cache, and checks both give the same image. */
+  const both = async (tag: string, reused: RegExp | undefined) => {
+    const r = await env.build(ctx, ['-t', tag, ...EPOCH]);
+    assert.equal(r.status, 0, r.stderr);
+    if (reused) assert.match(reusedLine(r.stderr) ?? '', reused);
+    else assert.equal(reusedLine(r.stderr), undefined, r.stderr);
+    const full = await env.build(ctx, ['--no-cache', ...EPOCH]);
+    assert.equal(imageId(full.meta), imageId(r.meta), `${tag}: the incremental copy differs from a full one`);
+  };
 
   await chmod(join(ctx, 'run.sh'), 0o700);
-  const moded = await env.build(ctx, ['-t', 'fallback:mode']);
-  assert.match(reusedLine(moded.stderr) ?? '', /copied 1/);
+  await both('fallback:mode', /reused 3 unchanged files .*, copied 1$/);
   assert.match(run('fallback:mode', 'cat', '/out').stdout, /^700 0:0$/m);
 
   await writeFile(join(ctx, 'new.txt'), 'new\n');
-  const added = await env.build(ctx, ['-t', 'fallback:added']);
-  assert.equal(added.status, 0, added.stderr);
-  assert.equal(reusedLine(added.stderr), undefined);
-  assert.equal(run('fallback:added', 'cat', '/app/new.txt').stdout, 'new\n');
+  await writeFile(join(ctx, 'sub', 'x.txt'), 'x\n');
+  await both('fallback:added', /copied 2$/);
+  assert.equal(run('fallback:added', 'cat', '/app/new.txt', '/app/sub/x.txt').stdout, 'new\nx\n');
 
   await rm(join(ctx, 'new.txt'));
-  await writeFile(join(ctx, 'a.txt'), 'changed\n');
-  const removed = await env.build(ctx, ['-t', 'fallback:removed']);
-  assert.equal(removed.status, 0, removed.stderr);
+  await rm(join(ctx, 'sub', 'deep'), { recursive: true });
+  await writeFile(join(ctx, 'sub', 'deep.txt'), 'flat\n');
+  await writeFile(join(ctx, 'Dockerfile'), (await readFile(join(ctx, 'Dockerfile'), 'utf8')).replace('/app/sub/deep/c.txt', '/app/sub/deep.txt'));
+  // Copied: the Dockerfile and deep.txt; left out: new.txt and the sub/deep directory.
+  await both('fallback:removed', /copied 2, left out 2 removed$/);
   assert.equal(run('fallback:removed', 'ls', '/app/new.txt').status, 1);
-  assert.equal(run('fallback:removed', 'cat', '/app/a.txt').stdout, 'changed\n');
+  assert.equal(run('fallback:removed', 'ls', '/app/sub/deep').status, 1);
+  assert.equal(run('fallback:removed', 'cat', '/app/lower.txt', '/app/sub/deep.txt').stdout, 'lower\nflat\n');
+
+  // lower.txt is in the layer below: writing it over that needs the full copy's merged view.
+  await writeFile(join(ctx, 'lower.txt'), 'from the context\n');
+  await both('fallback:lower', undefined);
+  assert.equal(run('fallback:lower', 'cat', '/app/lower.txt').stdout, 'from the context\n');
+
   // The lineage file the store keeps for the step is valid JSON naming a layer.
   const lineageDir = join(env.root, 'cache', 'copy-lineage');
   const names = execFileSync('ls', [lineageDir], { encoding: 'utf8' }).split('\n').filter(Boolean);
