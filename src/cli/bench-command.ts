@@ -1,4 +1,5 @@
 // Implementation of `wharf bench`, loaded lazily by its command module: runs builds, measures, reports.
+import { forgetLineages } from '../ops/copy-lineage.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -94,7 +95,10 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
 async function forgetBuild(root: string, contextDir: string, previous: MeasuredRun): Promise<void> {
   const blobs = new FsBlobStore(root);
   const removed = await openCache(root, blobs).forget(previous.steps.map((s) => s.cacheKey as Sha256));
-  await openSnapshots(root, blobs).removeLayers(new Set(removed.map((r) => r.layer.digest)));
+  const layers = new Set(removed.map((r) => r.layer.digest));
+  await openSnapshots(root, blobs).removeLayers(layers);
+  // Else the next run's COPY would start from the previous one's files (incremental COPY).
+  await forgetLineages(root, layers);
   await StatCache.forget(root, contextDir);
 }
 

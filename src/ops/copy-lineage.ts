@@ -44,6 +44,19 @@ export async function writeLineage(root: string, id: Sha256, lineage: CopyLineag
   await atomicWriteFile(lineageFile(root, id), JSON.stringify(lineage));
 }
 
+/** Removes the lineages of these layers (a cold benchmark run must not start from them); returns how many. */
+export async function forgetLineages(root: string, layers: ReadonlySet<string>): Promise<number> {
+  const dir = join(root, 'cache', 'copy-lineage');
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const digest = (JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as Partial<CopyLineage>).layer?.digest;
+    if (!digest || !layers.has(digest)) continue;
+    await rm(join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
 /** GC: a lineage whose layer blob is gone can no longer be cloned from. */
 export function copyLineageGcHook(root: string, blobs: Pick<BlobStore, 'has'>): GcHook {
   return {

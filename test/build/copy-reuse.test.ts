@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { wharfBuildEnv, type BuildMeta } from '../helpers/wharf-build.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
+import { forgetLineages } from '../../src/ops/copy-lineage.js';
+import { existsSync } from 'node:fs';
 
 // Incremental COPY (src/ops/copy-reuse.ts): a context COPY that misses because files changed starts
 // from its previous run's snapshot, linking what is unchanged. It must give exactly the layer a
@@ -129,6 +131,9 @@ RUN cat /app/a.txt /app/sub/deep/c.txt > /out && stat -c '%a %u:%g' /app/run.sh 
   assert.ok(names.length >= 1);
   const lineage = JSON.parse(await readFile(join(lineageDir, names[0]!), 'utf8')) as { layer: { digest: string } };
   assert.match(lineage.layer.digest, /^sha256:[0-9a-f]{64}$/);
+  // A cold `wharf bench` run forgets the lineage with the layer, so the next COPY copies in full.
+  assert.equal(await forgetLineages(env.root, new Set([lineage.layer.digest])), 1);
+  assert.ok(!existsSync(join(lineageDir, names[0]!)));
 });
 
 test('a named --chown is kept by the files linked and the files copied; a dest reached through a symlink copies in full', async () => {
