@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex, type Sha256 } from '../hash/index.js';
+import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
 import { atomicWriteFile } from '../util/index.js';
 
@@ -44,14 +44,24 @@ export async function writeLineage(root: string, id: Sha256, lineage: CopyLineag
   await atomicWriteFile(lineageFile(root, id), JSON.stringify(lineage));
 }
 
+/** Every lineage file with the layer it names ('' when unreadable). */
+async function lineageFiles(root: string): Promise<{ path: string; layer: string }[]> {
+  const dir = join(root, 'cache', 'copy-lineage');
+  const out: { path: string; layer: string }[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const path = join(dir, name);
+    const lineage = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Partial<CopyLineage>;
+    out.push({ path, layer: lineage.layer?.digest ?? '' });
+  }
+  return out;
+}
+
 /** Removes the lineages of these layers (a cold benchmark run must not start from them); returns how many. */
 export async function forgetLineages(root: string, layers: ReadonlySet<string>): Promise<number> {
-  const dir = join(root, 'cache', 'copy-lineage');
   let removed = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const digest = (JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as Partial<CopyLineage>).layer?.digest;
-    if (!digest || !layers.has(digest)) continue;
-    await rm(join(dir, name), { force: true });
+  for (const { path, layer } of await lineageFiles(root)) {
+    if (!layers.has(layer)) continue;
+    await rm(path, { force: true });
     removed++;
   }
   return removed;
@@ -62,12 +72,9 @@ export function copyLineageGcHook(root: string, blobs: Pick<BlobStore, 'has'>): 
   return {
     name: 'copy-lineage',
     async collect(live) {
-      const dir = join(root, 'cache', 'copy-lineage');
       let freed = 0;
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        const path = join(dir, name);
-        const digest = (JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Partial<CopyLineage>).layer?.digest;
-        if (digest && (live.has(digest) || (await blobs.has(digest)))) continue;
+      for (const { path, layer } of await lineageFiles(root)) {
+        if (isSha256(layer) && (live.has(layer) || (await blobs.has(layer)))) continue;
         freed += (await stat(path).catch(() => undefined))?.size ?? 0;
         await rm(path, { force: true });
       }

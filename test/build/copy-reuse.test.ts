@@ -131,6 +131,12 @@ RUN cat /app/a.txt /app/sub/deep/c.txt > /out && stat -c '%a %u:%g' /app/run.sh 
   assert.ok(names.length >= 1);
   const lineage = JSON.parse(await readFile(join(lineageDir, names[0]!), 'utf8')) as { layer: { digest: string } };
   assert.match(lineage.layer.digest, /^sha256:[0-9a-f]{64}$/);
+  // prune keeps a lineage whose layer is stored and collects one whose layer is gone.
+  const stale = join(lineageDir, `${'0'.repeat(64)}.json`);
+  await writeFile(stale, JSON.stringify({ ...lineage, layer: { ...lineage.layer, digest: `sha256:${'e'.repeat(64)}` } }));
+  assert.equal(env.wharf(['prune']).status, 0);
+  assert.ok(!existsSync(stale), 'a lineage of a missing layer is collected');
+  assert.ok(existsSync(join(lineageDir, names[0]!)), 'a lineage of a stored layer stays');
   // A cold `wharf bench` run forgets the lineage with the layer, so the next COPY copies in full.
   assert.equal(await forgetLineages(env.root, new Set([lineage.layer.digest])), 1);
   assert.ok(!existsSync(join(lineageDir, names[0]!)));
