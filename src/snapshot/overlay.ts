@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { nativeAddon, UserError, type NativeAddon } from '../util/index.js';
+import { nativeAddon, UserError } from '../util/index.js';
 import { constants } from 'node:os';
 
 const { EBUSY, EINVAL, ENOENT } = constants.errno;
@@ -102,39 +102,35 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
  * then detached lazily, so a build never leaves a mount behind in /proc/mounts.
  */
 export async function unmountReliably(target: string): Promise<void> {
-  const native = nativeAddon();
-  if (native) return unmountNative(native, target);
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (!(await isMountPoint(target))) return;
-    const res = await exec('umount', [target]);
-    if (res.code === 0) return;
+    if ((await umountOnce(target, false)) !== 'busy') return;
     await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
   }
-  if (!(await isMountPoint(target))) return;
-  const lazy = await exec('umount', ['-l', target]);
-  if (lazy.code !== 0 && (await isMountPoint(target))) {
-    throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${lazy.stderr.trim()}`);
-  }
+  const lazy = await umountOnce(target, true);
+  if (lazy === 'busy') throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: still busy after a lazy unmount`);
 }
 
-/** As unmountReliably, with umount2(2): EINVAL means there is nothing (left) mounted there. */
-async function unmountNative(native: NativeAddon, target: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      native.umount(target, false);
-      return;
-    } catch (e) {
-      const errno = (e as { errno?: number }).errno;
-      if (errno === EINVAL || errno === ENOENT) return;
-      if (errno !== EBUSY) throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
-    }
+/**
+ * One umount through the addon when there is one (umount2: EINVAL means nothing is mounted there),
+ * else the umount program: 'done' when nothing is mounted at `target` any more.
+ */
+async function umountOnce(target: string, detach: boolean): Promise<'done' | 'busy'> {
+  const native = nativeAddon();
+  if (!native) {
+    if (!(await isMountPoint(target))) return 'done';
+    const res = await exec('umount', detach ? ['-l', target] : [target]);
+    if (res.code === 0 || !(await isMountPoint(target))) return 'done';
+    if (detach) throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${res.stderr.trim()}`);
+    return 'busy';
   }
   try {
-    native.umount(target, true);
+    native.umount(target, detach);
+    return 'done';
   } catch (e) {
     const errno = (e as { errno?: number }).errno;
-    if (errno !== EINVAL && errno !== ENOENT) throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${(e as Error).message}`);
+    if (errno === EINVAL || errno === ENOENT) return 'done';
+    if (errno === EBUSY) return 'busy';
+    throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${(e as Error).message}`);
   }
 }
 
