@@ -58,7 +58,7 @@ export interface BuildContext {
   readonly counters: FingerprintCounters;
   /** The counters so far, as a build reports them. */
   stats(): ContextStats;
-  fingerprints(entries: readonly ContextEntry[]): Promise<Map<string, Xxh64>>;
+  fingerprints(entries: readonly ContextEntry[]): Promise<ReadonlyMap<string, Xxh64>>;
   /** Fingerprints the entries' files and digests them (see treeDigest). */
   treeDigest(entries: readonly ContextEntry[]): Promise<Sha256>;
   /** The digest's material, to keep beside a cache record and explain a later miss. */
@@ -84,6 +84,6 @@ export async function openContext(opts: OpenContextOptions): Promise<Result<Buil
     fingerprints: (es) => fp.fingerprints(es),
     treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es))),
     treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es)),
-    close: () => cache.save(new Set(entries.map((e) => e.path))),
+    close: () => cache.save(entries),
   });
 }

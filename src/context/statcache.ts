@@ -7,45 +7,56 @@ import type { ContextEntry } from './walk.js';
 
 /**
  * A persistent stat cache per context directory, like git's index: when a file's size, mtime,
- * ctime, inode and mode are what they were when it was hashed, its fingerprint is reused unread.
+ * ctime, inode and mode are what they were when it was hashed (its stat signature), its
+ * fingerprint is reused unread.
  *
  * Racy files: a write that lands within the filesystem's timestamp granularity of our hashing
  * leaves mtime unchanged, so a file whose mtime is that close to the moment we looked is never
  * trusted from the cache (it is hashed again next time, when it is no longer recent).
  */
-export const RACY_MARGIN_NS = 2_000_000_000n;
+export const RACY_MARGIN_MS = 2000;
 
-const FORMAT = 'wharf-statcache-v1';
+/**
+ * The file is a header line, then one line per file: signature, tab, fingerprint, tab, path (JSON
+ * quoted when it holds a newline or starts with a quote). Splitting lines is a fifth of what
+ * JSON.parse took for a 50,000-file context, and parsing it is most of a no-op build's cache work.
+ */
+const HEADER = 'wharf-statcache-v2';
 
-type Record = readonly [size: number, mtimeNs: string, ctimeNs: string, ino: string, mode: number, fingerprint: Xxh64];
+interface Record {
+  readonly statSig: string;
+  readonly fingerprint: Xxh64;
+  /** Looked up or made by this build: kept by the next save even when `live` does not list it. */
+  used: boolean;
+}
 
 export class StatCache {
-  private fresh = new Map<string, Record>();
+  /** Records marked used or made since opening (with `dirty`, what save has to write). */
+  private used = 0;
   private dirty = false;
 
   private constructor(
     /** Where the cache is stored; undefined keeps it in memory only. */
     readonly file: string | undefined,
-    private old: Map<string, Record>,
+    private records: Map<string, Record>,
   ) {}
 
-  /** `<root>/context/<sha256 of the absolute context path>.json`. */
+  /** `<root>/context/<sha256 of the absolute context path>.statcache`. */
   static fileFor(storeRoot: string, contextDir: string): string {
     const key = createHash('sha256').update(resolve(contextDir)).digest('hex');
-    return join(storeRoot, 'context', `${key}.json`);
+    return join(storeRoot, 'context', `${key}.statcache`);
   }
 
   /** Opens the cache of a context dir; a missing or unreadable cache starts empty. */
   static async open(storeRoot: string, contextDir: string): Promise<StatCache> {
     const file = StatCache.fileFor(storeRoot, contextDir);
-    let old = new Map<string, Record>();
+    let text = '';
     try {
-      const parsed = JSON.parse(await readFile(file, 'utf8')) as { format?: string; entries?: { [path: string]: Record } };
-      if (parsed.format === FORMAT && parsed.entries) old = new Map(Object.entries(parsed.entries));
+      text = await readFile(file, 'utf8');
     } catch {
-      // No cache yet, or a damaged one: it is only an accelerator, start over.
+      // No cache yet: it is only an accelerator, start empty.
     }
-    return new StatCache(file, old);
+    return new StatCache(file, parseRecords(text));
   }
 
   /** Deletes a context dir's cache, so the next build reads every file it uses (a cold start). */
@@ -59,44 +70,75 @@ export class StatCache {
 
   /** The cached fingerprint when the entry's stat is unchanged; keeps it for the next save. */
   lookup(e: ContextEntry): Xxh64 | undefined {
-    const r = this.fresh.get(e.path) ?? this.old.get(e.path);
-    if (!r || !sameStat(r, e)) return undefined;
-    this.fresh.set(e.path, r);
-    return r[5];
+    const r = this.records.get(e.path);
+    if (!r || r.statSig !== e.statSig) return undefined;
+    if (!r.used) {
+      r.used = true;
+      this.used++;
+    }
+    return r.fingerprint;
   }
 
   /**
-   * Remembers a fingerprint computed from content read after `lookedAtNs` (wall clock, ns) —
-   * unless the file is racy, see RACY_MARGIN_NS.
+   * Remembers a fingerprint computed from content read after `lookedAtMs` (wall clock) — unless
+   * the file is racy, see RACY_MARGIN_MS.
    */
-  record(e: ContextEntry, fingerprint: Xxh64, lookedAtNs: bigint): void {
-    if (e.mtimeNs >= lookedAtNs - RACY_MARGIN_NS) return;
-    this.fresh.set(e.path, [e.size, e.mtimeNs.toString(), e.ctimeNs.toString(), e.ino.toString(), e.mode, fingerprint]);
+  record(e: ContextEntry, fingerprint: Xxh64, lookedAtMs: number): void {
+    if (e.mtimeMs >= lookedAtMs - RACY_MARGIN_MS) return;
+    if (!this.records.get(e.path)?.used) this.used++;
+    this.records.set(e.path, { statSig: e.statSig, fingerprint, used: true });
     this.dirty = true;
   }
 
   /**
    * Writes the records used or made since opening, plus earlier ones whose path is still in the
-   * context (`livePaths`; records of deleted files are dropped). Only writes when something
-   * changed. Atomic: a crash leaves the old cache or the new one.
+   * context (`live`; records of deleted files are dropped). Only writes when something changed.
+   * Atomic: a crash leaves the old cache or the new one.
    */
-  async save(livePaths: ReadonlySet<string>): Promise<void> {
+  async save(live: readonly ContextEntry[]): Promise<void> {
     if (!this.file) return;
-    // Nothing recorded and every old record used again: the file on disk is already right. (Not
-    // dirty means `fresh` holds only records taken over from `old`, so equal sizes mean all of them.)
-    if (!this.dirty && this.fresh.size === this.old.size) return;
-    const merged = new Map(this.fresh);
-    for (const [path, r] of this.old) if (!merged.has(path) && livePaths.has(path)) merged.set(path, r);
-    if (!this.dirty && merged.size === this.old.size) return;
-    const entries: { [path: string]: Record } = {};
-    for (const path of [...merged.keys()].sort()) entries[path] = merged.get(path)!;
-    await atomicWriteFile(this.file, JSON.stringify({ format: FORMAT, entries }));
-    this.old = merged;
-    this.fresh = new Map();
+    // Nothing recorded and every record used again: the file on disk is already right.
+    if (!this.dirty && this.used === this.records.size) return;
+    const livePaths = new Set(live.map((e) => e.path));
+    const kept = new Map<string, Record>();
+    for (const [path, r] of this.records) if (r.used || livePaths.has(path)) kept.set(path, r);
+    if (!this.dirty && kept.size === this.records.size) return;
+    await atomicWriteFile(this.file, formatRecords(kept));
+    for (const r of kept.values()) r.used = false;
+    this.records = kept;
+    this.used = 0;
     this.dirty = false;
   }
 }
 
-function sameStat(r: Record, e: ContextEntry): boolean {
-  return r[0] === e.size && r[1] === e.mtimeNs.toString() && r[2] === e.ctimeNs.toString() && r[3] === e.ino.toString() && r[4] === e.mode;
+function formatRecords(records: ReadonlyMap<string, Record>): string {
+  const lines = [HEADER];
+  for (const [path, r] of records) lines.push(`${r.statSig}\t${r.fingerprint}\t${path.includes('\n') || path.startsWith('"') ? JSON.stringify(path) : path}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The records of a cache file; anything but the current format (or a damaged line) is dropped. */
+function parseRecords(text: string): Map<string, Record> {
+  const out = new Map<string, Record>();
+  if (!text.startsWith(HEADER + '\n')) return out;
+  let at = HEADER.length + 1;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const t1 = text.indexOf('\t', at);
+    const t2 = t1 < 0 ? -1 : text.indexOf('\t', t1 + 1);
+    if (t2 > 0 && t2 < end) {
+      let path = text.slice(t2 + 1, end);
+      if (path.startsWith('"')) {
+        try {
+          path = JSON.parse(path) as string;
+        } catch {
+          path = '';
+        }
+      }
+      if (path) out.set(path, { statSig: text.slice(at, t1), fingerprint: text.slice(t1 + 1, t2) as Xxh64, used: false });
+    }
+    at = end + 1;
+  }
+  return out;
 }

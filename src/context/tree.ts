@@ -1,4 +1,4 @@
-import { ok, err, type Result } from '../util/index.js';
+import { appendAll, ok, err, type Result } from '../util/index.js';
 import { BAD_PATTERN, goClean, goMatch, hasGlobMeta } from './gopath.js';
 import type { ContextEntry } from './walk.js';
 
@@ -34,6 +34,22 @@ export interface SourceError {
   readonly message: string;
 }
 
+const indexes = new WeakMap<readonly ContextEntry[], ReadonlyMap<string, number>>();
+
+/**
+ * Path → position in an entry list, made once per list: every COPY of a build looks paths up in
+ * the same walk, and a 50,000-entry map costs ~10 ms to build.
+ */
+export function entryIndex(entries: readonly ContextEntry[]): ReadonlyMap<string, number> {
+  let index = indexes.get(entries);
+  if (!index) {
+    const made = new Map<string, number>();
+    for (let i = 0; i < entries.length; i++) made.set(entries[i]!.path, i);
+    indexes.set(entries, (index = made));
+  }
+  return index;
+}
+
 /** Symlink hops allowed while resolving one path (Linux's own limit is 40). */
 const MAX_LINK_HOPS = 40;
 
@@ -45,8 +61,6 @@ const MAX_LINK_HOPS = 40;
  * `entries` must be in walk order.
  */
 export function selectSources(entries: readonly ContextEntry[], sources: readonly string[]): Result<SourceSelection[], SourceError> {
-  const index = new Map<string, number>();
-  entries.forEach((e, i) => index.set(e.path, i));
   const subtree = (i: number): ContextEntry[] => {
     const root = entries[i]!;
     const out = [root];
@@ -72,21 +86,22 @@ export function selectSources(entries: readonly ContextEntry[], sources: readonl
     const dangling: string[] = [];
     const selected: ContextEntry[] = [];
     for (const path of matched) {
-      const own = index.get(path);
+      // The context root needs no lookup (nor the index, for `COPY . /dst`).
+      const own = path === '.' ? undefined : entryIndex(entries).get(path);
       if (own !== undefined && entries[own]!.type === 'symlink') selected.push(entries[own]!);
-      const resolved = resolveInContext(index, entries, path);
+      const resolved = resolveInContext(entries, path);
       if (resolved === undefined) {
         if (own !== undefined) dangling.push(path);
         continue;
       }
       if (resolved === '.') {
         roots.push({ path, entry: undefined });
-        selected.push(...entries);
+        appendAll(selected, entries);
         continue;
       }
-      const i = index.get(resolved)!;
+      const i = entryIndex(entries).get(resolved)!;
       roots.push({ path, entry: entries[i]! });
-      selected.push(...subtree(i));
+      appendAll(selected, subtree(i));
     }
     out.push({ source, roots, dangling, entries: selected });
   }
@@ -98,7 +113,7 @@ export function selectSources(entries: readonly ContextEntry[], sources: readonl
  * absolute target starts from it. Returns the resolved path ("." for the root), or undefined when
  * a component is missing from the walk (absent, ignored) or the links loop.
  */
-export function resolveInContext(index: ReadonlyMap<string, number>, entries: readonly ContextEntry[], path: string): string | undefined {
+export function resolveInContext(entries: readonly ContextEntry[], path: string): string | undefined {
   let todo = path.split('/');
   const cur: string[] = [];
   let hops = 0;
@@ -109,7 +124,7 @@ export function resolveInContext(index: ReadonlyMap<string, number>, entries: re
       cur.pop();
       continue;
     }
-    const i = index.get([...cur, name].join('/'));
+    const i = entryIndex(entries).get([...cur, name].join('/'));
     if (i === undefined) return undefined;
     const e = entries[i]!;
     if (e.type === 'symlink') {

@@ -20,8 +20,14 @@ export interface TreeRecord {
 
 /** The records of a set of entries, sorted by path, duplicates dropped. Every file needs a fingerprint. */
 export function treeRecords(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>): TreeRecord[] {
-  const unique = [...new Map(entries.map((e) => [e.path, e])).values()];
-  unique.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // Walk order is usually path order already (it differs around names below '/', like "a.txt"
+  // before "a/"): then there is nothing to drop or sort, which saves a map and a sort of 50,000.
+  let unique: readonly ContextEntry[] = entries;
+  if (!strictlyAscending(entries)) {
+    const sorted = [...new Map(entries.map((e) => [e.path, e])).values()];
+    sorted.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    unique = sorted;
+  }
   return unique.map((e) => {
     let fingerprint = '';
     if (e.type === 'file') {
@@ -33,6 +39,15 @@ export function treeRecords(entries: readonly ContextEntry[], fingerprints: Read
   });
 }
 
+function strictlyAscending(entries: readonly ContextEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.path < entries[i]!.path)) return false;
+  return true;
+}
+
+/** Strings JSON.stringify writes as they are, between quotes (no escapes, no lone surrogates). */
+const PLAIN_JSON_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+const jsonString = (s: string) => (PLAIN_JSON_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
+
 /** sha256 over the records, one JSON array per line under a versioned header. */
 export function digestTreeRecords(records: readonly TreeRecord[]): Sha256 {
   const h = new Sha256Stream();
@@ -40,7 +55,8 @@ export function digestTreeRecords(records: readonly TreeRecord[]): Sha256 {
   // no-op build of a 50,000-file context (the bytes hashed are the same either way).
   let batch = 'wharf-tree-v1\n';
   for (const r of records) {
-    batch += JSON.stringify([r.path, r.type, r.mode, r.uid, r.gid, r.size, r.linkTarget, r.fingerprint]) + '\n';
+    // The same line JSON.stringify makes of the array, without building the array.
+    batch += `[${jsonString(r.path)},"${r.type}",${r.mode},${r.uid},${r.gid},${r.size},${jsonString(r.linkTarget)},"${r.fingerprint}"]\n`;
     if (batch.length >= 64 * 1024) {
       h.update(Buffer.from(batch));
       batch = '';

@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../util/index.js';
+import { DIR_STAT_FIELDS, UserError, nativeAddon, type DirStats } from '../util/index.js';
 import type { MatchInfo, Pattern, PatternMatcher } from './patternmatcher.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -21,10 +21,10 @@ export interface ContextEntry {
   readonly size: number;
   /** The link text for a symlink. */
   readonly linkTarget?: string;
-  /** For the stat cache only; never part of a digest. */
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-  readonly ino: bigint;
+  /** Modification time in whole milliseconds; never part of a digest. */
+  readonly mtimeMs: number;
+  /** What the stat cache compares (see statSignature); never part of a digest. */
+  readonly statSig: string;
 }
 
 export interface WalkOptions {
@@ -62,23 +62,20 @@ export async function walkContext(root: string, opts: WalkOptions = {}): Promise
     // ms of waiting in a no-op build of a 1,051-directory context. Timers and output still run
     // between batches of directories.
     if (++dirsRead % YIELD_EVERY_DIRS === 0) await new Promise((r) => setImmediate(r));
-    let names: string[];
+    let listing: ContextEntry[] | undefined;
     try {
-      names = readdirSync(absDir);
+      listing = listDir(absDir, relDir);
     } catch (e) {
+      if (e instanceof UserError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
       // An unreadable directory that is filtered out anyway does not fail the walk.
       if (dirSkipped && (code === 'EACCES' || code === 'EPERM')) return;
       throw new UserError('context.unreadable', `cannot read build context directory ${JSON.stringify(relDir || '.')}: ${(e as Error).message}`);
     }
-    names.sort(compareNames);
+    if (!listing) return;
     const parent = parents[parents.length - 1];
-    for (const name of names) {
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
-      const abs = join(absDir, name);
-      const entry = statEntry(abs, rel);
-      if (!entry) continue; // vanished during the walk
+    for (const entry of listing) {
+      const rel = entry.path;
       const isDir = entry.type === 'dir';
       let skip = false;
       let includeInfo: MatchInfo = [];
@@ -110,7 +107,7 @@ export async function walkContext(root: string, opts: WalkOptions = {}): Promise
       }
       if (isDir) {
         const frame: DirFrame = { entry, includeInfo, excludeInfo, emitted: !skip };
-        await visit(abs, rel, [...parents, frame], skip);
+        await visit(join(absDir, baseName(rel)), rel, [...parents, frame], skip);
       }
     }
   };
@@ -141,9 +138,95 @@ function compareNames(a: string, b: string): number {
 }
 
 /**
- * lstat is synchronous on purpose: it answers from the inode cache in microseconds, far less than
- * a thread-pool round trip; the walk yields to the event loop every YIELD_EVERY_DIRS directories.
+ * One directory's entries in Go's name order, or undefined when it is gone. Synchronous on
+ * purpose: lstat answers from the inode cache in microseconds, far less than a thread-pool round
+ * trip; the walk yields to the event loop every YIELD_EVERY_DIRS directories. The native addon
+ * does the listing and every lstat in one call (relative to the directory, without BigInts).
  */
+function listDir(absDir: string, relDir: string): ContextEntry[] | undefined {
+  const addon = nativeAddon();
+  return addon ? listDirNative(addon.readDirStats(absDir, relDir === '' ? '' : `${relDir}/`), absDir) : listDirNode(absDir, relDir);
+}
+
+function listDirNative(listing: DirStats | null, absDir: string): ContextEntry[] | undefined {
+  if (!listing) return undefined;
+  const paths = listing[0].split('\0');
+  const stats = listing[1];
+  const sigs = listing[2].split('\0');
+  const out: ContextEntry[] = [];
+  for (let i = 0, f = 0; f < stats.length; i++, f += DIR_STAT_FIELDS) {
+    const mode = stats[f]!;
+    const type = typeOfMode(mode);
+    const entry: ContextEntry = {
+      path: paths[i]!,
+      type,
+      mode: mode & 0o7777,
+      uid: stats[f + 1]!,
+      gid: stats[f + 2]!,
+      size: type === 'file' || type === 'symlink' ? stats[f + 3]! : 0,
+      mtimeMs: stats[f + 4]!,
+      statSig: sigs[i]!,
+    };
+    out.push(type === 'symlink' ? withLinkTarget(entry, join(absDir, baseName(entry.path))) : entry);
+  }
+  return out;
+}
+
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+function listDirNode(absDir: string, relDir: string): ContextEntry[] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(absDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  names.sort(compareNames);
+  const out: ContextEntry[] = [];
+  for (const name of names) {
+    const entry = statEntry(join(absDir, name), relDir === '' ? name : `${relDir}/${name}`);
+    if (entry) out.push(entry); // else vanished during the walk
+  }
+  return out;
+}
+
+const S_IFMT = 0o170000;
+function typeOfMode(mode: number): EntryType {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    default:
+      return 'other';
+  }
+}
+
+function withLinkTarget(entry: ContextEntry, abs: string): ContextEntry {
+  try {
+    return { ...entry, linkTarget: readlinkSync(abs) };
+  } catch (e) {
+    throw new UserError('context.unreadable', `cannot read ${JSON.stringify(entry.path)} in the build context: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * What the stat cache compares to trust a fingerprint unread: size, mtime, ctime, inode and mode
+ * (with type bits). The native addon builds the same string (native/wharf_native.c).
+ */
+export function statSignature(st: BigIntStats): string {
+  const ns = (t: bigint) => `${t / 1_000_000_000n}.${t % 1_000_000_000n}`;
+  return `${st.size}:${ns(st.mtimeNs)}:${ns(st.ctimeNs)}:${st.ino}:${st.mode}`;
+}
+
+/** Whole milliseconds of a stat's mtime, as ContextEntry.mtimeMs. */
+export function mtimeMsOf(st: BigIntStats): number {
+  return Number(st.mtimeNs / 1_000_000n);
+}
+
 function statEntry(abs: string, rel: string): ContextEntry | undefined {
   let st;
   try {
@@ -152,17 +235,16 @@ function statEntry(abs: string, rel: string): ContextEntry | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError('context.unreadable', `cannot read ${JSON.stringify(rel)} in the build context: ${(e as Error).message}`);
   }
-  const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  const base = {
+  const type = typeOfMode(Number(st.mode));
+  const entry: ContextEntry = {
     path: rel,
     type,
     mode: Number(st.mode & 0o7777n),
     uid: Number(st.uid),
     gid: Number(st.gid),
     size: type === 'file' || type === 'symlink' ? Number(st.size) : 0,
-    mtimeNs: st.mtimeNs,
-    ctimeNs: st.ctimeNs,
-    ino: st.ino,
+    mtimeMs: mtimeMsOf(st),
+    statSig: statSignature(st),
   };
-  return type === 'symlink' ? { ...base, linkTarget: readlinkSync(abs) } : base;
+  return type === 'symlink' ? withLinkTarget(entry, abs) : entry;
 }

@@ -170,7 +170,7 @@ export function planCopy(
     const rec = recordOf.get(ctxPath);
     const entry = entryOf.get(ctxPath);
     if (!rec || !entry) return undefined;
-    const mtimeMs = Number(entry.mtimeNs / 1_000_000n);
+    const mtimeMs = entry.mtimeMs;
     if (it.type === 'dir') planned.set(p, { abs: it.abs, type: 'dir', dirMode: chmod ? chmod.apply(it.mode, true) : it.mode });
     // A symlink is compared like a file, by its target and the mtime the copy gives it.
     else if (it.type === 'symlink') planned.set(p, { abs: it.abs, type: 'symlink', linkTarget: it.linkTarget ?? '', file: [`->${it.linkTarget ?? ''}`, 0, mtimeMs, 0] });

@@ -1,8 +1,8 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { BAD_PATTERN, goClean, goMatch, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../context/index.js';
+import { BAD_PATTERN, entryIndex, goClean, goMatch, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../context/index.js';
 import { resolveInRoot } from '../runtime/index.js';
-import { UserError } from '../util/index.js';
+import { appendAll, UserError } from '../util/index.js';
 
 /** One path to copy, relative to the source root it belongs to ('' is the root itself). */
 export interface SourceItem {
@@ -118,8 +118,8 @@ async function expandInRoot(rootfs: string, source: string, label: string): Prom
 }
 
 function merge(into: Selection, more: Selection): void {
-  into.roots.push(...more.roots);
-  into.entries.push(...more.entries);
+  appendAll(into.roots, more.roots);
+  appendAll(into.entries, more.entries);
 }
 
 function excludeMatcher(spec: SourceSpec): PatternMatcher | undefined {
@@ -155,19 +155,14 @@ async function walkDir(host: string): Promise<ContextEntry[]> {
 function entryOf(path: string, st: Awaited<ReturnType<typeof lstat>>): ContextEntry {
   const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
   return {
-    path, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeNs: 0n, ctimeNs: 0n, ino: BigInt(st.ino),
+    path, type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeMs: 0, statSig: '',
   };
 }
-
-/** Path → position, per entry list (a glob over a large context looks up many roots). */
-const indexes = new WeakMap<readonly ContextEntry[], Map<string, number>>();
 
 /** The entries below `base` (undefined: the tree root), contiguous after it in walk order. */
 function under(tree: Tree, base: string | undefined): readonly ContextEntry[] {
   if (base === undefined) return tree.entries;
-  let index = indexes.get(tree.entries);
-  if (!index) indexes.set(tree.entries, (index = new Map(tree.entries.map((e, i) => [e.path, i]))));
-  const i = index.get(base) ?? tree.entries.length;
+  const i = entryIndex(tree.entries).get(base) ?? tree.entries.length;
   const out: ContextEntry[] = [];
   for (let j = i + 1; j < tree.entries.length && tree.entries[j]!.path.startsWith(base + '/'); j++) out.push(tree.entries[j]!);
   return out;
@@ -178,6 +173,20 @@ const itemOf = (tree: Tree, rel: string, e: ContextEntry): SourceItem => ({
   rel, abs: tree.abs(e.path), type: e.type, mode: e.mode, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
 });
 const rootDirItem = (abs: string): SourceItem => ({ rel: '', abs, type: 'dir', mode: 0o755 });
+
+/**
+ * A root whose items are listed when first asked for: a COPY whose cache key hits needs only the
+ * selected entries, and listing 50,000 items with host paths was a tenth of such a no-op build.
+ */
+function lazyRoot(name: string, list: () => SourceItem[]): SourceRoot {
+  let items: SourceItem[] | undefined;
+  return {
+    name,
+    get items() {
+      return (items ??= list());
+    },
+  };
+}
 
 /** A plain source: a path or a Go filepath.Match glob, each match copied by name or as dir contents. */
 function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, label: string, shown = source, wildcard = hasGlobMeta(source)): Selection {
@@ -195,13 +204,20 @@ function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, l
       for (const e of [...(r.entry ? [r.entry] : []), ...inside]) dropped.add(e.path);
       continue;
     }
-    const items: SourceItem[] = r.entry ? [itemOf(tree, '', r.entry)] : [rootDirItem(tree.abs(''))];
-    for (const e of inside) {
-      const rel = relTo(base, e.path);
-      if (exclude?.matchesOrParentMatches(rel)) dropped.add(e.path);
-      else items.push(itemOf(tree, rel, e));
+    const left = new Set<string>();
+    if (exclude) {
+      for (const e of inside) {
+        if (!exclude.matchesOrParentMatches(relTo(base, e.path))) continue;
+        left.add(e.path);
+        dropped.add(e.path);
+      }
     }
-    roots.push({ name: posix.basename(r.path), items });
+    const entry = r.entry;
+    roots.push(lazyRoot(posix.basename(r.path), () => {
+      const items: SourceItem[] = entry ? [itemOf(tree, '', entry)] : [rootDirItem(tree.abs(''))];
+      for (const e of inside) if (!left.has(e.path)) items.push(itemOf(tree, relTo(base, e.path), e));
+      return items;
+    }));
   }
   return { roots, entries: s.entries.filter((e) => !dropped.has(e.path)) };
 }
@@ -234,7 +250,7 @@ function pickParents(tree: Tree, base: string, pattern: string, exclude: Pattern
     const kept = inside.filter((e) => keep.has(relTo(b, e.path)));
     if (kept.length === 0) continue;
     if (r.entry?.type === 'dir' && r.path !== r.entry.path) entries.push(...sel.value[0]!.entries.filter((e) => e.path === r.path));
-    entries.push(...kept);
+    appendAll(entries, kept);
     roots.push({ name: '', items: [rootDirItem(tree.abs(b ?? '')), ...kept.map((e) => itemOf(tree, relTo(b, e.path), e))] });
   }
   if (required && roots.length === 0) throw notFound(label, shown, tree.where);

@@ -2,3 +2,4 @@ export * from './result.js';
 export * from './user-error.js';
 export * from './fs.js';
 export * from './native.js';
+export * from './arrays.js';

@@ -10,7 +10,20 @@ export interface NativeAddon {
   umount(target: string, detach: boolean): void;
   /** Every attribute under `dir`, without following symlinks: rel ('' for dir), name, value, … */
   readTreeXattrs(dir: string): (string | Buffer)[];
+  /**
+   * One directory's entries in bytewise name order: their paths (`prefix` + name), DIR_STAT_FIELDS
+   * numbers each (st_mode, uid, gid, size, mtime in whole ms) and a stat signature each; paths and
+   * signatures come joined by NUL. null when the directory is gone. A name that vanished before
+   * its lstat is left out (count entries by `stats.length`). Throws an Error with `errno` and
+   * `code` (e.g. 'EACCES').
+   */
+  readDirStats(dir: string, prefix: string): DirStats | null;
 }
+
+export type DirStats = [paths: string, stats: Float64Array, sigs: string];
+
+/** Numbers per entry in readDirStats' stats. */
+export const DIR_STAT_FIELDS = 5;
 
 let load: (() => NativeAddon) | undefined;
 let loaded: NativeAddon | null | undefined;

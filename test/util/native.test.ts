@@ -1,13 +1,14 @@
 /**
  * The native addon (native/wharf_native.c, built by `npm run build`) against the programs it
  * replaces: an overlay it mounts behaves as one `mount` makes, umount leaves nothing in
- * /proc/self/mountinfo, and the xattrs it reads are exactly what getfattr reports (needs root).
+ * /proc/self/mountinfo, the xattrs it reads are exactly what getfattr reports, and a context walk
+ * through it lists exactly what Node's own lstat lists (needs root).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { nativeAddon, setNativeAddon, type NativeAddon } from '../../src/util/index.js';
 import { isMountPoint, mountOverlay, unmountReliably } from '../../src/snapshot/overlay.js';
 import { readTreeXattrs } from '../../src/layer/index.js';
+import { walkContext } from '../../src/context/index.js';
 import { requireRoot } from '../helpers/busybox.js';
 
 const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
@@ -71,4 +73,33 @@ test('xattrs read through the addon are the ones getfattr reads', async () => {
   assert.deepEqual(viaAddon, viaGetfattr);
   assert.deepEqual([...viaAddon.keys()].sort(), ['', 'a/b', 'a/file']);
   assert.deepEqual(viaAddon.get('a/file')?.get('user.bin'), Buffer.from([0, 0xff, 0x10]));
+});
+
+test('a context walk through the addon lists the same entries, in the same order, as one through lstat', async () => {
+  const ctx = join(tmp, 'ctx');
+  // Names whose bytewise order differs from a plain sort: '.' and '-' sort before '/', upper case
+  // before lower, and a 4-byte UTF-8 name after a 2-byte one (UTF-16 sorts them the other way).
+  for (const dir of ['a', 'a/b', 'B', 'é', '\u{1F600}', 'ﬀ']) await mkdir(join(ctx, dir), { recursive: true });
+  for (const file of ['a.txt', 'a-b', 'a/b/deep', 'a/z', 'B/x', 'é/y', '\u{1F600}/w', 'ﬀ/v']) await writeFile(join(ctx, file), file);
+  await writeFile(join(ctx, 'run.sh'), '#!/bin/sh\n');
+  await chmod(join(ctx, 'run.sh'), 0o755);
+  await utimes(join(ctx, 'a.txt'), 1_000_000, 1_000_000.5);
+  await symlink('a/z', join(ctx, 'link'));
+  await symlink('/nowhere', join(ctx, 'a', 'dangling'));
+  execFileSync('mkfifo', [join(ctx, 'fifo')]);
+  setNativeAddon(undefined);
+  const viaLstat = await walkContext(ctx);
+  useAddon();
+  const viaAddon = await walkContext(ctx);
+  assert.deepEqual(viaAddon, viaLstat);
+  assert.deepEqual(
+    viaAddon.map((e) => e.path),
+    ['B', 'B/x', 'a', 'a/b', 'a/b/deep', 'a/dangling', 'a/z', 'a-b', 'a.txt', 'fifo', 'link', 'run.sh', 'é', 'é/y', 'ﬀ', 'ﬀ/v', '\u{1F600}', '\u{1F600}/w'],
+  );
+  const byPath = new Map(viaAddon.map((e) => [e.path, e]));
+  assert.equal(byPath.get('fifo')?.type, 'other');
+  assert.deepEqual([byPath.get('link')?.type, byPath.get('link')?.linkTarget], ['symlink', 'a/z']);
+  assert.equal(byPath.get('run.sh')?.mode, 0o755);
+  assert.equal(byPath.get('a.txt')?.mtimeMs, 1_000_000_500);
+  assert.match(byPath.get('a.txt')!.statSig, /^5:1000000\.500000000:\d+\.\d+:\d+:33188$/);
 });
