@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, writeFile, symlink, rm, utimes, chmod, stat } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadXxh64, type Xxh64Hasher } from '../../src/hash/index.js';
-import { diffTreeRecords, hasGlobMeta, openContext, selectSources, StatCache, Fingerprinter, walkContext, ignoreFileCandidates, type BuildContext } from '../../src/context/index.js';
+import { diffTreeRecords, treeRecords, hasGlobMeta, openContext, selectSources, StatCache, Fingerprinter, walkContext, ignoreFileCandidates, type BuildContext } from '../../src/context/index.js';
 
 let base: string;
 let ctxDir: string;
@@ -215,4 +215,15 @@ test('symlinks named as sources are followed inside the context only', async () 
   } finally {
     for (const l of ['src-link', 'abs-link', 'src/up-link', 'loop']) await rm(join(ctxDir, l));
   }
+});
+
+test('selectSources and treeRecords take a context of 250,000 entries (no argument spreading)', () => {
+  const entries = Array.from({ length: 250_000 }, (_, i) => ({
+    path: `d${Math.floor(i / 1000)}/f${String(i).padStart(6, '0')}`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, size: 1, mtimeMs: 0, statSig: '',
+  }));
+  const r = selectSources(entries, ['.']);
+  assert.ok(r.ok);
+  assert.equal(r.value[0]!.entries.length, 250_000);
+  const fps = new Map(entries.map((e) => [e.path, '0000000000000000' as never]));
+  assert.equal(treeRecords(r.value[0]!.entries, fps).length, 250_000);
 });
