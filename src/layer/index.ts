@@ -6,7 +6,7 @@ import { applyLayer } from './apply.js';
 import type { LayerCodec } from './types.js';
 import { writeLayer } from './write.js';
 
-export type { ApplyOptions, Compression, DirForm, LayerCodec, LayerResult, LayerWriteOptions } from './types.js';
+export type { ApplyOptions, Compression, DirForm, FileSpan, LayerCodec, LayerResult, LayerWriteOptions, TarReuse } from './types.js';
 export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
 export { decompressed, detectCompression, peekStream, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';

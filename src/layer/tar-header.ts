@@ -57,7 +57,8 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len), 'ascii'), body]);
 }
 
-function padToBlock(n: number): number {
+/** Zero bytes after `n` bytes of content, up to the next block. */
+export function padToBlock(n: number): number {
   return (BLOCK - (n % BLOCK)) % BLOCK;
 }
 

@@ -5,11 +5,11 @@
  * directory is an overlayfs upper dir and its whiteouts become OCI whiteout entries.
  */
 import { lstat, open, readlink } from 'node:fs/promises';
-import { lstatSync, readdirSync, readFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/index.js';
-import { encodeHeader, endOfArchive, paddingFor, type TarEntry } from './tar-header.js';
-import type { DirForm } from './types.js';
+import { encodeHeader, endOfArchive, padToBlock, paddingFor, type TarEntry } from './tar-header.js';
+import type { DirForm, FileSpan, TarReuse } from './types.js';
 import { readTreeXattrs, type Xattrs } from './xattr.js';
 
 export interface TarOptions {
@@ -17,6 +17,8 @@ export interface TarOptions {
   readonly sourceDateEpoch?: number;
   /** The tree's xattrs, when already read (see LayerWriteOptions.xattrs). */
   readonly xattrs?: ReadonlyMap<string, Xattrs>;
+  /** Offsets are of this tar stream: only for a blob stored as the plain tar. */
+  readonly reuse?: TarReuse;
 }
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -48,6 +50,9 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     const s = Number(mtimeMs / 1000n);
     return opts.sourceDateEpoch !== undefined ? Math.min(s, opts.sourceDateEpoch) : s;
   };
+  /** Where the next entry starts in the tar (advanced as entries() hands chunks out). */
+  let pos = 0;
+  const splicer = opts.reuse?.from ? new Splicer(opts.reuse.from.blobPath, opts.reuse.from.spans) : undefined;
   /** dev:ino of every multiply-linked non-directory seen, → the first path written. */
   const linkSources = new Map<string, string>();
 
@@ -66,7 +71,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     return kept.size ? kept : undefined;
   };
 
-  async function* entry(rel: string, abs: string, st: BigIntStats): AsyncGenerator<Buffer> {
+  async function* entry(rel: string, abs: string, st: BigIntStats): AsyncGenerator<Buffer | SplicedEntry> {
     const common = { path: rel, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: clamp(st.mtimeMs) };
 
     if (opts.form === 'overlay' && isOverlayWhiteout(st)) {
@@ -123,13 +128,18 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       yield encodeHeader({ ...common, ...withX, type: 'fifo', size: 0 });
     } else if (st.isFile()) {
       const e: TarEntry = { ...common, ...withX, type: 'file', size: Number(st.size) };
-      if (e.size <= SMALL_FILE) {
-        const data = readFileSync(abs);
-        if (data.length !== e.size) throw new UserError('layer.file-changed', `${abs} changed size while it was being written to a layer`);
-        yield encodeHeader(e);
-        yield data;
-        yield paddingFor(e.size);
-      } else yield* fileEntry(e, abs);
+      const header = encodeHeader(e);
+      const span: FileSpan = { inode: inodeOf(st), offset: pos, length: header.length + e.size + padToBlock(e.size) };
+      const readSmall = () => [header, readSmallFile(abs, e.size), paddingFor(e.size)];
+      const report = (spliced: boolean) => opts.reuse?.onFile?.(rel, span, spliced);
+      // The splicer reports what it took: a large entry now, a small one once its batch is read.
+      const spliced = splicer?.entry(rel, span, header, e.size <= SMALL_FILE ? readSmall : undefined, report);
+      if (spliced) yield* spliced;
+      else {
+        report(false);
+        if (e.size <= SMALL_FILE) yield* readSmall();
+        else yield* fileEntry(e, header, abs);
+      }
     } else if (st.isSocket()) {
       // Sockets cannot be archived and mean nothing once their process is gone; docker skips them too.
       return;
@@ -138,14 +148,39 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     }
   }
 
-  yield* entry('', dir, await lstat(dir, { bigint: true }));
-  yield endOfArchive();
+  try {
+    // Entries taken from the earlier blob are gathered while they lie back to back there, and read
+    // in one call (a read per file was most of the time such a tar took).
+    let batch: SplicedEntry[] = [];
+    for await (const item of entry('', dir, await lstat(dir, { bigint: true }))) {
+      pos += item.length;
+      if (!('fallback' in item)) {
+        if (batch.length) yield* splicer!.readBatch(batch.splice(0));
+        yield item;
+        continue;
+      }
+      const last = batch.at(-1);
+      if (last && (last.offset + last.length !== item.offset || item.offset + item.length - batch[0]!.offset > READ_CHUNK)) yield* splicer!.readBatch(batch.splice(0));
+      batch.push(item);
+    }
+    if (batch.length) yield* splicer!.readBatch(batch);
+    yield endOfArchive();
+  } finally {
+    splicer?.close();
+  }
 }
 
-async function* fileEntry(e: TarEntry, abs: string): AsyncGenerator<Buffer> {
+/** A small file read whole; its size must still be the one its header gives. */
+function readSmallFile(abs: string, size: number): Buffer {
+  const data = readFileSync(abs);
+  if (data.length !== size) throw new UserError('layer.file-changed', `${abs} changed size while it was being written to a layer`);
+  return data;
+}
+
+async function* fileEntry(e: TarEntry, header: Buffer, abs: string): AsyncGenerator<Buffer> {
   const fh = await open(abs, 'r');
   try {
-    yield encodeHeader(e);
+    yield header;
     let remaining = e.size;
     while (remaining > 0) {
       const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
@@ -160,4 +195,113 @@ async function* fileEntry(e: TarEntry, abs: string): AsyncGenerator<Buffer> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A file's inode as `ino:birthtime`: the same only for the same file (a hard link of it), never
+ * for a later file that reuses a freed inode number. '' where the filesystem keeps no birth time.
+ */
+function inodeOf(st: BigIntStats): string {
+  return st.birthtimeNs > 0n ? `${st.ino}:${st.birthtimeNs}` : '';
+}
+
+/**
+ * A small entry to copy out of the earlier blob, read together with its neighbours there. Its
+ * header is checked once read; `fallback` gives the same bytes from the file when it does not match.
+ */
+interface SplicedEntry {
+  readonly offset: number;
+  readonly length: number;
+  readonly header: Buffer;
+  readonly fallback: () => Buffer[];
+  /** Told whether the bytes came from the earlier blob after all. */
+  readonly report: (spliced: boolean) => void;
+}
+
+/**
+ * Copies file entries out of an earlier layer blob (see TarReuse): an entry is taken when the file
+ * is the same inode the earlier tar read at that path and the entry's header bytes there are the
+ * ones this tar would write now (same path, mode, owner, mtime, size, xattrs), so the bytes are
+ * exactly what reading the file would give. Hard-linked snapshot files are never written, which
+ * is what makes the content the same.
+ */
+class Splicer {
+  private fd: number | undefined;
+  private failed = false;
+
+  constructor(
+    private readonly blobPath: string,
+    private readonly spans: ReadonlyMap<string, FileSpan>,
+  ) {}
+
+  /**
+   * How to take the entry from the earlier blob: a small one (`fallback` given) is deferred to a
+   * batch read, a large one is read now in chunks. Undefined when it has to come from the file.
+   */
+  entry(
+    rel: string, now: FileSpan, header: Buffer, fallback: (() => Buffer[]) | undefined, report: (spliced: boolean) => void,
+  ): Iterable<Buffer | SplicedEntry> | undefined {
+    const then = this.spans.get(rel);
+    if (!then || now.inode === '' || then.inode !== now.inode || then.length !== now.length) return undefined;
+    const fd = this.open();
+    if (fd === undefined) return undefined;
+    if (fallback) return [{ offset: then.offset, length: then.length, header, fallback, report }];
+    const first = this.read(fd, then.offset, Math.min(READ_CHUNK, then.length));
+    if (!first || !startsWith(first, 0, header)) return undefined;
+    report(true);
+    return this.rest(fd, then, first);
+  }
+
+  /** The bytes of entries that lie back to back in the earlier blob, each checked by its header. */
+  *readBatch(batch: readonly SplicedEntry[]): Generator<Buffer> {
+    const start = batch[0]!.offset;
+    const last = batch.at(-1)!;
+    const buf = this.read(this.fd!, start, last.offset + last.length - start);
+    if (buf && batch.every((e) => startsWith(buf, e.offset - start, e.header))) {
+      for (const e of batch) e.report(true);
+      yield buf;
+      return;
+    }
+    for (const e of batch) {
+      const ok = buf !== undefined && startsWith(buf, e.offset - start, e.header);
+      e.report(ok);
+      if (ok) yield buf.subarray(e.offset - start, e.offset - start + e.length);
+      else yield* e.fallback();
+    }
+  }
+
+  private *rest(fd: number, span: FileSpan, first: Buffer): Generator<Buffer> {
+    yield first;
+    for (let off = first.length; off < span.length; ) {
+      const buf = this.read(fd, span.offset + off, Math.min(READ_CHUNK, span.length - off));
+      if (!buf) throw new Error(`${this.blobPath} is shorter than its recorded entries`);
+      yield buf;
+      off += buf.length;
+    }
+  }
+
+  private read(fd: number, at: number, length: number): Buffer | undefined {
+    const buf = Buffer.allocUnsafe(length);
+    return readSync(fd, buf, 0, length, at) === length ? buf : undefined;
+  }
+
+  private open(): number | undefined {
+    if (this.fd === undefined && !this.failed) {
+      try {
+        this.fd = openSync(this.blobPath, 'r');
+      } catch {
+        this.failed = true; // gone (collected): every file is read instead
+      }
+    }
+    return this.fd;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function startsWith(buf: Buffer, at: number, header: Buffer): boolean {
+  return buf.length >= at + header.length && buf.compare(header, 0, header.length, at, at + header.length) === 0;
 }

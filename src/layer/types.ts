@@ -22,6 +22,28 @@ export interface LayerWriteOptions {
    * the getfattr process the writer would otherwise start.
    */
   readonly xattrs?: ReadonlyMap<string, Xattrs>;
+  /** Ignored unless compression is 'none'. */
+  readonly reuse?: TarReuse;
+}
+
+/** Where a regular file's entry (headers, content, padding) sits in a layer tar. */
+export interface FileSpan {
+  /** The file as `ino:birthtime`: equal only for the same file (or a hard link of it); '' unknown. */
+  readonly inode: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Ties a layer tar to an earlier one, so a tree hard-linked from that layer's snapshot (an
+ * incremental COPY) is not read file by file again: its unchanged entries are copied out of the
+ * earlier blob. Only for layers stored as plain tar, where tar offsets are blob offsets.
+ */
+export interface TarReuse {
+  /** The earlier plain-tar blob and where its files' entries are, by path. */
+  readonly from?: { readonly blobPath: string; readonly spans: ReadonlyMap<string, FileSpan> };
+  /** Told where each regular file's entry went, and whether it came out of `from`. */
+  readonly onFile?: (path: string, span: FileSpan, spliced: boolean) => void;
 }
 
 /** A committed layer blob: diff_id of the uncompressed tar, digest/size of the stored blob. */

@@ -41,13 +41,15 @@ class HashTap extends Transform {
 }
 
 /** The uncompressed, deterministic tar of `dir` as a stream (for exporters that want plain tar). */
-export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch' | 'xattrs'>): Readable {
+export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch' | 'xattrs' | 'reuse'>): Readable {
   return Readable.from(coalesced(tarDirectory(dir, opts)), { objectMode: false });
 }
 
 /** Only a blob writer is needed, so any BlobStore (or a bare sink in a benchmark) will do. */
 export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
-  return storeTar(layerTarStream(dir, opts), opts.compression, blobs);
+  const { reuse, ...tarOpts } = opts;
+  // Tar offsets are blob offsets only when the blob is the tar itself.
+  return storeTar(layerTarStream(dir, reuse && opts.compression === 'none' ? { ...tarOpts, reuse } : tarOpts), opts.compression, blobs);
 }
 
 /**

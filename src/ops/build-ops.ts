@@ -11,9 +11,9 @@ import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } 
 import { selectContext, selectStage, type Selection } from './copy-sources.js';
 import { fromStage, imageState } from './from.js';
 import { cloneThenCommit, writeThroughOverlay, withStageView } from './fs-write.js';
-import { cloneable as treeCloneable, lineageId, lineageOf, planCopy } from './copy-reuse.js';
+import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, spliceSource } from './copy-reuse.js';
 import { readLineage, writeLineage } from './copy-lineage.js';
-import type { Xattrs } from '../layer/index.js';
+import type { FileSpan, Xattrs } from '../layer/index.js';
 import { applyMeta } from './meta.js';
 import { copyCreatedBy, runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
@@ -177,10 +177,20 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         let cloneable = false;
         const inspect = (x: ReadonlyMap<string, Xattrs>) => void (cloneable = treeCloneable(x));
         const previous = lineage && deps.incrementalCopy ? readLineage(deps.store.root, lineage) : undefined;
-        const cloned = previous && planned ? await cloneThenCommit(deps, state, previous, planned, inspect) : undefined;
+        // Where the tar put each file, for the next run's lineage; a clone copies its unchanged
+        // entries out of the previous layer instead of reading the files again.
+        const spans = new Map<string, FileSpan>();
+        let spliced = 0;
+        const onFile = (p: string, span: FileSpan, fromPrevious: boolean) => {
+          spans.set(p, span);
+          if (fromPrevious) spliced++;
+        };
+        const earlier = previous && spliceSource(previous, (d) => deps.blobs.path(d));
+        const cloned = previous && planned ? await cloneThenCommit(deps, state, previous, planned, inspect, { ...(earlier ? { from: earlier } : {}), onFile }) : undefined;
         let owner = previous?.owner ?? { uid: 0, gid: 0 };
         if (cloned) {
-          io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step, copied ${cloned.copied}${cloned.removed ? `, left out ${cloned.removed} removed` : ''}`);
+          const taken = spliced ? ` (${spliced} of them straight from its layer)` : '';
+          io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step${taken}, copied ${cloned.copied}${cloned.removed ? `, left out ${cloned.removed} removed` : ''}`);
           layer = { descriptor: cloned.descriptor, diffId: cloned.diffId };
         } else layer = await writeThroughOverlay(deps, state, async (rootfs) => {
           owner = await resolveOwner(rootfs, cp.chown?.value);
@@ -201,8 +211,8 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
             if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
             if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectionOf(v, cp).roots : [], cp.contents, opts);
           }
-        }, planned ? inspect : undefined);
-        if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner));
+        }, planned ? inspect : undefined, planned ? { onFile } : undefined);
+        if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner, spans));
       } else if (ins.kind === 'WORKDIR') {
         const path = absolute(state, (ins as TextInstruction).value.value);
         layer = await writeThroughOverlay(deps, state, async (rootfs) => {

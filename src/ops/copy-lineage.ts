@@ -27,6 +27,8 @@ export interface CopyLineage {
   readonly dirs: Readonly<Record<string, number>>;
   /** The --chown owner it resolved (the same parent has the same passwd). */
   readonly owner: { readonly uid: number; readonly gid: number };
+  /** Where each regular file's entry is in the layer blob, when it is a plain tar (see TarReuse). */
+  readonly spans?: Readonly<Record<string, readonly [inode: string, offset: number, length: number]>>;
 }
 
 const lineageFile = (root: string, id: Sha256) => join(root, 'cache', 'copy-lineage', `${sha256Hex(id)}.json`);

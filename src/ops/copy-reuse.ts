@@ -19,7 +19,7 @@ import type { SourceRoot } from './copy-sources.js';
 import { digestOfJSON, type Sha256 } from '../hash/index.js';
 import type { Descriptor } from '../store/index.js';
 import type { CopiedFile, CopyLineage } from './copy-lineage.js';
-import type { Xattrs } from '../layer/index.js';
+import { layerMediaType, type FileSpan, type TarReuse, type Xattrs } from '../layer/index.js';
 import { copyFileContents, writeSymlink, YIELD_EVERY_MS, type Owner } from './copy.js';
 import { timeSlicer } from '../util/index.js';
 
@@ -182,12 +182,26 @@ export function planCopy(
 }
 
 /** The lineage a finished COPY leaves for its next run. */
-export function lineageOf(layer: { descriptor: Descriptor; diffId: Sha256 }, planned: ReadonlyMap<string, PlannedItem>, owner: Owner): CopyLineage {
+export function lineageOf(
+  layer: { descriptor: Descriptor; diffId: Sha256 }, planned: ReadonlyMap<string, PlannedItem>, owner: Owner, spans: ReadonlyMap<string, FileSpan>,
+): CopyLineage {
   const files: Record<string, CopiedFile> = {};
   const dirs: Record<string, number> = {};
   for (const [p, it] of planned) {
     if (it.file) files[p] = it.file;
     else if (it.type === 'dir') dirs[p] = it.dirMode!;
   }
-  return { layer: layer.descriptor, diffId: layer.diffId, files, dirs, owner };
+  const lineage = { layer: layer.descriptor, diffId: layer.diffId, files, dirs, owner };
+  if (spans.size === 0) return lineage;
+  const recorded: Record<string, readonly [string, number, number]> = {};
+  for (const [p, s] of spans) if (s.inode) recorded[p] = [s.inode, s.offset, s.length];
+  return { ...lineage, spans: recorded };
+}
+
+/** What an incremental COPY's tar can copy out of the previous layer (see TarReuse). */
+export function spliceSource(lineage: CopyLineage, blobPath: (digest: Sha256) => string): TarReuse['from'] {
+  if (!lineage.spans || lineage.layer.mediaType !== layerMediaType('none')) return undefined;
+  const spans = new Map<string, FileSpan>();
+  for (const [p, [inode, offset, length]] of Object.entries(lineage.spans)) spans.set(p, { inode, offset, length });
+  return { blobPath: blobPath(lineage.layer.digest), spans };
 }

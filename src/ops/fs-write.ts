@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readTreeXattrs, type Xattrs } from '../layer/index.js';
+import { readTreeXattrs, type TarReuse, type Xattrs } from '../layer/index.js';
 import { mountOverlay, type LayerRef } from '../snapshot/index.js';
 import { cloneCopy, type PlannedItem } from './copy-reuse.js';
 import type { CopyLineage } from './copy-lineage.js';
@@ -15,7 +15,7 @@ import { layerRefs, type BuildDeps, type StageState } from './state.js';
  * later RUN mounts the result without unpacking it again.
  */
 export async function writeThroughOverlay(
-  deps: BuildDeps, state: StageState, write: (rootfs: string) => Promise<void>, inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void,
+  deps: BuildDeps, state: StageState, write: (rootfs: string) => Promise<void>, inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void, reuse?: TarReuse,
 ): Promise<StepLayer> {
   const layers = layerRefs(state.draft);
   const lowers = await deps.snapshots.prepare(layers);
@@ -28,7 +28,7 @@ export async function writeThroughOverlay(
     } finally {
       await mount.unmount();
     }
-    return await commit(deps, upper, layers, inspect);
+    return await commit(deps, upper, layers, inspect, reuse);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -40,7 +40,7 @@ export async function writeThroughOverlay(
  * same as a full copy (the caller then copies in full).
  */
 export async function cloneThenCommit(
-  deps: BuildDeps, state: StageState, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>, inspect: (xattrs: ReadonlyMap<string, Xattrs>) => void,
+  deps: BuildDeps, state: StageState, lineage: CopyLineage, planned: ReadonlyMap<string, PlannedItem>, inspect: (xattrs: ReadonlyMap<string, Xattrs>) => void, reuse: TarReuse,
 ): Promise<(StepLayer & { linked: number; copied: number; removed: number }) | undefined> {
   const layers = layerRefs(state.draft);
   await deps.protect(lineage.layer.digest);
@@ -51,17 +51,19 @@ export async function cloneThenCommit(
   try {
     const cloned = await cloneCopy(lowers[0]!, lowers.slice(1), upper, lineage, planned);
     if (!cloned) return undefined;
-    return { ...(await commit(deps, upper, layers, inspect)), ...cloned };
+    return { ...(await commit(deps, upper, layers, inspect, reuse)), ...cloned };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
 /** The upper dir as the step's layer; its xattrs are read once, for `inspect` and the tar. */
-async function commit(deps: BuildDeps, upper: string, layers: readonly LayerRef[], inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void): Promise<StepLayer> {
+async function commit(
+  deps: BuildDeps, upper: string, layers: readonly LayerRef[], inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void, reuse?: TarReuse,
+): Promise<StepLayer> {
   const xattrs = inspect ? await readTreeXattrs(upper) : undefined;
   if (xattrs) inspect!(xattrs);
-  const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression, deps.sourceDateEpoch, xattrs);
+  const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression, deps.sourceDateEpoch, xattrs, reuse);
   return { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId };
 }
 

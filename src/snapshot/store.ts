@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { applyLayer, writeLayer, type Compression, type LayerResult, type Xattrs } from '../layer/index.js';
+import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
 import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 
 /**
@@ -23,9 +23,10 @@ export interface SnapshotStore {
   prepare(layers: readonly LayerRef[]): Promise<string[]>;
   /**
    * Writes an overlay upper dir as a layer on top of `parent` and moves the dir into place as the
-   * new layer's snapshot (not a copy). The upper dir is gone afterwards either way.
+   * new layer's snapshot (not a copy). The upper dir is gone afterwards either way. `reuse` ties
+   * the tar to an earlier layer the upper was hard-linked from (see TarReuse).
    */
-  commitUpper(upper: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>): Promise<LayerResult>;
+  commitUpper(upper: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>, reuse?: TarReuse): Promise<LayerResult>;
   /**
    * Removes the snapshots made of these layer blobs (whatever stack they sit on), so a build that
    * runs those steps again commits its upper dir into place as a first build does. Nothing may be
@@ -102,10 +103,10 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       return chains.map(fsOf).reverse();
     },
 
-    async commitUpper(upper, parent, compression, sourceDateEpoch, xattrs) {
+    async commitUpper(upper, parent, compression, sourceDateEpoch, xattrs, reuse) {
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       try {
-        const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}) }, blobs);
+        const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
         const chain = chainOf([...parent.map((l) => l.diffId), layer.diffId]).at(-1)!;
         if (await exists(fsOf(chain))) return layer;
         await mkdir(tmp, { recursive: true });

@@ -59,7 +59,8 @@ test('a changed file is copied, the rest linked from the last run; the layer equ
   await writeFile(join(ctx, 'a.txt'), 'two\n');
   const second = await env.build(ctx, ['-t', 'reuse:2', ...EPOCH]);
   assert.equal(second.status, 0, second.stderr);
-  assert.match(reusedLine(second.stderr) ?? '', /reused 5 unchanged files from the previous run of this step, copied 1/);
+  // The four unchanged regular files' tar entries come out of the first layer, not the files.
+  assert.match(reusedLine(second.stderr) ?? '', /reused 5 unchanged files from the previous run of this step \(4 of them straight from its layer\), copied 1/);
   assert.equal(run('reuse:2', 'cat', '/out').stdout, 'two\nsea\n755 0:0\n');
   assert.equal(run('reuse:2', 'readlink', '/app/link').stdout.trim(), 'a.txt');
   // The hard links did not reach back: the first image still has the first content.
@@ -162,4 +163,31 @@ RUN stat -c '%n %u:%g' /etc/app/a.conf /etc/app/b.conf > /owners && cat /real/a.
   assert.equal(reused.length, 1, r.stderr);
   assert.match(reused[0]!, /reused 1 unchanged files .* copied 1/);
   assert.equal(run('reuse:owner', 'cat', '/owners').stdout, '/etc/app/a.conf 1234:2345\n/etc/app/b.conf 1234:2345\na=2\n');
+});
+
+test('entries copied out of the previous layer are checked: a lineage whose offsets are wrong reads the files instead', async () => {
+  const ctx = await env.context('reuse-splice', {
+    Dockerfile: 'FROM busybox:test\nCOPY . /app/\n', 'a.txt': 'one\n', 'b.txt': 'bee\n', 'big.bin': Buffer.alloc(3 * 1024 * 1024 + 7, 'x').toString(),
+  });
+  assert.equal((await env.build(ctx, EPOCH)).status, 0);
+  await writeFile(join(ctx, 'a.txt'), 'two\n');
+  const spliced = await env.build(ctx, ['-t', 'splice:ok', ...EPOCH]);
+  assert.match(reusedLine(spliced.stderr) ?? '', /\(3 of them straight from its layer\), copied 1/);
+  assert.equal(run('splice:ok', 'md5sum', '/app/big.bin').stdout, execFileSync('md5sum', [join(ctx, 'big.bin')], { encoding: 'utf8' }).replace(join(ctx, 'big.bin'), '/app/big.bin'));
+
+  // Every recorded entry moved by one block: no header there matches, so nothing is taken from it.
+  const lineageDir = join(env.root, 'cache', 'copy-lineage');
+  for (const name of execFileSync('ls', [lineageDir], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    const path = join(lineageDir, name);
+    const lineage = JSON.parse(await readFile(path, 'utf8')) as { spans?: Record<string, [string, number, number]> };
+    for (const span of Object.values(lineage.spans ?? {})) span[1] += 512;
+    await writeFile(path, JSON.stringify(lineage));
+  }
+  await writeFile(join(ctx, 'a.txt'), 'three\n');
+  const checked = await env.build(ctx, ['-t', 'splice:checked', ...EPOCH]);
+  assert.equal(checked.status, 0, checked.stderr);
+  assert.match(reusedLine(checked.stderr) ?? '', /reused 3 unchanged files from the previous run of this step, copied 1/);
+  const full = await env.build(ctx, ['--no-cache', ...EPOCH]);
+  assert.equal(imageId(full.meta), imageId(checked.meta));
+  assert.equal(imageId(full.meta) === imageId(spliced.meta), false);
 });
