@@ -2,8 +2,8 @@
 // umount2(2), and reading a tree's extended attributes. Without this addon each is a child process
 // (mount, umount, getfattr: ~2.5 ms each, three per step); see src/util/native.ts for the fallback.
 // Also one directory's sorted listing with every entry's lstat in one call, for walking a build
-// context: Node's lstatSync resolves the whole path and allocates a BigInt Stats per file, which
-// was most of a no-op build of a 50,000-file context.
+// context and for writing a layer tar: Node's lstatSync resolves the whole path and allocates a
+// BigInt Stats per file, which was most of a no-op build of a 50,000-file context.
 //
 // Built by `npm run build` (scripts/build-native.mjs) with the system C compiler against Node's
 // own headers; Node-API only, so one build serves every Node version of the machine.
@@ -286,16 +286,40 @@ static int list_names(DIR *d, struct dir_listing *l) {
   return 0;
 }
 
-// readDirStats(dir, prefix) → [paths, stats, sigs] or null when dir is gone. paths (prefix + name,
-// sorted by name bytewise) and sigs are one string each, joined by NUL: one JS string per
-// directory instead of two per entry, and no path concatenation in JS. stats holds
-// DIR_STAT_FIELDS numbers per name. A name that vanished between readdir and lstat is left out.
-static napi_value read_dir_stats(napi_env env, napi_callback_info info) {
+// Numbers per entry for a layer tar (readDirEntries): st_mode, uid, gid, size, mtime seconds,
+// nlink, inode high and low 32 bits, st_dev major and minor, st_rdev major and minor, birth time
+// seconds and nanoseconds (0 and 0 where the filesystem keeps none).
+#define TAR_STAT_FIELDS 14
+
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): what survives
+// Node's utf8 decoding unchanged.
+static bool valid_utf8(const unsigned char *s) {
+  while (*s) {
+    unsigned c = *s++;
+    if (c < 0x80) continue;
+    int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
+    if (extra < 0 || c > 0xf4) return false;
+    unsigned cp = c & (0x3f >> extra);
+    for (int i = 0; i < extra; i++, s++) {
+      if ((*s & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (*s & 0x3f);
+    }
+    if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff))) return false;
+  }
+  return true;
+}
+
+enum listing_kind { FOR_WALK, FOR_TAR };
+
+// One directory's sorted entries with their lstat, for readDirStats and readDirEntries (see
+// there); the third element is the signatures for FOR_WALK and '' for FOR_TAR.
+static napi_value list_dir(napi_env env, napi_callback_info info, enum listing_kind kind) {
   size_t argc = 2;
   napi_value argv[2], result = NULL;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const size_t fields = kind == FOR_WALK ? DIR_STAT_FIELDS : TAR_STAT_FIELDS;
   char *dir = string_arg(env, argv[0]);
-  char *prefix = argc > 1 ? string_arg(env, argv[1]) : strdup("");
+  char *prefix = kind == FOR_WALK && argc > 1 ? string_arg(env, argv[1]) : strdup("");
   if (!dir || !prefix) {
     free(dir);
     free(prefix);
@@ -318,30 +342,56 @@ static napi_value read_dir_stats(napi_env env, napi_callback_info info) {
   free(dir);
   struct dir_listing l = {NULL, 0, 0};
   int err = list_names(d, &l);
-  double *nums = l.n ? malloc(l.n * DIR_STAT_FIELDS * sizeof *nums) : NULL;
+  double *nums = l.n ? malloc(l.n * fields * sizeof *nums) : NULL;
   if (err == 0 && l.n && !nums) err = ENOMEM;
   struct text names = {0}, sigs = {0};
   size_t kept = 0;
   for (size_t i = 0; err == 0 && i < l.n; i++) {
-    struct stat st;
-    if (fstatat(dirfd(d), l.names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      err = errno;
-      break;
+    double *f = nums + kept * fields;
+    if (kind == FOR_WALK) {
+      struct stat st;
+      if (fstatat(dirfd(d), l.names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;
+        err = errno;
+        break;
+      }
+      f[0] = st.st_mode;
+      f[1] = st.st_uid;
+      f[2] = st.st_gid;
+      f[3] = (double)st.st_size;
+      f[4] = (double)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+      if (kept > 0) text_add(&sigs, "", 1);
+      text_signature(&sigs, &st);
+    } else {
+      if (!valid_utf8((const unsigned char *)l.names[i])) {
+        err = EILSEQ; // the caller lists the directory itself and names the file
+        break;
+      }
+      struct statx sx;
+      if (statx(dirfd(d), l.names[i], AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
+        if (errno == ENOENT) continue;
+        err = errno;
+        break;
+      }
+      bool btime = (sx.stx_mask & STATX_BTIME) != 0;
+      f[0] = sx.stx_mode;
+      f[1] = sx.stx_uid;
+      f[2] = sx.stx_gid;
+      f[3] = (double)sx.stx_size;
+      f[4] = (double)sx.stx_mtime.tv_sec;
+      f[5] = sx.stx_nlink;
+      f[6] = (double)(sx.stx_ino >> 32);
+      f[7] = (double)(sx.stx_ino & 0xffffffffu);
+      f[8] = sx.stx_dev_major;
+      f[9] = sx.stx_dev_minor;
+      f[10] = sx.stx_rdev_major;
+      f[11] = sx.stx_rdev_minor;
+      f[12] = btime ? (double)sx.stx_btime.tv_sec : 0;
+      f[13] = btime ? sx.stx_btime.tv_nsec : 0;
     }
-    double *f = nums + kept * DIR_STAT_FIELDS;
-    f[0] = st.st_mode;
-    f[1] = st.st_uid;
-    f[2] = st.st_gid;
-    f[3] = (double)st.st_size;
-    f[4] = (double)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (kept > 0) {
-      text_add(&names, "", 1);
-      text_add(&sigs, "", 1);
-    }
+    if (kept > 0) text_add(&names, "", 1);
     text_add(&names, prefix, prefix_len);
     text_add(&names, l.names[i], strlen(l.names[i]));
-    text_signature(&sigs, &st);
     kept++;
   }
   closedir(d);
@@ -353,11 +403,11 @@ static napi_value read_dir_stats(napi_env env, napi_callback_info info) {
   void *data;
   if (err == 0 && (napi_create_string_utf8(env, names.s ? names.s : "", names.len, &names_value) != napi_ok ||
                    napi_create_string_latin1(env, sigs.s ? sigs.s : "", sigs.len, &sigs_value) != napi_ok ||
-                   napi_create_arraybuffer(env, kept * DIR_STAT_FIELDS * sizeof(double), &data, &buffer) != napi_ok ||
-                   napi_create_typedarray(env, napi_float64_array, kept * DIR_STAT_FIELDS, buffer, 0, &stats) != napi_ok ||
+                   napi_create_arraybuffer(env, kept * fields * sizeof(double), &data, &buffer) != napi_ok ||
+                   napi_create_typedarray(env, napi_float64_array, kept * fields, buffer, 0, &stats) != napi_ok ||
                    napi_create_array_with_length(env, 3, &result) != napi_ok))
     err = ENOMEM;
-  if (err == 0 && kept) memcpy(data, nums, kept * DIR_STAT_FIELDS * sizeof(double));
+  if (err == 0 && kept) memcpy(data, nums, kept * fields * sizeof(double));
   free(nums);
   free(names.s);
   free(sigs.s);
@@ -368,12 +418,28 @@ static napi_value read_dir_stats(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// readDirStats(dir, prefix) → [paths, stats, sigs] or null when dir is gone, for walking a build
+// context. paths (prefix + name, sorted by name bytewise) and sigs are one string each, joined by
+// NUL: one JS string per directory instead of two per entry, and no path concatenation in JS.
+// stats holds DIR_STAT_FIELDS numbers per name. A name that vanished before its lstat is left out.
+static napi_value read_dir_stats(napi_env env, napi_callback_info info) {
+  return list_dir(env, info, FOR_WALK);
+}
+
+// readDirEntries(dir) → [names, stats, ''] or null, for writing a layer tar: as readDirStats with
+// TAR_STAT_FIELDS numbers per name (from statx, for the birth time). A name that is not
+// well-formed UTF-8 throws EILSEQ.
+static napi_value read_dir_entries(napi_env env, napi_callback_info info) {
+  return list_dir(env, info, FOR_TAR);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, do_umount, NULL, NULL, NULL, napi_default, NULL},
       {"readTreeXattrs", NULL, read_tree_xattrs, NULL, NULL, NULL, napi_default, NULL},
       {"readDirStats", NULL, read_dir_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"readDirEntries", NULL, read_dir_entries, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

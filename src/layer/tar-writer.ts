@@ -4,13 +4,14 @@
  * SOURCE_DATE_EPOCH when given); nothing else about the machine leaks in. In `overlay` form the
  * directory is an overlayfs upper dir and its whiteouts become OCI whiteout entries.
  */
-import { lstat, open, readlink } from 'node:fs/promises';
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, type BigIntStats } from 'node:fs';
+import { open, readlink } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/index.js';
 import { encodeHeader, endOfArchive, padToBlock, paddingFor, type TarEntry } from './tar-header.js';
 import type { DirForm, FileSpan, TarReuse } from './types.js';
 import { readTreeXattrs, type Xattrs } from './xattr.js';
+import { inodeOf, linkKeyOf, listEntries, lstatEntry, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, type EntryStat } from './entry-stat.js';
 
 export interface TarOptions {
   readonly form: DirForm;
@@ -32,24 +33,14 @@ const SMALL_FILE = 256 * 1024;
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-function isOverlayWhiteout(st: BigIntStats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0n;
-}
-
-function major(rdev: bigint): number {
-  return Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-}
-function minor(rdev: bigint): number {
-  return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+function isOverlayWhiteout(st: EntryStat): boolean {
+  return st.kind === S_IFCHR && st.rdevMajor === 0 && st.rdevMinor === 0;
 }
 
 /** The tar stream of `dir` as chunks; end-of-archive blocks included. */
 export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerator<Buffer> {
   const xattrs = opts.xattrs ?? (await readTreeXattrs(dir));
-  const clamp = (mtimeMs: bigint): number => {
-    const s = Number(mtimeMs / 1000n);
-    return opts.sourceDateEpoch !== undefined ? Math.min(s, opts.sourceDateEpoch) : s;
-  };
+  const clamp = (s: number): number => (opts.sourceDateEpoch !== undefined ? Math.min(s, opts.sourceDateEpoch) : s);
   /** Where the next entry starts in the tar (advanced as entries() hands chunks out). */
   let pos = 0;
   const splicer = opts.reuse?.from ? new Splicer(opts.reuse.from.blobPath, opts.reuse.from.spans) : undefined;
@@ -71,8 +62,8 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     return kept.size ? kept : undefined;
   };
 
-  async function* entry(rel: string, abs: string, st: BigIntStats): AsyncGenerator<Buffer | SplicedEntry> {
-    const common = { path: rel, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: clamp(st.mtimeMs) };
+  async function* entry(rel: string, abs: string, st: EntryStat): AsyncGenerator<Buffer | SplicedEntry> {
+    const common = { path: rel, mode: st.perm, uid: st.uid, gid: st.gid, mtime: clamp(st.mtime) };
 
     if (opts.form === 'overlay' && isOverlayWhiteout(st)) {
       // A deletion: an empty regular file `.wh.<name>`. All whiteouts share one inode, so they
@@ -85,7 +76,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     const x = keptXattrs(rel);
     const withX = x ? { xattrs: x } : {};
 
-    if (st.isDirectory()) {
+    if (st.kind === S_IFDIR) {
       if (rel !== '') yield encodeHeader({ ...common, ...withX, type: 'dir', size: 0 });
       if (opts.form === 'overlay' && xattrs.get(rel)?.get('trusted.overlay.opaque')?.toString() === 'y') {
         yield encodeHeader({ ...common, path: rel === '' ? OPAQUE_MARKER : `${rel}/${OPAQUE_MARKER}`, type: 'file', mode: 0, size: 0 });
@@ -94,13 +85,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       // Metadata and small files are read synchronously: per-call thread-pool round trips made
       // trees of small files several times slower than GNU tar, and the pipeline still yields
       // to the event loop between chunks.
-      const children = readdirSync(abs, { encoding: 'buffer' }).map((raw) => {
-        const name = raw.toString('utf8');
-        if (!Buffer.from(name).equals(raw)) {
-          const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-          throw new UserError('layer.bad-filename', `cannot put ${join(abs, shown)} in a layer: its name is not valid UTF-8`, 'rename the file');
-        }
-        const cst = lstatSync(join(abs, name), { bigint: true });
+      const children = listEntries(abs).map(({ name, st: cst }) => {
         const tarName = opts.form === 'overlay' && isOverlayWhiteout(cst) ? `${WHITEOUT_PREFIX}${name}` : name;
         return { name, tarName, st: cst };
       });
@@ -109,8 +94,8 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       return;
     }
 
-    if (st.nlink > 1n) {
-      const key = `${st.dev}:${st.ino}`;
+    if (st.nlink > 1) {
+      const key = linkKeyOf(st);
       const first = linkSources.get(key);
       if (first !== undefined) {
         yield encodeHeader({ ...common, ...withX, type: 'hardlink', size: 0, linkname: first });
@@ -119,15 +104,15 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
       linkSources.set(key, rel);
     }
 
-    if (st.isSymbolicLink()) {
+    if (st.kind === S_IFLNK) {
       yield encodeHeader({ ...common, ...withX, type: 'symlink', size: 0, linkname: await readlink(abs) });
-    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      const type = st.isCharacterDevice() ? 'char' : 'block';
-      yield encodeHeader({ ...common, ...withX, type, size: 0, devmajor: major(st.rdev), devminor: minor(st.rdev) });
-    } else if (st.isFIFO()) {
+    } else if (st.kind === S_IFCHR || st.kind === S_IFBLK) {
+      const type = st.kind === S_IFCHR ? 'char' : 'block';
+      yield encodeHeader({ ...common, ...withX, type, size: 0, devmajor: st.rdevMajor, devminor: st.rdevMinor });
+    } else if (st.kind === S_IFIFO) {
       yield encodeHeader({ ...common, ...withX, type: 'fifo', size: 0 });
-    } else if (st.isFile()) {
-      const e: TarEntry = { ...common, ...withX, type: 'file', size: Number(st.size) };
+    } else if (st.kind === S_IFREG) {
+      const e: TarEntry = { ...common, ...withX, type: 'file', size: st.size };
       const header = encodeHeader(e);
       const span: FileSpan = { inode: inodeOf(st), offset: pos, length: header.length + e.size + padToBlock(e.size) };
       const readSmall = () => [header, readSmallFile(abs, e.size), paddingFor(e.size)];
@@ -140,7 +125,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
         if (e.size <= SMALL_FILE) yield* readSmall();
         else yield* fileEntry(e, header, abs);
       }
-    } else if (st.isSocket()) {
+    } else if (st.kind === S_IFSOCK) {
       // Sockets cannot be archived and mean nothing once their process is gone; docker skips them too.
       return;
     } else {
@@ -152,7 +137,7 @@ export async function* tarDirectory(dir: string, opts: TarOptions): AsyncGenerat
     // Entries taken from the earlier blob are gathered while they lie back to back there, and read
     // in one call (a read per file was most of the time such a tar took).
     let batch: SplicedEntry[] = [];
-    for await (const item of entry('', dir, await lstat(dir, { bigint: true }))) {
+    for await (const item of entry('', dir, lstatEntry(dir))) {
       pos += item.length;
       if (!('fallback' in item)) {
         if (batch.length) yield* splicer!.readBatch(batch.splice(0));
@@ -195,14 +180,6 @@ async function* fileEntry(e: TarEntry, header: Buffer, abs: string): AsyncGenera
   } finally {
     await fh.close();
   }
-}
-
-/**
- * A file's inode as `ino:birthtime`: the same only for the same file (a hard link of it), never
- * for a later file that reuses a freed inode number. '' where the filesystem keeps no birth time.
- */
-function inodeOf(st: BigIntStats): string {
-  return st.birthtimeNs > 0n ? `${st.ino}:${st.birthtimeNs}` : '';
 }
 
 /**

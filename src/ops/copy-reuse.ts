@@ -77,12 +77,12 @@ export async function cloneCopy(
       const to = join(upper, p);
       const st = lstatSync(from);
       const want = planned.get(p);
-      if (!want && (lineage.dirs[p] !== undefined || lineage.files[p] !== undefined)) {
+      if (!want && (lineage.dirs.has(p) || lineage.files.has(p))) {
         removed++; // gone from the sources: a full copy would not write it either
         continue;
       }
       if (st.isDirectory()) {
-        if (want && (want.type !== 'dir' || lineage.dirs[p] !== want.dirMode)) return false;
+        if (want && (want.type !== 'dir' || lineage.dirs.get(p) !== want.dirMode)) return false;
         if (want) seen.add(p);
         // A directory keeps the snapshot's owner and mode: the same parent gives the same ones.
         mkdirSync(to);
@@ -96,7 +96,7 @@ export async function cloneCopy(
       seen.add(p);
       if (st.isSymbolicLink()) {
         if (want.type !== 'symlink' || readlinkSync(from) !== want.linkTarget) return false;
-        if (sameFile(lineage.files[p], want.file)) {
+        if (sameFile(lineage.files.get(p), want.file)) {
           linkSync(from, to);
           linked++;
         } else {
@@ -104,8 +104,8 @@ export async function cloneCopy(
           copied++;
         }
       } else {
-        if (want.type !== 'file' || lineage.files[p] === undefined) return false;
-        if (sameFile(lineage.files[p], want.file)) {
+        if (want.type !== 'file' || !lineage.files.has(p)) return false;
+        if (sameFile(lineage.files.get(p), want.file)) {
           linkSync(from, to);
           linked++;
         } else {
@@ -185,23 +185,17 @@ export function planCopy(
 export function lineageOf(
   layer: { descriptor: Descriptor; diffId: Sha256 }, planned: ReadonlyMap<string, PlannedItem>, owner: Owner, spans: ReadonlyMap<string, FileSpan>,
 ): CopyLineage {
-  const files: Record<string, CopiedFile> = {};
-  const dirs: Record<string, number> = {};
+  const files = new Map<string, CopiedFile>();
+  const dirs = new Map<string, number>();
   for (const [p, it] of planned) {
-    if (it.file) files[p] = it.file;
-    else if (it.type === 'dir') dirs[p] = it.dirMode!;
+    if (it.file) files.set(p, it.file);
+    else if (it.type === 'dir') dirs.set(p, it.dirMode!);
   }
-  const lineage = { layer: layer.descriptor, diffId: layer.diffId, files, dirs, owner };
-  if (spans.size === 0) return lineage;
-  const recorded: Record<string, readonly [string, number, number]> = {};
-  for (const [p, s] of spans) if (s.inode) recorded[p] = [s.inode, s.offset, s.length];
-  return { ...lineage, spans: recorded };
+  return { layer: layer.descriptor, diffId: layer.diffId, files, dirs, owner, spans };
 }
 
 /** What an incremental COPY's tar can copy out of the previous layer (see TarReuse). */
 export function spliceSource(lineage: CopyLineage, blobPath: (digest: Sha256) => string): TarReuse['from'] {
-  if (!lineage.spans || lineage.layer.mediaType !== layerMediaType('none')) return undefined;
-  const spans = new Map<string, FileSpan>();
-  for (const [p, [inode, offset, length]] of Object.entries(lineage.spans)) spans.set(p, { inode, offset, length });
-  return { blobPath: blobPath(lineage.layer.digest), spans };
+  if (lineage.spans.size === 0 || lineage.layer.mediaType !== layerMediaType('none')) return undefined;
+  return { blobPath: blobPath(lineage.layer.digest), spans: lineage.spans };
 }

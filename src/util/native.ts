@@ -18,6 +18,11 @@ export interface NativeAddon {
    * `code` (e.g. 'EACCES').
    */
   readDirStats(dir: string, prefix: string): DirStats | null;
+  /**
+   * As readDirStats for a layer tar: names without a prefix, TAR_STAT_FIELDS numbers each (see
+   * src/layer/entry-stat.ts), no signatures (''). Throws EILSEQ for a name that is not UTF-8.
+   */
+  readDirEntries(dir: string): DirStats | null;
 }
 
 export type DirStats = [paths: string, stats: Float64Array, sigs: string];

@@ -2,7 +2,7 @@
  * The native addon (native/wharf_native.c, built by `npm run build`) against the programs it
  * replaces: an overlay it mounts behaves as one `mount` makes, umount leaves nothing in
  * /proc/self/mountinfo, the xattrs it reads are exactly what getfattr reports, and a context walk
- * through it lists exactly what Node's own lstat lists (needs root).
+ * through it lists exactly what Node's own lstat lists, as a layer tar written through it does (needs root).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeAddon, setNativeAddon, type NativeAddon } from '../../src/util/index.js';
 import { isMountPoint, mountOverlay, unmountReliably } from '../../src/snapshot/overlay.js';
-import { readTreeXattrs } from '../../src/layer/index.js';
+import { layerTarStream, readTreeXattrs } from '../../src/layer/index.js';
 import { walkContext } from '../../src/context/index.js';
 import { requireRoot } from '../helpers/busybox.js';
 
@@ -102,4 +102,35 @@ test('a context walk through the addon lists the same entries, in the same order
   assert.equal(byPath.get('run.sh')?.mode, 0o755);
   assert.equal(byPath.get('a.txt')?.mtimeMs, 1_000_000_500);
   assert.match(byPath.get('a.txt')!.statSig, /^5:1000000\.500000000:\d+\.\d+:\d+:33188$/);
+});
+
+test('a layer tar written through the addon is byte for byte the one written through lstat', async () => {
+  const upper = join(tmp, 'tar-upper');
+  await mkdir(join(upper, 'etc', 'sub'), { recursive: true });
+  await writeFile(join(upper, 'etc', 'a'), 'a\n');
+  await writeFile(join(upper, 'etc', 'big'), Buffer.alloc(300 * 1024, 7));
+  execFileSync('ln', [join(upper, 'etc', 'a'), join(upper, 'etc', 'hard')]);
+  await symlink('../etc/a', join(upper, 'etc', 'sub', 'link'));
+  execFileSync('mkfifo', [join(upper, 'fifo')]);
+  execFileSync('mknod', [join(upper, 'gone'), 'c', '0', '0']); // an overlay whiteout
+  execFileSync('mknod', [join(upper, 'tty'), 'c', '5', '0']);
+  await utimes(join(upper, 'etc', 'a'), 1_700_000_000.75, 1_700_000_000.75);
+  execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', join(upper, 'etc', 'sub')]);
+  const tar = async () => Buffer.concat(await layerTarStream(upper, { form: 'overlay' }).toArray());
+  setNativeAddon(undefined);
+  const viaLstat = await tar();
+  useAddon();
+  const viaAddon = await tar();
+  assert.ok(viaAddon.equals(viaLstat), 'the two tars differ');
+  const listing = execFileSync('tar', ['-tv', '--numeric-owner'], { input: viaAddon, encoding: 'utf8' });
+  assert.match(listing, /^h.* etc\/hard link to etc\/a$/m);
+  assert.match(listing, /^-.* \.wh\.gone$/m);
+  assert.match(listing, /^c.* 5,0 .*tty$/m);
+  assert.match(listing, /etc\/sub\/\.wh\.\.wh\.\.opq$/m);
+
+  // A name that is not UTF-8 is named in the error, as without the addon.
+  const bad = join(tmp, 'tar-bad');
+  await mkdir(bad);
+  await writeFile(Buffer.concat([Buffer.from(`${bad}/x`), Buffer.from([0xff])]), '');
+  await assert.rejects(async () => layerTarStream(bad, { form: 'plain' }).toArray(), /x\\xff in a layer: its name is not valid UTF-8/);
 });
