@@ -10,28 +10,6 @@ import { compressor, decompressed, layerMediaType } from './compress.js';
 import { tarDirectory } from './tar-writer.js';
 import type { Compression, LayerResult, LayerWriteOptions } from './types.js';
 
-/** Small headers and files are gathered into chunks of this size before hashing/compressing. */
-const COALESCE = 256 * 1024;
-
-async function* coalesced(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of src) {
-    if (chunk.length >= COALESCE && size === 0) {
-      yield chunk;
-      continue;
-    }
-    parts.push(chunk);
-    size += chunk.length;
-    if (size >= COALESCE) {
-      yield Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield Buffer.concat(parts, size);
-}
-
 class HashTap extends Transform {
   readonly hash = new Sha256Stream();
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -42,7 +20,7 @@ class HashTap extends Transform {
 
 /** The uncompressed, deterministic tar of `dir` as a stream (for exporters that want plain tar). */
 export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch' | 'xattrs' | 'reuse'>): Readable {
-  return Readable.from(coalesced(tarDirectory(dir, opts)), { objectMode: false });
+  return Readable.from(tarDirectory(dir, opts), { objectMode: false });
 }
 
 /** Only a blob writer is needed, so any BlobStore (or a bare sink in a benchmark) will do. */
