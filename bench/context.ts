@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadXxh64 } from '../src/hash/index.js';
 import { openContext, type BuildContext } from '../src/context/index.js';
+import { useShippedAddon } from './addon.js';
+
+// The walk lists directories through the addon, as the CLI's does.
+useShippedAddon();
 
 const FILES = 10_000;
 const base = await mkdtemp(join(tmpdir(), 'wharf-bench-context-'));

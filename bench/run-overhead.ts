@@ -2,10 +2,8 @@
 // bare `runc run` of `true` on the same rootfs, interleaved in the same process so both see the
 // same machine load. Needs root. Usage: node dist/bench/run-overhead.js [iterations]
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { setNativeAddon, type NativeAddon } from '../src/util/index.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { useShippedAddon } from './addon.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,8 +13,7 @@ import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
 
 const iterations = Number(process.argv[2] ?? 50);
 // Measure what ships: the mount and umount system calls through the addon the CLI loads.
-const addon = fileURLToPath(new URL('../native/wharf_native.node', import.meta.url));
-if (existsSync(addon)) setNativeAddon(() => createRequire(addon)(addon) as NativeAddon);
+useShippedAddon();
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
