@@ -54,7 +54,9 @@ export class StatCache {
     try {
       text = await readFile(file, 'utf8');
     } catch {
-      // No cache yet: it is only an accelerator, start empty.
+      // No cache yet: it is only an accelerator, start empty. One an earlier wharf left in JSON
+      // would never be read again.
+      await rm(file.replace(/\.statcache$/, '.json'), { force: true });
     }
     return new StatCache(file, parseRecords(text));
   }

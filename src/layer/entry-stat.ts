@@ -65,7 +65,7 @@ export function listEntries(abs: string): { name: string; st: EntryStat }[] {
       listing = addon.readDirEntries(abs);
     } catch (e) {
       // A name that is not UTF-8: listed again below, which names it in the error.
-      if ((e as NodeJS.ErrnoException).code !== 'EILSEQ') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EILSEQ') throw Object.assign(new Error(`${(e as Error).message}: ${abs}`), { code: (e as NodeJS.ErrnoException).code });
     }
     if (listing !== undefined) return listing ? fromNative(listing[0], listing[1]) : [];
   }

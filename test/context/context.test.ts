@@ -227,3 +227,17 @@ test('selectSources and treeRecords take a context of 250,000 entries (no argume
   const fps = new Map(entries.map((e) => [e.path, '0000000000000000' as never]));
   assert.equal(treeRecords(r.value[0]!.entries, fps).length, 250_000);
 });
+
+test('opening a context whose stat cache is missing removes the JSON one an earlier wharf left', async () => {
+  const store = await mkdtemp(join(tmpdir(), 'wharf-statcache-legacy-'));
+  try {
+    const file = StatCache.fileFor(store, ctxDir);
+    const legacy = file.replace(/\.statcache$/, '.json');
+    await mkdir(join(store, 'context'), { recursive: true });
+    await writeFile(legacy, '{"format":"wharf-statcache-v1","entries":{}}');
+    await StatCache.open(store, ctxDir);
+    await assert.rejects(stat(legacy), { code: 'ENOENT' });
+  } finally {
+    await rm(store, { recursive: true, force: true });
+  }
+});
