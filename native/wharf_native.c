@@ -5,10 +5,15 @@
 // context and for writing a layer tar: Node's lstatSync resolves the whole path and allocates a
 // BigInt Stats per file, which was most of a no-op build of a 50,000-file context.
 //
+// And sha256 on the thread pool, so hashing a layer blob overlaps with making it; through the
+// OpenSSL that Node itself exports, looked up when first used (without it those calls are absent
+// and the rest works).
+//
 // Built by `npm run build` (scripts/build-native.mjs) with the system C compiler against Node's
 // own headers; Node-API only, so one build serves every Node version of the machine.
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
@@ -433,6 +438,146 @@ static napi_value read_dir_entries(napi_env env, napi_callback_info info) {
   return list_dir(env, info, FOR_TAR);
 }
 
+// OpenSSL's EVP digest calls, found in the process (Node exports them) rather than linked, so an
+// addon loaded where they are missing still offers everything else.
+typedef struct evp_md_ctx EVP_MD_CTX;
+typedef struct evp_md EVP_MD;
+static struct {
+  EVP_MD_CTX *(*ctx_new)(void);
+  void (*ctx_free)(EVP_MD_CTX *);
+  const EVP_MD *(*sha256)(void);
+  int (*init)(EVP_MD_CTX *, const EVP_MD *, void *);
+  int (*update)(EVP_MD_CTX *, const void *, size_t);
+  int (*final)(EVP_MD_CTX *, unsigned char *, unsigned int *);
+  bool looked, ok;
+} evp;
+
+static bool have_evp(void) {
+  if (!evp.looked) {
+    evp.looked = true;
+    evp.ctx_new = (EVP_MD_CTX * (*)(void)) dlsym(RTLD_DEFAULT, "EVP_MD_CTX_new");
+    evp.ctx_free = (void (*)(EVP_MD_CTX *))dlsym(RTLD_DEFAULT, "EVP_MD_CTX_free");
+    evp.sha256 = (const EVP_MD *(*)(void))dlsym(RTLD_DEFAULT, "EVP_sha256");
+    evp.init = (int (*)(EVP_MD_CTX *, const EVP_MD *, void *))dlsym(RTLD_DEFAULT, "EVP_DigestInit_ex");
+    evp.update = (int (*)(EVP_MD_CTX *, const void *, size_t))dlsym(RTLD_DEFAULT, "EVP_DigestUpdate");
+    evp.final = (int (*)(EVP_MD_CTX *, unsigned char *, unsigned int *))dlsym(RTLD_DEFAULT, "EVP_DigestFinal_ex");
+    evp.ok = evp.ctx_new && evp.ctx_free && evp.sha256 && evp.init && evp.update && evp.final;
+  }
+  return evp.ok;
+}
+
+// One sha256 in progress. Updates run one at a time on the thread pool (the caller chains them);
+// `busy` turns a second one started meanwhile into an error instead of a corrupt digest.
+struct hasher {
+  EVP_MD_CTX *ctx;
+  bool busy, failed, done;
+};
+
+static void free_hasher(napi_env env, void *data, void *hint) {
+  struct hasher *h = data;
+  if (h->ctx) evp.ctx_free(h->ctx);
+  free(h);
+}
+
+// sha256Create() → an opaque hasher, or null when OpenSSL's digest calls are not in the process.
+static napi_value sha256_create(napi_env env, napi_callback_info info) {
+  napi_value result;
+  if (!have_evp()) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  struct hasher *h = calloc(1, sizeof *h);
+  if (!h || !(h->ctx = evp.ctx_new()) || evp.init(h->ctx, evp.sha256(), NULL) != 1) {
+    if (h && h->ctx) evp.ctx_free(h->ctx);
+    free(h);
+    return throw_errno(env, "sha256", ENOMEM);
+  }
+  if (napi_create_external(env, h, free_hasher, NULL, &result) != napi_ok) {
+    free_hasher(env, h, NULL);
+    return throw_errno(env, "sha256", ENOMEM);
+  }
+  return result;
+}
+
+struct hash_job {
+  struct hasher *h;
+  const void *data;
+  size_t len;
+  napi_ref chunk, hasher; // keep the bytes and the hasher alive until the update ran
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+static void hash_execute(napi_env env, void *data) {
+  struct hash_job *job = data;
+  if (evp.update(job->h->ctx, job->data, job->len) != 1) job->h->failed = true;
+}
+
+static void hash_complete(napi_env env, napi_status status, void *data) {
+  struct hash_job *job = data;
+  job->h->busy = false;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (status == napi_ok && !job->h->failed) napi_resolve_deferred(env, job->deferred, undefined);
+  else {
+    napi_value message, error;
+    napi_create_string_utf8(env, "sha256: update failed", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+  }
+  napi_delete_reference(env, job->chunk);
+  napi_delete_reference(env, job->hasher);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+// sha256Update(hasher, chunk) → a promise, settled once the chunk is hashed on the thread pool.
+// The chunk must not change until then, and the next update must wait for it.
+static napi_value sha256_update(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], promise, name;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct hasher *h;
+  void *data;
+  size_t len;
+  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok)
+    return throw_errno(env, "sha256 update", EINVAL);
+  if (h->busy || h->done) return throw_errno(env, "sha256 update while another runs or after the digest", EBUSY);
+  struct hash_job *job = calloc(1, sizeof *job);
+  if (!job) return throw_errno(env, "sha256 update", ENOMEM);
+  job->h = h;
+  job->data = data;
+  job->len = len;
+  napi_create_string_utf8(env, "wharf:sha256", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[1], 1, &job->chunk) != napi_ok || napi_create_reference(env, argv[0], 1, &job->hasher) != napi_ok ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, name, hash_execute, hash_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job); // the references leak only on an allocation failure inside V8, which is fatal anyway
+    return throw_errno(env, "sha256 update", ENOMEM);
+  }
+  h->busy = true;
+  return promise;
+}
+
+// sha256Digest(hasher) → the digest as lowercase hex; the hasher is finished after it.
+static napi_value sha256_digest(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct hasher *h;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) return throw_errno(env, "sha256 digest", EINVAL);
+  if (h->busy || h->done || h->failed) return throw_errno(env, "sha256 digest while an update runs, twice or after a failure", EBUSY);
+  unsigned char md[32];
+  unsigned int n = 0;
+  h->done = true;
+  if (evp.final(h->ctx, md, &n) != 1 || n != 32) return throw_errno(env, "sha256 digest", EIO);
+  char hex[65];
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  napi_create_string_latin1(env, hex, 64, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
@@ -440,6 +585,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"readTreeXattrs", NULL, read_tree_xattrs, NULL, NULL, NULL, napi_default, NULL},
       {"readDirStats", NULL, read_dir_stats, NULL, NULL, NULL, napi_default, NULL},
       {"readDirEntries", NULL, read_dir_entries, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Create", NULL, sha256_create, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Update", NULL, sha256_update, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Digest", NULL, sha256_digest, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, unlink, mkdtemp, type FileHandle } from 
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-import { Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
+import { PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
 import { fsyncDir } from '../util/fs.js';
 import { UserError } from '../util/user-error.js';
 import type { BlobStore, BlobWriter } from './types.js';
@@ -154,7 +154,8 @@ export class FsBlobStore implements BlobStore {
 const WRITES_IN_FLIGHT = 3;
 
 class FsBlobWriter implements BlobWriter {
-  private readonly hash = new Sha256Stream();
+  /** On the thread pool when the addon can (see PooledSha256), else on this thread. */
+  private readonly hash: PooledSha256 | Sha256Stream = PooledSha256.create() ?? new Sha256Stream();
   private done = false;
   private closed = false;
 
@@ -178,12 +179,13 @@ class FsBlobWriter implements BlobWriter {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.done) throw new Error('BlobWriter.write after commit/abort');
     if (this.failure) throw this.failure.error;
-    this.hash.update(chunk);
+    const hashed = this.hash.update(chunk);
     const at = this.position;
     this.position += chunk.length;
     const p = this.writeAt(chunk, at).catch((error: unknown) => void (this.failure ??= { error }));
     this.pending.push(p);
     while (this.pending.length >= WRITES_IN_FLIGHT) await this.pending.shift();
+    await hashed;
     const failed = this.failure as { error: unknown } | undefined;
     if (failed) throw failed.error;
   }
@@ -202,9 +204,10 @@ class FsBlobWriter implements BlobWriter {
   async commit(expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
     if (this.done) throw new Error('BlobWriter.commit twice or after abort');
     this.done = true;
-    const digest = this.hash.digest();
     const size = this.hash.size;
+    let digest: Sha256;
     try {
+      digest = await this.hash.digest();
       await this.drain();
       await this.fh.sync();
       await this.close();
@@ -218,6 +221,8 @@ class FsBlobWriter implements BlobWriter {
       await rename(this.tmp, this.store.path(digest));
       await fsyncDir(this.store.blobDir);
     } catch (e) {
+      await this.drain().catch(() => undefined);
+      await this.close().catch(() => undefined);
       await unlink(this.tmp).catch(() => undefined);
       throw e;
     }

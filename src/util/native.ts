@@ -23,6 +23,12 @@ export interface NativeAddon {
    * src/layer/entry-stat.ts), no signatures (''). Throws EILSEQ for a name that is not UTF-8.
    */
   readDirEntries(dir: string): DirStats | null;
+  /** A sha256 whose updates run on the thread pool, or null without OpenSSL in the process. */
+  sha256Create?(): unknown;
+  /** Hashes the chunk on the thread pool; the next update must wait for the promise. */
+  sha256Update(hasher: unknown, chunk: Uint8Array): Promise<void>;
+  /** The digest in lowercase hex; the hasher is finished. */
+  sha256Digest(hasher: unknown): string;
 }
 
 export type DirStats = [paths: string, stats: Float64Array, sigs: string];

@@ -2,7 +2,8 @@
  * The native addon (native/wharf_native.c, built by `npm run build`) against the programs it
  * replaces: an overlay it mounts behaves as one `mount` makes, umount leaves nothing in
  * /proc/self/mountinfo, the xattrs it reads are exactly what getfattr reports, and a context walk
- * through it lists exactly what Node's own lstat lists, as a layer tar written through it does (needs root).
+ * through it lists exactly what Node's own lstat lists, as a layer tar written through it does,
+ * and a blob hashed on the thread pool gets the digest Node's crypto gives (needs root).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,9 @@ import { nativeAddon, setNativeAddon, type NativeAddon } from '../../src/util/in
 import { isMountPoint, mountOverlay, unmountReliably } from '../../src/snapshot/overlay.js';
 import { layerTarStream, readTreeXattrs } from '../../src/layer/index.js';
 import { walkContext } from '../../src/context/index.js';
+import { openStore } from '../../src/store/index.js';
+import { PooledSha256 } from '../../src/hash/index.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { requireRoot } from '../helpers/busybox.js';
 
 const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
@@ -133,4 +137,29 @@ test('a layer tar written through the addon is byte for byte the one written thr
   await mkdir(bad);
   await writeFile(Buffer.concat([Buffer.from(`${bad}/x`), Buffer.from([0xff])]), '');
   await assert.rejects(async () => layerTarStream(bad, { form: 'plain' }).toArray(), /x\\xff in a layer: its name is not valid UTF-8/);
+});
+
+test('a blob hashed on the thread pool through the addon has the digest and bytes Node\'s crypto gives', async () => {
+  const chunks = [Buffer.alloc(0), Buffer.from('layer'), randomBytes(5 << 20), randomBytes(1234), randomBytes(300 * 1024)];
+  const whole = Buffer.concat(chunks);
+  const expected = `sha256:${createHash('sha256').update(whole).digest('hex')}`;
+  for (const withAddon of [true, false]) {
+    if (withAddon) useAddon();
+    else setNativeAddon(undefined);
+    assert.equal(PooledSha256.create() !== undefined, withAddon);
+    const store = await openStore(join(tmp, `blobs-${withAddon}`));
+    const w = await store.writer();
+    for (const c of chunks) await w.write(c);
+    const { digest, size } = await w.commit();
+    assert.deepEqual([digest, size], [expected, whole.length]);
+    assert.ok((await readFile(store.path(digest))).equals(whole));
+  }
+  // A digest that does not match the expected one is refused and leaves no blob.
+  useAddon();
+  const store = await openStore(join(tmp, 'blobs-mismatch'));
+  const w = await store.writer();
+  await w.write(Buffer.from('x'));
+  await assert.rejects(w.commit(`sha256:${'0'.repeat(64)}` as never), /does not match its expected digest/);
+  await w.abort();
+  assert.equal(await store.has(`sha256:${createHash('sha256').update('x').digest('hex')}` as never), false);
 });
