@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { DIR_STAT_FIELDS, UserError, nativeAddon, type DirStats } from '../util/index.js';
+import { DIR_STAT_FIELDS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, UserError, nativeAddon, type DirStats } from '../util/index.js';
 import type { MatchInfo, Pattern, PatternMatcher } from './patternmatcher.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -191,14 +191,13 @@ function listDirNode(absDir: string, relDir: string): ContextEntry[] | undefined
   return out;
 }
 
-const S_IFMT = 0o170000;
 function typeOfMode(mode: number): EntryType {
   switch (mode & S_IFMT) {
-    case 0o100000:
+    case S_IFREG:
       return 'file';
-    case 0o040000:
+    case S_IFDIR:
       return 'dir';
-    case 0o120000:
+    case S_IFLNK:
       return 'symlink';
     default:
       return 'other';

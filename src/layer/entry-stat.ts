@@ -5,16 +5,7 @@
  */
 import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { nativeAddon, UserError } from '../util/index.js';
-
-export const S_IFMT = 0o170000;
-export const S_IFREG = 0o100000;
-export const S_IFDIR = 0o040000;
-export const S_IFLNK = 0o120000;
-export const S_IFCHR = 0o020000;
-export const S_IFBLK = 0o060000;
-export const S_IFIFO = 0o010000;
-export const S_IFSOCK = 0o140000;
+import { nativeAddon, S_IFMT, UserError } from '../util/index.js';
 
 export interface EntryStat {
   /** st_mode & S_IFMT. */

@@ -6,11 +6,11 @@
  */
 import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../util/index.js';
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, UserError } from '../util/index.js';
 import { encodeHeader, endOfArchive, padToBlock, paddingFor, type TarEntry } from './tar-header.js';
 import type { DirForm, FileSpan, TarReuse } from './types.js';
 import { readTreeXattrs, type Xattrs } from './xattr.js';
-import { inodeOf, linkKeyOf, listEntries, lstatEntry, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, type EntryStat } from './entry-stat.js';
+import { inodeOf, linkKeyOf, listEntries, lstatEntry, type EntryStat } from './entry-stat.js';
 import { Splicer, type SplicedEntry } from './tar-splice.js';
 
 export interface TarOptions {

@@ -55,3 +55,13 @@ export function timeSlicer(ms: number): () => Promise<void> {
     since = performance.now();
   };
 }
+
+/** File-type bits of st_mode (Linux), for code that reads raw modes (the addon's listings). */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+export const S_IFLNK = 0o120000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+export const S_IFSOCK = 0o140000;
