@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { DIR_STAT_FIELDS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, UserError, nativeAddon, type DirStats } from '../util/index.js';
+import { compareBytewise, DIR_STAT_FIELDS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, UserError, nativeAddon, type DirStats } from '../util/index.js';
 import type { MatchInfo, Pattern, PatternMatcher } from './patternmatcher.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -131,12 +131,6 @@ function withoutTrailingGlob(p: Pattern): string {
   return s;
 }
 
-/** Go sorts names by bytes; UTF-16 order differs from that only around surrogate pairs. */
-function compareNames(a: string, b: string): number {
-  if (/[\ud800-\uffff]/.test(a) || /[\ud800-\uffff]/.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
  * One directory's entries in Go's name order, or undefined when it is gone. Synchronous on
  * purpose: lstat answers from the inode cache in microseconds, far less than a thread-pool round
@@ -182,7 +176,7 @@ function listDirNode(absDir: string, relDir: string): ContextEntry[] | undefined
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  names.sort(compareNames);
+  names.sort(compareBytewise);
   const out: ContextEntry[] = [];
   for (const name of names) {
     const entry = statEntry(join(absDir, name), relDir === '' ? name : `${relDir}/${name}`);

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, UserError } from '../util/index.js';
+import { compareBytewise, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, UserError } from '../util/index.js';
 import { encodeHeader, endOfArchive, padToBlock, paddingFor, type TarEntry } from './tar-header.js';
 import type { DirForm, FileSpan, TarReuse } from './types.js';
 import { readTreeXattrs, type Xattrs } from './xattr.js';
@@ -32,8 +32,6 @@ const READ_CHUNK = 1024 * 1024;
 const SMALL_FILE = 256 * 1024;
 /** Headers and small files are gathered into chunks of about this size. */
 const COALESCE = 256 * 1024;
-
-const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 function isOverlayWhiteout(st: EntryStat): boolean {
   return st.kind === S_IFCHR && st.rdevMajor === 0 && st.rdevMinor === 0;
@@ -98,7 +96,7 @@ class TarWriter {
       const tarName = this.opts.form === 'overlay' && isOverlayWhiteout(cst) ? `${WHITEOUT_PREFIX}${name}` : name;
       return { name, tarName, st: cst };
     });
-    children.sort((a, b) => byteOrder(a.tarName, b.tarName));
+    children.sort((a, b) => compareBytewise(a.tarName, b.tarName));
     for (const c of children) {
       const childRel = rel === '' ? c.name : `${rel}/${c.name}`;
       if (c.st.kind === S_IFDIR) yield* this.directory(childRel, join(abs, c.name), c.st);
@@ -185,7 +183,7 @@ class TarWriter {
     const all = this.xattrs.get(rel);
     if (!all) return {};
     const kept = new Map<string, Buffer>();
-    for (const name of [...all.keys()].sort(byteOrder)) {
+    for (const name of [...all.keys()].sort(compareBytewise)) {
       if (this.opts.form === 'overlay' && UNREPRESENTABLE.has(name)) {
         // The entry's content lives in a lower layer; a layer tar cannot say so.
         throw new UserError('layer.overlay-feature', `${join(this.dir, rel)} carries ${name}, which a layer cannot represent`, 'mount the overlay with redirect_dir=off,metacopy=off');

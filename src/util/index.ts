@@ -3,3 +3,4 @@ export * from './user-error.js';
 export * from './fs.js';
 export * from './native.js';
 export * from './arrays.js';
+export * from './bytewise.js';

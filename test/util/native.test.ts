@@ -119,6 +119,8 @@ test('a layer tar written through the addon is byte for byte the one written thr
   execFileSync('mknod', [join(upper, 'gone'), 'c', '0', '0']); // an overlay whiteout
   execFileSync('mknod', [join(upper, 'tty'), 'c', '5', '0']);
   await utimes(join(upper, 'etc', 'a'), 1_700_000_000.75, 1_700_000_000.75);
+  // UTF-16 order puts the emoji (a surrogate pair) first; byte order, which tar layers use, last.
+  for (const name of ['\u{1F600}', 'ﬀ', 'z']) await writeFile(join(upper, 'etc', 'sub', name), name);
   execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', join(upper, 'etc', 'sub')]);
   const tar = async () => Buffer.concat(await layerTarStream(upper, { form: 'overlay' }).toArray());
   setNativeAddon(undefined);
@@ -131,6 +133,8 @@ test('a layer tar written through the addon is byte for byte the one written thr
   assert.match(listing, /^-.* \.wh\.gone$/m);
   assert.match(listing, /^c.* 5,0 .*tty$/m);
   assert.match(listing, /etc\/sub\/\.wh\.\.wh\.\.opq$/m);
+  const names = execFileSync('tar', ['-t'], { input: viaAddon, encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('etc/sub/') && l !== 'etc/sub/' && !l.includes('.wh.') && !l.endsWith('link'));
+  assert.deepEqual(names, ['etc/sub/z', 'etc/sub/ﬀ', 'etc/sub/\u{1F600}']);
 
   // A name that is not UTF-8 is named in the error, as without the addon.
   const bad = join(tmp, 'tar-bad');
