@@ -65,7 +65,8 @@ export class Fingerprinter {
     return this.known;
   }
 
-  fingerprint(e: ContextEntry): Promise<Xxh64> {
+  /** A file the stat cache could not answer, hashed once however often it is asked for. */
+  private fingerprint(e: ContextEntry): Promise<Xxh64> {
     const known = this.known.get(e.path);
     if (known) return Promise.resolve(known);
     let p = this.pending.get(e.path);
@@ -87,8 +88,6 @@ export class Fingerprinter {
   }
 
   private async compute(e: ContextEntry): Promise<Xxh64> {
-    const cached = this.fromCache(e);
-    if (cached) return cached;
     // The clock is read before the content so a write racing the read is caught as racy.
     this.hasher ??= typeof this.hasherSource === 'function' ? await this.hasherSource() : this.hasherSource;
     const lookedAt = this.nowMs();

@@ -215,11 +215,6 @@ export function statSignature(st: BigIntStats): string {
   return `${st.size}:${ns(st.mtimeNs)}:${ns(st.ctimeNs)}:${st.ino}:${st.mode}`;
 }
 
-/** Whole milliseconds of a stat's mtime, as ContextEntry.mtimeMs. */
-export function mtimeMsOf(st: BigIntStats): number {
-  return Number(st.mtimeNs / 1_000_000n);
-}
-
 function statEntry(abs: string, rel: string): ContextEntry | undefined {
   let st;
   try {
@@ -236,7 +231,7 @@ function statEntry(abs: string, rel: string): ContextEntry | undefined {
     uid: Number(st.uid),
     gid: Number(st.gid),
     size: type === 'file' || type === 'symlink' ? Number(st.size) : 0,
-    mtimeMs: mtimeMsOf(st),
+    mtimeMs: Number(st.mtimeNs / 1_000_000n),
     statSig: statSignature(st),
   };
   return type === 'symlink' ? withLinkTarget(entry, abs) : entry;
