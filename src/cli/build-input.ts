@@ -1,4 +1,5 @@
 // What `wharf build` reads: the context directory and the Dockerfile, from disk or from stdin.
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -53,7 +54,7 @@ async function dirInput(req: InputRequest): Promise<BuildInput> {
   const path = req.file && !fromStdin ? resolve(req.cwd, req.file) : join(contextDir, 'Dockerfile');
   let text: string;
   try {
-    text = fromStdin ? await readAll(req.stdin) : await readFile(path, 'utf8');
+    text = fromStdin ? await readAll(req.stdin) : readFileSync(path, 'utf8');
   } catch (e) {
     throw unreadable(fromStdin ? 'stdin' : path, e);
   }

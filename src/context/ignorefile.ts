@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ok, err, UserError, type Result } from '../util/index.js';
 import { goClean } from './gopath.js';
@@ -82,7 +82,7 @@ export async function loadIgnoreFile(contextDir: string, dockerfilePath: string)
   for (const file of ignoreFileCandidates(contextDir, dockerfilePath)) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new UserError('context.unreadable', `cannot read ignore file ${JSON.stringify(file)}: ${(e as Error).message}`);

@@ -1,4 +1,3 @@
-import { lstat } from 'node:fs/promises';
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { compareBytewise, DIR_STAT_FIELDS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, UserError, nativeAddon, type DirStats } from '../util/index.js';
@@ -113,7 +112,7 @@ export async function walkContext(root: string, opts: WalkOptions = {}): Promise
   };
 
   try {
-    const st = await lstat(root);
+    const st = lstatSync(root);
     if (!st.isDirectory()) throw new UserError('context.not-a-directory', `build context ${JSON.stringify(root)} is not a directory`);
   } catch (e) {
     if (e instanceof UserError) throw e;

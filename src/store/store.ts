@@ -1,7 +1,7 @@
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { isSha256, sha256FromHex, type Sha256 } from '../hash/digest.js';
 import { fsyncDir } from '../util/fs.js';
 import { UserError } from '../util/user-error.js';
@@ -90,18 +90,20 @@ class OciStore extends FsBlobStore implements Store {
     this.lockPath = join(root, 'lock');
   }
 
+  // Synchronous, like readIndex below: every command opens the store, and on a cached build these
+  // few metadata calls were a thread-pool round trip each on the critical path.
   async init(): Promise<void> {
     try {
-      await mkdir(this.blobDir, { recursive: true });
-      await mkdir(this.tmpDir, { recursive: true });
+      mkdirSync(this.blobDir, { recursive: true });
+      mkdirSync(this.tmpDir, { recursive: true });
     } catch (e) {
       throw new UserError('store.unusable', `cannot create the store at ${this.root}: ${(e as Error).message}`, 'pass a writable directory with --root or WHARF_ROOT');
     }
     await this.sweepTemp();
-    if (!(await exists(join(this.root, 'oci-layout'))) || !(await exists(this.indexPath))) {
+    if (!existsSync(join(this.root, 'oci-layout')) || !existsSync(this.indexPath)) {
       await this.withLock(async () => {
-        if (!(await exists(join(this.root, 'oci-layout')))) await this.writeRootFile('oci-layout', LAYOUT);
-        if (!(await exists(this.indexPath))) await this.writeRootFile('index.json', JSON.stringify(emptyIndex()));
+        if (!existsSync(join(this.root, 'oci-layout'))) await this.writeRootFile('oci-layout', LAYOUT);
+        if (!existsSync(this.indexPath)) await this.writeRootFile('index.json', JSON.stringify(emptyIndex()));
       });
     }
   }
@@ -109,7 +111,7 @@ class OciStore extends FsBlobStore implements Store {
   /** Removes temp files and dirs of processes that are gone; returns how many. */
   private async sweepTemp(): Promise<number> {
     let n = 0;
-    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+    for (const name of readdirOrEmpty(this.tmpDir)) {
       const pid = Number(name.split('.')[0]);
       if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
       await rm(join(this.tmpDir, name), { recursive: true, force: true });
@@ -141,26 +143,36 @@ class OciStore extends FsBlobStore implements Store {
   }
 
   async readIndex(): Promise<OciIndex> {
+    return this.readIndexText().index;
+  }
+
+  private readIndexText(): { index: OciIndex; text: string } {
     let text: string;
     try {
-      text = await readFile(this.indexPath, 'utf8');
+      text = readFileSync(this.indexPath, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { index: emptyIndex(), text: '' };
       throw e;
     }
     try {
       const idx = JSON.parse(text) as OciIndex;
       if (idx.schemaVersion !== 2 || !Array.isArray(idx.manifests)) throw new Error('not an image index');
-      return idx;
+      return { index: idx, text };
     } catch (e) {
       throw new UserError('store.bad-index', `${this.indexPath} is not a valid OCI image index: ${(e as Error).message}`);
     }
   }
 
   private async updateIndex(fn: (idx: OciIndex) => OciIndex): Promise<void> {
+    const serialize = (idx: OciIndex): string => JSON.stringify({ ...idx, mediaType: idx.mediaType ?? MEDIA_TYPE_INDEX });
+    // A rebuild that tags the image it tagged last time changes nothing: without the lock, the
+    // write and its two fsyncs, it is as if it had run just before any concurrent update.
+    const now = this.readIndexText();
+    if (now.text && serialize(fn(now.index)) === now.text) return;
     await this.withLock(async () => {
-      const next = fn(await this.readIndex());
-      await this.writeRootFile('index.json', JSON.stringify({ ...next, mediaType: next.mediaType ?? MEDIA_TYPE_INDEX }));
+      const cur = this.readIndexText();
+      const next = serialize(fn(cur.index));
+      if (next !== cur.text) await this.writeRootFile('index.json', next);
     });
   }
 
@@ -208,9 +220,9 @@ class OciStore extends FsBlobStore implements Store {
   }
 
   async lease(): Promise<Lease> {
-    await mkdir(this.tmpDir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
     const path = this.tempPath('lease');
-    await open(path, 'wx', 0o644).then((fh) => fh.close());
+    writeFileSync(path, '', { flag: 'wx', mode: 0o644 });
     const blobs = new LeasedBlobStore(this.root, path);
     return { blobs, add: (d) => blobs.add(d), release: () => blobs.release() };
   }
@@ -219,7 +231,7 @@ class OciStore extends FsBlobStore implements Store {
   private async liveLeases(): Promise<{ any: boolean; digests: Set<string> }> {
     const digests = new Set<string>();
     let any = false;
-    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+    for (const name of readdirOrEmpty(this.tmpDir)) {
       const [pid, kind] = name.split('.');
       if (kind !== 'lease' || !pidAlive(Number(pid))) continue;
       const text = await readFile(join(this.tmpDir, name), 'utf8').catch(() => undefined);
@@ -317,11 +329,12 @@ function stripNames(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 async function hashFile(p: string): Promise<Sha256> {

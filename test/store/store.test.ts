@@ -97,6 +97,27 @@ test('tags: both annotations, move in place, remove, resolve by tag and digest',
   await assert.rejects(s.setTag(ref('x:1'), { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Of('nope'), size: 1 }), /not in/);
 });
 
+test('tagging the image a tag already names leaves index.json alone, even while the lock is held', async () => {
+  const s = await fresh();
+  const a = (await writeTinyImage(s, 'a:1')).manifestDescriptor;
+  const b = (await writeTinyImage(s, 'b:1', { label: 'b' })).manifestDescriptor;
+  assert.notEqual(a.digest, b.digest);
+  await s.setTag(ref('x:1'), a);
+  const before = await stat(join(s.root, 'index.json'));
+  const held = await acquireLock(join(s.root, 'lock'), s.tmpDir);
+  try {
+    // Waiting for the lock would time out: the unchanged tag must not need it.
+    await s.setTag(ref('x:1'), a);
+  } finally {
+    await held.release();
+  }
+  const after = await stat(join(s.root, 'index.json'));
+  assert.equal(after.ino, before.ino, 'index.json was replaced');
+  await s.setTag(ref('x:1'), b);
+  assert.notEqual((await stat(join(s.root, 'index.json'))).ino, before.ino);
+  assert.equal((await s.resolve(ref('x:1')))?.digest, b.digest);
+});
+
 test('gc removes only unreachable blobs, reports bytes, and consults hooks', async () => {
   const root = join(dir, `root${n++}`);
   const extra = await (await openStore(root)).putBytes('kept by a hook');
