@@ -44,7 +44,7 @@ export async function runInContainer(
   const work = await deps.store.tempDir('container');
   const upper = join(work, 'upper');
   try {
-    const mount = await mountOverlay({ lowers, upper, target: join(work, 'rootfs') });
+    const mount = await mountOverlay({ lowers, upper, target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
     let status: ExitStatus;
     try {
       status = await deps.executor.run(spec, mount.target, mounts, stdio, signal);

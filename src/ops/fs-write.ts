@@ -22,7 +22,7 @@ export async function writeThroughOverlay(
   const work = await deps.store.tempDir('fswrite');
   const upper = join(work, 'upper');
   try {
-    const mount = await mountOverlay({ lowers, upper, target: join(work, 'rootfs') });
+    const mount = await mountOverlay({ lowers, upper, target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
     try {
       await write(mount.target);
     } finally {
@@ -72,7 +72,7 @@ export async function withStageView<T>(deps: BuildDeps, state: StageState, read:
   const lowers = await deps.snapshots.prepare(layerRefs(state.draft));
   const work = await deps.store.tempDir('fsread');
   try {
-    const mount = await mountOverlay({ lowers, upper: join(work, 'upper'), target: join(work, 'rootfs') });
+    const mount = await mountOverlay({ lowers, upper: join(work, 'upper'), target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
     try {
       return await read(mount.target);
     } finally {

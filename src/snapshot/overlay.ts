@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { nativeAddon, UserError } from '../util/index.js';
 import { constants } from 'node:os';
 
@@ -13,9 +13,10 @@ const { EBUSY, EINVAL, ENOENT } = constants.errno;
  * dir that afterwards *is* the new layer, and a work dir the kernel needs beside it.
  *
  * The mount option string is limited to one page (4096 bytes), which long absolute paths of 100+
- * layers overflow. As Docker's overlay2 driver does with its `l/` dir, every dir is linked under
- * a short name in a links dir and `mount` runs as a child process whose cwd is that dir, with
- * relative paths — chdir in-process would race with everything else Node does.
+ * layers overflow. As Docker's overlay2 driver does with its `l/` dir, every lower dir is linked
+ * under a short name in a links dir and mount(2) runs with that dir as its cwd, with relative
+ * paths: on a thread of its own that unshares its cwd (the addon), or as the `mount` program
+ * started there — chdir in-process would race with everything else Node does.
  */
 export interface OverlayOptions {
   /** Lower dirs, top (newest layer) first. Empty means an empty base (FROM scratch). */
@@ -24,6 +25,12 @@ export interface OverlayOptions {
   readonly upper: string;
   /** The mount point (created if missing); removed by unmount. */
   readonly target: string;
+  /**
+   * A dir kept across mounts (the snapshot store's) where each lower dir gets its short link once,
+   * as in Docker's overlay2 `l/` dir, rather than per mount: every link is a new inode, and on a
+   * 100-layer stage making and removing them was most of what a mount cost (~25 ms per RUN).
+   */
+  readonly linkDir?: string;
 }
 
 export interface OverlayMount {
@@ -43,38 +50,29 @@ const MAX_OPTIONS = 4095;
  */
 const FIXED_OPTIONS = 'index=off,redirect_dir=off,metacopy=off';
 
+/** What mount(2) is given: option string and the dir its relative paths start from. */
+interface MountPlan {
+  readonly cwd: string;
+  readonly options: string;
+}
+
 export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> {
   const target = resolve(opts.target);
   const upper = resolve(opts.upper);
   const scratch = join(dirname(target), `.overlay-${randomBytes(6).toString('hex')}`);
   const work = join(scratch, 'work');
-  const links = join(scratch, 'l');
   // The dirs and links are made synchronously: each is microseconds of local metadata work, less
-  // than a thread-pool round trip (mount + unmount took 20-25 ms of every step of a 100-layer
-  // stage, while the mount and umount programs themselves take ~5 ms together).
+  // than a thread-pool round trip.
   mkdirSync(upper, { recursive: true });
   mkdirSync(target, { recursive: true });
   mkdirSync(work, { recursive: true });
-  mkdirSync(links);
   try {
-    const names: string[] = [];
-    if (opts.lowers.length === 0) {
-      mkdirSync(join(links, 'empty'));
-      names.push('empty');
-    }
-    for (const [i, lower] of opts.lowers.entries()) {
-      const name = i.toString(36); // lower case only, so never U or W below
-      symlinkSync(resolve(lower), join(links, name));
-      names.push(name);
-    }
-    symlinkSync(upper, join(links, 'U'));
-    symlinkSync(work, join(links, 'W'));
-    const options = `lowerdir=${names.join(':')},upperdir=U,workdir=W,${FIXED_OPTIONS}`;
-    if (options.length > MAX_OPTIONS) {
+    const plan = (opts.linkDir && sharedLinks(opts.linkDir, opts.lowers, upper, work)) || ownLinks(scratch, opts.lowers, upper, work);
+    if (plan.options.length > MAX_OPTIONS) {
       throw new UserError('snapshot.too-many-layers', `an image of ${opts.lowers.length} layers is too deep to mount`,
         'squash some layers of the base image');
     }
-    const failed = await mountIn(links, options, target);
+    const failed = await mountIn(plan.cwd, plan.options, target);
     if (failed !== undefined) {
       throw new UserError('snapshot.mount-failed', `cannot mount overlay on ${target}: ${failed}`,
         'wharf needs root and a kernel with overlayfs');
@@ -95,6 +93,98 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
       rmSync(target, { recursive: true, force: true });
     })()),
   };
+}
+
+/**
+ * Links in a dir of this mount's own (`<scratch>/l`): lowers named 0, 1, … and the upper and work
+ * dirs U and W, so any path works. Removed with the scratch dir at unmount.
+ */
+function ownLinks(scratch: string, lowers: readonly string[], upper: string, work: string): MountPlan {
+  const links = join(scratch, 'l');
+  mkdirSync(links);
+  const names: string[] = [];
+  if (lowers.length === 0) {
+    mkdirSync(join(links, 'empty'));
+    names.push('empty');
+  }
+  for (const [i, lower] of lowers.entries()) {
+    const name = i.toString(36); // lower case only, so never U or W below
+    symlinkSync(resolve(lower), join(links, name));
+    names.push(name);
+  }
+  symlinkSync(upper, join(links, 'U'));
+  symlinkSync(work, join(links, 'W'));
+  return { cwd: links, options: `lowerdir=${names.join(':')},upperdir=U,workdir=W,${FIXED_OPTIONS}` };
+}
+
+/**
+ * Links kept in `linkDir` across mounts and processes: a lower's link is named after a hash of its
+ * path relative to linkDir and points there (relative, so a moved store still works), made the
+ * first time a mount needs it. Upper and work dirs are given relative to linkDir. Undefined when
+ * that cannot be done safely (a name taken by another path, a path with a character the option
+ * string treats as a separator): the caller then makes links of its own.
+ */
+function sharedLinks(linkDir: string, lowers: readonly string[], upper: string, work: string): MountPlan | undefined {
+  if (lowers.length === 0) return undefined;
+  const dir = resolve(linkDir);
+  const rel = (p: string) => relative(dir, resolve(p));
+  const upperRel = rel(upper);
+  const workRel = rel(work);
+  if (OPTION_SEPARATORS.test(upperRel) || OPTION_SEPARATORS.test(workRel)) return undefined;
+  mkdirSync(dir, { recursive: true });
+  const names: string[] = [];
+  for (const lower of lowers) {
+    const to = rel(lower);
+    const name = linkName(to);
+    if (OPTION_SEPARATORS.test(to) || !ensureLink(join(dir, name), to)) return undefined;
+    names.push(name);
+  }
+  return { cwd: dir, options: `lowerdir=${names.join(':')},upperdir=${upperRel},workdir=${workRel},${FIXED_OPTIONS}` };
+}
+
+/** `,` separates mount options, `:` lower dirs, a backslash escapes; `=` is fine inside a value. */
+const OPTION_SEPARATORS = /[,:\\\n]/;
+
+/** 11 base-36 characters (56 bits of sha256) of the link target: short, and one name per path. */
+export function linkName(to: string): string {
+  return BigInt(`0x${createHash('sha256').update(to).digest('hex').slice(0, 14)}`).toString(36).padStart(11, '0');
+}
+
+/** Makes `link` point at `to` if it does not yet; false if the name is taken by another target. */
+function ensureLink(link: string, to: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      return readlinkSync(link) === to;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+    try {
+      symlinkSync(to, link);
+      return true;
+    } catch (e) {
+      // Another process made it first: read what it made.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    }
+  }
+  return false;
+}
+
+/** Removes links in `linkDir` whose target is gone (their snapshot was collected); returns how many. */
+export function pruneLinks(linkDir: string): number {
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(linkDir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const link = join(linkDir, name);
+    if (existsSync(link)) continue; // follows the link: false when it dangles
+    rmSync(link, { force: true });
+    n++;
+  }
+  return n;
 }
 
 /**

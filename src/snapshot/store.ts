@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
+import { pruneLinks } from './overlay.js';
 import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 
 /**
@@ -12,6 +13,7 @@ import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from
  *
  *   snapshots/<chain hex>/fs      the layer's files (an overlay lower dir)
  *   snapshots/<chain hex>/blob    the layer blob's digest, for GC
+ *   snapshots/l/<name>            short links to the fs dirs for overlay mounts (overlay.ts)
  */
 export interface LayerRef {
   readonly descriptor: Descriptor;
@@ -19,6 +21,8 @@ export interface LayerRef {
 }
 
 export interface SnapshotStore {
+  /** Where overlay mounts keep the short links of these lower dirs (OverlayOptions.linkDir). */
+  readonly linkDir: string;
   /** Lower dirs for a layer stack, top (last layer) first; missing ones are unpacked and kept. */
   prepare(layers: readonly LayerRef[]): Promise<string[]>;
   /**
@@ -44,6 +48,7 @@ export function chainOf(diffIds: readonly Sha256[]): Sha256[] {
 
 export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   const dir = join(root, 'snapshots');
+  const linkDir = join(dir, LINK_DIR);
   const fsOf = (chain: Sha256) => join(dir, sha256Hex(chain), 'fs');
   const exists = async (p: string) => (await stat(p).catch(() => undefined)) !== undefined;
   const inflight = new Map<Sha256, Promise<void>>();
@@ -88,6 +93,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   }
 
   return {
+    linkDir,
     async prepare(layers) {
       swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
       await swept;
@@ -122,7 +128,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     async removeLayers(layerBlobs) {
       let removed = 0;
       for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (name.startsWith('.tmp-')) continue;
+        if (name.startsWith('.tmp-') || name === LINK_DIR) continue;
         const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
         if (!layerBlobs.has(blob as Sha256)) continue;
         await rm(join(dir, name), { recursive: true, force: true });
@@ -136,6 +142,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       async collect(live) {
         let freed = 0;
         for (const name of await readdir(dir).catch(() => [] as string[])) {
+          if (name === LINK_DIR) continue;
           const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
           // A blob GC spared (a live lease, the grace period) keeps its snapshot too.
           if (!name.startsWith('.tmp-') && (live.has(blob as Sha256) || (isSha256(blob) && (await blobs.has(blob))))) continue;
@@ -143,11 +150,15 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
           freed += await du(join(dir, name));
           await rm(join(dir, name), { recursive: true, force: true });
         }
+        pruneLinks(linkDir);
         return freed;
       },
     }),
   };
 }
+
+/** Not a chain ID, so never taken for a snapshot. */
+const LINK_DIR = 'l';
 
 /** Removes temp dirs left by processes that died mid-unpack. */
 async function sweep(dir: string): Promise<void> {

@@ -126,13 +126,16 @@ test('interrupting wharf run mid-command leaves no mount, container state or tem
 });
 
 test('rmi of the last image using a layer removes its snapshot too', async () => {
-  const snaps = async () => (await readdir(join(root, 'snapshots'))).filter((n) => !n.startsWith('.'));
+  const snaps = async () => (await readdir(join(root, 'snapshots'))).filter((n) => !n.startsWith('.') && n !== 'l');
+  const links = () => readdir(join(root, 'snapshots', 'l')).catch(() => [] as string[]);
   const before = await snaps();
+  assert.ok((await links()).length >= 1, 'mounts link the lower dirs in snapshots/l');
   assert.ok(before.length >= 2, 'the base and the committed step have snapshots');
   assert.equal(wharf(['rmi', 'stepped:1']).status, 0);
   const after = await snaps();
   assert.equal(after.length, before.length - 1, 'only the step layer snapshot went');
   assert.equal(wharf(['rmi', 'base:1']).status, 0);
   assert.deepEqual(await snaps(), []);
+  assert.deepEqual(await links(), [], 'links of removed snapshots are pruned');
   assert.equal(wharf(['fsck']).status, 0);
 });

@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { dropPureCopyUps, isMountPoint, mountOverlay } from '../../src/snapshot/index.js';
+import { linkName, pruneLinks } from '../../src/snapshot/overlay.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
@@ -49,6 +50,55 @@ describe('overlay mounts', () => {
     assert.deepEqual(readdirSync(join(tmp, 'upper')), ['new']);
     assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('.overlay-')), [], 'links/work dirs removed');
     await m.unmount(); // idempotent
+  });
+
+  it('with a shared link dir, each lower is linked once across mounts; taken names and separators fall back to links of its own; dangling links are pruned', async () => {
+    const lowers: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const dir = join(tmp, 'shared-layers', `layer-${String(i).padStart(3, '0')}-${'z'.repeat(40)}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `file-${i}`), `layer ${i}\n`);
+      lowers.unshift(dir);
+    }
+    const linkDir = join(tmp, 'shared-links');
+    const mountAndCheck = async (upper: string, target: string) => {
+      const m = await mountOverlay({ lowers, upper: join(tmp, upper), target: join(tmp, target), linkDir });
+      try {
+        assert.equal(readdirSync(m.target).filter((n) => n.startsWith('file-')).length, 120);
+        assert.equal(readFileSync(join(m.target, 'file-7'), 'utf8'), 'layer 7\n');
+      } finally {
+        await m.unmount();
+      }
+      assert.deepEqual(mountsUnder(tmp), []);
+    };
+    await mountAndCheck('su1', 'sm1');
+    const made = readdirSync(linkDir).sort();
+    assert.equal(made.length, 120, 'one link per lower');
+    const inodes = made.map((n) => lstatSync(join(linkDir, n)).ino);
+    for (const n of made) assert.ok(!isAbsolute(readlinkSync(join(linkDir, n))), 'links are relative, so a moved store keeps working');
+    await mountAndCheck('su2', 'sm2');
+    assert.deepEqual(readdirSync(linkDir).sort(), made, 'a second mount makes no links');
+    assert.deepEqual(made.map((n) => lstatSync(join(linkDir, n)).ino), inodes);
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('.overlay-')), [], 'work dirs removed');
+
+    // A name taken by another target: the mount uses links of its own and still sees every layer.
+    const first = linkName(relative(linkDir, lowers[0]!));
+    rmSync(join(linkDir, first));
+    symlinkSync('elsewhere', join(linkDir, first));
+    await mountAndCheck('su3', 'sm3');
+    assert.equal(readlinkSync(join(linkDir, first)), 'elsewhere', 'a link it does not own is left alone');
+    // An upper dir whose relative path holds a separator (a comma).
+    mkdirSync(join(tmp, 'a,b'), { recursive: true });
+    rmSync(join(linkDir, first));
+    await mountAndCheck(join('a,b', 'su4'), 'sm4');
+
+    assert.equal(existsSync(join(linkDir, first)), false, 'the fallback made no shared link');
+
+    // A link whose target vanished is pruned, the others stay.
+    rmSync(lowers[5]!, { recursive: true });
+    symlinkSync('nowhere', join(linkDir, 'dangling'));
+    assert.equal(pruneLinks(linkDir), 2);
+    assert.equal(readdirSync(linkDir).length, 118);
   });
 
   it('mounts an empty base (no lower layers)', async () => {
