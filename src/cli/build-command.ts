@@ -1,4 +1,5 @@
 // Implementation of `wharf build`, loaded lazily by its command module: wiring only.
+import { runtimeStateDir } from './runtime-state.js';
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
@@ -161,7 +162,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: openSnapshots(root, lease.blobs),
-      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= store.tempDir('runtime')) }),
+      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)) }),
       context: buildContext,
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),

@@ -1,4 +1,5 @@
 // Implementation of `wharf run`, loaded lazily by its command module.
+import { runtimeStateDir } from './runtime-state.js';
 import { rm } from 'node:fs/promises';
 import { UserError } from '../util/user-error.js';
 import { loadImage } from '../image/index.js';
@@ -29,7 +30,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
   if (!args.length) throw new UserError('run.no-command', `image ${image} has no Entrypoint or Cmd`, `give a command: wharf run ${image} sh -c '...'`);
   const env = [...(c.Env ?? []), ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`))];
 
-  const stateDir = await store.tempDir('runtime');
+  const stateDir = await runtimeStateDir(store);
   const interrupt = interruptSignal(() => new Error('interrupted'));
   try {
     const executor = await createOciExecutor({ stateDir, runtime: opts.runtime as 'auto' | 'runc' | 'crun' });

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile, lstat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -116,6 +117,9 @@ test('interrupting wharf run mid-command leaves no mount, container state or tem
     child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve());
     child.on('exit', () => reject(new Error('exited before starting')));
   });
+  // The runtime's state and bundles live on the host's tmpfs while the command runs.
+  const stateDirs = async () => (await readdir('/dev/shm')).filter((n) => n.startsWith(`wharf-${child.pid}.runtime.`));
+  assert.equal((await stateDirs()).length, 1);
   const t0 = Date.now();
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -123,6 +127,23 @@ test('interrupting wharf run mid-command leaves no mount, container state or tem
   assert.ok(Date.now() - t0 < 10_000, 'cancellation is prompt');
   assert.equal(await overlayMounts(), 0);
   assert.deepEqual(await readdir(join(root, 'tmp')), []);
+  assert.deepEqual(await stateDirs(), []);
+});
+
+test('a runtime state dir left on the tmpfs by a killed wharf is removed by the next command that runs a container', async () => {
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  const left = join('/dev/shm', `wharf-${dead}.runtime.abcdef`);
+  await mkdir(join(left, 'runc'), { recursive: true });
+  const alive = join('/dev/shm', `wharf-${process.pid}.runtime.abcdef`);
+  await mkdir(alive, { recursive: true });
+  try {
+    assert.equal(wharf(['run', 'base:1', 'true']).status, 0);
+    assert.equal(existsSync(left), false, 'the dead process\'s dir was swept');
+    assert.equal(existsSync(alive), true, 'a live process\'s dir is kept');
+  } finally {
+    await rm(left, { recursive: true, force: true });
+    await rm(alive, { recursive: true, force: true });
+  }
 });
 
 test('rmi of the last image using a layer removes its snapshot too', async () => {
