@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { atomicWriteFile } from '../util/index.js';
+import { replaceFileSync } from '../util/index.js';
 import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
 import { slotOf, type KeyMaterial } from './key.js';
 
@@ -34,7 +34,7 @@ export interface CacheStore {
   gcHook(): GcHook;
 }
 
-/** Records live in `<root>/cache/<key hex>.json`, one file per key, written atomically. */
+/** Records live in `<root>/cache/<key hex>.json`, one file per key, replaced atomically. */
 export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheStore {
   const dir = join(root, 'cache');
   const fileOf = (key: Sha256) => join(dir, `${sha256Hex(key)}.json`);
@@ -59,12 +59,19 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
       return (await blobs.has(rec.layer.digest)) ? rec : undefined;
     },
     async put(record) {
-      await mkdir(join(dir, 'slots'), { recursive: true });
-      await atomicWriteFile(fileOf(record.key), JSON.stringify(record));
-      await atomicWriteFile(slotFile(record.material), record.key);
+      // Not fsynced: a record lost in a crash is a cache miss (read() takes anything unreadable
+      // for absent), and the layer it names was made durable before it.
+      mkdirSync(join(dir, 'slots'), { recursive: true });
+      replaceFileSync(fileOf(record.key), JSON.stringify(record));
+      replaceFileSync(slotFile(record.material), record.key);
     },
     async previous(material) {
-      const key = (await readFile(slotFile(material), 'utf8').catch(() => '')).trim();
+      let key = '';
+      try {
+        key = readFileSync(slotFile(material), 'utf8').trim();
+      } catch {
+        // no earlier run of this instruction
+      }
       return isSha256(key) ? read(fileOf(key)) : undefined;
     },
     async forget(keys) {

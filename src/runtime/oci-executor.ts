@@ -236,6 +236,7 @@ async function probeCrun(stateDir: string): Promise<boolean> {
   const bundle = join(stateDir, 'bundles', id);
   const rootDir = join(stateDir, 'crun');
   const program = '/wharf-probe-missing-program';
+  let ran = false;
   try {
     await mkdir(join(bundle, 'rootfs'), { recursive: true });
     await mkdir(rootDir, { recursive: true, mode: 0o700 });
@@ -252,9 +253,11 @@ async function probeCrun(stateDir: string): Promise<boolean> {
       c.on('error', () => resolve(undefined));
       c.on('close', () => resolve(text));
     });
-    return stderr !== undefined && stderr.includes(program) && !stderr.includes('hybrid mode');
+    ran = stderr !== undefined;
+    return ran && stderr!.includes(program) && !stderr!.includes('hybrid mode');
   } finally {
-    await runtimeCommand({ runtime: 'crun', rootDir }, ['delete', '--force', id]);
+    // Without crun installed there is no container to delete (and a spawn is a fork of Node).
+    if (ran) await runtimeCommand({ runtime: 'crun', rootDir }, ['delete', '--force', id]);
     await rm(bundle, { recursive: true, force: true });
   }
 }

@@ -1,3 +1,4 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /**
  * Writes `data` to `path` so that a crash at any instant leaves either the old file or the new one:
- * temp file → fsync → rename → fsync of the directory.
+ * temp file → fsync → rename → fsync of the directory. See replaceFileSync for files that may be lost.
  */
 export async function atomicWriteFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -65,3 +66,20 @@ export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 export const S_IFSOCK = 0o140000;
+
+/**
+ * Replaces `path` with `data` through a temp file and a rename, without fsync: readers never see a
+ * half-written file while the machine runs, but a crash may lose the new file (or leave an empty
+ * one). For accelerators whose reader treats anything unreadable as absent (build cache records):
+ * their two fsyncs and six thread-pool round trips were ~2 ms of every step.
+ */
+export function replaceFileSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = tempSibling(path);
+  try {
+    writeFileSync(tmp, data, { mode });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}

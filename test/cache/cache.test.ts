@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE_KEY_VERSION, cacheKey, explainMiss, openCache, type KeyMaterial } from '../../src/cache/index.js';
-import { sha256Of, type Sha256 } from '../../src/hash/index.js';
+import { sha256Hex, sha256Of, type Sha256 } from '../../src/hash/index.js';
+import { slotOf } from '../../src/cache/key.js';
 
 const base: KeyMaterial = { v: CACHE_KEY_VERSION, parent: 'scratch', op: { kind: 'RUN', command: { shell: 'make' } }, exec: { env: ['A=1'] }, platform: 'linux/amd64' };
 const dirs: string[] = [];
@@ -47,4 +48,17 @@ test('records round-trip, vanish with their blob, and name their layers as GC ro
   await writeFile(join(root, 'cache', 'junk.json'), '{');
   assert.equal((await cache.gcHook().roots!()) instanceof Array, true);
   assert.ok((await readdir(join(root, 'cache'))).every((n) => !n.includes('.tmp')));
+  // Records are not fsynced: what a crash can leave of one (an empty or zero-filled file, an empty
+  // slot) is a miss, and the instruction's previous record is simply unknown.
+  const otherMaterial: KeyMaterial = { ...base, op: { kind: 'RUN', command: { shell: 'other' } } };
+  const other = cacheKey(otherMaterial);
+  await cache.put({ key: other, layer, diffId: sha256Of('tar'), material: otherMaterial, created: '2026-01-01T00:00:00Z' });
+  assert.ok(await cache.get(other));
+  assert.equal((await cache.previous(otherMaterial))?.key, other);
+  await writeFile(join(root, 'cache', 'slots', sha256Hex(slotOf(otherMaterial))), '');
+  assert.equal(await cache.previous(otherMaterial), undefined, 'an empty slot: no previous record');
+  await writeFile(join(root, 'cache', `${sha256Hex(other)}.json`), '');
+  assert.equal(await cache.get(other), undefined);
+  await writeFile(join(root, 'cache', `${sha256Hex(other)}.json`), Buffer.alloc(64));
+  assert.equal(await cache.get(other), undefined);
 });
