@@ -162,7 +162,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: openSnapshots(root, lease.blobs),
-      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)) }),
+      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)), ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}) }),
       context: buildContext,
       platform,
       ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),

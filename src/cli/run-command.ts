@@ -33,7 +33,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
   const stateDir = await runtimeStateDir(store);
   const interrupt = interruptSignal(() => new Error('interrupted'));
   try {
-    const executor = await createOciExecutor({ stateDir, runtime: opts.runtime as 'auto' | 'runc' | 'crun' });
+    const executor = await createOciExecutor({ stateDir, runtime: opts.runtime as 'auto' | 'runc' | 'crun', ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}) });
     const status = await runInContainer(
       { store, snapshots: openSnapshots(root, store), executor },
       layersOf(img),

@@ -1,6 +1,6 @@
-import { lstat, readdir, realpath, rmdir, unlink, utimes } from 'node:fs/promises';
+import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync, utimesSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { resolveInRoot } from './in-root.js';
+import { lstatQuiet, resolveInRootSync } from './in-root.js';
 
 /**
  * The OCI runtime creates a mount point (empty file or directory) in the rootfs for every mount
@@ -12,6 +12,9 @@ import { resolveInRoot } from './in-root.js';
  * exactly what is still an empty stub, deepest first (BuildKit's MountStubsCleaner does the same).
  * The parent directory's times are put back so the removal leaves no trace of a change beyond
  * the copy-up itself. Anything the step filled with content is the step's work and stays.
+ *
+ * The file system calls are synchronous: a few dozen lookups of a few microseconds each per RUN,
+ * which through the thread pool were ~4 ms of round trips.
  */
 export interface StubRecord {
   /** Host paths of the missing chain, shallowest first. */
@@ -22,7 +25,7 @@ export interface StubRecord {
 
 export async function recordStubs(rootfsPath: string, destinations: readonly string[], keep: string): Promise<StubRecord[]> {
   // Canonical, so that removal can refuse any path the step turned into a symlink meanwhile.
-  const rootfs = await realpath(rootfsPath);
+  const rootfs = realpathSync(rootfsPath);
   // The working directory (and its parents) is the runtime's to create and the layer's to keep,
   // as Docker keeps a WORKDIR it had to create.
   const kept = posix.normalize(keep).split('/').filter(Boolean);
@@ -34,8 +37,8 @@ export async function recordStubs(rootfsPath: string, destinations: readonly str
     let existing = rootfs;
     let i = 0;
     for (; i < parts.length; i++) {
-      const host = await resolveInRoot(rootfs, '/' + parts.slice(0, i + 1).join('/'));
-      const st = await lstat(host).catch(() => undefined);
+      const host = resolveInRootSync(rootfs, '/' + parts.slice(0, i + 1).join('/'));
+      const st = lstatQuiet(host);
       if (!st) break;
       existing = host;
     }
@@ -55,7 +58,7 @@ export async function recordStubs(rootfsPath: string, destinations: readonly str
       continue;
     }
     seen.add(chain[0]!);
-    const st = await lstat(existing);
+    const st = lstatSync(existing);
     // Seconds with the sub-millisecond part kept (a Date would round to whole milliseconds).
     records.push({ chain, parent: { path: existing, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 } });
   }
@@ -68,32 +71,40 @@ export async function removeStubs(records: readonly StubRecord[]): Promise<void>
     const ordered = [...r.chain].sort((a, b) => b.length - a.length);
     let removedAll = true;
     for (const p of ordered) {
-      if (!(await removeIfEmptyStub(p))) removedAll = false;
+      if (!removeIfEmptyStub(p)) removedAll = false;
     }
-    if (removedAll || !(await exists(r.chain[0]!))) {
-      await utimes(r.parent.path, r.parent.atime, r.parent.mtime).catch(() => undefined);
+    if (removedAll || !lstatQuiet(r.chain[0]!)) {
+      try {
+        utimesSync(r.parent.path, r.parent.atime, r.parent.mtime);
+      } catch {
+        // the step removed the parent itself
+      }
     }
   }
 }
 
-async function removeIfEmptyStub(path: string): Promise<boolean> {
+function removeIfEmptyStub(path: string): boolean {
   // The step may have replaced a directory on the way with a symlink (to a host path, say);
   // then the recorded path is no longer the stub we recorded, so leave it alone.
-  if ((await realpath(dirname(path)).catch(() => undefined)) !== dirname(path)) return false;
-  const st = await lstat(path).catch(() => undefined);
+  if (realpathQuiet(dirname(path)) !== dirname(path)) return false;
+  const st = lstatQuiet(path);
   if (!st) return true;
   if (st.isFile() && st.size === 0) {
-    await unlink(path);
+    unlinkSync(path);
     return true;
   }
-  if (st.isDirectory() && (await readdir(path)).length === 0) {
-    await rmdir(path);
+  if (st.isDirectory() && readdirSync(path).length === 0) {
+    rmdirSync(path);
     return true;
   }
   return false;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => undefined)) !== undefined;
+function realpathQuiet(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { UserError } from '../util/index.js';
-import { resolveInRoot } from './in-root.js';
+import { resolveInRootSync } from './in-root.js';
 
 /** A user as the OCI runtime wants it: numbers only. */
 export interface ResolvedUser {
@@ -62,11 +62,14 @@ export async function resolveUser(rootfs: string, user: string | undefined): Pro
 }
 
 async function readDb<T>(rootfs: string, path: string, parse: (text: string) => T[]): Promise<T[]> {
-  const host = await resolveInRoot(rootfs, path);
-  const text = await readFile(host, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return '';
-    throw e;
-  });
+  // Synchronous: two small files per RUN (passwd, group), read where the thread pool costs more.
+  const host = resolveInRootSync(rootfs, path);
+  let text = '';
+  try {
+    text = readFileSync(host, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
+  }
   return parse(text);
 }
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createOciExecutor, detectOciRuntime } from '../../src/runtime/index.js';
+import { onPath } from '../../src/runtime/oci-executor.js';
 import type { OciExecutor, ProcessSpec } from '../../src/runtime/index.js';
 import { isUserError } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
@@ -44,6 +45,17 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     const chosen = await detectOciRuntime(stateDir);
     assert.equal(executor.runtime, chosen);
     if (hybrid) assert.equal(chosen, 'runc');
+  });
+
+  it('looks crun up on the PATH it is given before probing it, and takes runc when it is not there', async () => {
+    const bin = join(stateDir, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    assert.equal(onPath('crun', bin), false);
+    assert.equal(await detectOciRuntime(stateDir, bin), 'runc');
+    writeFileSync(join(bin, 'crun'), '#!/bin/sh\n', { mode: 0o755 });
+    assert.equal(onPath('crun', `/nonexistent:${bin}`), true);
+    writeFileSync(join(bin, 'notexec'), '', { mode: 0o644 });
+    assert.equal(onPath('notexec', bin), false, 'a file that is not executable does not count');
   });
 
   it('gives the step its own PID namespace: PID 1 is the step, no host processes', async () => {
