@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { openStore, parseReference, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, type Reference, type Store } from '../../src/store/index.js';
-import { sha256Of } from '../../src/hash/index.js';
+import { sha256Of, type Sha256 } from '../../src/hash/index.js';
 import { acquireLock, tryAcquireLock } from '../../src/store/lock.js';
 import { writeTinyImage } from '../helpers/tiny-image.js';
 
@@ -116,6 +116,15 @@ test('tagging the image a tag already names leaves index.json alone, even while 
   await s.setTag(ref('x:1'), b);
   assert.notEqual((await stat(join(s.root, 'index.json'))).ino, before.ino);
   assert.equal((await s.resolve(ref('x:1')))?.digest, b.digest);
+});
+
+test('a digest that is not sha256 hex never names a path outside blobs/', async () => {
+  const s = await fresh();
+  await writeFile(join(s.root, 'outside'), 'secret');
+  const evil = 'sha256:../../outside' as Sha256;
+  assert.equal(await s.has(evil), false);
+  await assert.rejects(s.readBytes(evil));
+  assert.throws(() => s.path(evil), /not a sha256 digest/);
 });
 
 test('gc removes only unreachable blobs, reports bytes, and consults hooks', async () => {
