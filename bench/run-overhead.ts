@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createOciExecutor } from '../src/runtime/index.js';
 import { mountOverlay } from '../src/snapshot/overlay.js';
+import { sharedTmpfs } from '../src/cli/runtime-state.js';
 import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
 
 const iterations = Number(process.argv[2] ?? 50);
@@ -47,12 +48,16 @@ function bareBundle(dir: string, rootfs: string): void {
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'wharf-bench-run-'));
+  const cleanup = [tmp];
   try {
     const rootfs = join(tmp, 'rootfs');
     makeBusyboxRootfs(rootfs);
-    const bareRoot = join(tmp, 'bare-state');
+    // Runtime state where `wharf build` keeps it (the host's tmpfs, else beside the rest), for both.
+    const state = mkdtempSync(join(sharedTmpfs() ?? tmp, 'wharf-bench-run-state-'));
+    cleanup.push(state);
+    const bareRoot = join(state, 'bare');
     bareBundle(join(tmp, 'bare-bundle'), rootfs);
-    const executor = await createOciExecutor({ stateDir: join(tmp, 'state'), runtime: 'runc' });
+    const executor = await createOciExecutor({ stateDir: join(state, 'wharf'), runtime: 'runc' });
 
     const bare: number[] = [];
     const wharf: number[] = [];
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
 
       t = performance.now();
       const upper = join(tmp, `upper-${i}`);
-      const m = await mountOverlay({ lowers: [rootfs], upper, target: join(tmp, `merged-${i}`) });
+      const m = await mountOverlay({ lowers: [rootfs], upper, target: join(tmp, `merged-${i}`), linkDir: join(tmp, 'links') });
       try {
         const status = await executor.run({ args: ['/bin/true'], env: [], cwd: '/', network: 'none' }, m.target, [], {});
         if (status.exitCode !== 0) throw new Error(`wharf run exited ${status.exitCode}`);
@@ -81,7 +86,7 @@ async function main(): Promise<void> {
       bareRuncMedianMs: +b.toFixed(1), wharfRunMedianMs: +w.toFixed(1), ratio: +(w / b).toFixed(2),
     }));
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
   }
 }
 

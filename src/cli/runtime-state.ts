@@ -15,11 +15,12 @@ import { pidAlive, type Store } from '../store/index.js';
  * at exit, and dirs of processes that died (kill -9) are removed by the next command that makes one,
  * as the store's open sweeps its tmp/.
  */
-export async function runtimeStateDir(store: Store, sharedTmpfs = SHARED_TMPFS): Promise<string> {
-  if (isTmpfs(sharedTmpfs)) {
-    sweepDead(sharedTmpfs);
+export async function runtimeStateDir(store: Store): Promise<string> {
+  const tmpfs = sharedTmpfs();
+  if (tmpfs) {
+    sweepDead(tmpfs);
     try {
-      return mkdtempSync(join(sharedTmpfs, `${PREFIX}${process.pid}.runtime.`));
+      return mkdtempSync(join(tmpfs, `${PREFIX}${process.pid}.runtime.`));
     } catch {
       // full or read-only: the store's tmp/ works everywhere
     }
@@ -32,11 +33,12 @@ const PREFIX = 'wharf-';
 const TMPFS_MAGIC = 0x01021994;
 const OWN_DIR = /^wharf-(\d+)\.runtime\./;
 
-function isTmpfs(dir: string): boolean {
+/** The host's shared tmpfs (/dev/shm), or undefined where there is none. */
+export function sharedTmpfs(): string | undefined {
   try {
-    return statfsSync(dir).type === TMPFS_MAGIC;
+    return statfsSync(SHARED_TMPFS).type === TMPFS_MAGIC ? SHARED_TMPFS : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -24,7 +24,12 @@ export async function startDockerd(): Promise<PrivateDockerd> {
   const child: ChildProcess = spawn('/usr/sbin/dockerd', [
     '--iptables=false', '--ip-masq=false', '--ip6tables=false', '--bridge=none', '--storage-driver=overlay2',
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'pid'), '--host', `unix://${socket}`,
-  ], { stdio: 'ignore' });
+  ], {
+    stdio: 'ignore',
+    // containerd writes a goroutine dump (containerd.<pid>.stacks.log) to $TMPDIR when dockerd
+    // stops it the hard way; in our own dir it is removed with everything else.
+    env: { ...process.env, TMPDIR: dir },
+  });
   const docker = (args: string[], env: NodeJS.ProcessEnv = {}) => {
     const r = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
