@@ -1,5 +1,4 @@
 // Implementation of `wharf build`, loaded lazily by its command module: wiring only.
-import { runtimeStateDir } from './runtime-state.js';
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
@@ -23,6 +22,7 @@ import { openCache } from '../cache/index.js';
 import { solve } from '../solver/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import { interruptSignal } from './interrupt.js';
+import { runtimeStateDir } from './runtime-state.js';
 import { buildOps } from '../ops/build-ops.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';

@@ -1,5 +1,4 @@
 // Implementation of `wharf run`, loaded lazily by its command module.
-import { runtimeStateDir } from './runtime-state.js';
 import { rm } from 'node:fs/promises';
 import { UserError } from '../util/user-error.js';
 import { loadImage } from '../image/index.js';
@@ -9,6 +8,7 @@ import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { layersOf, runInContainer } from '../ops/container.js';
 import type { CliContext } from './context.js';
 import { interruptSignal } from './interrupt.js';
+import { runtimeStateDir } from './runtime-state.js';
 
 export interface RunOptions {
   readonly env: string[];
