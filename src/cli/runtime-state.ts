@@ -1,6 +1,7 @@
-import { lstatSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidAlive, type Store } from '../store/index.js';
+import { lstatQuiet, readdirQuiet } from '../util/index.js';
 
 /**
  * Where a command's OCI executor keeps the runtime's state (`runc --root`) and its bundles: a dir
@@ -44,18 +45,12 @@ export function sharedTmpfs(): string | undefined {
 
 /** Removes state dirs of wharf processes that are gone; only our own (same uid), never a link. */
 function sweepDead(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
   const uid = process.getuid?.();
-  for (const name of names) {
+  for (const name of readdirQuiet(dir)) {
     const m = OWN_DIR.exec(name);
     if (!m || pidAlive(Number(m[1]))) continue;
     const p = join(dir, name);
-    const st = lstatSync(p, { throwIfNoEntry: false });
+    const st = lstatQuiet(p);
     if (!st?.isDirectory() || st.uid !== uid) continue;
     rmSync(p, { recursive: true, force: true });
   }

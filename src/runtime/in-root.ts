@@ -1,5 +1,6 @@
-import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { lstatQuiet } from '../util/index.js';
 
 /**
  * Resolves `path` inside `root` as the container would see it: symlinks (absolute or relative) are
@@ -37,13 +38,4 @@ export function resolveInRootSync(root: string, path: string): string {
     resolved.push(name);
   }
   return join(root, ...resolved);
-}
-
-/** lstat, or undefined for a path that cannot be looked at (missing, ENOTDIR, EACCES). */
-export function lstatQuiet(path: string): Stats | undefined {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
 }

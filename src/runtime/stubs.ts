@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync, utimesSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { lstatQuiet, resolveInRootSync } from './in-root.js';
+import { lstatQuiet } from '../util/index.js';
+import { resolveInRootSync } from './in-root.js';
 
 /**
  * The OCI runtime creates a mount point (empty file or directory) in the rootfs for every mount

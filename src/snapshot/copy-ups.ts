@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { lstat, readdir, rmdir } from 'node:fs/promises';
-import { lstatSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstatQuiet } from '../util/index.js';
 import { join, posix } from 'node:path';
 import type { Xattrs } from '../layer/index.js';
 
@@ -51,7 +52,7 @@ export async function dropPureCopyUps(
  */
 function lowerDir(lowers: readonly string[], rel: string): Stats | undefined {
   for (const lower of lowers) {
-    const st = lstatSync(join(lower, rel), { throwIfNoEntry: false });
+    const st = lstatQuiet(join(lower, rel));
     if (st) return st.isDirectory() ? st : undefined;
   }
   return undefined;

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { nativeAddon, UserError } from '../util/index.js';
+import { nativeAddon, readdirQuiet, UserError } from '../util/index.js';
 import { constants } from 'node:os';
 
 const { EBUSY, EINVAL, ENOENT } = constants.errno;
@@ -172,13 +172,7 @@ function ensureLink(link: string, to: string): boolean {
 /** Removes links in `linkDir` whose target is gone (their snapshot was collected); returns how many. */
 export function pruneLinks(linkDir: string): number {
   let n = 0;
-  let names: string[];
-  try {
-    names = readdirSync(linkDir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
+  for (const name of readdirQuiet(linkDir)) {
     const link = join(linkDir, name);
     if (existsSync(link)) continue; // follows the link: false when it dangles
     rmSync(link, { force: true });

@@ -1,9 +1,9 @@
 import { open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isSha256, sha256FromHex, type Sha256 } from '../hash/digest.js';
-import { fsyncDir } from '../util/fs.js';
+import { fsyncDir, readdirQuiet } from '../util/fs.js';
 import { UserError } from '../util/user-error.js';
 import { FsBlobStore, LeasedBlobStore } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
@@ -111,7 +111,7 @@ class OciStore extends FsBlobStore implements Store {
   /** Removes temp files and dirs of processes that are gone; returns how many. */
   private async sweepTemp(): Promise<number> {
     let n = 0;
-    for (const name of readdirOrEmpty(this.tmpDir)) {
+    for (const name of readdirQuiet(this.tmpDir)) {
       const pid = Number(name.split('.')[0]);
       if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
       await rm(join(this.tmpDir, name), { recursive: true, force: true });
@@ -231,7 +231,7 @@ class OciStore extends FsBlobStore implements Store {
   private async liveLeases(): Promise<{ any: boolean; digests: Set<string> }> {
     const digests = new Set<string>();
     let any = false;
-    for (const name of readdirOrEmpty(this.tmpDir)) {
+    for (const name of readdirQuiet(this.tmpDir)) {
       const [pid, kind] = name.split('.');
       if (kind !== 'lease' || !pidAlive(Number(pid))) continue;
       const text = await readFile(join(this.tmpDir, name), 'utf8').catch(() => undefined);
@@ -329,13 +329,6 @@ function stripNames(d: Descriptor): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) };
 }
 
-function readdirOrEmpty(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 async function hashFile(p: string): Promise<Sha256> {
   const h = createHash('sha256');

@@ -1,4 +1,4 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { open, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -81,5 +81,23 @@ export function replaceFileSync(path: string, data: string | Uint8Array, mode = 
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/** lstat, or undefined for a path that cannot be looked at (missing, ENOTDIR, EACCES). */
+export function lstatQuiet(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** A directory's names, or none when it cannot be read (missing, not a directory). */
+export function readdirQuiet(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
