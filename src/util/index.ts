@@ -4,3 +4,4 @@ export * from './fs.js';
 export * from './native.js';
 export * from './arrays.js';
 export * from './bytewise.js';
+export * from './read-regular.js';
