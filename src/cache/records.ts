@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { replaceFileSync } from '../util/index.js';
-import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
+import { replaceFileSync, tempSiblingOwner } from '../util/index.js';
+import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 import { slotOf, type KeyMaterial } from './key.js';
 
 /** The result of one filesystem step: the layer it added, and what its key was made of. */
@@ -89,12 +89,16 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
     },
     gcHook: () => ({
       name: 'build-cache',
-      async roots() {
+      async roots(warn) {
         const out: Descriptor[] = [];
         for (const name of await readdir(dir).catch(() => [] as string[])) {
-          if (!name.endsWith('.json')) continue;
+          // A writer's temp file (`.<key>.json.tmp-<pid>-…`) is never read; a dead writer's goes.
+          const writer = tempSiblingOwner(name);
+          if (writer !== undefined && !pidAlive(writer)) await rm(join(dir, name), { force: true });
+          if (writer !== undefined || !name.endsWith('.json')) continue;
           const rec = await read(join(dir, name));
           if (rec) out.push(rec.layer);
+          else warn?.(`skipped the unreadable build cache record ${join(dir, name)} (delete it if it stays)`);
         }
         return out;
       },

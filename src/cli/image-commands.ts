@@ -157,8 +157,13 @@ export async function rmi(ctx: CliContext, root: string, names: string[], force 
     }
   }
   const gc = await store.gc();
+  warnAll(ctx, gc.warnings);
   if (gc.blobsRemoved) ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${humanSize(gc.bytesReclaimed)} reclaimed\n`);
   return failed ? 1 : 0;
+}
+
+function warnAll(ctx: CliContext, warnings: readonly string[]): void {
+  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
 }
 
 /** A tag removes itself; an image ID removes its only tag, or all of them with --force (as docker). */
@@ -175,6 +180,7 @@ async function refsToRemove(store: Store, name: string, force: boolean): Promise
 export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: boolean } = { cacheMounts: false }): Promise<number> {
   const store = await openCliStore(root);
   const gc = await store.gc();
+  warnAll(ctx, gc.warnings);
   let freed = gc.bytesReclaimed;
   ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\n`);
   if (opts.cacheMounts) {

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { reapDeadRuntimes } from './runtime-state.js';
 import { copyLineageGcHook } from '../ops/copy-lineage.js';
 import { FsBlobStore, openStore, type Store } from '../store/index.js';
 import { openSnapshots } from '../snapshot/index.js';
@@ -6,9 +8,11 @@ import { openCache } from '../cache/index.js';
 /**
  * The one place the CLI opens the store, so every command gets the same GC hooks: layer
  * snapshots (and incremental-COPY lineages) whose blob is gone are collected with it, and layers
- * the build cache records are kept.
+ * the build cache records are kept. It also repairs what a wharf killed mid-build left behind.
  */
-export function openCliStore(root: string): Promise<Store> {
+export async function openCliStore(root: string): Promise<Store> {
+  // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
+  await reapDeadRuntimes(join(root, 'tmp'));
   const blobs = new FsBlobStore(root);
   return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageGcHook(root, blobs)] });
 }

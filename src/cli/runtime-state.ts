@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, statfsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, type Store } from '../store/index.js';
+import { removeLeftoverContainers } from '../runtime/index.js';
 import { lstatQuiet, readdirQuiet } from '../util/index.js';
 
 /**
@@ -13,13 +15,12 @@ import { lstatQuiet, readdirQuiet } from '../util/index.js';
  * /run is where runc keeps its state by default, but it is not a tmpfs everywhere; /dev/shm is.
  *
  * The dir is named `wharf-<pid>.runtime.<random>` and made 0700 (mkdtemp); the command removes it
- * at exit, and dirs of processes that died (kill -9) are removed by the next command that makes one,
- * as the store's open sweeps its tmp/.
+ * at exit, and dirs of processes that died (kill -9) are removed by the next command that opens
+ * the store (reapDeadRuntimes), after the containers left running in them are deleted.
  */
 export async function runtimeStateDir(store: Store): Promise<string> {
   const tmpfs = sharedTmpfs();
   if (tmpfs) {
-    sweepDead(tmpfs);
     try {
       return mkdtempSync(join(tmpfs, `${PREFIX}${process.pid}.runtime.`));
     } catch {
@@ -43,15 +44,33 @@ export function sharedTmpfs(): string | undefined {
   }
 }
 
-/** Removes state dirs of wharf processes that are gone; only our own (same uid), never a link. */
-function sweepDead(dir: string): void {
-  const uid = process.getuid?.();
-  for (const name of readdirQuiet(dir)) {
-    const m = OWN_DIR.exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
-    const p = join(dir, name);
-    const st = lstatQuiet(p);
-    if (!st?.isDirectory() || st.uid !== uid) continue;
-    rmSync(p, { recursive: true, force: true });
+/**
+ * Deletes the containers a killed wharf left running, and removes its state dirs on the shared
+ * tmpfs; in the store's tmp/ (`<pid>.runtime.*`) only the containers, as the store's sweep removes
+ * the dir with the overlay mounts the containers held. Only our own dirs (same uid), never a link.
+ */
+export async function reapDeadRuntimes(storeTmp: string): Promise<void> {
+  const tmpfs = sharedTmpfs();
+  if (tmpfs) {
+    for (const dir of deadDirs(tmpfs, OWN_DIR)) {
+      await removeLeftoverContainers(dir);
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
+  for (const dir of deadDirs(storeTmp, STORE_DIR)) await removeLeftoverContainers(dir);
+}
+
+const STORE_DIR = /^(\d+)\.runtime\./;
+
+function deadDirs(parent: string, pattern: RegExp): string[] {
+  const uid = process.getuid?.();
+  const out: string[] = [];
+  for (const name of readdirQuiet(parent)) {
+    const m = pattern.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    const p = join(parent, name);
+    const st = lstatQuiet(p);
+    if (st?.isDirectory() && st.uid === uid) out.push(p);
+  }
+  return out;
 }

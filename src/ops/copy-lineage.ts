@@ -9,9 +9,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import type { BlobStore, Descriptor, GcHook } from '../store/index.js';
+import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 import type { FileSpan } from '../layer/index.js';
-import { atomicWriteFile } from '../util/index.js';
+import { atomicWriteFile, tempSiblingOwner } from '../util/index.js';
 
 /**
  * One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final
@@ -85,16 +85,37 @@ export async function writeLineage(root: string, id: Sha256, lineage: CopyLineag
   await atomicWriteFile(lineageFile(root, id), JSON.stringify(stored));
 }
 
-/** Every lineage file with the layer it names ('' when unreadable). */
-async function lineageFiles(root: string): Promise<{ path: string; layer: string }[]> {
+/**
+ * Every lineage file with the layer it names. Temp files of writers (`.<name>.tmp-<pid>-…`) are
+ * never read: a live writer's is half written (a concurrent prune read one and crashed). A dead
+ * writer's is removed; a record that cannot be parsed is skipped and reported through `warn`.
+ */
+async function lineageFiles(root: string, warn?: (message: string) => void): Promise<{ path: string; layer: string }[]> {
   const dir = join(root, 'cache', 'copy-lineage');
   const out: { path: string; layer: string }[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const path = join(dir, name);
-    const lineage = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Partial<CopyLineage>;
-    out.push({ path, layer: lineage.layer?.digest ?? '' });
+    const writer = tempSiblingOwner(name);
+    if (writer !== undefined) {
+      if (!pidAlive(writer)) await rm(path, { force: true });
+      continue;
+    }
+    if (!name.endsWith('.json')) continue;
+    const layer = await lineageLayer(path);
+    if (layer === undefined) warn?.(`skipped the unreadable copy lineage ${path} (delete it if it stays)`);
+    else out.push({ path, layer });
   }
   return out;
+}
+
+/** The layer digest a lineage file names ('' when it names none), undefined when it cannot be read. */
+async function lineageLayer(path: string): Promise<string | undefined> {
+  try {
+    const lineage = JSON.parse(await readFile(path, 'utf8')) as Partial<CopyLineage> | null;
+    return typeof lineage?.layer?.digest === 'string' ? lineage.layer.digest : '';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Removes the lineages of these layers (a cold benchmark run must not start from them); returns how many. */
@@ -112,9 +133,9 @@ export async function forgetLineages(root: string, layers: ReadonlySet<string>):
 export function copyLineageGcHook(root: string, blobs: Pick<BlobStore, 'has'>): GcHook {
   return {
     name: 'copy-lineage',
-    async collect(live) {
+    async collect(live, warn) {
       let freed = 0;
-      for (const { path, layer } of await lineageFiles(root)) {
+      for (const { path, layer } of await lineageFiles(root, warn)) {
         if (isSha256(layer) && (live.has(layer) || (await blobs.has(layer)))) continue;
         freed += (await stat(path).catch(() => undefined))?.size ?? 0;
         await rm(path, { force: true });

@@ -5,3 +5,4 @@ export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';
 export { buildOciConfig, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './oci-config.js';
 export { resolveInRoot } from './in-root.js';
+export { removeLeftoverContainers } from './leftovers.js';

@@ -195,7 +195,7 @@ function runAndWait(be: Backend, id: string, bundle: string, stdio: Stdio, signa
 }
 
 /** Runs a short runtime command (kill, delete); its failure is reported as false, never thrown. */
-function runtimeCommand(be: { runtime: OciRuntimeName; rootDir: string }, args: string[]): Promise<boolean> {
+export function runtimeCommand(be: { runtime: OciRuntimeName; rootDir: string }, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
     const c = spawn(be.runtime, ['--root', be.rootDir, ...args], { stdio: 'ignore' });
     c.on('error', () => resolve(false));

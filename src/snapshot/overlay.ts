@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { nativeAddon, readdirQuiet, UserError } from '../util/index.js';
+import { mountPoints, nativeAddon, readdirQuiet, UserError } from '../util/index.js';
 import { constants } from 'node:os';
 
 const { EBUSY, EINVAL, ENOENT } = constants.errno;
@@ -233,14 +233,9 @@ async function mountIn(cwd: string, options: string, target: string): Promise<st
   }
 }
 
-/** Whether `path` is a mount point, from /proc/self/mountinfo (octal escapes decoded). */
+/** Whether `path` is a mount point, from /proc/self/mountinfo. */
 export async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const want = resolve(path);
-  return info.split('\n').some((line) => {
-    const field = line.split(' ')[4];
-    return field !== undefined && field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === want;
-  });
+  return mountPoints().includes(resolve(path));
 }
 
 function exec(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stderr: string }> {

@@ -1,4 +1,4 @@
-import { open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { fsyncDir, readdirQuiet } from '../util/fs.js';
 import { UserError } from '../util/user-error.js';
 import { FsBlobStore, LeasedBlobStore } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
+import { closeStore, sweepDeadTemp } from './private.js';
 import { emptyIndex, MEDIA_TYPE_INDEX, tagOf, withTag, withoutTag, type OciIndex, type TagEntry } from './oci-index.js';
 import { fullName, type Reference } from './reference.js';
 import { walk } from './walk.js';
@@ -16,17 +17,20 @@ import type { BlobStore, Descriptor, Lease } from './types.js';
  * Lets modules that keep their own data beside the blobs (snapshots, build cache) take part in GC:
  * `roots` adds blobs to keep (e.g. layers a cache record still uses), `collect` removes what the
  * module owns that is no longer reachable, and reports the bytes it freed. Both run under the lock.
+ * A record a hook cannot read is skipped and reported through `warn` (the CLI prints it).
  */
 export interface GcHook {
   readonly name: string;
-  roots?(): Promise<Iterable<Descriptor>>;
-  collect?(live: ReadonlySet<Sha256>): Promise<number>;
+  roots?(warn?: (message: string) => void): Promise<Iterable<Descriptor>>;
+  collect?(live: ReadonlySet<Sha256>, warn?: (message: string) => void): Promise<number>;
 }
 
 export interface GcReport {
   readonly blobsRemoved: number;
   readonly bytesReclaimed: number;
   readonly tempRemoved: number;
+  /** Records GC skipped because they could not be read (see GcHook). */
+  readonly warnings: readonly string[];
 }
 
 export interface FsckProblem {
@@ -94,8 +98,8 @@ class OciStore extends FsBlobStore implements Store {
   // few metadata calls were a thread-pool round trip each on the critical path.
   async init(): Promise<void> {
     try {
+      closeStore(this.root);
       mkdirSync(this.blobDir, { recursive: true });
-      mkdirSync(this.tmpDir, { recursive: true });
     } catch (e) {
       throw new UserError('store.unusable', `cannot create the store at ${this.root}: ${(e as Error).message}`, 'pass a writable directory with --root or WHARF_ROOT');
     }
@@ -108,16 +112,9 @@ class OciStore extends FsBlobStore implements Store {
     }
   }
 
-  /** Removes temp files and dirs of processes that are gone; returns how many. */
-  private async sweepTemp(): Promise<number> {
-    let n = 0;
-    for (const name of readdirQuiet(this.tmpDir)) {
-      const pid = Number(name.split('.')[0]);
-      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
-      await rm(join(this.tmpDir, name), { recursive: true, force: true });
-      n++;
-    }
-    return n;
+  /** Removes temp files and dirs of processes that are gone (and their mounts); returns how many. */
+  private sweepTemp(): Promise<number> {
+    return sweepDeadTemp(this.tmpDir);
   }
 
   private async writeRootFile(name: string, data: string): Promise<void> {
@@ -256,8 +253,10 @@ class OciStore extends FsBlobStore implements Store {
       // Listed before roots and leases are read: a leased writer records a blob before it
       // appears here, so anything listed is either in a lease read below or truly garbage.
       const present = await this.presentBlobs();
+      const warnings: string[] = [];
+      const warn = (m: string) => void warnings.push(m);
       const roots = [...(await this.readIndex()).manifests];
-      for (const h of this.opts.gcHooks ?? []) if (h.roots) roots.push(...(await h.roots()));
+      for (const h of this.opts.gcHooks ?? []) if (h.roots) roots.push(...(await h.roots(warn)));
       const live = await this.reachable(roots);
       if (live.errors.length) {
         // Deleting with an incomplete picture could remove blobs a damaged manifest still needs.
@@ -279,9 +278,9 @@ class OciStore extends FsBlobStore implements Store {
       }
       if (blobsRemoved) await fsyncDir(this.blobDir);
       const keys = new Set(live.blobs.keys());
-      for (const h of this.opts.gcHooks ?? []) if (h.collect) bytesReclaimed += await h.collect(keys);
+      for (const h of this.opts.gcHooks ?? []) if (h.collect) bytesReclaimed += await h.collect(keys, warn);
       const tempRemoved = await this.sweepTemp();
-      return { blobsRemoved, bytesReclaimed, tempRemoved };
+      return { blobsRemoved, bytesReclaimed, tempRemoved, warnings };
     });
   }
 

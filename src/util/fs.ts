@@ -8,6 +8,12 @@ export function tempSibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
+/** The pid in a tempSibling name (`.<name>.tmp-<pid>-<hex>`), or undefined for any other name. */
+export function tempSiblingOwner(name: string): number | undefined {
+  const m = /^\..*\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** fsync a directory so a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');

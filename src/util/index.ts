@@ -5,3 +5,4 @@ export * from './native.js';
 export * from './arrays.js';
 export * from './bytewise.js';
 export * from './read-regular.js';
+export * from './mounts.js';
