@@ -1,0 +1,125 @@
+// kill -9 of a build at random moments of its COPY and RUN steps: the next command repairs the
+// store by itself (no mount of the store left, no container of the dead build left running),
+// `fsck` is clean and a rebuild works.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { wharfBuildEnv } from '../helpers/wharf-build.js';
+import { wharfBin } from '../helpers/paths.js';
+import { detachMount, mountsUnder } from '../../src/util/mounts.js';
+
+let dir: string;
+let env: ReturnType<typeof wharfBuildEnv>;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wharf-store-kill9-'));
+  env = wharfBuildEnv(dir);
+  env.importBusybox();
+});
+after(() => {
+  // Whatever a failed assertion left: never leave a mount or a process behind.
+  for (const m of mountsUnder(env.root)) detachMount(m);
+  for (const pid of processesWith(token)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** In every RUN's command line, so a container's processes can be found by it. */
+const token = `kill9-${randomBytes(6).toString('hex')}`;
+
+/** Pids whose command line contains `text`. */
+function processesWith(text: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) out.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+function startBuild(ctx: string, extra: string[]): { pid: number; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [wharfBin, '--root', env.root, 'build', '--progress', 'plain', ...extra, ctx], { stdio: 'ignore' });
+  return { pid: child.pid!, exited: new Promise((res) => child.on('exit', (code) => res(code))) };
+}
+
+async function waitUntil(what: string, ok: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) assert.fail(what);
+    await sleep(20);
+  }
+}
+
+test('30 kill -9 at random times during COPY and RUN: the next command repairs the store', async (t) => {
+  const ctx = await env.context('ctx', {
+    'a.txt': 'a\n',
+    'b/one': '1\n',
+    'b/two': '2\n',
+    'c.txt': 'c\n',
+    Dockerfile: [
+      'FROM busybox:test',
+      'COPY a.txt /a.txt',
+      `RUN sleep 0.2; echo ${token} > /r1`,
+      'COPY b /b',
+      `RUN sleep 0.1; cat /a.txt /b/one > /r2 # ${token}`,
+      'COPY c.txt /c.txt',
+      `RUN echo ${token} > /r3`,
+      '',
+    ].join('\n'),
+  });
+  const t0 = Date.now();
+  const first = startBuild(ctx, ['-t', 'k:1']);
+  assert.equal(await first.exited, 0);
+  const buildMs = Date.now() - t0;
+
+  let killed = 0;
+  let leftMounts = 0;
+  let leftContainers = 0;
+  for (let i = 0; i < 30; i++) {
+    const b = startBuild(ctx, ['--no-cache', '-t', 'k:1']);
+    await Promise.race([sleep(Math.floor(Math.random() * buildMs)), b.exited]);
+    try {
+      process.kill(b.pid, 'SIGKILL');
+    } catch {
+      // it finished first
+    }
+    const code = await b.exited;
+    if (code === null) killed++;
+    else assert.equal(code, 0, `build ${i} finished before its kill`);
+    if (mountsUnder(env.root).length) leftMounts++;
+    if (processesWith(token).length) leftContainers++;
+
+    // The next command, whatever it is, repairs: here fsck.
+    const fsck = env.wharf(['fsck']);
+    assert.equal(fsck.status, 0, `fsck after kill ${i}: ${fsck.stdout}${fsck.stderr}`);
+    assert.deepEqual(mountsUnder(env.root), [], `no mount of the store after kill ${i}`);
+    await waitUntil(`no process of the killed build's containers after kill ${i}`, () => processesWith(token).length === 0);
+    assert.deepEqual(processesWith(`wharf-${b.pid}.runtime`), [], 'no runc of the killed build');
+    assert.ok(!readdirSync('/dev/shm').some((n) => n.startsWith(`wharf-${b.pid}.`)), 'its runtime state dir is gone');
+    assert.ok(!readdirSync(join(env.root, 'tmp')).some((n) => n.startsWith(`${b.pid}.`)), 'its temp dirs are gone');
+
+    const again = env.wharf(['build', '--progress', 'plain', '-t', 'k:1', ctx]);
+    assert.equal(again.status, 0, `rebuild after kill ${i}: ${again.stderr}`);
+  }
+  const run = env.wharf(['run', 'k:1', 'cat', '/r1', '/r2', '/r3']);
+  assert.equal(run.stdout, `${token}\na\n1\n${token}\n`);
+  assert.ok(existsSync(join(env.root, 'index.json')));
+  t.diagnostic(`first build ${buildMs} ms; ${killed} killed mid-way, ${leftMounts} left mounts, ${leftContainers} left containers running`);
+  // The kills hit what they were meant to: builds cut short with mounts and containers left.
+  assert.ok(killed >= 25, `${killed} of 30 builds were killed mid-way`);
+  assert.ok(leftMounts >= 5, `${leftMounts} kills left a mount for the next command to repair`);
+  assert.ok(leftContainers >= 3, `${leftContainers} kills left a container running`);
+});
