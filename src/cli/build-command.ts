@@ -84,8 +84,12 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
     return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, signal: interrupt.signal });
   } catch (e) {
-    // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption.
-    if (interrupt.signal.aborted) throw interrupt.signal.reason;
+    // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
+    // with the exit status of a process that signal stopped (130, 143), as `load` has.
+    if (interrupt.signal.aborted) {
+      ctx.stderr.write(`error: ${(interrupt.signal.reason as Error).message}\n`);
+      return interrupt.exitCode;
+    }
     throw e;
   } finally {
     interrupt.dispose();

@@ -8,6 +8,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setNativeAddon, type NativeAddon } from '../util/index.js';
+import { interruptRunning } from './interrupt.js';
 
 /** Exit codes: 0 success, 1 build or user error, 2 usage error. */
 export const EXIT_OK = 0;
@@ -29,8 +30,24 @@ function wireNativeAddon(script: string | undefined): void {
   if (path) setNativeAddon(() => createRequire(path)(path) as NativeAddon);
 }
 
+/**
+ * A reader that closes the pipe early (`wharf images | head -1`) is not an error: output stops
+ * quietly, as with any Unix tool, and the command still exits 0. Later writes are dropped, and a
+ * command that is still producing (a `run`, a build) is interrupted so it cleans up and ends
+ * with 141, the status of a process SIGPIPE killed.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    stream.write = () => true;
+    interruptRunning(141);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   wireNativeAddon(argv[1]);
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   const ctx = createCliContext();
   const program = new Command('wharf')
     .description('A daemonless Dockerfile build engine')

@@ -44,7 +44,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
     );
     return status.exitCode;
   } catch (e) {
-    if (interrupt.signal.aborted) return 130;
+    if (interrupt.signal.aborted) return interrupt.exitCode;
     throw e;
   } finally {
     interrupt.dispose();
