@@ -5,6 +5,7 @@ import { applyLayer, writeLayer, type Compression } from '../layer/index.js';
 import { addLayer, commitImage, hostPlatform, imageTimestamp, scratchImage, type CommittedImage } from '../image/index.js';
 import type { Reference, Store } from '../store/index.js';
 import { UserError } from '../util/user-error.js';
+import { sayNoSpace } from '../util/no-space.js';
 
 export interface ImportOptions {
   readonly compression?: Compression;
@@ -35,6 +36,8 @@ export async function importRootfs(store: Store, file: string, ref: Reference, o
     const image = await commitImage(lease.blobs, draft, { created });
     await store.setTag(ref, image.manifestDescriptor);
     return image;
+  } catch (e) {
+    throw sayNoSpace(e, `importing ${file}`, store.root);
   } finally {
     await lease.release();
     await rm(dir, { recursive: true, force: true });

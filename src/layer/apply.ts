@@ -207,7 +207,8 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
   try {
     for await (const e of readTar(tar)) {
       await applier.entry(e).catch((err: unknown) => {
-        if (err instanceof UserError || !(err instanceof Error && 'code' in err)) throw err;
+        // A full disk is not the entry's fault: the caller says where it was writing.
+        if (err instanceof UserError || !(err instanceof Error && 'code' in err) || err.code === 'ENOSPC') throw err;
         throw new UserError('layer.apply', `applying layer entry ${JSON.stringify(e.name)} failed: ${err.message}`);
       });
     }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
+import { sayNoSpace } from '../util/index.js';
 import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 
 /**
@@ -87,9 +88,22 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       await applyLayer(blobs.openRead(layer.descriptor.digest, layer.descriptor.size), join(tmp, 'fs'), { form: 'overlay' });
       await install(chain, tmp, layer.descriptor.digest);
       present.add(chain);
+    } catch (e) {
+      throw sayNoSpace(e, `unpacking layer ${layer.descriptor.digest}`, root);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /** The upper dir's layer into the blobs, and the dir itself into place as its snapshot. */
+  async function commit(upper: string, tmp: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>, reuse?: TarReuse): Promise<LayerResult> {
+    const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
+    const chain = chainOf([...parent.map((l) => l.diffId), layer.diffId]).at(-1)!;
+    if (await exists(fsOf(chain))) return layer;
+    await mkdir(tmp, { recursive: true });
+    await rename(upper, join(tmp, 'fs'));
+    await install(chain, tmp, layer.digest);
+    return layer;
   }
 
   return {
@@ -112,13 +126,9 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     async commitUpper(upper, parent, compression, sourceDateEpoch, xattrs, reuse) {
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       try {
-        const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
-        const chain = chainOf([...parent.map((l) => l.diffId), layer.diffId]).at(-1)!;
-        if (await exists(fsOf(chain))) return layer;
-        await mkdir(tmp, { recursive: true });
-        await rename(upper, join(tmp, 'fs'));
-        await install(chain, tmp, layer.digest);
-        return layer;
+        return await commit(upper, tmp, parent, compression, sourceDateEpoch, xattrs, reuse);
+      } catch (e) {
+        throw sayNoSpace(e, 'writing the layer', root);
       } finally {
         await rm(tmp, { recursive: true, force: true });
         await rm(upper, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import type { Plan, PlanStage, Vertex } from '../plan/index.js';
 import { cacheKey, explainMiss, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
 import type { BuildEvent, StepRef } from '../progress/index.js';
+import { isNoSpace, NoSpaceError, UserError } from '../util/index.js';
 
 /**
  * Independent stages run at once. A stage is mostly waiting (overlay mount, runtime start, layer
@@ -152,7 +153,8 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
         await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: result.created ?? new Date().toISOString(), ...detail });
         state = result.state;
         opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false), at: now() });
-      } catch (e) {
+      } catch (caught) {
+        const e = withStep(caught, ref.number);
         // Steps cut short by another failure are not errors of their own.
         if (!controller.signal.aborted) {
           opts.emit({ type: 'step-error', step: ref, message: e instanceof Error ? e.message : String(e), durationMs: Math.round(performance.now() - started), at: now() });
@@ -189,4 +191,11 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** A full disk is said with the step it stopped (ENOSPC raw, or as the store said it). */
+function withStep(e: unknown, step: number): unknown {
+  if (e instanceof NoSpaceError) return e.atStep(step);
+  if (!isNoSpace(e)) return e;
+  return new UserError('build.no-space', `no space left on device in step #${step}: ${(e as Error).message}`, 'free space on that filesystem (`wharf prune` removes what no image uses)');
 }

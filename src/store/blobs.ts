@@ -6,6 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
 import { fsyncDir } from '../util/fs.js';
 import { UserError } from '../util/user-error.js';
+import { sayNoSpace } from '../util/no-space.js';
 import type { BlobStore, BlobWriter } from './types.js';
 
 /** Blobs up to this size are read synchronously. */
@@ -59,7 +60,12 @@ export class FsBlobStore implements BlobStore {
   async writer(): Promise<BlobWriter> {
     await mkdir(this.tmpDir, { recursive: true });
     const tmp = this.tempPath('blob');
-    const fh = await open(tmp, 'wx', 0o644);
+    let fh: FileHandle;
+    try {
+      fh = await open(tmp, 'wx', 0o644);
+    } catch (e) {
+      throw sayNoSpace(e, 'writing a blob', this.root);
+    }
     return new FsBlobWriter(this, tmp, fh, this.beforePublish);
   }
 
@@ -190,7 +196,7 @@ class FsBlobWriter implements BlobWriter {
     const hashed = this.hash.update(chunk);
     const at = this.position;
     this.position += chunk.length;
-    const p = this.writeAt(chunk, at).catch((error: unknown) => void (this.failure ??= { error }));
+    const p = this.writeAt(chunk, at).catch((error: unknown) => void (this.failure ??= { error: sayNoSpace(error, 'writing a blob', this.store.root) }));
     this.pending.push(p);
     while (this.pending.length >= WRITES_IN_FLIGHT) await this.pending.shift();
     await hashed;
@@ -232,7 +238,7 @@ class FsBlobWriter implements BlobWriter {
       await this.drain().catch(() => undefined);
       await this.close().catch(() => undefined);
       await unlink(this.tmp).catch(() => undefined);
-      throw e;
+      throw sayNoSpace(e, 'writing a blob', this.store.root);
     }
     return { digest, size };
   }

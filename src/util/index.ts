@@ -6,3 +6,4 @@ export * from './arrays.js';
 export * from './bytewise.js';
 export * from './read-regular.js';
 export * from './mounts.js';
+export * from './no-space.js';
