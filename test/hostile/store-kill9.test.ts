@@ -33,6 +33,9 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The first command after a kill: any of them must repair what the killed build left. */
+const NEXT = [['fsck'], ['images'], ['run', 'busybox:test', 'true'], ['prune']];
+
 /** In every RUN's command line, so a container's processes can be found by it. */
 const token = `kill9-${randomBytes(6).toString('hex')}`;
 
@@ -102,10 +105,13 @@ test('30 kill -9 at random times during COPY and RUN: the next command repairs t
     if (mountsUnder(env.root).length) leftMounts++;
     if (processesWith(token).length) leftContainers++;
 
-    // The next command, whatever it is, repairs: here fsck.
+    // The next command, whatever it is, repairs (each of these failed with EBUSY before).
+    const next = NEXT[i % NEXT.length]!;
+    const repaired = env.wharf(next);
+    assert.equal(repaired.status, 0, `${next.join(' ')} after kill ${i}: ${repaired.stdout}${repaired.stderr}`);
+    assert.deepEqual(mountsUnder(env.root), [], `no mount of the store after kill ${i} and \`wharf ${next.join(' ')}\``);
     const fsck = env.wharf(['fsck']);
     assert.equal(fsck.status, 0, `fsck after kill ${i}: ${fsck.stdout}${fsck.stderr}`);
-    assert.deepEqual(mountsUnder(env.root), [], `no mount of the store after kill ${i}`);
     await waitUntil(`no process of the killed build's containers after kill ${i}`, () => processesWith(token).length === 0);
     assert.deepEqual(processesWith(`wharf-${b.pid}.runtime`), [], 'no runc of the killed build');
     assert.ok(!readdirSync('/dev/shm').some((n) => n.startsWith(`wharf-${b.pid}.`)), 'its runtime state dir is gone');
