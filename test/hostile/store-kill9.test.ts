@@ -130,3 +130,25 @@ test('30 kill -9 at random times during COPY and RUN: the next command repairs t
   assert.ok(leftMounts >= 5, `${leftMounts} kills left a mount for the next command to repair`);
   assert.ok(leftContainers >= 3, `${leftContainers} kills left a container running`);
 });
+
+test('kill -9 while a RUN runs for good: the next command kills its container and removes its state', async () => {
+  const long = `${token}-long`;
+  const ctx = await env.context('long', { Dockerfile: `FROM busybox:test\nRUN sleep 300; echo ${long}\n` });
+  for (let i = 0; i < 3; i++) {
+    const b = startBuild(ctx, ['--no-cache']);
+    await waitUntil('the RUN started', () => processesWith(long).length > 0, 15_000);
+    process.kill(b.pid, 'SIGKILL');
+    assert.equal(await b.exited, null);
+    await sleep(300);
+    assert.ok(processesWith(long).length > 0, 'the container outlives the killed build');
+    const state = readdirSync('/dev/shm').filter((n) => n.startsWith(`wharf-${b.pid}.`));
+    assert.equal(state.length, 1, 'its runtime state dir is there');
+
+    const images = env.wharf(['images']);
+    assert.equal(images.status, 0, images.stderr);
+    // `runc delete --force` has killed it by the time the command is done (no waiting).
+    assert.deepEqual(processesWith(long), [], 'the container is gone');
+    assert.ok(!existsSync(join('/dev/shm', state[0]!)), 'its state dir is gone');
+    assert.deepEqual(mountsUnder(env.root), []);
+  }
+});
