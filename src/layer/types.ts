@@ -67,6 +67,14 @@ export interface ApplyOptions {
    * extracting an archive that is not a layer (ADD of a local tar, as docker's Untar does).
    */
   readonly whiteouts?: 'apply' | 'literal';
+  /**
+   * The diff_id the layer must have: the uncompressed tar is hashed as it is applied and a
+   * mismatch is refused (`layer.diff-id-mismatch`) after the last entry; the caller discards the
+   * target then (snapshots unpack into a temp dir that is only renamed into place on success).
+   */
+  readonly diffId?: string;
+  /** How errors name the layer ("layer sha256:… of app:1"). */
+  readonly what?: string;
 }
 
 /**

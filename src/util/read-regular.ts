@@ -97,3 +97,25 @@ export async function readRegularFile(path: string, opts: ReadRegularOptions): P
     await fh.close();
   }
 }
+
+/**
+ * The file opened for streaming (a large layer), after the same checks as readRegularFile: a
+ * FileHandle on a regular file, or a UserError naming it. `maxBytes` still caps its size.
+ */
+export async function openRegularFile(path: string, opts: ReadRegularOptions): Promise<import('node:fs/promises').FileHandle> {
+  let fh;
+  try {
+    fh = await open(path, FLAGS | (opts.followSymlink ? 0 : constants.O_NOFOLLOW));
+  } catch (e) {
+    throw openError(path, opts, e);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw refuse(path, opts, `is ${typeName(st.mode)}`);
+    if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, more than the ${opts.maxBytes} allowed`);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
