@@ -76,7 +76,9 @@ class Applier {
       return;
     }
     const onCreate = (r: string) => this.touch(r);
-    const whiteouts = this.opts.whiteouts !== 'literal';
+    // A `.wh.` name cannot be a file in a layer (it would read as a whiteout): ADD leaves them out.
+    if (this.opts.whiteouts === 'skip' && base.startsWith(WHITEOUT_PREFIX)) return;
+    const whiteouts = this.opts.whiteouts !== 'literal' && this.opts.whiteouts !== 'skip';
     if (whiteouts && base === OPAQUE_MARKER) {
       const dir = (await resolveDir(this.root, parts, e.name, true, onCreate))!;
       await this.opaque(dir.abs, dir.rel.join('/'));
