@@ -16,6 +16,10 @@ import { Readable } from 'node:stream';
 import { requireRoot } from '../helpers/busybox.js';
 import { isTarArchive, readTar } from '../../src/layer/index.js';
 import { isUserError } from '../../src/util/index.js';
+import { openStore } from '../../src/store/index.js';
+import { openSnapshots } from '../../src/snapshot/index.js';
+import type { Sha256 } from '../../src/hash/index.js';
+import { gzipSync } from 'node:zlib';
 import { encodeHeader, endOfArchive, paddingFor } from '../../src/layer/tar-header.js';
 import { assertRefused, assertStoreUnchanged, cli, diffIdOf, dockerMembers, LAYER, OTHER_LAYER, tarOf, withSizeField } from './archive-fixtures.js';
 
@@ -170,4 +174,23 @@ test('ADD of a local tar: .wh. names delete nothing in the final image; a FIFO s
       return true;
     });
   }
+});
+
+test('a snapshot is never unpacked from a blob whose content is not its diff_id (the path pulls share)', async () => {
+  const root = join(tmp, 'snapstore');
+  const s = await openStore(root);
+  const blob = await s.putBytes(gzipSync(OTHER_LAYER));
+  const snaps = openSnapshots(root, s);
+  const descriptor = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: blob.digest, size: blob.size };
+  await assert.rejects(snaps.prepare([{ descriptor, diffId: diffIdOf(LAYER) as Sha256 }]), (e: unknown) => {
+    assert.ok(isUserError(e), String(e));
+    assert.equal(e.code, 'layer.diff-id-mismatch');
+    assert.match(e.message, new RegExp(`layer ${blob.digest}: content does not match its diff_id ${diffIdOf(LAYER)}`));
+    return true;
+  });
+  assert.deepEqual((await readdir(join(root, 'snapshots'))).filter((n) => n !== 'l'), [], 'a snapshot (or its temp dir) was left');
+  // The right diff_id unpacks, and records what the chain ID was made from.
+  const [fs] = await snaps.prepare([{ descriptor, diffId: diffIdOf(OTHER_LAYER) as Sha256 }]);
+  assert.equal(await readFile(join(fs!, 'etc', 'hello'), 'utf8'), 'EVIL layer\n');
+  assert.deepEqual(JSON.parse(await readFile(join(fs!, '..', 'layer'), 'utf8')), { diffId: diffIdOf(OTHER_LAYER), parent: null });
 });
