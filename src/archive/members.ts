@@ -16,7 +16,7 @@ import { decompressed, readTar } from '../layer/index.js';
 import { openRegularFile, readRegularFile, UserError } from '../util/index.js';
 
 export interface ArchiveMembers {
-  /** Whether `name` is a regular file member (found the way `read` would find it). */
+  /** Whether the archive has an entry of that name, of any type (`read` then says what is wrong with it). */
   has(name: string): Promise<boolean>;
   /** A regular file member's bytes, refused above `maxBytes`. */
   read(name: string, maxBytes: number): Promise<Buffer>;
@@ -117,7 +117,7 @@ export async function extractMembers(stream: Readable, dir: string, input: strin
     if (!at.length) throw badArchive(input, `member ${JSON.stringify(name)} is the archive's top directory, not a regular file`);
     return join(dir, ...at);
   }
-  return fileMembers(resolve, input);
+  return fileMembers(resolve, async (name) => members.has(clean(input, name).join('/')), input);
 }
 
 /** An OCI layout directory's members: every component lstat()ed, no symlink followed. */
@@ -132,20 +132,13 @@ export function layoutMembers(dir: string, input: string): ArchiveMembers {
       if (i < parts.length ? !st.isDirectory() : !st.isFile()) throw badArchive(input, `member ${JSON.stringify(parts.slice(0, i).join('/'))} is not a ${i < parts.length ? 'directory' : 'regular file'}`);
     }
     return join(dir, ...parts);
-  }, input);
+  }, async (name) => (await lstat(join(dir, ...clean(input, name))).catch(() => undefined)) !== undefined, input);
 }
 
-function fileMembers(resolve: (name: string) => string | Promise<string>, input: string): ArchiveMembers {
+function fileMembers(resolve: (name: string) => string | Promise<string>, has: (name: string) => Promise<boolean>, input: string): ArchiveMembers {
   const what = (name: string) => `${input}: member ${JSON.stringify(name)}`;
   return {
-    async has(name) {
-      try {
-        await resolve(name);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    has,
     async read(name, maxBytes) {
       return readRegularFile(await resolve(name), { maxBytes, what: what(name) });
     },

@@ -163,3 +163,9 @@ test('a layer with ../ entries, or one that writes through a symlink out of its 
   const through = tarOf([{ path: 'up', type: 'symlink', linkname: '../../..' }, { path: 'up/escape.txt', content: 'x' }]);
   await refusedLoad(dockerMembers({ layers: [through] }), /refusing layer entry "up\/escape\.txt"/);
 });
+
+test('manifest.json or index.json that is itself a link out is refused naming it, not mistaken for another format', async () => {
+  await refusedLoad([...dockerMembers({ layers: [LAYER] }).filter((m) => m.path !== 'manifest.json'), { path: 'manifest.json', type: 'symlink', linkname: '/etc/passwd' }], /member "manifest\.json" is a symlink to "\/etc\/passwd", outside the archive/);
+  const oci = ociMembers({ layers: [LAYER] });
+  await refusedLoad([...oci.filter((m) => m.path !== 'index.json'), { path: 'index.json', type: 'fifo' }], /member "index\.json" is a FIFO, not a regular file/);
+});
