@@ -27,7 +27,7 @@ export interface LoadOptions {
 
 /** What an archive holds, verified: `store` puts its blobs, then the targets are tagged. */
 export interface LoadPlan {
-  readonly store: (lease: Lease) => Promise<void>;
+  readonly store: () => Promise<void>;
   readonly images: { readonly layers: readonly LayerRef[]; readonly platform?: Platform }[];
   readonly tags: { readonly ref: Reference; readonly target: Descriptor }[];
 }
@@ -51,10 +51,10 @@ export async function loadArchive(store: Store, input: string, opts: LoadOptions
       members = await extractMembers(fh.createReadStream(), tmp, input);
     } else members = layoutMembers(input, input);
     let plan: LoadPlan;
-    if ((await members.has('oci-layout')) && (await members.has('index.json'))) plan = await planLayout(members, input, opts.name);
-    else if (await members.has('manifest.json')) plan = await planDocker(members, input, opts.name);
+    if ((await members.has('oci-layout')) && (await members.has('index.json'))) plan = await planLayout(members, input, lease, opts.name);
+    else if (await members.has('manifest.json')) plan = await planDocker(members, input, lease, opts.name);
     else throw badArchive(input, 'neither an OCI layout (oci-layout, index.json) nor a docker archive (manifest.json)');
-    await plan.store(lease);
+    await plan.store();
     for (const i of plan.images) await opts.prepare?.(i.layers, i.platform);
     const out: LoadedEntry[] = [];
     for (const t of plan.tags) {
@@ -74,7 +74,7 @@ interface DockerImage {
   readonly refs: Reference[];
 }
 
-async function planDocker(m: ArchiveMembers, input: string, name?: Reference): Promise<LoadPlan> {
+async function planDocker(m: ArchiveMembers, input: string, lease: Lease, name?: Reference): Promise<LoadPlan> {
   const entries = listOf(parseJSON(await m.read('manifest.json', MAX_MANIFEST_BYTES), 'manifest.json', input), 'manifest.json', input);
   const checked: DockerImage[] = [];
   for (const [i, e] of entries.entries()) {
@@ -95,7 +95,7 @@ async function planDocker(m: ArchiveMembers, input: string, name?: Reference): P
   const tags: LoadPlan['tags'][number][] = [];
   return {
     images, tags,
-    async store(lease) {
+    async store() {
       for (const img of checked) {
         const layers: LayerRef[] = [];
         for (const l of img.layers) {

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/busybox.js';
@@ -61,6 +61,9 @@ test('an OCI archive and an OCI layout dir whose layer does not match its diff_i
   const dir = join(tmp, 'layout-bad');
   await writeTree(dir, members);
   await refusedLoad(dir, /content does not match its diff_id/);
+  // Not even unreferenced blobs: the checked blobs are committed only when everything holds.
+  assert.match(wharf(['fsck']).stdout, / 0 unreferenced blob/);
+  assert.deepEqual(await readdir(join(tmp, 'store', 'tmp')), [], 'a blob writer\'s temp file was left');
 });
 
 test('good docker and OCI archives (and a layout dir) still load, and fsck is clean', async () => {
