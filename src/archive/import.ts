@@ -1,11 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { applyLayer, writeLayer, type Compression } from '../layer/index.js';
 import { addLayer, commitImage, hostPlatform, imageTimestamp, scratchImage, type CommittedImage } from '../image/index.js';
 import type { Reference, Store } from '../store/index.js';
-import { UserError } from '../util/user-error.js';
-import { sayNoSpace } from '../util/no-space.js';
+import { openRegularFile, sayNoSpace, UserError } from '../util/index.js';
 
 export interface ImportOptions {
   readonly compression?: Compression;
@@ -20,12 +18,18 @@ export interface ImportOptions {
  * smuggle whiteouts), then written back as a deterministic layer.
  */
 export async function importRootfs(store: Store, file: string, ref: Reference, opts: ImportOptions = {}): Promise<CommittedImage> {
-  const st = await stat(file).catch(() => undefined);
-  if (!st?.isFile()) throw new UserError('import.no-file', `${file}: no such file`, 'give the path of a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst)');
+  const hint = 'give the path of a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst)';
+  if (!(await stat(file).catch(() => undefined))) throw new UserError('import.no-file', `${file}: no such file`, hint);
+  // A FIFO or device there would hang or never end: only a regular file is read.
+  const fh = await openRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, what: file });
+  if ((await fh.stat()).size === 0) {
+    await fh.close();
+    throw new UserError('import.empty', `${file} is empty, not a tarball`, hint);
+  }
   const dir = await store.tempDir('import');
   const lease = await store.lease();
   try {
-    await applyLayer(createReadStream(file), dir, { form: 'plain' });
+    await applyLayer(fh.createReadStream(), dir, { form: 'plain' });
     const layer = await writeLayer(dir, { form: 'plain', compression: opts.compression ?? 'gzip', sourceDateEpoch: opts.sourceDateEpoch }, lease.blobs);
     const created = imageTimestamp(opts.sourceDateEpoch);
     const draft = addLayer(
@@ -39,6 +43,7 @@ export async function importRootfs(store: Store, file: string, ref: Reference, o
   } catch (e) {
     throw sayNoSpace(e, `importing ${file}`, store.root);
   } finally {
+    await fh.close().catch(() => undefined);
     await lease.release();
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,125 +1,120 @@
-import { createReadStream } from 'node:fs';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isSha256, type Sha256 } from '../hash/digest.js';
-import { applyLayer, writeLayerFromTar } from '../layer/index.js';
-import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageConfig, type ImageManifest } from '../image/index.js';
-import { familiarName, parseReference, tagOf, walk, type Descriptor, type Lease, type OciIndex, type Reference, type Store } from '../store/index.js';
-import { UserError } from '../util/user-error.js';
+import { rm, stat } from 'node:fs/promises';
+import type { Sha256 } from '../hash/digest.js';
+import { verifyLayer, writeLayerFromTar } from '../layer/index.js';
+import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest, type Platform } from '../image/index.js';
+import type { LayerRef } from '../snapshot/index.js';
+import { familiarName, parseReference, type Descriptor, type Lease, type Reference, type Store } from '../store/index.js';
+import { openRegularFile, UserError } from '../util/index.js';
+import { diffIdsOf, listOf, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJSON, parseObject, isObject } from './load-checks.js';
+import { planLayout } from './load-oci.js';
+import { badArchive, extractMembers, layoutMembers, type ArchiveMembers } from './members.js';
 
 export interface LoadedEntry {
   readonly name: string;
   readonly digest: Sha256;
 }
 
-const bad = (input: string, why: string): UserError =>
-  new UserError('load.bad-archive', `${input}: ${why}`, 'give an archive written by `wharf save`, `docker save` or `skopeo copy` (oci-archive: or docker-archive:), or an OCI layout directory');
+export interface LoadOptions {
+  /** Tags an image the archive leaves unnamed. */
+  readonly name?: Reference;
+  /**
+   * Called for every image manifest once its blobs are stored and before anything is tagged
+   * (the CLI unpacks the layers into snapshots, which checks them once more); a throw refuses
+   * the whole load.
+   */
+  readonly prepare?: (layers: readonly LayerRef[], platform?: Platform) => Promise<void>;
+}
+
+/** What an archive holds, verified: `store` puts its blobs, then the targets are tagged. */
+export interface LoadPlan {
+  readonly store: () => Promise<void>;
+  readonly images: { readonly layers: readonly LayerRef[]; readonly platform?: Platform }[];
+  readonly tags: { readonly ref: Reference; readonly target: Descriptor }[];
+}
 
 /**
  * Loads images from a docker archive (`manifest.json`, including the old `<id>/layer.tar` form),
- * an OCI archive or an OCI layout directory. Archives are first unpacked into a private temp dir by
- * the safe applier, so a hostile archive cannot write outside it.
- * `name` tags an image the archive leaves unnamed.
+ * an OCI archive or an OCI layout directory. Everything is verified before anything is stored:
+ * members are regular files inside the archive (members.ts), documents have their shape and
+ * size limits, blobs their digests and layers their diff_ids and safe entry paths; nothing is
+ * tagged unless all of it holds.
  */
-export async function loadArchive(store: Store, input: string, name?: Reference): Promise<LoadedEntry[]> {
+export async function loadArchive(store: Store, input: string, opts: LoadOptions = {}): Promise<LoadedEntry[]> {
   const st = await stat(input).catch(() => undefined);
   if (!st) throw new UserError('load.no-input', `${input}: no such file or directory`, 'pass the archive with -i FILE');
   const tmp = st.isDirectory() ? undefined : await store.tempDir('load');
   const lease = await store.lease();
   try {
-    if (tmp) await applyLayer(createReadStream(input), tmp, { form: 'plain' });
-    const dir = tmp ?? input;
-    if (await isFile(join(dir, 'oci-layout')) && await isFile(join(dir, 'index.json'))) return await loadLayout(store, lease, dir, input, name);
-    if (await isFile(join(dir, 'manifest.json'))) return await loadDockerArchive(store, lease, dir, input, name);
-    throw bad(input, 'neither an OCI layout (oci-layout, index.json) nor a docker archive (manifest.json)');
+    let members: ArchiveMembers;
+    if (tmp) {
+      const fh = await openRegularFile(input, { maxBytes: Number.MAX_SAFE_INTEGER, what: input });
+      members = await extractMembers(fh.createReadStream(), tmp, input);
+    } else members = layoutMembers(input, input);
+    let plan: LoadPlan;
+    if ((await members.has('oci-layout')) && (await members.has('index.json'))) plan = await planLayout(members, input, lease, opts.name);
+    else if (await members.has('manifest.json')) plan = await planDocker(members, input, lease, opts.name);
+    else throw badArchive(input, 'neither an OCI layout (oci-layout, index.json) nor a docker archive (manifest.json)');
+    await plan.store();
+    for (const i of plan.images) await opts.prepare?.(i.layers, i.platform);
+    const out: LoadedEntry[] = [];
+    for (const t of plan.tags) {
+      await store.setTag(t.ref, t.target);
+      out.push({ name: familiarName(t.ref), digest: t.target.digest });
+    }
+    return out;
   } finally {
     await lease.release();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
 }
 
-async function loadLayout(store: Store, lease: Lease, dir: string, input: string, name?: Reference): Promise<LoadedEntry[]> {
-  const index = await readJSONFile<OciIndex>(join(dir, 'index.json'), input);
-  const blobDir = join(dir, 'blobs', 'sha256');
-  for (const hex of await readdir(blobDir).catch(() => [] as string[])) {
-    const digest = `sha256:${hex}`;
-    if (!isSha256(digest)) continue;
-    // putStream verifies the content against its name: a corrupt archive fails here.
-    await lease.blobs.putStream(createReadStream(join(blobDir, hex)), digest);
-  }
-  const reach = await walk(index.manifests ?? [], (d) => store.readJSON(d.digest, d.size));
-  if (reach.errors.length) throw bad(input, `blob ${reach.errors[0]!.digest} is missing or unreadable`);
-  for (const d of reach.blobs.keys()) if (!(await store.has(d))) throw bad(input, `blob ${d} is missing`);
-  const out: LoadedEntry[] = [];
-  for (const m of index.manifests ?? []) {
-    const ref = tagOf(m)?.ref ?? name;
-    if (!ref) throw bad(input, `image ${m.digest} has no name`);
-    const target: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.size, ...(m.platform ? { platform: m.platform } : {}) };
-    await store.setTag(ref, target);
-    out.push({ name: familiarName(ref), digest: m.digest });
-  }
-  return out;
+interface DockerImage {
+  readonly configBytes: Buffer;
+  readonly layers: { readonly path: string; readonly diffId: Sha256 }[];
+  readonly refs: Reference[];
 }
 
-interface DockerManifestEntry {
-  Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[];
-}
-
-async function loadDockerArchive(store: Store, lease: Lease, dir: string, input: string, name?: Reference): Promise<LoadedEntry[]> {
-  const entries = await readJSONFile<DockerManifestEntry[]>(join(dir, 'manifest.json'), input);
-  if (!Array.isArray(entries)) throw bad(input, 'manifest.json is not a list');
-  const out: LoadedEntry[] = [];
-  for (const e of entries) {
-    const configBytes = await readFile(inside(dir, e.Config, input));
-    const config = JSON.parse(configBytes.toString()) as ImageConfig;
-    const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== e.Layers.length) throw bad(input, `${e.Config} lists ${diffIds.length} diff_ids but the archive has ${e.Layers.length} layers`);
-    const layers: Descriptor[] = [];
-    for (const [i, path] of e.Layers.entries()) layers.push(await storeLayer(lease, inside(dir, path, input), diffIds[i]!, input));
-    const c = await lease.blobs.putBytes(configBytes);
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MEDIA_TYPE_MANIFEST, config: { mediaType: MEDIA_TYPE_CONFIG, digest: c.digest, size: c.size }, layers };
-    const m = await lease.blobs.putBytes(documentBytes(manifest));
-    const target: Descriptor = { mediaType: MEDIA_TYPE_MANIFEST, digest: m.digest, size: m.size };
-    const refs = (e.RepoTags ?? []).map((t) => parseName(t, input));
-    if (!refs.length && name) refs.push(name);
-    if (!refs.length) throw bad(input, `image ${c.digest} has no RepoTags; name it with -t NAME`);
-    for (const r of refs) {
-      await store.setTag(r, target);
-      out.push({ name: familiarName(r), digest: m.digest });
+async function planDocker(m: ArchiveMembers, input: string, lease: Lease, name?: Reference): Promise<LoadPlan> {
+  const entries = listOf(parseJSON(await m.read('manifest.json', MAX_MANIFEST_BYTES), 'manifest.json', input), 'manifest.json', input);
+  const checked: DockerImage[] = [];
+  for (const [i, e] of entries.entries()) {
+    const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+    if (!isObject(e) || typeof e.Config !== 'string' || !strings(e.Layers) || !(e.RepoTags == null || strings(e.RepoTags))) {
+      throw badArchive(input, `manifest.json entry ${i} is malformed (Config must be a path, Layers a list of paths, RepoTags a list of names or null)`);
     }
+    const configBytes = await m.read(e.Config, MAX_CONFIG_BYTES);
+    const paths = e.Layers as string[];
+    const diffIds = diffIdsOf(parseObject(configBytes, e.Config, input), e.Config, input, paths.length);
+    for (const [j, path] of paths.entries()) await verifyLayer(await m.open(path), diffIds[j]!, `${input}: layer ${path}`);
+    const refs = ((e.RepoTags as string[] | null | undefined) ?? []).map((t) => parseName(t, input));
+    if (!refs.length && name) refs.push(name);
+    if (!refs.length) throw badArchive(input, `image ${e.Config} has no RepoTags; name it with -t NAME`);
+    checked.push({ configBytes, layers: paths.map((path, j) => ({ path, diffId: diffIds[j]! })), refs });
   }
-  return out;
+  const images: LoadPlan['images'][number][] = [];
+  const tags: LoadPlan['tags'][number][] = [];
+  return {
+    images, tags,
+    async store() {
+      for (const img of checked) {
+        const layers: LayerRef[] = [];
+        for (const l of img.layers) {
+          // Stored as a gzip blob; the diff_id is checked again before the blob is committed.
+          const r = await writeLayerFromTar(await m.open(l.path), 'gzip', lease.blobs, { diffId: l.diffId, what: `${input}: layer ${l.path}` });
+          layers.push({ descriptor: { mediaType: r.mediaType, digest: r.digest, size: r.size }, diffId: l.diffId });
+        }
+        const c = await lease.blobs.putBytes(img.configBytes);
+        const manifest: ImageManifest = { schemaVersion: 2, mediaType: MEDIA_TYPE_MANIFEST, config: { mediaType: MEDIA_TYPE_CONFIG, digest: c.digest, size: c.size }, layers: layers.map((l) => l.descriptor) };
+        const mb = await lease.blobs.putBytes(documentBytes(manifest));
+        images.push({ layers });
+        for (const ref of img.refs) tags.push({ ref, target: { mediaType: MEDIA_TYPE_MANIFEST, digest: mb.digest, size: mb.size } });
+      }
+    },
+  };
 }
 
-/** Stores a docker-archive layer (plain or compressed) as a gzip blob, checking its diff_id. */
-async function storeLayer(lease: Lease, file: string, expected: string, input: string): Promise<Descriptor> {
-  const layer = await writeLayerFromTar(createReadStream(file), 'gzip', lease.blobs);
-  if (layer.diffId !== expected) throw bad(input, `layer ${file.slice(file.lastIndexOf('/', file.lastIndexOf('/') - 1) + 1)} does not match its diff_id ${expected}`);
-  return { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
-}
-
-/** A path named inside the archive, which must stay inside it. */
-function inside(dir: string, rel: string, input: string): string {
-  if (typeof rel !== 'string' || rel.startsWith('/') || rel.split('/').includes('..')) throw bad(input, `path ${JSON.stringify(rel)} leaves the archive`);
-  return join(dir, rel);
-}
-
-function parseName(t: string, input: string): Reference {
+export function parseName(t: string, input: string): Reference {
   const r = parseReference(t);
-  if (!r.ok) throw bad(input, `RepoTag ${JSON.stringify(t)} is not a valid image name: ${r.error.message}`);
+  if (!r.ok) throw badArchive(input, `RepoTag ${JSON.stringify(t)} is not a valid image name: ${r.error.message}`);
   return r.value;
-}
-
-async function isFile(p: string): Promise<boolean> {
-  return (await stat(p).catch(() => undefined))?.isFile() ?? false;
-}
-
-async function readJSONFile<T>(p: string, input: string): Promise<T> {
-  try {
-    return JSON.parse(await readFile(p, 'utf8')) as T;
-  } catch (e) {
-    throw bad(input, `${p.slice(p.lastIndexOf('/') + 1)} is not valid JSON (${(e as Error).message})`);
-  }
 }

@@ -1,10 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { LoadedImage } from '../image/index.js';
 import { applyLayer, layerTarStream } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
-import { UserError, tempSibling } from '../util/index.js';
+import { UserError } from '../util/index.js';
+import { openOutput, publishOutput } from './output.js';
 
 /**
  * An image's filesystem as a plain tree (`--output type=local`) or one tar of it
@@ -18,11 +18,11 @@ export async function exportRootfs(blobs: BlobStore, img: Pick<LoadedImage, 'man
 
 export async function exportRootfsTar(blobs: BlobStore, img: Pick<LoadedImage, 'manifest'>, out: string, scratch: string): Promise<void> {
   const tree = `${scratch}/rootfs`;
-  const tmp = tempSibling(out);
+  const { tmp, stream } = await openOutput(out);
   try {
     await exportRootfs(blobs, img, tree);
-    await pipeline(layerTarStream(tree, { form: 'plain' }), createWriteStream(tmp));
-    await rename(tmp, out);
+    await pipeline(layerTarStream(tree, { form: 'plain' }), stream);
+    await publishOutput(tmp, out);
   } finally {
     await rm(tree, { recursive: true, force: true });
     await rm(tmp, { force: true });

@@ -1,12 +1,11 @@
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { sha256Hex, type Sha256 } from '../hash/digest.js';
 import { canonicalJSON } from '../hash/canonical-json.js';
 import { encodeHeader, endOfArchive, paddingFor } from '../layer/tar-header.js';
 import { loadImage, type LoadedImage } from '../image/index.js';
 import { familiarName, tagDescriptor, walk, emptyIndex, type OciIndex, type Store } from '../store/index.js';
-import { tempSibling } from '../util/fs.js';
+import { openOutput, publishOutput } from './output.js';
 
 /** One tar that is at once an OCI image layout and a docker archive, as `docker save` (25+) writes. */
 export interface SaveResult {
@@ -48,8 +47,7 @@ export async function writeArchive(store: Store, images: readonly SaveItem[], ou
     (repositories[repo] ??= {})[tag] = sha256Hex(i.id);
   }
 
-  const tmp = tempSibling(out);
-  const ws = createWriteStream(tmp, { mode: 0o644 });
+  const { tmp, stream: ws } = await openOutput(out);
   let bytes = 0;
   const write = async (b: Buffer): Promise<void> => {
     bytes += b.length;
@@ -74,7 +72,7 @@ export async function writeArchive(store: Store, images: readonly SaveItem[], ou
     await write(endOfArchive());
     ws.end();
     await once(ws, 'finish');
-    await rename(tmp, out);
+    await publishOutput(tmp, out);
   } catch (e) {
     ws.destroy();
     await unlink(tmp).catch(() => undefined);

@@ -37,11 +37,28 @@ export async function loadCmd(ctx: CliContext, root: string, input: string | und
   const name = tag ? parseImageName(tag) : undefined;
   const { loadArchive } = await import('../archive/load.js');
   const store = await openCliStore(root);
-  const loaded = await loadArchive(store, resolve(ctx.cwd, input), name);
+  const { openSnapshots } = await import('../snapshot/index.js');
+  const { hostPlatform } = await import('../image/index.js');
+  const snapshots = openSnapshots(root, store);
+  const host = hostPlatform();
+  const loaded = await loadArchive(store, resolve(ctx.cwd, input), {
+    ...(name ? { name } : {}),
+    // Unpacked before anything is tagged, as `docker load` extracts layers into its storage
+    // driver (see unpackLayers): a layer the applier refuses refuses the load. What only this
+    // host cannot do (device nodes without root) is left for first use.
+    async prepare(layers, platform) {
+      if (platform && (platform.os !== host.os || platform.architecture !== host.architecture)) return;
+      await snapshots.prepare(layers).catch((e: unknown) => {
+        if (e instanceof UserError && REFUSED.has(e.code)) throw e;
+      });
+    },
+  });
   for (const e of loaded) ctx.stdout.write(`Loaded image: ${e.name}\n`);
-  await unpackLayers(store, root, loaded.map((e) => e.name));
   return 0;
 }
+
+/** Applier errors that say the layer itself is bad, not that this host cannot unpack it. */
+const REFUSED = new Set(['layer.unsafe-entry', 'layer.diff-id-mismatch', 'layer.bad-archive', 'layer.invalid-whiteout', 'layer.not-a-directory', 'store.digest-mismatch']);
 
 /**
  * Unpacks loaded or imported images' layers into snapshots now, as `docker load` extracts layers

@@ -5,6 +5,7 @@ import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
 import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
+import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
 type Out = CliContext['stdout'];
 
@@ -197,8 +198,23 @@ export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: 
 export async function fsck(ctx: CliContext, root: string): Promise<number> {
   const store = await openCliStore(root);
   const r = await store.fsck();
+  const snaps = await checkSnapshots(store, root);
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
+  for (const p of snaps) ctx.stdout.write(`snapshot: ${p.message}\n`);
   for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}\n`);
-  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${r.problems.length} problem(s), ${r.unreferenced.length} unreferenced blob(s)${r.unreferenced.length ? ' (`wharf prune` removes them)' : ''}\n`);
-  return r.problems.length ? 1 : 0;
+  const n = r.problems.length + snaps.length;
+  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${n} problem(s), ${r.unreferenced.length} unreferenced blob(s)${r.unreferenced.length ? ' (`wharf prune` removes them)' : ''}\n`);
+  return n ? 1 : 0;
+}
+
+/** Snapshots checked against their blobs; the layers tagged images name are the expected ones. */
+async function checkSnapshots(store: Store, root: string): Promise<SnapshotProblem[]> {
+  const known = new Map<Sha256, LayerRef>();
+  for (const t of await store.tags().catch(() => [])) {
+    const img = await loadImage(store, familiarName(t.ref)).catch(() => undefined);
+    if (!img) continue; // store.fsck reports it
+    const chains = chainOf(img.config.rootfs.diff_ids);
+    img.manifest.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: img.config.rootfs.diff_ids[i]! }));
+  }
+  return store.withLock(() => openSnapshots(root, store).fsck(known));
 }

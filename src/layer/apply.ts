@@ -18,6 +18,7 @@ import { cleanArchivePath, resolveDir, unsafe } from './safe-path.js';
 import { readTar, type ReadEntry } from './tar-reader.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
 import type { ApplyOptions } from './types.js';
+import { checkDiffId, HashTap, tapped } from './verify.js';
 import { restoreXattrs, type Xattrs } from './xattr.js';
 
 const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
@@ -75,7 +76,9 @@ class Applier {
       return;
     }
     const onCreate = (r: string) => this.touch(r);
-    const whiteouts = this.opts.whiteouts !== 'literal';
+    // A `.wh.` name cannot be a file in a layer (it would read as a whiteout): ADD leaves them out.
+    if (this.opts.whiteouts === 'skip' && base.startsWith(WHITEOUT_PREFIX)) return;
+    const whiteouts = this.opts.whiteouts !== 'literal' && this.opts.whiteouts !== 'skip';
     if (whiteouts && base === OPAQUE_MARKER) {
       const dir = (await resolveDir(this.root, parts, e.name, true, onCreate))!;
       await this.opaque(dir.abs, dir.rel.join('/'));
@@ -203,7 +206,8 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
   await mkdir(target, { recursive: true });
   const root = await realpath(target);
   const applier = new Applier(root, opts);
-  const tar = await decompressed(stream);
+  const raw = await decompressed(stream);
+  const tar = opts.diffId === undefined ? raw : tapped(raw);
   try {
     for await (const e of readTar(tar)) {
       await applier.entry(e).catch((err: unknown) => {
@@ -214,6 +218,9 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
     }
   } finally {
     tar.destroy();
+    raw.destroy();
   }
+  // readTar reads to the end of the stream, so the hash covers every byte of the tar.
+  if (tar instanceof HashTap) checkDiffId(opts.what ?? 'layer', opts.diffId!, tar.hash.digest());
   await applier.finish();
 }

@@ -11,6 +11,8 @@ export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
 export { decompressed, detectCompression, peekStream, layerMediaType, MEDIA_TYPE_LAYER } from './compress.js';
 export { isTarArchive } from './sniff.js';
+export { readTar, type ReadEntry } from './tar-reader.js';
+export { checkDiffId, copyVerifiedLayer, diffIdMismatch, HashTap, layerDiffId, tapped, verifyLayer } from './verify.js';
 export { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
 export { readTreeXattrs, type Xattrs } from './xattr.js';
 

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { openRegularFile } from '../util/index.js';
 import { decompressed } from './compress.js';
 import { decodeHeader } from './tar-header.js';
 
@@ -6,8 +6,9 @@ import { decodeHeader } from './tar-header.js';
  * ADD's archive test, as BuildKit's: the file, decompressed if it is gzip/bzip2/xz/zstd, must start
  * with a valid tar header. A compressed file that is not a tar (a .gz of plain text) is no archive.
  */
-export async function isTarArchive(path: string): Promise<boolean> {
-  const raw = createReadStream(path);
+export async function isTarArchive(path: string, what = path): Promise<boolean> {
+  // Only a regular file is read: a FIFO would hang, a device never end (a clear error instead).
+  const raw = (await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what, followSymlink: true })).createReadStream();
   let plain: NodeJS.ReadableStream & { destroy(): void } | undefined;
   try {
     plain = await decompressed(raw);

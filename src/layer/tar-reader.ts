@@ -141,7 +141,10 @@ export async function* readTar(src: Readable): AsyncGenerator<ReadEntry> {
     const size = paxNumber(pax.get('size'), 'size') ?? h.size;
     const xattrs = new Map<string, Buffer>();
     for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
-    const dataSize = type === 'file' ? size : type === 'hardlink' || type === 'symlink' || type === 'dir' ? 0 : size;
+    // Only regular files carry data: links, directories, devices and FIFOs are header-only whatever
+    // their size field says, as Go's archive/tar (isHeaderOnlyType) and so docker read them.
+    // Skipping "data" after a device would hide the entries that follow from wharf alone.
+    const dataSize = type === 'file' ? size : 0;
     let left = dataSize;
     const body: AsyncIterable<Buffer> = {
       async *[Symbol.asyncIterator]() {

@@ -64,9 +64,19 @@ export interface ApplyOptions {
   readonly form: DirForm;
   /**
    * `apply` (default): `.wh.*` entries are OCI whiteouts. `literal`: they are ordinary files, for
-   * extracting an archive that is not a layer (ADD of a local tar, as docker's Untar does).
+   * extracting an archive that is not a layer (a build context sent as a tar). `skip`: they are
+   * left out (ADD of a local tar: written into the image, such a file would become a whiteout in
+   * the step's layer and delete the lower file of that name from the final image).
    */
-  readonly whiteouts?: 'apply' | 'literal';
+  readonly whiteouts?: 'apply' | 'literal' | 'skip';
+  /**
+   * The diff_id the layer must have: the uncompressed tar is hashed as it is applied and a
+   * mismatch is refused (`layer.diff-id-mismatch`) after the last entry; the caller discards the
+   * target then (snapshots unpack into a temp dir that is only renamed into place on success).
+   */
+  readonly diffId?: string;
+  /** How errors name the layer ("layer sha256:… of app:1"). */
+  readonly what?: string;
 }
 
 /**

@@ -2,21 +2,15 @@
  * Layer commit: directory → deterministic tar → (sha256 = diff_id) and → compressor → blob store,
  * all in one pass over the tree. The blob writer computes the compressed digest as it writes.
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Sha256Stream } from '../hash/index.js';
 import type { BlobStore } from '../store/types.js';
 import { compressor, decompressed, layerMediaType } from './compress.js';
 import { tarDirectory } from './tar-writer.js';
 import type { Compression, LayerResult, LayerWriteOptions } from './types.js';
-
-class HashTap extends Transform {
-  readonly hash = new Sha256Stream();
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
-}
+import { checkDiffId, diffIdMismatch, HashTap } from './verify.js';
+import type { Sha256 } from '../hash/index.js';
+import type { UserError } from '../util/index.js';
 
 /** The uncompressed, deterministic tar of `dir` as a stream (for exporters that want plain tar). */
 export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form' | 'sourceDateEpoch' | 'xattrs' | 'reuse'>): Readable {
@@ -34,27 +28,32 @@ export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pi
  * Stores an existing tar (gzip, zstd, xz, bzip2 or plain; detected from content) as a layer blob
  * in `compression`, its bytes unchanged, as `docker import` and `docker load` keep them: diff_id
  * is the sha256 of the uncompressed tar. Nothing is extracted or checked here; the applier checks
- * every entry when the layer is unpacked.
+ * every entry when the layer is unpacked. With `expect`, a tar whose diff_id differs is refused
+ * before its blob is committed (nothing is stored).
  */
-export async function writeLayerFromTar(src: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
-  return storeTar(await decompressed(src), compression, blobs);
+export async function writeLayerFromTar(src: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
+  return storeTar(await decompressed(src), compression, blobs, expect);
 }
 
-async function storeTar(tar: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
+async function storeTar(tar: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
   const writer = await blobs.writer();
   try {
     if (compression === 'none') {
       // The blob is the tar itself: the writer's digest is the diff_id (one sha256 pass, not two).
       for await (const chunk of tar as AsyncIterable<Buffer>) await writer.write(chunk);
-      const { digest, size } = await writer.commit();
+      const { digest, size } = await writer.commit(expect?.diffId as Sha256 | undefined).catch((e: unknown) => {
+        throw (e as UserError).code === 'store.digest-mismatch' ? diffIdMismatch(expect!.what, expect!.diffId) : e;
+      });
       return { diffId: digest, digest, size, mediaType: layerMediaType(compression) };
     }
     const tap = new HashTap();
     await pipeline(tar, tap, compressor(compression), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) await writer.write(chunk);
     });
+    const diffId = tap.hash.digest();
+    if (expect) checkDiffId(expect.what, expect.diffId, diffId);
     const { digest, size } = await writer.commit();
-    return { diffId: tap.hash.digest(), digest, size, mediaType: layerMediaType(compression) };
+    return { diffId, digest, size, mediaType: layerMediaType(compression) };
   } catch (e) {
     await writer.abort();
     throw e;

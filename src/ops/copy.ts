@@ -1,6 +1,6 @@
 import { chmod, lchown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import {
-  chmodSync, closeSync, createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
+  chmodSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
   utimesSync, writeSync,
 } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -9,7 +9,7 @@ import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '..
 import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './copy-sources.js';
 import type { ContextEntry } from '../context/index.js';
 import { resolveInRoot, resolveUser } from '../runtime/index.js';
-import { timeSlicer, UserError } from '../util/index.js';
+import { openRegularFile, timeSlicer, UserError } from '../util/index.js';
 import type { Vertex } from '../plan/index.js';
 
 export type { SourceItem, SourceRoot } from './copy-sources.js';
@@ -100,10 +100,13 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
       await writeItems(dir, root.items.slice(1), o);
       continue;
     }
-    if (o.extract && top.type === 'file' && (await isTarArchive(top.abs))) {
+    const what = `${o.label}: source ${root.name}`;
+    if (o.extract && top.type === 'file' && (await isTarArchive(top.abs, what))) {
       const dir = await mkdirInRoot(rootfs, o.dest, o.owner);
-      // An archive is not a layer: `.wh.*` names in it are ordinary files (as docker's ADD keeps them).
-      await applyLayer(createReadStream(top.abs), dir, { form: 'plain', whiteouts: 'literal' });
+      const archive = await openRegularFile(top.abs, { maxBytes: Number.MAX_SAFE_INTEGER, what, followSymlink: true });
+      // An archive is not a layer: its `.wh.*` names delete nothing. They are left out, since in the
+      // step's layer such a file would read as a whiteout and delete lower files from the image.
+      await applyLayer(archive.createReadStream(), dir, { form: 'plain', whiteouts: 'skip' });
       continue;
     }
     writeItem(await targetFor(rootfs, root.name, o), top, o);

@@ -5,6 +5,7 @@ import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
 import { sayNoSpace } from '../util/index.js';
+import { checkSnapshots, RECORD, type LayerRecord, type SnapshotProblem } from './verify.js';
 import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 
 /**
@@ -14,12 +15,16 @@ import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from
  *
  *   snapshots/<chain hex>/fs      the layer's files (an overlay lower dir)
  *   snapshots/<chain hex>/blob    the layer blob's digest, for GC
+ *   snapshots/<chain hex>/layer   JSON {diffId, parent}: what the chain ID was computed from, so
+ *                                 fsck can check the name against the blob (verify.ts)
  *   snapshots/l/<name>            short links to the fs dirs for overlay mounts (overlay.ts)
  */
 export interface LayerRef {
   readonly descriptor: Descriptor;
   readonly diffId: Sha256;
 }
+
+export type { SnapshotProblem } from './verify.js';
 
 export interface SnapshotStore {
   /** Where overlay mounts keep the short links of these lower dirs (OverlayOptions.linkDir). */
@@ -40,6 +45,12 @@ export interface SnapshotStore {
   removeLayers(blobs: ReadonlySet<Sha256>): Promise<number>;
   /** A GC hook: removes snapshots whose layer blob is no longer in the store. */
   gcHook(): GcHook;
+  /**
+   * Checks that every snapshot is what its name says: its blob's uncompressed tar hashes to the
+   * recorded diff_id and the chain ID of (parent, diff_id) is its name. `known` gives the
+   * expected layer of chains images name, for snapshots made before the record existed.
+   */
+  fsck(known?: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]>;
 }
 
 /** Chain IDs of a layer stack (the keys snapshots live under). */
@@ -58,8 +69,9 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   let swept: Promise<void> | undefined;
 
   /** Renames a finished `<tmp>/fs` into place; another process winning the race is fine. */
-  async function install(chain: Sha256, tmp: string, blob: Sha256): Promise<void> {
+  async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord): Promise<void> {
     await writeFile(join(tmp, 'blob'), blob + '\n');
+    await writeFile(join(tmp, RECORD), JSON.stringify(record) + '\n');
     try {
       await rename(tmp, join(dir, sha256Hex(chain)));
     } catch (e) {
@@ -76,7 +88,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
    */
   const present = new Set<Sha256>();
 
-  async function unpack(chain: Sha256, layer: LayerRef): Promise<void> {
+  async function unpack(chain: Sha256, layer: LayerRef, parent: Sha256 | null): Promise<void> {
     if (present.has(chain)) return;
     if (await exists(fsOf(chain))) {
       present.add(chain);
@@ -85,8 +97,10 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(join(tmp, 'fs'), { recursive: true });
-      await applyLayer(blobs.openRead(layer.descriptor.digest, layer.descriptor.size), join(tmp, 'fs'), { form: 'overlay' });
-      await install(chain, tmp, layer.descriptor.digest);
+      // The diff_id is checked as the layer is applied: the snapshot is named by it.
+      const what = `layer ${layer.descriptor.digest}`;
+      await applyLayer(blobs.openRead(layer.descriptor.digest, layer.descriptor.size), join(tmp, 'fs'), { form: 'overlay', diffId: layer.diffId, what });
+      await install(chain, tmp, layer.descriptor.digest, { diffId: layer.diffId, parent });
       present.add(chain);
     } catch (e) {
       throw sayNoSpace(e, `unpacking layer ${layer.descriptor.digest}`, root);
@@ -98,11 +112,12 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   /** The upper dir's layer into the blobs, and the dir itself into place as its snapshot. */
   async function commit(upper: string, tmp: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>, reuse?: TarReuse): Promise<LayerResult> {
     const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
-    const chain = chainOf([...parent.map((l) => l.diffId), layer.diffId]).at(-1)!;
+    const chains = chainOf([...parent.map((l) => l.diffId), layer.diffId]);
+    const chain = chains.at(-1)!;
     if (await exists(fsOf(chain))) return layer;
     await mkdir(tmp, { recursive: true });
     await rename(upper, join(tmp, 'fs'));
-    await install(chain, tmp, layer.digest);
+    await install(chain, tmp, layer.digest, { diffId: layer.diffId, parent: chains.at(-2) ?? null });
     return layer;
   }
 
@@ -115,7 +130,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       for (const [i, chain] of chains.entries()) {
         let p = inflight.get(chain);
         if (!p) {
-          p = unpack(chain, layers[i]!).finally(() => inflight.delete(chain));
+          p = unpack(chain, layers[i]!, i ? chains[i - 1]! : null).finally(() => inflight.delete(chain));
           inflight.set(chain, p);
         }
         await p;
@@ -164,6 +179,8 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
         return freed;
       },
     }),
+
+    fsck: (known) => checkSnapshots(dir, blobs, known ?? new Map()),
   };
 }
 

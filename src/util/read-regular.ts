@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { UserError } from './user-error.js';
 
 /**
@@ -73,17 +73,10 @@ export function readRegularFileSync(path: string, opts: ReadRegularOptions): Buf
 
 /** The async form of readRegularFileSync, for large reads off the main thread. */
 export async function readRegularFile(path: string, opts: ReadRegularOptions): Promise<Buffer> {
-  let fh;
+  const fh = await openRegularFile(path, opts);
   try {
-    fh = await open(path, FLAGS | (opts.followSymlink ? 0 : constants.O_NOFOLLOW));
-  } catch (e) {
-    throw openError(path, opts, e);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw refuse(path, opts, `is ${typeName(st.mode)}`);
-    if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, more than the ${opts.maxBytes} allowed`);
-    const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
+    const { size } = await fh.stat();
+    const buf = Buffer.allocUnsafe(Math.min(size, opts.maxBytes) + 1);
     let n = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
@@ -95,5 +88,27 @@ export async function readRegularFile(path: string, opts: ReadRegularOptions): P
     return buf.subarray(0, n);
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The file opened for streaming (a large layer), after the same checks as readRegularFile: a
+ * FileHandle on a regular file, or a UserError naming it. `maxBytes` still caps its size.
+ */
+export async function openRegularFile(path: string, opts: ReadRegularOptions): Promise<FileHandle> {
+  let fh;
+  try {
+    fh = await open(path, FLAGS | (opts.followSymlink ? 0 : constants.O_NOFOLLOW));
+  } catch (e) {
+    throw openError(path, opts, e);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw refuse(path, opts, `is ${typeName(st.mode)}`);
+    if (st.size > opts.maxBytes) throw refuse(path, opts, `is ${st.size} bytes, more than the ${opts.maxBytes} allowed`);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * Layer verification. Snapshots are named by diff_id (chain ID), so a layer whose content is not
+ * what its config's diff_id says would stand in for the real layer in every later image and
+ * build. Every layer that enters the store from outside (load, pull) or is unpacked into a
+ * snapshot is checked here: the sha256 of its uncompressed tar must be the diff_id, and every
+ * entry's path must stay inside the root (refused at load, not first at `run`).
+ */
+import { once } from 'node:events';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Sha256Stream, type Sha256 } from '../hash/index.js';
+import { UserError } from '../util/index.js';
+import { decompressed } from './compress.js';
+import { cleanArchivePath } from './safe-path.js';
+import { readTar } from './tar-reader.js';
+
+/** Passes bytes through unchanged while hashing them. */
+export class HashTap extends Transform {
+  readonly hash = new Sha256Stream();
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+}
+
+/** `src` through a HashTap; an error of `src` ends the tap with it. */
+export function tapped(src: Readable): HashTap {
+  const tap = new HashTap();
+  src.on('error', (e) => tap.destroy(e));
+  return src.pipe(tap);
+}
+
+export function diffIdMismatch(what: string, expected: string, actual?: Sha256): UserError {
+  return new UserError(
+    'layer.diff-id-mismatch',
+    `${what}: content does not match its diff_id ${expected}${actual ? ` (the uncompressed tar hashes to ${actual})` : ''}`,
+    'the image is damaged or was tampered with; nothing was stored from it',
+  );
+}
+
+/** Refuses unless `actual` is `expected` (a diff_id from a config, not yet trusted to be a digest). */
+export function checkDiffId(what: string, expected: string, actual: Sha256): void {
+  if (actual !== expected) throw diffIdMismatch(what, expected, actual);
+}
+
+/**
+ * Reads a (possibly compressed) layer to its end: checks every entry's name (and hard-link
+ * target) lexically as the applier would, and that the uncompressed tar hashes to `diffId`.
+ * Returns the diff_id. Nothing is written anywhere.
+ */
+export async function verifyLayer(src: Readable, diffId: string, what: string): Promise<Sha256> {
+  const tap = tapped(await decompressed(src));
+  try {
+    for await (const e of readTar(tap)) {
+      cleanArchivePath(e.name);
+      if (e.type === 'hardlink') cleanArchivePath(e.linkname, e.name);
+    } // readTar reads past the end marker to the end, so the hash covers every byte
+  } finally {
+    tap.destroy();
+  }
+  const actual = tap.hash.digest();
+  checkDiffId(what, diffId, actual);
+  return actual;
+}
+
+/** The diff_id of a (possibly compressed) layer: the sha256 of its uncompressed bytes. */
+export async function layerDiffId(src: Readable): Promise<Sha256> {
+  const tap = tapped(await decompressed(src));
+  for await (const _ of tap) void _;
+  return tap.hash.digest();
+}
+
+/**
+ * Copies a (possibly compressed) layer blob into `sink` as it is, checking in the same pass what
+ * verifyLayer checks (entry paths, diff_id): one read of the blob instead of two. The caller
+ * commits what the sink wrote only if this resolves.
+ */
+export async function copyVerifiedLayer(src: Readable, diffId: string, what: string, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
+  const pass = new PassThrough();
+  const checked = verifyLayer(pass, diffId, what);
+  // A refusal stops the copy at once (and never leaves it waiting for a drain that cannot come).
+  checked.catch((e: unknown) => pass.destroy(e as Error));
+  for await (const chunk of src as AsyncIterable<Buffer>) {
+    await sink(chunk);
+    if (!pass.write(chunk)) await once(pass, 'drain');
+  }
+  pass.end();
+  await checked;
+}
