@@ -82,3 +82,13 @@ test('an unknown --allow value is refused naming the accepted ones', async () =>
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: --allow network\.hots: use network\.host or security\.insecure/);
 });
+
+test("a base image's ONBUILD RUN --network=host is refused too, naming the trigger", async () => {
+  const base = await env.context('onbuild-base', { Dockerfile: 'FROM busybox:test\nONBUILD RUN --network=host true\n' });
+  assert.equal(env.wharf(['build', '-t', 'onbuild:base', base]).status, 0);
+  const child = await env.context('onbuild-child', { Dockerfile: 'FROM onbuild:base\nRUN true\n' });
+  const r = env.wharf(['build', '--progress', 'plain', child]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^error: \[onbuild\] RUN --network=host true: RUN --network=host needs the network\.host entitlement/m);
+  assert.equal(env.wharf(['build', '--allow', 'network.host', child]).status, 0);
+});
