@@ -13,7 +13,8 @@ import { UserError } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import { parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
-import { planDockerfile } from '../plan/index.js';
+import { checkEntitlements, planDockerfile } from '../plan/index.js';
+import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, loadImage, parseImageName, settleTimes } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
@@ -43,6 +44,11 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
   if (flags.network !== 'none' && flags.network !== 'host' && flags.network !== 'default') {
     ctx.stderr.write(`error: --network ${flags.network}: use none (loopback only, the default) or host\n`);
+    return 2;
+  }
+  const policy = parseRunPolicy(flags);
+  if (!policy.ok) {
+    ctx.stderr.write(`error: ${policy.error}\n`);
     return 2;
   }
   const labels: Record<string, string> = {};
@@ -82,7 +88,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   let input: BuildInput | undefined;
   try {
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
-    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, signal: interrupt.signal });
+    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -109,6 +115,8 @@ interface BuildSettings {
   /** `--secret` values by id and `--ssh` agent sockets by id, read by the CLI. */
   readonly secrets: Map<string, Uint8Array>;
   readonly sshAgents: Map<string, string>;
+  /** `--allow` and the RUN resource limits. */
+  readonly policy: RunPolicy;
   readonly signal: AbortSignal;
 }
 
@@ -133,6 +141,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
     const planned = planDockerfile(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref), imageTriggers: (ref) => triggers.get(ref), target: flags.target }, diags);
     diags.splice(0, diags.length, ...planned.diagnostics);
     plan = planned.plan;
+    if (plan) diags.push(...checkEntitlements(plan, s.policy.allowed, file));
   }
   for (const d of diags) ctx.stderr.write(formatDiagnostic(d) + '\n');
   if (!plan || diags.some((d) => d.severity === 'error')) return 1;
@@ -174,6 +183,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       incrementalCopy: flags.cache && noCacheStages.size === 0,
       signal: s.signal,
       network: flags.network === 'host' ? ('host' as const) : ('none' as const),
+      limits: s.policy.limits,
       secrets: s.secrets,
       sshAgents: s.sshAgents,
     };

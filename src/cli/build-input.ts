@@ -1,13 +1,15 @@
 // What `wharf build` reads: the context directory and the Dockerfile, from disk or from stdin.
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyLayer, detectCompression, peekStream } from '../layer/index.js';
 import { BLOCK, decodeHeader } from '../layer/tar-header.js';
 import { resolveInRoot } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
-import { UserError } from '../util/index.js';
+import { readRegularFile, readRegularFileSync, UserError } from '../util/index.js';
+
+/** Far larger than any real Dockerfile; a bigger file is refused rather than read into memory. */
+export const MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024;
 
 export interface BuildInput {
   readonly contextDir: string;
@@ -54,8 +56,13 @@ async function dirInput(req: InputRequest): Promise<BuildInput> {
   const path = req.file && !fromStdin ? resolve(req.cwd, req.file) : join(contextDir, 'Dockerfile');
   let text: string;
   try {
-    text = fromStdin ? await readAll(req.stdin) : readFileSync(path, 'utf8');
+    // Not blocking, regular only, capped: a Dockerfile that is a FIFO or a device in a checked-out
+    // context must not hang the build or be read without end (a symlink is followed, as before).
+    text = fromStdin
+      ? await readAll(req.stdin)
+      : readRegularFileSync(path, { maxBytes: MAX_DOCKERFILE_BYTES, what: `the Dockerfile ${path}`, followSymlink: true }).toString('utf8');
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw unreadable(fromStdin ? 'stdin' : path, e);
   }
   const dockerfileName = fromStdin ? 'Dockerfile' : relative(req.cwd, path) || path;
@@ -88,8 +95,10 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
     const path = await resolveInRoot(contextDir, name);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      // The tar chose what this is: a FIFO entry would block the read forever.
+      text = (await readRegularFile(path, { maxBytes: MAX_DOCKERFILE_BYTES, what: `${name} in the context read from stdin` })).toString('utf8');
     } catch (e) {
+      if (e instanceof UserError) throw e;
       throw unreadable(`${name} in the context read from stdin`, e);
     }
     return { contextDir, dockerfilePath: path, dockerfileName: name, text, persistentStatCache: false, dispose };
@@ -105,9 +114,18 @@ function isTar(head: Buffer): boolean {
   return head.length >= BLOCK && decodeHeader(head.subarray(0, BLOCK)).kind !== 'bad';
 }
 
+/** A Dockerfile piped on stdin, refused past the same cap (`< /dev/zero` must not fill memory). */
 async function readAll(src: Readable): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of src) chunks.push(c as Buffer);
+  let n = 0;
+  for await (const c of src) {
+    n += (c as Buffer).length;
+    if (n > MAX_DOCKERFILE_BYTES) {
+      src.destroy();
+      throw new UserError('build.dockerfile-too-large', `the Dockerfile read from stdin is more than the ${MAX_DOCKERFILE_BYTES} bytes allowed`, 'pipe a Dockerfile, or a tar of the context');
+    }
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../util/read-regular.js';
 import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
+import { MAX_DOCKERFILE_BYTES } from './build-input.js';
 import { SourceFile, formatDiagnostic } from '../diag/index.js';
 import { UserError } from '../util/user-error.js';
 import { parseDockerfile } from '../syntax/index.js';
@@ -40,8 +41,10 @@ export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promis
   const path = opts.file ? resolve(ctx.cwd, opts.file) : join(contextDir, 'Dockerfile');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // As build reads it: a FIFO or device in the context's place must not hang or exhaust `plan`.
+    text = (await readRegularFile(path, { maxBytes: MAX_DOCKERFILE_BYTES, what: `the Dockerfile ${path}`, followSymlink: true })).toString('utf8');
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError('cli.dockerfile-unreadable', `cannot read ${path}: ${code ?? String(e)}`, code === 'ENOENT' ? 'pass the Dockerfile with -f' : undefined);
   }

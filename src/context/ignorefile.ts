@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ok, err, UserError, type Result } from '../util/index.js';
+import { ok, err, readRegularFileSync, UserError, type Result } from '../util/index.js';
 import { goClean } from './gopath.js';
 import { PatternMatcher } from './patternmatcher.js';
 
@@ -77,14 +76,20 @@ export interface LoadedIgnore {
   readonly matcher: PatternMatcher | undefined;
 }
 
+/** Far more patterns than any real ignore file; a larger one is refused, not read into memory. */
+const MAX_IGNORE_BYTES = 16 * 1024 * 1024;
+
 /** Picks and parses the ignore file for a Dockerfile (see ignoreFileCandidates); an unreadable one throws UserError. */
 export async function loadIgnoreFile(contextDir: string, dockerfilePath: string): Promise<Result<LoadedIgnore, IgnoreFileError>> {
   for (const file of ignoreFileCandidates(contextDir, dockerfilePath)) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // The context chose what is there: a FIFO must not hang the build, a device not be read
+      // without end (a symlink is followed, as before, to whatever it names on this machine).
+      text = readRegularFileSync(file, { maxBytes: MAX_IGNORE_BYTES, what: `ignore file ${file}`, followSymlink: true }).toString('utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if (e instanceof UserError) throw e;
       throw new UserError('context.unreadable', `cannot read ignore file ${JSON.stringify(file)}: ${(e as Error).message}`);
     }
     const pm = parseIgnoreFile(file, text);

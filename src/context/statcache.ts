@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { atomicWriteFile } from '../util/index.js';
+import { atomicWriteFile, readRegularFileSync } from '../util/index.js';
 import type { Xxh64 } from '../hash/index.js';
 import type { ContextEntry } from './walk.js';
 
@@ -31,6 +30,9 @@ interface Record {
   used: boolean;
 }
 
+/** Past this a cache is not read (it would near Node's string limit) but rebuilt. */
+const MAX_STATCACHE_BYTES = 256 * 1024 * 1024;
+
 export class StatCache {
   /** Records marked used or made since opening (with `dirty`, what save has to write). */
   private used = 0;
@@ -53,11 +55,12 @@ export class StatCache {
     const file = StatCache.fileFor(storeRoot, contextDir);
     let text = '';
     try {
-      // Synchronous: one read, and a thread-pool round trip less before the walk can start.
-      text = readFileSync(file, 'utf8');
+      // Synchronous: one read, and a thread-pool round trip less before the walk can start. Not
+      // blocking and capped: a FIFO or device put in its place must not hang or exhaust wharf.
+      text = readRegularFileSync(file, { maxBytes: MAX_STATCACHE_BYTES }).toString('utf8');
     } catch {
-      // No cache yet: it is only an accelerator, start empty. One an earlier wharf left in JSON
-      // would never be read again.
+      // No cache yet, or not a file wharf wrote: it is only an accelerator, start empty (saving
+      // renames a fresh one into place). One an earlier wharf left in JSON would never be read again.
       await rm(file.replace(/\.statcache$/, '.json'), { force: true });
     }
     return new StatCache(file, parseRecords(text));

@@ -20,6 +20,7 @@ export interface RunPlan {
   readonly workdir: string;
   readonly shell: readonly string[] | undefined;
   readonly network: 'none' | 'host';
+  readonly security: 'sandbox' | 'insecure';
   /** A `#!` heredoc: written to a file and executed, as BuildKit does. */
   readonly script?: { readonly name: string; readonly data: string };
 }
@@ -61,6 +62,8 @@ export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | '
     shell: c.Shell,
     // There is no bridge network to give a RUN: `default` is the build's --network (none unless asked).
     network: ins.network === 'default' ? defaultNetwork : ins.network,
+    // Allowed only with the security.insecure entitlement (checked on the plan before the build).
+    security: ins.security,
   };
 }
 
@@ -92,7 +95,8 @@ export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fro
           { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
           layerRefs(state.draft),
           // Later duplicates win: mount defaults (SSH_AUTH_SOCK) yield to the RUN's env, secrets do not.
-          { args: p.args, env: [...setup.defaultEnv, ...p.env, ...proxy, ...setup.env], user: p.user || undefined, cwd: p.workdir, network: p.network },
+          { args: p.args, env: [...setup.defaultEnv, ...p.env, ...proxy, ...setup.env], user: p.user || undefined, cwd: p.workdir, network: p.network,
+            security: p.security, ...(deps.limits ? { limits: deps.limits } : {}) },
           [...setup.specs, ...mounts],
           { stdout: keep('stdout'), stderr: keep('stderr') },
           io.signal,

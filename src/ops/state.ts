@@ -1,7 +1,7 @@
 import type { ImageDraft, Platform } from '../image/index.js';
 import type { BuildContext } from '../context/index.js';
 import type { Compression } from '../layer/index.js';
-import type { Executor } from '../runtime/index.js';
+import type { Executor, ResourceLimits } from '../runtime/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore, Store } from '../store/index.js';
 
@@ -41,6 +41,11 @@ export interface BuildDeps {
   readonly signal?: AbortSignal;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
   readonly network: 'none' | 'host';
+  /**
+   * `--ulimit`, `--shm-size`, `--memory`, `--pids-limit` for every RUN. Resources, not inputs:
+   * they are not part of a step's cache key (a step's result does not depend on them).
+   */
+  readonly limits?: ResourceLimits;
   /** `--secret` values by id, read by the CLI; never logged, keyed or written to a layer. */
   readonly secrets?: ReadonlyMap<string, Uint8Array>;
   /** `--ssh` agent sockets by id. */

@@ -201,7 +201,8 @@ function describe(i: TypedInstruction): string {
       const cmd = i.command.form === 'exec' ? JSON.stringify(i.command.args.map((a) => a.value)) : i.command.text.value;
       const mounts = i.mounts.map((m) => ` --mount=type=${m.type}${m.from ? `,from=${m.from}` : ''}${m.target ? `,target=${m.target}` : ''}`).join('');
       const net = i.network !== 'default' ? ` --network=${i.network}` : '';
-      return `RUN${mounts}${net} ${cmd}`;
+      const sec = i.security !== 'sandbox' ? ` --security=${i.security}` : '';
+      return `RUN${mounts}${net}${sec} ${cmd}`;
     }
     case 'COPY':
     case 'ADD': {

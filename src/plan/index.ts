@@ -15,3 +15,4 @@ export { buildPlan, type PlanOptions } from './build.js';
 export { planDockerfile } from './from-dockerfile.js';
 export { vertexOp, instructionOp, type OpData } from './op.js';
 export { renderPlanText, renderPlanJson, renderPlanDot } from './render.js';
+export { checkEntitlements, ENTITLEMENTS, type Entitlement } from './entitlements.js';

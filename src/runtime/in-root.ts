@@ -1,6 +1,6 @@
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { lstatQuiet } from '../util/index.js';
+import { lstatQuiet, UserError } from '../util/index.js';
 
 /**
  * Resolves `path` inside `root` as the container would see it: symlinks (absolute or relative) are
@@ -29,7 +29,9 @@ export function resolveInRootSync(root: string, path: string): string {
     const host = join(root, ...resolved, name);
     const st = lstatQuiet(host);
     if (st?.isSymbolicLink()) {
-      if (++links > 40) throw new Error(`too many symlinks resolving ${path}`);
+      if (++links > 40) {
+        throw new UserError('fs.symlink-loop', `${path}: too many levels of symbolic links (a symlink loop?)`, 'make the symlinks on this path end at a real file or directory');
+      }
       const target = readlinkSync(host);
       if (target.startsWith('/')) resolved.length = 0;
       pending = [...target.split('/').filter((c) => c !== '' && c !== '.'), ...pending];

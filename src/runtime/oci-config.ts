@@ -1,4 +1,6 @@
-import type { MountSpec, ProcessSpec } from './types.js';
+import { release } from 'node:os';
+import { seccompConfig } from './seccomp.js';
+import type { MountSpec, ProcessSpec, Ulimit } from './types.js';
 import type { ResolvedUser } from './user.js';
 
 /** Docker's default capability set (moby oci/defaults.go); CAP_SYS_ADMIN is deliberately absent. */
@@ -6,6 +8,30 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ] as const;
+
+/** Every capability runc knows, in kernel bit order (CAP_CHOWN is bit 0). */
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+  'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+/**
+ * The capabilities of a CapBnd/CapEff mask from /proc/self/status: what `RUN --security=insecure`
+ * gets is what wharf itself holds, as BuildKit grants its own set (a capability wharf lacks
+ * would make the runtime fail to start the container).
+ */
+export function capabilitiesOfMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim() || '0'}`);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/** /dev/shm's size when the build gives none (Docker's default). */
+export const DEFAULT_SHM_BYTES = 64 * 1024 * 1024;
 
 /** /proc and /sys paths Docker hides (bind of /dev/null or an empty tmpfs) and makes read-only. */
 export const MASKED_PATHS = [
@@ -25,6 +51,10 @@ export interface ConfigInput {
   readonly etcFiles: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
   /** cgroup path of this container (unique per run, so limits never leak between runs). */
   readonly cgroupsPath: string;
+  /** The capabilities an insecure step gets (wharf's own bounding set); default ALL_CAPABILITIES. */
+  readonly hostCapabilities?: readonly string[];
+  /** For the seccomp filter; default: this host (`process.arch`, `os.release()`). */
+  readonly host?: { readonly nodeArch: string; readonly kernelRelease: string };
 }
 
 type Json = Record<string, unknown>;
@@ -33,14 +63,16 @@ type Json = Record<string, unknown>;
 export function buildOciConfig(input: ConfigInput): Json {
   const { spec, user } = input;
   const env = withDefaults(spec.env, user.home);
-  const caps = [...DEFAULT_CAPABILITIES];
+  const insecure = spec.security === 'insecure';
+  const caps: string[] = insecure ? [...(input.hostCapabilities ?? ALL_CAPABILITIES)] : [...DEFAULT_CAPABILITIES];
+  const host = input.host ?? { nodeArch: process.arch, kernelRelease: release() };
   const namespaces: Json[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
   // A network namespace without a path gets only loopback (brought up by the runtime).
   if (spec.network === 'none') namespaces.push({ type: 'network' });
 
   const resources: Json = {
     // Deny every device node; the runtime adds its default allow list (null, zero, tty, pts...).
-    devices: [{ allow: false, access: 'rwm' }],
+    devices: [{ allow: !!insecure, access: 'rwm' }],
   };
   if (spec.limits?.memoryBytes !== undefined) resources['memory'] = { limit: spec.limits.memoryBytes };
   if (spec.limits?.pids !== undefined) resources['pids'] = { limit: spec.limits.pids };
@@ -55,34 +87,60 @@ export function buildOciConfig(input: ConfigInput): Json {
       cwd: spec.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps },
       noNewPrivileges: true,
+      ...(spec.limits?.ulimits?.length ? { rlimits: spec.limits.ulimits.map(toRlimit) } : {}),
     },
     root: { path: input.rootfs, readonly: false },
     hostname: spec.hostname ?? 'wharf',
-    mounts: [...standardMounts(spec.network), ...etcMounts(input.etcFiles), ...input.mounts.map(toOciMount)],
+    mounts: [
+      ...standardMounts(spec.network, insecure, spec.limits?.shmBytes ?? DEFAULT_SHM_BYTES),
+      ...etcMounts(input.etcFiles),
+      ...input.mounts.map(toOciMount),
+    ],
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
       resources,
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
+      maskedPaths: insecure ? [] : [...MASKED_PATHS],
+      readonlyPaths: insecure ? [] : [...READONLY_PATHS],
+      ...(insecure ? {} : { seccomp: seccompConfig({ capabilities: caps, ...host }) }),
     },
   };
 }
 
-/** Docker's standard mounts (moby oci/defaults.go); /sys is read-only and /sys/fs/cgroup too. */
-function standardMounts(network: ProcessSpec['network']): Json[] {
+/**
+ * RLIM_INFINITY (2^64-1) has no exact JSON number in JavaScript: it is written as this marker
+ * and spelled out by `ociConfigJson`.
+ */
+const RLIM_INFINITY = 'wharf:RLIM_INFINITY';
+
+function toRlimit(u: Ulimit): Json {
+  const v = (n: number) => (n < 0 ? RLIM_INFINITY : n);
+  return { type: `RLIMIT_${u.name.toUpperCase()}`, soft: v(u.soft), hard: v(u.hard) };
+}
+
+/** config.json's text. */
+export function ociConfigJson(config: Json): string {
+  return JSON.stringify(config).replaceAll(JSON.stringify(RLIM_INFINITY), '18446744073709551615');
+}
+
+/**
+ * Docker's standard mounts (moby oci/defaults.go); /sys is read-only and /sys/fs/cgroup too,
+ * except for an insecure step, which may write both as BuildKit lets it.
+ */
+function standardMounts(network: ProcessSpec['network'], insecure: boolean, shmBytes: number): Json[] {
+  const ro = insecure ? 'rw' : 'ro';
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmBytes}`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted fresh in a network namespace of our own; with the host's network
     // it is a read-only recursive bind of the host's, as Docker does for --network=host.
     network === 'none'
-      ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] }
-      : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ro] }
+      : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ro] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ro] },
   ];
 }
 

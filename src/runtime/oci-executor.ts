@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/index.js';
 import { forEachLine } from './lines.js';
-import { buildOciConfig, hostsFile } from './oci-config.js';
+import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
@@ -109,12 +109,15 @@ async function runContainer(
     writeFileSync(etcFiles.hosts, hostsFile(hostname, spec.extraHosts));
     writeFileSync(etcFiles.resolvConf, be.resolvConf ?? hostResolvConf());
     writeFileSync(etcFiles.hostname, hostname + '\n');
-    const config = buildOciConfig({ spec, user, rootfs, mounts, etcFiles, cgroupsPath: `/${id}` });
+    const config = buildOciConfig({
+      spec, user, rootfs, mounts, etcFiles, cgroupsPath: `/${id}`,
+      ...(spec.security === 'insecure' ? { hostCapabilities: ownCapabilities() } : {}),
+    });
     const destinations = (config['mounts'] as { destination: string }[])
       .map((m) => m.destination)
       .filter((d) => !/^\/(dev|proc|sys)\/./.test(d)); // these live on the /dev, /proc, /sys mounts
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
 
     if (signal?.aborted) throw aborted(signal);
     started = true;
@@ -142,6 +145,16 @@ async function runContainer(
     await removeStubs(stubs);
     rmSync(bundle, { recursive: true, force: true });
   }
+}
+
+let ownCaps: string[] | undefined;
+/** This process's bounding set (read once): the most an insecure step can be given. */
+function ownCapabilities(): string[] {
+  if (ownCaps === undefined) {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    ownCaps = capabilitiesOfMask(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0');
+  }
+  return ownCaps;
 }
 
 let resolvConf: string | undefined;

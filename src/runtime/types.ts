@@ -10,6 +10,13 @@
  */
 
 export type NetworkMode = 'none' | 'host';
+/**
+ * `sandbox`: Docker's default confinement (its capability set, seccomp profile, masked and
+ * read-only /proc paths). `insecure` (`RUN --security=insecure`, behind the security.insecure
+ * entitlement): every capability, no seccomp, nothing masked, /sys and cgroupfs writable, every
+ * device allowed in the device cgroup, as BuildKit runs it (device nodes are not bind-mounted in).
+ */
+export type SecurityMode = 'sandbox' | 'insecure';
 
 export interface ProcessSpec {
   /** argv; args[0] is looked up in PATH from `env` by the OCI runtime when it has no slash. */
@@ -27,14 +34,29 @@ export interface ProcessSpec {
   readonly hostname?: string;
   /** `none`: a network namespace with only loopback; `host`: the host's network stack. */
   readonly network: NetworkMode;
+  /** Default `sandbox`. */
+  readonly security?: SecurityMode;
   readonly limits?: ResourceLimits;
   /** Extra /etc/hosts lines (`ip name...`), as `--add-host` gives. */
   readonly extraHosts?: readonly string[];
 }
 
 export interface ResourceLimits {
+  /** cgroup memory limit. */
   readonly memoryBytes?: number;
+  /** cgroup pids limit: processes and threads of the container together. */
   readonly pids?: number;
+  /** Size of the /dev/shm tmpfs; default 64 MiB as Docker's. */
+  readonly shmBytes?: number;
+  /** process rlimits (`ulimit`), in the order given. */
+  readonly ulimits?: readonly Ulimit[];
+}
+
+/** One rlimit: `name` as `ulimit`/Docker write it (`nofile`, `nproc`, ...); -1 is unlimited. */
+export interface Ulimit {
+  readonly name: string;
+  readonly soft: number;
+  readonly hard: number;
 }
 
 /** A mount added to the container on top of the standard /proc, /dev, /sys, /etc files. */

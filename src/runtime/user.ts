@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { UserError } from '../util/index.js';
+import { readRegularFileSync, UserError } from '../util/index.js';
 import { resolveInRootSync } from './in-root.js';
 
 /** A user as the OCI runtime wants it: numbers only. */
@@ -24,7 +23,14 @@ const NUMERIC = /^[0-9]+$/;
  */
 export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
   const spec = user?.trim() ?? '';
-  if (spec === '') return resolveUser(rootfs, 'root').catch(() => ({ uid: 0, gid: 0, additionalGids: [], home: '/root' }));
+  if (spec === '') {
+    // An image without a root entry still runs as root; a passwd that cannot be read safely
+    // (a FIFO, a device) is still an error, not a silent fallback.
+    return resolveUser(rootfs, 'root').catch((e: unknown) => {
+      if (e instanceof UserError && e.code === 'runtime.user-unknown') return { uid: 0, gid: 0, additionalGids: [], home: '/root' };
+      throw e;
+    });
+  }
   const colon = spec.indexOf(':');
   const userPart = colon < 0 ? spec : spec.slice(0, colon);
   const groupPart = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -61,12 +67,17 @@ export async function resolveUser(rootfs: string, user: string | undefined): Pro
   return { uid, gid, additionalGids, home: entry?.home || '/' };
 }
 
+/** Larger than any real passwd or group file; a bigger one is refused rather than read into memory. */
+const MAX_DB_BYTES = 32 * 1024 * 1024;
+
 async function readDb<T>(rootfs: string, path: string, parse: (text: string) => T[]): Promise<T[]> {
   // Synchronous: two small files per RUN (passwd, group), read where the thread pool costs more.
+  // The image chose what is at this path: resolved inside the root, then opened without blocking
+  // (a FIFO would hang wharf, /dev/zero would be read until it runs out of memory).
   const host = resolveInRootSync(rootfs, path);
   let text = '';
   try {
-    text = readFileSync(host, 'utf8');
+    text = readRegularFileSync(host, { maxBytes: MAX_DB_BYTES, what: `${path} in the image` }).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
   }

@@ -31,6 +31,11 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--secret <spec>', 'expose a secret to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--ssh <spec>', 'forward an ssh-agent to RUN --mount=type=ssh: default or ID=SOCKET (repeatable)', collect, [])
     .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
+    .option('--allow <entitlement>', 'let RUN steps use network.host (RUN --network=host) or security.insecure (RUN --security=insecure) (repeatable)', collect, [])
+    .option('--ulimit <name=soft[:hard]>', 'a resource limit for RUN steps, e.g. nofile=1024:2048 (repeatable)', collect, [])
+    .option('--shm-size <size>', 'size of /dev/shm in RUN steps, e.g. 128m (default 64m)')
+    .option('--memory <size>', 'memory limit of each RUN step, e.g. 2g (default: none)')
+    .option('--pids-limit <n>', 'most processes and threads in one RUN step; -1 for none (default 4096)')
     .option('--compression <kind>', 'how new layers are stored: none (default, as docker keeps them locally), gzip or zstd', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists');
@@ -61,6 +66,11 @@ export interface BuildOptions {
   readonly target?: string;
   readonly label: string[];
   readonly network: string;
+  readonly allow: string[];
+  readonly ulimit: string[];
+  readonly shmSize?: string;
+  readonly memory?: string;
+  readonly pidsLimit?: string;
   readonly compression: string;
   readonly secret: string[];
   readonly ssh: string[];

@@ -1,0 +1,97 @@
+/**
+ * What a RUN step may use: `--ulimit` (rlimits), `--shm-size` (/dev/shm), `--memory` and
+ * `--pids-limit` (cgroups), with a default pids limit so a fork bomb in a Dockerfile cannot take
+ * every pid of the host. Bad values are refused naming the flag and the accepted form.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { wharfBuildEnv } from '../helpers/wharf-build.js';
+import { parseRunPolicy, parseSize } from '../../src/cli/build-limits.js';
+
+let dir: string;
+let env: ReturnType<typeof wharfBuildEnv>;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wharf-limits-'));
+  env = wharfBuildEnv(dir);
+  env.importBusybox();
+});
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Builds `run` as the one RUN of a fresh image and returns what it wrote to /out. */
+async function runWith(name: string, run: string, flags: string[]): Promise<string> {
+  const ctx = await env.context(name, { Dockerfile: `FROM busybox:test\nRUN ${run}\n` });
+  // --no-cache: limits are resources, not inputs, so they are not part of the step's cache key.
+  const r = env.wharf(['build', '--progress', 'plain', '--no-cache', '-t', `${name}:t`, ...flags, ctx]);
+  assert.equal(r.status, 0, r.stderr);
+  return env.wharf(['run', `${name}:t`, 'cat', '/out']).stdout.trim();
+}
+
+test('--ulimit sets the soft and hard limits inside RUN (the last one per name wins)', async () => {
+  const out = await runWith('ulimit', '(ulimit -Sn; ulimit -Hn; ulimit -Sc) > /out', [
+    '--ulimit', 'nofile=100:200', '--ulimit', 'nofile=1024:2048', '--ulimit', 'core=-1',
+  ]);
+  assert.deepEqual(out.split('\n'), ['1024', '2048', 'unlimited']);
+});
+
+test('--shm-size sizes /dev/shm, and the default is 64 MiB as in Docker', async () => {
+  assert.equal(await runWith('shm', "df -k /dev/shm | awk 'NR==2 {print $2}' > /out", ['--shm-size', '3m']), '3072');
+  assert.equal(await runWith('shm-default', "df -k /dev/shm | awk 'NR==2 {print $2}' > /out", []), '65536');
+});
+
+test('--memory sets the cgroup memory limit of the step', async () => {
+  const out = await runWith('memory', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null > /out; true', ['--memory', '96m']);
+  assert.equal(out, String(96 * 1024 * 1024));
+});
+
+test('the pids limit stops a fork beyond it; the default is 4096 and -1 lifts it', async () => {
+  // A shell gives up at the first fork it cannot make: the subshell ends with 2 and says why. The
+  // rest uses builtins only: the sleeps still hold the pids.
+  const bomb = `mkdir -p /tmp; (for i in $(seq 1 40); do sleep 2 & done) 2>/tmp/err; echo "rc=$?" > /out; \\
+    while read -r l; do case "$l" in *fork*) echo "$l" >> /out;; esac; done < /tmp/err; true`;
+  const limited = (await runWith('pids', bomb, ['--pids-limit', '10'])).split('\n');
+  assert.equal(limited[0], 'rc=2', limited.join('\n'));
+  assert.match(limited[1] ?? '', /can't fork: Resource temporarily unavailable/);
+  assert.deepEqual((await runWith('pids-ok', bomb, ['--pids-limit', '100'])).split('\n'), ['rc=0']);
+
+  const pidsMax = 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null > /out; true';
+  assert.equal(await runWith('pids-default', pidsMax, []), '4096');
+  assert.equal(await runWith('pids-none', pidsMax, ['--pids-limit', '-1']), 'max');
+});
+
+test('bad values name the flag and the accepted form', async () => {
+  const ctx = await env.context('bad', { Dockerfile: 'FROM busybox:test\n' });
+  const cases: [string[], RegExp][] = [
+    [['--ulimit', 'nofile'], /^error: --ulimit nofile: write --ulimit NAME=SOFT\[:HARD\], e\.g\. --ulimit nofile=1024:2048/],
+    [['--ulimit', 'nofiles=1'], /^error: --ulimit nofiles=1: unknown limit nofiles; use one of core, cpu/],
+    [['--ulimit', 'nofile=10:5'], /^error: --ulimit nofile=10:5: the soft limit 10 is above the hard limit 5/],
+    [['--shm-size', 'big'], /^error: --shm-size big: give a size such as 64m/],
+    [['--memory', '1k'], /^error: --memory 1k: give a size of at least 6m/],
+    [['--pids-limit', 'lots'], /^error: --pids-limit lots: give a number of processes, or -1/],
+  ];
+  for (const [flags, want] of cases) {
+    const r = env.wharf(['build', ...flags, ctx]);
+    assert.equal(r.status, 2, flags.join(' '));
+    assert.match(r.stderr, want);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
+
+test('sizes read as Docker reads them (units of 1024)', () => {
+  assert.equal(parseSize('512'), 512);
+  assert.equal(parseSize('64k'), 65536);
+  assert.equal(parseSize('64m'), 64 * 1024 * 1024);
+  assert.equal(parseSize('1.5g'), 1.5 * 1024 ** 3);
+  assert.equal(parseSize('2GiB'), 2 * 1024 ** 3);
+  assert.equal(parseSize('64mb'), 64 * 1024 * 1024);
+  assert.equal(parseSize('-1'), undefined);
+  assert.equal(parseSize('1x'), undefined);
+  const p = parseRunPolicy({ allow: [], ulimit: ['nproc=-1'], network: 'none', pidsLimit: '0' });
+  assert.ok(p.ok);
+  assert.deepEqual(p.value.limits, { ulimits: [{ name: 'nproc', soft: -1, hard: -1 }] });
+});
