@@ -4,4 +4,4 @@ export type { OciExecutor, OciExecutorOptions, OciRuntimeName } from './oci-exec
 export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';
 export { buildOciConfig, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './oci-config.js';
-export { resolveInRoot } from './in-root.js';
+export { resolveInRoot, resolveInRootSync } from './in-root.js';
