@@ -34,7 +34,7 @@ export function parseImageName(name: string): Reference {
 export function parseTagName(name: string, flag: string): Reference {
   const r = parseImageName(name);
   if (r.digest) {
-    throw new UserError('image.tag-with-digest', `${flag} ${name}: a tag cannot include a digest`, `drop the @${r.digest.slice(0, 13)}… part, e.g. ${flag} ${name.slice(0, name.indexOf('@'))}`);
+    throw new UserError('image.tag-with-digest', `${flag} ${name}: a tag cannot include a digest`, `drop the @${r.digest.slice(0, 19)}… part, e.g. ${flag} ${name.slice(0, name.indexOf('@'))}`);
   }
   return r;
 }
