@@ -1,6 +1,6 @@
 import { chmod, lchown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import {
-  chmodSync, closeSync, createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
+  chmodSync, closeSync, constants, createReadStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
   utimesSync, writeSync,
 } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
@@ -213,9 +213,11 @@ const copyBuffer = Buffer.allocUnsafe(1024 * 1024);
  * through the overlay's lookup again). Owner before mode: chown clears setuid/setgid bits.
  */
 export function copyFileContents(src: string, dest: string, mode: number, owner: Owner): void {
-  const from = openSync(src, 'r');
+  // Non-blocking, then checked: a source that became a FIFO after the walk must not hang the copy.
+  const from = openSync(src, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = fstatSync(from);
+    if (!st.isFile()) throw new UserError('build.special-file', `${src} is no longer a regular file (it changed during the build)`, 'build again once the context stops changing');
     const to = openSync(dest, 'w', 0o600);
     try {
       for (let n = readSync(from, copyBuffer); n > 0; n = readSync(from, copyBuffer)) {

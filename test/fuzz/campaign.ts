@@ -130,7 +130,8 @@ export async function archiveBases(o: CampaignOptions): Promise<ArchiveBase[]> {
   await writeFile(rootfs, writeTar(rootfsEntries()));
   const store = join(dir, 'store');
   for (const args of [['import', rootfs, 'fuzz:base'], ['save', '-o', join(dir, 'save.tar'), 'fuzz:base']]) {
-    const r = spawnSync(process.execPath, [o.bin, '--root', store, ...args], { encoding: 'utf8' });
+    // A fixed creation time, so that the base (and so every case made from it) is the same bytes on every run.
+    const r = spawnSync(process.execPath, [o.bin, '--root', store, ...args], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1600000000' } });
     if (r.status !== 0) throw new Error(`fuzz setup: wharf ${args[0]} failed: ${r.stderr}`);
   }
   return [

@@ -30,10 +30,14 @@ export function runCli(bin: string, args: readonly string[], opts: { timeoutMs: 
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
+    // The head and the tail of stderr: a refusal's error line can follow megabytes of warnings.
+    let head = '';
+    let tail = '';
     let timedOut = false;
     child.stderr!.on('data', (d: Buffer) => {
-      if (stderr.length < STDERR_KEEP) stderr += d.toString('utf8');
+      const s = d.toString('utf8');
+      if (head.length < STDERR_KEEP) head += s;
+      else tail = (tail + s).slice(-STDERR_KEEP);
     });
     const timer = setTimeout(() => {
       timedOut = true;
@@ -46,6 +50,7 @@ export function runCli(bin: string, args: readonly string[], opts: { timeoutMs: 
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const ms = performance.now() - t0;
+      const stderr = tail ? `${head}\n…\n${tail}` : head;
       const verdict = judge(code, timedOut ? null : signal, stderr, timedOut);
       resolve({ code: timedOut ? 'timeout' : code === null ? `signal ${signal}` : String(code), verdict, ms, stderr });
     });

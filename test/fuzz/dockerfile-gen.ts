@@ -119,6 +119,9 @@ const GENERATORS: readonly ((r: Rng) => string)[] = [
   (r) => `FROM scratch\nCOPY ${Array.from({ length: depth(r) }, (_, i) => `f${i}`).join(' ')} /d/\n`,
   (r) => `${'# comment\n'.repeat(depth(r))}FROM scratch\n`,
   (r) => `FROM scratch\nONBUILD ${'ONBUILD '.repeat(Math.min(depth(r), 1000))}RUN x\n`,
+  // Shell patterns that make a backtracking matcher take exponential time.
+  (r) => `FROM scratch\nENV A=${'a'.repeat(Math.min(depth(r), 5000))}\nENV B=\${A${r.pick(['#', '##', '%', '%%', '/', '//'])}${'*a'.repeat(1 + r.int(30))}*b}\n`,
+  (r) => `FROM scratch\nCOPY ${r.pick(FLAGS).replace(/=$/, '=x')} `.repeat(1) + `${r.pick(FLAGS)}x `.repeat(Math.min(depth(r), 5000)) + 'a /b\n',
 ];
 
 function depth(r: Rng): number {

@@ -4,6 +4,8 @@
  * and deeper ones are a diagnostic with file:line:col and a caret. The other shapes a fuzzer
  * reaches for (long continuation chains, deep JSON arrays, thousands of stages, heredocs, ARGs,
  * mounts, megabyte lines) go through the real `wharf plan` without a stack trace, in bounded time.
+ * Two hangs the fuzz campaign and a look at the matcher found are here too: `${A##*a*a*…*b}`
+ * backtracked for ever in a RegExp, and a diagnostic per repeated flag printed a 100 KB line each.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandWord } from '../../src/shell/index.js';
 import { MAX_NESTING } from '../../src/shell/lexer.js';
+import { replacePattern, trimPrefix, trimSuffix } from '../../src/shell/pattern.js';
 import { wharfBin } from '../helpers/paths.js';
 
 let dir: string;
@@ -56,6 +59,44 @@ test('wharf plan: a 3,000-deep ENV value is a diagnostic at file:line:col with a
   assert.match(first!, /^Dockerfile:2:5: error: failed to process "\$\{A:-\$\{A:-.*… \(18001 characters\)": substitutions nested more than 100 levels deep$/);
   assert.match(source!, /^ 2 \| ENV X=\$\{A:-/);
   assert.match(caret!, /^ {3}\| {5}\^+$/);
+});
+
+test('shell patterns with many stars match in bounded time, with the answers a backtracking RegExp gives', () => {
+  const value = 'a'.repeat(40);
+  const stars = '*a'.repeat(12) + '*b';
+  const t0 = performance.now();
+  assert.deepEqual(trimPrefix(stars, value, true), { ok: true, value });
+  assert.deepEqual(trimSuffix(stars, value, false), { ok: true, value });
+  assert.deepEqual(replacePattern(value, stars, 'X', true), { ok: true, value });
+  assert.deepEqual(trimPrefix('*a'.repeat(12), value, false), { ok: true, value: 'a'.repeat(28) });
+  assert.deepEqual(trimPrefix('*a'.repeat(12), value, true), { ok: true, value: '' });
+  assert.deepEqual(replacePattern('xaxbxc', '?x', '[$0]', true), { ok: true, value: 'x[ax][bx]c' });
+  assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  // Past the step budget it is an error, not minutes of work.
+  const huge = trimPrefix('*a'.repeat(400) + '*b', 'a'.repeat(100_000), true);
+  assert.deepEqual(huge, { ok: false, error: 'too complex to match against a value of 100000 characters' });
+});
+
+test('wharf plan: ${A##*a*a*…*b} on a long value finishes (it never did)', async () => {
+  const r = await plan(`FROM scratch\nENV A=${'a'.repeat(40)}\nENV B=\${A##${'*a'.repeat(12)}*b} C=\${A%%${'a*'.repeat(12)}}\n`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.ms < 5000, `took ${Math.round(r.ms)} ms`);
+});
+
+test('wharf plan: 4,000 repeated flags on one 64 KB line print bounded diagnostics', async () => {
+  const text = `FROM scratch\nCOPY ${'--chown=app:app '.repeat(4000)}a /b\n`;
+  await writeFile(join(dir, 'Dockerfile'), text);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [wharfBin, '--root', join(dir, 'store'), 'plan', '.'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 30_000 });
+  const ms = performance.now() - t0;
+  assert.equal(r.status, 1, r.stderr.slice(0, 500));
+  const [first, source, caret] = r.stderr.split('\n');
+  assert.equal(first, 'Dockerfile:2:22: error: duplicate flag specified: --chown');
+  // A window of the line around the caret, cut ends marked.
+  assert.equal(source, ` 2 | ${`COPY ${'--chown=app:app '.repeat(13)}`.slice(0, 200)}…`);
+  assert.equal(caret, `   | ${' '.repeat(21)}${'^'.repeat(15)}`);
+  assert.ok(r.stderr.length < 4_000_000, `${r.stderr.length} bytes of diagnostics`);
+  assert.ok(ms < 10_000, `took ${Math.round(ms)} ms`);
 });
 
 const SHAPES: Record<string, string> = {
