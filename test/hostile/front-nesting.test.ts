@@ -17,6 +17,8 @@ import { expandWord } from '../../src/shell/index.js';
 import { MAX_NESTING } from '../../src/shell/lexer.js';
 import { replacePattern, trimPrefix, trimSuffix } from '../../src/shell/pattern.js';
 import { wharfBin } from '../helpers/paths.js';
+import { SourceFile } from '../../src/diag/index.js';
+import { parseDockerfile } from '../../src/syntax/index.js';
 
 let dir: string;
 before(async () => {
@@ -97,6 +99,17 @@ test('wharf plan: 4,000 repeated flags on one 64 KB line print bounded diagnosti
   assert.equal(caret, `   | ${' '.repeat(21)}${'^'.repeat(15)}`);
   assert.ok(r.stderr.length < 4_000_000, `${r.stderr.length} bytes of diagnostics`);
   assert.ok(ms < 10_000, `took ${Math.round(ms)} ms`);
+});
+
+test('a line of 10,000 flags parses in linear time (the grammar was quadratic on them)', () => {
+  const t0 = performance.now();
+  const flags = Array.from({ length: 10_000 }, (_, i) => `--f${i}=x`).join(' ');
+  const { ast } = parseDockerfile(new SourceFile('Dockerfile', `FROM scratch\nCOPY ${flags} a /b\n`));
+  const ms = performance.now() - t0;
+  const copy = ast!.instructions[1]!;
+  assert.equal(copy.flags.length, 10_000);
+  assert.equal(copy.flags[9_999]!.name, 'f9999');
+  assert.ok(ms < 3000, `took ${Math.round(ms)} ms`);
 });
 
 const SHAPES: Record<string, string> = {
