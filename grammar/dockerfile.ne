@@ -38,11 +38,7 @@ interface Tail {
   trigger?: LineSyntax | undefined;
 }
 const emptyTail = (): Tail => ({ flags: [], words: [] });
-const withFlag = (d: any[]): Tail => {
-  const t = d[1] as Tail;
-  t.flags.unshift(strip(d[0] as Tok));
-  return t;
-};
+const withFlags = (d: any[]): Tail => ({ ...(d[1] as Tail), flags: d[0] as Tok[] });
 const afterEnd = (d: any[]): Tail => ({ ...(d[1] as Tail), endFlags: strip(d[0] as Tok) });
 const node = (family: LineSyntax['family']) => (d: any[]): LineSyntax => {
   const t = d[1] as Tail;
@@ -56,8 +52,8 @@ const node = (family: LineSyntax['family']) => (d: any[]): LineSyntax => {
 line -> instruction {% id %}
 
 # Each family: the keyword, then a tail of leading flags (a bare `--` ends them) and the arguments
-# in the family's shape. Tails are right-recursive without optional (nullable) EBNF, which keeps
-# the Earley chart small: this grammar runs once per instruction.
+# in the family's shape. Tails use no optional (nullable) EBNF, which keeps the Earley chart small:
+# this grammar runs once per instruction.
 instruction ->
     %kwJson restTail               {% node('kwJson') %}
   | %kwString restTail             {% node('kwString') %}
@@ -69,24 +65,31 @@ instruction ->
   | %kwHealth healthTail           {% node('kwHealth') %}
   | %kwOnbuild onbuildTail         {% node('kwOnbuild') %}
 
-restTail -> null                   {% emptyTail %}
-  | %flag restTail                 {% withFlag %}
+restTail -> restBody               {% id %}
+  | flags restBody                 {% withFlags %}
+restBody -> null                   {% emptyTail %}
   | %endFlags restArgs             {% afterEnd %}
   | %rest                          {% (d) => ({ flags: [], words: [], rest: tok(d) }) %}
 restArgs -> null                   {% emptyTail %}
   | %rest                          {% (d) => ({ flags: [], words: [], rest: tok(d) }) %}
 
-wordsTail -> null                  {% emptyTail %}
-  | %flag wordsTail                {% withFlag %}
+wordsTail -> wordsBody             {% id %}
+  | flags wordsBody                {% withFlags %}
+wordsBody -> null                  {% emptyTail %}
   | %endFlags wordArgs             {% afterEnd %}
   | words                          {% (d) => ({ flags: [], words: d[0] as Tok[] }) %}
 wordArgs -> null                   {% emptyTail %}
   | words                          {% (d) => ({ flags: [], words: d[0] as Tok[] }) %}
+# Left-recursive lists: Earley (nearley has no Leo items) is linear on them and quadratic on
+# right recursion, which made a line of 6,000 flags take seconds.
+flags -> %flag                     {% (d) => [tok(d)] %}
+  | flags %flag                    {% (d) => { (d[0] as Tok[]).push(strip(d[1] as Tok)); return d[0] as Tok[]; } %}
 words -> %word                     {% (d) => [tok(d)] %}
   | words %word                    {% (d) => { (d[0] as Tok[]).push(strip(d[1] as Tok)); return d[0] as Tok[]; } %}
 
-healthTail -> null                 {% emptyTail %}
-  | %flag healthTail               {% withFlag %}
+healthTail -> healthBody           {% id %}
+  | flags healthBody               {% withFlags %}
+healthBody -> null                 {% emptyTail %}
   | %endFlags healthArgs           {% afterEnd %}
   | health                         {% id %}
 healthArgs -> null                 {% emptyTail %}
@@ -94,8 +97,9 @@ healthArgs -> null                 {% emptyTail %}
 health -> %htype                   {% (d) => ({ flags: [], words: [], htype: tok(d) }) %}
   | %htype %rest                   {% (d) => ({ flags: [], words: [], htype: tok(d), rest: strip(d[1] as Tok) }) %}
 
-onbuildTail -> null                {% emptyTail %}
-  | %flag onbuildTail              {% withFlag %}
+onbuildTail -> onbuildBody         {% id %}
+  | flags onbuildBody              {% withFlags %}
+onbuildBody -> null                {% emptyTail %}
   | %endFlags triggerArgs          {% afterEnd %}
   | instruction                    {% (d) => ({ flags: [], words: [], trigger: d[0] as LineSyntax }) %}
 triggerArgs -> null                {% emptyTail %}

@@ -1,7 +1,7 @@
 // Implementations of import, save and load, loaded lazily by their command modules.
 import { resolve } from 'node:path';
 import { sha256Hex } from '../hash/digest.js';
-import { parseImageName } from '../image/index.js';
+import { parseTagName } from '../image/index.js';
 import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
 import type { CliContext } from './context.js';
@@ -14,7 +14,7 @@ export async function importCmd(ctx: CliContext, root: string, file: string, nam
   if (opts.compression !== 'gzip' && opts.compression !== 'zstd') {
     throw new UserError('cli.bad-flag', `--compression ${opts.compression} is not supported`, 'use --compression gzip or --compression zstd');
   }
-  const ref = parseImageName(name);
+  const ref = parseTagName(name, 'wharf import FILE');
   const { importRootfs } = await import('../archive/import.js');
   const store = await openCliStore(root);
   const img = await importRootfs(store, resolve(ctx.cwd, file), ref, { compression: opts.compression, sourceDateEpoch: sourceDateEpoch(ctx) });
@@ -34,7 +34,7 @@ export async function saveCmd(ctx: CliContext, root: string, names: string[], ou
 
 export async function loadCmd(ctx: CliContext, root: string, input: string | undefined, tag: string | undefined): Promise<number> {
   if (!input) throw new UserError('cli.missing-input', 'wharf load needs an input archive', 'pass -i FILE, e.g. wharf load -i app.tar');
-  const name = tag ? parseImageName(tag) : undefined;
+  const name = tag ? parseTagName(tag, '-t') : undefined;
   const { loadArchive } = await import('../archive/load.js');
   const store = await openCliStore(root);
   const { openSnapshots } = await import('../snapshot/index.js');

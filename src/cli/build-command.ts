@@ -16,7 +16,7 @@ import { parseInstruction, resolveStages, type TypedInstruction } from '../instr
 import { checkEntitlements, planDockerfile } from '../plan/index.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { openContext } from '../context/index.js';
-import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, loadImage, parseImageName, settleTimes } from '../image/index.js';
+import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, loadImage, parseTagName, settleTimes } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createLazyOciExecutor } from '../runtime/index.js';
 import { openCache } from '../cache/index.js';
@@ -75,7 +75,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     ctx.stderr.write(`error: --output ${flags.output}: ${output.error}\n`);
     return 2;
   }
-  const tags = flags.tag.map(parseImageName);
+  const tags = flags.tag.map((t) => parseTagName(t, '-t'));
   const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
   // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins).
   const sourceDateEpoch = buildArgs.has('SOURCE_DATE_EPOCH')

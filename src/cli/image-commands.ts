@@ -3,7 +3,7 @@ import { sha256Hex, type Sha256 } from '../hash/digest.js';
 import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
 import { openCliStore } from './open-store.js';
 import { UserError } from '../util/user-error.js';
-import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, type LoadedImage } from '../image/index.js';
+import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
@@ -135,8 +135,7 @@ export async function history(ctx: CliContext, root: string, name: string, noTru
 
 export async function tag(ctx: CliContext, root: string, src: string, dst: string): Promise<number> {
   const store = await openCliStore(root);
-  const to = parseImageName(dst);
-  if (to.digest) throw new UserError('image.bad-reference', `cannot tag as ${dst}: a tag cannot include a digest`);
+  const to = parseTagName(dst, 'wharf tag SOURCE');
   const { image } = await findImage(store, src);
   await store.setTag(to, image.target);
   return 0;

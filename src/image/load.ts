@@ -26,6 +26,19 @@ export function parseImageName(name: string): Reference {
   return r.value;
 }
 
+/**
+ * A name to tag an image with (`build -t`, `tag`'s target, `load -t`, `import`): a digest names
+ * content that exists, so `app:1@sha256:…` cannot be a tag, and silently dropping the digest
+ * would tag something other than what was asked.
+ */
+export function parseTagName(name: string, flag: string): Reference {
+  const r = parseImageName(name);
+  if (r.digest) {
+    throw new UserError('image.tag-with-digest', `${flag} ${name}: a tag cannot include a digest`, `drop the @${r.digest.slice(0, 19)}… part, e.g. ${flag} ${name.slice(0, name.indexOf('@'))}`);
+  }
+  return r;
+}
+
 export function notFound(name: string, store: Store): UserError {
   return new UserError('image.not-found', `image ${name} not found in ${store.root}`, 'build it or `wharf import`/`wharf load` it');
 }

@@ -15,6 +15,9 @@ import { parseMount } from './mount.js';
 import { CHMOD_HINT, parseChmod } from './chmod.js';
 import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruction, Word } from './types.js';
 
+/** A word as an error message quotes it: a hostile one can be megabytes; the caret shows where it is. */
+const quoted = (word: string): string => (word.length > 200 ? `${word.slice(0, 160)}… (${word.length} characters)` : word);
+
 export interface Platform {
   readonly os: string;
   readonly architecture: string;
@@ -110,7 +113,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       for (const n of r.value.unsetBare) unsetNames.add(n);
       return { value: r.value.value, range: w.range };
     }
-    diags.push(error(`instructions.${r.error.code}`, `failed to process "${w.value}": ${r.error.message}`, file, w.range));
+    diags.push(error(`instructions.${r.error.code}`, `failed to process "${quoted(w.value)}": ${r.error.message}`, file, w.range));
     return w;
   };
   const expandString = (env: ShellEnv, s: string, range: Range): string => expandIn(env)({ value: s, range }).value;

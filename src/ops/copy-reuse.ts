@@ -163,7 +163,8 @@ export function planCopy(
   const entryOf = new Map(entries.map((e) => [e.path, e]));
   const planned = new Map<string, PlannedItem>();
   for (const it of root.items.slice(1)) {
-    if (it.type === 'other') continue;
+    // A FIFO, socket or device: the full copy refuses it with its name.
+    if (it.type === 'other') return undefined;
     const p = prefix ? `${prefix}/${it.rel}` : it.rel;
     // Items are context paths joined onto the context dir (path.relative is slow for 50k of them).
     const ctxPath = it.abs.startsWith(`${contextDir}/`) ? it.abs.slice(contextDir.length + 1) : relative(contextDir, it.abs).split(sep).join('/');

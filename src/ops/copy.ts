@@ -1,14 +1,14 @@
 import { chmod, lchown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import {
-  chmodSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
+  chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, rmSync, symlinkSync,
   utimesSync, writeSync,
 } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import { applyLayer, isTarArchive } from '../layer/index.js';
 import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '../instructions/index.js';
 import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './copy-sources.js';
 import type { ContextEntry } from '../context/index.js';
-import { resolveInRoot, resolveUser } from '../runtime/index.js';
+import { resolveInRoot, resolveInRootSync, resolveUser } from '../runtime/index.js';
 import { openRegularFile, timeSlicer, UserError } from '../util/index.js';
 import type { Vertex } from '../plan/index.js';
 
@@ -52,20 +52,28 @@ export async function resolveOwner(rootfs: string, chown: string | undefined): P
   return { uid: r.uid, gid: r.gid };
 }
 
-/** Creates missing directories along `path` inside rootfs (owned by `owner`); returns the host path. */
+/**
+ * Creates missing directories along `path` inside rootfs (owned by `owner`); returns the host path.
+ * The path is resolved in the image first, as BuildKit's copy does (continuity's RootPath, then
+ * MkdirAll): a symlink on the way is followed even when its target is missing, and the missing
+ * directories are made at the target (`/dst -> /nonexistent/dir` puts `COPY f /dst/` at
+ * /nonexistent/dir/f).
+ */
 export async function mkdirInRoot(rootfs: string, path: string, owner: Owner): Promise<string> {
-  let cur = '';
-  for (const part of path.split('/').filter((p) => p && p !== '.')) {
-    cur = `${cur}/${part}`;
-    const host = await resolveInRoot(rootfs, cur);
-    const st = await lstat(host).catch(() => undefined);
+  const host = resolveInRootSync(rootfs, path);
+  let cur = rootfs;
+  let inImage = '';
+  for (const part of relative(rootfs, host).split(sep).filter(Boolean)) {
+    cur = join(cur, part);
+    inImage = `${inImage}/${part}`;
+    const st = await lstat(cur).catch(() => undefined);
     if (st?.isDirectory()) continue;
-    if (st) throw new UserError('build.not-a-directory', `${cur} exists in the image and is not a directory`);
-    await mkdir(host, { mode: 0o755 });
-    await lchown(host, owner.uid, owner.gid);
-    await chmod(host, 0o755);
+    if (st) throw new UserError('build.not-a-directory', `${inImage} exists in the image and is not a directory`);
+    await mkdir(cur, { mode: 0o755 });
+    await lchown(cur, owner.uid, owner.gid);
+    await chmod(cur, 0o755);
   }
-  return resolveInRoot(rootfs, path);
+  return host;
 }
 
 export interface CopyOptions {
@@ -97,7 +105,7 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
     const top = root.items[0]!;
     if (top.type === 'dir') {
       const dir = await mkdirInRoot(rootfs, o.dest, o.owner);
-      await writeItems(dir, root.items.slice(1), o);
+      await writeItems(dir, root.name, root.items.slice(1), o);
       continue;
     }
     const what = `${o.label}: source ${root.name}`;
@@ -109,7 +117,7 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
       await applyLayer(archive.createReadStream(), dir, { form: 'plain', whiteouts: 'skip' });
       continue;
     }
-    writeItem(await targetFor(rootfs, root.name, o), top, o);
+    writeItem(await targetFor(rootfs, root.name, o), top, root.name, o);
   }
   for (const f of files) {
     const host = await targetFor(rootfs, f.name, o);
@@ -139,13 +147,13 @@ const modeOf = (o: CopyOptions, mode: number, isDir: boolean) => (o.chmod ? o.ch
  */
 export const YIELD_EVERY_MS = 10;
 
-async function writeItems(dir: string, items: readonly SourceItem[], o: CopyOptions): Promise<void> {
+async function writeItems(dir: string, shown: string, items: readonly SourceItem[], o: CopyOptions): Promise<void> {
   // Items come depth-first, so a parent directory is made before its children.
   const dirs: [string, SourceItem][] = [];
   const slice = timeSlicer(YIELD_EVERY_MS);
   for (const it of items) {
     const host = join(dir, it.rel);
-    writeItem(host, it, o);
+    writeItem(host, it, shown ? `${shown}/${it.rel}` : it.rel, o);
     if (it.type === 'dir') dirs.push([host, it]);
     await slice();
   }
@@ -156,7 +164,9 @@ async function writeItems(dir: string, items: readonly SourceItem[], o: CopyOpti
   }
 }
 
-function writeItem(host: string, it: SourceItem, o: CopyOptions): void {
+/** `shown` names the item as the user knows it (the source's name, then the path below it). */
+function writeItem(host: string, it: SourceItem, shown: string, o: CopyOptions): void {
+  if (it.type === 'other') throw specialFile(it.abs, shown, o.label);
   const existing = lstatSync(host, { throwIfNoEntry: false });
   if (it.type === 'dir') {
     // A directory the image already has keeps its owner and mode.
@@ -172,8 +182,21 @@ function writeItem(host: string, it: SourceItem, o: CopyOptions): void {
     writeSymlink(it.abs, it.linkTarget ?? '', host, o.owner);
     return;
   }
-  if (it.type !== 'file') return;
   copyFileContents(it.abs, host, modeOf(o, it.mode, false), o.owner);
+}
+
+/**
+ * A FIFO, socket or device among the sources. BuildKit's copy makes device nodes and silently
+ * drops FIFOs and sockets (fsutil's "unsupported mode" path returns no error); a build that quietly
+ * loses a file, or puts a device node from the build host into an image, is worse than a clear stop.
+ */
+function specialFile(abs: string, shown: string, label: string): UserError {
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  const kind = st?.isFIFO() ? 'a named pipe (FIFO)' : st?.isSocket() ? 'a socket' : st?.isCharacterDevice() ? 'a character device' : st?.isBlockDevice() ? 'a block device' : 'not a regular file, directory or symlink';
+  return new UserError(
+    'build.special-file', `${label}: source ${shown || '.'} is ${kind}; COPY and ADD copy only regular files, directories and symlinks`,
+    'remove it from the sources: list it in .dockerignore, pass --exclude, or name the files to copy',
+  );
 }
 
 /** A symlink with the source's times, as BuildKit's copy keeps them (so a layer does not depend on when it was made). */
@@ -193,9 +216,11 @@ const copyBuffer = Buffer.allocUnsafe(1024 * 1024);
  * through the overlay's lookup again). Owner before mode: chown clears setuid/setgid bits.
  */
 export function copyFileContents(src: string, dest: string, mode: number, owner: Owner): void {
-  const from = openSync(src, 'r');
+  // Non-blocking, then checked: a source that became a FIFO after the walk must not hang the copy.
+  const from = openSync(src, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = fstatSync(from);
+    if (!st.isFile()) throw new UserError('build.special-file', `${src} is no longer a regular file (it changed during the build)`, 'build again once the context stops changing');
     const to = openSync(dest, 'w', 0o600);
     try {
       for (let n = readSync(from, copyBuffer); n > 0; n = readSync(from, copyBuffer)) {

@@ -2,6 +2,17 @@ import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lstatQuiet, UserError } from '../util/index.js';
 
+/** As Linux's MAXSYMLINKS: more links than this on one path is a loop (ELOOP). */
+const MAX_LINKS = 40;
+
+/** A path whose symlinks never end (ELOOP), named as the caller sees it: `what` says what the path is (a mount target, a COPY destination). */
+export function symlinkLoop(path: string, what = ''): UserError {
+  return new UserError(
+    'fs.symlink-loop', `${what ? `${what} ` : ''}${path}: too many levels of symbolic links (more than ${MAX_LINKS}: a symlink loop in the image)`,
+    'fix or remove the symlinks on that path in the image, or choose another path',
+  );
+}
+
 /**
  * Resolves `path` inside `root` as the container would see it: symlinks (absolute or relative) are
  * followed relative to `root`, and `..` never climbs above it. Without this, an image whose
@@ -29,9 +40,7 @@ export function resolveInRootSync(root: string, path: string): string {
     const host = join(root, ...resolved, name);
     const st = lstatQuiet(host);
     if (st?.isSymbolicLink()) {
-      if (++links > 40) {
-        throw new UserError('fs.symlink-loop', `${path}: too many levels of symbolic links (a symlink loop?)`, 'make the symlinks on this path end at a real file or directory');
-      }
+      if (++links > MAX_LINKS) throw symlinkLoop(path);
       const target = readlinkSync(host);
       if (target.startsWith('/')) resolved.length = 0;
       pending = [...target.split('/').filter((c) => c !== '' && c !== '.'), ...pending];

@@ -5,5 +5,5 @@ export { resolveUser } from './user.js';
 export type { ResolvedUser } from './user.js';
 export { ALL_CAPABILITIES, buildOciConfig, DEFAULT_CAPABILITIES, DEFAULT_SHM_BYTES, MASKED_PATHS, READONLY_PATHS } from './oci-config.js';
 export { seccompConfig } from './seccomp.js';
-export { resolveInRoot } from './in-root.js';
+export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';

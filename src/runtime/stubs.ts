@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync, utimesSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { lstatQuiet } from '../util/index.js';
-import { resolveInRootSync } from './in-root.js';
+import { isUserError, lstatQuiet } from '../util/index.js';
+import { resolveInRootSync, symlinkLoop } from './in-root.js';
 
 /**
  * The OCI runtime creates a mount point (empty file or directory) in the rootfs for every mount
@@ -38,7 +38,7 @@ export async function recordStubs(rootfsPath: string, destinations: readonly str
     let existing = rootfs;
     let i = 0;
     for (; i < parts.length; i++) {
-      const host = resolveInRootSync(rootfs, '/' + parts.slice(0, i + 1).join('/'));
+      const host = resolveInRootQuoting(rootfs, '/' + parts.slice(0, i + 1).join('/'), dest);
       const st = lstatQuiet(host);
       if (!st) break;
       existing = host;
@@ -64,6 +64,16 @@ export async function recordStubs(rootfsPath: string, destinations: readonly str
     records.push({ chain, parent: { path: existing, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 } });
   }
   return records;
+}
+
+/** resolveInRootSync, with a loop named after the mount target it was met on. */
+function resolveInRootQuoting(rootfs: string, path: string, dest: string): string {
+  try {
+    return resolveInRootSync(rootfs, path);
+  } catch (e) {
+    if (isUserError(e) && e.code === 'fs.symlink-loop') throw symlinkLoop(dest, 'RUN mount target');
+    throw e;
+  }
 }
 
 export async function removeStubs(records: readonly StubRecord[]): Promise<void> {

@@ -38,7 +38,7 @@ export interface Expansion {
 
 /** Why an expansion failed, in BuildKit's words (e.g. `VAR: is not allowed to be unset`). */
 export interface ShellError {
-  readonly code: 'shell.syntax' | 'shell.required' | 'shell.pattern';
+  readonly code: 'shell.syntax' | 'shell.required' | 'shell.pattern' | 'shell.too-deep';
   readonly message: string;
 }
 

@@ -55,9 +55,16 @@ class Fields {
 
 const EOF = '';
 
+/**
+ * How deep `${a:-${b:-…}}` may nest. The scanner recurses once per level, and a few thousand
+ * levels overflowed the stack; real Dockerfiles nest two or three.
+ */
+export const MAX_NESTING = 100;
+
 class Scanner {
   private readonly chars: string[];
   private pos = 0;
+  private depth = 0;
   readonly used = new Set<string>();
   readonly unset = new Set<string>();
   readonly unsetBare = new Set<string>();
@@ -197,6 +204,15 @@ class Scanner {
   }
 
   private processDollar(): string {
+    if (++this.depth > MAX_NESTING) fail('shell.too-deep', `substitutions nested more than ${MAX_NESTING} levels deep`);
+    try {
+      return this.processDollarBody();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private processDollarBody(): string {
     this.next();
     if (this.peek() !== '{') {
       const name = this.processName();

@@ -1,50 +1,58 @@
 /**
  * Shell patterns (`*`, `?`, `\` escapes; no bracket expressions) for `${v#p}`, `${v%p}` and
- * `${v/p/r}`, matched with the semantics of Go's RE2 regexps that BuildKit uses.
+ * `${v/p/r}`, matched with the semantics of Go's RE2 regexps that BuildKit uses (glob-match.ts).
  */
 import { ok, err, type Result } from '../util/result.js';
+import { GlobMatcher, PatternTooComplex, type Token } from './glob-match.js';
 
-const REGEX_SPECIAL = new Set(['[', ']', '{', '}', '.', '+', '(', ')', '|', '^', '$']);
-
-function toRegex(pattern: string, greedy: boolean, anchored: boolean): Result<RegExp, string> {
+/** The pattern as matcher tokens; `\}` and `\/` only protect the ${} syntax, other escapes must be `\*`, `\?` or `\\`. */
+function tokenize(pattern: string): Result<Token[], string> {
   const chars = Array.from(pattern);
-  let out = anchored ? '^' : '';
+  const out: Token[] = [];
   for (let i = 0; i < chars.length; i++) {
     let ch = chars[i]!;
     if (ch === '*') {
-      out += greedy ? '[^\\n]*' : '[^\\n]*?';
+      out.push({ kind: 'star' });
       continue;
     }
     if (ch === '?') {
-      // Go's `.` matches anything but a newline (JS's also excludes \r and U+2028/9).
-      out += '[^\\n]';
+      out.push({ kind: 'any' });
       continue;
     }
     if (ch === '\\') {
-      // `\}` and `\/` only protect the ${} syntax; the escape is not part of the pattern.
       const next = chars[i + 1];
       if (next === '}' || next === '/') continue;
       i++;
       ch = chars[i] ?? '';
       if (ch !== '*' && ch !== '?' && ch !== '\\') return err(`invalid escape '\\${ch}'`);
-      out += '\\' + ch;
-      continue;
     }
-    out += REGEX_SPECIAL.has(ch) ? '\\' + ch : ch;
+    out.push({ kind: 'literal', cp: ch.codePointAt(0)! });
   }
+  return ok(out);
+}
+
+function compile(pattern: string, greedy: boolean, anchored: boolean): Result<GlobMatcher, string> {
+  const t = tokenize(pattern);
+  return t.ok ? ok(new GlobMatcher(t.value, greedy, anchored)) : t;
+}
+
+/** A pattern that would take more than MAX_STEPS on this value is an error, not a hang. */
+function bounded(value: string, run: () => string): Result<string, string> {
   try {
-    return ok(new RegExp(out, 'gu'));
+    return ok(run());
   } catch (e) {
-    return err(e instanceof Error ? e.message : String(e));
+    if (e instanceof PatternTooComplex) return err(`too complex to match against a value of ${value.length} characters`);
+    throw e;
   }
 }
 
 export function trimPrefix(pattern: string, value: string, greedy: boolean): Result<string, string> {
-  const re = toRegex(pattern, greedy, true);
-  if (!re.ok) return re;
-  re.value.lastIndex = 0;
-  const m = re.value.exec(value);
-  return ok(m ? value.slice(m.index + m[0].length) : value);
+  const c = compile(pattern, greedy, true);
+  if (!c.ok) return c;
+  return bounded(value, () => {
+    const m = c.value.exec(value, 0);
+    return m ? value.slice(m.end) : value;
+  });
 }
 
 /** Reverses a pattern by characters, keeping each `\x` escape pair in order (`a\*c` → `c\*a`). */
@@ -72,33 +80,31 @@ export function trimSuffix(pattern: string, value: string, greedy: boolean): Res
 }
 
 export function replacePattern(value: string, pattern: string, replacement: string, all: boolean): Result<string, string> {
-  const compiled = toRegex(pattern, true, false);
-  if (!compiled.ok) return compiled;
-  const re = compiled.value;
-  if (!all) {
-    re.lastIndex = 0;
-    const m = re.exec(value);
-    return ok(m ? value.slice(0, m.index) + replacement + value.slice(m.index + m[0].length) : value);
-  }
-  return ok(goReplaceAll(re, value, replacement));
+  const c = compile(pattern, true, false);
+  if (!c.ok) return c;
+  const re = c.value;
+  return bounded(value, () => {
+    if (all) return goReplaceAll(re, value, replacement);
+    const m = re.exec(value, 0);
+    return m ? value.slice(0, m.index) + replacement + value.slice(m.end) : value;
+  });
 }
 
 /**
  * Go's Regexp.ReplaceAllString: an empty match right after a previous match is not replaced, and
  * the replacement is a template (`$0`/`${0}` the match, `$$` a dollar, other names empty).
  */
-function goReplaceAll(re: RegExp, src: string, template: string): string {
+function goReplaceAll(re: GlobMatcher, src: string, template: string): string {
   let out = '';
   let lastEnd = 0;
   let searchPos = 0;
   while (searchPos <= src.length) {
-    re.lastIndex = searchPos;
-    const m = re.exec(src);
+    const m = re.exec(src, searchPos);
     if (!m) break;
     const start = m.index;
-    const end = start + m[0].length;
+    const end = m.end;
     out += src.slice(lastEnd, start);
-    if (end > lastEnd || start === 0) out += expandTemplate(template, m[0]);
+    if (end > lastEnd || start === 0) out += expandTemplate(template, src.slice(start, end));
     lastEnd = end;
     const cp = src.codePointAt(searchPos);
     const width = cp === undefined ? 1 : cp > 0xffff ? 2 : 1;
