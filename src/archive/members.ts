@@ -12,7 +12,7 @@ import { constants, type ReadStream } from 'node:fs';
 import { lstat, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { decompressed, readTar } from '../layer/index.js';
+import { decompressed, readTar, type ReadEntry } from '../layer/index.js';
 import { openRegularFile, readRegularFile, UserError } from '../util/index.js';
 
 export interface ArchiveMembers {
@@ -53,7 +53,7 @@ const describe: Record<Kind, string> = {
 /** Extracts `stream`'s regular files into `dir` (a fresh private dir) and answers for its members. */
 export async function extractMembers(stream: Readable, dir: string, input: string): Promise<ArchiveMembers> {
   const members = new Map<string, Member>();
-  const tar = await decompressed(stream);
+  const tar = await decompressed(stream, input);
   try {
     for await (const e of readTar(tar)) {
       const parts = clean(input, e.name);
@@ -67,21 +67,12 @@ export async function extractMembers(stream: Readable, dir: string, input: strin
       const prev = members.get(key);
       if (prev?.kind === 'dir' && e.type !== 'dir') throw badArchive(input, `member ${JSON.stringify(e.name)} replaces a directory`);
       const abs = join(dir, ...parts);
-      if (e.type === 'dir') {
-        if (prev && prev.kind !== 'dir') throw badArchive(input, `directory member ${JSON.stringify(e.name)} replaces ${describe[prev.kind]}`);
-        await mkdir(abs, { recursive: true, mode: 0o700 });
-      } else if (e.type === 'file') {
-        await mkdir(join(dir, ...parts.slice(0, -1)), { recursive: true, mode: 0o700 });
-        await rm(abs, { force: true });
-        const fh = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          for await (const chunk of e.body) await fh.write(chunk);
-        } finally {
-          await fh.close();
-        }
-      } else {
-        await rm(abs, { force: true });
-      }
+      if (e.type === 'dir' && prev && prev.kind !== 'dir') throw badArchive(input, `directory member ${JSON.stringify(e.name)} replaces ${describe[prev.kind]}`);
+      await placeMember(e, abs, dir, parts).catch((err: unknown) => {
+        // A name the file system cannot hold (ENAMETOOLONG, EILSEQ) is the archive's fault; a full disk is not.
+        if (err instanceof UserError || !(err instanceof Error && 'code' in err) || err.code === 'ENOSPC') throw err;
+        throw badArchive(input, `member ${JSON.stringify(e.name)} cannot be unpacked: ${err.code as string}`);
+      });
       members.set(key, { kind: e.type, ...(e.type === 'symlink' || e.type === 'hardlink' ? { link: e.linkname } : {}) });
     }
   } finally {
@@ -147,4 +138,21 @@ function fileMembers(resolve: (name: string) => string | Promise<string>, has: (
       return fh.createReadStream();
     },
   };
+}
+
+/** Writes one tar entry into the private dir: a regular file's bytes, a directory, or nothing. */
+async function placeMember(e: ReadEntry, abs: string, dir: string, parts: readonly string[]): Promise<void> {
+  if (e.type === 'dir') {
+    await mkdir(abs, { recursive: true, mode: 0o700 });
+    return;
+  }
+  await rm(abs, { force: true });
+  if (e.type !== 'file') return;
+  await mkdir(join(dir, ...parts.slice(0, -1)), { recursive: true, mode: 0o700 });
+  const fh = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    for await (const chunk of e.body) await fh.write(chunk);
+  } finally {
+    await fh.close();
+  }
 }

@@ -206,7 +206,7 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
   await mkdir(target, { recursive: true });
   const root = await realpath(target);
   const applier = new Applier(root, opts);
-  const raw = await decompressed(stream);
+  const raw = await decompressed(stream, opts.what);
   const tar = opts.diffId === undefined ? raw : tapped(raw);
   try {
     for await (const e of readTar(tar)) {

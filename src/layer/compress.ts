@@ -105,7 +105,7 @@ export async function peekStream(src: Readable, n: number): Promise<{ head: Buff
 /**
  * The uncompressed bytes of `src`, whichever of gzip, zstd, xz, bzip2 or plain it is.
  */
-export async function decompressed(src: Readable): Promise<Readable> {
+export async function decompressed(src: Readable, what = 'the compressed data'): Promise<Readable> {
   const { head, rest: replay } = await peekStream(src, 6);
   const kind = detectCompression(head);
   if (kind === 'none') return replay;
@@ -114,7 +114,17 @@ export async function decompressed(src: Readable): Promise<Readable> {
     : kind === 'zstd' ? processPipe('zstd', ['-d', '-q', '-c'], 'zstd decompression')
     : kind === 'xz' ? processPipe('xz', ['-d', '-q', '-c'], 'xz decompression')
     : processPipe('bzip2', ['-d', '-q', '-c'], 'bzip2 decompression');
+  // The reader gets its own stream, so a zlib data error (a damaged archive or layer: `invalid
+  // stored block lengths`) reaches it as a UserError naming `what`, not as a bug in wharf.
+  const out = new PassThrough();
+  stage.on('error', (e: NodeJS.ErrnoException) => {
+    out.destroy(e.code?.startsWith('Z_') ? new UserError('layer.corrupt-gzip', `${what}: the gzip data is corrupt (${e.message})`, 'the file is damaged or truncated: make or copy it again') : e);
+  });
   replay.on('error', (e) => stage.destroy(e));
-  replay.pipe(stage);
-  return stage;
+  out.on('close', () => {
+    stage.destroy();
+    replay.destroy();
+  });
+  replay.pipe(stage).pipe(out);
+  return out;
 }

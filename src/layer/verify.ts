@@ -48,7 +48,7 @@ export function checkDiffId(what: string, expected: string, actual: Sha256): voi
  * Returns the diff_id. Nothing is written anywhere.
  */
 export async function verifyLayer(src: Readable, diffId: string, what: string): Promise<Sha256> {
-  const tap = tapped(await decompressed(src));
+  const tap = tapped(await decompressed(src, what));
   try {
     for await (const e of readTar(tap)) {
       cleanArchivePath(e.name);

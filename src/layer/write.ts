@@ -32,7 +32,7 @@ export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pi
  * before its blob is committed (nothing is stored).
  */
 export async function writeLayerFromTar(src: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
-  return storeTar(await decompressed(src), compression, blobs, expect);
+  return storeTar(await decompressed(src, expect?.what), compression, blobs, expect);
 }
 
 async function storeTar(tar: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {

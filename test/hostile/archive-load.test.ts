@@ -172,3 +172,19 @@ test('manifest.json or index.json that is itself a link out is refused naming it
   const oci = ociMembers({ layers: [LAYER] });
   await refusedLoad([...oci.filter((m) => m.path !== 'index.json'), { path: 'index.json', type: 'fifo' }], /member "index\.json" is a FIFO, not a regular file/);
 });
+
+test('a damaged gzip archive or layer, and a member name the file system cannot hold, are refused by name (fuzz finds)', async () => {
+  const { gzipSync } = await import('node:zlib');
+  // Flip bytes inside the deflate stream: zlib then fails with a data error, which used to surface as a bug.
+  const gz = gzipSync(tarOf(dockerMembers({ layers: [LAYER], tag: 'gz:1' })));
+  for (let i = 20; i < gz.length - 8; i += 7) gz[i] = gz[i]! ^ 0x5a;
+  const damaged = join(tmp, `a${++n}.tar.gz`);
+  await writeFile(damaged, gz);
+  await refusedLoad(damaged, /a\d+\.tar\.gz: the gzip data is corrupt \(/);
+  const layerGz = gzipSync(LAYER);
+  for (let i = 20; i < layerGz.length - 8; i += 5) layerGz[i] = layerGz[i]! ^ 0x5a;
+  await refusedLoad(dockerMembers({ layers: [layerGz], diffIds: [diffIdOf(LAYER)] }), /layer l0\.tar: the gzip data is corrupt/);
+  // A 300-byte component (PAX path) is a valid tar name but longer than any Linux file name.
+  const long = 'x'.repeat(300);
+  await refusedLoad([...dockerMembers({ layers: [LAYER] }), { path: long, content: 'x' }], new RegExp(`member "${long}" cannot be unpacked: ENAMETOOLONG`));
+});

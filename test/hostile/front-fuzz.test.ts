@@ -43,9 +43,7 @@ test('20 of them through wharf plan and wharf parse: no stack trace, no hang', a
   clean(await dockerfilesThroughCli({ ...base, from: 0, to: 600 }, 20));
 });
 
-// The archive readers are being hardened on another branch (issue 13, points 2, 3 and 10); until
-// that lands these cases still find stack traces and FIFO hangs, so this assertion is a todo.
-test('30 mutated archives through wharf load -i and wharf import: no stack trace, no hang', { todo: 'passes once the hardened archive loaders are merged' }, async () => {
+test('30 mutated archives through wharf load -i and wharf import: no stack trace, no hang', async () => {
   const bases = await archiveBases({ ...base, from: 0, to: 0 });
   clean(await archives({ ...base, from: 0, to: 30 }, bases));
 });
