@@ -2,12 +2,12 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
-import type { BuildFlags } from './commands/build.js';
+import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
 import { exportRootfs, exportRootfsTar } from '../archive/rootfs.js';
 import { writeArchive } from '../archive/save.js';
 import type { Store } from '../store/index.js';
-import { parseBuildArgs } from './plan-command.js';
+import { parseBuildArgs } from './build-args.js';
 import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
 import { UserError } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';

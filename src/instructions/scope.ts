@@ -7,6 +7,7 @@
  */
 import { error, warning, type Diagnostic, type Range, type SourceFile } from '../diag/index.js';
 import { ok, err } from '../util/result.js';
+import { formatPlatform, type Platform } from '../util/platform.js';
 import type { Dockerfile } from '../syntax/index.js';
 import { expandWord, type ShellEnv } from '../shell/index.js';
 import { editDistance } from '../syntax/index.js';
@@ -18,11 +19,7 @@ import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruc
 /** A word as an error message quotes it: a hostile one can be megabytes; the caret shows where it is. */
 const quoted = (word: string): string => (word.length > 200 ? `${word.slice(0, 160)}… (${word.length} characters)` : word);
 
-export interface Platform {
-  readonly os: string;
-  readonly architecture: string;
-  readonly variant?: string;
-}
+export type { Platform } from '../util/platform.js';
 
 export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
 
@@ -83,13 +80,12 @@ export interface ResolvedDockerfile {
 }
 
 export function platformArgs(target: Platform, build: Platform): Map<string, string> {
-  const fmt = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
   return new Map([
-    ['BUILDPLATFORM', fmt(build)],
+    ['BUILDPLATFORM', formatPlatform(build)],
     ['BUILDOS', build.os],
     ['BUILDARCH', build.architecture],
     ['BUILDVARIANT', build.variant ?? ''],
-    ['TARGETPLATFORM', fmt(target)],
+    ['TARGETPLATFORM', formatPlatform(target)],
     ['TARGETOS', target.os],
     ['TARGETARCH', target.architecture],
     ['TARGETVARIANT', target.variant ?? ''],
