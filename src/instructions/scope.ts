@@ -47,6 +47,12 @@ export interface ResolveOptions {
   readonly imageTriggers?: (ref: string) => readonly TypedInstruction[] | undefined;
 }
 
+/** What is known of a base image: its Env and its ONBUILD triggers (parsed); either may be unknown. */
+export interface BaseImage {
+  readonly env?: ReadonlyMap<string, string>;
+  readonly triggers?: readonly TypedInstruction[];
+}
+
 /** The environment a RUN sees: ENV plus in-scope ARGs (ENV wins), and proxy build-args apart. */
 export interface RunEnv {
   readonly vars: readonly (readonly [string, string])[];
@@ -92,7 +98,27 @@ export function platformArgs(target: Platform, build: Platform): Map<string, str
   ]);
 }
 
-export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { resolved: ResolvedDockerfile; diagnostics: Diagnostic[] } {
+export interface Resolution {
+  readonly resolved: ResolvedDockerfile;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Resolves the stages, asking `opts.imageEnv`/`opts.imageTriggers` about base images. */
+export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): Resolution {
+  const walk = walkStages(ast, opts);
+  for (let r = walk.next(); ; ) {
+    if (r.done) return r.value;
+    const ref = r.value;
+    r = walk.next({ env: opts.imageEnv?.(ref), triggers: opts.imageTriggers?.(ref) });
+  }
+}
+
+/**
+ * The one resolution, as a coroutine: it yields the reference of each base image a FROM names
+ * (anything but an earlier stage) and is resumed with what is known of it, so a caller can look
+ * images up synchronously (resolveStages) or asynchronously (resolveStagesAsync).
+ */
+export function* walkStages(ast: Dockerfile, opts: ResolveOptions = {}): Generator<string, Resolution, BaseImage | undefined> {
   const file = ast.file;
   const diags: Diagnostic[] = [];
   const buildArgs = opts.buildArgs ?? new Map<string, string>();
@@ -315,8 +341,10 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       const name = typed.stageName?.value.toLowerCase();
       const from: FromInstruction = { ...typed, image, platform };
       const parentStage = image.value.toLowerCase();
-      const parentEnv = finalEnvByName.get(parentStage) ?? opts.imageEnv?.(image.value);
-      const envKnown = parentStage === 'scratch' || (finalEnvByName.has(parentStage) ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
+      const isStage = finalEnvByName.has(parentStage);
+      const baseImage = isStage ? undefined : yield image.value;
+      const parentEnv = isStage ? finalEnvByName.get(parentStage) : baseImage?.env;
+      const envKnown = parentStage === 'scratch' || (isStage ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
       const env = new Map(parentEnv ?? []);
       if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
       const args = new Map<string, string>();
@@ -333,7 +361,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         scope,
         ex: expandIn(scope),
       };
-      for (const t of triggersByName.get(image.value.toLowerCase()) ?? opts.imageTriggers?.(image.value) ?? []) dispatch(current, t, true);
+      for (const t of (isStage ? triggersByName.get(parentStage) : baseImage?.triggers) ?? []) dispatch(current, t, true);
       continue;
     }
     if (!current) {
