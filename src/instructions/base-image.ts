@@ -7,7 +7,8 @@ import { SourceFile, type Diagnostic } from '../diag/index.js';
 import { parseDockerfile, type Dockerfile } from '../syntax/index.js';
 import { envFromList } from '../shell/index.js';
 import { parseInstruction } from './parse.js';
-import { walkStages, type BaseImage, type ResolveOptions, type Resolution } from './scope.js';
+import { walkStages } from './scope.js';
+import type { BaseImage, ResolveOptions, Resolution } from './stages.js';
 import type { TypedInstruction } from './types.js';
 
 /** The part of an image config the front end reads (docker's field names, as the config has them). */

@@ -14,6 +14,20 @@ export { parseInstruction, parseGoDuration } from './parse.js';
 export { FLAG_SPECS } from './flags.js';
 export { parseMount, splitCsv } from './mount.js';
 export * from './scope.js';
+export {
+  DEFAULT_PATH,
+  DEFAULT_PLATFORM,
+  PROXY_ARGS,
+  platformArgs,
+  type BaseImage,
+  type ResolveOptions,
+  type Resolution,
+  type ResolvedDockerfile,
+  type RunEnv,
+  type Stage,
+  type Step,
+} from './stages.js';
+export type { Platform } from '../util/platform.js';
 export { resolveStagesAsync, type BaseImageConfig, type BaseImageResolver } from './base-image.js';
 export { lintDockerfile } from './lint.js';
 export { applyCheckDirective, LINT_RULES } from './check-directive.js';
