@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CliContext } from './context.js';
-import type { BenchFlags } from './commands/bench.js';
-import { buildOptionArgs } from './commands/build.js';
+import { buildOptionArgs, type BenchFlags } from './build-options.js';
+import { parseBuildArgs } from './build-args.js';
 import { interruptSignal } from './interrupt.js';
 import { openChangedFiles } from './bench-changes.js';
 import { benchReport, renderBenchText, renderRunLine, type BenchMode, type MeasuredRun } from './bench-report.js';
@@ -37,6 +37,8 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
   if (mode === 'change' && flags.change.length === 0) return usage('--mode change needs at least one --change PATH (a file in the context to rewrite before each run)');
   if (mode !== 'change' && flags.change.length > 0) return usage(`--change applies to --mode change only (this is --mode ${mode})`);
   if (flags.file === '-') return usage('--file -: every run reads the Dockerfile again; give its path');
+  // Checked here as build checks it, so a bad --build-arg stops the benchmark before its warm-up build.
+  parseBuildArgs(flags.buildArg, ctx.env);
   const contextDir = resolve(ctx.cwd, context);
   const changes = await openChangedFiles(contextDir, flags.change);
   if ('error' in changes) return usage(changes.error);

@@ -2,18 +2,18 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
-import type { BuildFlags } from './commands/build.js';
+import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
 import { exportRootfs, exportRootfsTar } from '../archive/rootfs.js';
 import { writeArchive } from '../archive/save.js';
 import type { Store } from '../store/index.js';
-import { parseBuildArgs } from './plan-command.js';
+import { parseBuildArgs } from './build-args.js';
 import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
 import { UserError } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
-import { parseInstruction, resolveStages, type TypedInstruction } from '../instructions/index.js';
-import { checkEntitlements, planDockerfile } from '../plan/index.js';
+import type { BaseImageResolver } from '../instructions/index.js';
+import { checkEntitlements, planDockerfileAsync } from '../plan/index.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, hostPlatform, loadImage, parseTagName, settleTimes } from '../image/index.js';
@@ -122,24 +122,19 @@ interface BuildSettings {
 
 async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings): Promise<number> {
   const { flags, t0, mode, labels, output, tags, buildArgs } = s;
-  // Front end: parse, scope, plan. Base image Env is needed for expansion, so bases are read first.
+  // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
+  // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
+  // TARGETPLATFORM and friends are this host's: the build runs its steps here.
   const platform = hostPlatform();
   const file = new SourceFile(input.dockerfileName, input.text);
   const parsed = parseDockerfile(file);
-  const diags: Diagnostic[] = [...parsed.diagnostics];
+  let diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
   if (parsed.ast) {
-    const envs = new Map<string, Map<string, string>>();
-    const triggers = new Map<string, TypedInstruction[]>();
-    for (const s of resolveStages(parsed.ast, { buildArgs }).resolved.stages) {
-      if (s.base === 'scratch' || envs.has(s.base)) continue;
-      const img = await loadImage(store, s.base, platform).catch(() => undefined);
-      if (!img) continue;
-      envs.set(s.base, new Map((img.config.config?.Env ?? []).map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])));
-      triggers.set(s.base, parseTriggers(s.base, img.config.config?.OnBuild ?? [], diags));
-    }
-    const planned = planDockerfile(parsed.ast, { buildArgs, imageEnv: (ref) => envs.get(ref), imageTriggers: (ref) => triggers.get(ref), target: flags.target }, diags);
-    diags.splice(0, diags.length, ...planned.diagnostics);
+    const images: BaseImageResolver = { config: (ref) => loadImage(store, ref, platform).then((img) => img.config.config ?? {}, () => undefined) };
+    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: platform };
+    const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
+    diags = planned.diagnostics;
     plan = planned.plan;
     if (plan) diags.push(...checkEntitlements(plan, s.policy.allowed, file));
   }
@@ -253,21 +248,6 @@ async function writeOutputImage(store: Store, image: CommittedImage, ref: Refere
   }
   // Without -t the archive holds the image unnamed (docker allows that too).
   await writeArchive(store, [{ target: image.manifestDescriptor, manifest: image.manifest, id: image.id, ...(ref ? { ref } : {}) }], dest);
-}
-
-/** A base image's ONBUILD triggers as instructions; a broken one is a diagnostic against its own text. */
-function parseTriggers(ref: string, onBuild: readonly string[], diags: Diagnostic[]): TypedInstruction[] {
-  const out: TypedInstruction[] = [];
-  for (const text of onBuild) {
-    const file = new SourceFile(`${ref} ONBUILD`, text + '\n');
-    const parsed = parseDockerfile(file);
-    diags.push(...parsed.diagnostics);
-    for (const node of parsed.ast?.instructions ?? []) {
-      const typed = parseInstruction(node, file, diags);
-      if (typed) out.push(typed);
-    }
-  }
-  return out;
 }
 
 /** The image is built and tagged by now; a bad output path is the user's to fix, not a crash. */

@@ -8,8 +8,8 @@ import {
   type ImageConfig,
   type ImageLayer,
   type ImageManifest,
-  type Platform,
 } from './types.js';
+import type { Platform } from '../util/platform.js';
 
 /**
  * An image being assembled: its config and the layer descriptors beside it (diff_ids live in
@@ -20,11 +20,7 @@ export interface ImageDraft {
   readonly layers: readonly Descriptor[];
 }
 
-/** GOARCH name of a Node `process.arch` value. */
-export function hostPlatform(arch: string = process.arch, os = 'linux'): Platform {
-  const map: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  return { architecture: map[arch] ?? arch, os };
-}
+export { hostPlatform } from '../util/platform.js';
 
 /**
  * The timestamp written into `created` and history: SOURCE_DATE_EPOCH (seconds) when given, so

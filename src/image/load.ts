@@ -4,8 +4,8 @@ import { familiarName, parseReference, type Reference } from '../store/reference
 import { isIndexType, isManifestType } from '../store/walk.js';
 import type { Store } from '../store/store.js';
 import type { Descriptor } from '../store/types.js';
-import type { ImageConfig, ImageManifest, Platform } from './types.js';
-import { hostPlatform } from './build.js';
+import type { ImageConfig, ImageManifest } from './types.js';
+import { hostPlatform, type Platform } from '../util/platform.js';
 
 /** A stored image, resolved from a name: the manifest actually used and its config. */
 export interface LoadedImage {

@@ -1,5 +1,6 @@
 import type { Sha256 } from '../hash/digest.js';
 import type { Descriptor } from '../store/types.js';
+import type { Platform } from '../util/platform.js';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_TYPE_CONFIG = 'application/vnd.oci.image.config.v1+json';
@@ -47,11 +48,7 @@ export interface HistoryEntry {
   readonly empty_layer?: boolean;
 }
 
-export interface Platform {
-  readonly architecture: string;
-  readonly os: string;
-  readonly variant?: string;
-}
+export type { Platform } from '../util/platform.js';
 
 /** application/vnd.oci.image.config.v1+json */
 export interface ImageConfig extends Platform {

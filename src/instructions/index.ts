@@ -5,6 +5,7 @@
  *   parseInstruction(node, file, diags) → TypedInstruction | undefined   (no expansion)
  *   resolveStages(ast, { buildArgs, target, targetPlatform, imageEnv }) → { resolved: { stages }, diagnostics }
  *     (also the expansion-time checks: UndefinedVar, UndefinedArgInFrom, EXPOSE format)
+ *   resolveStagesAsync(ast, opts, images) → the same, asking an injected BaseImageResolver for base images
  *   lintDockerfile(ast) → BuildKit's cheap lint warnings (codes `lint.*`, see LINT_RULES)
  *   applyCheckDirective(diags, ast.directives, file) → honours `# check=skip=…;error=true`
  */
@@ -13,6 +14,21 @@ export { parseInstruction, parseGoDuration } from './parse.js';
 export { FLAG_SPECS } from './flags.js';
 export { parseMount, splitCsv } from './mount.js';
 export * from './scope.js';
+export {
+  DEFAULT_PATH,
+  DEFAULT_PLATFORM,
+  PROXY_ARGS,
+  platformArgs,
+  type BaseImage,
+  type ResolveOptions,
+  type Resolution,
+  type ResolvedDockerfile,
+  type RunEnv,
+  type Stage,
+  type Step,
+} from './stages.js';
+export type { Platform } from '../util/platform.js';
+export { resolveStagesAsync, type BaseImageConfig, type BaseImageResolver } from './base-image.js';
 export { lintDockerfile } from './lint.js';
 export { applyCheckDirective, LINT_RULES } from './check-directive.js';
 export { parseChmod, CHMOD_HINT, type ChmodSpec } from './chmod.js';

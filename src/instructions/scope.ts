@@ -5,7 +5,7 @@
  * STOPSIGNAL, EXPOSE, VOLUME. Never: COPY --from, RUN/CMD/ENTRYPOINT/SHELL commands (the shell
  * expands those), HEALTHCHECK, ONBUILD triggers, MAINTAINER.
  */
-import { error, warning, type Diagnostic, type Range, type SourceFile } from '../diag/index.js';
+import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
 import { ok, err } from '../util/result.js';
 import type { Dockerfile } from '../syntax/index.js';
 import { expandWord, type ShellEnv } from '../shell/index.js';
@@ -14,89 +14,27 @@ import { parseInstruction } from './parse.js';
 import { parseMount } from './mount.js';
 import { CHMOD_HINT, parseChmod } from './chmod.js';
 import type { ArgDeclaration, FromInstruction, KeyValuePair, Mount, TypedInstruction, Word } from './types.js';
+import { DEFAULT_PATH, DEFAULT_PLATFORM, PROXY_ARGS, platformArgs, type BaseImage, type ResolveOptions, type Resolution, type Stage, type Step } from './stages.js';
 
 /** A word as an error message quotes it: a hostile one can be megabytes; the caret shows where it is. */
 const quoted = (word: string): string => (word.length > 200 ? `${word.slice(0, 160)}… (${word.length} characters)` : word);
 
-export interface Platform {
-  readonly os: string;
-  readonly architecture: string;
-  readonly variant?: string;
+/** Resolves the stages, asking `opts.imageEnv`/`opts.imageTriggers` about base images. */
+export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): Resolution {
+  const walk = walkStages(ast, opts);
+  for (let r = walk.next(); ; ) {
+    if (r.done) return r.value;
+    const ref = r.value;
+    r = walk.next({ env: opts.imageEnv?.(ref), triggers: opts.imageTriggers?.(ref) });
+  }
 }
 
-export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
-
-/** ARGs BuildKit passes to RUN when given as --build-arg, undeclared, and keeps out of cache keys. */
-export const PROXY_ARGS: ReadonlySet<string> = new Set(
-  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]),
-);
-
-/** The PATH every stage has unless its base sets one (BuildKit adds it to each stage's env). */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export interface ResolveOptions {
-  /** `--target`: the value of the built-in TARGETSTAGE ARG (`default` without one). */
-  readonly target?: string;
-  /** `--build-arg K=V` values. */
-  readonly buildArgs?: ReadonlyMap<string, string>;
-  readonly targetPlatform?: Platform;
-  readonly buildPlatform?: Platform;
-  /**
-   * The Env of a base image, when the caller knows it: expansion after FROM sees it (`$PATH`,
-   * `$HOME`). Without it a stage starts with only the default PATH, so a build must pass it.
-   */
-  readonly imageEnv?: (ref: string) => ReadonlyMap<string, string> | undefined;
-  /** The ONBUILD triggers of a base image (parsed), run first in a stage built FROM it. */
-  readonly imageTriggers?: (ref: string) => readonly TypedInstruction[] | undefined;
-}
-
-/** The environment a RUN sees: ENV plus in-scope ARGs (ENV wins), and proxy build-args apart. */
-export interface RunEnv {
-  readonly vars: readonly (readonly [string, string])[];
-  readonly proxy: readonly (readonly [string, string])[];
-}
-
-export interface Step {
-  /** The instruction with its expandable values expanded. */
-  readonly instruction: TypedInstruction;
-  /** For RUN: the environment it runs with. */
-  readonly runEnv?: RunEnv;
-  /** True for an ONBUILD trigger of the parent stage, run before the stage's own steps. */
-  readonly trigger: boolean;
-}
-
-export interface Stage {
-  readonly index: number;
-  /** Lower-cased `AS` name. */
-  readonly name?: string;
-  readonly from: FromInstruction;
-  /** The expanded base: image reference, `scratch` or an earlier stage's name (see plan). */
-  readonly base: string;
-  readonly platform?: string;
-  readonly steps: readonly Step[];
-}
-
-export interface ResolvedDockerfile {
-  readonly file: SourceFile;
-  readonly globalArgs: ReadonlyMap<string, string>;
-  readonly stages: readonly Stage[];
-}
-
-export function platformArgs(target: Platform, build: Platform): Map<string, string> {
-  const fmt = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-  return new Map([
-    ['BUILDPLATFORM', fmt(build)],
-    ['BUILDOS', build.os],
-    ['BUILDARCH', build.architecture],
-    ['BUILDVARIANT', build.variant ?? ''],
-    ['TARGETPLATFORM', fmt(target)],
-    ['TARGETOS', target.os],
-    ['TARGETARCH', target.architecture],
-    ['TARGETVARIANT', target.variant ?? ''],
-  ]);
-}
-
-export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { resolved: ResolvedDockerfile; diagnostics: Diagnostic[] } {
+/**
+ * The one resolution, as a coroutine: it yields the reference of each base image a FROM names
+ * (anything but an earlier stage) and is resumed with what is known of it, so a caller can look
+ * images up synchronously (resolveStages) or asynchronously (resolveStagesAsync).
+ */
+export function* walkStages(ast: Dockerfile, opts: ResolveOptions = {}): Generator<string, Resolution, BaseImage | undefined> {
   const file = ast.file;
   const diags: Diagnostic[] = [];
   const buildArgs = opts.buildArgs ?? new Map<string, string>();
@@ -319,8 +257,10 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
       const name = typed.stageName?.value.toLowerCase();
       const from: FromInstruction = { ...typed, image, platform };
       const parentStage = image.value.toLowerCase();
-      const parentEnv = finalEnvByName.get(parentStage) ?? opts.imageEnv?.(image.value);
-      const envKnown = parentStage === 'scratch' || (finalEnvByName.has(parentStage) ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
+      const isStage = finalEnvByName.has(parentStage);
+      const baseImage = isStage ? undefined : yield image.value;
+      const parentEnv = isStage ? finalEnvByName.get(parentStage) : baseImage?.env;
+      const envKnown = parentStage === 'scratch' || (isStage ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
       const env = new Map(parentEnv ?? []);
       if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
       const args = new Map<string, string>();
@@ -337,7 +277,7 @@ export function resolveStages(ast: Dockerfile, opts: ResolveOptions = {}): { res
         scope,
         ex: expandIn(scope),
       };
-      for (const t of triggersByName.get(image.value.toLowerCase()) ?? opts.imageTriggers?.(image.value) ?? []) dispatch(current, t, true);
+      for (const t of (isStage ? triggersByName.get(parentStage) : baseImage?.triggers) ?? []) dispatch(current, t, true);
       continue;
     }
     if (!current) {

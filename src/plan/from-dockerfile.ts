@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../diag/index.js';
 import type { Dockerfile } from '../syntax/index.js';
-import { applyCheckDirective, lintDockerfile, resolveStages, type ResolveOptions } from '../instructions/index.js';
+import { applyCheckDirective, lintDockerfile, resolveStages, resolveStagesAsync, type BaseImageResolver, type Resolution, type ResolveOptions } from '../instructions/index.js';
 import { buildPlan, type PlanOptions } from './build.js';
 import type { Plan } from './types.js';
 
@@ -15,8 +15,26 @@ export function planDockerfile(
   opts: ResolveOptions & PlanOptions = {},
   parseDiagnostics: readonly Diagnostic[] = [],
 ): { plan?: Plan; diagnostics: Diagnostic[] } {
+  return finishPlan(ast, opts, parseDiagnostics, resolveStages(ast, opts));
+}
+
+/**
+ * planDockerfile for a build: base images (their Env, their ONBUILD triggers) come from `images`
+ * while the stages resolve, so the Dockerfile is resolved once.
+ */
+export async function planDockerfileAsync(
+  ast: Dockerfile,
+  opts: Omit<ResolveOptions, 'imageEnv' | 'imageTriggers'> & PlanOptions,
+  images: BaseImageResolver,
+  parseDiagnostics: readonly Diagnostic[] = [],
+): Promise<{ plan?: Plan; diagnostics: Diagnostic[] }> {
+  const r = await resolveStagesAsync(ast, opts, images);
+  // What the images' own ONBUILD text says comes first, as a parse error of that text.
+  return finishPlan(ast, opts, [...parseDiagnostics, ...r.baseDiagnostics], r);
+}
+
+function finishPlan(ast: Dockerfile, opts: PlanOptions, parseDiagnostics: readonly Diagnostic[], { resolved, diagnostics }: Resolution): { plan?: Plan; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [...parseDiagnostics, ...lintDockerfile(ast)];
-  const { resolved, diagnostics } = resolveStages(ast, opts);
   diags.push(...diagnostics);
   let plan: Plan | undefined;
   if (!diags.some((d) => d.severity === 'error')) {

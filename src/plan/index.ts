@@ -3,6 +3,7 @@
  *
  *   buildPlan(resolved, { target }) → { plan?, diagnostics }
  *   planDockerfile(ast, { buildArgs, target, imageEnv }, parseDiagnostics) → lint + resolve + plan
+ *   planDockerfileAsync(ast, opts, images, parseDiagnostics) → the same, base images from a BaseImageResolver
  *   vertexOp(vertex) → the expanded operation as plain data (the `op` of a cache key)
  *
  * Every stage is a chain of vertices starting at its FROM. A filesystem vertex (FROM, RUN, COPY,
@@ -12,7 +13,7 @@
  */
 export * from './types.js';
 export { buildPlan, type PlanOptions } from './build.js';
-export { planDockerfile } from './from-dockerfile.js';
+export { planDockerfile, planDockerfileAsync } from './from-dockerfile.js';
 export { vertexOp, instructionOp, type OpData } from './op.js';
 export { renderPlanText, renderPlanJson, renderPlanDot } from './render.js';
 export { checkEntitlements, ENTITLEMENTS, type Entitlement } from './entitlements.js';

@@ -1,4 +1,13 @@
-import type { ContextStats } from '../context/index.js';
+/**
+ * How a build read its context: files, and how many were hashed or answered by the stat cache.
+ * Progress declares the shape it reports (context's ContextStats is one) and imports nothing above diag.
+ */
+export interface ContextReport {
+  readonly files: number;
+  readonly filesHashed: number;
+  readonly bytesHashed: number;
+  readonly filesFromStatCache: number;
+}
 
 /** A step as progress output names it: `#3 [build 2/5] RUN make`. */
 export interface StepRef {
@@ -32,7 +41,7 @@ export type BuildEvent =
       readonly steps: number;
       readonly cached: number;
       /** Context files hashed vs answered by the stat cache. */
-      readonly context?: ContextStats;
+      readonly context?: ContextReport;
       readonly at: number;
     };
 

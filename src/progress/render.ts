@@ -1,5 +1,6 @@
-import type { BuildEvent, EventSink, StepRef } from './events.js';
+import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
+import { seconds, summaryLine } from './summary.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
 
@@ -8,12 +9,8 @@ interface Writable {
 }
 
 const header = (s: StepRef) => `#${s.number} [${s.stageLabel} ${s.position}/${s.total}] ${s.instruction}`;
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-/** The summary line every human-readable renderer ends with. */
-export function summaryLine(e: Extract<BuildEvent, { type: 'build-done' }>): string {
-  return `built ${e.name ?? e.imageId.slice(0, 19)} in ${seconds(e.durationMs)}, ${e.cached}/${e.steps} cached`;
-}
+export { summaryLine };
 
 /** Numbered lines with every line of output, for logs (`--progress plain`). */
 export function plainRenderer(out: Writable): EventSink {

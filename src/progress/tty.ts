@@ -1,5 +1,5 @@
 import type { BuildEvent, StepRef } from './events.js';
-import { summaryLine } from './render.js';
+import { summaryLine } from './summary.js';
 
 interface TtyStream {
   write(s: string): unknown;

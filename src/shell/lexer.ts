@@ -1,5 +1,5 @@
 import { ok, err, type Result } from '../util/result.js';
-import type { Expansion, ShellEnv, ShellError } from './index.js';
+import type { Expansion, ShellEnv, ShellError } from './types.js';
 import { replacePattern, trimPrefix, trimSuffix } from './pattern.js';
 
 /** Thrown inside the scanner only and turned into a value at its boundary. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { setExitCode, type RegisterCommand } from '../context.js';
-import { addBuildOptions, collect, type BuildOptions } from './build.js';
+import { addBuildOptions, collect, type BenchFlags } from '../build-options.js';
 
 /**
  * `wharf bench [build options] CONTEXT`: "is my Dockerfile cache-friendly?" Builds the context
@@ -22,10 +22,3 @@ export const register: RegisterCommand = (program, ctx) => {
       setExitCode(cmd, await runBench(ctx, ctx.root(cmd), context, opts));
     });
 };
-
-export interface BenchFlags extends BuildOptions {
-  readonly runs: string;
-  readonly mode: string;
-  readonly change: string[];
-  readonly json?: boolean;
-}

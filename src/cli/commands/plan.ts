@@ -8,10 +8,10 @@ export const register: RegisterCommand = (program, ctx) => {
     .argument('[context]', 'build context directory', '.')
     .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile)')
     .option('--target <stage>', 'plan only the stages this stage needs')
-    .option('--platform <os/arch[/variant]>', 'target platform (TARGETPLATFORM and friends)', 'linux/amd64')
+    .option('--platform <os/arch[/variant]>', 'target platform (TARGETPLATFORM and friends; default: this host)')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
-    .action(async (context: string, opts: { file?: string; target?: string; platform: string; buildArg?: string[]; format: 'text' | 'json' | 'dot' }, cmd) => {
+    .action(async (context: string, opts: { file?: string; target?: string; platform?: string; buildArg?: string[]; format: 'text' | 'json' | 'dot' }, cmd) => {
       const { runPlan } = await import('../plan-command.js');
       setExitCode(cmd, await runPlan(ctx, { context, ...opts, buildArg: opts.buildArg ?? [] }));
     });
