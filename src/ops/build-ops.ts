@@ -7,19 +7,19 @@ import { digestTreeRecords, type TreeRecord } from '../context/index.js';
 import type { KeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { explainStep } from './explain.js';
 import { resolveUser } from '../runtime/index.js';
-import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy.js';
-import { selectContext, selectStage, type Selection } from './copy-sources.js';
+import { copyAll, mkdirInRoot, resolveOwner, sourceSpec, unsupportedCopyFlags } from './copy/copy.js';
+import { selectContext, selectStage, type Selection } from './copy/sources.js';
 import { fromStage, imageState } from './from.js';
 import { cloneThenCommit, writeThroughOverlay, withStageView } from './fs-write.js';
-import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, spliceSource } from './copy-reuse.js';
-import { readLineage, writeLineage } from './copy-lineage.js';
+import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, spliceSource } from './copy/reuse.js';
+import { readLineage, writeLineage } from './copy/lineage.js';
 import type { FileSpan, Xattrs } from '../layer/index.js';
 import { applyMeta } from './meta.js';
 import { copyCreatedBy, runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
-import { mountKeyMaterial, type MountFrom } from './mounts.js';
+import { mountKeyMaterial, type MountFrom } from './mounts/mounts.js';
 import { platformString, type BuildDeps, type StageState } from './state.js';
-import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './fetch-url.js';
+import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './copy/fetch-url.js';
 
 /** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
 const MAX_EXPLAIN_RECORDS = 2000;
@@ -112,7 +112,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const cp = ins as CopyInstruction;
           if (cp.kind === 'ADD') checkChecksumFlag(v.label, cp.sources.map((w) => w.value), cp.checksum?.value);
           const urls = urlSources(cp);
-          // Keyed on the digest of the fetched content (fetch-url.ts says why), or, as BuildKit does,
+          // Keyed on the digest of the fetched content (copy/fetch-url.ts says why), or, as BuildKit does,
           // on --checksum without fetching: the content is checked against it when the step runs.
           const digestOf = async (u: string) => cp.checksum?.value ?? (await fetchOnce(u, cp, v.label)).digest;
           const fetched = urls.length ? { urls: await Promise.all(urls.map(digestOf)) } : {};
@@ -168,7 +168,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         const from = copyFromStage(v, stages) ?? (cp.from ? await copyImage(cp.from.value) : undefined);
         const destRaw = cp.dest.value;
         const chmod = cp.chmod ? parseChmod(cp.chmod.value)! : undefined;
-        // A context COPY of one directory can start from its previous run (copy-reuse.ts).
+        // A context COPY of one directory can start from its previous run (copy/reuse.ts).
         const inputs = copyInputs.get(v);
         const sel = inputs && cp.kind === 'COPY' && !from && !cp.parents && cp.contents.length === 0 ? selectionOf(v, cp) : undefined;
         const planned = sel?.roots.length === 1 && sel.roots[0]!.items[0]?.type === 'dir'

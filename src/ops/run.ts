@@ -6,8 +6,8 @@ import type { Vertex } from '../plan/index.js';
 import type { StepIo, StepLayer } from '../solver/index.js';
 import { UserError } from '../util/index.js';
 import { runInContainer } from './container.js';
-import { commandArgs } from './meta.js';
-import { withMounts, type MountFrom } from './mounts.js';
+import { commandArgs } from './config-values.js';
+import { withMounts, type MountFrom } from './mounts/mounts.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 
 /** Lines of output a failed RUN's error repeats. */

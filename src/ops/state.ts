@@ -33,7 +33,7 @@ export interface BuildDeps {
   readonly sourceDateEpoch?: number;
   readonly compression: Compression;
   /**
-   * A context COPY that misses may start from its previous run's snapshot (copy-reuse.ts); off
+   * A context COPY that misses may start from its previous run's snapshot (copy/reuse.ts); off
    * under --no-cache, which asks for every step to be done afresh.
    */
   readonly incrementalCopy: boolean;

@@ -1,7 +1,6 @@
-import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
+import { editDistance, error, warning, type Diagnostic, type Range } from '../diag/index.js';
 import type { ResolvedDockerfile, Stage, Step, TypedInstruction } from '../instructions/index.js';
 import { posix } from 'node:path';
-import { editDistance } from '../syntax/index.js';
 import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex, VertexKind } from './types.js';
 
 export interface PlanOptions {

@@ -2,9 +2,9 @@ import { chmod, chown, lstat, mkdir, readdir, rename, rm, stat, unlink, writeFil
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sha256Hex, sha256Of } from '../hash/index.js';
-import type { Sharing } from '../instructions/index.js';
-import { acquireLock, pidAlive, tryAcquireLock, type Lock, type Store } from '../store/index.js';
+import { sha256Hex, sha256Of } from '../../hash/index.js';
+import type { Sharing } from '../../instructions/index.js';
+import { acquireLock, pidAlive, tryAcquireLock, type Lock, type Store } from '../../store/index.js';
 
 /**
  * `RUN --mount=type=cache` directories under `<root>/cache-mounts/`, shared between steps and

@@ -1,5 +1,5 @@
 /**
- * The record an incremental COPY (copy-reuse.ts) starts from: the layer a context COPY made and,
+ * The record an incremental COPY (reuse.ts) starts from: the layer a context COPY made and,
  * per file, what it copied. Kept apart from the copy code so every command's GC can collect it
  * without loading that.
  *
@@ -8,10 +8,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
-import type { FileSpan } from '../layer/index.js';
-import { atomicWriteFile, tempSiblingOwner } from '../util/index.js';
+import { isSha256, sha256Hex, type Sha256 } from '../../hash/index.js';
+import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../../store/index.js';
+import type { FileSpan } from '../../layer/index.js';
+import { atomicWriteFile, tempSiblingOwner } from '../../util/index.js';
 
 /**
  * One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final

@@ -4,15 +4,15 @@ import {
   utimesSync, writeSync,
 } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
-import { applyLayer, isTarArchive } from '../layer/index.js';
-import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '../instructions/index.js';
-import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './copy-sources.js';
-import type { ContextEntry } from '../context/index.js';
-import { resolveInRoot, resolveInRootSync, resolveUser } from '../runtime/index.js';
-import { openRegularFile, timeSlicer, UserError } from '../util/index.js';
-import type { Vertex } from '../plan/index.js';
+import { applyLayer, isTarArchive } from '../../layer/index.js';
+import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '../../instructions/index.js';
+import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './sources.js';
+import type { ContextEntry } from '../../context/index.js';
+import { resolveInRoot, resolveInRootSync, resolveUser } from '../../runtime/index.js';
+import { openRegularFile, timeSlicer, UserError } from '../../util/index.js';
+import type { Vertex } from '../../plan/index.js';
 
-export type { SourceItem, SourceRoot } from './copy-sources.js';
+export type { SourceItem, SourceRoot } from './sources.js';
 
 export interface Owner {
   readonly uid: number;
