@@ -1,5 +1,6 @@
 import { addEmptyHistory, updateContainerConfig, type ContainerConfig, type ImageDraft } from '../image/index.js';
-import type { TypedInstruction } from '../instructions/index.js';
+import type { MetaInstruction } from '../plan/index.js';
+import { unreachable } from '../util/index.js';
 import { commandArgs, exposedPorts } from './config-values.js';
 import type { StageState } from './state.js';
 import { metaCreatedBy } from './history.js';
@@ -16,7 +17,7 @@ const set = (o: Readonly<Record<string, Record<string, never>>> | null | undefin
   Object.fromEntries([...Object.keys(o ?? {}), ...keys].sort().map((k) => [k, {} as Record<string, never>]));
 
 /** A metadata instruction applied to the config, with its `empty_layer` history entry. */
-export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: string): StageState {
+export function applyMeta(state: StageState, ins: MetaInstruction, createdBy: string): StageState {
   const c: ContainerConfig = state.draft.config.config ?? {};
   let patch: Partial<ContainerConfig> | undefined;
   let cmdSet = state.cmdSet;
@@ -83,7 +84,7 @@ export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: s
       argKeys = [...argKeys, ...ins.args.map((a) => a.key)];
       break;
     default:
-      throw new Error(`not a metadata instruction: ${ins.kind}`);
+      return unreachable(ins, 'metadata instruction');
   }
   if (patch) draft = updateContainerConfig(draft, patch);
   if (ins.kind !== 'CMD' && ins.kind !== 'ENTRYPOINT') createdByText = metaCreatedBy(ins, createdBy);
