@@ -1,5 +1,5 @@
 // Implementation of `wharf bench`, loaded lazily by its command module: runs builds, measures, reports.
-import { forgetLineages } from '../ops/copy-lineage.js';
+import { forgetLineages } from '../ops/index.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -24,7 +24,7 @@ import { solve } from '../solver/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import { interruptSignal } from './interrupt.js';
 import { runtimeStateDir } from './runtime-state.js';
-import { buildOps } from '../ops/build-ops.js';
+import { buildOps } from '../ops/index.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';
 import { openBuildInput, type BuildInput } from './build-input.js';

@@ -184,7 +184,7 @@ export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: 
   let freed = gc.bytesReclaimed;
   ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\n`);
   if (opts.cacheMounts) {
-    const { pruneCacheMounts } = await import('../ops/cache-mounts.js');
+    const { pruneCacheMounts } = await import('../ops/index.js');
     const cm = await pruneCacheMounts(store);
     for (const name of cm.removed) ctx.stdout.write(`deleted cache mount ${name}\n`);
     ctx.stdout.write(`Deleted ${cm.removed.length} cache mount(s) (${humanSize(cm.bytesFreed)})${cm.inUse ? `, kept ${cm.inUse} in use by a running build` : ''}\n`);

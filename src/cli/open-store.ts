@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { reapDeadRuntimes } from './runtime-state.js';
-import { copyLineageGcHook } from '../ops/copy-lineage.js';
+import { copyLineageGcHook } from '../ops/index.js';
 import { FsBlobStore, openStore, type Store } from '../store/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openCache } from '../cache/index.js';

@@ -5,7 +5,7 @@ import { loadImage } from '../image/index.js';
 import { openCliStore } from './open-store.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
-import { layersOf, runInContainer } from '../ops/container.js';
+import { layersOf, runInContainer } from '../ops/index.js';
 import type { CliContext } from './context.js';
 import { interruptSignal } from './interrupt.js';
 import { runtimeStateDir } from './runtime-state.js';

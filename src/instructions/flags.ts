@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type SourceFile } from '../diag/index.js';
+import { editDistance, error, type Diagnostic, type SourceFile } from '../diag/index.js';
 import type { Flag, Instruction as AstInstruction } from '../syntax/index.js';
 import type { Word } from './types.js';
 
@@ -81,18 +81,4 @@ export function parseFlags(node: AstInstruction, file: SourceFile, diags: Diagno
 
 export function single(flags: ParsedFlags, name: string): Word | undefined {
   return flags.values.get(name)?.[0];
-}
-
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }

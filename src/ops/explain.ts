@@ -20,9 +20,9 @@ export function explainStep(now: KeyInputs, before: CacheRecord): string {
         break;
       case 'inputs': {
         const [a, b] = [filesOf(before.detail), filesOf(now.detail)];
-        const from = now.material.inputs as { stage?: string; image?: string } | undefined;
-        if (from?.stage !== undefined) parts.push('the stage copied from changed');
-        else if (from?.image !== undefined) parts.push('the image copied from changed');
+        const from = 'inputs' in now.material ? now.material.inputs : undefined;
+        if (from && 'stage' in from) parts.push('the stage copied from changed');
+        else if (from && 'image' in from) parts.push('the image copied from changed');
         else if (!a || !b) parts.push('the copied files changed');
         else {
           const changes = diffTreeRecords(a, b);

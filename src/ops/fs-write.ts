@@ -2,8 +2,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTreeXattrs, type TarReuse, type Xattrs } from '../layer/index.js';
 import { mountOverlay, type LayerRef } from '../snapshot/index.js';
-import { cloneCopy, type PlannedItem } from './copy-reuse.js';
-import type { CopyLineage } from './copy-lineage.js';
+import { cloneCopy, type PlannedItem } from './copy/reuse.js';
+import type { CopyLineage } from './copy/lineage.js';
 import type { StepLayer } from '../solver/index.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 
@@ -35,7 +35,7 @@ export async function writeThroughOverlay(
 }
 
 /**
- * A context COPY made from the previous run of the same step (copy-reuse.ts): its snapshot is the
+ * A context COPY made from the previous run of the same step (copy/reuse.ts): its snapshot is the
  * starting point, no overlay is mounted. Undefined when cloneCopy cannot prove the result the
  * same as a full copy (the caller then copies in full).
  */

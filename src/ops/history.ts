@@ -1,6 +1,6 @@
 import type { TypedInstruction } from '../instructions/index.js';
-import { goQuote } from '../syntax/go-quote.js';
-import { exposedPorts } from './meta.js';
+import { goQuote } from '../util/index.js';
+import { exposedPorts } from './config-values.js';
 
 /**
  * `created_by` texts as docker's BuildKit frontend writes them (it formats Go values with %v and

@@ -1,26 +1,9 @@
 import { addEmptyHistory, updateContainerConfig, type ContainerConfig, type ImageDraft } from '../image/index.js';
-import type { Command, TypedInstruction } from '../instructions/index.js';
+import type { MetaInstruction } from '../plan/index.js';
+import { unreachable } from '../util/index.js';
+import { commandArgs, exposedPorts } from './config-values.js';
 import type { StageState } from './state.js';
 import { metaCreatedBy } from './history.js';
-
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
-
-/** CMD/ENTRYPOINT/RUN argv: exec form as written, shell form through the SHELL in effect. */
-export function commandArgs(cmd: Command, shell: readonly string[] | undefined): string[] {
-  return cmd.form === 'exec' ? cmd.args.map((w) => w.value) : [...(shell ?? DEFAULT_SHELL), cmd.text.value];
-}
-
-/** EXPOSE items as docker stores them: ranges expanded, protocol lower-cased, tcp by default. */
-export function exposedPorts(items: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const item of items) {
-    const [ports = '', proto = 'tcp'] = item.split('/');
-    const [lo, hi] = ports.split('-').map(Number);
-    if (lo === undefined || !Number.isInteger(lo)) continue;
-    for (let p = lo; p <= (hi !== undefined && Number.isInteger(hi) ? hi : lo); p++) out.push(`${p}/${proto.toLowerCase()}`);
-  }
-  return out;
-}
 
 function setEnv(env: readonly string[], key: string, value: string): string[] {
   const out = env.filter((e) => e.split('=')[0] !== key);
@@ -34,7 +17,7 @@ const set = (o: Readonly<Record<string, Record<string, never>>> | null | undefin
   Object.fromEntries([...Object.keys(o ?? {}), ...keys].sort().map((k) => [k, {} as Record<string, never>]));
 
 /** A metadata instruction applied to the config, with its `empty_layer` history entry. */
-export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: string): StageState {
+export function applyMeta(state: StageState, ins: MetaInstruction, createdBy: string): StageState {
   const c: ContainerConfig = state.draft.config.config ?? {};
   let patch: Partial<ContainerConfig> | undefined;
   let cmdSet = state.cmdSet;
@@ -101,7 +84,7 @@ export function applyMeta(state: StageState, ins: TypedInstruction, createdBy: s
       argKeys = [...argKeys, ...ins.args.map((a) => a.key)];
       break;
     default:
-      throw new Error(`not a metadata instruction: ${ins.kind}`);
+      return unreachable(ins, 'metadata instruction');
   }
   if (patch) draft = updateContainerConfig(draft, patch);
   if (ins.kind !== 'CMD' && ins.kind !== 'ENTRYPOINT') createdByText = metaCreatedBy(ins, createdBy);

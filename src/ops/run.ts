@@ -2,12 +2,12 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunInstruction } from '../instructions/index.js';
 import type { MountSpec } from '../runtime/index.js';
-import type { Vertex } from '../plan/index.js';
+import type { RunVertex } from '../plan/index.js';
 import type { StepIo, StepLayer } from '../solver/index.js';
 import { UserError } from '../util/index.js';
 import { runInContainer } from './container.js';
-import { commandArgs } from './meta.js';
-import { withMounts, type MountFrom } from './mounts.js';
+import { commandArgs } from './config-values.js';
+import { withMounts, type MountFrom } from './mounts/mounts.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 
 /** Lines of output a failed RUN's error repeats. */
@@ -35,7 +35,7 @@ const chomped = (data: string) => data.replace(/^\t+/gm, '');
  * executes it when it starts with `#!`); heredocs inside a longer command are handed to the shell
  * with the command, which reads them itself.
  */
-function heredocCommand(v: Vertex, ins: RunInstruction, shell: readonly string[] | undefined): { args: string[]; script?: { name: string; data: string } } {
+function heredocCommand(v: RunVertex, ins: RunInstruction, shell: readonly string[] | undefined): { args: string[]; script?: { name: string; data: string } } {
   if (ins.command.form !== 'shell') throw new UserError('build.unsupported', `${v.label}: heredocs need the shell form of RUN`);
   const text = ins.command.text.value;
   const sh = shell ?? ['/bin/sh', '-c'];
@@ -49,8 +49,8 @@ function heredocCommand(v: Vertex, ins: RunInstruction, shell: readonly string[]
 }
 
 /** What a RUN executes; the key's exec material comes from the same values (proxy ARGs aside). */
-export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | 'host'): RunPlan {
-  const ins = v.instruction as RunInstruction;
+export function runPlan(v: RunVertex, state: StageState, defaultNetwork: 'none' | 'host'): RunPlan {
+  const ins = v.instruction;
   const c = state.draft.config.config ?? {};
   const heredoc = ins.files.length > 0 ? heredocCommand(v, ins, c.Shell) : undefined;
   return {
@@ -67,7 +67,7 @@ export function runPlan(v: Vertex, state: StageState, defaultNetwork: 'none' | '
   };
 }
 
-export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fromOf: MountFrom, io: StepIo): Promise<StepLayer> {
+export async function runStep(deps: BuildDeps, v: RunVertex, state: StageState, fromOf: MountFrom, io: StepIo): Promise<StepLayer> {
   const p = runPlan(v, state, deps.network);
   const proxy = (v.runEnv?.proxy ?? []).map(([k, val]) => `${k}=${val}`);
   const tail: string[] = [];
@@ -88,7 +88,7 @@ export async function runStep(deps: BuildDeps, v: Vertex, state: StageState, fro
     res = await withMounts(
       deps,
       v.label,
-      (v.instruction as RunInstruction).mounts,
+      v.instruction.mounts,
       fromOf,
       (setup) =>
         runInContainer(

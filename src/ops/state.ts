@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import type { ImageDraft, Platform } from '../image/index.js';
+import type { ParentKey } from '../cache/index.js';
 import type { BuildContext } from '../context/index.js';
 import type { Compression } from '../layer/index.js';
 import type { Executor, ResourceLimits } from '../runtime/index.js';
@@ -7,7 +9,7 @@ import type { BlobStore, Store } from '../store/index.js';
 
 /** A stage as the build goes: the image so far and the key its next filesystem step chains on. */
 export interface StageState {
-  readonly key: string;
+  readonly key: ParentKey;
   readonly draft: ImageDraft;
   /** True once the stage sets CMD itself (ENTRYPOINT clears only an inherited CMD). */
   readonly cmdSet: boolean;
@@ -33,7 +35,7 @@ export interface BuildDeps {
   readonly sourceDateEpoch?: number;
   readonly compression: Compression;
   /**
-   * A context COPY that misses may start from its previous run's snapshot (copy-reuse.ts); off
+   * A context COPY that misses may start from its previous run's snapshot (copy/reuse.ts); off
    * under --no-cache, which asks for every step to be done afresh.
    */
   readonly incrementalCopy: boolean;
@@ -59,3 +61,9 @@ export function platformString(p: Platform): string {
 export function layerRefs(draft: ImageDraft): LayerRef[] {
   return draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! }));
 }
+
+/** The stage's working directory, `/` until something sets one. */
+export const workdirOf = (s: StageState): string => s.draft.config.config?.WorkingDir || '/';
+
+/** A step's path made absolute against the stage's working directory. */
+export const absolutePath = (s: StageState, p: string): string => (p.startsWith('/') ? p : posix.join(workdirOf(s), p));

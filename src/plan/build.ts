@@ -1,8 +1,7 @@
-import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
+import { editDistance, error, warning, type Diagnostic, type Range } from '../diag/index.js';
 import type { ResolvedDockerfile, Stage, Step, TypedInstruction } from '../instructions/index.js';
 import { posix } from 'node:path';
-import { editDistance } from '../syntax/index.js';
-import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex, VertexKind } from './types.js';
+import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex } from './types.js';
 
 export interface PlanOptions {
   /** `--target`: a stage name (case-insensitive); default the last stage. */
@@ -79,36 +78,30 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
     let prev = fromVertex.id;
     let fsParent = fromVertex.id;
     s.steps.forEach((step, i) => {
-      const kind = vertexKind(step.instruction);
       const edges: StageEdge[] = [];
       for (const [text, range, via, allowIndex] of stageRefs(step)) {
         const r = resolveRef(text, s.index, range, via === 'copy-from' ? '--from' : 'mount from', allowIndex);
         if (r.kind === 'stage') edges.push({ stage: r.stage, via, range });
         else if (r.kind === 'image') images.add(r.ref);
       }
-      const filesystem = kind !== 'meta';
       const ins = step.instruction;
       if (ins.kind === 'WORKDIR' && !ins.value.value.startsWith('/') && context.workdir === undefined)
         diags.push(
           warning('lint.workdir-relative-path', `Relative workdir "${ins.value.value}" can have unexpected results if the base image changes`, file, ins.value.range, 'use an absolute path'),
         );
       context = nextContext(context, ins);
-      const v: Vertex = {
+      const v = stepVertex(step, {
         id: `s${s.index}v${i + 1}`,
         stage: s.index,
-        kind,
-        filesystem,
-        instruction: step.instruction,
-        runEnv: step.runEnv,
         prev,
-        fsParent: filesystem ? fsParent : undefined,
+        fsParent,
         edges,
         context,
         label: (step.trigger ? '[onbuild] ' : '') + describe(step.instruction),
-      };
+      });
       vertices.push(v);
       prev = v.id;
-      if (filesystem) fsParent = v.id;
+      if (v.filesystem) fsParent = v.id;
     });
     finalContext[s.index] = context;
     const dependsOn = [...new Set(vertices.flatMap((v) => v.edges.map((e) => e.stage)))].sort((a, b) => a - b);
@@ -169,20 +162,29 @@ function stageList(stages: readonly Stage[]): string {
   return names.length ? `stages in this Dockerfile: ${names.join(', ')}` : 'no stage in this Dockerfile has a name (use FROM <image> AS <name>)';
 }
 
-function vertexKind(i: TypedInstruction): VertexKind {
+type VertexFields = Omit<Vertex, 'kind' | 'filesystem' | 'instruction' | 'runEnv'> & { readonly fsParent: string };
+
+/** A step's vertex, by instruction kind; only filesystem steps name `fsParent`. */
+function stepVertex(step: Step, base: VertexFields): Vertex {
+  const i = step.instruction;
   switch (i.kind) {
     case 'RUN':
-      return 'run';
+      return { ...base, kind: 'run', filesystem: true, instruction: i, runEnv: step.runEnv };
     case 'COPY':
-      return 'copy';
+      return { ...base, kind: 'copy', filesystem: true, instruction: i };
     case 'ADD':
-      return 'add';
-    case 'WORKDIR':
-      return 'workdir';
+      return { ...base, kind: 'add', filesystem: true, instruction: i };
     case 'FROM':
-      return 'from';
+      return { ...base, kind: 'from', filesystem: true, instruction: i };
+    // TextInstruction covers four kinds; the copy gives the instruction its narrowed kind.
+    case 'WORKDIR':
+      return { ...base, kind: 'workdir', filesystem: true, instruction: { ...i, kind: i.kind } };
+    case 'USER':
+    case 'STOPSIGNAL':
+    case 'MAINTAINER':
+      return { ...base, kind: 'meta', filesystem: false, instruction: { ...i, kind: i.kind }, fsParent: undefined };
     default:
-      return 'meta';
+      return { ...base, kind: 'meta', filesystem: false, instruction: i, fsParent: undefined };
   }
 }
 

@@ -49,7 +49,7 @@ export function renderPlanJson(plan: Plan): string {
             edges: v.edges.map((e) => ({ stage: e.stage, via: e.via })),
             context: v.context,
             op: vertexOp(v),
-            ...(v.runEnv ? { env: Object.fromEntries(v.runEnv.vars) } : {}),
+            ...(v.kind === 'run' && v.runEnv ? { env: Object.fromEntries(v.runEnv.vars) } : {}),
           })),
         })),
       },

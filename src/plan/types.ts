@@ -1,7 +1,20 @@
 import type { Range } from '../diag/index.js';
-import type { RunEnv, TypedInstruction } from '../instructions/index.js';
+import type {
+  ArgInstruction,
+  CmdInstruction,
+  CopyInstruction,
+  EnvInstruction,
+  FromInstruction,
+  HealthcheckInstruction,
+  ListInstruction,
+  OnbuildInstruction,
+  RunEnv,
+  RunInstruction,
+  ShellInstruction,
+  TextInstruction,
+} from '../instructions/index.js';
 
-export type VertexKind = 'from' | 'run' | 'copy' | 'add' | 'workdir' | 'meta';
+export type VertexKind = Vertex['kind'];
 
 /** Where a vertex reads another stage's result. */
 export interface StageEdge {
@@ -10,17 +23,10 @@ export interface StageEdge {
   readonly range: Range;
 }
 
-export interface Vertex {
+interface VertexBase {
   /** Stable within one plan: `s<stage>v<n>` (`s1v0` is stage 1's FROM). */
   readonly id: string;
   readonly stage: number;
-  readonly kind: VertexKind;
-  /** True for steps that produce a layer or a base (FROM, RUN, COPY, ADD, WORKDIR). */
-  readonly filesystem: boolean;
-  /** The expanded instruction (for `from`, the FROM instruction). */
-  readonly instruction: TypedInstruction;
-  /** For RUN: the environment in effect. */
-  readonly runEnv?: RunEnv;
   /** The previous vertex of the stage (the config chain). */
   readonly prev?: string;
   /** The previous filesystem vertex of the stage: the parent in this vertex's cache key. */
@@ -32,6 +38,54 @@ export interface Vertex {
   /** One-line description, e.g. `RUN make`. */
   readonly label: string;
 }
+
+export type WorkdirInstruction = TextInstruction & { readonly kind: 'WORKDIR' };
+/** The instructions that only change the image config (and add an `empty_layer` history entry). */
+export type MetaInstruction =
+  | EnvInstruction
+  | ArgInstruction
+  | CmdInstruction
+  | ShellInstruction
+  | ListInstruction
+  | (TextInstruction & { readonly kind: 'USER' | 'STOPSIGNAL' | 'MAINTAINER' })
+  | HealthcheckInstruction
+  | OnbuildInstruction;
+
+/**
+ * A step of the plan, by kind. `filesystem` is true for steps that produce a layer or a base
+ * (FROM, RUN, COPY, ADD, WORKDIR); `instruction` is the expanded instruction.
+ */
+export interface FromVertex extends VertexBase {
+  readonly kind: 'from';
+  readonly filesystem: true;
+  readonly instruction: FromInstruction;
+}
+export interface RunVertex extends VertexBase {
+  readonly kind: 'run';
+  readonly filesystem: true;
+  readonly instruction: RunInstruction;
+  /** The environment in effect. */
+  readonly runEnv?: RunEnv;
+}
+export interface CopyVertex extends VertexBase {
+  readonly kind: 'copy' | 'add';
+  readonly filesystem: true;
+  readonly instruction: CopyInstruction;
+}
+export interface WorkdirVertex extends VertexBase {
+  readonly kind: 'workdir';
+  readonly filesystem: true;
+  readonly instruction: WorkdirInstruction;
+}
+export interface MetaVertex extends VertexBase {
+  readonly kind: 'meta';
+  readonly filesystem: false;
+  readonly instruction: MetaInstruction;
+}
+
+export type Vertex = FromVertex | RunVertex | CopyVertex | WorkdirVertex | MetaVertex;
+/** The steps that make a layer, looked up in the cache first. */
+export type LayerVertex = RunVertex | CopyVertex | WorkdirVertex;
 
 /**
  * What earlier steps of the stage (and of a parent stage) set. Absent fields come from the base

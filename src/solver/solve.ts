@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
-import type { Plan, PlanStage, Vertex } from '../plan/index.js';
-import { cacheKey, explainMiss, type CacheRecord, type CacheStore, type KeyMaterial } from '../cache/index.js';
+import type { FromVertex, LayerVertex, MetaVertex, Plan, PlanStage } from '../plan/index.js';
+import { cacheKey, explainMiss, withEnvelope, type BuildKeyFields, type CacheRecord, type CacheStore, type ParentKey, type StepKey, type StepKeyMaterial } from '../cache/index.js';
+import type { Sha256 } from '../hash/index.js';
 import type { BuildEvent, StepRef } from '../progress/index.js';
 import { isNoSpace, NoSpaceError, UserError } from '../util/index.js';
 
@@ -15,7 +16,7 @@ export const DEFAULT_CONCURRENCY = Math.max(4, availableParallelism() * 2);
 
 /** What the solver needs to know of a stage's state: the key its next filesystem step chains on. */
 export interface SolveState {
-  readonly key: string;
+  readonly key: ParentKey;
 }
 
 export interface StepIo {
@@ -23,9 +24,15 @@ export interface StepIo {
   readonly log: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
-/** A step's key material, plus finer detail (kept in the record) to explain a later miss. */
+/** A step's own key material (the solver adds the envelope), plus finer detail (kept in the record) to explain a later miss. */
+export interface StepKeyInputs {
+  readonly key: StepKey;
+  readonly detail?: unknown;
+}
+
+/** A step's whole key material, as a miss is explained with it. */
 export interface KeyInputs {
-  readonly material: KeyMaterial;
+  readonly material: StepKeyMaterial;
   readonly detail?: unknown;
 }
 
@@ -37,14 +44,16 @@ export interface StepLayer {
 
 /** The work itself, implemented by ops/. `stages` holds the finished stages this one may read. */
 export interface VertexOps<S extends SolveState> {
-  from(stage: PlanStage, vertex: Vertex, stages: ReadonlyMap<number, S>, io: StepIo): Promise<S>;
-  meta(vertex: Vertex, state: S): S;
-  keyMaterial(vertex: Vertex, state: S, stages: ReadonlyMap<number, S>): Promise<KeyInputs>;
+  /** What every key of this build shares (platform, SOURCE_DATE_EPOCH); the solver adds version and parent. */
+  readonly keyFields: BuildKeyFields;
+  from(stage: PlanStage, vertex: FromVertex, stages: ReadonlyMap<number, S>, io: StepIo): Promise<S>;
+  meta(vertex: MetaVertex, state: S): S;
+  keyMaterial(vertex: LayerVertex, state: S, stages: ReadonlyMap<number, S>): Promise<StepKeyInputs>;
   /** Why `now` missed, against the latest record of the same instruction (one short line). */
-  explain?(vertex: Vertex, now: KeyInputs, before: CacheRecord): string;
-  reuse(vertex: Vertex, state: S, record: CacheRecord): Promise<S>;
+  explain?(vertex: LayerVertex, now: KeyInputs, before: CacheRecord): string;
+  reuse(vertex: LayerVertex, state: S, record: CacheRecord): Promise<S>;
   /** `created`: the time the state's history gives the step, kept in the record for later reuse. */
-  execute(vertex: Vertex, state: S, key: CacheRecord['key'], stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer; created?: string }>;
+  execute(vertex: LayerVertex, state: S, key: Sha256, stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer; created?: string }>;
 }
 
 export interface SolveOptions {
@@ -102,7 +111,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   const steps: (StepSummary & { number: number })[] = [];
   let firstError: unknown;
 
-  const missReason = async (v: Vertex, inputs: KeyInputs): Promise<string | undefined> => {
+  const missReason = async (v: LayerVertex, inputs: KeyInputs): Promise<string | undefined> => {
     const before = await opts.cache.previous(inputs.material);
     if (!before) return undefined;
     if (ops.explain) return ops.explain(v, inputs, before);
@@ -123,7 +132,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       }
       const ref = refs.get(v.id)!;
       const started = performance.now();
-      const record = (key: string, cached: boolean) => {
+      const record = (key: ParentKey, cached: boolean) => {
         const durationMs = Math.round(performance.now() - started);
         steps.push({ number: ref.number, stage: stage.index, index: ref.position, instruction: ref.instruction, cacheKey: key, cached, durationMs });
         return durationMs;
@@ -135,8 +144,9 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
           opts.emit({ type: 'step-cached', step: ref, key: state.key, at: now() });
           continue;
         }
-        const inputs = await ops.keyMaterial(v, state!, done);
-        const { material } = inputs;
+        const own = await ops.keyMaterial(v, state!, done);
+        const material = withEnvelope(ops.keyFields, state!.key, own.key);
+        const inputs: KeyInputs = { material, ...(own.detail !== undefined ? { detail: own.detail } : {}) };
         const key = cacheKey(material);
         const forced = opts.noCache || opts.noCacheStages?.has(stage.index);
         const hit = forced ? undefined : await opts.cache.get(key);

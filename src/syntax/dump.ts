@@ -1,5 +1,5 @@
 import type { Args, Dockerfile, Instruction } from './ast.js';
-import { goQuote, goQuoteList } from './go-quote.js';
+import { goQuote, goQuoteList } from '../util/index.js';
 
 /**
  * BuildKit's AST dump (parser.Node.Dump), byte for byte: one `(keyword ["flags"] "arg" …)` line

@@ -1,18 +1,5 @@
-import { error, type Diagnostic, type SourceFile } from '../diag/index.js';
+import { editDistance, error, type Diagnostic, type SourceFile } from '../diag/index.js';
 import { KNOWN_INSTRUCTIONS, type Dockerfile, type Instruction } from './ast.js';
-
-/** Levenshtein distance, for "did you mean" hints. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
 
 /** The known instruction closest to `word` (case-insensitive), if it is plausibly a typo. */
 export function suggestInstruction(word: string): string | undefined {

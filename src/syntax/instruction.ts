@@ -1,7 +1,7 @@
 import nearley from 'nearley';
 import grammar from './generated/dockerfile.js';
 import { jsonLexer, lineLexer } from './lexer.js';
-import { goQuote } from './go-quote.js';
+import { goQuote } from '../util/index.js';
 import type { Range } from '../diag/index.js';
 import type { Args, EscapeChar, Flag, JsonArgs, KeyValue, ShellArgs, Word } from './ast.js';
 import type { JsonValue, LineSyntax, Tok } from './line-syntax.js';

@@ -7,3 +7,4 @@ export * from './bytewise.js';
 export * from './read-regular.js';
 export * from './mounts.js';
 export * from './no-space.js';
+export * from './go-quote.js';

@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { wharfBuildEnv, type BuildMeta } from '../helpers/wharf-build.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
-import { forgetLineages } from '../../src/ops/copy-lineage.js';
+import { forgetLineages } from '../../src/ops/index.js';
 import { existsSync } from 'node:fs';
 
-// Incremental COPY (src/ops/copy-reuse.ts): a context COPY that misses because files changed starts
+// Incremental COPY (src/ops/copy/reuse.ts): a context COPY that misses because files changed starts
 // from its previous run's snapshot, linking what is unchanged. It must give exactly the layer a
 // full copy gives, and never change the earlier image.
 let dir: string;

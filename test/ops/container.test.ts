@@ -11,7 +11,7 @@ import { openStore, parseReference, type Store } from '../../src/store/index.js'
 import { addLayer, commitImage, fromImage, imageTimestamp, loadImage } from '../../src/image/index.js';
 import { openSnapshots } from '../../src/snapshot/store.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
-import { layersOf, runInContainer } from '../../src/ops/container.js';
+import { layersOf, runInContainer } from '../../src/ops/index.js';
 
 // Real containers end to end: a busybox base imported with `wharf import`, a RUN-like step through
 // overlayfs + runc committed as a layer, and the result checked with umoci.

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walkContext } from '../../src/context/index.js';
-import { selectContext, selectStage, type Selection, type SourceSpec } from '../../src/ops/copy-sources.js';
+import { selectContext, selectStage, type Selection, type SourceSpec } from '../../src/ops/copy/sources.js';
 import { UserError } from '../../src/util/index.js';
 
 // Source selection for COPY/ADD: --exclude and --parents on the layouts of BuildKit's

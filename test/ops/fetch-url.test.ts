@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkChecksumFlag, urlFileName } from '../../src/ops/fetch-url.js';
+import { checkChecksumFlag, urlFileName } from '../../src/ops/copy/fetch-url.js';
 import { isUserError } from '../../src/util/index.js';
 
 test('the file name is the decoded path base, so %2F cannot put a / or .. into it', () => {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { openStore, type Store } from '../../src/store/index.js';
 import type { Mount } from '../../src/instructions/index.js';
-import type { BuildDeps } from '../../src/ops/state.js';
-import { withSecret } from '../../src/ops/secret-mount.js';
-import { withSshAgent } from '../../src/ops/ssh-mount.js';
+import type { BuildDeps } from '../../src/ops/index.js';
+import { withSecret } from '../../src/ops/mounts/secret.js';
+import { withSshAgent } from '../../src/ops/mounts/ssh.js';
 
 // The secret and ssh mount modules without a container: what they stage, hand on and remove.
 let dir: string;

@@ -4,7 +4,7 @@ import { SourceFile } from '../../src/diag/index.js';
 import { parseDockerfile } from '../../src/syntax/index.js';
 import { resolveStages } from '../../src/instructions/index.js';
 import { buildPlan, type Plan } from '../../src/plan/index.js';
-import type { CacheRecord, CacheStore } from '../../src/cache/index.js';
+import type { CacheRecord, CacheStore, ParentKey } from '../../src/cache/index.js';
 import { sha256Of } from '../../src/hash/index.js';
 import { solve, type VertexOps } from '../../src/solver/index.js';
 import type { BuildEvent } from '../../src/progress/index.js';
@@ -33,7 +33,7 @@ function memoryCache(): CacheStore & { records: Map<string, CacheRecord> } {
 }
 
 interface S {
-  key: string;
+  key: ParentKey;
   trail: string[];
 }
 
@@ -43,7 +43,9 @@ function fakeOps(executed: string[], inFlight: { now: number; max: number }, abo
   return {
     from: async (stage, _v, stages) => (stage.base.kind === 'stage' ? stages.get(stage.base.stage)! : { key: 'scratch', trail: [] }),
     meta: (_v, s) => s,
-    keyMaterial: async (v, s, stages) => ({ material: { v: 1, parent: s.key, op: v.label, inputs: v.edges.map((e) => stages.get(e.stage)!.key), platform: 'test' } }),
+    // The solver adds version, parent and platform; the stages read enter the key as `exec`.
+    keyFields: { platform: 'test' },
+    keyMaterial: async (v, _s, stages) => ({ key: { op: { kind: 'WORKDIR', path: v.label }, exec: { user: v.edges.map((e) => stages.get(e.stage)!.key).join(' ') } } }),
     reuse: async (v, s, r) => ({ key: r.key, trail: [...s.trail, v.label] }),
     execute: async (v, s, key, _stages, io) => {
       executed.push(v.label);

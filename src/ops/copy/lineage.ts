@@ -1,17 +1,31 @@
 /**
- * The record an incremental COPY (copy-reuse.ts) starts from: the layer a context COPY made and,
+ * The record an incremental COPY (reuse.ts) starts from: the layer a context COPY made and,
  * per file, what it copied. Kept apart from the copy code so every command's GC can collect it
  * without loading that.
  *
- *   <root>/cache/copy-lineage/<lineage hex>.json
+ * On-disk contract (a store of its own beside `store/`, owned by this module; the only writer and
+ * reader, GC reaches it through `copyLineageGcHook`):
+ *
+ *   <root>/cache/copy-lineage/<lineage hex>.json   one `StoredLineage` (format `v`), where the hex
+ *                                                 is `lineageId` (reuse.ts): the parent's diff_ids,
+ *                                                 the step's op, exec and platform
+ *
+ * - Written with `atomicWriteFile` (temp sibling `.<name>.tmp-<pid>-…`, fsync, rename); a record
+ *   lost anyway only makes the next COPY copy in full.
+ * - Readers never read a temp sibling; one whose writer is dead is removed by the next listing.
+ * - A record of another format, or one that does not parse, is a miss (never an error); listing
+ *   code skips it and warns.
+ * - A record is valid only while its layer blob exists: GC deletes records whose layer is neither
+ *   live nor in the store, and `forgetLineages` drops those of given layers (bench --mode cold).
+ * - Cache keys never depend on these files: deleting the directory is always safe.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
-import type { FileSpan } from '../layer/index.js';
-import { atomicWriteFile, tempSiblingOwner } from '../util/index.js';
+import { isSha256, sha256Hex, type Sha256 } from '../../hash/index.js';
+import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../../store/index.js';
+import type { FileSpan } from '../../layer/index.js';
+import { atomicWriteFile, tempSiblingOwner } from '../../util/index.js';
 
 /**
  * One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final

@@ -1,8 +1,8 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { BAD_PATTERN, entryIndex, goClean, goMatch, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../context/index.js';
-import { resolveInRoot } from '../runtime/index.js';
-import { appendAll, UserError } from '../util/index.js';
+import { BAD_PATTERN, entryIndex, goClean, goMatch, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../../context/index.js';
+import { resolveInRoot } from '../../runtime/index.js';
+import { appendAll, UserError } from '../../util/index.js';
 
 /** One path to copy, relative to the source root it belongs to ('' is the root itself). */
 export interface SourceItem {

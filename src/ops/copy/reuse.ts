@@ -9,19 +9,19 @@
  * where a parent layer has something, a directory's mode changed, a whiteout, an xattr a layer
  * keeps — makes `cloneCopy` answer false, and the caller copies in full.
  *
- * What the previous run left is in copy-lineage.ts.
+ * What the previous run left is in lineage.ts.
  */
 import { chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, utimesSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
-import type { ContextEntry, TreeRecord } from '../context/index.js';
-import type { ChmodSpec } from '../instructions/index.js';
-import type { SourceRoot } from './copy-sources.js';
-import { digestOfJSON, type Sha256 } from '../hash/index.js';
-import type { Descriptor } from '../store/index.js';
-import type { CopiedFile, CopyLineage } from './copy-lineage.js';
-import { layerMediaType, type FileSpan, type TarReuse, type Xattrs } from '../layer/index.js';
+import type { ContextEntry, TreeRecord } from '../../context/index.js';
+import type { ChmodSpec } from '../../instructions/index.js';
+import type { SourceRoot } from './sources.js';
+import { digestOfJSON, type Sha256 } from '../../hash/index.js';
+import type { Descriptor } from '../../store/index.js';
+import type { CopiedFile, CopyLineage } from './lineage.js';
+import { layerMediaType, type FileSpan, type TarReuse, type Xattrs } from '../../layer/index.js';
 import { copyFileContents, writeSymlink, YIELD_EVERY_MS, type Owner } from './copy.js';
-import { timeSlicer } from '../util/index.js';
+import { timeSlicer } from '../../util/index.js';
 
 /** A file or directory the COPY is to write now, by upper-dir path. */
 export interface PlannedItem {

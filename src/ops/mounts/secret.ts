@@ -1,9 +1,9 @@
 import { chmod, chown, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Mount } from '../instructions/index.js';
-import { UserError } from '../util/index.js';
-import type { MountAddition } from './mounts.js';
-import type { BuildDeps } from './state.js';
+import type { Mount } from '../../instructions/index.js';
+import { UserError } from '../../util/index.js';
+import type { MountAddition } from './types.js';
+import type { BuildDeps } from '../state.js';
 
 /**
  * `RUN --mount=type=secret`: the value the CLI read (`--secret`) as a read-only file at the target

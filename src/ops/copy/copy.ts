@@ -4,33 +4,18 @@ import {
   utimesSync, writeSync,
 } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
-import { applyLayer, isTarArchive } from '../layer/index.js';
-import { CHMOD_HINT, parseChmod, type ChmodSpec, type CopyInstruction } from '../instructions/index.js';
-import { selectContext, type SourceItem, type SourceRoot, type SourceSpec } from './copy-sources.js';
-import type { ContextEntry } from '../context/index.js';
-import { resolveInRoot, resolveInRootSync, resolveUser } from '../runtime/index.js';
-import { openRegularFile, timeSlicer, UserError } from '../util/index.js';
-import type { Vertex } from '../plan/index.js';
+import { applyLayer, isTarArchive } from '../../layer/index.js';
+import type { ChmodSpec } from '../../instructions/index.js';
+import { selectContext, type SourceItem, type SourceRoot } from './sources.js';
+import type { ContextEntry } from '../../context/index.js';
+import { resolveInRoot, resolveInRootSync, resolveUser } from '../../runtime/index.js';
+import { openRegularFile, timeSlicer, UserError } from '../../util/index.js';
 
-export type { SourceItem, SourceRoot } from './copy-sources.js';
+export type { SourceItem, SourceRoot } from './sources.js';
 
 export interface Owner {
   readonly uid: number;
   readonly gid: number;
-}
-
-/** Flags and forms wharf does not implement, refused before anything runs; checks a --chmod value. */
-export function unsupportedCopyFlags(v: Vertex): void {
-  const ins = v.instruction as CopyInstruction;
-  const no = (what: string, hint?: string) => new UserError('build.unsupported', `${v.label}: ${what} is not supported yet`, hint);
-  if (ins.kind === 'ADD' && ins.sources.some((s) => /^[a-z]+:\/\//i.test(s.value) && !/^https?:\/\//i.test(s.value))) throw no('ADD from a URL other than http(s)');
-  if (ins.keepGitDir) throw no('ADD --keep-git-dir (git sources)', 'clone the repository into the build context and COPY it');
-  if (ins.chmod && !parseChmod(ins.chmod.value)) throw new UserError('build.bad-chmod', `${v.label}: invalid chmod value: ${ins.chmod.value}`, CHMOD_HINT);
-}
-
-/** The source selection flags of a COPY/ADD. */
-export function sourceSpec(ins: CopyInstruction, label: string): SourceSpec {
-  return { sources: ins.sources.map((w) => w.value), parents: ins.parents, exclude: ins.exclude.map((w) => w.value), label };
 }
 
 /** Plain context sources (RUN --mount binds): every entry they bring in, for the key. */

@@ -1,23 +1,35 @@
-import { chmod, chown, lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { sha256Hex, sha256Of } from '../hash/index.js';
-import type { Sharing } from '../instructions/index.js';
-import { acquireLock, pidAlive, tryAcquireLock, type Lock, type Store } from '../store/index.js';
-
 /**
- * `RUN --mount=type=cache` directories under `<root>/cache-mounts/`, shared between steps and
- * between wharf processes on the same store. Each directory ("slot") has a guard: the store's
- * pid-liveness lock file `<slot>.lock`, so a killed holder never blocks others. Users register
- * a marker file in the store's tmp dir (`<pid>.cache-use-<slot>.<nonce>`), which counts only while
- * its process lives; registering happens under the guard, so prune sees every user.
+ * `RUN --mount=type=cache` directories, shared between steps and between wharf processes on the
+ * same store. A store of its own beside `store/`, owned by this module (the only code that
+ * creates, uses or removes these directories; `wharf prune` reaches it through `pruneCacheMounts`).
+ *
+ * On-disk contract:
+ *
+ *   <root>/cache-mounts/<slot>         the directory a step mounts; <slot> is hex(sha256(id)), with
+ *                                      `-<n>` for the n-th extra `private` directory of that id
+ *   <root>/cache-mounts/<slot>.lock    the slot's guard: the store's pid-liveness lock file, so a
+ *                                      killed holder never blocks others
+ *   <tmp>/<pid>.cache-use-<slot>.<nonce>  a user's marker in the store's tmp dir; it counts only
+ *                                      while its process lives, and is registered under the guard,
+ *                                      so prune sees every user
  *
  *   shared   register a marker, use slot 0 alongside anyone else
  *   private  the first slot (0, 1, 2, ...) nobody uses; registered like shared (BuildKit keeps
  *            the extra directories as further caches of the same id)
  *   locked   hold slot 0's guard for the whole step and wait for registered users to leave
+ *
+ * - Contents are never part of a cache key and never reach a layer: any directory may be emptied
+ *   or removed at any time no build holds it (prune moves it aside under its guard first).
+ * - A new directory is created with the mount's mode/uid/gid; an existing one is used as it is.
  */
+import { chmod, chown, lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256Hex, sha256Of } from '../../hash/index.js';
+import type { Sharing } from '../../instructions/index.js';
+import { acquireLock, pidAlive, tryAcquireLock, type Lock, type Store } from '../../store/index.js';
+
 export interface CacheDirInit {
   readonly mode: number;
   readonly uid: number;

@@ -12,9 +12,9 @@ import { request as httpsRequest } from 'node:https';
 import { chmod, copyFile, rm, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
-import type { Sha256 } from '../hash/index.js';
-import type { BlobStore } from '../store/index.js';
-import { UserError } from '../util/index.js';
+import type { Sha256 } from '../../hash/index.js';
+import type { BlobStore } from '../../store/index.js';
+import { UserError } from '../../util/index.js';
 import { copyRoots, type CopyOptions } from './copy.js';
 
 export interface FetchedUrl {

@@ -1,40 +1,20 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Mount } from '../instructions/index.js';
-import type { MountSpec } from '../runtime/index.js';
-import { resolveInRoot } from '../runtime/index.js';
-import { useCacheMount } from './cache-mounts.js';
-import { contextRoots, contextSelection, copyRoots } from './copy.js';
-import { withStageView } from './fs-write.js';
-import { withSecret } from './secret-mount.js';
-import { withSshAgent } from './ssh-mount.js';
-import type { BuildDeps, StageState } from './state.js';
+import type { Mount } from '../../instructions/index.js';
+import { useCacheMount } from './cache.js';
+import { contextSelection } from '../copy/copy.js';
+import { CONTEXT_ROOT, withBind } from './bind.js';
+import { withSecret } from './secret.js';
+import { withSshAgent } from './ssh.js';
+import type { BuildDeps } from '../state.js';
+import type { MountAddition, MountFrom, MountSetup } from './types.js';
+
+export type { MountAddition, MountFrom, MountSetup } from './types.js';
 
 /**
  * `RUN --mount`: cache (a persistent directory per id under `<root>/cache-mounts/`, see
- * cache-mounts.ts), tmpfs, bind from the context or from a stage/image (read-only unless `rw`;
- * writes are thrown away, as in BuildKit), secret (secret-mount.ts) and ssh (ssh-mount.ts).
+ * cache.ts), tmpfs, bind from the context or from a stage/image (bind.ts), secret (secret.ts)
+ * and ssh (ssh.ts).
  * Mount points the runtime had to create are removed again before the layer is taken (runtime stubs).
  */
-
-/** The stage or image a mount's `from=` names. */
-export type MountFrom = (m: Mount) => Promise<StageState>;
-
-/** What one mount adds to the container: a mount, and environment entries (`env` override the RUN's, `defaultEnv` do not). */
-export interface MountAddition {
-  readonly spec?: MountSpec;
-  readonly env?: readonly string[];
-  readonly defaultEnv?: readonly string[];
-}
-
-/** Everything a RUN's mounts add, as `withMounts` hands it to the step. */
-export interface MountSetup {
-  readonly specs: MountSpec[];
-  readonly env: string[];
-  readonly defaultEnv: string[];
-}
-
-const CONTEXT_ROOT = '.';
 
 /** What a RUN's mounts add to its key: the specs, and for binds what they show (never cache contents or secret values). */
 export async function mountKeyMaterial(deps: BuildDeps, label: string, mounts: readonly Mount[], fromOf: MountFrom): Promise<unknown[]> {
@@ -77,22 +57,8 @@ export async function withMounts<T>(deps: BuildDeps, label: string, mounts: read
           await use.release();
         }
       }
-      case 'bind': {
-        const source = m.source ?? CONTEXT_ROOT;
-        if (m.from !== undefined) {
-          return withStageView(deps, await fromOf(m), async (rootfs) => add({ spec: { type: 'bind', source: await resolveInRoot(rootfs, source), destination: target, readonly: m.readOnly } }));
-        }
-        // A copy of what the context selects, so ignored files stay out and writes go nowhere.
-        const tmp = await deps.store.tempDir('bind');
-        try {
-          const roots = contextRoots(deps.context.dir, deps.context.entries, [source], label);
-          await copyRoots(tmp, roots, { dest: '/', destIsDir: true, owner: { uid: 0, gid: 0 }, extract: false, label });
-          const top = roots[0]!;
-          return await add({ spec: { type: 'bind', source: top.items[0]!.type === 'dir' ? tmp : join(tmp, top.name), destination: target, readonly: m.readOnly } });
-        } finally {
-          await rm(tmp, { recursive: true, force: true });
-        }
-      }
+      case 'bind':
+        return withBind(deps, label, m, fromOf, add);
     }
   };
   return next(0);

@@ -1,10 +1,10 @@
 import { chmod, chown, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { Mount } from '../instructions/index.js';
-import { UserError } from '../util/index.js';
-import type { MountAddition } from './mounts.js';
-import type { BuildDeps } from './state.js';
+import type { Mount } from '../../instructions/index.js';
+import { UserError } from '../../util/index.js';
+import type { MountAddition } from './types.js';
+import type { BuildDeps } from '../state.js';
 
 /**
  * `RUN --mount=type=ssh`: the agent socket `--ssh ID=SOCKET` named, forwarded into the container

@@ -1,0 +1,18 @@
+/**
+ * ops: what each vertex does on real layers, for the solver (`VertexOps`), plus the two small
+ * stores that live with the steps that write them (copy/lineage.ts, mounts/cache.ts).
+ *
+ *   const ops = buildOps(deps)                     FROM, RUN, COPY/ADD, WORKDIR, metadata
+ *   runInContainer(deps, layers, process, ...)     one process over an image's layers (wharf run)
+ *   copyLineageGcHook(root, blobs)                 GC keeps lineage records only while their layer lives
+ *   forgetLineages(root, layers)                   wharf bench --mode cold
+ *   pruneCacheMounts(store)                        wharf prune --cache-mounts
+ *
+ *   copy/     COPY and ADD: source selection, the copy itself, ADD <url>, incremental reuse, lineage
+ *   mounts/   RUN --mount: cache, bind, secret, ssh (tmpfs is a spec only)
+ */
+export { buildOps } from './build-ops.js';
+export { platformString, layerRefs, type BuildDeps, type StageState } from './state.js';
+export { layersOf, runInContainer, type ContainerDeps, type ContainerResult, type CommitRequest } from './container.js';
+export { copyLineageGcHook, forgetLineages } from './copy/lineage.js';
+export { pruneCacheMounts, type CacheMountPruneReport } from './mounts/cache.js';
