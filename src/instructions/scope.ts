@@ -9,7 +9,7 @@ import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
 import { ok, err } from '../util/result.js';
 import type { Dockerfile } from '../syntax/index.js';
 import { expandWord, type ShellEnv } from '../shell/index.js';
-import { editDistance } from '../syntax/index.js';
+import { editDistance } from '../diag/index.js';
 import { parseInstruction } from './parse.js';
 import { parseMount } from './mount.js';
 import { CHMOD_HINT, parseChmod } from './chmod.js';

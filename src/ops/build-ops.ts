@@ -3,7 +3,7 @@ import type { LayerVertex, PlanStage, RunVertex } from '../plan/index.js';
 import type { BuildKeyFields } from '../cache/index.js';
 import type { StepKeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { resolveUser } from '../runtime/index.js';
-import { unreachable } from '../util/index.js';
+import { formatPlatform, unreachable } from '../util/index.js';
 import { explainStep } from './explain.js';
 import { mkdirInRoot } from './copy/copy.js';
 import { copyStep, copyStepCreatedBy } from './copy/step.js';
@@ -13,7 +13,7 @@ import { applyMeta } from './meta.js';
 import { runCreatedBy } from './history.js';
 import { runPlan, runStep } from './run.js';
 import { mountKeyMaterial, type MountFrom } from './mounts/mounts.js';
-import { absolutePath, platformString, type BuildDeps, type StageState } from './state.js';
+import { absolutePath, type BuildDeps, type StageState } from './state.js';
 
 /** FROM, RUN, COPY/ADD (copy/step.ts), WORKDIR and metadata on real layers, for the solver. */
 export function buildOps(deps: BuildDeps): VertexOps<StageState> {
@@ -43,7 +43,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
   };
 
   // Clamped mtimes change the layer bytes, so the epoch is part of the key (absent when unset).
-  const keyFields: BuildKeyFields = { platform: platformString(deps.platform), ...(deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {}) };
+  const keyFields: BuildKeyFields = { platform: formatPlatform(deps.platform), ...(deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {}) };
 
   return {
     keyFields,

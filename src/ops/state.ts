@@ -54,10 +54,6 @@ export interface BuildDeps {
   readonly sshAgents?: ReadonlyMap<string, string>;
 }
 
-export function platformString(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
-
 export function layerRefs(draft: ImageDraft): LayerRef[] {
   return draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! }));
 }

@@ -17,5 +17,4 @@ export { dumpBuildkit } from './dump.js';
 export { chompHeredocContent, parseHeredocWord, heredocsFromLine, type HeredocOpener } from './heredoc.js';
 export { unknownInstructionDiagnostic, unknownInstructionDiagnostics, suggestInstruction } from './hints.js';
 /** For importers that still look for it here (instructions/scope.ts); it lives in diag/suggest.ts. */
-export { editDistance } from '../diag/index.js';
 export { astToJson, type JsonRange } from './json.js';

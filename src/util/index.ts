@@ -8,3 +8,4 @@ export * from './read-regular.js';
 export * from './mounts.js';
 export * from './no-space.js';
 export * from './go-quote.js';
+export * from './platform.js';

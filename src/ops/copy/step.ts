@@ -4,10 +4,10 @@ import type { CopyKey } from '../../cache/index.js';
 import { digestTreeRecords, type TreeRecord } from '../../context/index.js';
 import type { FileSpan, Xattrs } from '../../layer/index.js';
 import type { StepIo, StepKeyInputs, StepLayer } from '../../solver/index.js';
-import { UserError } from '../../util/index.js';
+import { formatPlatform, UserError } from '../../util/index.js';
 import { cloneThenCommit, writeThroughOverlay, withStageView } from '../fs-write.js';
 import { copyCreatedBy } from '../history.js';
-import { absolutePath, platformString, workdirOf, type BuildDeps, type StageState } from '../state.js';
+import { absolutePath, workdirOf, type BuildDeps, type StageState } from '../state.js';
 import { copyAll, resolveOwner } from './copy.js';
 import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './fetch-url.js';
 import { readLineage, writeLineage } from './lineage.js';
@@ -126,7 +126,7 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
       const planned = inputs && sel?.roots.length === 1 && sel.roots[0]!.items[0]?.type === 'dir'
         ? planCopy(sel.roots[0]!, absolutePath(state, destRaw), deps.context.dir, inputs.records, sel.entries, chmod) : undefined;
       const lineage = inputs && planned
-        ? lineageId(state.draft.config.rootfs.diff_ids, { op: inputs.key.op, exec: inputs.key.exec, platform: platformString(deps.platform) }) : undefined;
+        ? lineageId(state.draft.config.rootfs.diff_ids, { op: inputs.key.op, exec: inputs.key.exec, platform: formatPlatform(deps.platform) }) : undefined;
       let cloneable = false;
       const inspect = (x: ReadonlyMap<string, Xattrs>) => void (cloneable = treeCloneable(x));
       const previous = lineage && deps.incrementalCopy ? readLineage(deps.store.root, lineage) : undefined;
