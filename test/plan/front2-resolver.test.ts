@@ -19,7 +19,11 @@ function fakeImages(configs: Record<string, BaseImageConfig>): BaseImageResolver
 }
 
 const vertex = (plan: Plan, stage: number, n: number) => plan.stages.find((s) => s.index === stage)!.vertices[n]!;
-const runVars = (plan: Plan, stage: number, n: number) => Object.fromEntries(vertex(plan, stage, n).runEnv!.vars);
+const runVars = (plan: Plan, stage: number, n: number) => {
+  const v = vertex(plan, stage, n);
+  assert.equal(v.kind, 'run', `vertex ${n} of stage ${stage} is a RUN`);
+  return Object.fromEntries(v.kind === 'run' ? v.runEnv?.vars ?? [] : []);
+};
 
 test('a base image Env from the resolver is seen by expansion after FROM and by RUN', async () => {
   const images = fakeImages({ img: { Env: ['PATH=/img/bin', 'HOME=/home/img'] } });
