@@ -1,10 +1,10 @@
 import { rm, stat } from 'node:fs/promises';
-import type { Sha256 } from '../hash/digest.js';
+import type { Sha256 } from '../hash/index.js';
 import { verifyLayer, writeLayerFromTar } from '../layer/index.js';
-import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest, type Platform } from '../image/index.js';
+import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest } from '../image/index.js';
+import { type Platform, openRegularFile, UserError } from '../util/index.js';
 import type { LayerRef } from '../snapshot/index.js';
 import { familiarName, parseReference, type Descriptor, type Lease, type Reference, type Store } from '../store/index.js';
-import { openRegularFile, UserError } from '../util/index.js';
 import { diffIdsOf, listOf, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJSON, parseObject, isObject } from './load-checks.js';
 import { planLayout } from './load-oci.js';
 import { badArchive, extractMembers, layoutMembers, type ArchiveMembers } from './members.js';

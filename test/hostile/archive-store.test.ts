@@ -14,13 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { requireRoot } from '../helpers/busybox.js';
-import { isTarArchive, readTar } from '../../src/layer/index.js';
+import { isTarArchive, readTar, encodeHeader, endOfArchive, paddingFor } from '../../src/layer/index.js';
 import { isUserError } from '../../src/util/index.js';
 import { openStore } from '../../src/store/index.js';
 import { openSnapshots } from '../../src/snapshot/index.js';
 import type { Sha256 } from '../../src/hash/index.js';
 import { gzipSync } from 'node:zlib';
-import { encodeHeader, endOfArchive, paddingFor } from '../../src/layer/tar-header.js';
 import { assertRefused, assertStoreUnchanged, cli, diffIdOf, dockerMembers, LAYER, OTHER_LAYER, tarOf, withSizeField } from './archive-fixtures.js';
 
 let tmp: string;
