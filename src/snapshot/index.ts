@@ -9,5 +9,5 @@
  */
 export { mountOverlay } from './overlay.js';
 export { dropPureCopyUps } from './copy-ups.js';
-export { chainOf, openSnapshots, type LayerRef, type SnapshotStore } from './store.js';
-export type { SnapshotProblem } from './verify.js';
+export type { LayerRef, SnapshotProblem, SnapshotStore } from './types.js';
+export { chainOf, openSnapshots } from './store.js';
