@@ -31,3 +31,4 @@ export { appendAll } from './arrays.js';
 export { compareBytewise } from './bytewise.js';
 export { goQuote, goQuoteList } from './go-quote.js';
 export { formatPlatform, hostPlatform, type Platform } from './platform.js';
+export type { FileEntry, FileType } from './file-entry.js';

@@ -76,8 +76,8 @@ test('the tar reader reads char, block and FIFO entries as header-only, whatever
     const dev = withSizeField(encodeHeader({ path: `dev-${type}`, type, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, devmajor: 1, devminor: 3 }), hidden.length);
     const names: string[] = [];
     for await (const e of readTar(Readable.from([Buffer.concat([dev, hidden, endOfArchive()])]))) {
-      names.push(e.name);
-      if (e.name === 'hidden') assert.equal(Buffer.concat(await collect(e.body)).toString(), 'abc');
+      names.push(e.path);
+      if (e.path === 'hidden') assert.equal(Buffer.concat(await collect(e.body)).toString(), 'abc');
       else assert.equal(e.size, 0);
     }
     assert.deepEqual(names, [`dev-${type}`, 'hidden'], type);

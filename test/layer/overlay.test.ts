@@ -57,8 +57,8 @@ test('overlay upper dir → layer with whiteouts and opaque markers, and back', 
   const res = await writeLayer(upper, { form: 'overlay', compression: 'gzip', sourceDateEpoch: 0 }, blobs);
   const entries: string[] = [];
   for await (const e of readTar(await decompressed(createReadStream(blobs.path(res.digest))))) {
-    entries.push(`${e.name} ${e.type}${e.type === 'hardlink' ? ` ${e.linkname}` : ''}`);
-    assert.ok(![...e.xattrs.keys()].some((k) => k.startsWith('trusted.overlay.')), `${e.name}: overlay xattrs dropped`);
+    entries.push(`${e.path} ${e.type}${e.type === 'hardlink' ? ` ${e.linkname}` : ''}`);
+    assert.ok(![...e.xattrs.keys()].some((k) => k.startsWith('trusted.overlay.')), `${e.path}: overlay xattrs dropped`);
   }
   assert.deepEqual(entries, [
     '.wh.x file',
