@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sha256Stream } from '../src/hash/index.js';
 import { writeLayer } from '../src/layer/index.js';
-import type { BlobWriter } from '../src/store/types.js';
+import type { BlobWriter } from '../src/store/index.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createOciExecutor } from '../src/runtime/index.js';
-import { mountOverlay } from '../src/snapshot/overlay.js';
+import { mountOverlay } from '../src/snapshot/index.js';
 import { sharedTmpfs } from '../src/cli/runtime-state.js';
 import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
 

@@ -1,9 +1,9 @@
 import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { applyLayer, writeLayer, type Compression } from '../layer/index.js';
-import { addLayer, commitImage, hostPlatform, imageTimestamp, scratchImage, type CommittedImage } from '../image/index.js';
+import { addLayer, commitImage, imageTimestamp, scratchImage, type CommittedImage } from '../image/index.js';
+import { hostPlatform, openRegularFile, sayNoSpace, UserError } from '../util/index.js';
 import type { Reference, Store } from '../store/index.js';
-import { openRegularFile, sayNoSpace, UserError } from '../util/index.js';
 
 export interface ImportOptions {
   readonly compression?: Compression;

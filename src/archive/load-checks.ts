@@ -2,7 +2,7 @@
  * Shape checks for the JSON documents of an archive to load, so a hostile or broken one is a clear
  * error naming the document, never a TypeError deep in the loader.
  */
-import { isSha256, type Sha256 } from '../hash/digest.js';
+import { isSha256, type Sha256 } from '../hash/index.js';
 import type { Descriptor } from '../store/index.js';
 import { badArchive } from './members.js';
 

@@ -7,11 +7,11 @@
  */
 import { sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
 import { copyVerifiedLayer, tapped, verifyLayer } from '../layer/index.js';
-import type { Platform } from '../image/index.js';
+import type { Platform } from '../util/index.js';
 import type { LayerRef } from '../snapshot/index.js';
 import { isIndexType, isManifestType, tagOf, type BlobWriter, type Descriptor, type Lease, type Reference } from '../store/index.js';
 import { descriptorOf, diffIdsOf, listOf, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseObject } from './load-checks.js';
-import type { LoadPlan } from './load.js';
+import type { LoadPlan } from './load-plan.js';
 import { badArchive, type ArchiveMembers } from './members.js';
 
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);

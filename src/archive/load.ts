@@ -1,12 +1,13 @@
 import { rm, stat } from 'node:fs/promises';
-import type { Sha256 } from '../hash/digest.js';
+import type { Sha256 } from '../hash/index.js';
 import { verifyLayer, writeLayerFromTar } from '../layer/index.js';
-import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest, type Platform } from '../image/index.js';
+import { documentBytes, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest } from '../image/index.js';
+import { type Platform, openRegularFile, UserError } from '../util/index.js';
 import type { LayerRef } from '../snapshot/index.js';
-import { familiarName, parseReference, type Descriptor, type Lease, type Reference, type Store } from '../store/index.js';
-import { openRegularFile, UserError } from '../util/index.js';
+import { familiarName, parseReference, type Lease, type Reference, type Store } from '../store/index.js';
 import { diffIdsOf, listOf, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseJSON, parseObject, isObject } from './load-checks.js';
 import { planLayout } from './load-oci.js';
+import type { LoadPlan } from './load-plan.js';
 import { badArchive, extractMembers, layoutMembers, type ArchiveMembers } from './members.js';
 
 export interface LoadedEntry {
@@ -23,13 +24,6 @@ export interface LoadOptions {
    * the whole load.
    */
   readonly prepare?: (layers: readonly LayerRef[], platform?: Platform) => Promise<void>;
-}
-
-/** What an archive holds, verified: `store` puts its blobs, then the targets are tagged. */
-export interface LoadPlan {
-  readonly store: () => Promise<void>;
-  readonly images: { readonly layers: readonly LayerRef[]; readonly platform?: Platform }[];
-  readonly tags: { readonly ref: Reference; readonly target: Descriptor }[];
 }
 
 /**

@@ -56,22 +56,22 @@ export async function extractMembers(stream: Readable, dir: string, input: strin
   const tar = await decompressed(stream, input);
   try {
     for await (const e of readTar(tar)) {
-      const parts = clean(input, e.name);
+      const parts = clean(input, e.path);
       if (!parts.length) continue;
       const key = parts.join('/');
       for (let i = 1; i < parts.length; i++) {
         const above = members.get(parts.slice(0, i).join('/'));
-        if (above && above.kind !== 'dir') throw badArchive(input, `member ${JSON.stringify(e.name)} lies under ${JSON.stringify(parts.slice(0, i).join('/'))}, which is ${describe[above.kind]}`);
+        if (above && above.kind !== 'dir') throw badArchive(input, `member ${JSON.stringify(e.path)} lies under ${JSON.stringify(parts.slice(0, i).join('/'))}, which is ${describe[above.kind]}`);
         if (!above) members.set(parts.slice(0, i).join('/'), { kind: 'dir' });
       }
       const prev = members.get(key);
-      if (prev?.kind === 'dir' && e.type !== 'dir') throw badArchive(input, `member ${JSON.stringify(e.name)} replaces a directory`);
+      if (prev?.kind === 'dir' && e.type !== 'dir') throw badArchive(input, `member ${JSON.stringify(e.path)} replaces a directory`);
       const abs = join(dir, ...parts);
-      if (e.type === 'dir' && prev && prev.kind !== 'dir') throw badArchive(input, `directory member ${JSON.stringify(e.name)} replaces ${describe[prev.kind]}`);
+      if (e.type === 'dir' && prev && prev.kind !== 'dir') throw badArchive(input, `directory member ${JSON.stringify(e.path)} replaces ${describe[prev.kind]}`);
       await placeMember(e, abs, dir, parts).catch((err: unknown) => {
         // A name the file system cannot hold (ENAMETOOLONG, EILSEQ) is the archive's fault; a full disk is not.
         if (err instanceof UserError || !(err instanceof Error && 'code' in err) || err.code === 'ENOSPC') throw err;
-        throw badArchive(input, `member ${JSON.stringify(e.name)} cannot be unpacked: ${err.code as string}`);
+        throw badArchive(input, `member ${JSON.stringify(e.path)} cannot be unpacked: ${err.code as string}`);
       });
       members.set(key, { kind: e.type, ...(e.type === 'symlink' || e.type === 'hardlink' ? { link: e.linkname } : {}) });
     }

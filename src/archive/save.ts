@@ -1,8 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import { sha256Hex, type Sha256 } from '../hash/digest.js';
-import { canonicalJSON } from '../hash/canonical-json.js';
-import { encodeHeader, endOfArchive, paddingFor } from '../layer/tar-header.js';
+import { sha256Hex, type Sha256, canonicalJSON } from '../hash/index.js';
+import { encodeHeader, endOfArchive, paddingFor } from '../layer/index.js';
 import { loadImage, type LoadedImage } from '../image/index.js';
 import { familiarName, tagDescriptor, walk, emptyIndex, type OciIndex, type Store } from '../store/index.js';
 import { openOutput, publishOutput } from './output.js';

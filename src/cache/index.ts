@@ -1,12 +1,21 @@
 /**
  * cache: versioned cache keys for filesystem steps and the records that let a rebuild reuse them.
  *
- *   cacheKey(material) → Sha256              sha256 of the canonical JSON of the key material
+ *   cacheKey(withEnvelope(build, parent, step)) → Sha256   sha256 of the canonical JSON of the key material
  *   const cache = openCache(root, blobs)
  *   await cache.get(key) → CacheRecord | undefined   (only while its layer blob is in the store)
  *   await cache.put(record)                  atomic write under <root>/cache/
  *   await cache.forget(keys)                 deletes those records (wharf bench --mode cold)
  *   cache.gcHook()                           keeps every recorded layer blob alive through GC
  */
-export * from './key.js';
-export * from './records.js';
+export {
+  cacheKey,
+  explainMiss,
+  withEnvelope,
+  type BuildKeyFields,
+  type CopyKey,
+  type ParentKey,
+  type StepKey,
+  type StepKeyMaterial,
+} from './key.js';
+export { openCache, type CacheRecord, type CacheStore } from './records.js';

@@ -1,9 +1,9 @@
 // Implementations of import, save and load, loaded lazily by their command modules.
 import { resolve } from 'node:path';
-import { sha256Hex } from '../hash/digest.js';
+import { sha256Hex } from '../hash/index.js';
 import { parseTagName } from '../image/index.js';
 import { openCliStore } from './open-store.js';
-import { UserError } from '../util/user-error.js';
+import { hostPlatform, UserError } from '../util/index.js';
 import type { CliContext } from './context.js';
 import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Store } from '../store/index.js';
@@ -15,7 +15,7 @@ export async function importCmd(ctx: CliContext, root: string, file: string, nam
     throw new UserError('cli.bad-flag', `--compression ${opts.compression} is not supported`, 'use --compression gzip or --compression zstd');
   }
   const ref = parseTagName(name, 'wharf import FILE');
-  const { importRootfs } = await import('../archive/import.js');
+  const { importRootfs } = await import('../archive/index.js');
   const store = await openCliStore(root);
   const img = await importRootfs(store, resolve(ctx.cwd, file), ref, { compression: opts.compression, sourceDateEpoch: sourceDateEpoch(ctx) });
   ctx.stdout.write(`sha256:${sha256Hex(img.id)}\n`);
@@ -25,7 +25,7 @@ export async function importCmd(ctx: CliContext, root: string, file: string, nam
 
 export async function saveCmd(ctx: CliContext, root: string, names: string[], out: string | undefined): Promise<number> {
   if (!out) throw new UserError('cli.missing-output', 'wharf save needs an output file', 'pass -o FILE, e.g. wharf save -o app.tar app:1');
-  const { saveImages } = await import('../archive/save.js');
+  const { saveImages } = await import('../archive/index.js');
   const store = await openCliStore(root);
   const r = await saveImages(store, names, resolve(ctx.cwd, out));
   ctx.stderr.write(`saved ${r.images} image(s), ${r.blobs} blobs, ${r.bytes} bytes to ${out}\n`);
@@ -35,10 +35,9 @@ export async function saveCmd(ctx: CliContext, root: string, names: string[], ou
 export async function loadCmd(ctx: CliContext, root: string, input: string | undefined, tag: string | undefined): Promise<number> {
   if (!input) throw new UserError('cli.missing-input', 'wharf load needs an input archive', 'pass -i FILE, e.g. wharf load -i app.tar');
   const name = tag ? parseTagName(tag, '-t') : undefined;
-  const { loadArchive } = await import('../archive/load.js');
+  const { loadArchive } = await import('../archive/index.js');
   const store = await openCliStore(root);
   const { openSnapshots } = await import('../snapshot/index.js');
-  const { hostPlatform } = await import('../image/index.js');
   const snapshots = openSnapshots(root, store);
   const host = hostPlatform();
   const loaded = await loadArchive(store, resolve(ctx.cwd, input), {

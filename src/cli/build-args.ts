@@ -1,6 +1,5 @@
 // Flags that decide the front end's inputs, shared by `build`, `plan` and `bench`.
-import { UserError } from '../util/user-error.js';
-import type { Platform } from '../util/platform.js';
+import { UserError, type Platform } from '../util/index.js';
 
 /** `--build-arg K=V`, or `--build-arg K` to take K from the environment (as docker does). */
 export function parseBuildArgs(list: readonly string[], env: NodeJS.ProcessEnv): Map<string, string> {

@@ -2,8 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { applyLayer, detectCompression, peekStream } from '../layer/index.js';
-import { BLOCK, decodeHeader } from '../layer/tar-header.js';
+import { applyLayer, detectCompression, peekStream, BLOCK, decodeHeader } from '../layer/index.js';
 import { resolveInRoot } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 import { readRegularFile, readRegularFileSync, UserError } from '../util/index.js';

@@ -1,8 +1,8 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
-import { sha256Hex, type Sha256 } from '../hash/digest.js';
+import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
 import { openCliStore } from './open-store.js';
-import { UserError } from '../util/user-error.js';
+import { UserError } from '../util/index.js';
 import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';

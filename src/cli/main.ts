@@ -1,13 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { createCliContext } from './context.js';
 import { commands } from './commands/index.js';
-import { isUserError } from '../util/user-error.js';
+import { isUserError, setNativeAddon, type NativeAddon } from '../util/index.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 import { WHARF_VERSION } from './version.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { setNativeAddon, type NativeAddon } from '../util/index.js';
 import { interruptRunning } from './interrupt.js';
 
 /** Exit codes: 0 success, 1 build or user error, 2 usage error. */

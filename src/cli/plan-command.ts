@@ -1,12 +1,10 @@
-import { readRegularFile } from '../util/read-regular.js';
+import { readRegularFile, UserError, hostPlatform } from '../util/index.js';
 import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import { MAX_DOCKERFILE_BYTES } from './build-input.js';
 import { SourceFile, formatDiagnostic } from '../diag/index.js';
-import { UserError } from '../util/user-error.js';
 import { parseDockerfile } from '../syntax/index.js';
 import { parseBuildArgs, parsePlatform } from './build-args.js';
-import { hostPlatform } from '../util/platform.js';
 import { planDockerfile, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
 
 export interface PlanCommandOptions {

@@ -1,6 +1,6 @@
 // Implementation of `wharf run`, loaded lazily by its command module.
 import { rm } from 'node:fs/promises';
-import { UserError } from '../util/user-error.js';
+import { UserError } from '../util/index.js';
 import { loadImage } from '../image/index.js';
 import { openCliStore } from './open-store.js';
 import { openSnapshots } from '../snapshot/index.js';

@@ -16,14 +16,12 @@ import { StatCache } from './statcache.js';
 import { treeRecords, digestTreeRecords, type TreeRecord } from './treedigest.js';
 import { walkContext, type ContextEntry } from './walk.js';
 
-export * from './gopath.js';
-export * from './patternmatcher.js';
-export * from './ignorefile.js';
-export * from './walk.js';
-export * from './statcache.js';
-export * from './fingerprint.js';
-export * from './tree.js';
-export * from './treedigest.js';
+export { walkContext, type ContextEntry } from './walk.js';
+export { StatCache } from './statcache.js';
+export { PatternMatcher } from './patternmatcher.js';
+export { BAD_PATTERN, goClean, goMatch, hasGlobMeta } from './gopath.js';
+export { entryIndex, selectSources } from './tree.js';
+export { diffTreeRecords, digestTreeRecords, type TreeRecord } from './treedigest.js';
 
 export interface OpenContextOptions {
   readonly contextDir: string;

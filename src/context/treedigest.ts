@@ -1,4 +1,5 @@
 import { Sha256Stream, type Sha256, type Xxh64 } from '../hash/index.js';
+import type { FileEntry } from '../util/index.js';
 import type { ContextEntry, EntryType } from './walk.js';
 
 /**
@@ -6,13 +7,7 @@ import type { ContextEntry, EntryType } from './walk.js';
  * nothing that does not (never mtime, ctime or inode), so a touch or a fresh checkout changes
  * nothing. Cache records can keep these to explain a miss ("src/x.ts changed").
  */
-export interface TreeRecord {
-  readonly path: string;
-  readonly type: EntryType;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
+export interface TreeRecord extends FileEntry<EntryType> {
   readonly linkTarget: string;
   /** xxh64 of the content for regular files, "" otherwise. */
   readonly fingerprint: string;

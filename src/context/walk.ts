@@ -1,23 +1,18 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { compareBytewise, DIR_STAT_FIELDS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, UserError, nativeAddon, type DirStats } from '../util/index.js';
+import { compareBytewise, DIR_STAT_FIELDS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, UserError, nativeAddon, type DirStats, type FileEntry, type FileType } from '../util/index.js';
 import type { MatchInfo, Pattern, PatternMatcher } from './patternmatcher.js';
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+/** What lstat tells apart in a context: devices, FIFOs and sockets are all `other` (COPY refuses them). */
+export type EntryType = Extract<FileType, 'file' | 'dir' | 'symlink' | 'other'>;
 
 /** Directories read between two yields to the event loop. */
 const YIELD_EVERY_DIRS = 64;
 
 /** One path of the build context, as lstat saw it (symlinks are never followed). */
-export interface ContextEntry {
+export interface ContextEntry extends FileEntry<EntryType> {
   /** Slash-separated, relative to the context root, never "." */
   readonly path: string;
-  readonly type: EntryType;
-  /** Permission bits (mode & 0o7777). */
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
   /** The link text for a symlink. */
   readonly linkTarget?: string;
   /** Modification time in whole milliseconds; never part of a digest. */

@@ -1,5 +1,5 @@
 import { canonicalJSON, type Sha256 } from '../hash/index.js';
-import type { BlobStore, Descriptor } from '../store/types.js';
+import type { BlobStore, Descriptor } from '../store/index.js';
 import {
   MEDIA_TYPE_CONFIG,
   MEDIA_TYPE_MANIFEST,
@@ -9,7 +9,7 @@ import {
   type ImageLayer,
   type ImageManifest,
 } from './types.js';
-import type { Platform } from '../util/platform.js';
+import type { Platform } from '../util/index.js';
 
 /**
  * An image being assembled: its config and the layer descriptors beside it (diff_ids live in
@@ -19,8 +19,6 @@ export interface ImageDraft {
   readonly config: ImageConfig;
   readonly layers: readonly Descriptor[];
 }
-
-export { hostPlatform } from '../util/platform.js';
 
 /**
  * The timestamp written into `created` and history: SOURCE_DATE_EPOCH (seconds) when given, so

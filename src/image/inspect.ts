@@ -1,6 +1,5 @@
-import { sha256Hex } from '../hash/digest.js';
-import type { LoadedImage } from './load.js';
-import { imageSize } from './load.js';
+import { sha256Hex } from '../hash/index.js';
+import { type LoadedImage, imageSize } from './load.js';
 
 /** `docker image inspect`-shaped JSON for one image (the fields a user or script reaches for). */
 export function inspectView(img: LoadedImage, repoTags: readonly string[]): Record<string, unknown> {

@@ -1,11 +1,7 @@
-import type { Sha256 } from '../hash/digest.js';
-import { UserError } from '../util/user-error.js';
-import { familiarName, parseReference, type Reference } from '../store/reference.js';
-import { isIndexType, isManifestType } from '../store/walk.js';
-import type { Store } from '../store/store.js';
-import type { Descriptor } from '../store/types.js';
+import type { Sha256 } from '../hash/index.js';
+import { UserError, hostPlatform, type Platform } from '../util/index.js';
+import { familiarName, parseReference, type Reference, isIndexType, isManifestType, type Store, type Descriptor } from '../store/index.js';
 import type { ImageConfig, ImageManifest } from './types.js';
-import { hostPlatform, type Platform } from '../util/platform.js';
 
 /** A stored image, resolved from a name: the manifest actually used and its config. */
 export interface LoadedImage {

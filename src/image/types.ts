@@ -1,6 +1,6 @@
-import type { Sha256 } from '../hash/digest.js';
-import type { Descriptor } from '../store/types.js';
-import type { Platform } from '../util/platform.js';
+import type { Sha256 } from '../hash/index.js';
+import type { Descriptor } from '../store/index.js';
+import type { Platform } from '../util/index.js';
 
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_TYPE_CONFIG = 'application/vnd.oci.image.config.v1+json';
@@ -47,8 +47,6 @@ export interface HistoryEntry {
   /** True for steps that made no layer (ENV, CMD, …); such entries have no diff_id. */
   readonly empty_layer?: boolean;
 }
-
-export type { Platform } from '../util/platform.js';
 
 /** application/vnd.oci.image.config.v1+json */
 export interface ImageConfig extends Platform {

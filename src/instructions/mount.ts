@@ -2,7 +2,7 @@
  * `RUN --mount=type=...,k=v,...` parsing with BuildKit's defaults and checks. Each value may be
  * expanded first (BuildKit expands mount values with the stage's ARG/ENV scope).
  */
-import { ok, err, type Result } from '../util/result.js';
+import { ok, err, type Result } from '../util/index.js';
 import type { Range } from '../diag/index.js';
 import type { Mount, MountType, Sharing } from './types.js';
 

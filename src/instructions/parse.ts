@@ -3,7 +3,7 @@
  * expanded yet (expansion needs the ARG/ENV scope; see scope.ts).
  */
 import { error, type Diagnostic, type SourceFile } from '../diag/index.js';
-import { ok } from '../util/result.js';
+import { ok } from '../util/index.js';
 import { chompHeredocContent, unknownInstructionDiagnostic, type Args, type Instruction as AstInstruction, type Heredoc } from '../syntax/index.js';
 import { parseFlags, single, type ParsedFlags } from './flags.js';
 import { parseMount } from './mount.js';

@@ -5,11 +5,10 @@
  * STOPSIGNAL, EXPOSE, VOLUME. Never: COPY --from, RUN/CMD/ENTRYPOINT/SHELL commands (the shell
  * expands those), HEALTHCHECK, ONBUILD triggers, MAINTAINER.
  */
-import { error, warning, type Diagnostic, type Range } from '../diag/index.js';
-import { ok, err } from '../util/result.js';
+import { error, warning, type Diagnostic, type Range, editDistance } from '../diag/index.js';
+import { ok, err } from '../util/index.js';
 import type { Dockerfile } from '../syntax/index.js';
 import { expandWord, type ShellEnv } from '../shell/index.js';
-import { editDistance } from '../diag/index.js';
 import { parseInstruction } from './parse.js';
 import { parseMount } from './mount.js';
 import { CHMOD_HINT, parseChmod } from './chmod.js';

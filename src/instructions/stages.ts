@@ -3,7 +3,7 @@
  * built-in ARGs every stage can declare.
  */
 import type { Diagnostic, SourceFile } from '../diag/index.js';
-import { formatPlatform, type Platform } from '../util/platform.js';
+import { formatPlatform, type Platform } from '../util/index.js';
 import type { FromInstruction, TypedInstruction } from './types.js';
 
 export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };

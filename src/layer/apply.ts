@@ -68,10 +68,10 @@ class Applier {
   }
 
   async entry(e: ReadEntry): Promise<void> {
-    const parts = cleanArchivePath(e.name);
+    const parts = cleanArchivePath(e.path);
     const base = parts.pop();
     if (base === undefined) {
-      if (e.type !== 'dir') throw unsafe(e.name, 'only a directory may name the target root');
+      if (e.type !== 'dir') throw unsafe(e.path, 'only a directory may name the target root');
       await this.metadata(e, this.root, '', true);
       return;
     }
@@ -80,21 +80,21 @@ class Applier {
     if (this.opts.whiteouts === 'skip' && base.startsWith(WHITEOUT_PREFIX)) return;
     const whiteouts = this.opts.whiteouts !== 'literal' && this.opts.whiteouts !== 'skip';
     if (whiteouts && base === OPAQUE_MARKER) {
-      const dir = (await resolveDir(this.root, parts, e.name, true, onCreate))!;
+      const dir = (await resolveDir(this.root, parts, e.path, true, onCreate))!;
       await this.opaque(dir.abs, dir.rel.join('/'));
       return;
     }
     if (whiteouts && base.startsWith(WHITEOUT_PREFIX)) {
       const victim = base.slice(WHITEOUT_PREFIX.length);
       if (victim === '' || victim === '.' || victim === '..' || victim.startsWith(WHITEOUT_PREFIX)) {
-        throw new UserError('layer.invalid-whiteout', `layer entry ${JSON.stringify(e.name)} is an invalid whiteout`);
+        throw new UserError('layer.invalid-whiteout', `layer entry ${JSON.stringify(e.path)} is an invalid whiteout`);
       }
-      const dir = await resolveDir(this.root, parts, e.name, this.opts.form === 'overlay', onCreate);
+      const dir = await resolveDir(this.root, parts, e.path, this.opts.form === 'overlay', onCreate);
       if (dir) await this.whiteout(dir.abs, dir.rel.length ? `${dir.rel.join('/')}/${victim}` : victim, victim);
       return;
     }
 
-    const dir = (await resolveDir(this.root, parts, e.name, true, onCreate))!;
+    const dir = (await resolveDir(this.root, parts, e.path, true, onCreate))!;
     const abs = join(dir.abs, base);
     const rel = dir.rel.length ? `${dir.rel.join('/')}/${base}` : base;
     const existing = await exists(abs);
@@ -117,13 +117,13 @@ class Applier {
         await symlink(e.linkname, abs);
         break;
       case 'hardlink': {
-        const srcParts = cleanArchivePath(e.linkname, e.name);
+        const srcParts = cleanArchivePath(e.linkname, e.path);
         const srcBase = srcParts.pop();
-        const srcDir = srcBase === undefined ? undefined : await resolveDir(this.root, srcParts, e.name, false);
+        const srcDir = srcBase === undefined ? undefined : await resolveDir(this.root, srcParts, e.path, false);
         const src = srcDir && join(srcDir.abs, srcBase!);
         const st = src && (await exists(src));
-        if (!st) throw unsafe(e.name, `its hard-link target ${JSON.stringify(e.linkname)} does not exist in the target`);
-        if (st.isDirectory()) throw unsafe(e.name, 'hard links to directories are not allowed');
+        if (!st) throw unsafe(e.path, `its hard-link target ${JSON.stringify(e.linkname)} does not exist in the target`);
+        if (st.isDirectory()) throw unsafe(e.path, 'hard links to directories are not allowed');
         await link(src, abs);
         this.touch(rel);
         return; // a hard link shares its source's metadata
@@ -213,7 +213,7 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
       await applier.entry(e).catch((err: unknown) => {
         // A full disk is not the entry's fault: the caller says where it was writing.
         if (err instanceof UserError || !(err instanceof Error && 'code' in err) || err.code === 'ENOSPC') throw err;
-        throw new UserError('layer.apply', `applying layer entry ${JSON.stringify(e.name)} failed: ${err.message}`);
+        throw new UserError('layer.apply', `applying layer entry ${JSON.stringify(e.path)} failed: ${err.message}`);
       });
     }
   } finally {

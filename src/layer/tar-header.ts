@@ -3,19 +3,16 @@
  * layer needs: no uname/gname, no atime/ctime) and a bounded decoder for ustar, PAX and GNU
  * long-name headers. Pure functions over Buffers; the streaming lives in tar-writer/tar-reader.
  */
+import type { FileEntry, FileType } from '../util/index.js';
 
 export const BLOCK = 512;
 
-export type EntryType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+/** The entry kinds a tar header can say (typeflags 0–6). */
+export type EntryType = Exclude<FileType, 'other'>;
 
-export interface TarEntry {
+export interface TarEntry extends FileEntry<EntryType> {
   /** Relative path without a trailing slash (directories get theirs when encoded). */
   readonly path: string;
-  readonly type: EntryType;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
   /** Seconds since the epoch (integer when written by us; may be fractional when read). */
   readonly mtime: number;
   /** Symlink target or hard-link source path. */

@@ -5,22 +5,19 @@
  */
 import type { Readable } from 'node:stream';
 import { UserError } from '../util/index.js';
-import { BLOCK, decodeHeader, parsePax, type EntryType, type RawHeader } from './tar-header.js';
+import { BLOCK, decodeHeader, parsePax, type EntryType, type RawHeader, type TarEntry } from './tar-header.js';
 
 /** PAX / GNU long-name payloads above this are refused: real ones are a few KB at most. */
 export const MAX_META_SIZE = 1024 * 1024;
 /** Longest path or link name accepted (Linux PATH_MAX). */
 export const MAX_PATH_BYTES = 4096;
 
-export interface ReadEntry {
+/** A tar entry as read: every field present, with the content to drain. */
+export interface ReadEntry extends TarEntry {
   /** The path exactly as archived (not yet cleaned or checked). */
-  readonly name: string;
-  readonly type: EntryType;
+  readonly path: string;
+  /** The mode field as archived: some writers put the file-type bits in too, so users mask it. */
   readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  readonly mtime: number;
   readonly linkname: string;
   readonly devmajor: number;
   readonly devminor: number;
@@ -155,7 +152,7 @@ export async function* readTar(src: Readable): AsyncGenerator<ReadEntry> {
       },
     };
     yield {
-      name, type, linkname, xattrs, body, size: dataSize,
+      path: name, type, linkname, xattrs, body, size: dataSize,
       mode: h.mode, uid: paxNumber(pax.get('uid'), 'uid') ?? h.uid, gid: paxNumber(pax.get('gid'), 'gid') ?? h.gid,
       mtime: paxNumber(pax.get('mtime'), 'mtime') ?? h.mtime, devmajor: h.devmajor, devminor: h.devminor,
     };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { Sha256 } from '../hash/digest.js';
-import type { BlobStore } from '../store/types.js';
+import type { Sha256 } from '../hash/index.js';
+import type { BlobStore } from '../store/index.js';
 import type { Xattrs } from './xattr.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';

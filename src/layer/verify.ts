@@ -51,8 +51,8 @@ export async function verifyLayer(src: Readable, diffId: string, what: string): 
   const tap = tapped(await decompressed(src, what));
   try {
     for await (const e of readTar(tap)) {
-      cleanArchivePath(e.name);
-      if (e.type === 'hardlink') cleanArchivePath(e.linkname, e.name);
+      cleanArchivePath(e.path);
+      if (e.type === 'hardlink') cleanArchivePath(e.linkname, e.path);
     } // readTar reads past the end marker to the end, so the hash covers every byte
   } finally {
     tap.destroy();

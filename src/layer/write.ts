@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore } from '../store/types.js';
+import type { BlobStore } from '../store/index.js';
 import { compressor, decompressed, layerMediaType } from './compress.js';
 import { tarDirectory } from './tar-writer.js';
 import type { Compression, LayerResult, LayerWriteOptions } from './types.js';

@@ -12,7 +12,6 @@
  *   mounts/   RUN --mount: cache, bind, secret, ssh (tmpfs is a spec only)
  */
 export { buildOps } from './build-ops.js';
-export { layerRefs, type BuildDeps, type StageState } from './state.js';
-export { layersOf, runInContainer, type ContainerDeps, type ContainerResult, type CommitRequest } from './container.js';
+export { layersOf, runInContainer } from './container.js';
 export { copyLineageGcHook, forgetLineages } from './copy/lineage.js';
-export { pruneCacheMounts, type CacheMountPruneReport } from './mounts/cache.js';
+export { pruneCacheMounts } from './mounts/cache.js';

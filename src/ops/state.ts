@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import type { ImageDraft, Platform } from '../image/index.js';
+import type { ImageDraft } from '../image/index.js';
+import type { Platform } from '../util/index.js';
 import type { ParentKey } from '../cache/index.js';
 import type { BuildContext } from '../context/index.js';
 import type { Compression } from '../layer/index.js';

@@ -11,9 +11,9 @@
  * in its cache key, so metadata steps (ENV, LABEL, CMD…) between two RUNs never invalidate the
  * second. Edges between stages come from `FROM <stage>`, `COPY --from` and `RUN --mount=from=`.
  */
-export * from './types.js';
-export { buildPlan, type PlanOptions } from './build.js';
+export type { CopyVertex, FromVertex, LayerVertex, MetaInstruction, MetaVertex, Plan, PlanStage, RunVertex, Vertex } from './types.js';
+export { buildPlan } from './build.js';
 export { planDockerfile, planDockerfileAsync } from './from-dockerfile.js';
-export { vertexOp, instructionOp, type OpData } from './op.js';
+export { vertexOp } from './op.js';
 export { renderPlanText, renderPlanJson, renderPlanDot } from './render.js';
 export { checkEntitlements, ENTITLEMENTS, type Entitlement } from './entitlements.js';

@@ -4,6 +4,5 @@
  *   const r = createRenderer('plain' | 'json' | 'quiet' | 'tty', stream)
  *   solver emits BuildEvent → r.sink(event); r.close() when the build ends
  */
-export * from './events.js';
-export * from './render.js';
-export { ttyRenderer } from './tty.js';
+export type { BuildEvent, StepRef } from './events.js';
+export { createRenderer, type ProgressMode } from './render.js';

@@ -1,9 +1,13 @@
-export type { Executor, ExitStatus, MountSpec, NetworkMode, ProcessSpec, ResourceLimits, SecurityMode, Stdio, Ulimit } from './types.js';
-export { createLazyOciExecutor, createOciExecutor, detectOciRuntime } from './oci-executor.js';
-export type { OciExecutor, OciExecutorOptions, OciRuntimeName } from './oci-executor.js';
+/**
+ * runtime: the Executor interface (types.ts) and its OCI runtime backend (runc or crun driven by a
+ * generated config.json), plus what RUN needs around it: users from the image's /etc/passwd, paths
+ * resolved inside a rootfs, and sweeping containers dead builds left behind.
+ *
+ *   const exec = createLazyOciExecutor(opts)     the runtime is found on first use
+ *   await exec.run(process, rootfs, mounts, stdio, signal) → ExitStatus
+ */
+export type { Executor, ExitStatus, MountSpec, NetworkMode, ProcessSpec, ResourceLimits, Stdio, Ulimit } from './types.js';
+export { createLazyOciExecutor, createOciExecutor } from './oci-executor.js';
 export { resolveUser } from './user.js';
-export type { ResolvedUser } from './user.js';
-export { ALL_CAPABILITIES, buildOciConfig, DEFAULT_CAPABILITIES, DEFAULT_SHM_BYTES, MASKED_PATHS, READONLY_PATHS } from './oci-config.js';
-export { seccompConfig } from './seccomp.js';
 export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';

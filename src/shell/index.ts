@@ -6,11 +6,11 @@
  *   expandWord('${A:-x}/bin', env)   → { value, used, unset }
  *   expandWords('$FLAGS "a b"', env) → { words, used, unset }
  */
-import type { Result } from '../util/result.js';
+import type { Result } from '../util/index.js';
 import { processWord } from './lexer.js';
 import type { ExpandOptions, Expansion, ShellEnv, ShellError } from './types.js';
 
-export type { ExpandOptions, Expansion, ShellEnv, ShellError } from './types.js';
+export type { ShellEnv } from './types.js';
 
 /** Expands one word (BuildKit's ProcessWord); the result also carries its fields in `words`. */
 export function expandWord(word: string, env: ShellEnv, opts: ExpandOptions = {}): Result<Expansion, ShellError> {

@@ -1,4 +1,4 @@
-import { ok, err, type Result } from '../util/result.js';
+import { ok, err, type Result } from '../util/index.js';
 import type { Expansion, ShellEnv, ShellError } from './types.js';
 import { replacePattern, trimPrefix, trimSuffix } from './pattern.js';
 

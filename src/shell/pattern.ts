@@ -2,7 +2,7 @@
  * Shell patterns (`*`, `?`, `\` escapes; no bracket expressions) for `${v#p}`, `${v%p}` and
  * `${v/p/r}`, matched with the semantics of Go's RE2 regexps that BuildKit uses (glob-match.ts).
  */
-import { ok, err, type Result } from '../util/result.js';
+import { ok, err, type Result } from '../util/index.js';
 import { GlobMatcher, PatternTooComplex, type Token } from './glob-match.js';
 
 /** The pattern as matcher tokens; `\}` and `\/` only protect the ${} syntax, other escapes must be `\*`, `\?` or `\\`. */

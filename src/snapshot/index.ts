@@ -1,5 +1,13 @@
-export { isMountPoint, mountOverlay, unmountReliably } from './overlay.js';
-export type { OverlayMount, OverlayOptions } from './overlay.js';
-export { dropPureCopyUps, RUNTIME_MOUNT_POINTS } from './copy-ups.js';
+/**
+ * snapshot: unpacked layer dirs keyed by chain ID (with diff_id records fsck checks), overlay
+ * mounts of a chain with short lower-dir links, and dropping pure copy-ups from an upper dir.
+ *
+ *   const snaps = openSnapshots(root, blobs)
+ *   const lowers = await snaps.prepare(layers)      lower dirs, top first; missing ones are unpacked
+ *   const m = await mountOverlay({ lowers, upper, target, linkDir: snaps.linkDir })
+ *   await snaps.commitUpper(upper, parent, compression)   the upper dir becomes the next layer
+ */
+export { mountOverlay } from './overlay.js';
+export { dropPureCopyUps } from './copy-ups.js';
+export type { LayerRef, SnapshotProblem, SnapshotStore } from './types.js';
 export { chainOf, openSnapshots } from './store.js';
-export type { LayerRef, SnapshotProblem, SnapshotStore } from './store.js';

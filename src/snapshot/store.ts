@@ -5,53 +5,9 @@ import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
 import { sayNoSpace } from '../util/index.js';
-import { checkSnapshots, RECORD, type LayerRecord, type SnapshotProblem } from './verify.js';
-import { chainIds, pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
-
-/**
- * Unpacked layers in overlay form (char 0/0 whiteouts, opaque xattrs), one directory per chain ID
- * under `<root>/snapshots/`, shared by every image that contains the same layer stack. A snapshot
- * appears by rename of a finished temp dir, so a crash never leaves half a snapshot under its name.
- *
- *   snapshots/<chain hex>/fs      the layer's files (an overlay lower dir)
- *   snapshots/<chain hex>/blob    the layer blob's digest, for GC
- *   snapshots/<chain hex>/layer   JSON {diffId, parent}: what the chain ID was computed from, so
- *                                 fsck can check the name against the blob (verify.ts)
- *   snapshots/l/<name>            short links to the fs dirs for overlay mounts (overlay.ts)
- */
-export interface LayerRef {
-  readonly descriptor: Descriptor;
-  readonly diffId: Sha256;
-}
-
-export type { SnapshotProblem } from './verify.js';
-
-export interface SnapshotStore {
-  /** Where overlay mounts keep the short links of these lower dirs (OverlayOptions.linkDir). */
-  readonly linkDir: string;
-  /** Lower dirs for a layer stack, top (last layer) first; missing ones are unpacked and kept. */
-  prepare(layers: readonly LayerRef[]): Promise<string[]>;
-  /**
-   * Writes an overlay upper dir as a layer on top of `parent` and moves the dir into place as the
-   * new layer's snapshot (not a copy). The upper dir is gone afterwards either way. `reuse` ties
-   * the tar to an earlier layer the upper was hard-linked from (see TarReuse).
-   */
-  commitUpper(upper: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>, reuse?: TarReuse): Promise<LayerResult>;
-  /**
-   * Removes the snapshots made of these layer blobs (whatever stack they sit on), so a build that
-   * runs those steps again commits its upper dir into place as a first build does. Nothing may be
-   * using them at the time; `prepare` unpacks them again when an image needs them.
-   */
-  removeLayers(blobs: ReadonlySet<Sha256>): Promise<number>;
-  /** A GC hook: removes snapshots whose layer blob is no longer in the store. */
-  gcHook(): GcHook;
-  /**
-   * Checks that every snapshot is what its name says: its blob's uncompressed tar hashes to the
-   * recorded diff_id and the chain ID of (parent, diff_id) is its name. `known` gives the
-   * expected layer of chains images name, for snapshots made before the record existed.
-   */
-  fsck(known?: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]>;
-}
+import { checkSnapshots, RECORD, type LayerRecord } from './verify.js';
+import type { LayerRef, SnapshotStore } from './types.js';
+import { chainIds, pidAlive, type BlobStore } from '../store/index.js';
 
 /** Chain IDs of a layer stack (the keys snapshots live under). */
 export function chainOf(diffIds: readonly Sha256[]): Sha256[] {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isSha256, sha256FromHex, sha256Of, type Sha256 } from '../hash/index.js';
 import { layerDiffId } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
-import type { LayerRef } from './store.js';
+import type { LayerRef, SnapshotProblem } from './types.js';
 
 /** The file in a snapshot dir that records what its chain ID was computed from. */
 export const RECORD = 'layer';
@@ -18,11 +18,6 @@ export interface LayerRecord {
   readonly diffId: Sha256;
   /** The chain ID of the layers below; null for a bottom layer. */
   readonly parent: Sha256 | null;
-}
-
-export interface SnapshotProblem {
-  readonly chain: string;
-  readonly message: string;
 }
 
 async function readRecord(snap: string): Promise<LayerRecord | 'bad' | undefined> {

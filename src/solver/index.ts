@@ -8,4 +8,4 @@
  * What a step does is the caller's (`VertexOps`, implemented by ops/); the solver owns order, the
  * cache lookup, cancellation (the first failure aborts every other step) and timings.
  */
-export * from './solve.js';
+export { solve, type KeyInputs, type StepIo, type StepKeyInputs, type StepLayer, type StepSummary, type VertexOps } from './solve.js';

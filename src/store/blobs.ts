@@ -4,9 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
-import { fsyncDir } from '../util/fs.js';
-import { UserError } from '../util/user-error.js';
-import { sayNoSpace } from '../util/no-space.js';
+import { fsyncDir, UserError, sayNoSpace } from '../util/index.js';
 import type { BlobStore, BlobWriter } from './types.js';
 
 /** Blobs up to this size are read synchronously. */

@@ -1,8 +1,15 @@
-export * from './types.js';
-export * from './reference.js';
-export * from './oci-index.js';
-export { openStore, LEASE_GRACE_MS, type Store, type StoreOptions, type GcHook, type GcReport, type FsckReport, type FsckProblem } from './store.js';
-export { FsBlobStore, LeasedBlobStore } from './blobs.js';
-export { pidAlive, acquireLock, tryAcquireLock, type Lock, type LockOptions } from './lock.js';
-export { childrenOf, walk, isManifestType, isIndexType } from './walk.js';
+/**
+ * store: the content-addressed blob store in OCI image-layout form (contract in types.ts), tags in
+ * index.json, image references, leases and locks, GC and fsck.
+ *
+ *   const store = await openStore(root)        blobs, tags, leases; GC keeps what hooks name
+ *   parseReference('app:1') → Result<Reference>
+ */
+export type { BlobStore, BlobWriter, Descriptor, Lease } from './types.js';
+export { openStore, type GcHook, type Store } from './store.js';
+export { FsBlobStore } from './blobs.js';
+export { parseReference, fullName, familiarName, familiarRepository, repositoryName, type Reference } from './reference.js';
+export { emptyIndex, tagDescriptor, tagOf, type OciIndex, type TagEntry } from './oci-index.js';
+export { pidAlive, acquireLock, tryAcquireLock, type Lock } from './lock.js';
+export { walk, isManifestType, isIndexType } from './walk.js';
 export { chainIds, chainId } from './chainid.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../util/user-error.js';
+import { UserError } from '../util/index.js';
 
 /**
  * An inter-process lock on one host: a file created with O_EXCL holding `pid starttime nonce`.

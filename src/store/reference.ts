@@ -1,5 +1,5 @@
-import { type Result, ok, err } from '../util/result.js';
-import { parseSha256, type Sha256 } from '../hash/digest.js';
+import { type Result, ok, err } from '../util/index.js';
+import { parseSha256, type Sha256 } from '../hash/index.js';
 
 /**
  * A docker-style image reference, normalised the way `docker` does it:

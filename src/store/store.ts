@@ -2,9 +2,8 @@ import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isSha256, sha256FromHex, type Sha256 } from '../hash/digest.js';
-import { fsyncDir, readdirQuiet } from '../util/fs.js';
-import { UserError } from '../util/user-error.js';
+import { isSha256, sha256FromHex, type Sha256 } from '../hash/index.js';
+import { fsyncDir, readdirQuiet, UserError } from '../util/index.js';
 import { FsBlobStore, LeasedBlobStore } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
 import { closeStore, sweepDeadTemp } from './private.js';

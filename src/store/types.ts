@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Sha256 } from '../hash/digest.js';
+import type { Sha256 } from '../hash/index.js';
 
 /** An OCI content descriptor. */
 export interface Descriptor {

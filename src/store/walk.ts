@@ -1,4 +1,4 @@
-import { isSha256, type Sha256 } from '../hash/digest.js';
+import { isSha256, type Sha256 } from '../hash/index.js';
 import type { Descriptor } from './types.js';
 
 /** Media types whose blobs point at other blobs (OCI and Docker v2 forms). */

@@ -9,12 +9,11 @@
  *                                    instructions as nodes, as BuildKit does; callers decide to report)
  *   dumpBuildkit(ast)              → BuildKit's parser AST dump (its golden `result` format)
  *   astToJson(ast)                 → plain JSON with line/col ranges (`wharf parse --format json`)
- *   parseHeredocWord / chompHeredocContent → heredoc helpers for COPY/RUN lowering
+ *   chompHeredocContent            → the heredoc helper for COPY/RUN lowering
  */
-export * from './ast.js';
-export { parseDockerfile, type ParseResult } from './parse.js';
+export type { Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Word } from './ast.js';
+export { parseDockerfile } from './parse.js';
 export { dumpBuildkit } from './dump.js';
-export { chompHeredocContent, parseHeredocWord, heredocsFromLine, type HeredocOpener } from './heredoc.js';
-export { unknownInstructionDiagnostic, unknownInstructionDiagnostics, suggestInstruction } from './hints.js';
-/** For importers that still look for it here (instructions/scope.ts); it lives in diag/suggest.ts. */
-export { astToJson, type JsonRange } from './json.js';
+export { chompHeredocContent } from './heredoc.js';
+export { unknownInstructionDiagnostic, unknownInstructionDiagnostics } from './hints.js';
+export { astToJson } from './json.js';

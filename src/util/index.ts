@@ -1,11 +1,34 @@
-export * from './result.js';
-export * from './user-error.js';
-export * from './fs.js';
-export * from './native.js';
-export * from './arrays.js';
-export * from './bytewise.js';
-export * from './read-regular.js';
-export * from './mounts.js';
-export * from './no-space.js';
-export * from './go-quote.js';
-export * from './platform.js';
+/**
+ * util: what every module needs and none owns — results, user errors, small fs helpers (atomic
+ * write, fsync + rename, regular-file reads with a size cap), mount tables, the native addon,
+ * platforms.
+ */
+export { ok, err, unreachable, type Result } from './result.js';
+export { UserError, isUserError } from './user-error.js';
+export { NoSpaceError, isNoSpace, sayNoSpace } from './no-space.js';
+export {
+  atomicWriteFile,
+  fsyncDir,
+  lstatQuiet,
+  readdirQuiet,
+  replaceFileSync,
+  tempSibling,
+  tempSiblingOwner,
+  timeSlicer,
+  S_IFMT,
+  S_IFREG,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFCHR,
+  S_IFBLK,
+  S_IFIFO,
+  S_IFSOCK,
+} from './fs.js';
+export { openRegularFile, readRegularFile, readRegularFileSync, type ReadRegularOptions } from './read-regular.js';
+export { detachMount, mountPoints, mountsUnder } from './mounts.js';
+export { DIR_STAT_FIELDS, nativeAddon, setNativeAddon, type DirStats, type NativeAddon } from './native.js';
+export { appendAll } from './arrays.js';
+export { compareBytewise } from './bytewise.js';
+export { goQuote, goQuoteList } from './go-quote.js';
+export { formatPlatform, hostPlatform, type Platform } from './platform.js';
+export type { FileEntry, FileType } from './file-entry.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
-import { encodeHeader } from '../../src/layer/tar-header.js';
+import { encodeHeader } from '../../src/layer/index.js';
 
 // `wharf build` input and output: context `-`, ADD <url>, unnamed archives, reproducible IDs.
 let dir: string;

@@ -13,7 +13,7 @@ import { wharfBuildEnv } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
-import { formatPlatform } from '../../src/util/platform.js';
+import { formatPlatform } from '../../src/util/index.js';
 
 let dir: string;
 let env: ReturnType<typeof wharfBuildEnv>;

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE_KEY_VERSION, cacheKey, explainMiss, openCache, type KeyMaterial } from '../../src/cache/index.js';
+import { CACHE_KEY_VERSION, type KeyMaterial, slotOf } from '../../src/cache/key.js';
+import { cacheKey, explainMiss, openCache } from '../../src/cache/index.js';
 import { sha256Hex, sha256Of, type Sha256 } from '../../src/hash/index.js';
-import { slotOf } from '../../src/cache/key.js';
 
 const base: KeyMaterial = { v: CACHE_KEY_VERSION, parent: 'scratch', op: { kind: 'RUN', command: { shell: 'make' } }, exec: { env: ['A=1'] }, platform: 'linux/amd64' };
 const dirs: string[] = [];

@@ -4,7 +4,10 @@ import { mkdtemp, mkdir, writeFile, symlink, rm, utimes, chmod, stat } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadXxh64, type Xxh64Hasher } from '../../src/hash/index.js';
-import { diffTreeRecords, treeRecords, hasGlobMeta, openContext, selectSources, StatCache, Fingerprinter, walkContext, ignoreFileCandidates, type BuildContext } from '../../src/context/index.js';
+import { diffTreeRecords, hasGlobMeta, openContext, selectSources, StatCache, walkContext, type BuildContext } from '../../src/context/index.js';
+import { treeRecords } from '../../src/context/treedigest.js';
+import { Fingerprinter } from '../../src/context/fingerprint.js';
+import { ignoreFileCandidates } from '../../src/context/ignorefile.js';
 
 let base: string;
 let ctxDir: string;

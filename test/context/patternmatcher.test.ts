@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conformanceDir } from '../helpers/paths.js';
 import { reportConformance } from '../helpers/report.js';
-import { PatternMatcher, Pattern, matchesPatterns, readIgnoreLines, parseIgnoreFile, goClean } from '../../src/context/index.js';
+import { PatternMatcher, goClean } from '../../src/context/index.js';
+import { Pattern, matchesPatterns } from '../../src/context/patternmatcher.js';
+import { readIgnoreLines, parseIgnoreFile } from '../../src/context/ignorefile.js';
 
 const dir = join(conformanceDir, 'dockerignore', 'patternmatcher');
 const load = <T>(name: string): T => JSON.parse(readFileSync(join(dir, name), 'utf8')) as T;

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conformanceDir } from '../helpers/paths.js';
 import { reportConformance } from '../helpers/report.js';
-import { PatternMatcher, walkContext, type ContextEntry, type WalkOptions } from '../../src/context/index.js';
+import { PatternMatcher, walkContext, type ContextEntry } from '../../src/context/index.js';
+import type { WalkOptions } from '../../src/context/walk.js';
 
 interface WalkerCase {
   test: string;

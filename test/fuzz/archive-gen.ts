@@ -153,7 +153,10 @@ function mutateBytes(r: Rng, b: Buffer): { bytes: Buffer; how: string } {
     case 0: {
       const c = Buffer.from(b);
       const n = 1 + r.int(16);
-      for (let k = 0; k < n; k++) c[r.int(c.length)] ^= 1 << r.int(8);
+      for (let k = 0; k < n; k++) {
+        const at = r.int(c.length);
+        c[at] = (c[at] ?? 0) ^ (1 << r.int(8));
+      }
       return { bytes: c, how: `${n} bit flips` };
     }
     case 1: {

@@ -1,17 +1,17 @@
 import { gzipSync } from 'node:zlib';
 import { sha256Of } from '../../src/hash/index.js';
 import type { BlobStore, Store } from '../../src/store/index.js';
-import { parseImageName } from '../../src/image/load.js';
 import {
+  parseImageName,
   addEmptyHistory,
   addLayer,
   commitImage,
   imageTimestamp,
   scratchImage,
   updateContainerConfig,
-  MEDIA_TYPE_LAYER_GZIP,
   type CommittedImage,
 } from '../../src/image/index.js';
+import { MEDIA_TYPE_LAYER_GZIP } from '../../src/image/types.js';
 
 export interface TarFile {
   readonly path: string;

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { sha256Of } from '../../src/hash/index.js';
-import { encodeHeader, endOfArchive, paddingFor, type EntryType } from '../../src/layer/tar-header.js';
+import { encodeHeader, endOfArchive, paddingFor } from '../../src/layer/index.js';
+import type { EntryType } from '../../src/layer/tar-header.js';
 import { wharfBin } from '../helpers/paths.js';
 
 export interface Member {

@@ -14,13 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { requireRoot } from '../helpers/busybox.js';
-import { isTarArchive, readTar } from '../../src/layer/index.js';
+import { isTarArchive, readTar, encodeHeader, endOfArchive, paddingFor } from '../../src/layer/index.js';
 import { isUserError } from '../../src/util/index.js';
 import { openStore } from '../../src/store/index.js';
 import { openSnapshots } from '../../src/snapshot/index.js';
 import type { Sha256 } from '../../src/hash/index.js';
 import { gzipSync } from 'node:zlib';
-import { encodeHeader, endOfArchive, paddingFor } from '../../src/layer/tar-header.js';
 import { assertRefused, assertStoreUnchanged, cli, diffIdOf, dockerMembers, LAYER, OTHER_LAYER, tarOf, withSizeField } from './archive-fixtures.js';
 
 let tmp: string;
@@ -77,8 +76,8 @@ test('the tar reader reads char, block and FIFO entries as header-only, whatever
     const dev = withSizeField(encodeHeader({ path: `dev-${type}`, type, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, devmajor: 1, devminor: 3 }), hidden.length);
     const names: string[] = [];
     for await (const e of readTar(Readable.from([Buffer.concat([dev, hidden, endOfArchive()])]))) {
-      names.push(e.name);
-      if (e.name === 'hidden') assert.equal(Buffer.concat(await collect(e.body)).toString(), 'abc');
+      names.push(e.path);
+      if (e.path === 'hidden') assert.equal(Buffer.concat(await collect(e.body)).toString(), 'abc');
       else assert.equal(e.size, 0);
     }
     assert.deepEqual(names, [`dev-${type}`, 'hidden'], type);

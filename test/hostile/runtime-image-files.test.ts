@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wharfBuildEnv } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
-import { StatCache } from '../../src/context/statcache.js';
+import { StatCache } from '../../src/context/index.js';
 
 let dir: string;
 let env: ReturnType<typeof wharfBuildEnv>;

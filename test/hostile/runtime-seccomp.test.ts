@@ -10,7 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOciExecutor, DEFAULT_CAPABILITIES, seccompConfig, type OciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
+import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
+import { DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
+import { seccompConfig } from '../../src/runtime/seccomp.js';
+import type { OciExecutor } from '../../src/runtime/oci-executor.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
 interface Rule { names: string[]; action: string; errnoRet?: number; args?: { index: number; value: number; op: string }[] }

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wharfBuildEnv } from '../helpers/wharf-build.js';
 import { requireRoot } from '../helpers/busybox.js';
-import { mountsUnder } from '../../src/util/mounts.js';
-import { NoSpaceError } from '../../src/util/no-space.js';
+import { mountsUnder, NoSpaceError } from '../../src/util/index.js';
 import { FsBlobStore } from '../../src/store/index.js';
 
 let dir: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { wharfBuildEnv } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
-import { mountsUnder } from '../../src/util/mounts.js';
+import { mountsUnder } from '../../src/util/index.js';
 
 let dir: string;
 let env: ReturnType<typeof wharfBuildEnv>;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { wharfBuildEnv } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
-import { detachMount, mountsUnder } from '../../src/util/mounts.js';
+import { detachMount, mountsUnder } from '../../src/util/index.js';
 
 let dir: string;
 let env: ReturnType<typeof wharfBuildEnv>;

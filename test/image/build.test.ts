@@ -3,22 +3,21 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, type Store, chainId } from '../../src/store/index.js';
 import { sha256Of, type Sha256 } from '../../src/hash/index.js';
 import {
   addEmptyHistory,
   addLayer,
-  chainId,
   commitImage,
   fromImage,
   imageTimestamp,
   loadImage,
   scratchImage,
   updateContainerConfig,
-  MEDIA_TYPE_LAYER_GZIP,
   MEDIA_TYPE_MANIFEST,
   type ImageConfig,
 } from '../../src/image/index.js';
+import { MEDIA_TYPE_LAYER_GZIP } from '../../src/image/types.js';
 import { createOciValidator } from '../helpers/oci-schema.js';
 import { writeTinyImage } from '../helpers/tiny-image.js';
 

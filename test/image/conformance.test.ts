@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { conformanceDir } from '../helpers/paths.js';
 import { reportConformance } from '../helpers/report.js';
 import { createOciValidator } from '../helpers/oci-schema.js';
-import { chainIds } from '../../src/image/index.js';
+import { chainIds } from '../../src/store/index.js';
 
 const specDir = join(conformanceDir, 'oci', 'image-spec');
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiarName, fullName, parseReference } from '../../src/store/reference.js';
+import { familiarName, fullName, parseReference } from '../../src/store/index.js';
 
 const full = (s: string): string => {
   const r = parseReference(s);

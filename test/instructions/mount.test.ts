@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ok } from '../../src/util/result.js';
-import { parseMount, splitCsv } from '../../src/instructions/index.js';
+import { ok } from '../../src/util/index.js';
+import { parseMount, splitCsv } from '../../src/instructions/mount.js';
 
 const range = { start: 0, end: 1 };
 const mount = (spec: string, sshIndex = 0) => {

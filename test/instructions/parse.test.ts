@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
-import { lintDockerfile, parseInstruction, parseGoDuration, type TypedInstruction } from '../../src/instructions/index.js';
+import { lintDockerfile, parseInstruction, type TypedInstruction } from '../../src/instructions/index.js';
+import { parseGoDuration } from '../../src/instructions/parse.js';
 import type { Diagnostic } from '../../src/diag/index.js';
 
 function parseOne(line: string): { typed?: TypedInstruction; diags: Diagnostic[]; text: string } {

@@ -8,9 +8,8 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isUserError } from '../../src/util/index.js';
-import { BLOCK } from '../../src/layer/tar-header.js';
+import { BLOCK, applyLayer } from '../../src/layer/index.js';
 import { Readable } from 'node:stream';
-import { applyLayer } from '../../src/layer/index.js';
 import { applyBuffer, listTree, makeTar, type SpecEntry } from './tree.js';
 
 let tmp: string;

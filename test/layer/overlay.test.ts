@@ -11,8 +11,7 @@ import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyLayer, decompressed, writeLayer } from '../../src/layer/index.js';
-import { readTar } from '../../src/layer/tar-reader.js';
+import { applyLayer, decompressed, writeLayer, readTar } from '../../src/layer/index.js';
 import { isUserError } from '../../src/util/index.js';
 import { testBlobStore } from './test-blob-store.js';
 import { applyBuffer, listTree, makeTar } from './tree.js';
@@ -58,8 +57,8 @@ test('overlay upper dir → layer with whiteouts and opaque markers, and back', 
   const res = await writeLayer(upper, { form: 'overlay', compression: 'gzip', sourceDateEpoch: 0 }, blobs);
   const entries: string[] = [];
   for await (const e of readTar(await decompressed(createReadStream(blobs.path(res.digest))))) {
-    entries.push(`${e.name} ${e.type}${e.type === 'hardlink' ? ` ${e.linkname}` : ''}`);
-    assert.ok(![...e.xattrs.keys()].some((k) => k.startsWith('trusted.overlay.')), `${e.name}: overlay xattrs dropped`);
+    entries.push(`${e.path} ${e.type}${e.type === 'hardlink' ? ` ${e.linkname}` : ''}`);
+    assert.ok(![...e.xattrs.keys()].some((k) => k.startsWith('trusted.overlay.')), `${e.path}: overlay xattrs dropped`);
   }
   assert.deepEqual(entries, [
     '.wh.x file',

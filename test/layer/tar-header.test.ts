@@ -1,7 +1,8 @@
 /** Header encoding edge cases that a directory walk in a test cannot reach cheaply. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCK, decodeHeader, encodeHeader, parsePax } from '../../src/layer/tar-header.js';
+import { BLOCK, decodeHeader, encodeHeader } from '../../src/layer/index.js';
+import { parsePax } from '../../src/layer/tar-header.js';
 
 test('sizes beyond 8 GiB and ids beyond 7 octal digits go through PAX and decode back', () => {
   const size = 10 * 1024 ** 3 + 3;

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile, open } from 'nod
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../../src/hash/index.js';
-import type { BlobStore, BlobWriter } from '../../src/store/types.js';
+import type { BlobStore, BlobWriter } from '../../src/store/index.js';
 
 export function testBlobStore(root: string): BlobStore {
   const blobDir = join(root, 'blobs', 'sha256');

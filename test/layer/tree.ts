@@ -2,9 +2,9 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { applyLayer } from '../../src/layer/index.js';
-import type { DirForm } from '../../src/layer/index.js';
-import { encodeHeader, endOfArchive, paddingFor, type EntryType } from '../../src/layer/tar-header.js';
+import { applyLayer, encodeHeader, endOfArchive, paddingFor } from '../../src/layer/index.js';
+import type { DirForm } from '../../src/layer/types.js';
+import type { EntryType } from '../../src/layer/tar-header.js';
 
 /** Depth-first listing, siblings sorted, directories with a trailing slash (as go-archive lists). */
 export async function listTree(dir: string, prefix = ''): Promise<string[]> {

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { applyLayer, writeLayer, writeLayerFromTar, type LayerWriteOptions } from '../../src/layer/index.js';
+import { applyLayer, writeLayer, writeLayerFromTar } from '../../src/layer/index.js';
+import type { LayerWriteOptions } from '../../src/layer/types.js';
 import { testBlobStore } from './test-blob-store.js';
 import { listTree } from './tree.js';
 

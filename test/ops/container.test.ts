@@ -9,7 +9,7 @@ import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore, parseReference, type Store } from '../../src/store/index.js';
 import { addLayer, commitImage, fromImage, imageTimestamp, loadImage } from '../../src/image/index.js';
-import { openSnapshots } from '../../src/snapshot/store.js';
+import { openSnapshots } from '../../src/snapshot/index.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
 import { layersOf, runInContainer } from '../../src/ops/index.js';
 

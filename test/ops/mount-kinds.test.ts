@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { openStore, type Store } from '../../src/store/index.js';
 import type { Mount } from '../../src/instructions/index.js';
-import type { BuildDeps } from '../../src/ops/index.js';
+import type { BuildDeps } from '../../src/ops/state.js';
 import { withSecret } from '../../src/ops/mounts/secret.js';
 import { withSshAgent } from '../../src/ops/mounts/ssh.js';
 

@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
-import type { BaseImageConfig, BaseImageResolver, TypedInstruction } from '../../src/instructions/index.js';
+import type { BaseImageConfig } from '../../src/instructions/base-image.js';
+import { type BaseImageResolver, type TypedInstruction, parseInstruction } from '../../src/instructions/index.js';
 import { planDockerfile, planDockerfileAsync, renderPlanJson, type Plan } from '../../src/plan/index.js';
 import { SourceFile } from '../../src/diag/index.js';
 import { parseDockerfile } from '../../src/syntax/index.js';
-import { parseInstruction } from '../../src/instructions/index.js';
 
 /** A resolver over fixed configs that records what it was asked. */
 function fakeImages(configs: Record<string, BaseImageConfig>): BaseImageResolver & { asked: string[] } {

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildOciConfig, resolveUser } from '../../src/runtime/index.js';
-import { resolveInRoot } from '../../src/runtime/in-root.js';
-import type { ProcessSpec } from '../../src/runtime/index.js';
+import { buildOciConfig } from '../../src/runtime/oci-config.js';
+import { resolveUser, resolveInRoot, type ProcessSpec } from '../../src/runtime/index.js';
 
 describe('user resolution and in-root paths', () => {
   let tmp: string;

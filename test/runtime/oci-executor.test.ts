@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createOciExecutor, detectOciRuntime } from '../../src/runtime/index.js';
-import { onPath } from '../../src/runtime/oci-executor.js';
-import type { OciExecutor, ProcessSpec } from '../../src/runtime/index.js';
+import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
+import { detectOciRuntime, onPath, type OciExecutor } from '../../src/runtime/oci-executor.js';
 import { isUserError } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 

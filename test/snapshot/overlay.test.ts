@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import { dropPureCopyUps, isMountPoint, mountOverlay } from '../../src/snapshot/index.js';
-import { linkName, pruneLinks } from '../../src/snapshot/overlay.js';
+import { dropPureCopyUps, mountOverlay } from '../../src/snapshot/index.js';
+import { isMountPoint, linkName, pruneLinks } from '../../src/snapshot/overlay.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 

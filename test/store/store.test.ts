@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
-import { openStore, parseReference, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, type Reference, type Store } from '../../src/store/index.js';
+import { openStore, parseReference, type Reference, type Store, acquireLock, tryAcquireLock } from '../../src/store/index.js';
+import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../../src/store/oci-index.js';
 import { sha256Of, type Sha256 } from '../../src/hash/index.js';
-import { acquireLock, tryAcquireLock } from '../../src/store/lock.js';
 import { writeTinyImage } from '../helpers/tiny-image.js';
 
 let dir: string;

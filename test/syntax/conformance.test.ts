@@ -5,15 +5,8 @@ import { join } from 'node:path';
 import { conformanceDir } from '../helpers/paths.js';
 import { reportConformance } from '../helpers/report.js';
 import { SourceFile } from '../../src/diag/index.js';
-import {
-  chompHeredocContent,
-  dumpBuildkit,
-  heredocsFromLine,
-  parseDockerfile,
-  parseHeredocWord,
-  unknownInstructionDiagnostics,
-  type Dockerfile,
-} from '../../src/syntax/index.js';
+import { chompHeredocContent, dumpBuildkit, parseDockerfile, unknownInstructionDiagnostics, type Dockerfile } from '../../src/syntax/index.js';
+import { heredocsFromLine, parseHeredocWord } from '../../src/syntax/heredoc.js';
 
 const buildkit = join(conformanceDir, 'buildkit');
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SourceFile, formatDiagnostic } from '../../src/diag/index.js';
-import { dumpBuildkit, parseDockerfile, suggestInstruction, unknownInstructionDiagnostics, type Dockerfile } from '../../src/syntax/index.js';
+import { dumpBuildkit, parseDockerfile, unknownInstructionDiagnostics, type Dockerfile } from '../../src/syntax/index.js';
+import { suggestInstruction } from '../../src/syntax/hints.js';
 
 function parse(text: string): Dockerfile {
   const r = parseDockerfile(new SourceFile('Dockerfile', text));

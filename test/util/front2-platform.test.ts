@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPlatform, hostPlatform } from '../../src/util/platform.js';
+import { formatPlatform, hostPlatform } from '../../src/util/index.js';
 
 test("hostPlatform maps Node's process.arch to OCI names, with arm's variant", () => {
   const cases: [string, string][] = [

@@ -8,7 +8,7 @@ import { appendAll, UserError } from '../../util/index.js';
 export interface SourceItem {
   readonly rel: string;
   readonly abs: string;
-  readonly type: 'file' | 'dir' | 'symlink' | 'other';
+  readonly type: ContextEntry['type'];
   readonly mode: number;
   readonly linkTarget?: string;
 }
