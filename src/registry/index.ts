@@ -1,0 +1,2 @@
+export type { Access, RegistryHttp, RegistryRequest, Repository } from './types.js';
+export { repositoryOf } from './types.js';
