@@ -22,6 +22,9 @@ const result = await build({
   sourcemap: true,
   logLevel: 'warning',
   write: false,
+  // undici (the registry client's HTTP) stays a package loaded on first use: bundled, its ~1 MB would
+  // be parsed by every command's start-up.
+  external: ['undici'],
 });
 // bin/wharf.js runs the bundle as a vm.Script, where `import()` has no loader: every import must
 // have been bundled (a lazy import() of a module inside the project becomes a lazy init call).
@@ -35,13 +38,13 @@ if (dynamic) {
 // zlib cost ~4 ms of a no-op build's start-up to compile (bench/README.md, "Where the time goes").
 // A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
 // answers from the real module. The source map still fits: the replacement is on the same line.
-const LAZY = /\brequire\("node:(child_process|http|https|zlib)"\)/g;
+const LAZY = /\brequire\("(node:(?:child_process|http|https|zlib)|undici)"\)/g;
 const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
 for (const f of result.outputFiles) {
   mkdirSync(dirname(f.path), { recursive: true });
   if (f === js) {
     const [first, ...rest] = f.text.split('\n');
-    writeFileSync(f.path, [`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("node:$1")'));
+    writeFileSync(f.path, [`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("$1")'));
   } else writeFileSync(f.path, f.contents);
 }
 // Code caches of the previous bundle (bin/wharf.js) are of no use any more.

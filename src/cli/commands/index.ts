@@ -15,6 +15,7 @@ import { register as importImage } from './import.js';
 import { register as save } from './save.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
+import { register as login } from './login.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -37,4 +38,5 @@ export const commands: RegisterCommand[] = [
   save,
   load,
   run,
+  login,
 ];
