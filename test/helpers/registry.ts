@@ -1,0 +1,113 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 for tests: a generated config with its
+ * own storage dir, optional TLS, htpasswd or token auth; started on a free port, stopped by PID.
+ */
+export interface RegistryConfig {
+  readonly tls?: { readonly certificate: string; readonly key: string };
+  readonly htpasswd?: string;
+  readonly token?: { readonly realm: string; readonly service: string; readonly issuer: string; readonly rootcertbundle: string };
+}
+
+export interface TestRegistry {
+  readonly port: number;
+  /** `127.0.0.1:PORT`, the domain of references to it. */
+  readonly host: string;
+  readonly dir: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function yaml(dir: string, port: number, c: RegistryConfig): string {
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'storage')}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+  ];
+  if (c.tls) lines.push('  tls:', `    certificate: ${c.tls.certificate}`, `    key: ${c.tls.key}`);
+  if (c.htpasswd) lines.push('auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${c.htpasswd}`);
+  if (c.token) {
+    lines.push('auth:', '  token:', `    realm: ${c.token.realm}`, `    service: ${c.token.service}`, `    issuer: ${c.token.issuer}`, `    rootcertbundle: ${c.token.rootcertbundle}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+/** Starts a registry; retries on a port taken between probing and binding. */
+export async function startRegistry(config: RegistryConfig = {}): Promise<TestRegistry> {
+  for (let attempt = 0; ; attempt++) {
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-registry-'));
+    await mkdir(join(dir, 'storage'));
+    const port = await freePort();
+    const cfg = join(dir, 'config.yml');
+    await writeFile(cfg, yaml(dir, port, config));
+    const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+    let exited = false;
+    const exit = new Promise<void>((res) => child.once('exit', () => ((exited = true), res())));
+    const stop = async () => {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exit;
+        clearTimeout(t);
+      }
+      await rm(dir, { recursive: true, force: true });
+    };
+    const deadline = Date.now() + 10_000;
+    while (!exited && Date.now() < deadline && !(await listening(port))) await new Promise((r) => setTimeout(r, 50));
+    if (!exited && (await listening(port))) return { port, host: `127.0.0.1:${port}`, dir, child, stop };
+    await stop();
+    if (attempt >= 2) throw new Error(`docker-registry did not start: ${stderr}`);
+  }
+}
+
+/** A CA and a server certificate for 127.0.0.1 signed by it, made with openssl in `dir`. */
+export function makeTlsFiles(dir: string): { caCert: string; caKey: string; cert: string; key: string } {
+  const p = (n: string) => join(dir, n);
+  const ossl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=wharf test CA', '-keyout', p('ca.key'), '-out', p('ca.crt')]);
+  ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', p('server.key'), '-out', p('server.csr')]);
+  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${p('san.ext')}`]);
+  ossl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('san.ext'), '-out', p('server.crt')]);
+  return { caCert: p('ca.crt'), caKey: p('ca.key'), cert: p('server.crt'), key: p('server.key') };
+}
+
+/** An htpasswd file (bcrypt, which distribution requires) with one user. */
+export async function makeHtpasswd(path: string, user: string, password: string): Promise<string> {
+  const line = execFileSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' });
+  await writeFile(path, line.trim() + '\n');
+  return path;
+}
