@@ -5,7 +5,7 @@
  * Options come from the CLI (the only reader of process.env).
  */
 import { fetch as undiciFetch, type Agent } from 'undici';
-import { UserError } from '../util/index.js';
+import { isUserError, UserError } from '../util/index.js';
 import type { RegistryHttp, RegistryRequest, Repository } from './types.js';
 import { baseUrl, endpointFor, type Endpoint } from './endpoint.js';
 import { agentFor } from './tls.js';
@@ -159,12 +159,18 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
     if (res.status !== 401) return;
     const ch = parseChallenge(res.headers.get('www-authenticate'));
     if (!ch) throw authRequired(domain);
-    const authorization = ch.scheme === 'basic' ? basicHeader(c) : `Bearer ${(await fetchToken(domain, ch, [], c, tokenFetch(ep))).token}`;
+    const refused = () => new UserError('registry.login-failed', `login to ${domain} failed: the registry refused the username or password`, 'check the username and password');
+    let authorization = basicHeader(c);
+    if (ch.scheme === 'bearer') {
+      try {
+        authorization = `Bearer ${(await fetchToken(domain, ch, [], c, tokenFetch(ep))).token}`;
+      } catch (e) {
+        throw isUserError(e) && e.code === 'registry.unauthorized' ? refused() : e;
+      }
+    }
     const again = await exchange(ep, '/v2/', { method: 'GET', headers: { authorization } });
     await again.body?.cancel().catch(() => undefined);
-    if (again.status === 401 || again.status === 403) {
-      throw new UserError('registry.login-failed', `login to ${domain} failed: the registry refused the username or password`, 'check the username and password');
-    }
+    if (again.status === 401 || again.status === 403) throw refused();
   }
 
   return {
