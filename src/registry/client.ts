@@ -87,6 +87,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
         }
         return res;
       } catch (e) {
+        if (isUserError(e)) throw e;
         if (init.signal?.aborted || (isAbort(e) && !init.signal)) throw e;
         if (scheme === 'https' && ep.httpAllowed && !/^https?:/.test(target) && speaksHttp(e)) {
           schemes.set(ep.hostPort, 'http');
