@@ -54,3 +54,24 @@ test('docker.io credentials are keyed https://index.docker.io/v1/ as docker writ
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('network errors name the host and the fix: DNS failure, unknown CA, expired certificate', async () => {
+  const { networkError } = await import('../../src/registry/net-errors.js');
+  const wrap = (code: string, message = code) => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) });
+  const dns = networkError('reg.example:5000', 'https://reg.example:5000/v2/', wrap('ENOTFOUND', 'getaddrinfo ENOTFOUND reg.example'), '/etc/docker/certs.d', 30_000);
+  assert.equal(dns.message, 'cannot resolve reg.example:5000: no such host');
+  assert.match(dns.hint ?? '', /typos.*DNS/);
+  const ca = networkError('reg.example:5000', 'https://reg.example:5000/v2/', wrap('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'), '/etc/docker/certs.d', 30_000);
+  assert.equal(ca.hint, 'if reg.example:5000 uses a private CA, put its certificate in /etc/docker/certs.d/reg.example:5000/ca.crt');
+  const expired = networkError('reg.example', 'https://reg.example/v2/', wrap('CERT_HAS_EXPIRED', 'certificate has expired'), '/c', 30_000);
+  assert.match(expired.message, /TLS with reg\.example failed: certificate has expired/);
+  assert.doesNotMatch(expired.hint ?? '', /insecure-registry/);
+});
+
+test('wharf login takes docker\'s spellings of a server', async () => {
+  const { loginDomain } = await import('../../src/cli/login-command.js');
+  assert.equal(loginDomain('https://index.docker.io/v1/'), 'docker.io');
+  assert.equal(loginDomain('registry-1.docker.io'), 'docker.io');
+  assert.equal(loginDomain('https://reg.example:5000/'), 'reg.example:5000');
+  assert.throws(() => loginDomain('user@host'), /invalid registry name/);
+});
