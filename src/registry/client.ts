@@ -4,11 +4,12 @@
  * connections, idle timeouts on every request, and errors that name the host and the fix.
  * Options come from the CLI (the only reader of process.env).
  */
-import { fetch as undiciFetch, type Agent } from 'undici';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { isUserError, UserError } from '../util/index.js';
 import type { RegistryHttp, RegistryRequest, Repository } from './types.js';
 import { baseUrl, endpointFor, type Endpoint } from './endpoint.js';
 import { agentFor } from './tls.js';
+import { proxyFor, type ProxyOptions } from './proxy.js';
 import { createCredentialStore, type CredentialStore, type Credentials } from './credentials.js';
 import { basicHeader, fetchToken, parseChallenge, TokenCache, type Challenge, type TokenFetch } from './auth.js';
 import { isAbort, isTransient, networkError, speaksHttp } from './net-errors.js';
@@ -26,6 +27,8 @@ export interface RegistryClientOptions {
   readonly tries?: number;
   /** First backoff; doubled per try. Default 250 ms. */
   readonly backoffMs?: number;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the CLI read them. */
+  readonly proxy?: ProxyOptions;
   /** Where credentials come from; docker's config.json in configDir by default. */
   readonly credentials?: CredentialStore;
 }
@@ -47,15 +50,17 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
   const tries = Math.max(1, options.tries ?? 3);
   const backoffMs = options.backoffMs ?? 250;
   const creds = options.credentials ?? createCredentialStore(options.configDir);
-  const agents = new Map<string, Agent>();
+  const agents = new Map<string, Dispatcher>();
   const schemes = new Map<string, 'https' | 'http'>();
   const challenges = new Map<string, Challenge>();
   const tokens = new TokenCache();
   const credCache = new Map<string, Promise<Credentials | undefined>>();
 
-  const agent = (hostPort: string): Agent => {
-    let a = agents.get(hostPort);
-    if (!a) agents.set(hostPort, (a = agentFor({ certsDir, timeoutMs }, hostPort)));
+  const agent = (url: URL): Dispatcher => {
+    const proxy = proxyFor(options.proxy, url);
+    const key = `${url.host} ${proxy ?? ''}`;
+    let a = agents.get(key);
+    if (!a) agents.set(key, (a = agentFor({ certsDir, timeoutMs }, url.host, proxy)));
     return a;
   };
   const credentialsFor = (domain: string) => {
@@ -69,7 +74,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
     for (let attempt = 1; ; attempt++) {
       const scheme = schemes.get(ep.hostPort) ?? 'https';
       const url = /^https?:\/\//.test(target) ? target : baseUrl(ep, scheme) + target;
-      const host = new URL(url).host;
+      const parsed = new URL(url);
       try {
         const body = typeof init.body === 'function' ? init.body() : init.body;
         const res = (await undiciFetch(url, {
@@ -77,7 +82,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
           headers: init.headers,
           ...(body !== undefined ? { body: body as never, duplex: 'half' } : {}),
           ...(init.signal ? { signal: init.signal } : {}),
-          dispatcher: agent(host),
+          dispatcher: agent(parsed),
           redirect: 'follow',
         })) as unknown as Response;
         if ((res.status >= 500 || res.status === 429) && attempt < tries) {

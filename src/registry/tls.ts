@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { readRegularFileSync } from '../util/index.js';
 
 export interface TransportOptions {
@@ -48,11 +48,10 @@ export function certsFor(certsDir: string, hostPort: string): HostTls {
   return out;
 }
 
-export function agentFor(opts: TransportOptions, hostPort: string): Agent {
+/** The dispatcher for one host, through `proxy` (a CONNECT tunnel; certs.d applies inside it) when given. */
+export function agentFor(opts: TransportOptions, hostPort: string, proxy?: string): Dispatcher {
   const tls = certsFor(opts.certsDir, hostPort);
-  return new Agent({
-    connect: { timeout: opts.timeoutMs, ...tls },
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-  });
+  const timeouts = { headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs };
+  if (proxy) return new ProxyAgent({ uri: proxy, requestTls: { timeout: opts.timeoutMs, ...tls }, ...timeouts });
+  return new Agent({ connect: { timeout: opts.timeoutMs, ...tls }, ...timeouts });
 }
