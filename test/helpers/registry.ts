@@ -9,7 +9,8 @@ import { join } from 'node:path';
  * own storage dir, optional TLS, htpasswd or token auth; started on a free port, stopped by PID.
  */
 export interface RegistryConfig {
-  readonly tls?: { readonly certificate: string; readonly key: string };
+  /** `clientcas`: require client certificates signed by these CAs. */
+  readonly tls?: { readonly certificate: string; readonly key: string; readonly clientcas?: readonly string[] };
   readonly htpasswd?: string;
   readonly token?: { readonly realm: string; readonly service: string; readonly issuer: string; readonly rootcertbundle: string };
 }
@@ -50,6 +51,7 @@ function yaml(dir: string, port: number, c: RegistryConfig): string {
     `  addr: 127.0.0.1:${port}`,
   ];
   if (c.tls) lines.push('  tls:', `    certificate: ${c.tls.certificate}`, `    key: ${c.tls.key}`);
+  if (c.tls?.clientcas) lines.push('    clientcas:', ...c.tls.clientcas.map((ca) => `      - ${ca}`));
   if (c.htpasswd) lines.push('auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${c.htpasswd}`);
   if (c.token) {
     lines.push('auth:', '  token:', `    realm: ${c.token.realm}`, `    service: ${c.token.service}`, `    issuer: ${c.token.issuer}`, `    rootcertbundle: ${c.token.rootcertbundle}`);
@@ -94,15 +96,18 @@ export async function startRegistry(config: RegistryConfig = {}): Promise<TestRe
   }
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it, made with openssl in `dir`. */
-export function makeTlsFiles(dir: string): { caCert: string; caKey: string; cert: string; key: string } {
+/** A CA, a server certificate for 127.0.0.1 and a client certificate signed by it, made with openssl in `dir`. */
+export function makeTlsFiles(dir: string): { caCert: string; caKey: string; cert: string; key: string; clientCert: string; clientKey: string } {
   const p = (n: string) => join(dir, n);
   const ossl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=wharf test CA', '-keyout', p('ca.key'), '-out', p('ca.crt')]);
   ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', p('server.key'), '-out', p('server.csr')]);
   execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${p('san.ext')}`]);
   ossl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('san.ext'), '-out', p('server.crt')]);
-  return { caCert: p('ca.crt'), caKey: p('ca.key'), cert: p('server.crt'), key: p('server.key') };
+  ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=wharf test client', '-keyout', p('client.key'), '-out', p('client.csr')]);
+  execFileSync('sh', ['-c', `printf 'extendedKeyUsage=clientAuth\\n' > ${p('client.ext')}`]);
+  ossl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('client.ext'), '-out', p('client.cert')]);
+  return { caCert: p('ca.crt'), caKey: p('ca.key'), cert: p('server.crt'), key: p('server.key'), clientCert: p('client.cert'), clientKey: p('client.key') };
 }
 
 /** An htpasswd file (bcrypt, which distribution requires) with one user. */

@@ -88,6 +88,32 @@ test('(b) TLS with a private CA: trusted through certs.d, refused without it wit
   }
 });
 
+test('(b) a registry that requires client certificates: certs.d NAME.cert + NAME.key are presented', async () => {
+  const tlsDir = join(dir, 'mtls');
+  await mkdir(tlsDir);
+  const files = makeTlsFiles(tlsDir);
+  const reg = await startRegistry({ tls: { certificate: files.cert, key: files.key, clientcas: [files.caCert] } });
+  try {
+    const onlyCa = join(dir, 'certs-ca-only');
+    await mkdir(join(onlyCa, reg.host), { recursive: true });
+    await copyFile(files.caCert, join(onlyCa, reg.host, 'ca.crt'));
+    const repo = { domain: reg.host, path: 'library/busybox' };
+    await rejectsUser(client({ certsDir: onlyCa }).send(repo, { method: 'GET', path: '/v2/', access: 'pull' }), (e) => {
+      assert.ok(e.message.includes(reg.host), e.message);
+    });
+    const withClient = join(dir, 'certs-client');
+    await mkdir(join(withClient, reg.host), { recursive: true });
+    await copyFile(files.caCert, join(withClient, reg.host, 'ca.crt'));
+    await copyFile(files.clientCert, join(withClient, reg.host, 'client.cert'));
+    await copyFile(files.clientKey, join(withClient, reg.host, 'client.key'));
+    const ok = await client({ certsDir: withClient }).send(repo, { method: 'GET', path: '/v2/', access: 'pull' });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  } finally {
+    await reg.stop();
+  }
+});
+
 test('a plain-http server on a host not named insecure: the --insecure-registry hint; with the flag it works', async () => {
   const reg = await startRegistry();
   try {
@@ -151,6 +177,29 @@ test('a 5xx is retried with the same body, and the retries are bounded', async (
     });
     assert.equal(streamed.status, 503, 'after 3 tries the last answer is returned');
     assert.deepEqual(bodies, ['chunk', 'chunk', 'chunk'], 'a streamed body is produced again for each try');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a connection reset is retried; the caller\'s abort is not', async () => {
+  let n = 0;
+  const { server, host } = await tinyServer((req, res) => {
+    n++;
+    if (n === 1) req.socket.destroy();
+    else res.writeHead(200).end('ok');
+  });
+  try {
+    const c = client({ insecure: [host] });
+    // The first connection is used by the https attempt on a loopback host; a fresh client per case.
+    const res = await c.send({ domain: host, path: 'r' }, { method: 'GET', path: 'manifests/a', access: 'pull' });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'ok');
+    assert.equal(n, 2, 'answered by the second try');
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await assert.rejects(c.send({ domain: host, path: 'r' }, { method: 'GET', path: 'manifests/a', access: 'pull', signal: ac.signal }), (e: unknown) => !isUserError(e));
   } finally {
     server.closeAllConnections();
     server.close();
