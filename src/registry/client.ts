@@ -56,8 +56,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
   const tokens = new TokenCache();
   const credCache = new Map<string, Promise<Credentials | undefined>>();
 
-  const agent = (url: URL): Dispatcher => {
-    const proxy = proxyFor(options.proxy, url);
+  const agent = (url: URL, proxy: string | undefined): Dispatcher => {
     const key = `${url.host} ${proxy ?? ''}`;
     let a = agents.get(key);
     if (!a) agents.set(key, (a = agentFor({ certsDir, timeoutMs }, url.host, proxy)));
@@ -75,6 +74,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
       const scheme = schemes.get(ep.hostPort) ?? 'https';
       const url = /^https?:\/\//.test(target) ? target : baseUrl(ep, scheme) + target;
       const parsed = new URL(url);
+      const proxy = proxyFor(options.proxy, parsed);
       try {
         const body = typeof init.body === 'function' ? init.body() : init.body;
         const res = (await undiciFetch(url, {
@@ -82,7 +82,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
           headers: init.headers,
           ...(body !== undefined ? { body: body as never, duplex: 'half' } : {}),
           ...(init.signal ? { signal: init.signal } : {}),
-          dispatcher: agent(parsed),
+          dispatcher: agent(parsed, proxy),
           redirect: 'follow',
         })) as unknown as Response;
         if ((res.status >= 500 || res.status === 429) && attempt < tries) {
@@ -103,7 +103,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
           await sleep(backoffMs * 2 ** (attempt - 1), init.signal);
           continue;
         }
-        throw networkError(ep.domain, url, e, certsDir, timeoutMs);
+        throw networkError(ep.domain, url, e, certsDir, timeoutMs, proxy);
       }
     }
   }

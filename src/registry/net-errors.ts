@@ -32,9 +32,26 @@ export function isAbort(e: unknown): boolean {
   return n === 'AbortError' || n === 'TimeoutError';
 }
 
-export function networkError(domain: string, url: string, e: unknown, certsDir: string, timeoutMs: number): UserError {
+/** A proxy URL without its user and password. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'the configured proxy';
+  }
+}
+
+export function networkError(domain: string, url: string, e: unknown, certsDir: string, timeoutMs: number, proxy?: string): UserError {
   const code = causeCode(e);
   const host = domain;
+  if (proxy && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(code)) {
+    return new UserError('registry.proxy', `cannot reach the proxy ${redact(proxy)} (for ${host}): ${code === 'ECONNREFUSED' ? 'connection refused' : 'no such host'}`, `check HTTPS_PROXY / HTTP_PROXY, or add ${host} to NO_PROXY`);
+  }
+  // fetch refuses the WHATWG "bad ports" (1, 6000, 6665-6669, 10080, ...) before connecting.
+  if (/bad port/i.test(causeMessage(e))) return new UserError('registry.bad-port', `cannot connect to ${host}: its port is on fetch's list of blocked ports`, 'run the registry on another port (5000 is usual)');
   if (code === 'ECONNREFUSED') return new UserError('registry.unreachable', `cannot connect to ${host} (${url}): connection refused`, `check that the registry runs and listens on ${host}`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UserError('registry.unreachable', `cannot resolve ${host}: ${code === 'EAI_AGAIN' ? 'DNS lookup failed temporarily' : 'no such host'}`, 'check the registry name for typos and the DNS or /etc/hosts settings');
   if (/UND_ERR_(HEADERS|BODY|CONNECT)_TIMEOUT/.test(code) || code === 'ETIMEDOUT') return new UserError('registry.timeout', `${host} did not answer within ${Math.round(timeoutMs / 1000)} s (${url})`, 'check the network, or try again later');

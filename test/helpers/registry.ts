@@ -24,7 +24,17 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
+/** Ports fetch refuses to connect to (the WHATWG fetch spec's "bad ports" at and above 1024). */
+const BAD_PORTS = new Set([1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const p = await anyPort();
+    if (!BAD_PORTS.has(p)) return p;
+  }
+}
+
+function anyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);

@@ -66,3 +66,19 @@ test('requests go through an HTTP CONNECT proxy when one is configured (NO_PROXY
     await via.close();
   }
 });
+
+test('a proxy that refuses connections is named (without its password), and a port fetch blocks is said so', async () => {
+  const port = await listen(createServer());
+  servers.pop()!.close();
+  const c = createRegistryHttp({ configDir: join(tmpdir(), 'wharf-no-config'), certsDir: join(tmpdir(), 'wharf-no-certs'), proxy: { httpsProxy: `http://u:secret@127.0.0.1:${port}` } });
+  try {
+    await assert.rejects(c.send({ domain: 'registry.test', path: 'a' }, { method: 'GET', path: '/v2/', access: 'pull' }), (e: Error & { hint?: string }) => {
+      assert.equal(e.message, `cannot reach the proxy http://127.0.0.1:${port}/ (for registry.test): connection refused`);
+      assert.match(e.hint ?? '', /NO_PROXY/);
+      return true;
+    });
+    await assert.rejects(c.send({ domain: '127.0.0.1:10080', path: 'a' }, { method: 'GET', path: '/v2/', access: 'pull' }), /127\.0\.0\.1:10080: its port is on fetch's list of blocked ports/);
+  } finally {
+    await c.close();
+  }
+});
