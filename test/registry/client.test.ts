@@ -64,15 +64,32 @@ test('(a) plain http on loopback: GET /v2/, a blob HEAD 404, a monolithic upload
   }
 });
 
-test('(b) TLS with a private CA: trusted through certs.d, refused without it with the host and the certs.d hint', async () => {
-  const tlsDir = join(dir, 'tls');
+/** The status of GET /v2/ on repo's registry. */
+async function ping(c: RegistryClient, repo: { domain: string; path: string }): Promise<number> {
+  const res = await c.send(repo, { method: 'GET', path: '/v2/', access: 'pull' });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** A certs.d root named `name` whose HOST directory holds `files` (source path → name there). */
+async function certsD(name: string, host: string, files: Record<string, string>): Promise<string> {
+  const root = join(dir, name);
+  await mkdir(join(root, host), { recursive: true });
+  for (const [src, dst] of Object.entries(files)) await copyFile(src, join(root, host, dst));
+  return root;
+}
+
+async function tlsFiles(name: string) {
+  const tlsDir = join(dir, name);
   await mkdir(tlsDir);
-  const files = makeTlsFiles(tlsDir);
+  return makeTlsFiles(tlsDir);
+}
+
+test('(b) TLS with a private CA: trusted through certs.d, refused without it with the host and the certs.d hint', async () => {
+  const files = await tlsFiles('tls');
   const reg = await startRegistry({ tls: { certificate: files.cert, key: files.key } });
   try {
-    const certsDir = join(dir, 'certs.d');
-    await mkdir(join(certsDir, reg.host), { recursive: true });
-    await copyFile(files.caCert, join(certsDir, reg.host, 'ca.crt'));
+    const certsDir = await certsD('certs.d', reg.host, { [files.caCert]: 'ca.crt' });
     const repo = { domain: reg.host, path: 'library/busybox' };
     const ok = await client({ certsDir }).send(repo, { method: 'GET', path: 'manifests/latest', access: 'pull' });
     assert.equal(ok.status, 404, 'reached the registry over TLS (no such manifest)');
@@ -89,26 +106,16 @@ test('(b) TLS with a private CA: trusted through certs.d, refused without it wit
 });
 
 test('(b) a registry that requires client certificates: certs.d NAME.cert + NAME.key are presented', async () => {
-  const tlsDir = join(dir, 'mtls');
-  await mkdir(tlsDir);
-  const files = makeTlsFiles(tlsDir);
+  const files = await tlsFiles('mtls');
   const reg = await startRegistry({ tls: { certificate: files.cert, key: files.key, clientcas: [files.caCert] } });
   try {
-    const onlyCa = join(dir, 'certs-ca-only');
-    await mkdir(join(onlyCa, reg.host), { recursive: true });
-    await copyFile(files.caCert, join(onlyCa, reg.host, 'ca.crt'));
+    const onlyCa = await certsD('certs-ca-only', reg.host, { [files.caCert]: 'ca.crt' });
     const repo = { domain: reg.host, path: 'library/busybox' };
     await rejectsUser(client({ certsDir: onlyCa }).send(repo, { method: 'GET', path: '/v2/', access: 'pull' }), (e) => {
       assert.ok(e.message.includes(reg.host), e.message);
     });
-    const withClient = join(dir, 'certs-client');
-    await mkdir(join(withClient, reg.host), { recursive: true });
-    await copyFile(files.caCert, join(withClient, reg.host, 'ca.crt'));
-    await copyFile(files.clientCert, join(withClient, reg.host, 'client.cert'));
-    await copyFile(files.clientKey, join(withClient, reg.host, 'client.key'));
-    const ok = await client({ certsDir: withClient }).send(repo, { method: 'GET', path: '/v2/', access: 'pull' });
-    assert.equal(ok.status, 200);
-    await ok.body?.cancel();
+    const withClient = await certsD('certs-client', reg.host, { [files.caCert]: 'ca.crt', [files.clientCert]: 'client.cert', [files.clientKey]: 'client.key' });
+    assert.equal(await ping(client({ certsDir: withClient }), repo), 200);
   } finally {
     await reg.stop();
   }
@@ -125,9 +132,7 @@ test('a plain-http server on a host not named insecure: the --insecure-registry 
       assert.match(e.message, /plain http/);
       assert.equal(e.hint, `if that registry is meant to be used without TLS, pass --insecure-registry ${domain}`);
     });
-    const res = await client({ insecure: [domain] }).send(repo, { method: 'GET', path: '/v2/', access: 'pull' });
-    assert.equal(res.status, 200);
-    await res.body?.cancel();
+    assert.equal(await ping(client({ insecure: [domain] }), repo), 200);
   } finally {
     await reg.stop();
   }
