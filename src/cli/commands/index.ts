@@ -15,6 +15,7 @@ import { register as importImage } from './import.js';
 import { register as save } from './save.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
+import { register as pull } from './pull.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -36,5 +37,6 @@ export const commands: RegisterCommand[] = [
   importImage,
   save,
   load,
+  pull,
   run,
 ];

@@ -1,0 +1,80 @@
+/**
+ * The CLI's registry wiring: the one place a RegistryHttp is made (makeRegistryHttp), the puller a
+ * build's FROM uses, and `wharf pull`.
+ */
+import { familiarName, fullName, type Reference, type Store } from '../store/index.js';
+import { loadImage, parseImageName } from '../image/index.js';
+import { openSnapshots } from '../snapshot/index.js';
+import { plainRegistryHttp, pullImage, shortId, type PullEvent, type RegistryHttp } from '../registry/index.js';
+import { formatPlatform, hostPlatform, isUserError, UserError, type Platform } from '../util/index.js';
+import type { CliContext } from './context.js';
+import { openCliStore } from './open-store.js';
+import { parsePlatform } from './build-args.js';
+
+/**
+ * The RegistryHttp every command uses. For now the minimal plain-http one (loopback registries);
+ * the full client (TLS, auth, retries) replaces it here.
+ */
+export function makeRegistryHttp(_ctx: CliContext): RegistryHttp {
+  return plainRegistryHttp({ insecure: true });
+}
+
+/** Plain lines as `docker pull` prints them, one per layer state change. */
+function pullLines(ctx: CliContext): (e: PullEvent) => void {
+  return (e) => {
+    if (e.type !== 'layer' || e.state === 'downloading') return;
+    ctx.stdout.write(`${shortId(e.digest)}: ${e.state === 'exists' ? 'Already exists' : 'Pull complete'}\n`);
+  };
+}
+
+export async function pullCmd(ctx: CliContext, root: string, name: string, opts: { platform?: string; quiet?: boolean }): Promise<number> {
+  const ref = parseImageName(name);
+  const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+  const store = await openCliStore(root);
+  const full = fullName(ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' });
+  const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
+  if (!opts.quiet) ctx.stdout.write(`${ref.digest ?? tagged.tag}: Pulling from ${ref.path}\n`);
+  const r = await pullImage(makeRegistryHttp(ctx), store, tagged, {
+    platform,
+    snapshots: openSnapshots(root, store),
+    ...(opts.quiet ? {} : { onEvent: pullLines(ctx) }),
+  });
+  if (!opts.quiet) {
+    ctx.stdout.write(`Digest: ${r.repoDigest.slice(r.repoDigest.indexOf('@') + 1)}\n`);
+    ctx.stdout.write(`Status: ${r.downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(tagged)}\n`);
+  }
+  ctx.stdout.write(`${full}\n`);
+  return 0;
+}
+
+/**
+ * What a build's FROM calls for an image: pulls it when the store lacks it (or always, with
+ * --pull), once per name per build. Pull progress goes to stderr, as build output does.
+ */
+export function makePuller(ctx: CliContext, root: string, store: Store, platform: Platform, always: boolean): { ensure(ref: string): Promise<void> } {
+  const pulls = new Map<string, Promise<void>>();
+  const http = makeRegistryHttp(ctx);
+  const snapshots = openSnapshots(root, store);
+  async function pull(name: string): Promise<void> {
+    if (!always) {
+      const have = await loadImage(store, name, platform).then(() => true, (e: unknown) => {
+        if (isUserError(e) && e.code === 'image.not-found') return false;
+        throw e;
+      });
+      if (have) return;
+    }
+    const ref = parseImageName(name);
+    const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
+    ctx.stderr.write(`pulling ${familiarName(tagged)} (${formatPlatform(platform)})\n`);
+    await pullImage(http, store, tagged, { platform, snapshots }).catch((e: unknown) => {
+      throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint) : e;
+    });
+  }
+  return {
+    ensure(name) {
+      let p = pulls.get(name);
+      if (!p) pulls.set(name, (p = pull(name)));
+      return p;
+    },
+  };
+}
