@@ -138,7 +138,8 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
     try {
       const raw = tapped(Readable.from(counted(res, d, what)));
       await copyVerifiedLayer(raw, l.diffId, what, (c) => w.write(c)).catch((e: unknown) => {
-        throw isUserError(e) && e.message.includes(d.digest) ? e : refused(what, isUserError(e) ? e.message : String(e));
+        if (!isUserError(e)) throw e;
+        throw e.code === 'registry.blob-mismatch' ? e : refused(what, e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
       });
       const got = raw.hash.digest();
       if (raw.hash.size !== d.size || got !== d.digest) throw refused(what, `the bytes hash to ${got} (${raw.hash.size} bytes)`);

@@ -68,11 +68,11 @@ export async function startServer(handler: Handler): Promise<{ host: string; sto
 }
 
 /** Forwards to `upstream`; `mutate` may change a response body before it is sent. */
-export function proxyTo(upstream: string, mutate: (path: string, body: Buffer) => Buffer): Handler {
+export function proxyTo(upstream: string, mutate: (path: string, body: Buffer) => Buffer, rewrite: (path: string) => string = (p) => p): Handler {
   return async (req, body, res) => {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
-    const up = await fetch(`http://${upstream}${req.url}`, { method: req.method!, headers, redirect: 'manual', ...(body.length ? { body } : {}) });
+    const up = await fetch(`http://${upstream}${rewrite(req.url ?? '/')}`, { method: req.method!, headers, redirect: 'manual', ...(body.length ? { body } : {}) });
     const out = mutate(req.url ?? '', Buffer.from(await up.arrayBuffer()));
     const keep = ['content-type', 'docker-content-digest', 'location', 'docker-distribution-api-version'];
     for (const k of keep) {
