@@ -78,3 +78,16 @@ export function makePuller(ctx: CliContext, root: string, store: Store, platform
     },
   };
 }
+
+/** `wharf push NAME[:TAG]`: prints `TAG: digest: sha256:… size: N` as docker does. */
+export async function pushCmd(ctx: CliContext, root: string, name: string, opts: { quiet?: boolean }): Promise<number> {
+  const ref = parseImageName(name);
+  if (ref.digest) throw new UserError('cli.bad-reference', `wharf push ${name}: push a tag, not a digest`, 'e.g. wharf push registry:5000/app:1');
+  const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
+  const store = await openCliStore(root);
+  if (!opts.quiet) ctx.stdout.write(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]\n`);
+  const { pushImage } = await import('../registry/index.js');
+  const r = await pushImage(makeRegistryHttp(ctx), store, tagged);
+  ctx.stdout.write(opts.quiet ? `${fullName(tagged)}\n` : `${r.tag}: digest: ${r.digest} size: ${r.size}\n`);
+  return 0;
+}
