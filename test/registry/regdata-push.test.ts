@@ -65,6 +65,19 @@ test('an image with uncompressed layers is pushed as its stored OCI manifest and
   assert.equal(wharf(other, ['run', name, 'cat', '/msg']).stdout, 'plain\n');
 });
 
+test('zstd layers are pushed as they are stored and pulled back', async () => {
+  const ctx = await writeContext(dir, 'ctx3', { Dockerfile: 'FROM busybox:test\nRUN echo zstd > /msg\n' });
+  const name = `${reg.host}/team/zstd:1`;
+  assert.equal(wharf(root, ['build', '--progress', 'plain', '--compression', 'zstd', '-t', name, ctx]).status, 0);
+  assert.equal(wharf(root, ['push', name]).status, 0);
+  const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' })) as { layers: { mediaType: string }[] };
+  assert.equal(raw.layers.at(-1)!.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+  const other = join(dir, 'other3');
+  const p = wharf(other, ['pull', name]);
+  assert.equal(p.status, 0, p.stderr);
+  assert.equal(wharf(other, ['run', name, 'cat', '/msg']).stdout, 'zstd\n');
+});
+
 test('pushing an image the store lacks, or to a digest, is refused with a hint', () => {
   const r = wharf(root, ['push', `${reg.host}/nope:1`]);
   assert.equal(r.status, 1);
