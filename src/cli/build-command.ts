@@ -8,7 +8,7 @@ import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js
 import type { Store, Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
 import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
-import { UserError, hostPlatform } from '../util/index.js';
+import { UserError, hostPlatform, type Platform } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
@@ -29,6 +29,7 @@ import { readSecretFlags, readSshFlags } from './build-secrets.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Compression } from '../layer/index.js';
+import { makePuller, type Puller } from './registry.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -119,17 +120,29 @@ interface BuildSettings {
 }
 
 async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings): Promise<number> {
+  // TARGETPLATFORM and friends are this host's: the build runs its steps here.
+  const platform = hostPlatform();
+  const puller = makePuller(ctx, root, store, platform, s.flags.pull === true);
+  try {
+    return await buildWith(ctx, root, store, input, s, platform, puller);
+  } finally {
+    await puller.close();
+  }
+}
+
+async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller): Promise<number> {
   const { flags, t0, mode, labels, output, tags, buildArgs } = s;
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
-  // TARGETPLATFORM and friends are this host's: the build runs its steps here.
-  const platform = hostPlatform();
   const file = new SourceFile(input.dockerfileName, input.text);
   const parsed = parseDockerfile(file);
   let diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
   if (parsed.ast) {
-    const images: BaseImageResolver = { config: (ref) => loadImage(store, ref, platform).then((img) => img.config.config ?? {}, () => undefined) };
+    // A missing base is pulled here, before planning: its Env and ONBUILD shape the plan.
+    const images: BaseImageResolver = {
+      config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
+    };
     const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: platform };
     const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
     diags = planned.diagnostics;
@@ -179,6 +192,7 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
       limits: s.policy.limits,
       secrets: s.secrets,
       sshAgents: s.sshAgents,
+      ensureImage: (ref: string) => puller.ensure(ref),
     };
     const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
     let draft = result.target.draft;

@@ -26,7 +26,8 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--pids-limit <n>', 'most processes and threads in one RUN step; -1 for none (default 4096)')
     .option('--compression <kind>', 'how new layers are stored: none (default, as docker keeps them locally), gzip or zstd', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
-    .option('--no-cache', 'run every step even when a cached result exists');
+    .option('--no-cache', 'run every step even when a cached result exists')
+    .option('--pull', 'pull every FROM image again (re-resolve its tag), even when the store has it');
 }
 
 /** The command-line arguments that give a `wharf build` these build option values (defaults left out). */
@@ -38,6 +39,8 @@ export function buildOptionArgs(opts: BuildOptions): string[] {
     const flag = o.long!;
     if (o.negate && !o.required) {
       if (v === false) args.push(flag);
+    } else if (v === true && !o.negate) {
+      args.push(flag);
     } else if (Array.isArray(v)) {
       for (const x of v) args.push(flag, String(x));
     } else if (typeof v === 'string' && v !== o.defaultValue) {
@@ -65,6 +68,8 @@ export interface BuildOptions {
   readonly cache: boolean;
   /** `--no-cache-filter` values (commander names a `--no-` option after what follows it). */
   readonly cacheFilter: string[];
+  /** `--pull`: FROM images are pulled again even when the store has them. */
+  readonly pull?: boolean;
 }
 
 export interface BuildFlags extends BuildOptions {

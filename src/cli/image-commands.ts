@@ -3,7 +3,7 @@ import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
 import { openCliStore } from './open-store.js';
 import { UserError } from '../util/index.js';
-import { historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
+import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
@@ -115,7 +115,8 @@ export async function inspect(ctx: CliContext, root: string, names: string[]): P
   const views = [];
   for (const n of names) {
     const { image, tags } = await findImage(store, n);
-    views.push(inspectView(image, tags.map((t) => familiarName(t.ref))));
+    const digests = tags.flatMap((t) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION] ?? []);
+    views.push(inspectView(image, tags.map((t) => familiarName(t.ref)), digests));
   }
   ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
   return 0;

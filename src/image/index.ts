@@ -21,5 +21,5 @@ export {
   type ImageDraft,
 } from './build.js';
 export { settleTimes } from './created.js';
-export { historyRows, inspectView } from './inspect.js';
+export { historyRows, inspectView, REPO_DIGEST_ANNOTATION } from './inspect.js';
 export { imageSize, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from './load.js';

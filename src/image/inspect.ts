@@ -1,13 +1,19 @@
 import { sha256Hex } from '../hash/index.js';
 import { type LoadedImage, imageSize } from './load.js';
 
+/**
+ * A tag entry's annotation naming the image as its registry knows it (`repo@sha256:…`, recorded by
+ * pull): what docker shows as RepoDigests.
+ */
+export const REPO_DIGEST_ANNOTATION = 'io.wharf.repo.digest';
+
 /** `docker image inspect`-shaped JSON for one image (the fields a user or script reaches for). */
-export function inspectView(img: LoadedImage, repoTags: readonly string[]): Record<string, unknown> {
+export function inspectView(img: LoadedImage, repoTags: readonly string[], repoDigests: readonly string[] = []): Record<string, unknown> {
   const c = img.config;
   return {
     Id: img.id,
     RepoTags: [...repoTags],
-    RepoDigests: [],
+    RepoDigests: [...new Set(repoDigests)],
     Parent: '',
     Comment: c.history?.at(-1)?.comment ?? '',
     Created: c.created ?? '',

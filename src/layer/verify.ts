@@ -79,9 +79,14 @@ export async function copyVerifiedLayer(src: Readable, diffId: string, what: str
   const checked = verifyLayer(pass, diffId, what);
   // A refusal stops the copy at once (and never leaves it waiting for a drain that cannot come).
   checked.catch((e: unknown) => pass.destroy(e as Error));
+  // The check may finish before the blob does (bytes after a gzip stream's end are never read):
+  // then nothing drains `pass` any more, so stop feeding it rather than wait for a drain.
+  let settled: 'ok' | 'refused' | undefined;
+  const done = checked.then(() => void (settled = 'ok'), () => void (settled = 'refused'));
   for await (const chunk of src as AsyncIterable<Buffer>) {
+    if (settled === 'refused') break;
     await sink(chunk);
-    if (!pass.write(chunk)) await once(pass, 'drain');
+    if (!settled && !pass.write(chunk)) await Promise.race([once(pass, 'drain'), done]);
   }
   pass.end();
   await checked;

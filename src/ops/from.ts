@@ -25,10 +25,11 @@ export async function fromStage(deps: BuildDeps, stage: PlanStage, stages: Reado
 export async function imageState(deps: BuildDeps, ref: string): Promise<StageState> {
   let img;
   try {
+    await deps.ensureImage?.(ref);
     img = await loadImage(deps.store, ref, deps.platform);
   } catch (e) {
     if (isUserError(e) && e.code === 'image.not-found') {
-      throw new UserError('build.image-not-found', `image ${ref} not found; \`wharf import\`/\`wharf load\` it`, 'registries are not supported yet: import a rootfs tar or load a docker/OCI archive into the store first');
+      throw new UserError('build.image-not-found', `image ${ref} not found`, '`wharf pull` it, or `wharf import`/`wharf load` it into the store');
     }
     throw e;
   }

@@ -53,6 +53,11 @@ export interface BuildDeps {
   readonly secrets?: ReadonlyMap<string, Uint8Array>;
   /** `--ssh` agent sockets by id. */
   readonly sshAgents?: ReadonlyMap<string, string>;
+  /**
+   * Makes sure an image named by FROM (or COPY --from=IMAGE) is in the store, pulling it when the
+   * store lacks it (or always, under --pull). Without it, a missing image is an error.
+   */
+  readonly ensureImage?: (ref: string) => Promise<void>;
 }
 
 export function layerRefs(draft: ImageDraft): LayerRef[] {

@@ -32,3 +32,4 @@ export { compareBytewise } from './bytewise.js';
 export { goQuote, goQuoteList } from './go-quote.js';
 export { formatPlatform, hostPlatform, type Platform } from './platform.js';
 export type { FileEntry, FileType } from './file-entry.js';
+export { limiter } from './limit.js';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { wharfBin } from '../helpers/paths.js';
+import { freePort } from '../helpers/registry.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
 
@@ -213,11 +214,14 @@ test('new layers are plain tars unless --compression asks (the blob digest is th
   }
 });
 
-test('an image that is not in the store says how to get it', async () => {
-  const ctx = await context('missing', { Dockerfile: 'FROM nosuch:1\nRUN true\n' });
+test('an image that is not in the store is pulled, and a registry wharf cannot reach says so', async () => {
+  // A loopback port nothing listens on: tests never reach past this host.
+  const host = `127.0.0.1:${await freePort()}`;
+  const ctx = await context('missing', { Dockerfile: `FROM ${host}/nosuch:1\nRUN true\n` });
   const r = await build(ctx);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /image nosuch:1 not found; `wharf import`\/`wharf load` it/);
+  assert.match(r.stderr, new RegExp(`pulling ${host.replace(/\./g, '\\.')}/nosuch:1: cannot connect to ${host.replace(/\./g, '\\.')} .*connection refused`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
 test('a failure in one stage cancels a running sibling stage and leaves no mounts behind', async () => {

@@ -16,6 +16,8 @@ import { register as save } from './save.js';
 import { register as load } from './load.js';
 import { register as run } from './run.js';
 import { register as login } from './login.js';
+import { register as pull } from './pull.js';
+import { register as push } from './push.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -37,6 +39,8 @@ export const commands: RegisterCommand[] = [
   importImage,
   save,
   load,
+  pull,
+  push,
   run,
   login,
 ];
