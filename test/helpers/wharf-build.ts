@@ -1,5 +1,7 @@
+import { after, before } from 'node:test';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBusyboxRootfs, requireRoot } from './busybox.js';
 import { wharfBin } from './paths.js';
@@ -53,3 +55,23 @@ export function wharfBuildEnv(dir: string) {
 }
 
 export const cachedFlags = (m: BuildMeta) => m['wharf.steps'].map((s) => s.cached);
+
+export type WharfBuildEnv = ReturnType<typeof wharfBuildEnv>;
+
+/**
+ * For a test file whose tests build on busybox:test: registers a `before` that makes a temp dir
+ * (named from `prefix`) with a store holding that image, and an `after` that removes the dir.
+ * The returned fields are set once `before` has run.
+ */
+export function busyboxStoreForFile(prefix: string): { dir: string; env: WharfBuildEnv } {
+  const suite = {} as { dir: string; env: WharfBuildEnv };
+  before(async () => {
+    suite.dir = await mkdtemp(join(tmpdir(), prefix));
+    suite.env = wharfBuildEnv(suite.dir);
+    suite.env.importBusybox();
+  });
+  after(async () => {
+    if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
+}

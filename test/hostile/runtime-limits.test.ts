@@ -3,33 +3,20 @@
  * `--pids-limit` (cgroups), with a default pids limit so a fork bomb in a Dockerfile cannot take
  * every pid of the host. Bad values are refused naming the flag and the accepted form.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { wharfBuildEnv } from '../helpers/wharf-build.js';
+import { busyboxStoreForFile } from '../helpers/wharf-build.js';
 import { parseRunPolicy, parseSize } from '../../src/cli/build-limits.js';
 
-let dir: string;
-let env: ReturnType<typeof wharfBuildEnv>;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wharf-limits-'));
-  env = wharfBuildEnv(dir);
-  env.importBusybox();
-});
-after(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = busyboxStoreForFile('wharf-limits-');
 
 /** Builds `run` as the one RUN of a fresh image and returns what it wrote to /out. */
 async function runWith(name: string, run: string, flags: string[]): Promise<string> {
-  const ctx = await env.context(name, { Dockerfile: `FROM busybox:test\nRUN ${run}\n` });
+  const ctx = await suite.env.context(name, { Dockerfile: `FROM busybox:test\nRUN ${run}\n` });
   // --no-cache: limits are resources, not inputs, so they are not part of the step's cache key.
-  const r = env.wharf(['build', '--progress', 'plain', '--no-cache', '-t', `${name}:t`, ...flags, ctx]);
+  const r = suite.env.wharf(['build', '--progress', 'plain', '--no-cache', '-t', `${name}:t`, ...flags, ctx]);
   assert.equal(r.status, 0, r.stderr);
-  return env.wharf(['run', `${name}:t`, 'cat', '/out']).stdout.trim();
+  return suite.env.wharf(['run', `${name}:t`, 'cat', '/out']).stdout.trim();
 }
 
 test('--ulimit sets the soft and hard limits inside RUN (the last one per name wins)', async () => {
@@ -65,7 +52,7 @@ test('the pids limit stops a fork beyond it; the default is 4096 and -1 lifts it
 });
 
 test('bad values name the flag and the accepted form', async () => {
-  const ctx = await env.context('bad', { Dockerfile: 'FROM busybox:test\n' });
+  const ctx = await suite.env.context('bad', { Dockerfile: 'FROM busybox:test\n' });
   const cases: [string[], RegExp][] = [
     [['--ulimit', 'nofile'], /^error: --ulimit nofile: write --ulimit NAME=SOFT\[:HARD\], e\.g\. --ulimit nofile=1024:2048/],
     [['--ulimit', 'nofiles=1'], /^error: --ulimit nofiles=1: unknown limit nofiles; use one of core, cpu/],
@@ -75,7 +62,7 @@ test('bad values name the flag and the accepted form', async () => {
     [['--pids-limit', 'lots'], /^error: --pids-limit lots: give a number of processes, or -1/],
   ];
   for (const [flags, want] of cases) {
-    const r = env.wharf(['build', ...flags, ctx]);
+    const r = suite.env.wharf(['build', ...flags, ctx]);
     assert.equal(r.status, 2, flags.join(' '));
     assert.match(r.stderr, want);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
