@@ -16,6 +16,7 @@ const benches: Record<string, string[]> = {
   'layer-commit': ['layer-commit.js', '--size-mb', '1024'],
   'run-overhead': ['run-overhead.js', '50'],
   startup: ['startup.js', '20'],
+  registry: ['registry.js', '--runs', '5'],
 };
 
 const wanted = process.argv.slice(2);

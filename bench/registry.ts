@@ -1,0 +1,173 @@
+/**
+ * Registry transfer against the peers, from a local docker-registry (distribution 2.8, plain http on
+ * 127.0.0.1) on a generated 5-layer image (~200 MB of files, half random and half repetitive, so
+ * gzip has work to do; stored gzip-compressed):
+ *   pull, registry → ready store: `wharf pull` (fresh root each run; layers verified and unpacked
+ *     into snapshots), `skopeo copy docker://… oci:DIR` (fresh dir; blobs only), `docker pull`
+ *     (private dockerd, `docker rmi` between runs; layers unpacked);
+ *   push with gzip (the stored gzip layers, as is): `wharf push` against `skopeo copy oci:… docker://…`,
+ *     each run into a freshly started registry, so no blob is already there and nothing can be
+ *     mounted from another repository;
+ *   `wharf pull` of an image already present (one manifest request) against `wharf --version`.
+ * Runs of different tools are interleaved round by round after one warm-up round; medians.
+ * Needs root (dockerd, wharf's snapshots). Usage: node dist/bench/registry.js [--runs 5] [--size-mb 200]
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DOCKER, startDockerd, type PrivateDockerd } from '../test/helpers/dockerd.js';
+import { startRegistry, type TestRegistry } from '../test/helpers/registry.js';
+import { median } from './peers/stats.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'size-mb': { type: 'string', default: '200' } } });
+const runs = Number(values.runs);
+const sizeMb = Number(values['size-mb']);
+if (!(runs >= 1 && sizeMb >= 5)) throw new Error('--runs ≥ 1 and --size-mb ≥ 5 are needed');
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(projectRoot, 'bin', 'wharf.js');
+const LAYERS = 5;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** Runs a command to completion; throws with its stderr when it fails. Returns wall ms. */
+function timed(cmd: string, args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+const wharf = (root: string, args: string[]) => timed(process.execPath, [bin, '--root', root, ...args]);
+
+/** One layer's files: 1 MiB blocks, each half random bytes and half a repeated line. */
+function writeLayerFiles(dir: string, mb: number): void {
+  mkdirSync(dir, { recursive: true });
+  const text = Buffer.alloc(512 * 1024, 'wharf registry benchmark: compressible filler line\n');
+  const perFile = 8;
+  for (let f = 0; f * perFile < mb; f++) {
+    const blocks: Buffer[] = [];
+    for (let b = 0; b < Math.min(perFile, mb - f * perFile); b++) blocks.push(randomBytes(512 * 1024), text);
+    writeFileSync(join(dir, `data-${f}.bin`), Buffer.concat(blocks));
+  }
+}
+
+function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return (r.stdout || r.stderr).trim().split('\n')[0] ?? '?';
+}
+
+interface Row { readonly what: string; readonly tool: string; readonly times: number[] }
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(os.tmpdir(), 'wharf-bench-registry-'));
+  let reg: TestRegistry | undefined;
+  let dockerd: PrivateDockerd | undefined;
+  try {
+    log(`setup: ${LAYERS} layers of ${sizeMb / LAYERS} MiB, registry, dockerd`);
+    const ctx = join(tmp, 'ctx');
+    const per = Math.round(sizeMb / LAYERS);
+    for (let i = 0; i < LAYERS; i++) writeLayerFiles(join(ctx, `l${i}`), per);
+    writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', ...Array.from({ length: LAYERS }, (_, i) => `COPY l${i} /l${i}`), ''].join('\n'));
+    [reg, dockerd] = await Promise.all([startRegistry(), startDockerd()]);
+    const src = join(tmp, 'src-store');
+    const image = `${reg.host}/bench/big:1`;
+    wharf(src, ['build', '--progress', 'quiet', '--compression', 'gzip', '-t', image, ctx]);
+    wharf(src, ['push', image]);
+    const files = spawnSync('du', ['-sm', ctx], { encoding: 'utf8' }).stdout.split('\t')[0];
+    const blobs = spawnSync('du', ['-sm', join(src, 'blobs')], { encoding: 'utf8' }).stdout.split('\t')[0];
+
+    const rows: Row[] = [];
+    const round = (what: string, tools: [string, (i: number) => number][]) => {
+      const times = tools.map(() => [] as number[]);
+      for (let i = -1; i < runs; i++) {
+        // Rotate the order each round so no tool always runs first (after another's page-cache churn).
+        for (let k = 0; k < tools.length; k++) {
+          const j = (k + i + 1) % tools.length;
+          const ms = tools[j]![1](i);
+          if (i >= 0) times[j]!.push(ms);
+        }
+        log(`${what} round ${i < 0 ? 'warm-up' : i + 1}: ${tools.map(([n], j) => `${n} ${times[j]!.at(-1)?.toFixed(0) ?? '-'}`).join(', ')}`);
+      }
+      tools.forEach(([tool], j) => rows.push({ what, tool, times: times[j]! }));
+    };
+
+    const fresh = (name: string) => {
+      const p = join(tmp, name);
+      rmSync(p, { recursive: true, force: true });
+      return p;
+    };
+    const d = dockerd;
+    round('pull', [
+      ['wharf pull', () => wharf(fresh('pull-wharf'), ['pull', '-q', image])],
+      ['skopeo copy docker:// oci:', () => timed('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${image}`, `oci:${fresh('pull-skopeo')}:big`])],
+      ['docker pull', () => {
+        spawnSync(DOCKER, ['-H', `unix://${d.socket}`, 'rmi', '-f', image], { stdio: 'ignore' });
+        return timed(DOCKER, ['-H', `unix://${d.socket}`, 'pull', '-q', image]);
+      }],
+    ]);
+    rmSync(join(tmp, 'pull-skopeo'), { recursive: true, force: true });
+
+    // Each push into a registry started for it: no blob is present, none can be mounted.
+    const pushTo = async () => startRegistry();
+    const pushRegs: TestRegistry[] = [];
+    for (let i = 0; i < 2 * (runs + 1); i++) pushRegs.push(await pushTo());
+    let next = 0;
+    try {
+      round('push (gzip)', [
+        ['wharf push', () => {
+          const r = pushRegs[next++]!;
+          const target = `${r.host}/bench/big:1`;
+          wharf(src, ['tag', image, target]);
+          const ms = wharf(src, ['push', '-q', target]);
+          wharf(src, ['rmi', target]);
+          return ms;
+        }],
+        ['skopeo copy oci: docker://', () => {
+          const r = pushRegs[next++]!;
+          return timed('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${src}:${image}`, `docker://${r.host}/bench/big:1`]);
+        }],
+      ]);
+    } finally {
+      for (const r of pushRegs) await r.stop();
+    }
+
+    const present = join(tmp, 'present');
+    wharf(present, ['pull', '-q', image]);
+    round('already present', [
+      ['wharf pull (image present)', () => wharf(present, ['pull', '-q', image])],
+      ['wharf --version', () => timed(process.execPath, [bin, '--version'])],
+    ]);
+
+    const s = (ms: number) => (ms / 1000).toFixed(2);
+    const out: string[] = [];
+    out.push(`Registry bench ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg()[0]!.toFixed(2)}`);
+    out.push(`image: ${LAYERS} layers, ${files} MiB of files, ${blobs} MiB of gzip blobs; median of ${runs} interleaved runs after 1 warm-up`);
+    out.push(`peers: ${version('skopeo', ['--version'])}; docker ${version(DOCKER, ['version', '--format', '{{.Client.Version}}'])}; ${version('docker-registry', ['--version'])}`);
+    out.push('', '| operation | tool | median s | min–max s | × fastest peer |', '|---|---|---|---|---|');
+    for (const what of [...new Set(rows.map((r) => r.what))]) {
+      const group = rows.filter((r) => r.what === what);
+      const peers = group.filter((r) => !r.tool.startsWith('wharf'));
+      const best = peers.length ? Math.min(...peers.map((r) => median(r.times))) : null;
+      for (const r of group) {
+        const m = median(r.times);
+        const rel = best && r.tool.startsWith('wharf') ? `${(m / best).toFixed(2)}×` : '';
+        out.push(`| ${what} | ${r.tool} | ${s(m)} | ${s(Math.min(...r.times))}–${s(Math.max(...r.times))} | ${rel} |`);
+      }
+    }
+    const present0 = median(rows.find((r) => r.tool === 'wharf pull (image present)')!.times);
+    const start0 = median(rows.find((r) => r.tool === 'wharf --version')!.times);
+    out.push('', `already-present pull adds ${(present0 - start0).toFixed(0)} ms beyond start-up (${present0.toFixed(0)} ms against ${start0.toFixed(0)} ms for wharf --version)`);
+    console.log(out.join('\n'));
+  } finally {
+    await dockerd?.stop();
+    await reg?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
