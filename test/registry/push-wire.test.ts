@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,4 +228,29 @@ test('--chunk-size uploads in PATCH requests with Content-Range, finished by PUT
   const bad = await wharfAsync(root, ['push', '--chunk-size', 'lots', name]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--chunk-size lots/);
+});
+
+test('a mount the registry cannot make (202) falls back to an upload in the session it opened', async () => {
+  const ctx = await writeContext(dir, 'ctx5', { Dockerfile: 'FROM busybox:test\nRUN echo fallback > /msg\n' });
+  const name = `${proxy.host}/team/fallback:1`;
+  assert.equal(wharf(root, ['build', '--progress', 'plain', '-t', name, ctx]).status, 0);
+  const [local] = JSON.parse(wharf(root, ['inspect', name]).stdout) as { RootFS: { Layers: string[] } }[];
+  // Push it gzip once elsewhere so its compressed copy exists, then say (wrongly) that an empty
+  // repository holds that copy.
+  const first = await wharfAsync(root, ['push', name]);
+  assert.equal(first.status, 0, first.stderr);
+  const copy = (JSON.parse(readFileSync(join(root, 'wire', 'compressed', `${hex(local!.RootFS.Layers.at(-1)!)}.gzip`), 'utf8')) as { digest: string }).digest;
+  writeFileSync(join(root, 'wire', 'origins', hex(copy)), JSON.stringify({ [proxy.host]: ['team/empty'] }));
+  const second = `${proxy.host}/team/fallback2:1`;
+  assert.equal(wharf(root, ['tag', name, second]).status, 0);
+  requests.length = 0;
+  const r = await wharfAsync(root, ['push', second]);
+  assert.equal(r.status, 0, r.stderr);
+  const mount = requests.find((q) => q.method === 'POST' && q.url.includes(`mount=${encodeURIComponent(copy)}`));
+  assert.equal(mount?.status, 202, JSON.stringify(requests));
+  assert.ok(mount!.url.includes('from=team%2Fempty'));
+  const i = requests.indexOf(mount!);
+  assert.equal(requests[i + 1]?.method, 'PUT', 'the upload goes on in the session the mount request opened');
+  assert.equal(requests[i + 1]?.status, 201);
+  assert.equal(skopeoRaw(second.replace(proxy.host, reg.host)).layers.at(-1)!.digest, copy);
 });
