@@ -9,7 +9,8 @@ import { openWireRecords } from '../registry/index.js';
 /**
  * The one place the CLI opens the store, so every command gets the same GC hooks: layer
  * snapshots (and incremental-COPY lineages) whose blob is gone are collected with it, and layers
- * the build cache records are kept, and so are the compressed copies push made of tagged layers. It also repairs what a wharf killed mid-build left behind.
+ * the build cache records are kept, and so are the compressed copies push made of tagged layers.
+ * It also repairs what a wharf killed mid-build left behind.
  */
 export async function openCliStore(root: string): Promise<Store> {
   // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
