@@ -136,6 +136,14 @@ test('an uncompressed layer is pushed gzip (docker schema2), the copy is kept: a
   const other = join(dir, 'other');
   assert.equal(wharf(other, ['pull', '-q', name]).status, 0);
   assert.equal(wharf(other, ['run', name]).stdout, 'wire\n');
+
+  // Once no tagged image uses the layer, GC removes the copy and its records.
+  for (const n of [name, copyName, third]) assert.equal(wharf(root, ['rmi', n]).status, 0);
+  assert.equal(wharf(root, ['prune']).status, 0);
+  assert.ok(!existsSync(join(root, 'blobs', 'sha256', hex(copy.digest))), 'the compressed copy is collected');
+  assert.ok(!existsSync(record));
+  assert.ok(!existsSync(join(root, 'wire', 'origins', hex(copy.digest))));
+  assert.equal(wharf(root, ['fsck']).status, 0);
 });
 
 test('--compression zstd and --format oci push OCI manifests; --compression none sends the tar; bad values are refused', async () => {
