@@ -5,5 +5,5 @@ export { createCredentialStore, type CredentialStore, type Credentials } from '.
 export type { ProxyOptions } from './proxy.js';
 export { pullImage, shortId, type PullEvent, type PullOptions, type PullResult } from './pull.js';
 export { pushImage, type PushEvent, type PushFormat, type PushOptions, type PushResult } from './push.js';
-export { hasBlob, pushBlob, putManifest, sendBlob, uploadUrl, type BlobOutcome, type SendBlobOptions, type UploadTarget } from './upload.js';
+export { hasBlob, pushBlob, putManifest, sendBlob, streamBlob, uploadUrl, type BlobOutcome, type SendBlobOptions, type UploadTarget } from './upload.js';
 export { openWireRecords, type WireRecords } from './wire.js';

@@ -10,10 +10,13 @@
  *
  * Each blob is HEADed first; a blob the store knows another repository of this registry holds
  * (pulled from there, or pushed there) is mounted from it; the rest is uploaded (monolithic, or in
- * chunks). The manifest is PUT by tag: Docker schema2 (which docker 20.10 pulls) when the format is
+ * chunks). A layer compressed for the first time has no digest to HEAD until it is made, so it is
+ * streamed to the registry while it is compressed (as docker does), unless chunks were asked for. The manifest is PUT by tag: Docker schema2 (which docker 20.10 pulls) when the format is
  * `docker` (the default) and every layer is gzip, else an OCI manifest. The stored manifest's own
  * bytes go when they already are what would be sent, so its digest stays the one the store knows.
  */
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { documentBytes, loadImage, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest } from '../image/index.js';
 import type { Sha256 } from '../hash/index.js';
@@ -22,7 +25,7 @@ import { familiarName, type Descriptor, type Lease, type Reference, type Store }
 import { limiter } from '../util/index.js';
 import { MEDIA_DOCKER_MANIFEST } from './manifest.js';
 import { repositoryOf, type RegistryHttp } from './types.js';
-import { putManifest, sendBlob, type BlobOutcome, type UploadTarget } from './upload.js';
+import { putManifest, sendBlob, streamBlob, type BlobOutcome, type UploadTarget } from './upload.js';
 import { openWireRecords, type WireCompression, type WireRecords } from './wire.js';
 
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
@@ -100,15 +103,29 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
     layers = await Promise.all(
       img.manifest.layers.map((l) =>
         limit(async () => {
-          let d = l;
-          if (isPlainLayer(l.mediaType) && compression !== 'none') {
-            const copy = await compressedCopy(store, lease, wire, l, compression, (digest) => emit({ type: 'layer', digest, state: 'compressing', source: l.digest }));
-            if (copy.made) compressed++;
-            d = copy.descriptor;
-          }
           opts.signal?.throwIfAborted();
-          await blob(d, true);
-          return d;
+          if (!isPlainLayer(l.mediaType) || compression === 'none') {
+            await blob(l, true);
+            return l;
+          }
+          const known = await wire.compressed(l.digest, compression);
+          if (known) {
+            await lease.add(known.digest);
+            await blob(known, true);
+            return known;
+          }
+          compressed++;
+          // Its digest is known only once it is compressed: sent while it is made (no HEAD), or,
+          // for chunked uploads or when that fails, from the stored copy afterwards.
+          const made = await compressCopy(store, lease, wire, l, compression, opts.chunkSize ? undefined : target, emit);
+          if (made.sent) {
+            sent++;
+            await wire.recordOrigin(made.descriptor.digest, repo);
+            emit({ type: 'layer', digest: made.descriptor.digest, state: 'pushed' });
+          } else {
+            await blob(made.descriptor, true);
+          }
+          return made.descriptor;
         }),
       ),
     );
@@ -148,23 +165,51 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
   return { tag, digest, size: bytes.length, mediaType, sent, mounted, compressed };
 }
 
-/** The `kind` copy of an uncompressed layer: the one a record names, else made now and recorded. */
-async function compressedCopy(store: Store, lease: Lease, wire: WireRecords, l: Descriptor, kind: WireCompression, onStart: (d: Sha256) => void): Promise<{ descriptor: Descriptor; made: boolean }> {
-  const known = await wire.compressed(l.digest, kind);
-  if (known) {
-    await lease.add(known.digest);
-    return { descriptor: known, made: false };
-  }
-  onStart(l.digest);
+/**
+ * Compresses an uncompressed layer into the store and records the copy. With `target`, the bytes
+ * also stream to the registry as they are made (compressing and sending overlap); `sent` says
+ * whether that upload completed. A failed upload is not an error here: the copy is then complete
+ * in the store and the caller sends it the ordinary way, which reports what is wrong.
+ */
+async function compressCopy(store: Store, lease: Lease, wire: WireRecords, l: Descriptor, kind: WireCompression, target: UploadTarget | undefined, emit: (e: PushEvent) => void): Promise<{ descriptor: Descriptor; sent: boolean }> {
+  emit({ type: 'layer', digest: l.digest, state: 'compressing', source: l.digest });
   const w = await lease.blobs.writer();
+  const out = target ? new PassThrough({ highWaterMark: 4 << 20 }) : undefined;
+  let settle!: (d: Sha256 | Error) => void;
+  const committed = new Promise<Sha256 | Error>((r) => (settle = r));
+  let uploading = out !== undefined;
+  const upload = target && out
+    ? streamBlob(target, `the ${kind} copy of layer ${l.digest}`, out, async () => {
+        const d = await committed;
+        if (d instanceof Error) throw d;
+        return d;
+      }).then(
+        () => true,
+        () => {
+          uploading = false;
+          out.destroy();
+          return false;
+        },
+      )
+    : Promise.resolve(false);
   try {
     await pipeline(store.openRead(l.digest, l.size), compressor(kind), async (src: AsyncIterable<Buffer>) => {
-      for await (const c of src) await w.write(c);
+      for await (const c of src) {
+        await w.write(c);
+        if (uploading && out && !out.write(c)) await Promise.race([once(out, 'drain').catch(() => undefined), upload]);
+      }
     });
+    out?.end();
     const { digest, size } = await w.commit();
+    settle(digest);
     const descriptor: Descriptor = { mediaType: layerMediaType(kind), digest, size };
     await wire.recordCompressed(l.digest, kind, descriptor);
-    return { descriptor, made: true };
+    return { descriptor, sent: await upload };
+  } catch (e) {
+    settle(e instanceof Error ? e : new Error(String(e)));
+    out?.destroy();
+    await upload;
+    throw e;
   } finally {
     await w.abort();
   }

@@ -73,11 +73,7 @@ export async function sendBlob(t: UploadTarget, d: Descriptor, open: () => Async
       start = undefined;
     }
   }
-  start ??= await send(t, 'POST', 'blobs/uploads/');
-  if (start.status !== 202) throw await httpError(start, `starting the upload of ${d.digest} to ${t.name}`, t.repo.domain);
-  await start.body?.cancel();
-  const location = start.headers.get('location');
-  if (!location) throw new UserError('registry.bad-answer', `registry ${t.repo.domain} started an upload without a Location`);
+  const location = await sessionLocation(t, start ?? (await send(t, 'POST', 'blobs/uploads/')), d.digest);
   const last = opts.chunkSize && d.size > opts.chunkSize ? await patchChunks(t, d, location, open, opts.chunkSize) : undefined;
   const put = await send(t, 'PUT', uploadUrl(last ?? location, { digest: d.digest }), {
     headers: { 'Content-Type': 'application/octet-stream' },
@@ -86,6 +82,38 @@ export async function sendBlob(t: UploadTarget, d: Descriptor, open: () => Async
   if (put.status !== 201) throw await httpError(put, `uploading ${d.digest} to ${t.name}`, t.repo.domain);
   await put.body?.cancel();
   return 'pushed';
+}
+
+async function sessionLocation(t: UploadTarget, start: Response, what: string): Promise<string> {
+  if (start.status !== 202) throw await httpError(start, `starting the upload of ${what} to ${t.name}`, t.repo.domain);
+  await start.body?.cancel();
+  const location = start.headers.get('location');
+  if (!location) throw new UserError('registry.bad-answer', `registry ${t.repo.domain} started an upload without a Location`);
+  return location;
+}
+
+/**
+ * Uploads bytes whose digest is known only once they have all been made (a layer compressed as it
+ * is sent, as docker does): one streamed PATCH, then PUT ?digest= with what `digest` resolves to.
+ * The stream is read once, so a failed attempt is not retried here: the caller sends the stored
+ * copy the ordinary way instead.
+ */
+export async function streamBlob(t: UploadTarget, what: string, bytes: AsyncIterable<Uint8Array>, digest: () => Promise<Sha256>): Promise<Sha256> {
+  const location = await sessionLocation(t, await send(t, 'POST', 'blobs/uploads/'), what);
+  let used = false;
+  const body = () => {
+    if (used) throw new Error(`the streamed upload of ${what} cannot be sent again`);
+    used = true;
+    return bytes;
+  };
+  const res = await send(t, 'PATCH', location, { headers: { 'Content-Type': 'application/octet-stream' }, body });
+  if (res.status !== 202) throw await httpError(res, `uploading ${what} to ${t.name}`, t.repo.domain);
+  await res.body?.cancel();
+  const d = await digest();
+  const put = await send(t, 'PUT', uploadUrl(res.headers.get('location') ?? location, { digest: d }), { headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(0) });
+  if (put.status !== 201) throw await httpError(put, `uploading ${d} to ${t.name}`, t.repo.domain);
+  await put.body?.cancel();
+  return d;
 }
 
 /** PATCHes the blob in `size`-byte chunks; resolves with the Location to finish the upload at. */

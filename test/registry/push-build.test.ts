@@ -86,33 +86,35 @@ test('a push that fails after the build exits non-zero, names the host and keeps
   assert.equal(wharf(root, ['inspect', name]).status, 0);
 });
 
-test('kill -9 in the middle of a push: fsck is clean, no temp files stay, and the rerun completes', async () => {
-  const ctx = await writeContext(dir, 'ctx4', { Dockerfile: 'FROM busybox:test\nRUN head -c 40000000 /dev/urandom > /big && md5sum /big > /sum\n' });
-  const name = `${reg.host}/team/big:1`;
-  assert.equal(wharf(root, ['build', '--progress', 'plain', '-t', name, ctx]).status, 0);
-  // Chunks of 256k make the upload long enough to be caught in the middle of.
-  const child = spawn(process.execPath, [wharfBin, '--root', root, 'push', '--chunk-size', '256k', name], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const uploads = join(reg.dir, 'storage', 'docker', 'registry', 'v2', 'repositories', 'team', 'big', '_uploads');
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && !(existsSync(uploads) && readdirSync(uploads).length > 0)) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(child.exitCode, null, 'still pushing when killed');
-  child.kill('SIGKILL');
-  await exited;
+for (const [how, flags] of [['chunked', ['--chunk-size', '256k']], ['streamed while compressed', []]] as const) {
+  test(`kill -9 in the middle of a push (${how}): fsck is clean, no temp files stay, and the rerun completes`, async () => {
+    const repo = how === 'chunked' ? 'big' : 'streamed';
+    const ctx = await writeContext(dir, `ctx-${repo}`, { Dockerfile: `FROM busybox:test\nRUN head -c 40000000 /dev/urandom > /big && md5sum /big > /sum && echo ${repo} > /msg\n` });
+    const name = `${reg.host}/team/${repo}:1`;
+    assert.equal(wharf(root, ['build', '--progress', 'plain', '-t', name, ctx]).status, 0);
+    const child = spawn(process.execPath, [wharfBin, '--root', root, 'push', ...flags, name], { stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const uploads = join(reg.dir, 'storage', 'docker', 'registry', 'v2', 'repositories', 'team', repo, '_uploads');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(existsSync(uploads) && readdirSync(uploads).length > 0)) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(child.exitCode, null, 'still pushing when killed');
+    child.kill('SIGKILL');
+    await exited;
 
-  const fsck = wharf(root, ['fsck']);
-  assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
-  assert.match(fsck.stdout, / 0 problem\(s\)/);
-  assert.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith(`${child.pid}.`)), [], 'the killed push left no temp files');
+    const fsck = wharf(root, ['fsck']);
+    assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
+    assert.match(fsck.stdout, / 0 problem\(s\)/);
+    assert.deepEqual(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith(`${child.pid}.`)), [], 'the killed push left no temp files');
 
-  const again = wharf(root, ['push', name]);
-  assert.equal(again.status, 0, again.stderr);
-  const m = /^1: digest: (sha256:[0-9a-f]{64})/m.exec(again.stdout);
-  assert.ok(m, again.stdout);
-  assert.equal(skopeoDigest(name), m[1]);
-  assert.equal(wharf(root, ['fsck']).status, 0);
-  const other = join(dir, 'after-kill');
-  assert.equal(wharf(other, ['pull', '-q', name]).status, 0);
-  assert.equal(wharf(other, ['run', name, 'md5sum', '-c', '/sum']).stdout, '/big: OK\n');
-});
+    const again = wharf(root, ['push', name]);
+    assert.equal(again.status, 0, again.stderr);
+    const m = /^1: digest: (sha256:[0-9a-f]{64})/m.exec(again.stdout);
+    assert.ok(m, again.stdout);
+    assert.equal(skopeoDigest(name), m[1]);
+    assert.equal(wharf(root, ['fsck']).status, 0);
+    const other = join(dir, `after-kill-${repo}`);
+    assert.equal(wharf(other, ['pull', '-q', name]).status, 0);
+    assert.equal(wharf(other, ['run', name, 'md5sum', '-c', '/sum']).stdout, '/big: OK\n');
+  });
+}
