@@ -101,7 +101,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     const built: { image?: CommittedImage } = {};
     const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
     if (code !== 0 || !built.image || !pushes.length) return code;
-    return await pushBuilt(ctx, store, built.image, pushes, pushOpts!, interrupt.signal);
+    return await pushBuilt(ctx, store, built.image, pushes, pushOpts!, mode, interrupt.signal);
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -275,16 +275,20 @@ const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) 
 
 /**
  * `--push`: each name in turn, after the image is stored and tagged; a failure leaves it tagged
- * here and says so. Lines as `docker push` prints them go to stderr, with the build's output.
+ * here and says so. Lines as `docker push` prints them go to stderr, with the build's output (a
+ * `pushed` event with --progress json).
  */
-async function pushBuilt(ctx: CliContext, store: Store, image: CommittedImage, names: Reference[], opts: PushOptions, signal: AbortSignal): Promise<number> {
+async function pushBuilt(ctx: CliContext, store: Store, image: CommittedImage, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<number> {
+  const plain = mode === 'tty' || mode === 'plain';
   const http = makeRegistryHttp(ctx);
   try {
     for (const n of names) {
       const tagged: Reference = n.tag ? n : { ...n, tag: 'latest' };
       try {
-        const r = await pushNamed(http, store, tagged, { ...opts, signal }, ctx.stderr);
-        ctx.stderr.write(`pushed ${fullName(tagged)}@${r.digest}\n`);
+        const r = await pushNamed(http, store, tagged, { ...opts, signal }, plain ? ctx.stderr : undefined);
+        // --progress json keeps stderr one JSON event per line; quiet prints nothing more.
+        if (plain) ctx.stderr.write(`pushed ${fullName(tagged)}@${r.digest}\n`);
+        else if (mode === 'json') ctx.stderr.write(JSON.stringify({ type: 'pushed', name: fullName(tagged), digest: r.digest, size: r.size, mediaType: r.mediaType }) + '\n');
       } catch (e) {
         if (!isUserError(e) || signal.aborted) throw e;
         const local = fullName(tagged);

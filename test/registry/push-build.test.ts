@@ -55,9 +55,12 @@ test('-o type=registry,name=… and -o type=image,name=…,push=true push (and t
   assert.equal(wharf(root, ['inspect', viaRegistry]).status, 0, 'tagged here too');
 
   const viaImage = `${reg.host}/team/out:image`;
-  const i = wharf(root, ['build', '--progress', 'plain', '-o', `type=image,name=${viaImage},push=true`, ctx]);
+  // With --progress json, stderr stays one JSON event per line, the push included.
+  const i = wharf(root, ['build', '--progress', 'json', '-o', `type=image,name=${viaImage},push=true`, ctx]);
   assert.equal(i.status, 0, i.stderr);
-  assert.match(i.stderr, /^pushed .*out:image@sha256:/m);
+  const events = i.stderr.trim().split('\n').map((line) => JSON.parse(line) as { type: string; name?: string; digest?: string });
+  const pushedEvent = events.find((e) => e.type === 'pushed');
+  assert.deepEqual([pushedEvent?.name, pushedEvent?.digest], [viaImage, m[1]]);
   assert.equal(skopeoDigest(viaImage), m[1], 'the same image, the same manifest');
 
   const localOnly = `${reg.host}/team/out:local`;
