@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -261,4 +261,26 @@ test('a mount the registry cannot make (202) falls back to an upload in the sess
   assert.equal(requests[i + 1]?.method, 'PUT', 'the upload goes on in the session the mount request opened');
   assert.equal(requests[i + 1]?.status, 201);
   assert.equal(skopeoRaw(second.replace(proxy.host, reg.host)).layers.at(-1)!.digest, copy);
+});
+
+test('compressing at push gives the very blob a gzip build stores: an uncompressed store and a gzip store push the same RUN layer', async () => {
+  const ctx = await writeContext(dir, 'ctx6', { Dockerfile: 'FROM busybox:test\nRUN head -c 3000000 /dev/zero > /zeros && echo same > /msg\n' });
+  const gzRoot = join(dir, 'gz-store');
+  mkdirSync(join(dir, 'gz-base'));
+  importBusyboxBase(join(dir, 'gz-base'), gzRoot);
+  const env = { ...process.env, SOURCE_DATE_EPOCH: '1' };
+  const build = (r: string, extra: string[], name: string) => spawnSync(process.execPath, [wharfBin, '--root', r, 'build', '--progress', 'plain', ...extra, '-t', name, ctx], { encoding: 'utf8', env });
+  const plainName = `${reg.host}/same/plain:1`;
+  const gzName = `${reg.host}/same/gz:1`;
+  assert.equal(build(root, [], plainName).status, 0);
+  assert.equal(build(gzRoot, ['--compression', 'gzip'], gzName).status, 0);
+  assert.equal(wharf(root, ['push', plainName]).status, 0);
+  const g = wharf(gzRoot, ['push', gzName]);
+  assert.equal(g.status, 0, g.stderr);
+  assert.equal(g.stdout.match(/: Pushed$/gm)?.length, 2, 'the gzip store sends its layers as they are stored');
+  // The RUN layer (the base layers come from two separate imports, with their own mtimes).
+  const a = skopeoRaw(plainName).layers.at(-1)!;
+  const b = skopeoRaw(gzName).layers.at(-1)!;
+  assert.deepEqual(a, b);
+  assert.ok(a.size < 100_000, 'compressed');
 });
