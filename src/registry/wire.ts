@@ -50,7 +50,8 @@ export function openWireRecords(root: string, blobs: BlobStore): WireRecords {
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
-  const readJson = (path: string) => readFile(path, 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined);
+  // A missing, torn or unreadable record is simply absent.
+  const readJson = (path: string): Promise<unknown> => readFile(path, 'utf8').then((t) => JSON.parse(t) as unknown).catch(() => undefined);
 
   async function compressedRecords(): Promise<{ source: Sha256; copy: Descriptor; file: string }[]> {
     const names = await readdir(join(dir, 'compressed')).catch(() => [] as string[]);
@@ -81,7 +82,8 @@ export function openWireRecords(root: string, blobs: BlobStore): WireRecords {
       return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
     },
     async recordOrigin(digest, repo) {
-      const rec = ((await readJson(originPath(digest))) ?? {}) as Record<string, unknown>;
+      const read = await readJson(originPath(digest));
+      const rec = (read && typeof read === 'object' && !Array.isArray(read) ? read : {}) as Record<string, unknown>;
       const had = Array.isArray(rec[repo.domain]) ? (rec[repo.domain] as unknown[]).filter((p) => typeof p === 'string' && p !== repo.path) : [];
       if (had[0] === repo.path) return;
       rec[repo.domain] = [repo.path, ...had].slice(0, MAX_ORIGINS);

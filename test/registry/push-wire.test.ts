@@ -284,3 +284,20 @@ test('compressing at push gives the very blob a gzip build stores: an uncompress
   assert.deepEqual(a, b);
   assert.ok(a.size < 100_000, 'compressed');
 });
+
+test('a torn compressed-copy record reads as absent: the push compresses again and rewrites it', async () => {
+  const ctx = await writeContext(dir, 'ctx7', { Dockerfile: 'FROM busybox:test\nRUN echo torn > /msg\n' });
+  const name = `${reg.host}/team/torn:1`;
+  assert.equal(wharf(root, ['build', '--progress', 'plain', '-t', name, ctx]).status, 0);
+  assert.equal(wharf(root, ['push', name]).status, 0);
+  const [local] = JSON.parse(wharf(root, ['inspect', name]).stdout) as { RootFS: { Layers: string[] } }[];
+  const record = join(root, 'wire', 'compressed', `${hex(local!.RootFS.Layers.at(-1)!)}.gzip`);
+  const good = readFileSync(record, 'utf8');
+  writeFileSync(record, good.slice(0, 20));
+  const again = `${reg.host}/team/torn2:1`;
+  assert.equal(wharf(root, ['tag', name, again]).status, 0);
+  const r = wharf(root, ['push', again]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(record, 'utf8'), good, 'the same copy, recorded again');
+  assert.equal(skopeoRaw(again).layers.at(-1)!.digest, (JSON.parse(good) as { digest: string }).digest);
+});
