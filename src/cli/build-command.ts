@@ -5,10 +5,10 @@ import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
 import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
-import type { Store, Reference } from '../store/index.js';
+import { fullName, type Store, type Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
 import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
-import { UserError, hostPlatform, type Platform } from '../util/index.js';
+import { UserError, hostPlatform, isUserError, type Platform } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
@@ -29,7 +29,8 @@ import { readSecretFlags, readSshFlags } from './build-secrets.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Compression } from '../layer/index.js';
-import { makePuller, type Puller } from './registry.js';
+import { makePuller, makeRegistryHttp, pushNamed, pushOptions, type Puller } from './registry.js';
+import type { PushOptions } from '../registry/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -75,6 +76,16 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const tags = flags.tag.map((t) => parseTagName(t, '-t'));
+  // -o type=image,name=… names the image as -t does; --push and push=true (type=registry) push
+  // every name it has.
+  const named = output && output.type === 'image' ? output.names.map((n) => parseTagName(n, '-o name=')) : [];
+  const pushing = flags.push === true || (output?.type === 'image' && output.push);
+  const pushes = pushing ? uniqueRefs([...tags, ...named]) : [];
+  if (pushing && !pushes.length) {
+    ctx.stderr.write(`error: ${flags.push ? '--push' : `--output ${flags.output}`}: nothing to push to: name the image with -t NAME (or -o type=registry,name=NAME)\n`);
+    return 2;
+  }
+  const pushOpts = pushes.length ? pushOptions({}) : undefined;
   const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
   // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins).
   const sourceDateEpoch = buildArgs.has('SOURCE_DATE_EPOCH')
@@ -87,7 +98,10 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   let input: BuildInput | undefined;
   try {
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
-    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
+    const built: { image?: CommittedImage } = {};
+    const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
+    if (code !== 0 || !built.image || !pushes.length) return code;
+    return await pushBuilt(ctx, store, built.image, pushes, pushOpts!, mode, interrupt.signal);
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -107,7 +121,7 @@ interface BuildSettings {
   readonly t0: number;
   readonly mode: ProgressMode;
   readonly labels: Record<string, string>;
-  readonly output: { type: OutputType; dest: string } | undefined;
+  readonly output: { type: FileOutputType; dest: string } | undefined;
   readonly tags: readonly Reference[];
   readonly buildArgs: Map<string, string>;
   readonly sourceDateEpoch: number | undefined;
@@ -119,18 +133,18 @@ interface BuildSettings {
   readonly signal: AbortSignal;
 }
 
-async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings): Promise<number> {
+async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, built: { image?: CommittedImage }, s: BuildSettings): Promise<number> {
   // TARGETPLATFORM and friends are this host's: the build runs its steps here.
   const platform = hostPlatform();
   const puller = makePuller(ctx, root, store, platform, s.flags.pull === true);
   try {
-    return await buildWith(ctx, root, store, input, s, platform, puller);
+    return await buildWith(ctx, root, store, input, s, platform, puller, built);
   } finally {
     await puller.close();
   }
 }
 
-async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller): Promise<number> {
+async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, built: { image?: CommittedImage }): Promise<number> {
   const { flags, t0, mode, labels, output, tags, buildArgs } = s;
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
@@ -200,6 +214,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const settled = settleTimes(draft, s.sourceDateEpoch);
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    built.image = image;
     if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
@@ -234,20 +249,60 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
   }
 }
 
-type OutputType = 'oci' | 'docker' | 'tar' | 'local';
+type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
+type Output = { type: FileOutputType; dest: string } | { type: 'image'; names: string[]; push: boolean };
 
-/** `type=oci,dest=out.tar` (docker's --output syntax). */
-function parseOutput(spec: string): { type: OutputType; dest: string } | { error: string } {
+/**
+ * `type=oci,dest=out.tar` (docker's --output syntax); `type=image,name=NAME[,push=true]` and
+ * `type=registry,name=NAME` (image with push=true) as buildx spells them.
+ */
+export function parseOutput(spec: string): Output | { error: string } {
   const kv = new Map(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
   const type = kv.get('type');
+  if (type === 'image' || type === 'registry') {
+    const push = type === 'registry' || kv.get('push') === 'true';
+    if (kv.has('push') && !['true', 'false'].includes(kv.get('push')!)) return { error: 'push must be true or false' };
+    const name = kv.get('name');
+    return { type: 'image', names: name ? [name] : [], push };
+  }
   const dest = kv.get('dest');
-  if (type !== 'oci' && type !== 'docker' && type !== 'tar' && type !== 'local') return { error: 'type must be oci, docker, tar or local' };
+  if (type !== 'oci' && type !== 'docker' && type !== 'tar' && type !== 'local') return { error: 'type must be oci, docker, tar, local, image or registry' };
   if (!dest) return { error: 'give dest=PATH' };
   return { type, dest };
 }
 
+const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
+
+/**
+ * `--push`: each name in turn, after the image is stored and tagged; a failure leaves it tagged
+ * here and says so. Lines as `docker push` prints them go to stderr, with the build's output (a
+ * `pushed` event with --progress json).
+ */
+async function pushBuilt(ctx: CliContext, store: Store, image: CommittedImage, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<number> {
+  const plain = mode === 'tty' || mode === 'plain';
+  const http = makeRegistryHttp(ctx);
+  try {
+    for (const n of names) {
+      const tagged: Reference = n.tag ? n : { ...n, tag: 'latest' };
+      try {
+        const r = await pushNamed(http, store, tagged, { ...opts, signal }, plain ? ctx.stderr : undefined);
+        // --progress json keeps stderr one JSON event per line; quiet prints nothing more.
+        if (plain) ctx.stderr.write(`pushed ${fullName(tagged)}@${r.digest}\n`);
+        else if (mode === 'json') ctx.stderr.write(JSON.stringify({ type: 'pushed', name: fullName(tagged), digest: r.digest, size: r.size, mediaType: r.mediaType }) + '\n');
+      } catch (e) {
+        if (!isUserError(e) || signal.aborted) throw e;
+        const local = fullName(tagged);
+        throw new UserError(e.code, `pushing ${local}: ${e.message}`, `${e.hint ? `${e.hint}; ` : ''}the image ${image.id.slice(0, 19)} is built and tagged ${local} here: \`wharf push ${local}\` tries again`);
+      }
+    }
+    return 0;
+  } finally {
+    await http.close();
+  }
+}
+
 /** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
-async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: OutputType, dest: string): Promise<void> {
+async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: string): Promise<void> {
   const img = { manifest: image.manifest };
   if (type === 'local') return exportRootfs(store, img, dest);
   if (type === 'tar') {

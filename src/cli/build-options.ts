@@ -75,6 +75,8 @@ export interface BuildOptions {
 export interface BuildFlags extends BuildOptions {
   readonly progress: string;
   readonly output?: string;
+  /** `--push`: push every -t name after the build. */
+  readonly push?: boolean;
   readonly iidfile?: string;
   readonly metadataFile?: string;
 }

@@ -4,15 +4,17 @@ import { copyLineageGcHook } from '../ops/index.js';
 import { FsBlobStore, openStore, type Store } from '../store/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openCache } from '../cache/index.js';
+import { openWireRecords } from '../registry/index.js';
 
 /**
  * The one place the CLI opens the store, so every command gets the same GC hooks: layer
  * snapshots (and incremental-COPY lineages) whose blob is gone are collected with it, and layers
- * the build cache records are kept. It also repairs what a wharf killed mid-build left behind.
+ * the build cache records are kept, and so are the compressed copies push made of tagged layers.
+ * It also repairs what a wharf killed mid-build left behind.
  */
 export async function openCliStore(root: string): Promise<Store> {
   // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
   await reapDeadRuntimes(join(root, 'tmp'));
   const blobs = new FsBlobStore(root);
-  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageGcHook(root, blobs)] });
+  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageGcHook(root, blobs), openWireRecords(root, blobs).gcHook()] });
 }

@@ -1,11 +1,13 @@
 /**
  * The CLI's registry wiring: the one place a RegistryHttp is made (makeRegistryHttp), the puller a
- * build's FROM uses, and `wharf pull`.
+ * build's FROM uses, `wharf pull`, and `wharf push` (which `build --push` shares).
  */
 import { familiarName, fullName, type Reference, type Store } from '../store/index.js';
 import { loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
-import { createRegistryHttp, pullImage, shortId, type PullEvent, type RegistryClient } from '../registry/index.js';
+import { createRegistryHttp, pullImage, pushImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryHttp } from '../registry/index.js';
+import type { Compression } from '../layer/index.js';
+import { parseSize } from './build-limits.js';
 import { formatPlatform, hostPlatform, isUserError, UserError, type Platform } from '../util/index.js';
 import type { CliContext } from './context.js';
 import { openCliStore } from './open-store.js';
@@ -96,15 +98,60 @@ export function makePuller(ctx: CliContext, root: string, store: Store, platform
   };
 }
 
-/** `wharf push NAME[:TAG]`: prints `TAG: digest: sha256:… size: N` as docker does. */
-export async function pushCmd(ctx: CliContext, root: string, name: string, opts: { quiet?: boolean }): Promise<number> {
+/** What `wharf push` and `wharf build --push` take besides the names. */
+export interface PushFlags {
+  readonly compression?: string;
+  readonly format?: string;
+  readonly chunkSize?: string;
+}
+
+const WIRE_COMPRESSIONS = ['gzip', 'zstd', 'none'] as const;
+const FORMATS = ['docker', 'oci'] as const;
+
+/** The push options the flags give; a bad value is a UserError naming the flag. */
+export function pushOptions(flags: PushFlags, flagPrefix = ''): PushOptions {
+  const compression = flags.compression ?? 'gzip';
+  if (!(WIRE_COMPRESSIONS as readonly string[]).includes(compression)) {
+    throw new UserError('cli.bad-flag', `--${flagPrefix}compression ${compression}: not a layer compression`, `use one of ${WIRE_COMPRESSIONS.join(', ')}`);
+  }
+  const format = flags.format ?? 'docker';
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError('cli.bad-flag', `--format ${format}: not a manifest format`, 'use docker (schema2, the default) or oci');
+  let chunkSize: number | undefined;
+  if (flags.chunkSize !== undefined) {
+    chunkSize = parseSize(flags.chunkSize);
+    if (!chunkSize || chunkSize < 1024) throw new UserError('cli.bad-flag', `--chunk-size ${flags.chunkSize}: not a size of at least 1k`, 'e.g. --chunk-size 5m');
+  }
+  return { compression: compression as Compression, format: format as PushFormat, ...(chunkSize ? { chunkSize } : {}) };
+}
+
+/** Plain lines as `docker push` prints them, one per layer once it is settled. */
+function pushLines(out: NodeJS.WritableStream): (e: PushEvent) => void {
+  return (e) => {
+    if (e.state === 'compressing') return;
+    const what = e.state === 'pushed' ? 'Pushed' : e.state === 'exists' ? 'Layer already exists' : `Mounted from ${e.from ?? ''}`;
+    out.write(`${shortId(e.digest)}: ${what}\n`);
+  };
+}
+
+/**
+ * Pushes a stored image under one name: `The push refers to repository [...]`, a line per layer
+ * and `TAG: digest: sha256:… size: N`, as docker prints them, to `out` (nothing when quiet).
+ */
+export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, out: NodeJS.WritableStream | undefined): Promise<PushResult> {
+  if (out) out.write(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]\n`);
+  const r = await pushImage(http, store, tagged, { ...opts, ...(out ? { onEvent: pushLines(out) } : {}) });
+  if (out) out.write(`${r.tag}: digest: ${r.digest} size: ${r.size}\n`);
+  return r;
+}
+
+/** `wharf push NAME[:TAG]`: prints what docker push prints. */
+export async function pushCmd(ctx: CliContext, root: string, name: string, opts: PushFlags & { quiet?: boolean }): Promise<number> {
   const ref = parseImageName(name);
   if (ref.digest) throw new UserError('cli.bad-reference', `wharf push ${name}: push a tag, not a digest`, 'e.g. wharf push registry:5000/app:1');
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
+  const options = pushOptions(opts);
   const store = await openCliStore(root);
-  if (!opts.quiet) ctx.stdout.write(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]\n`);
-  const { pushImage } = await import('../registry/index.js');
-  const r = await withRegistry(ctx, (http) => pushImage(http, store, tagged));
-  ctx.stdout.write(opts.quiet ? `${fullName(tagged)}\n` : `${r.tag}: digest: ${r.digest} size: ${r.size}\n`);
+  await withRegistry(ctx, (http) => pushNamed(http, store, tagged, options, opts.quiet ? undefined : ctx.stdout));
+  if (opts.quiet) ctx.stdout.write(`${fullName(tagged)}\n`);
   return 0;
 }

@@ -5,7 +5,7 @@
 export type { Compression, FileSpan, LayerResult, TarReuse } from './types.js';
 export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
-export { decompressed, detectCompression, peekStream, layerMediaType } from './compress.js';
+export { compressor, decompressed, detectCompression, peekStream, layerMediaType } from './compress.js';
 export { isTarArchive } from './sniff.js';
 export { readTar, type ReadEntry } from './tar-reader.js';
 export { BLOCK, decodeHeader, encodeHeader, endOfArchive, paddingFor } from './tar-header.js';

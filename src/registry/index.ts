@@ -4,5 +4,6 @@ export { createRegistryHttp, DEFAULT_CERTS_DIR, type RegistryClient, type Regist
 export { createCredentialStore, type CredentialStore, type Credentials } from './credentials.js';
 export type { ProxyOptions } from './proxy.js';
 export { pullImage, shortId, type PullEvent, type PullOptions, type PullResult } from './pull.js';
-export { pushImage, type PushResult } from './push.js';
-export { hasBlob, pushBlob, putManifest, uploadUrl, type UploadTarget } from './upload.js';
+export { pushImage, type PushEvent, type PushFormat, type PushOptions, type PushResult } from './push.js';
+export { hasBlob, pushBlob, putManifest, sendBlob, streamBlob, uploadUrl, type BlobOutcome, type SendBlobOptions, type UploadTarget } from './upload.js';
+export { openWireRecords, type WireRecords } from './wire.js';

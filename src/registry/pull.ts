@@ -21,6 +21,7 @@ import { familiarName, familiarRepository, type Descriptor, type Lease, type Ref
 import { hostPlatform, isUserError, limiter, UserError, type Platform } from '../util/index.js';
 import { checkManifest, diffIdsOf, isIndex, isManifest, MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, mediaTypeOf, parseImageManifest, pickPlatform, readCapped } from './manifest.js';
 import { repositoryOf, type RegistryHttp, type Repository } from './types.js';
+import { recordPulledBlob } from './wire.js';
 
 /** Layers downloaded at once, as docker does. */
 const LAYER_CONCURRENCY = 3;
@@ -144,6 +145,7 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
       const got = raw.hash.digest();
       if (raw.hash.size !== d.size || got !== d.digest) throw refused(what, `the bytes hash to ${got} (${raw.hash.size} bytes)`);
       await w.commit(d.digest);
+      await recordPulledBlob(store, d.digest, repo);
       emit({ type: 'layer', digest: d.digest, state: 'verified', bytes: d.size, total: d.size });
       return true;
     } finally {

@@ -1,58 +1,216 @@
 /**
- * Push: a stored image → a registry. Each blob is HEADed first and sent only when the registry
- * lacks it (POST uploads/, then one monolithic PUT ?digest=). Layers go as they are stored: gzip and
- * zstd blobs as they are; an uncompressed layer (`--compression none`, the build default) is sent
- * uncompressed (not yet compressed for the wire). The manifest is PUT by tag: a Docker schema2
- * manifest when every layer is gzip (docker 20.10 pulls it), else the stored OCI manifest as is.
+ * Push: a stored image → a registry.
+ *
+ * Layers are compressed for the wire: an uncompressed layer (`--compression none`, the build
+ * default, as docker keeps layers locally) is sent gzip-compressed by default, or zstd, or as it is;
+ * layers stored gzip or zstd go as they are. The compressed copy is a blob in the store, and a
+ * record (wire.ts) maps the uncompressed layer to it, so a second push neither compresses again nor
+ * sends what the registry has. Compression is deterministic (fixed gzip headers, fixed levels), so
+ * the same layer always gives the same compressed digest.
+ *
+ * Each blob is HEADed first; a blob the store knows another repository of this registry holds
+ * (pulled from there, or pushed there) is mounted from it; the rest is uploaded (monolithic, or in
+ * chunks). A layer compressed for the first time has no digest to HEAD until it is made, so it is
+ * streamed to the registry while it is compressed (as docker does), unless chunks were asked for. The manifest is PUT by tag: Docker schema2 (which docker 20.10 pulls) when the format is
+ * `docker` (the default) and every layer is gzip, else an OCI manifest. The stored manifest's own
+ * bytes go when they already are what would be sent, so its digest stays the one the store knows.
  */
-import { documentBytes, loadImage, type ImageManifest } from '../image/index.js';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { documentBytes, loadImage, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, type ImageManifest } from '../image/index.js';
 import type { Sha256 } from '../hash/index.js';
-import { familiarName, type Descriptor, type Reference, type Store } from '../store/index.js';
+import { compressor, layerMediaType, type Compression } from '../layer/index.js';
+import { familiarName, type Descriptor, type Lease, type Reference, type Store } from '../store/index.js';
+import { limiter } from '../util/index.js';
 import { MEDIA_DOCKER_MANIFEST } from './manifest.js';
 import { repositoryOf, type RegistryHttp } from './types.js';
-import { pushBlob, putManifest, type UploadTarget } from './upload.js';
+import { putManifest, sendBlob, streamBlob, type BlobOutcome, type UploadTarget } from './upload.js';
+import { openWireRecords, type WireCompression, type WireRecords } from './wire.js';
 
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-const isGzipLayer = (t: string) => t === 'application/vnd.oci.image.layer.v1.tar+gzip' || t === DOCKER_LAYER_GZIP;
+const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+const isGzipLayer = (t: string) => t === `${OCI_LAYER_TAR}+gzip` || t === DOCKER_LAYER_GZIP;
+const isPlainLayer = (t: string) => t === OCI_LAYER_TAR || t === DOCKER_LAYER_TAR;
+/** Docker's layer types in OCI terms (an OCI manifest lists OCI types). */
+const ociLayerType = (t: string) => (t === DOCKER_LAYER_GZIP ? `${OCI_LAYER_TAR}+gzip` : t === DOCKER_LAYER_TAR ? OCI_LAYER_TAR : t);
+
+/** Blobs sent at once (docker sends 5; compression keeps the cores busy with fewer). */
+const UPLOAD_CONCURRENCY = 3;
+
+export type PushFormat = 'docker' | 'oci';
+
+export type PushEvent =
+  /** `digest` is what the registry gets; `source` the stored layer it was made from, when compressed. */
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'compressing'; readonly source: Sha256 }
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: BlobOutcome; readonly from?: string };
+
+export interface PushOptions {
+  /** How uncompressed layers go over the wire (default gzip). */
+  readonly compression?: Compression;
+  /** docker (default): schema2 when every layer is gzip, else OCI; oci: always OCI. */
+  readonly format?: PushFormat;
+  /** Upload blobs larger than this in PATCH chunks of this size (default: one PUT each). */
+  readonly chunkSize?: number;
+  readonly onEvent?: (e: PushEvent) => void;
+  readonly signal?: AbortSignal;
+}
 
 export interface PushResult {
   readonly tag: string;
   readonly digest: Sha256;
   readonly size: number;
-  /** Blobs sent (the others the registry had). */
+  readonly mediaType: string;
+  /** Blobs uploaded (the others the registry had, or mounted). */
   readonly sent: number;
+  /** Blobs mounted from another repository. */
+  readonly mounted: number;
+  /** Layers compressed for this push (not found compressed already). */
+  readonly compressed: number;
 }
 
-export async function pushImage(http: RegistryHttp, store: Store, ref: Reference, opts: { signal?: AbortSignal } = {}): Promise<PushResult> {
+export async function pushImage(http: RegistryHttp, store: Store, ref: Reference, opts: PushOptions = {}): Promise<PushResult> {
   const name = familiarName(ref);
   const img = await loadImage(store, name);
   const repo = repositoryOf(ref);
+  const wire = openWireRecords(store.root, store);
+  const emit = opts.onEvent ?? (() => undefined);
+  const compression = opts.compression ?? 'gzip';
 
   const target: UploadTarget = { http, repo, name, ...(opts.signal ? { signal: opts.signal } : {}) };
   let sent = 0;
-  const blob = async (d: Descriptor) => {
-    if (await pushBlob(target, d, () => store.openRead(d.digest, d.size) as AsyncIterable<Uint8Array>)) sent++;
+  let mounted = 0;
+  let compressed = 0;
+  const blob = async (d: Descriptor, report: boolean) => {
+    const from = await wire.origins(d.digest, repo.domain);
+    const outcome = await sendBlob(target, d, () => store.openRead(d.digest, d.size) as AsyncIterable<Uint8Array>, {
+      mountFrom: from,
+      ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+    });
+    if (outcome === 'pushed') sent++;
+    if (outcome === 'mounted') mounted++;
+    await wire.recordOrigin(d.digest, repo);
+    if (report) emit({ type: 'layer', digest: d.digest, state: outcome, ...(outcome === 'mounted' ? { from: from.find((p) => p !== repo.path)! } : {}) });
   };
 
-  for (const l of img.manifest.layers) await blob(l);
-  await blob(img.manifest.config);
+  // Compressed copies are written under a lease until their records make GC keep them.
+  const lease = await store.lease();
+  let layers: Descriptor[];
+  try {
+    const limit = limiter(UPLOAD_CONCURRENCY);
+    layers = await Promise.all(
+      img.manifest.layers.map((l) =>
+        limit(async () => {
+          opts.signal?.throwIfAborted();
+          if (!isPlainLayer(l.mediaType) || compression === 'none') {
+            await blob(l, true);
+            return l;
+          }
+          const known = await wire.compressed(l.digest, compression);
+          if (known) {
+            await lease.add(known.digest);
+            await blob(known, true);
+            return known;
+          }
+          compressed++;
+          // Its digest is known only once it is compressed: sent while it is made (no HEAD), or,
+          // for chunked uploads or when that fails, from the stored copy afterwards.
+          const made = await compressCopy(store, lease, wire, l, compression, opts.chunkSize ? undefined : target, emit);
+          if (made.sent) {
+            sent++;
+            await wire.recordOrigin(made.descriptor.digest, repo);
+            emit({ type: 'layer', digest: made.descriptor.digest, state: 'pushed' });
+          } else {
+            await blob(made.descriptor, true);
+          }
+          return made.descriptor;
+        }),
+      ),
+    );
+    await blob(img.manifest.config, false);
+  } finally {
+    await lease.release();
+  }
+
+  const stored = img.manifestDescriptor;
+  const unchanged = layers.every((d, i) => d.digest === img.manifest.layers[i]!.digest);
   let bytes: Buffer;
   let mediaType: string;
-  if (img.manifest.layers.every((l) => isGzipLayer(l.mediaType))) {
-    const m = {
-      schemaVersion: 2,
-      mediaType: MEDIA_DOCKER_MANIFEST,
-      config: { mediaType: DOCKER_CONFIG, digest: img.manifest.config.digest, size: img.manifest.config.size },
-      layers: img.manifest.layers.map((l) => ({ mediaType: DOCKER_LAYER_GZIP, digest: l.digest, size: l.size })),
-    } as unknown as ImageManifest;
-    bytes = Buffer.from(documentBytes(m));
+  if ((opts.format ?? 'docker') === 'docker' && layers.every((l) => isGzipLayer(l.mediaType))) {
     mediaType = MEDIA_DOCKER_MANIFEST;
+    bytes = unchanged && stored.mediaType === mediaType
+      ? await store.readBytes(stored.digest, stored.size)
+      : documentBytes({
+          schemaVersion: 2,
+          mediaType,
+          config: { mediaType: DOCKER_CONFIG, digest: img.manifest.config.digest, size: img.manifest.config.size },
+          layers: layers.map((l) => ({ mediaType: DOCKER_LAYER_GZIP, digest: l.digest, size: l.size })),
+        });
   } else {
-    bytes = await store.readBytes(img.manifestDescriptor.digest, img.manifestDescriptor.size);
-    mediaType = img.manifestDescriptor.mediaType;
+    mediaType = MEDIA_TYPE_MANIFEST;
+    const m: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE_MANIFEST,
+      config: { mediaType: MEDIA_TYPE_CONFIG, digest: img.manifest.config.digest, size: img.manifest.config.size },
+      layers: layers.map((l) => ({ mediaType: ociLayerType(l.mediaType), digest: l.digest, size: l.size, ...(l.annotations ? { annotations: l.annotations } : {}) })),
+      ...(stored.mediaType === MEDIA_TYPE_MANIFEST && img.manifest.annotations ? { annotations: img.manifest.annotations } : {}),
+    };
+    const same = unchanged && stored.mediaType === mediaType && layers.every((l, i) => l.mediaType === img.manifest.layers[i]!.mediaType);
+    bytes = same ? await store.readBytes(stored.digest, stored.size) : documentBytes(m);
   }
   const tag = ref.tag ?? 'latest';
   const digest = await putManifest(target, tag, mediaType, bytes);
-  return { tag, digest, size: bytes.length, sent };
+  return { tag, digest, size: bytes.length, mediaType, sent, mounted, compressed };
+}
+
+/**
+ * Compresses an uncompressed layer into the store and records the copy. With `target`, the bytes
+ * also stream to the registry as they are made (compressing and sending overlap); `sent` says
+ * whether that upload completed. A failed upload is not an error here: the copy is then complete
+ * in the store and the caller sends it the ordinary way, which reports what is wrong.
+ */
+async function compressCopy(store: Store, lease: Lease, wire: WireRecords, l: Descriptor, kind: WireCompression, target: UploadTarget | undefined, emit: (e: PushEvent) => void): Promise<{ descriptor: Descriptor; sent: boolean }> {
+  emit({ type: 'layer', digest: l.digest, state: 'compressing', source: l.digest });
+  const w = await lease.blobs.writer();
+  const out = target ? new PassThrough({ highWaterMark: 4 << 20 }) : undefined;
+  let settle!: (d: Sha256 | Error) => void;
+  const committed = new Promise<Sha256 | Error>((r) => (settle = r));
+  let uploading = out !== undefined;
+  const upload = target && out
+    ? streamBlob(target, `the ${kind} copy of layer ${l.digest}`, out, async () => {
+        const d = await committed;
+        if (d instanceof Error) throw d;
+        return d;
+      }).then(
+        () => true,
+        () => {
+          uploading = false;
+          out.destroy();
+          return false;
+        },
+      )
+    : Promise.resolve(false);
+  try {
+    await pipeline(store.openRead(l.digest, l.size), compressor(kind), async (src: AsyncIterable<Buffer>) => {
+      for await (const c of src) {
+        await w.write(c);
+        if (uploading && out && !out.write(c)) await Promise.race([once(out, 'drain').catch(() => undefined), upload]);
+      }
+    });
+    out?.end();
+    const { digest, size } = await w.commit();
+    settle(digest);
+    const descriptor: Descriptor = { mediaType: layerMediaType(kind), digest, size };
+    await wire.recordCompressed(l.digest, kind, descriptor);
+    return { descriptor, sent: await upload };
+  } catch (e) {
+    settle(e instanceof Error ? e : new Error(String(e)));
+    out?.destroy();
+    await upload;
+    throw e;
+  } finally {
+    await w.abort();
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * The Distribution API's write half, for anything that pushes (images, cache exports): a blob is
  * HEADed first and sent only when the repository lacks it; a manifest (or index, or artifact) is
- * PUT by tag or digest. Callers say what to send; auth, retries and timeouts are the RegistryHttp's.
+ * PUT by tag or digest. Blobs may be mounted from another repository of the registry and uploaded
+ * in chunks. Callers say what to send; auth, retries and timeouts are the RegistryHttp's.
  */
 import { sha256Of, type Sha256 } from '../hash/index.js';
 import type { Descriptor } from '../store/index.js';
@@ -19,7 +20,7 @@ export interface UploadTarget {
 
 type Body = RegistryRequest['body'];
 
-function send(t: UploadTarget, method: RegistryRequest['method'], path: string, extra: { headers?: Record<string, string>; body?: Body } = {}) {
+function send(t: UploadTarget, method: RegistryRequest['method'], path: string, extra: { headers?: Record<string, string>; body?: Body; alsoPull?: RegistryRequest['alsoPull'] } = {}) {
   return t.http.send(t.repo, { method, path, access: 'push', ...extra, ...(t.signal ? { signal: t.signal } : {}) });
 }
 
@@ -30,24 +31,124 @@ export async function hasBlob(t: UploadTarget, digest: Sha256): Promise<boolean>
   return head.ok;
 }
 
+/** How one blob reached the repository. */
+export type BlobOutcome = 'exists' | 'mounted' | 'pushed';
+
+export interface SendBlobOptions {
+  /**
+   * Other repositories on the same registry that hold the blob: the first is asked for a
+   * cross-repository mount (`POST uploads/?mount=&from=`) before anything is uploaded.
+   */
+  readonly mountFrom?: readonly string[];
+  /**
+   * Upload in PATCH requests of this many bytes (Content-Range), then PUT ?digest=, when the blob
+   * is larger; otherwise (and by default) one monolithic PUT.
+   */
+  readonly chunkSize?: number;
+}
+
 /**
  * Sends a blob unless the repository has it (POST uploads/, then one monolithic PUT ?digest=).
- * `open` gives the bytes afresh for each attempt. Resolves true when the blob was sent.
+ * `open` gives the bytes afresh for each attempt. Resolves true when the blob was sent (or mounted).
  */
-export async function pushBlob(t: UploadTarget, d: Descriptor, open: () => AsyncIterable<Uint8Array>): Promise<boolean> {
-  if (await hasBlob(t, d.digest)) return false;
-  const start = await send(t, 'POST', 'blobs/uploads/');
-  if (start.status !== 202) throw await httpError(start, `starting the upload of ${d.digest} to ${t.name}`, t.repo.domain);
-  await start.body?.cancel();
-  const location = start.headers.get('location');
-  if (!location) throw new UserError('registry.bad-answer', `registry ${t.repo.domain} started an upload without a Location`);
-  const put = await send(t, 'PUT', uploadUrl(location, { digest: d.digest }), {
+export async function pushBlob(t: UploadTarget, d: Descriptor, open: () => AsyncIterable<Uint8Array>, opts: SendBlobOptions = {}): Promise<boolean> {
+  return (await sendBlob(t, d, open, opts)) !== 'exists';
+}
+
+/** As pushBlob, saying how: already there, mounted from another repository, or uploaded. */
+export async function sendBlob(t: UploadTarget, d: Descriptor, open: () => AsyncIterable<Uint8Array>, opts: SendBlobOptions = {}): Promise<BlobOutcome> {
+  if (await hasBlob(t, d.digest)) return 'exists';
+  let start: Response | undefined;
+  const from = opts.mountFrom?.find((p) => p !== t.repo.path);
+  if (from) {
+    const q = new URLSearchParams({ mount: d.digest, from });
+    start = await send(t, 'POST', `blobs/uploads/?${q}`, { alsoPull: [{ domain: t.repo.domain, path: from }] });
+    if (start.status === 201) {
+      await start.body?.cancel();
+      return 'mounted';
+    }
+    // 202: the registry could not mount (or will not) and opened an upload session instead.
+    if (start.status !== 202) {
+      await start.body?.cancel();
+      start = undefined;
+    }
+  }
+  const location = await sessionLocation(t, start ?? (await send(t, 'POST', 'blobs/uploads/')), d.digest);
+  const last = opts.chunkSize && d.size > opts.chunkSize ? await patchChunks(t, d, location, open, opts.chunkSize) : undefined;
+  const put = await send(t, 'PUT', uploadUrl(last ?? location, { digest: d.digest }), {
     headers: { 'Content-Type': 'application/octet-stream' },
-    body: open,
+    body: last === undefined ? open : new Uint8Array(0),
   });
   if (put.status !== 201) throw await httpError(put, `uploading ${d.digest} to ${t.name}`, t.repo.domain);
   await put.body?.cancel();
-  return true;
+  return 'pushed';
+}
+
+async function sessionLocation(t: UploadTarget, start: Response, what: string): Promise<string> {
+  if (start.status !== 202) throw await httpError(start, `starting the upload of ${what} to ${t.name}`, t.repo.domain);
+  await start.body?.cancel();
+  const location = start.headers.get('location');
+  if (!location) throw new UserError('registry.bad-answer', `registry ${t.repo.domain} started an upload without a Location`);
+  return location;
+}
+
+/**
+ * Uploads bytes whose digest is known only once they have all been made (a layer compressed as it
+ * is sent, as docker does): one streamed PATCH, then PUT ?digest= with what `digest` resolves to.
+ * The stream is read once, so a failed attempt is not retried here: the caller sends the stored
+ * copy the ordinary way instead.
+ */
+export async function streamBlob(t: UploadTarget, what: string, bytes: AsyncIterable<Uint8Array>, digest: () => Promise<Sha256>): Promise<Sha256> {
+  const location = await sessionLocation(t, await send(t, 'POST', 'blobs/uploads/'), what);
+  let used = false;
+  const body = () => {
+    if (used) throw new Error(`the streamed upload of ${what} cannot be sent again`);
+    used = true;
+    return bytes;
+  };
+  const res = await send(t, 'PATCH', location, { headers: { 'Content-Type': 'application/octet-stream' }, body });
+  if (res.status !== 202) throw await httpError(res, `uploading ${what} to ${t.name}`, t.repo.domain);
+  await res.body?.cancel();
+  const d = await digest();
+  const put = await send(t, 'PUT', uploadUrl(res.headers.get('location') ?? location, { digest: d }), { headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(0) });
+  if (put.status !== 201) throw await httpError(put, `uploading ${d} to ${t.name}`, t.repo.domain);
+  await put.body?.cancel();
+  return d;
+}
+
+/** PATCHes the blob in `size`-byte chunks; resolves with the Location to finish the upload at. */
+async function patchChunks(t: UploadTarget, d: Descriptor, location: string, open: () => AsyncIterable<Uint8Array>, size: number): Promise<string> {
+  let at = 0;
+  let loc = location;
+  const patch = async (chunk: Uint8Array) => {
+    const res = await send(t, 'PATCH', loc, {
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${at}-${at + chunk.length - 1}` },
+      body: chunk,
+    });
+    if (res.status !== 202) throw await httpError(res, `uploading bytes ${at}-${at + chunk.length - 1} of ${d.digest} to ${t.name}`, t.repo.domain);
+    await res.body?.cancel();
+    loc = res.headers.get('location') ?? loc;
+    at += chunk.length;
+  };
+  let parts: Buffer[] = [];
+  let held = 0;
+  for await (const c of open()) {
+    let b = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    while (held + b.length >= size) {
+      const take = size - held;
+      await patch(Buffer.concat([...parts, b.subarray(0, take)]));
+      b = b.subarray(take);
+      parts = [];
+      held = 0;
+    }
+    if (b.length) {
+      parts.push(Buffer.from(b));
+      held += b.length;
+    }
+  }
+  if (held) await patch(Buffer.concat(parts));
+  if (at !== d.size) throw new UserError('registry.bad-blob', `blob ${d.digest} has ${at} bytes, its descriptor says ${d.size}`, 'run `wharf fsck`');
+  return loc;
 }
 
 /**

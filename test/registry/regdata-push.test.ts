@@ -53,7 +53,7 @@ test('wharf push of a wharf-built gzip image: docker schema2, skopeo reads the s
   assert.deepEqual(view!.RepoDigests, [`${reg.host}/team/app@${m[1]}`]);
 });
 
-test('an image with uncompressed layers is pushed as its stored OCI manifest and pulls back', async () => {
+test('an image with uncompressed layers is pushed (gzip-compressed for the wire) and pulls back', async () => {
   const ctx = await writeContext(dir, 'ctx2', { Dockerfile: 'FROM busybox:test\nRUN echo plain > /msg\n' });
   const name = `${reg.host}/team/plain:1`;
   assert.equal(wharf(root, ['build', '--progress', 'plain', '-t', name, ctx]).status, 0);

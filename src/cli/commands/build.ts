@@ -6,7 +6,8 @@ export const register: RegisterCommand = (program, ctx) => {
   const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory, or - for a context tar (or a bare Dockerfile) on stdin');
   addBuildOptions(cmd)
     .option('--progress <mode>', 'auto, tty, plain, json or quiet', 'auto')
-    .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
+    .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH; type=image,name=NAME[,push=true]; type=registry[,name=NAME]')
+    .option('--push', 'push the image to its registry under every -t name once it is built (gzip layers, docker schema2)')
     .option('--iidfile <file>', 'write the image ID here')
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
     .action(async (context: string, opts: BuildFlags, cmd: Command) => {
