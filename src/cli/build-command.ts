@@ -30,6 +30,9 @@ import { openBuildInput, type BuildInput } from './build-input.js';
 import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Compression } from '../layer/index.js';
 import { makePuller, type Puller } from './registry.js';
+import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
+import { exportCache, importCaches, lazySnapshots } from './cache-exchange.js';
+import { openCacheEnds, type CacheEnds } from './cache-ends.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -75,6 +78,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const tags = flags.tag.map((t) => parseTagName(t, '-t'));
+  const cacheTo = (flags.cacheTo ?? []).map(parseCacheTo);
+  const cacheFrom = (flags.cacheFrom ?? []).map(parseCacheFrom);
   const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
   // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins).
   const sourceDateEpoch = buildArgs.has('SOURCE_DATE_EPOCH')
@@ -87,7 +92,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   let input: BuildInput | undefined;
   try {
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
-    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
+    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, cacheTo, cacheFrom, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -111,6 +116,8 @@ interface BuildSettings {
   readonly tags: readonly Reference[];
   readonly buildArgs: Map<string, string>;
   readonly sourceDateEpoch: number | undefined;
+  readonly cacheTo: readonly CacheToSpec[];
+  readonly cacheFrom: readonly CacheFromSpec[];
   /** `--secret` values by id and `--ssh` agent sockets by id, read by the CLI. */
   readonly secrets: Map<string, Uint8Array>;
   readonly sshAgents: Map<string, string>;
@@ -123,14 +130,16 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
   // TARGETPLATFORM and friends are this host's: the build runs its steps here.
   const platform = hostPlatform();
   const puller = makePuller(ctx, root, store, platform, s.flags.pull === true);
+  const cacheEnds = openCacheEnds(ctx, s.cacheFrom, s.cacheTo);
   try {
-    return await buildWith(ctx, root, store, input, s, platform, puller);
+    return await buildWith(ctx, root, store, input, s, platform, puller, cacheEnds);
   } finally {
+    await cacheEnds.close();
     await puller.close();
   }
 }
 
-async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller): Promise<number> {
+async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, cacheEnds: CacheEnds): Promise<number> {
   const { flags, t0, mode, labels, output, tags, buildArgs } = s;
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
@@ -176,11 +185,13 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
   let stateDir: Promise<string> | undefined;
   try {
     s.signal.throwIfAborted();
+    const at = () => Math.round(performance.now() - t0);
+    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), blobs: lease.blobs, emit, now: at });
     const deps = {
       store,
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
-      snapshots: openSnapshots(root, lease.blobs),
+      snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
       executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)), ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}) }),
       context: buildContext,
       platform,
@@ -194,13 +205,18 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
       sshAgents: s.sshAgents,
       ensureImage: (ref: string) => puller.ensure(ref),
     };
-    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
+    const result = await solve(plan, buildOps(deps), { cache: imports.view, emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
     let draft = result.target.draft;
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
     const settled = settleTimes(draft, s.sourceDateEpoch);
+    // The result keeps its layers when it is tagged or written out; an untagged build whose steps
+    // all hit imported records fetches nothing (its image ID is still printed).
+    if (tags.length || output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
+    for (const [i, spec] of s.cacheTo.entries()) await exportCache(spec, cacheEnds.dests[i]!, imports, result.target.key, lease.blobs, { emit, now: at });
+    await imports.persist();
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
@@ -221,6 +237,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
       steps: result.steps.length,
       cached: result.steps.filter((s) => s.cached).length,
       context: buildContext.stats(),
+      ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
       at: Math.round(performance.now() - t0),
     });
     return 0;

@@ -6,3 +6,4 @@ export type { ProxyOptions } from './proxy.js';
 export { pullImage, shortId, type PullEvent, type PullOptions, type PullResult } from './pull.js';
 export { pushImage, type PushResult } from './push.js';
 export { hasBlob, pushBlob, putManifest, uploadUrl, type UploadTarget } from './upload.js';
+export { fetchBlobBytes, fetchManifestBytes, openBlobStream } from './fetch.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { setExitCode, type RegisterCommand } from '../context.js';
-import { addBuildOptions, type BuildFlags } from '../build-options.js';
+import { addBuildOptions, collect, type BuildFlags } from '../build-options.js';
 
 export const register: RegisterCommand = (program, ctx) => {
   const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory, or - for a context tar (or a bare Dockerfile) on stdin');
@@ -9,6 +9,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
     .option('--iidfile <file>', 'write the image ID here')
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
+    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=HOST/REPO:TAG, with mode=min (default) or max (repeatable)', collect, [])
+    .option('--cache-from <spec>', 'use an exported build cache: type=local,src=DIR or type=registry,ref=HOST/REPO:TAG (repeatable)', collect, [])
     .action(async (context: string, opts: BuildFlags, cmd: Command) => {
       const { runBuild } = await import('../build-command.js');
       setExitCode(cmd, await runBuild(ctx, ctx.root(cmd), context, opts));

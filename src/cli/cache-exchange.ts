@@ -1,0 +1,173 @@
+/**
+ * A build's --cache-from and --cache-to: reads the cache sources before the build (their records
+ * join this build's cache view), fetches an imported record's layer only when something needs it
+ * (a step's filesystem, the stored result, an export), and writes the exports after the build.
+ *
+ * A source that does not exist or cannot be reached is a warning (the build goes on without it,
+ * as buildx does); one that is corrupt or foreign is refused as a whole with a warning that says
+ * why, and nothing of it is stored. Every blob from a source is checked against its digest (layers
+ * also against their diff_id, in the same pass) before it enters the store.
+ */
+import type { Readable } from 'node:stream';
+import {
+  buildCacheView,
+  chainRecords,
+  checkBlob,
+  encodeCacheExport,
+  MAX_CACHE_CONFIG_BYTES,
+  parseCacheConfig,
+  parseCacheManifest,
+  type BuildCacheView,
+  type CacheRecord,
+  type CacheStore,
+  type ImportedRecord,
+} from '../cache/index.js';
+import type { Sha256 } from '../hash/index.js';
+import { copyVerifiedLayer } from '../layer/index.js';
+import type { BuildEvent } from '../progress/index.js';
+import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
+import type { BlobStore } from '../store/index.js';
+import { isUserError } from '../util/index.js';
+import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
+import type { CacheToSpec } from './cache-options.js';
+
+export interface CacheImport {
+  readonly view: BuildCacheView;
+  /** Makes sure these layers' blobs are in the store, fetching imported ones from their source. */
+  ensure(layers: readonly LayerRef[]): Promise<void>;
+  /** Imported layers fetched so far, and their bytes. */
+  fetched(): { layers: number; bytes: number };
+  /** Imported records whose layers are in the store now become records of the local cache. */
+  persist(): Promise<void>;
+}
+
+export interface ImportDeps {
+  readonly local: CacheStore;
+  /** The build's leased blobs: fetched layers are protected until the result is tagged. */
+  readonly blobs: BlobStore;
+  readonly emit: (e: BuildEvent) => void;
+  readonly now: () => number;
+}
+
+/** Reads every source's records; a failing source is a warning and contributes nothing. */
+export async function importCaches(sources: readonly CacheSourceIo[], deps: ImportDeps): Promise<CacheImport> {
+  const imported = new Map<Sha256, ImportedRecord>();
+  for (const io of sources) {
+    const records = await readSource(io).catch((e: unknown) => {
+      deps.emit({ type: 'cache-warning', message: `cache source ${io.name} ignored: ${messageOf(e)}`, at: deps.now() });
+      return undefined;
+    });
+    if (!records) continue;
+    // An earlier source wins for a key both hold: the order of --cache-from is the order of trust.
+    for (const record of records) if (!imported.has(record.key)) imported.set(record.key, { record, source: io });
+    deps.emit({ type: 'cache-imported', source: io.name, records: records.length, at: deps.now() });
+  }
+  const view = buildCacheView(deps.local, imported);
+  const inflight = new Map<Sha256, Promise<void>>();
+  let layers = 0;
+  let bytes = 0;
+
+  const fetchOne = async (layer: LayerRef, imp: ImportedRecord): Promise<void> => {
+    const io = imp.source as CacheSourceIo;
+    const d = imp.record.layer;
+    const what = `${io.name}: layer ${d.digest}`;
+    const src: Readable = await io.openBlob(d);
+    const w = await deps.blobs.writer();
+    let n = 0;
+    try {
+      await copyVerifiedLayer(src, layer.diffId, what, async (c) => {
+        n += c.length;
+        if (n > d.size) throw new Error(`${what}: more than the ${d.size} bytes its descriptor says`);
+        await w.write(c);
+      });
+      await w.commit(d.digest);
+    } finally {
+      src.destroy();
+      await w.abort();
+    }
+    layers++;
+    bytes += n;
+    deps.emit({ type: 'cache-fetched', source: io.name, digest: d.digest, bytes: n, at: deps.now() });
+  };
+
+  const ensure = async (refs: readonly LayerRef[]): Promise<void> => {
+    await Promise.all(
+      refs.map(async (layer) => {
+        const digest = layer.descriptor.digest;
+        const imp = view.sourceOf(layer.descriptor);
+        if (!imp || (await deps.blobs.has(digest))) return;
+        let p = inflight.get(digest);
+        if (!p) {
+          p = fetchOne(layer, imp);
+          inflight.set(digest, p);
+          p.catch(() => inflight.delete(digest));
+        }
+        await p;
+      }),
+    );
+  };
+
+  return {
+    view,
+    ensure,
+    fetched: () => ({ layers, bytes }),
+    async persist() {
+      for (const { record } of view.usedImported()) if (await deps.blobs.has(record.layer.digest)) await deps.local.put(record);
+    },
+  };
+}
+
+async function readSource(io: CacheSourceIo): Promise<CacheRecord[] | undefined> {
+  const bytes = await io.manifest();
+  if (!bytes) throw new Error('it has no cache yet (a first run exports one with --cache-to)');
+  const manifest = parseCacheManifest(bytes, io.name);
+  if (!manifest.ok) throw new Error(manifest.error);
+  const config = checkBlob(await io.readBlob(manifest.value.config, MAX_CACHE_CONFIG_BYTES), manifest.value.config, io.name);
+  if (!config.ok) throw new Error(config.error);
+  const records = parseCacheConfig(config.value, manifest.value, io.name);
+  if (!records.ok) throw new Error(records.error);
+  return records.value;
+}
+
+function messageOf(e: unknown): string {
+  if (isUserError(e)) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A snapshot store whose `prepare` first fetches the imported layers it is about to unpack. */
+export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly LayerRef[]) => Promise<void>): SnapshotStore {
+  return {
+    linkDir: inner.linkDir,
+    prepare: async (layers) => {
+      await ensure(layers);
+      return inner.prepare(layers);
+    },
+    commitUpper: (...a) => inner.commitUpper(...a),
+    removeLayers: (b) => inner.removeLayers(b),
+    gcHook: () => inner.gcHook(),
+    fsck: (k) => inner.fsck(k),
+  };
+}
+
+/**
+ * Writes one --cache-to export: mode=min the records of the result's own steps (the parent chain
+ * of `top`), mode=max every record this build hit or wrote. Layers the destination already has
+ * are not sent again; imported layers it lacks are fetched first.
+ */
+export async function exportCache(spec: CacheToSpec, dest: CacheDestIo, imports: CacheImport, top: string, blobs: BlobStore, deps: Pick<ImportDeps, 'emit' | 'now'>): Promise<void> {
+  const used = imports.view.used();
+  const records = spec.mode === 'max' ? [...used.values()] : chainRecords(top, used);
+  const encoded = encodeCacheExport(records, spec.mode);
+  const diffIds = new Map(records.map((r) => [r.layer.digest, r.diffId] as const));
+  let layersWritten = 0;
+  let bytesWritten = 0;
+  for (const layer of encoded.layers) {
+    if (await dest.hasBlob(layer)) continue;
+    await imports.ensure([{ descriptor: layer, diffId: diffIds.get(layer.digest)! }]);
+    await dest.writeBlob(layer, () => blobs.openRead(layer.digest, layer.size));
+    layersWritten++;
+    bytesWritten += layer.size;
+  }
+  await dest.writeManifest(encoded);
+  deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, layersWritten, bytesWritten, at: deps.now() });
+}

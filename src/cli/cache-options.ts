@@ -1,0 +1,81 @@
+// --cache-to / --cache-from specs, in buildx's spelling (`type=local,dest=DIR,mode=max`).
+import type { CacheExportMode } from '../cache/index.js';
+import { UserError } from '../util/index.js';
+
+export type CacheToSpec =
+  | { readonly type: 'local'; readonly dest: string; readonly mode: CacheExportMode; readonly spec: string }
+  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheExportMode; readonly spec: string };
+
+export type CacheFromSpec =
+  | { readonly type: 'local'; readonly src: string; readonly spec: string }
+  | { readonly type: 'registry'; readonly ref: string; readonly spec: string };
+
+const TO_EXAMPLE = '--cache-to type=local,dest=./cache,mode=max or --cache-to type=registry,ref=HOST/REPO:cache';
+const FROM_EXAMPLE = '--cache-from type=local,src=./cache or --cache-from type=registry,ref=HOST/REPO:cache';
+
+function fields(option: string, spec: string, example: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw bad(option, spec, `"${part}" is not KEY=VALUE`, example);
+    const k = part.slice(0, eq).trim();
+    if (out.has(k)) throw bad(option, spec, `${k} is given twice`, example);
+    out.set(k, part.slice(eq + 1));
+  }
+  return out;
+}
+
+function bad(option: string, spec: string, why: string, example: string): UserError {
+  return new UserError('build.bad-cache-spec', `${option} ${spec}: ${why}`, `write it as ${example}`);
+}
+
+function unknownFields(option: string, spec: string, kv: Map<string, string>, allowed: readonly string[], example: string): void {
+  for (const k of kv.keys()) if (!allowed.includes(k)) throw bad(option, spec, `unknown field ${k} (this type takes ${allowed.join(', ')})`, example);
+}
+
+function required(option: string, spec: string, kv: Map<string, string>, field: string, example: string): string {
+  const v = kv.get(field);
+  if (!v) throw bad(option, spec, `give ${field}=`, example);
+  return v;
+}
+
+export function parseCacheTo(spec: string): CacheToSpec {
+  const o = '--cache-to';
+  const kv = fields(o, spec, TO_EXAMPLE);
+  const mode = kv.get('mode') ?? 'min';
+  if (mode !== 'min' && mode !== 'max') throw bad(o, spec, `mode=${mode}: use mode=min (the final image's steps) or mode=max (every step of every stage)`, TO_EXAMPLE);
+  switch (kv.get('type')) {
+    case 'local':
+      unknownFields(o, spec, kv, ['type', 'dest', 'mode'], TO_EXAMPLE);
+      return { type: 'local', dest: required(o, spec, kv, 'dest', TO_EXAMPLE), mode, spec };
+    case 'registry':
+      unknownFields(o, spec, kv, ['type', 'ref', 'mode'], TO_EXAMPLE);
+      return { type: 'registry', ref: required(o, spec, kv, 'ref', TO_EXAMPLE), mode, spec };
+    case undefined:
+      throw bad(o, spec, 'give type=local or type=registry', TO_EXAMPLE);
+    default:
+      throw bad(o, spec, `type=${kv.get('type')}: this wharf exports to type=local and type=registry`, TO_EXAMPLE);
+  }
+}
+
+/** A plain `--cache-from IMAGE` means `type=registry,ref=IMAGE`, as in buildx. */
+export function parseCacheFrom(spec: string): CacheFromSpec {
+  const o = '--cache-from';
+  if (!spec.includes('=')) {
+    if (!spec) throw bad(o, spec, 'empty', FROM_EXAMPLE);
+    return { type: 'registry', ref: spec, spec };
+  }
+  const kv = fields(o, spec, FROM_EXAMPLE);
+  switch (kv.get('type')) {
+    case 'local':
+      unknownFields(o, spec, kv, ['type', 'src'], FROM_EXAMPLE);
+      return { type: 'local', src: required(o, spec, kv, 'src', FROM_EXAMPLE), spec };
+    case 'registry':
+      unknownFields(o, spec, kv, ['type', 'ref'], FROM_EXAMPLE);
+      return { type: 'registry', ref: required(o, spec, kv, 'ref', FROM_EXAMPLE), spec };
+    case undefined:
+      throw bad(o, spec, 'give type=local or type=registry', FROM_EXAMPLE);
+    default:
+      throw bad(o, spec, `type=${kv.get('type')}: this wharf imports from type=local and type=registry`, FROM_EXAMPLE);
+  }
+}
