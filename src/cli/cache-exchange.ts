@@ -54,7 +54,9 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
   const imported = new Map<Sha256, ImportedRecord>();
   for (const io of sources) {
     const records = await readSource(io).catch((e: unknown) => {
-      deps.emit({ type: 'cache-warning', message: `cache source ${io.name} ignored: ${messageOf(e)}`, at: deps.now() });
+      const why = messageOf(e);
+      const own = why.startsWith(`${io.name}: `) ? why.slice(io.name.length + 2) : why;
+      deps.emit({ type: 'cache-warning', message: `cache source ${io.name} ignored: ${own}`, at: deps.now() });
       return undefined;
     });
     if (!records) continue;

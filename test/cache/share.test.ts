@@ -1,0 +1,253 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type Server } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { cachedFlags, wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { sha256Hex } from '../../src/hash/index.js';
+
+// --cache-to / --cache-from end to end: two stores on one machine stand for two CI runners that
+// start from the same base image; a local OCI layout or a real registry carries the cache.
+let dir: string;
+let runnerA: WharfBuildEnv;
+let baseTar: string;
+let registry: TestRegistry;
+const SDE = '1700000000';
+
+// The builder stage's RUN makes a 300 KB layer only the builder has: a lazy import never fetches it.
+const DOCKERFILE = `FROM busybox:test AS builder
+RUN echo built > /b && dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null
+COPY a.txt /a.txt
+FROM busybox:test
+COPY --from=builder /b /b
+RUN cat /b > /c
+COPY last.txt /x
+`;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wharf-cache-share-'));
+  await mkdir(join(dir, 'a'));
+  runnerA = wharfBuildEnv(join(dir, 'a'));
+  runnerA.importBusybox();
+  baseTar = join(dir, 'busybox.tar');
+  assert.equal(runnerA.wharf(['save', '-o', baseTar, 'busybox:test']).status, 0);
+  registry = await startRegistry();
+});
+
+after(async () => {
+  await registry?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let runners = 0;
+/** A fresh runner: an empty store holding only the same busybox:test as runner A. */
+async function freshRunner(): Promise<WharfBuildEnv> {
+  const d = join(dir, `runner-${++runners}`);
+  await mkdir(d);
+  const env = wharfBuildEnv(d);
+  const r = env.wharf(['load', '-i', baseTar]);
+  assert.equal(r.status, 0, r.stderr);
+  return env;
+}
+
+/** A fresh checkout of the app (new mtimes), with `last` as the file the final step copies. */
+async function checkout(env: WharfBuildEnv, name: string, last = 'one\n'): Promise<string> {
+  return env.context(name, { Dockerfile: DOCKERFILE, 'a.txt': 'hello\n', 'last.txt': last });
+}
+
+async function build(env: WharfBuildEnv, ctx: string, extra: string[]) {
+  process.env.SOURCE_DATE_EPOCH = SDE;
+  try {
+    const r = await env.build(ctx, extra);
+    assert.equal(r.status, 0, r.stderr);
+    return { stderr: r.stderr, meta: r.meta!, id: r.meta!['containerimage.config.digest'] };
+  } finally {
+    delete process.env.SOURCE_DATE_EPOCH;
+  }
+}
+
+const hasBlob = (env: WharfBuildEnv, digest: string) => existsSync(join(env.root, 'blobs', 'sha256', digest.replace('sha256:', '')));
+const fetchedLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('cache: fetched layer'));
+
+/** The builder's big layer: the layer of its RUN in runner A's cache export. */
+async function builderRunLayer(cacheDir: string): Promise<string> {
+  const index = JSON.parse(await readFile(join(cacheDir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(await readFile(join(cacheDir, 'blobs', 'sha256', sha256Hex(index.manifests[0]!.digest as never)), 'utf8')) as { config: { digest: string } };
+  const config = JSON.parse(await readFile(join(cacheDir, 'blobs', 'sha256', sha256Hex(manifest.config.digest as never)), 'utf8')) as { records: { layer: { digest: string; size: number }; material: { op: { kind: string; command?: { shell?: string } } } }[] };
+  const rec = config.records.find((r) => r.material.op.kind === 'RUN' && r.material.op.command?.shell?.includes('dd if'));
+  assert.ok(rec, 'the export holds the builder RUN (mode=max)');
+  assert.ok(rec.layer.size > 300 * 1024);
+  return rec.layer.digest;
+}
+
+test('type=local mode=max: a fresh runner hits every step, fetches only the result\'s layers, and gets the same image ID', async () => {
+  const cacheDir = join(dir, 'cache-max');
+  const a = await build(runnerA, await checkout(runnerA, 'app-a'), ['-t', 'app:1', '--cache-to', `type=local,dest=${cacheDir},mode=max`]);
+  assert.match(a.stderr, /cache: exported 5 records to type=local/);
+  const big = await builderRunLayer(cacheDir);
+
+  const b = await freshRunner();
+  const r = await build(b, await checkout(b, 'app-b'), ['-t', 'app:1', '--cache-from', `type=local,src=${cacheDir}`]);
+  assert.deepEqual(cachedFlags(r.meta), [true, true, true, true, true, true, true], r.stderr);
+  assert.doesNotMatch(r.stderr, /DONE/, 'no step executed');
+  assert.equal(r.id, a.id);
+  // Lazy: the final stage's three layers came over; the builder's (only a key input here) did not.
+  assert.equal(fetchedLines(r.stderr).length, 3, r.stderr);
+  assert.match(r.stderr, /7\/7 cached, 3 cached layers \(\d+ bytes\) fetched from the cache source/);
+  assert.equal(hasBlob(b, big), false);
+  const fsck = b.wharf(['fsck']);
+  assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
+  assert.match(fsck.stdout, /0 problem/);
+  // The imported records whose layers arrived are now the runner's own.
+  const again = await build(b, await checkout(b, 'app-b2'), ['-t', 'app:1']);
+  assert.deepEqual(cachedFlags(again.meta).slice(4), [true, true, true]);
+});
+
+test('a changed last step on the fresh runner runs only that step and fetches only the layers under it', async () => {
+  const cacheDir = join(dir, 'cache-max');
+  const big = await builderRunLayer(cacheDir);
+  const b = await freshRunner();
+  const r = await build(b, await checkout(b, 'app-changed', 'two\n'), ['-t', 'app:2', '--cache-from', `type=local,src=${cacheDir}`]);
+  assert.deepEqual(cachedFlags(r.meta), [true, true, true, true, true, true, false], r.stderr);
+  // The changed COPY needs the filesystem of COPY --from and RUN below it: those two, nothing else.
+  assert.equal(fetchedLines(r.stderr).length, 2, r.stderr);
+  assert.equal(hasBlob(b, big), false);
+});
+
+test('mode=min exports only the final image\'s steps: the builder stage runs again on a fresh runner, unlike mode=max', async () => {
+  const cacheDir = join(dir, 'cache-min');
+  const a = await build(runnerA, await checkout(runnerA, 'app-a-min'), ['--cache-to', `type=local,dest=${cacheDir},mode=min`]);
+  assert.match(a.stderr, /cache: exported 3 records/);
+  const b = await freshRunner();
+  const r = await build(b, await checkout(b, 'app-b-min'), ['-t', 'app:1', '--cache-from', `type=local,src=${cacheDir}`]);
+  // builder: FROM, RUN, COPY run; the final stage (keyed on the builder's keys, not its bytes) hits.
+  assert.deepEqual(cachedFlags(r.meta), [true, false, false, true, true, true, true], r.stderr);
+  assert.equal(r.id, a.id);
+});
+
+test('type=registry: runner A exports to a real registry, a fresh runner imports and hits every step', async () => {
+  const ref = `${registry.host}/ci/app:buildcache`;
+  const a = await build(runnerA, await checkout(runnerA, 'app-a-reg'), ['--cache-to', `type=registry,ref=${ref},mode=max`]);
+  assert.match(a.stderr, /cache: exported 5 records to type=registry/);
+  const b = await freshRunner();
+  const r = await build(b, await checkout(b, 'app-b-reg'), ['-t', 'app:1', '--cache-from', `type=registry,ref=${ref}`]);
+  assert.deepEqual(cachedFlags(r.meta), [true, true, true, true, true, true, true], r.stderr);
+  assert.equal(r.id, a.id);
+  assert.equal(fetchedLines(r.stderr).length, 3, r.stderr);
+  // A plain --cache-from IMAGE names a registry cache too; a second export sends no layer again.
+  const again = await build(runnerA, await checkout(runnerA, 'app-a-reg2'), ['--cache-from', ref, '--cache-to', `type=registry,ref=${ref},mode=max`]);
+  assert.match(again.stderr, /cache: 5 records from type=registry/);
+  assert.match(again.stderr, /exported 5 records .* \(0 layers, 0 bytes written\)/);
+});
+
+test('a missing or unreachable cache source is a warning; a corrupt one is refused whole and the build goes on', async () => {
+  const b = await freshRunner();
+  const ctx = await checkout(b, 'app-warn');
+  const missing = await build(b, ctx, ['--cache-from', `type=local,src=${join(dir, 'no-such-cache')}`, '--cache-from', `type=registry,ref=${registry.host}/ci/app:never-pushed`, '--cache-from', 'type=registry,ref=127.0.0.1:9/ci/app:c']);
+  assert.match(missing.stderr, /warning: cache source type=local,src=.*no-such-cache ignored: it has no cache yet/);
+  assert.match(missing.stderr, /warning: cache source type=registry,ref=.*never-pushed ignored: it has no cache yet/);
+  assert.match(missing.stderr, /warning: cache source type=registry,ref=127\.0\.0\.1:9\/ci\/app:c ignored: .*127\.0\.0\.1:9/);
+
+  // A config blob whose bytes no longer match its digest: refused, no record of it used.
+  const bad = join(dir, 'cache-corrupt');
+  await cp(join(dir, 'cache-max'), bad, { recursive: true });
+  const index = JSON.parse(await readFile(join(bad, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(await readFile(join(bad, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { config: { digest: string } };
+  const cfgPath = join(bad, 'blobs', 'sha256', manifest.config.digest.slice(7));
+  const cfg = await readFile(cfgPath, 'utf8');
+  assert.ok(cfg.includes('"mode":"max"'));
+  await writeFile(cfgPath, cfg.replace('"mode":"max"', '"mode":"mix"'));
+  const b2 = await freshRunner();
+  const r = await build(b2, await checkout(b2, 'app-corrupt'), ['--cache-from', `type=local,src=${bad}`]);
+  assert.match(r.stderr, /warning: cache source type=local,src=.*cache-corrupt ignored: .*does not match its digest/);
+  assert.deepEqual(cachedFlags(r.meta), [true, false, false, true, false, false, false]);
+  assert.doesNotMatch(r.stderr, /cache: fetched/);
+
+  // A record that claims a key its material does not give (digests all consistent): refused too.
+  const forged = join(dir, 'cache-forged');
+  await cp(join(dir, 'cache-max'), forged, { recursive: true });
+  const { createHash } = await import('node:crypto');
+  const sha = (b: string) => createHash('sha256').update(b).digest('hex');
+  const fcfg = JSON.parse(cfg) as { records: { key: string }[] };
+  fcfg.records[0]!.key = `sha256:${'0'.repeat(64)}`;
+  const fcfgText = JSON.stringify(fcfg);
+  await writeFile(join(forged, 'blobs', 'sha256', sha(fcfgText)), fcfgText);
+  const fman = JSON.parse(await readFile(join(forged, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { config: { digest: string; size: number } };
+  fman.config = { ...fman.config, digest: `sha256:${sha(fcfgText)}`, size: Buffer.byteLength(fcfgText) };
+  const fmanText = JSON.stringify(fman);
+  await writeFile(join(forged, 'blobs', 'sha256', sha(fmanText)), fmanText);
+  await writeFile(join(forged, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(fmanText)}`, size: Buffer.byteLength(fmanText), annotations: { 'org.opencontainers.image.ref.name': 'cache' } }] }));
+  const f = await build(await freshRunner(), ctx, ['--cache-from', `type=local,src=${forged}`]);
+  assert.match(f.stderr, /ignored: .*record 0 has a key that is not the digest of its key material/);
+
+  // A symlinked blob is not followed.
+  const linked = join(dir, 'cache-linked');
+  await cp(join(dir, 'cache-max'), linked, { recursive: true });
+  await rm(join(linked, 'index.json'));
+  const { symlink } = await import('node:fs/promises');
+  await symlink('/etc/passwd', join(linked, 'index.json'));
+  const l = await build(await freshRunner(), ctx, ['--cache-from', `type=local,src=${linked}`]);
+  assert.match(l.stderr, /ignored: .*index\.json: is a symlink/);
+});
+
+test('a bad --cache-to / --cache-from spec names the option and the field, with an example', async () => {
+  const ctx = await checkout(runnerA, 'app-bad-spec');
+  const cases: [string[], RegExp][] = [
+    [['--cache-to', 'type=local'], /--cache-to type=local: give dest=\n.*write it as --cache-to type=local,dest=/],
+    [['--cache-to', 'type=s3,bucket=x'], /--cache-to type=s3,bucket=x: type=s3: this wharf exports to type=local and type=registry/],
+    [['--cache-to', 'type=local,dest=x,mode=all'], /--cache-to .*: mode=all: use mode=min .* or mode=max/],
+    [['--cache-from', 'type=local,dest=x'], /--cache-from type=local,dest=x: unknown field dest \(this type takes type, src\)\n.*--cache-from type=local,src=/],
+    [['--cache-from', 'type=registry,ref=Bad Ref'], /--cache-from ref=Bad Ref: /],
+  ];
+  for (const [flags, want] of cases) {
+    const r = runnerA.wharf(['build', ...flags, ctx]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, want);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('a cache export never holds a secret value or anything of a secret or ssh mount, compressed or not', async () => {
+  const marker = `s3cret-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  const secretFile = join(dir, 'secret.txt');
+  await writeFile(secretFile, marker);
+  const sockDir = join(dir, `agent-${marker}`);
+  await mkdir(sockDir);
+  const agent = join(sockDir, 'a.sock');
+  const server: Server = createServer((c) => c.end(`${marker}-agent\n`));
+  await new Promise<void>((r) => server.listen(agent, r));
+  try {
+    const ctx = await runnerA.context('app-secret', {
+      Dockerfile: `FROM busybox:test
+RUN --mount=type=secret,id=x grep -q s3cret /run/secrets/x && sha256sum /run/secrets/x | wc -c > /used
+RUN --mount=type=secret,id=x,env=TOKEN --mount=type=ssh [ -n "$TOKEN" ] && [ -S "$SSH_AUTH_SOCK" ] && echo ok > /listing
+RUN --mount=type=secret,id=x,target=/etc/tok cat /etc/tok | wc -c > /n
+`,
+    });
+    for (const compression of ['none', 'gzip']) {
+      const out = join(dir, `cache-secret-${compression}`);
+      process.env.SSH_AUTH_SOCK = agent;
+      const r = runnerA.wharf(['build', '--progress', 'plain', '--no-cache', '--compression', compression, '--secret', `id=x,src=${secretFile}`, '--ssh', 'default', '--cache-to', `type=local,dest=${out},mode=max`, ctx]);
+      delete process.env.SSH_AUTH_SOCK;
+      assert.equal(r.status, 0, r.stderr);
+      const names = await readdir(join(out, 'blobs', 'sha256'));
+      assert.ok(names.length >= 5, 'config, manifest and three layers');
+      let gzipped = 0;
+      for (const name of [...names, '../../index.json']) {
+        const bytes = await readFile(join(out, 'blobs', 'sha256', name));
+        const isGzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+        if (isGzip) gzipped++;
+        const plain = isGzip ? gunzipSync(bytes) : bytes;
+        assert.equal(plain.includes(marker), false, `${name} holds the secret or the agent's path`);
+      }
+      // The layers of the gzip build were read uncompressed; the other build's are plain tars.
+      assert.equal(gzipped, compression === 'gzip' ? 3 : 0);
+    }
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
