@@ -8,6 +8,9 @@
  *   const m = parseCacheManifest(bytes, what)                             Result: the config and layer descriptors
  *   const records = parseCacheConfig(bytes, m, what)                      Result: records whose keys check out
  *
+ * Inline (--cache-to type=inline): the same config body sits in the image's own config under
+ * INLINE_CACHE_FIELD, for the image's own layers; an image manifest is then read as a cache source.
+ *
  * Nothing read from a cache source is trusted: sizes are capped, every blob is read against its
  * digest by the caller, each record's key must be the digest of its own key material (a record that
  * claims a key it was not made from is corruption, not a miss), and its layer must be one the
@@ -31,6 +34,10 @@ export const MAX_CACHE_CONFIG_BYTES = 64 << 20;
 
 export type CacheExportMode = 'min' | 'max';
 
+/** The image config field inline cache records go in (BuildKit's is `moby.buildkit.cache.v0`). */
+export const INLINE_CACHE_FIELD = 'wharf.cache.v1';
+const IMAGE_CONFIG_TYPES = ['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json'];
+
 export interface CacheExportConfig {
   readonly version: typeof CACHE_EXPORT_VERSION;
   readonly mode: CacheExportMode;
@@ -42,6 +49,8 @@ export interface CacheManifest {
   readonly mediaType: typeof OCI_MANIFEST_MEDIA_TYPE;
   readonly config: Descriptor;
   readonly layers: readonly Descriptor[];
+  /** An image manifest: its config may hold inline cache records (INLINE_CACHE_FIELD). */
+  readonly inline?: true;
 }
 
 export interface EncodedCacheExport {
@@ -54,6 +63,12 @@ export interface EncodedCacheExport {
 }
 
 const bytesOf = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+/** The config field value of an inline cache: the image's own records (mode=min). */
+export function inlineCacheValue(records: readonly CacheRecord[]): CacheExportConfig {
+  const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { version: CACHE_EXPORT_VERSION, mode: 'min', records: sorted };
+}
 
 export function encodeCacheExport(records: readonly CacheRecord[], mode: CacheExportMode): EncodedCacheExport {
   const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -88,7 +103,8 @@ export function parseCacheManifest(bytes: Uint8Array, what: string): Result<Cach
   if (!isObject(v) || v.schemaVersion !== 2) return err(`${what}: not an OCI image manifest`);
   const config = descriptorOf(v.config);
   if (!config) return err(`${what}: the manifest has no valid config descriptor`);
-  if (config.mediaType !== CACHE_CONFIG_MEDIA_TYPE) return err(`${what}: not a wharf cache (its config is ${config.mediaType}, not ${CACHE_CONFIG_MEDIA_TYPE})`);
+  const inline = IMAGE_CONFIG_TYPES.includes(config.mediaType);
+  if (!inline && config.mediaType !== CACHE_CONFIG_MEDIA_TYPE) return err(`${what}: not a wharf cache (its config is ${config.mediaType}, not ${CACHE_CONFIG_MEDIA_TYPE})`);
   if (config.size > MAX_CACHE_CONFIG_BYTES) return err(`${what}: the cache config is ${config.size} bytes, more than the ${MAX_CACHE_CONFIG_BYTES} allowed`);
   if (!Array.isArray(v.layers)) return err(`${what}: the manifest has no layers list`);
   const layers: Descriptor[] = [];
@@ -97,7 +113,7 @@ export function parseCacheManifest(bytes: Uint8Array, what: string): Result<Cach
     if (!d) return err(`${what}: layer ${i} of the manifest is not a valid descriptor`);
     layers.push(d);
   }
-  return ok({ schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config, layers });
+  return ok({ schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config, layers, ...(inline ? { inline: true as const } : {}) });
 }
 
 /** The records of a cache config the caller has read against `manifest.config`'s digest. */
@@ -109,6 +125,11 @@ export function parseCacheConfig(bytes: Uint8Array, manifest: CacheManifest, wha
     return err(`${what}: the cache config is not JSON`);
   }
   if (!isObject(v)) return err(`${what}: the cache config is not an object`);
+  if (manifest.inline) {
+    v = v[INLINE_CACHE_FIELD];
+    if (v === undefined) return err(`${what}: an image without inline cache records (build it with --cache-to type=inline, or export the cache with --cache-to type=registry)`);
+    if (!isObject(v)) return err(`${what}: the image's ${INLINE_CACHE_FIELD} is not an object`);
+  }
   if (v.version !== CACHE_EXPORT_VERSION) return err(`${what}: cache format version ${String(v.version)} (this wharf reads version ${CACHE_EXPORT_VERSION}); export it again with this wharf`);
   if (!Array.isArray(v.records)) return err(`${what}: the cache config has no records list`);
   const layers = new Map(manifest.layers.map((l) => [l.digest, l] as const));

@@ -24,6 +24,8 @@ export { openCache, type CacheRecord, type CacheStore } from './records.js';
 export {
   CACHE_CONFIG_MEDIA_TYPE,
   CACHE_REF_ANNOTATION,
+  INLINE_CACHE_FIELD,
+  inlineCacheValue,
   MAX_CACHE_CONFIG_BYTES,
   MAX_CACHE_MANIFEST_BYTES,
   OCI_MANIFEST_MEDIA_TYPE,

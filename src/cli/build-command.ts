@@ -31,7 +31,7 @@ import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Compression } from '../layer/index.js';
 import { makePuller, type Puller } from './registry.js';
 import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
-import { exportCache, importCaches, lazySnapshots } from './cache-exchange.js';
+import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
@@ -208,6 +208,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const result = await solve(plan, buildOps(deps), { cache: imports.view, emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
     let draft = result.target.draft;
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
+    draft = withInlineCache(draft, s.cacheTo.some((t) => t.type === 'inline') ? imports : undefined, result.target.key);
     const settled = settleTimes(draft, s.sourceDateEpoch);
     // The result keeps its layers when it is tagged or written out; an untagged build whose steps
     // all hit imported records fetches nothing (its image ID is still printed).
@@ -215,7 +216,10 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
-    for (const [i, spec] of s.cacheTo.entries()) await exportCache(spec, cacheEnds.dests[i]!, imports, result.target.key, lease.blobs, { emit, now: at });
+    for (const [i, spec] of s.cacheTo.entries()) {
+      const dest = cacheEnds.dests[i];
+      if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, lease.blobs, { emit, now: at });
+    }
     await imports.persist();
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');

@@ -10,8 +10,8 @@ import type { RegistryClient } from '../registry/index.js';
 
 export interface CacheEnds {
   readonly sources: readonly CacheSourceIo[];
-  /** One per --cache-to, in order. */
-  readonly dests: readonly CacheDestIo[];
+  /** One per --cache-to, in order (undefined for type=inline, which the image itself carries). */
+  readonly dests: readonly (CacheDestIo | undefined)[];
   close(): Promise<void>;
 }
 
@@ -19,7 +19,10 @@ export function openCacheEnds(ctx: CliContext, from: readonly CacheFromSpec[], t
   let http: RegistryClient | undefined;
   const client = () => (http ??= makeRegistryHttp(ctx));
   const sources = from.map((f) => (f.type === 'local' ? localCacheSource(resolve(ctx.cwd, f.src), `type=local,src=${f.src}`) : registryCacheSource(client(), f.ref, `type=registry,ref=${f.ref}`)));
-  const dests = to.map((t) => (t.type === 'local' ? localCacheDest(resolve(ctx.cwd, t.dest), `type=local,dest=${t.dest}`) : registryCacheDest(client(), t.ref, `type=registry,ref=${t.ref}`)));
+  const dests = to.map((t) => {
+    if (t.type === 'inline') return undefined;
+    return t.type === 'local' ? localCacheDest(resolve(ctx.cwd, t.dest), `type=local,dest=${t.dest}`) : registryCacheDest(client(), t.ref, `type=registry,ref=${t.ref}`);
+  });
   return {
     sources,
     dests,

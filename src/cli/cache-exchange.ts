@@ -13,6 +13,8 @@ import {
   buildCacheView,
   chainRecords,
   checkBlob,
+  INLINE_CACHE_FIELD,
+  inlineCacheValue,
   encodeCacheExport,
   MAX_CACHE_CONFIG_BYTES,
   parseCacheConfig,
@@ -27,6 +29,7 @@ import { copyVerifiedLayer } from '../layer/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore } from '../store/index.js';
+import type { ImageConfig, ImageDraft } from '../image/index.js';
 import { isUserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 import type { CacheToSpec } from './cache-options.js';
@@ -156,7 +159,7 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
  * of `top`), mode=max every record this build hit or wrote. Layers the destination already has
  * are not sent again; imported layers it lacks are fetched first.
  */
-export async function exportCache(spec: CacheToSpec, dest: CacheDestIo, imports: CacheImport, top: string, blobs: BlobStore, deps: Pick<ImportDeps, 'emit' | 'now'>): Promise<void> {
+export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>, dest: CacheDestIo, imports: CacheImport, top: string, blobs: BlobStore, deps: Pick<ImportDeps, 'emit' | 'now'>): Promise<void> {
   const used = imports.view.used();
   const records = spec.mode === 'max' ? [...used.values()] : chainRecords(top, used);
   const encoded = encodeCacheExport(records, spec.mode);
@@ -172,4 +175,15 @@ export async function exportCache(spec: CacheToSpec, dest: CacheDestIo, imports:
   }
   await dest.writeManifest(encoded);
   deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, layersWritten, bytesWritten, at: deps.now() });
+}
+
+/**
+ * The draft with the inline cache records of its own steps (the chain of `top`), or without any:
+ * a base image's inline records are never inherited by an image built on it.
+ */
+export function withInlineCache(draft: ImageDraft, imports: CacheImport | undefined, top: string): ImageDraft {
+  const { [INLINE_CACHE_FIELD]: _inherited, ...config } = draft.config as ImageConfig & Record<string, unknown>;
+  if (!imports) return _inherited === undefined ? draft : { ...draft, config: config as ImageConfig };
+  const records = chainRecords(top, imports.view.used());
+  return { ...draft, config: { ...config, [INLINE_CACHE_FIELD]: inlineCacheValue(records) } as ImageConfig };
 }

@@ -4,7 +4,9 @@ import { UserError } from '../util/index.js';
 
 export type CacheToSpec =
   | { readonly type: 'local'; readonly dest: string; readonly mode: CacheExportMode; readonly spec: string }
-  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheExportMode; readonly spec: string };
+  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheExportMode; readonly spec: string }
+  /** The records of the image's own steps in its config (mode=min only). */
+  | { readonly type: 'inline'; readonly spec: string };
 
 export type CacheFromSpec =
   | { readonly type: 'local'; readonly src: string; readonly spec: string }
@@ -51,10 +53,14 @@ export function parseCacheTo(spec: string): CacheToSpec {
     case 'registry':
       unknownFields(o, spec, kv, ['type', 'ref', 'mode'], TO_EXAMPLE);
       return { type: 'registry', ref: required(o, spec, kv, 'ref', TO_EXAMPLE), mode, spec };
+    case 'inline':
+      unknownFields(o, spec, kv, ['type', 'mode'], TO_EXAMPLE);
+      if (mode !== 'min') throw bad(o, spec, 'type=inline holds the records of the image\'s own steps only (mode=min); use type=registry or type=local for mode=max', TO_EXAMPLE);
+      return { type: 'inline', spec };
     case undefined:
-      throw bad(o, spec, 'give type=local or type=registry', TO_EXAMPLE);
+      throw bad(o, spec, 'give type=local, type=registry or type=inline', TO_EXAMPLE);
     default:
-      throw bad(o, spec, `type=${kv.get('type')}: this wharf exports to type=local and type=registry`, TO_EXAMPLE);
+      throw bad(o, spec, `type=${kv.get('type')}: this wharf exports to type=local, type=registry and type=inline`, TO_EXAMPLE);
   }
 }
 

@@ -8,6 +8,8 @@ import { familiarName, type Reference } from '../store/index.js';
 import { isUserError, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 
+const DOCKER_MANIFEST_MEDIA_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
+
 function cacheRef(ref: string, option: string): Reference {
   try {
     const r = parseImageName(ref);
@@ -23,7 +25,8 @@ export function registryCacheSource(http: RegistryHttp, refText: string, name: s
   const repo = repositoryOf(ref);
   return {
     name,
-    manifest: () => fetchManifestBytes(http, repo, ref.digest ?? ref.tag!, OCI_MANIFEST_MEDIA_TYPE, MAX_CACHE_MANIFEST_BYTES, `${name}: manifest`),
+    // A docker schema2 image manifest too: an image pushed with inline cache records.
+    manifest: () => fetchManifestBytes(http, repo, ref.digest ?? ref.tag!, `${OCI_MANIFEST_MEDIA_TYPE}, ${DOCKER_MANIFEST_MEDIA_TYPE}`, MAX_CACHE_MANIFEST_BYTES, `${name}: manifest`),
     readBlob: (d, maxBytes) => {
       if (d.size > maxBytes) throw new UserError('cache.too-large', `${name}: blob ${d.digest} is ${d.size} bytes, more than the ${maxBytes} allowed`);
       return fetchBlobBytes(http, repo, d.digest, maxBytes, `${name}: blob ${d.digest}`);

@@ -198,7 +198,7 @@ test('a bad --cache-to / --cache-from spec names the option and the field, with 
   const ctx = await checkout(runnerA, 'app-bad-spec');
   const cases: [string[], RegExp][] = [
     [['--cache-to', 'type=local'], /--cache-to type=local: give dest=\n.*write it as --cache-to type=local,dest=/],
-    [['--cache-to', 'type=s3,bucket=x'], /--cache-to type=s3,bucket=x: type=s3: this wharf exports to type=local and type=registry/],
+    [['--cache-to', 'type=s3,bucket=x'], /--cache-to type=s3,bucket=x: type=s3: this wharf exports to type=local, type=registry and type=inline/],
     [['--cache-to', 'type=local,dest=x,mode=all'], /--cache-to .*: mode=all: use mode=min .* or mode=max/],
     [['--cache-from', 'type=local,dest=x'], /--cache-from type=local,dest=x: unknown field dest \(this type takes type, src\)\n.*--cache-from type=local,src=/],
     [['--cache-from', 'type=registry,ref=Bad Ref'], /--cache-from ref=Bad Ref: /],
@@ -250,4 +250,29 @@ RUN --mount=type=secret,id=x,target=/etc/tok cat /etc/tok | wc -c > /n
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+test('type=inline: records in the pushed image\'s config; a plain --cache-from IMAGE on a fresh runner hits the final stage with the same image ID', async () => {
+  const image = `${registry.host}/ci/inline:1`;
+  const a = await build(runnerA, await checkout(runnerA, 'app-a-inline'), ['-t', image, '--cache-to', 'type=inline']);
+  const push = runnerA.wharf(['push', image]);
+  assert.equal(push.status, 0, push.stderr);
+  const b = await freshRunner();
+  const r = await build(b, await checkout(b, 'app-b-inline'), ['-t', 'app:1', '--cache-from', image, '--cache-to', 'type=inline']);
+  // Inline holds the image's own steps (mode=min): the builder stage runs, the final stage hits.
+  assert.deepEqual(cachedFlags(r.meta), [true, false, false, true, true, true, true], r.stderr);
+  assert.equal(r.id, a.id);
+  // An image built on it does not inherit its records; an image without them is refused as a source.
+  const child = await b.context('child-of-inline', { Dockerfile: 'FROM app:1\nRUN echo child > /child\n' });
+  await build(b, child, ['-t', `${registry.host}/ci/plain:1`]);
+  assert.equal(b.wharf(['push', `${registry.host}/ci/plain:1`]).status, 0);
+  const c = await build(await freshRunner(), await checkout(b, 'app-c'), ['--cache-from', `${registry.host}/ci/plain:1`]);
+  assert.match(c.stderr, /warning: cache source type=registry,ref=.*plain:1 ignored: an image without inline cache records/);
+});
+
+test('--cache-to a registry that cannot be reached fails the build, naming the host', async () => {
+  const r = runnerA.wharf(['build', '--progress', 'plain', '--cache-to', 'type=registry,ref=127.0.0.1:9/ci/app:c', await checkout(runnerA, 'app-unreachable')]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /error: .*127\.0\.0\.1:9/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
 });

@@ -9,7 +9,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH')
     .option('--iidfile <file>', 'write the image ID here')
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
-    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=HOST/REPO:TAG, with mode=min (default) or max (repeatable)', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=HOST/REPO:TAG, with mode=min (default) or max; or type=inline (records in the image config) (repeatable)', collect, [])
     .option('--cache-from <spec>', 'use an exported build cache: type=local,src=DIR or type=registry,ref=HOST/REPO:TAG (repeatable)', collect, [])
     .action(async (context: string, opts: BuildFlags, cmd: Command) => {
       const { runBuild } = await import('../build-command.js');
