@@ -30,7 +30,7 @@ import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore } from '../store/index.js';
 import type { ImageConfig, ImageDraft } from '../image/index.js';
-import { isUserError } from '../util/index.js';
+import { isUserError, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 import type { CacheToSpec } from './cache-options.js';
 
@@ -82,10 +82,15 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
     try {
       await copyVerifiedLayer(src, layer.diffId, what, async (c) => {
         n += c.length;
-        if (n > d.size) throw new Error(`${what}: more than the ${d.size} bytes its descriptor says`);
+        if (n > d.size) throw new Error(`more than the ${d.size} bytes its descriptor says`);
         await w.write(c);
       });
       await w.commit(d.digest);
+    } catch (e) {
+      // The step that hit this record has been reported cached already: the build cannot turn it
+      // into a miss any more, so it stops, and says which source to fix or leave out.
+      const why = messageOf(e);
+      throw new UserError('cache.layer-refused', `${what} failed verification: ${why.startsWith(`${what}: `) ? why.slice(what.length + 2) : why}`, `nothing from it was stored; export the cache again, or build without --cache-from ${io.name}`);
     } finally {
       src.destroy();
       await w.abort();

@@ -276,3 +276,28 @@ test('--cache-to a registry that cannot be reached fails the build, naming the h
   assert.match(r.stderr, /error: .*127\.0\.0\.1:9/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('a damaged layer in a cache source stops the build with a message naming it; the store stays consistent', async () => {
+  const bad = join(dir, 'cache-bad-layer');
+  await cp(join(dir, 'cache-max'), bad, { recursive: true });
+  // The final stage's last COPY layer: every fresh build with -t fetches it.
+  const b = await freshRunner();
+  const ok = await build(b, await checkout(b, 'app-probe'), ['--cache-from', `type=local,src=${join(dir, 'cache-max')}`, '-t', 'probe:1']);
+  const digest = fetchedLines(ok.stderr).map((l) => /layer ([0-9a-f]{12})/.exec(l)![1]!)[0]!;
+  const name = (await readdir(join(bad, 'blobs', 'sha256'))).find((n) => n.startsWith(digest))!;
+  const bytes = await readFile(join(bad, 'blobs', 'sha256', name));
+  bytes[100] = bytes[100]! ^ 1;
+  await writeFile(join(bad, 'blobs', 'sha256', name), bytes);
+  const c = await freshRunner();
+  const ctx = await checkout(c, 'app-bad-layer');
+  process.env.SOURCE_DATE_EPOCH = SDE;
+  const r = c.wharf(['build', '--progress', 'plain', '-t', 'app:1', '--cache-from', `type=local,src=${bad}`, ctx]);
+  delete process.env.SOURCE_DATE_EPOCH;
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`error: type=local,src=.*cache-bad-layer: layer sha256:${digest}[0-9a-f]+ failed verification`));
+  assert.match(r.stderr, /hint: nothing from it was stored/);
+  assert.equal(existsSync(join(c.root, 'blobs', 'sha256', name)), false);
+  const fsck = c.wharf(['fsck']);
+  assert.match(fsck.stdout, /0 problem/);
+  assert.deepEqual(await readdir(join(c.root, 'tmp')), []);
+});
