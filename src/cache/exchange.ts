@@ -42,6 +42,15 @@ export interface CacheExportConfig {
   readonly version: typeof CACHE_EXPORT_VERSION;
   readonly mode: CacheExportMode;
   readonly records: readonly CacheRecord[];
+  /** `RUN --mount=type=cache` directories (cache-mounts=true), each as a layer of its contents. */
+  readonly cacheMounts?: readonly CacheMountEntry[];
+}
+
+/** One exported cache mount: its id (as RUN --mount names it) and the layer of its directory. */
+export interface CacheMountEntry {
+  readonly id: string;
+  readonly layer: Descriptor;
+  readonly diffId: Sha256;
 }
 
 export interface CacheManifest {
@@ -70,11 +79,11 @@ export function inlineCacheValue(records: readonly CacheRecord[]): CacheExportCo
   return { version: CACHE_EXPORT_VERSION, mode: 'min', records: sorted };
 }
 
-export function encodeCacheExport(records: readonly CacheRecord[], mode: CacheExportMode): EncodedCacheExport {
+export function encodeCacheExport(records: readonly CacheRecord[], mode: CacheExportMode, mounts: readonly CacheMountEntry[] = []): EncodedCacheExport {
   const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const layers = new Map<Sha256, Descriptor>();
-  for (const r of sorted) if (!layers.has(r.layer.digest)) layers.set(r.layer.digest, { mediaType: r.layer.mediaType, digest: r.layer.digest, size: r.layer.size });
-  const configBody: CacheExportConfig = { version: CACHE_EXPORT_VERSION, mode, records: sorted };
+  for (const { layer: l } of [...sorted, ...mounts]) if (!layers.has(l.digest)) layers.set(l.digest, { mediaType: l.mediaType, digest: l.digest, size: l.size });
+  const configBody: CacheExportConfig = { version: CACHE_EXPORT_VERSION, mode, records: sorted, ...(mounts.length ? { cacheMounts: mounts } : {}) };
   const config = bytesOf(configBody);
   const configDescriptor: Descriptor = { mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: sha256Of(config), size: config.length };
   const manifestBody: CacheManifest = { schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config: configDescriptor, layers: [...layers.values()] };
@@ -147,6 +156,23 @@ export function parseCacheConfig(bytes: Uint8Array, manifest: CacheManifest, wha
     if (!isDigest(r.diffId)) return bad('has no valid diffId');
     if (typeof r.created !== 'string' || Number.isNaN(Date.parse(r.created))) return bad('has no valid created time');
     out.push({ key: r.key, layer, diffId: r.diffId, material, created: r.created, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+  }
+  return ok(out);
+}
+
+/** The cache mounts of a cache config (already accepted by parseCacheConfig); none in an inline cache. */
+export function parseCacheMounts(bytes: Uint8Array, manifest: CacheManifest, what: string): Result<CacheMountEntry[], string> {
+  if (manifest.inline) return ok([]);
+  const v = JSON.parse(Buffer.from(bytes).toString('utf8')) as { cacheMounts?: unknown };
+  if (v.cacheMounts === undefined) return ok([]);
+  if (!Array.isArray(v.cacheMounts)) return err(`${what}: cacheMounts is not a list`);
+  const layers = new Map(manifest.layers.map((l) => [l.digest, l] as const));
+  const out: CacheMountEntry[] = [];
+  for (const [i, m] of v.cacheMounts.entries()) {
+    const layer = isObject(m) ? descriptorOf(m.layer) : undefined;
+    if (!isObject(m) || typeof m.id !== 'string' || !m.id || !layer || !isDigest(m.diffId)) return err(`${what}: cache mount ${i} is not an id with a layer and a diffId`);
+    if (layers.get(layer.digest)?.size !== layer.size) return err(`${what}: cache mount ${m.id} names a layer the manifest does not list`);
+    out.push({ id: m.id, layer, diffId: m.diffId });
   }
   return ok(out);
 }

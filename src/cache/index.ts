@@ -33,6 +33,8 @@ export {
   encodeCacheExport,
   parseCacheConfig,
   parseCacheManifest,
+  parseCacheMounts,
+  type CacheMountEntry,
   type CacheExportMode,
   type CacheManifest,
   type EncodedCacheExport,

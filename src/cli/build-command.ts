@@ -12,7 +12,7 @@ import { UserError, hostPlatform, type Platform } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
-import { checkEntitlements, planDockerfileAsync } from '../plan/index.js';
+import { checkEntitlements, planDockerfileAsync, type Plan } from '../plan/index.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
@@ -186,7 +186,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
   try {
     s.signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
-    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), blobs: lease.blobs, emit, now: at });
+    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at });
     const deps = {
       store,
       blobs: lease.blobs,
@@ -218,7 +218,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
     for (const [i, spec] of s.cacheTo.entries()) {
       const dest = cacheEnds.dests[i];
-      if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, lease.blobs, { emit, now: at });
+      if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
     }
     await imports.persist();
     const names = flags.tag;
@@ -290,4 +290,13 @@ async function writeOutput(path: string, data: string, flag: string): Promise<vo
   } catch (e) {
     throw new UserError('build.output-unwritable', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'the image was built and tagged; give a writable file path');
   }
+}
+
+/** The ids of every RUN --mount=type=cache of the plan (an id defaults to the target). */
+function cacheMountIds(plan: Plan): string[] {
+  const ids: string[] = [];
+  for (const stage of plan.stages) {
+    for (const v of stage.vertices) if (v.kind === 'run') for (const m of v.instruction.mounts) if (m.type === 'cache') ids.push(m.id ?? m.target!);
+  }
+  return ids;
 }

@@ -8,6 +8,8 @@
  * why, and nothing of it is stored. Every blob from a source is checked against its digest (layers
  * also against their diff_id, in the same pass) before it enters the store.
  */
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   buildCacheView,
@@ -19,16 +21,19 @@ import {
   MAX_CACHE_CONFIG_BYTES,
   parseCacheConfig,
   parseCacheManifest,
+  parseCacheMounts,
   type BuildCacheView,
+  type CacheMountEntry,
   type CacheRecord,
   type CacheStore,
   type ImportedRecord,
 } from '../cache/index.js';
 import type { Sha256 } from '../hash/index.js';
-import { copyVerifiedLayer } from '../layer/index.js';
+import { applyLayer, copyVerifiedLayer, writeLayer } from '../layer/index.js';
+import { withCacheMountDir } from '../ops/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
-import type { BlobStore } from '../store/index.js';
+import type { BlobStore, Store } from '../store/index.js';
 import type { ImageConfig, ImageDraft } from '../image/index.js';
 import { isUserError, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
@@ -46,6 +51,8 @@ export interface CacheImport {
 
 export interface ImportDeps {
   readonly local: CacheStore;
+  /** Where cache mounts an export carries are restored (cache-mounts=true). */
+  readonly store: Store;
   /** The build's leased blobs: fetched layers are protected until the result is tagged. */
   readonly blobs: BlobStore;
   readonly emit: (e: BuildEvent) => void;
@@ -55,17 +62,25 @@ export interface ImportDeps {
 /** Reads every source's records; a failing source is a warning and contributes nothing. */
 export async function importCaches(sources: readonly CacheSourceIo[], deps: ImportDeps): Promise<CacheImport> {
   const imported = new Map<Sha256, ImportedRecord>();
+  const mountsSeen = new Set<string>();
   for (const io of sources) {
-    const records = await readSource(io).catch((e: unknown) => {
+    const read = await readSource(io).catch((e: unknown) => {
       const why = messageOf(e);
       const own = why.startsWith(`${io.name}: `) ? why.slice(io.name.length + 2) : why;
       deps.emit({ type: 'cache-warning', message: `cache source ${io.name} ignored: ${own}`, at: deps.now() });
       return undefined;
     });
-    if (!records) continue;
+    if (!read) continue;
+    const { records, mounts } = read;
     // An earlier source wins for a key both hold: the order of --cache-from is the order of trust.
     for (const record of records) if (!imported.has(record.key)) imported.set(record.key, { record, source: io });
-    deps.emit({ type: 'cache-imported', source: io.name, records: records.length, at: deps.now() });
+    let restored = 0;
+    for (const m of mounts) {
+      if (mountsSeen.has(m.id)) continue;
+      mountsSeen.add(m.id);
+      if (await restoreMount(deps, io, m)) restored++;
+    }
+    deps.emit({ type: 'cache-imported', source: io.name, records: records.length, ...(mounts.length ? { mounts: restored } : {}), at: deps.now() });
   }
   const view = buildCacheView(deps.local, imported);
   const inflight = new Map<Sha256, Promise<void>>();
@@ -127,7 +142,7 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
   };
 }
 
-async function readSource(io: CacheSourceIo): Promise<CacheRecord[] | undefined> {
+async function readSource(io: CacheSourceIo): Promise<{ records: CacheRecord[]; mounts: CacheMountEntry[] }> {
   const bytes = await io.manifest();
   if (!bytes) throw new Error('it has no cache yet (a first run exports one with --cache-to)');
   const manifest = parseCacheManifest(bytes, io.name);
@@ -136,7 +151,56 @@ async function readSource(io: CacheSourceIo): Promise<CacheRecord[] | undefined>
   if (!config.ok) throw new Error(config.error);
   const records = parseCacheConfig(config.value, manifest.value, io.name);
   if (!records.ok) throw new Error(records.error);
-  return records.value;
+  const mounts = parseCacheMounts(config.value, manifest.value, io.name);
+  if (!mounts.ok) throw new Error(mounts.error);
+  return { records: records.value, mounts: mounts.value };
+}
+
+/**
+ * Fills the directory of cache mount `m.id` from its exported layer, unless this store already
+ * has contents for it (a runner's own cache is newer than what it imports). The blob is stored
+ * (verified against its digest) and applied, checked against its diff_id, into a temp dir that
+ * replaces the mount's directory only once complete.
+ */
+async function restoreMount(deps: ImportDeps, io: CacheSourceIo, m: CacheMountEntry): Promise<boolean> {
+  const what = `${io.name}: cache mount ${m.id}`;
+  return withCacheMountDir(deps.store, m.id, async (dir, exists) => {
+    if (exists && (await readdir(dir)).length > 0) return false;
+    await deps.blobs.putStream(await io.openBlob(m.layer), m.layer.digest);
+    const tmp = await deps.store.tempDir('cache-mount-restore');
+    try {
+      await applyLayer(deps.blobs.openRead(m.layer.digest, m.layer.size), join(tmp, 'fs'), { form: 'plain', whiteouts: 'literal', diffId: m.diffId, what });
+      if (exists) await rm(dir, { recursive: true, force: true });
+      await rename(join(tmp, 'fs'), dir);
+      return true;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+}
+
+/**
+ * The layers of the cache mounts `ids` (those with a directory in this store), largest dropped
+ * first while the total passes `max`, each drop a warning.
+ */
+async function cacheMountLayers(store: Store, blobs: BlobStore, ids: readonly string[], max: number, deps: Pick<ImportDeps, 'emit' | 'now'>): Promise<CacheMountEntry[]> {
+  const out: CacheMountEntry[] = [];
+  for (const id of [...new Set(ids)].sort()) {
+    const entry = await withCacheMountDir(store, id, async (dir, exists) => {
+      if (!exists) return undefined;
+      const r = await writeLayer(dir, { form: 'plain', compression: 'none' }, blobs);
+      return { id, layer: { mediaType: r.mediaType, digest: r.digest, size: r.size }, diffId: r.diffId };
+    });
+    if (entry) out.push(entry);
+  }
+  let total = out.reduce((n, m) => n + m.layer.size, 0);
+  for (const m of [...out].sort((a, b) => b.layer.size - a.layer.size)) {
+    if (total <= max) break;
+    out.splice(out.indexOf(m), 1);
+    total -= m.layer.size;
+    deps.emit({ type: 'cache-warning', message: `cache mount ${m.id} (${m.layer.size} bytes) left out of the export: the cache mounts pass cache-mounts-max=${max} bytes`, at: deps.now() });
+  }
+  return out;
 }
 
 function messageOf(e: unknown): string {
@@ -159,16 +223,28 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
   };
 }
 
+export interface ExportContext {
+  readonly store: Store;
+  /** The build's leased blobs. */
+  readonly blobs: BlobStore;
+  /** The ids of the build's RUN --mount=type=cache mounts (for cache-mounts=true). */
+  readonly cacheMountIds: readonly string[];
+  readonly emit: (e: BuildEvent) => void;
+  readonly now: () => number;
+}
+
 /**
  * Writes one --cache-to export: mode=min the records of the result's own steps (the parent chain
  * of `top`), mode=max every record this build hit or wrote. Layers the destination already has
  * are not sent again; imported layers it lacks are fetched first.
  */
-export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>, dest: CacheDestIo, imports: CacheImport, top: string, blobs: BlobStore, deps: Pick<ImportDeps, 'emit' | 'now'>): Promise<void> {
+export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>, dest: CacheDestIo, imports: CacheImport, top: string, ctx: ExportContext): Promise<void> {
+  const { blobs, ...deps } = ctx;
   const used = imports.view.used();
   const records = spec.mode === 'max' ? [...used.values()] : chainRecords(top, used);
-  const encoded = encodeCacheExport(records, spec.mode);
-  const diffIds = new Map(records.map((r) => [r.layer.digest, r.diffId] as const));
+  const mounts = spec.mounts ? await cacheMountLayers(ctx.store, blobs, ctx.cacheMountIds, spec.mounts.max, deps) : [];
+  const encoded = encodeCacheExport(records, spec.mode, mounts);
+  const diffIds = new Map([...records, ...mounts].map((r) => [r.layer.digest, r.diffId] as const));
   let layersWritten = 0;
   let bytesWritten = 0;
   for (const layer of encoded.layers) {
@@ -179,7 +255,7 @@ export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>
     bytesWritten += layer.size;
   }
   await dest.writeManifest(encoded);
-  deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, layersWritten, bytesWritten, at: deps.now() });
+  deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, ...(spec.mounts ? { mounts: mounts.length } : {}), layersWritten, bytesWritten, at: deps.now() });
 }
 
 /**

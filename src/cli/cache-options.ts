@@ -1,10 +1,19 @@
 // --cache-to / --cache-from specs, in buildx's spelling (`type=local,dest=DIR,mode=max`).
 import type { CacheExportMode } from '../cache/index.js';
 import { UserError } from '../util/index.js';
+import { parseSize } from './build-limits.js';
+
+/** What cache-mounts=true exports at most unless cache-mounts-max= says otherwise. */
+export const DEFAULT_CACHE_MOUNTS_MAX = 1 << 30;
+
+/** cache-mounts=true: the RUN --mount=type=cache dirs go along, the largest dropped past `max` bytes. */
+export interface CacheMountsExport {
+  readonly max: number;
+}
 
 export type CacheToSpec =
-  | { readonly type: 'local'; readonly dest: string; readonly mode: CacheExportMode; readonly spec: string }
-  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheExportMode; readonly spec: string }
+  | { readonly type: 'local'; readonly dest: string; readonly mode: CacheExportMode; readonly mounts?: CacheMountsExport; readonly spec: string }
+  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheExportMode; readonly mounts?: CacheMountsExport; readonly spec: string }
   /** The records of the image's own steps in its config (mode=min only). */
   | { readonly type: 'inline'; readonly spec: string };
 
@@ -48,11 +57,11 @@ export function parseCacheTo(spec: string): CacheToSpec {
   if (mode !== 'min' && mode !== 'max') throw bad(o, spec, `mode=${mode}: use mode=min (the final image's steps) or mode=max (every step of every stage)`, TO_EXAMPLE);
   switch (kv.get('type')) {
     case 'local':
-      unknownFields(o, spec, kv, ['type', 'dest', 'mode'], TO_EXAMPLE);
-      return { type: 'local', dest: required(o, spec, kv, 'dest', TO_EXAMPLE), mode, spec };
+      unknownFields(o, spec, kv, ['type', 'dest', 'mode', 'cache-mounts', 'cache-mounts-max'], TO_EXAMPLE);
+      return { type: 'local', dest: required(o, spec, kv, 'dest', TO_EXAMPLE), mode, ...mountsOf(spec, kv), spec };
     case 'registry':
-      unknownFields(o, spec, kv, ['type', 'ref', 'mode'], TO_EXAMPLE);
-      return { type: 'registry', ref: required(o, spec, kv, 'ref', TO_EXAMPLE), mode, spec };
+      unknownFields(o, spec, kv, ['type', 'ref', 'mode', 'cache-mounts', 'cache-mounts-max'], TO_EXAMPLE);
+      return { type: 'registry', ref: required(o, spec, kv, 'ref', TO_EXAMPLE), mode, ...mountsOf(spec, kv), spec };
     case 'inline':
       unknownFields(o, spec, kv, ['type', 'mode'], TO_EXAMPLE);
       if (mode !== 'min') throw bad(o, spec, 'type=inline holds the records of the image\'s own steps only (mode=min); use type=registry or type=local for mode=max', TO_EXAMPLE);
@@ -62,6 +71,17 @@ export function parseCacheTo(spec: string): CacheToSpec {
     default:
       throw bad(o, spec, `type=${kv.get('type')}: this wharf exports to type=local, type=registry and type=inline`, TO_EXAMPLE);
   }
+}
+
+function mountsOf(spec: string, kv: Map<string, string>): { mounts?: CacheMountsExport } {
+  const o = '--cache-to';
+  const on = kv.get('cache-mounts');
+  if (on !== undefined && on !== 'true' && on !== 'false') throw bad(o, spec, `cache-mounts=${on}: use cache-mounts=true or false`, `${o} type=local,dest=./cache,cache-mounts=true`);
+  const maxText = kv.get('cache-mounts-max');
+  const max = maxText === undefined ? DEFAULT_CACHE_MOUNTS_MAX : parseSize(maxText);
+  if (max === undefined || max <= 0) throw bad(o, spec, `cache-mounts-max=${maxText}: give a size such as 512m or 2g`, `${o} type=local,dest=./cache,cache-mounts=true,cache-mounts-max=2g`);
+  if (maxText !== undefined && on !== 'true') throw bad(o, spec, 'cache-mounts-max= needs cache-mounts=true', `${o} type=local,dest=./cache,cache-mounts=true,cache-mounts-max=2g`);
+  return on === 'true' ? { mounts: { max } } : {};
 }
 
 /** A plain `--cache-from IMAGE` means `type=registry,ref=IMAGE`, as in buildx. */

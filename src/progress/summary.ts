@@ -14,11 +14,11 @@ export function cacheLine(e: BuildEvent): string | undefined {
     case 'cache-warning':
       return `warning: ${e.message}`;
     case 'cache-imported':
-      return `cache: ${e.records} records from ${e.source}`;
+      return `cache: ${e.records} records from ${e.source}${e.mounts !== undefined ? `, ${e.mounts} cache mounts restored` : ''}`;
     case 'cache-fetched':
       return `cache: fetched layer ${e.digest.slice(7, 19)} (${e.bytes} bytes) from ${e.source}`;
     case 'cache-exported':
-      return `cache: exported ${e.records} records to ${e.dest} (${e.layersWritten} layers, ${e.bytesWritten} bytes written)`;
+      return `cache: exported ${e.records} records${e.mounts !== undefined ? ` and ${e.mounts} cache mounts` : ''} to ${e.dest} (${e.layersWritten} layers, ${e.bytesWritten} bytes written)`;
     default:
       return undefined;
   }

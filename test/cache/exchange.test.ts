@@ -10,6 +10,7 @@ import {
   encodeCacheExport,
   parseCacheConfig,
   parseCacheManifest,
+  parseCacheMounts,
   type CacheRecord,
   type CacheStore,
 } from '../../src/cache/index.js';
@@ -45,9 +46,14 @@ test('an import refuses a foreign manifest, a forged key, an unlisted layer, an 
   const e = encodeCacheExport([r1, r2], 'min');
   const m = parseCacheManifest(e.manifest, 'src');
   assert.ok(m.ok);
-  const image = JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Of('x'), size: 1 }, layers: [] });
-  const foreign = parseCacheManifest(new TextEncoder().encode(image), 'src');
+  const helm = JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha256Of('x'), size: 1 }, layers: [] });
+  const foreign = parseCacheManifest(new TextEncoder().encode(helm), 'src');
   assert.ok(!foreign.ok && /not a wharf cache/.test(foreign.error));
+  // An image manifest is a source only if its config carries inline records.
+  const image = parseCacheManifest(new TextEncoder().encode(helm.replace('application/vnd.cncf.helm.config.v1+json', 'application/vnd.oci.image.config.v1+json')), 'src');
+  assert.ok(image.ok && image.value.inline);
+  const noInline = parseCacheConfig(new TextEncoder().encode('{"architecture":"amd64","os":"linux"}'), image.value, 'src');
+  assert.ok(!noInline.ok && /an image without inline cache records/.test(noInline.error));
 
   const cfg = JSON.parse(Buffer.from(e.config).toString()) as { version: number; records: CacheRecord[] };
   const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -66,6 +72,21 @@ test('an import refuses a foreign manifest, a forged key, an unlisted layer, an 
   flipped[5] = flipped[5]! ^ 1;
   assert.ok(!checkBlob(flipped, m.value.config, 'src').ok);
   assert.ok(checkBlob(e.config, m.value.config, 'src').ok);
+});
+
+test('cache mounts: an export lists their layers; a mount naming an unlisted layer is refused', () => {
+  const mount = { id: 'pkgs', layer: layerOf('mount'), diffId: sha256Of('tar mount') };
+  const e = encodeCacheExport([r1], 'min', [mount]);
+  const m = parseCacheManifest(e.manifest, 'src');
+  assert.ok(m.ok);
+  assert.ok(m.value.layers.some((l) => l.digest === mount.layer.digest));
+  const got = parseCacheMounts(e.config, m.value, 'src');
+  assert.ok(got.ok);
+  assert.deepEqual(got.value, [mount]);
+  const without = parseCacheManifest(encodeCacheExport([r1], 'min').manifest, 'src');
+  assert.ok(without.ok);
+  const bad = parseCacheMounts(e.config, without.value, 'src');
+  assert.ok(!bad.ok && /cache mount pkgs names a layer the manifest does not list/.test(bad.error));
 });
 
 test('mode=min follows the parent chain of the result; the build view hits imported records without their blobs', async () => {

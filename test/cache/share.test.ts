@@ -301,3 +301,33 @@ test('a damaged layer in a cache source stops the build with a message naming it
   assert.match(fsck.stdout, /0 problem/);
   assert.deepEqual(await readdir(join(c.root, 'tmp')), []);
 });
+
+test('cache-mounts=true: a RUN --mount=type=cache directory of runner A is there on a fresh runner; past cache-mounts-max the largest is left out', async () => {
+  const ctx = await runnerA.context('mounts-a', {
+    Dockerfile: `FROM busybox:test
+RUN --mount=type=cache,id=pkgs,target=/var/cache/pkgs echo fromA > /var/cache/pkgs/index && mkdir -p /var/cache/pkgs/d && echo deep > /var/cache/pkgs/d/f
+RUN --mount=type=cache,target=/big dd if=/dev/zero of=/big/blob bs=1k count=64 2>/dev/null
+`,
+  });
+  const out = join(dir, 'cache-mounts');
+  const a = runnerA.wharf(['build', '--progress', 'plain', '--cache-to', `type=local,dest=${out},cache-mounts=true`, ctx]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.match(a.stderr, /exported 2 records and 2 cache mounts/);
+  const b = await freshRunner();
+  // Another step (a miss) on runner B reads what runner A's step left in the mount.
+  const ctxB = await b.context('mounts-b', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=cache,id=pkgs,target=/c cat /c/index /c/d/f > /got\n' });
+  const r = b.wharf(['build', '--progress', 'plain', '-t', 'got:1', '--cache-from', `type=local,src=${out}`, ctxB]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /cache: \d+ records from type=local.*, 2 cache mounts restored/);
+  assert.equal(b.wharf(['run', 'got:1', 'cat', '/got']).stdout, 'fromA\ndeep\n');
+  assert.deepEqual(await readdir(join(b.root, 'tmp')), []);
+
+  const small = join(dir, 'cache-mounts-small');
+  const s = runnerA.wharf(['build', '--progress', 'plain', '--cache-to', `type=local,dest=${small},cache-mounts=true,cache-mounts-max=16k`, ctx]);
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stderr, /warning: cache mount \/big \(\d+ bytes\) left out of the export: the cache mounts pass cache-mounts-max=16384 bytes/);
+  assert.match(s.stderr, /exported 2 records and 1 cache mounts/);
+  // Without cache-mounts=true nothing of the mounts goes along.
+  const none = runnerA.wharf(['build', '--progress', 'plain', '--cache-to', `type=local,dest=${join(dir, 'cache-no-mounts')}`, ctx]);
+  assert.match(none.stderr, /exported 2 records to/);
+});
