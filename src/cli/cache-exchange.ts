@@ -29,7 +29,7 @@ import {
   type ImportedRecord,
 } from '../cache/index.js';
 import type { Sha256 } from '../hash/index.js';
-import { applyLayer, copyVerifiedLayer, writeLayer } from '../layer/index.js';
+import { applyLayer, copyVerifiedLayer, layerMediaType, writeLayer, writeLayerFromTar, type Compression } from '../layer/index.js';
 import { withCacheMountDir } from '../ops/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
@@ -241,8 +241,15 @@ export interface ExportContext {
 export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>, dest: CacheDestIo, imports: CacheImport, top: string, ctx: ExportContext): Promise<void> {
   const { blobs, ...deps } = ctx;
   const used = imports.view.used();
-  const records = spec.mode === 'max' ? [...used.values()] : chainRecords(top, used);
-  const mounts = spec.mounts ? await cacheMountLayers(ctx.store, blobs, ctx.cacheMountIds, spec.mounts.max, deps) : [];
+  const chosen = spec.mode === 'max' ? [...used.values()] : chainRecords(top, used);
+  const stored = spec.mounts ? await cacheMountLayers(ctx.store, blobs, ctx.cacheMountIds, spec.mounts.max, deps) : [];
+  let records = chosen;
+  let mounts = stored;
+  if (spec.compression) {
+    const as = recompressor(spec.compression, imports, blobs);
+    records = await Promise.all(chosen.map(async (r) => ({ ...r, layer: await as(r.layer, r.diffId) })));
+    mounts = await Promise.all(stored.map(async (m) => ({ ...m, layer: await as(m.layer, m.diffId) })));
+  }
   const encoded = encodeCacheExport(records, spec.mode, mounts);
   const diffIds = new Map([...records, ...mounts].map((r) => [r.layer.digest, r.diffId] as const));
   let layersWritten = 0;
@@ -267,4 +274,25 @@ export function withInlineCache(draft: ImageDraft, imports: CacheImport | undefi
   if (!imports) return _inherited === undefined ? draft : { ...draft, config: config as ImageConfig };
   const records = chainRecords(top, imports.view.used());
   return { ...draft, config: { ...config, [INLINE_CACHE_FIELD]: inlineCacheValue(records) } as ImageConfig };
+}
+
+/**
+ * compression=: a layer in another compression is written again in this one (same diff_id, so
+ * an image built from the records has the same image ID), once per layer per export.
+ */
+function recompressor(compression: Compression, imports: CacheImport, blobs: BlobStore) {
+  const done = new Map<Sha256, Promise<CacheRecord['layer']>>();
+  return (layer: CacheRecord['layer'], diffId: Sha256): Promise<CacheRecord['layer']> => {
+    if (layer.mediaType === layerMediaType(compression)) return Promise.resolve(layer);
+    let p = done.get(layer.digest);
+    if (!p) {
+      p = (async () => {
+        await imports.ensure([{ descriptor: layer, diffId }]);
+        const r = await writeLayerFromTar(blobs.openRead(layer.digest, layer.size), compression, blobs, { diffId, what: `layer ${layer.digest}` });
+        return { mediaType: r.mediaType, digest: r.digest, size: r.size };
+      })();
+      done.set(layer.digest, p);
+    }
+    return p;
+  };
 }

@@ -1,5 +1,6 @@
 // --cache-to / --cache-from specs, in buildx's spelling (`type=local,dest=DIR,mode=max`).
 import type { CacheExportMode } from '../cache/index.js';
+import type { Compression } from '../layer/index.js';
 import { UserError } from '../util/index.js';
 import { parseSize } from './build-limits.js';
 
@@ -12,10 +13,18 @@ export interface CacheMountsExport {
 }
 
 export type CacheToSpec =
-  | { readonly type: 'local'; readonly dest: string; readonly mode: CacheExportMode; readonly mounts?: CacheMountsExport; readonly spec: string }
-  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheExportMode; readonly mounts?: CacheMountsExport; readonly spec: string }
+  | ({ readonly type: 'local'; readonly dest: string } & ExportFields)
+  | ({ readonly type: 'registry'; readonly ref: string } & ExportFields)
   /** The records of the image's own steps in its config (mode=min only). */
   | { readonly type: 'inline'; readonly spec: string };
+
+/** What local and registry exports share. `compression`: layers re-compressed for the export (default: as stored). */
+interface ExportFields {
+  readonly mode: CacheExportMode;
+  readonly mounts?: CacheMountsExport;
+  readonly compression?: Compression;
+  readonly spec: string;
+}
 
 export type CacheFromSpec =
   | { readonly type: 'local'; readonly src: string; readonly spec: string }
@@ -57,11 +66,11 @@ export function parseCacheTo(spec: string): CacheToSpec {
   if (mode !== 'min' && mode !== 'max') throw bad(o, spec, `mode=${mode}: use mode=min (the final image's steps) or mode=max (every step of every stage)`, TO_EXAMPLE);
   switch (kv.get('type')) {
     case 'local':
-      unknownFields(o, spec, kv, ['type', 'dest', 'mode', 'cache-mounts', 'cache-mounts-max'], TO_EXAMPLE);
-      return { type: 'local', dest: required(o, spec, kv, 'dest', TO_EXAMPLE), mode, ...mountsOf(spec, kv), spec };
+      unknownFields(o, spec, kv, ['type', 'dest', 'mode', 'cache-mounts', 'cache-mounts-max', 'compression'], TO_EXAMPLE);
+      return { type: 'local', dest: required(o, spec, kv, 'dest', TO_EXAMPLE), mode, ...mountsOf(spec, kv), ...compressionOf(spec, kv), spec };
     case 'registry':
-      unknownFields(o, spec, kv, ['type', 'ref', 'mode', 'cache-mounts', 'cache-mounts-max'], TO_EXAMPLE);
-      return { type: 'registry', ref: required(o, spec, kv, 'ref', TO_EXAMPLE), mode, ...mountsOf(spec, kv), spec };
+      unknownFields(o, spec, kv, ['type', 'ref', 'mode', 'cache-mounts', 'cache-mounts-max', 'compression'], TO_EXAMPLE);
+      return { type: 'registry', ref: required(o, spec, kv, 'ref', TO_EXAMPLE), mode, ...mountsOf(spec, kv), ...compressionOf(spec, kv), spec };
     case 'inline':
       unknownFields(o, spec, kv, ['type', 'mode'], TO_EXAMPLE);
       if (mode !== 'min') throw bad(o, spec, 'type=inline holds the records of the image\'s own steps only (mode=min); use type=registry or type=local for mode=max', TO_EXAMPLE);
@@ -71,6 +80,13 @@ export function parseCacheTo(spec: string): CacheToSpec {
     default:
       throw bad(o, spec, `type=${kv.get('type')}: this wharf exports to type=local, type=registry and type=inline`, TO_EXAMPLE);
   }
+}
+
+function compressionOf(spec: string, kv: Map<string, string>): { compression?: Compression } {
+  const c = kv.get('compression');
+  if (c === undefined) return {};
+  if (c !== 'gzip' && c !== 'zstd' && c !== 'none') throw bad('--cache-to', spec, `compression=${c}: use gzip, zstd or none`, '--cache-to type=registry,ref=HOST/REPO:cache,compression=gzip');
+  return { compression: c };
 }
 
 function mountsOf(spec: string, kv: Map<string, string>): { mounts?: CacheMountsExport } {

@@ -331,3 +331,22 @@ RUN --mount=type=cache,target=/big dd if=/dev/zero of=/big/blob bs=1k count=64 2
   const none = runnerA.wharf(['build', '--progress', 'plain', '--cache-to', `type=local,dest=${join(dir, 'cache-no-mounts')}`, ctx]);
   assert.match(none.stderr, /exported 2 records to/);
 });
+
+test('compression=gzip: the export carries gzip layers (same diff_ids), and a fresh runner still gets the same image ID', async () => {
+  const out = join(dir, 'cache-gzip');
+  const a = await build(runnerA, await checkout(runnerA, 'app-a-gzip'), ['-t', 'app:1', '--cache-to', `type=local,dest=${out},mode=max,compression=gzip`]);
+  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { mediaType: string; digest: string }[] };
+  assert.equal(manifest.layers.length, 5);
+  for (const l of manifest.layers) {
+    assert.equal(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    const bytes = await readFile(join(out, 'blobs', 'sha256', l.digest.slice(7)));
+    assert.deepEqual([bytes[0], bytes[1]], [0x1f, 0x8b]);
+  }
+  const b = await freshRunner();
+  const r = await build(b, await checkout(b, 'app-b-gzip'), ['-t', 'app:1', '--cache-from', `type=local,src=${out}`]);
+  assert.deepEqual(cachedFlags(r.meta), [true, true, true, true, true, true, true], r.stderr);
+  assert.equal(r.id, a.id);
+  const bad = runnerA.wharf(['build', '--cache-to', 'type=local,dest=x,compression=lz4', await checkout(runnerA, 'app-gzip-bad')]);
+  assert.match(bad.stderr, /--cache-to type=local,dest=x,compression=lz4: compression=lz4: use gzip, zstd or none/);
+});
