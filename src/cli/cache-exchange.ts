@@ -78,7 +78,12 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
     for (const m of mounts) {
       if (mountsSeen.has(m.id)) continue;
       mountsSeen.add(m.id);
-      if (await restoreMount(deps, io, m)) restored++;
+      // A mount that cannot be restored is only a slower step: the build goes on without it.
+      const ok = await restoreMount(deps, io, m).catch((e: unknown) => {
+        deps.emit({ type: 'cache-warning', message: `cache mount ${m.id} from ${io.name} not restored: ${messageOf(e)}`, at: deps.now() });
+        return false;
+      });
+      if (ok) restored++;
     }
     deps.emit({ type: 'cache-imported', source: io.name, records: records.length, ...(mounts.length ? { mounts: restored } : {}), at: deps.now() });
   }

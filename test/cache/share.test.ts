@@ -322,6 +322,25 @@ RUN --mount=type=cache,target=/big dd if=/dev/zero of=/big/blob bs=1k count=64 2
   assert.equal(b.wharf(['run', 'got:1', 'cat', '/got']).stdout, 'fromA\ndeep\n');
   assert.deepEqual(await readdir(join(b.root, 'tmp')), []);
 
+  // A damaged mount layer is a warning; the build goes on with an empty mount.
+  const damaged = join(dir, 'cache-mounts-damaged');
+  await cp(out, damaged, { recursive: true });
+  const idx = JSON.parse(await readFile(join(damaged, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const man = JSON.parse(await readFile(join(damaged, 'blobs', 'sha256', idx.manifests[0]!.digest.slice(7)), 'utf8')) as { config: { digest: string } };
+  const cfg = JSON.parse(await readFile(join(damaged, 'blobs', 'sha256', man.config.digest.slice(7)), 'utf8')) as { cacheMounts: { id: string; layer: { digest: string } }[] };
+  const pkgs = cfg.cacheMounts.find((m) => m.id === 'pkgs')!;
+  const blobPath = join(damaged, 'blobs', 'sha256', pkgs.layer.digest.slice(7));
+  const blob = await readFile(blobPath);
+  blob[10] = blob[10]! ^ 1;
+  await writeFile(blobPath, blob);
+  const c = await freshRunner();
+  const ctxC = await c.context('mounts-c', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=cache,id=pkgs,target=/c ls /c > /got\n' });
+  const d = c.wharf(['build', '--progress', 'plain', '-t', 'got:1', '--cache-from', `type=local,src=${damaged}`, ctxC]);
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stderr, /warning: cache mount pkgs from type=local,src=.*cache-mounts-damaged not restored: /);
+  assert.equal(c.wharf(['run', 'got:1', 'cat', '/got']).stdout, '');
+  assert.deepEqual(await readdir(join(c.root, 'tmp')), []);
+
   const small = join(dir, 'cache-mounts-small');
   const s = runnerA.wharf(['build', '--progress', 'plain', '--cache-to', `type=local,dest=${small},cache-mounts=true,cache-mounts-max=16k`, ctx]);
   assert.equal(s.status, 0, s.stderr);
