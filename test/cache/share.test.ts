@@ -369,3 +369,18 @@ test('compression=gzip: the export carries gzip layers (same diff_ids), and a fr
   const bad = runnerA.wharf(['build', '--cache-to', 'type=local,dest=x,compression=lz4', await checkout(runnerA, 'app-gzip-bad')]);
   assert.match(bad.stderr, /--cache-to type=local,dest=x,compression=lz4: compression=lz4: use gzip, zstd or none/);
 });
+
+test('--progress json: an untagged build whose steps all hit imported records fetches nothing, and says so', async () => {
+  const b = await freshRunner();
+  const ctx = await checkout(b, 'app-json');
+  process.env.SOURCE_DATE_EPOCH = SDE;
+  const r = b.wharf(['build', '--progress', 'json', '--cache-from', `type=local,src=${join(dir, 'cache-max')}`, ctx]);
+  delete process.env.SOURCE_DATE_EPOCH;
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; records?: number; cacheFetched?: { layers: number; bytes: number } });
+  assert.equal(events.filter((e) => e.type === 'step-cached').length, 7);
+  assert.equal(events.filter((e) => e.type === 'step-started').length, 0);
+  assert.equal(events.find((e) => e.type === 'cache-imported')?.records, 5);
+  assert.equal(events.filter((e) => e.type === 'cache-fetched').length, 0);
+  assert.deepEqual(events.find((e) => e.type === 'build-done')?.cacheFetched, { layers: 0, bytes: 0 });
+});
