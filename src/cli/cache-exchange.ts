@@ -259,15 +259,23 @@ export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>
   const diffIds = new Map([...records, ...mounts].map((r) => [r.layer.digest, r.diffId] as const));
   let layersWritten = 0;
   let bytesWritten = 0;
+  let layersMounted = 0;
   for (const layer of encoded.layers) {
     if (await dest.hasBlob(layer)) continue;
+    // A layer imported from a repository of the destination's registry is linked there, never
+    // downloaded (if it was not already) and sent back.
+    const from = (imports.view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository;
+    if (from && dest.mountBlob && (await dest.mountBlob(layer, from))) {
+      layersMounted++;
+      continue;
+    }
     await imports.ensure([{ descriptor: layer, diffId: diffIds.get(layer.digest)! }]);
     await dest.writeBlob(layer, () => blobs.openRead(layer.digest, layer.size));
     layersWritten++;
     bytesWritten += layer.size;
   }
   await dest.writeManifest(encoded);
-  deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, ...(spec.mounts ? { mounts: mounts.length } : {}), layersWritten, bytesWritten, at: deps.now() });
+  deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, ...(spec.mounts ? { mounts: mounts.length } : {}), layersWritten, bytesWritten, ...(layersMounted ? { layersMounted } : {}), at: deps.now() });
 }
 
 /**

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { CACHE_REF_ANNOTATION, MAX_CACHE_MANIFEST_BYTES, type EncodedCacheExport } from '../cache/index.js';
 import { isSha256, sha256Hex, sha256Of } from '../hash/index.js';
 import type { Descriptor } from '../store/index.js';
+import type { Repository } from '../registry/index.js';
 import { atomicWriteFile, openRegularFile, readRegularFile, tempSibling, UserError } from '../util/index.js';
 
 export const LOCAL_CACHE_REF = 'cache';
@@ -30,6 +31,8 @@ export interface CacheSourceIo {
   readBlob(d: Descriptor, maxBytes: number): Promise<Uint8Array>;
   /** A blob as a stream (not yet verified). */
   openBlob(d: Descriptor): Promise<Readable>;
+  /** A registry source's repository: a destination on the same registry can mount its blobs. */
+  readonly repository?: Repository;
 }
 
 export interface CacheDestIo {
@@ -37,6 +40,8 @@ export interface CacheDestIo {
   hasBlob(d: Descriptor): Promise<boolean>;
   /** Writes a blob the caller has verified (`open` gives its bytes afresh on each call). */
   writeBlob(d: Descriptor, open: () => Readable): Promise<void>;
+  /** Links a blob from another repository of the same registry; false when it cannot. */
+  mountBlob?(d: Descriptor, from: Repository): Promise<boolean>;
   /** Publishes the export (config and layers are written by then). */
   writeManifest(e: EncodedCacheExport): Promise<void>;
 }

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { MAX_CACHE_MANIFEST_BYTES, OCI_MANIFEST_MEDIA_TYPE } from '../cache/index.js';
 import { parseImageName } from '../image/index.js';
-import { fetchBlobBytes, fetchManifestBytes, hasBlob, openBlobStream, pushBlob, putManifest, repositoryOf, type RegistryHttp, type UploadTarget } from '../registry/index.js';
+import { fetchBlobBytes, fetchManifestBytes, hasBlob, mountBlob, openBlobStream, pushBlob, putManifest, repositoryOf, type RegistryHttp, type UploadTarget } from '../registry/index.js';
 import { familiarName, type Reference } from '../store/index.js';
 import { isUserError, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
@@ -25,6 +25,7 @@ export function registryCacheSource(http: RegistryHttp, refText: string, name: s
   const repo = repositoryOf(ref);
   return {
     name,
+    repository: repo,
     // A docker schema2 image manifest too: an image pushed with inline cache records.
     manifest: () => fetchManifestBytes(http, repo, ref.digest ?? ref.tag!, `${OCI_MANIFEST_MEDIA_TYPE}, ${DOCKER_MANIFEST_MEDIA_TYPE}`, MAX_CACHE_MANIFEST_BYTES, `${name}: manifest`),
     readBlob: (d, maxBytes) => {
@@ -42,6 +43,7 @@ export function registryCacheDest(http: RegistryHttp, refText: string, name: str
   return {
     name,
     hasBlob: (d) => hasBlob(target, d.digest),
+    mountBlob: (d, from) => mountBlob(target, d.digest, from),
     writeBlob: async (d, open) => {
       await pushBlob(target, d, () => open());
     },

@@ -52,7 +52,7 @@ export type BuildEvent =
   | { readonly type: 'cache-imported'; readonly source: string; readonly records: number; readonly mounts?: number; readonly at: number }
   /** One layer of an imported record fetched from its source: a step needed its files, or the result its bytes. */
   | { readonly type: 'cache-fetched'; readonly source: string; readonly digest: string; readonly bytes: number; readonly at: number }
-  /** A cache export written: records, and layer blobs (and their bytes) the destination did not have yet. */
-  | { readonly type: 'cache-exported'; readonly dest: string; readonly records: number; readonly mounts?: number; readonly layersWritten: number; readonly bytesWritten: number; readonly at: number };
+  /** A cache export written: records, and layer blobs (and their bytes) the destination did not have yet; `layersMounted`: linked from another repository of its registry instead. */
+  | { readonly type: 'cache-exported'; readonly dest: string; readonly records: number; readonly mounts?: number; readonly layersWritten: number; readonly bytesWritten: number; readonly layersMounted?: number; readonly at: number };
 
 export type EventSink = (event: BuildEvent) => void;

@@ -18,7 +18,7 @@ export function cacheLine(e: BuildEvent): string | undefined {
     case 'cache-fetched':
       return `cache: fetched layer ${e.digest.slice(7, 19)} (${e.bytes} bytes) from ${e.source}`;
     case 'cache-exported':
-      return `cache: exported ${e.records} records${e.mounts !== undefined ? ` and ${e.mounts} cache mounts` : ''} to ${e.dest} (${e.layersWritten} layers, ${e.bytesWritten} bytes written)`;
+      return `cache: exported ${e.records} records${e.mounts !== undefined ? ` and ${e.mounts} cache mounts` : ''} to ${e.dest} (${e.layersWritten} layers, ${e.bytesWritten} bytes written${e.layersMounted ? `, ${e.layersMounted} mounted from the source repository` : ''})`;
     default:
       return undefined;
   }

@@ -7,3 +7,4 @@ export { pullImage, shortId, type PullEvent, type PullOptions, type PullResult }
 export { pushImage, type PushResult } from './push.js';
 export { hasBlob, pushBlob, putManifest, uploadUrl, type UploadTarget } from './upload.js';
 export { fetchBlobBytes, fetchManifestBytes, openBlobStream } from './fetch.js';
+export { mountBlob } from './mount.js';

@@ -142,6 +142,17 @@ test('type=registry: runner A exports to a real registry, a fresh runner imports
   const again = await build(runnerA, await checkout(runnerA, 'app-a-reg2'), ['--cache-from', ref, '--cache-to', `type=registry,ref=${ref},mode=max`]);
   assert.match(again.stderr, /cache: 5 records from type=registry/);
   assert.match(again.stderr, /exported 5 records .* \(0 layers, 0 bytes written\)/);
+  // Re-exported by an untagged all-hit build to another repository of that registry: the layers
+  // are mounted there, none is downloaded or uploaded, and a third runner hits every step from it.
+  const other = `${registry.host}/ci/other:buildcache`;
+  const c = await freshRunner();
+  const moved = await build(c, await checkout(c, 'app-c-reg'), ['--cache-from', ref, '--cache-to', `type=registry,ref=${other},mode=max`]);
+  assert.equal(fetchedLines(moved.stderr).length, 0, moved.stderr);
+  assert.match(moved.stderr, /exported 5 records to .*other:buildcache \(0 layers, 0 bytes written, 5 mounted from the source repository\)/);
+  const d = await freshRunner();
+  const fromOther = await build(d, await checkout(d, 'app-d-reg'), ['-t', 'app:1', '--cache-from', `type=registry,ref=${other}`]);
+  assert.deepEqual(cachedFlags(fromOther.meta), [true, true, true, true, true, true, true], fromOther.stderr);
+  assert.equal(fromOther.id, a.id);
 });
 
 test('a missing or unreachable cache source is a warning; a corrupt one is refused whole and the build goes on', async () => {
