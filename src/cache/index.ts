@@ -7,6 +7,8 @@
  *   await cache.put(record)                  atomic write under <root>/cache/
  *   await cache.forget(keys)                 deletes those records (wharf bench --mode cold)
  *   cache.gcHook()                           keeps every recorded layer blob alive through GC
+ *   encodeCacheExport / parseCacheManifest / parseCacheConfig   the --cache-to/--cache-from format (exchange.ts)
+ *   buildCacheView(local, imported)          one build's cache: local records, then imported ones (imported.ts)
  */
 export {
   cacheKey,
@@ -19,3 +21,22 @@ export {
   type StepKeyMaterial,
 } from './key.js';
 export { openCache, type CacheRecord, type CacheStore } from './records.js';
+export {
+  CACHE_CONFIG_MEDIA_TYPE,
+  CACHE_REF_ANNOTATION,
+  INLINE_CACHE_FIELD,
+  inlineCacheValue,
+  MAX_CACHE_CONFIG_BYTES,
+  MAX_CACHE_MANIFEST_BYTES,
+  OCI_MANIFEST_MEDIA_TYPE,
+  checkBlob,
+  encodeCacheExport,
+  parseCacheConfig,
+  parseCacheManifest,
+  parseCacheMounts,
+  type CacheMountEntry,
+  type CacheExportMode,
+  type CacheManifest,
+  type EncodedCacheExport,
+} from './exchange.js';
+export { buildCacheView, chainRecords, type BuildCacheView, type ImportedRecord, type LayerSource } from './imported.js';

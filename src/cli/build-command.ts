@@ -12,7 +12,7 @@ import { UserError, hostPlatform, isUserError, type Platform } from '../util/ind
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
-import { checkEntitlements, planDockerfileAsync } from '../plan/index.js';
+import { checkEntitlements, planDockerfileAsync, type Plan } from '../plan/index.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
@@ -31,6 +31,9 @@ import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Compression } from '../layer/index.js';
 import { makePuller, makeRegistryHttp, pushNamed, pushOptions, type Puller } from './registry.js';
 import type { PushOptions } from '../registry/index.js';
+import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
+import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
+import { openCacheEnds, type CacheEnds } from './cache-ends.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -86,6 +89,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const pushOpts = pushes.length ? pushOptions({}) : undefined;
+  const cacheTo = (flags.cacheTo ?? []).map(parseCacheTo);
+  const cacheFrom = (flags.cacheFrom ?? []).map(parseCacheFrom);
   const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
   // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins).
   const sourceDateEpoch = buildArgs.has('SOURCE_DATE_EPOCH')
@@ -99,7 +104,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   try {
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
     const built: { image?: CommittedImage } = {};
-    const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
+    const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, cacheTo, cacheFrom, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
     if (code !== 0 || !built.image || !pushes.length) return code;
     return await pushBuilt(ctx, store, built.image, pushes, pushOpts!, mode, interrupt.signal);
   } catch (e) {
@@ -125,6 +130,8 @@ interface BuildSettings {
   readonly tags: readonly Reference[];
   readonly buildArgs: Map<string, string>;
   readonly sourceDateEpoch: number | undefined;
+  readonly cacheTo: readonly CacheToSpec[];
+  readonly cacheFrom: readonly CacheFromSpec[];
   /** `--secret` values by id and `--ssh` agent sockets by id, read by the CLI. */
   readonly secrets: Map<string, Uint8Array>;
   readonly sshAgents: Map<string, string>;
@@ -137,14 +144,16 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
   // TARGETPLATFORM and friends are this host's: the build runs its steps here.
   const platform = hostPlatform();
   const puller = makePuller(ctx, root, store, platform, s.flags.pull === true);
+  const cacheEnds = openCacheEnds(ctx, s.cacheFrom, s.cacheTo);
   try {
-    return await buildWith(ctx, root, store, input, s, platform, puller, built);
+    return await buildWith(ctx, root, store, input, s, platform, puller, cacheEnds, built);
   } finally {
+    await cacheEnds.close();
     await puller.close();
   }
 }
 
-async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, built: { image?: CommittedImage }): Promise<number> {
+async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, cacheEnds: CacheEnds, built: { image?: CommittedImage }): Promise<number> {
   const { flags, t0, mode, labels, output, tags, buildArgs } = s;
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
@@ -190,11 +199,13 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
   let stateDir: Promise<string> | undefined;
   try {
     s.signal.throwIfAborted();
+    const at = () => Math.round(performance.now() - t0);
+    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at });
     const deps = {
       store,
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
-      snapshots: openSnapshots(root, lease.blobs),
+      snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
       executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)), ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}) }),
       context: buildContext,
       platform,
@@ -208,14 +219,23 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
       sshAgents: s.sshAgents,
       ensureImage: (ref: string) => puller.ensure(ref),
     };
-    const result = await solve(plan, buildOps(deps), { cache: openCache(root, store), emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
+    const result = await solve(plan, buildOps(deps), { cache: imports.view, emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
     let draft = result.target.draft;
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
+    draft = withInlineCache(draft, s.cacheTo.some((t) => t.type === 'inline') ? imports : undefined, result.target.key);
     const settled = settleTimes(draft, s.sourceDateEpoch);
+    // The result keeps its layers when it is tagged or written out; an untagged build whose steps
+    // all hit imported records fetches nothing (its image ID is still printed).
+    if (tags.length || output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     built.image = image;
     if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
+    for (const [i, spec] of s.cacheTo.entries()) {
+      const dest = cacheEnds.dests[i];
+      if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
+    }
+    await imports.persist();
     const names = flags.tag;
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
     if (flags.metadataFile) {
@@ -236,6 +256,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
       steps: result.steps.length,
       cached: result.steps.filter((s) => s.cached).length,
       context: buildContext.stats(),
+      ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
       at: Math.round(performance.now() - t0),
     });
     return 0;
@@ -324,4 +345,13 @@ async function writeOutput(path: string, data: string, flag: string): Promise<vo
   } catch (e) {
     throw new UserError('build.output-unwritable', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'the image was built and tagged; give a writable file path');
   }
+}
+
+/** The ids of every RUN --mount=type=cache of the plan (an id defaults to the target). */
+function cacheMountIds(plan: Plan): string[] {
+  const ids: string[] = [];
+  for (const stage of plan.stages) {
+    for (const v of stage.vertices) if (v.kind === 'run') for (const m of v.instruction.mounts) if (m.type === 'cache') ids.push(m.id ?? m.target!);
+  }
+  return ids;
 }

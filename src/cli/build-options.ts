@@ -79,6 +79,9 @@ export interface BuildFlags extends BuildOptions {
   readonly push?: boolean;
   readonly iidfile?: string;
   readonly metadataFile?: string;
+  /** `--cache-to` / `--cache-from` specs (cli/cache-options.ts). */
+  readonly cacheTo?: string[];
+  readonly cacheFrom?: string[];
 }
 
 export interface BenchFlags extends BuildOptions {

@@ -7,6 +7,7 @@
  *   copyLineageGcHook(root, blobs)                 GC keeps lineage records only while their layer lives
  *   forgetLineages(root, layers)                   wharf bench --mode cold
  *   pruneCacheMounts(store)                        wharf prune --cache-mounts
+ *   withCacheMountDir(store, id, fn)               a cache mount's dir, held, for export and restore
  *
  *   copy/     COPY and ADD: source selection, the copy itself, ADD <url>, incremental reuse, lineage
  *   mounts/   RUN --mount: cache, bind, secret, ssh (tmpfs is a spec only)
@@ -14,4 +15,4 @@
 export { buildOps } from './build-ops.js';
 export { layersOf, runInContainer } from './container.js';
 export { copyLineageGcHook, forgetLineages } from './copy/lineage.js';
-export { pruneCacheMounts } from './mounts/cache.js';
+export { pruneCacheMounts, withCacheMountDir } from './mounts/cache.js';

@@ -42,7 +42,17 @@ export type BuildEvent =
       readonly cached: number;
       /** Context files hashed vs answered by the stat cache. */
       readonly context?: ContextReport;
+      /** Layers of imported cache records fetched from their cache source (--cache-from), and their bytes. */
+      readonly cacheFetched?: { readonly layers: number; readonly bytes: number };
       readonly at: number;
-    };
+    }
+  /** A cache source or destination (--cache-from/--cache-to) the build goes on without. */
+  | { readonly type: 'cache-warning'; readonly message: string; readonly at: number }
+  /** Records read from a cache source before the build (its layers are fetched only when needed); `mounts`: cache mounts restored. */
+  | { readonly type: 'cache-imported'; readonly source: string; readonly records: number; readonly mounts?: number; readonly at: number }
+  /** One layer of an imported record fetched from its source: a step needed its files, or the result its bytes. */
+  | { readonly type: 'cache-fetched'; readonly source: string; readonly digest: string; readonly bytes: number; readonly at: number }
+  /** A cache export written: records, and layer blobs (and their bytes) the destination did not have yet; `layersMounted`: linked from another repository of its registry instead. */
+  | { readonly type: 'cache-exported'; readonly dest: string; readonly records: number; readonly mounts?: number; readonly layersWritten: number; readonly bytesWritten: number; readonly layersMounted?: number; readonly at: number };
 
 export type EventSink = (event: BuildEvent) => void;

@@ -1,6 +1,6 @@
 import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
-import { seconds, summaryLine } from './summary.js';
+import { cacheLine, seconds, summaryLine } from './summary.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
 
@@ -35,6 +35,10 @@ export function plainRenderer(out: Writable): EventSink {
       case 'build-done':
         out.write(`${summaryLine(e)}\n`);
         break;
+      default: {
+        const line = cacheLine(e);
+        if (line) out.write(`${line}\n`);
+      }
     }
   };
 }

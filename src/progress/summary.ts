@@ -4,5 +4,22 @@ export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /** The summary line every human-readable renderer ends with. */
 export function summaryLine(e: Extract<BuildEvent, { type: 'build-done' }>): string {
-  return `built ${e.name ?? e.imageId.slice(0, 19)} in ${seconds(e.durationMs)}, ${e.cached}/${e.steps} cached`;
+  const fetched = e.cacheFetched ? `, ${e.cacheFetched.layers} cached layers (${e.cacheFetched.bytes} bytes) fetched from the cache source` : '';
+  return `built ${e.name ?? e.imageId.slice(0, 19)} in ${seconds(e.durationMs)}, ${e.cached}/${e.steps} cached${fetched}`;
+}
+
+/** The line a renderer prints for a cache import/export event (undefined: not a cache event). */
+export function cacheLine(e: BuildEvent): string | undefined {
+  switch (e.type) {
+    case 'cache-warning':
+      return `warning: ${e.message}`;
+    case 'cache-imported':
+      return `cache: ${e.records} records from ${e.source}${e.mounts !== undefined ? `, ${e.mounts} cache mounts restored` : ''}`;
+    case 'cache-fetched':
+      return `cache: fetched layer ${e.digest.slice(7, 19)} (${e.bytes} bytes) from ${e.source}`;
+    case 'cache-exported':
+      return `cache: exported ${e.records} records${e.mounts !== undefined ? ` and ${e.mounts} cache mounts` : ''} to ${e.dest} (${e.layersWritten} layers, ${e.bytesWritten} bytes written${e.layersMounted ? `, ${e.layersMounted} mounted from the source repository` : ''})`;
+    default:
+      return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 import type { BuildEvent, StepRef } from './events.js';
-import { summaryLine } from './summary.js';
+import { cacheLine, summaryLine } from './summary.js';
 
 interface TtyStream {
   write(s: string): unknown;
@@ -82,6 +82,10 @@ export function ttyRenderer(out: TtyStream, now: () => number = () => performanc
         clear();
         out.write(summaryLine(e) + '\n');
         break;
+      default: {
+        const line = cacheLine(e);
+        if (line) finish(line);
+      }
     }
   };
   return {

@@ -7,3 +7,5 @@ export { pullImage, shortId, type PullEvent, type PullOptions, type PullResult }
 export { pushImage, type PushEvent, type PushFormat, type PushOptions, type PushResult } from './push.js';
 export { hasBlob, pushBlob, putManifest, sendBlob, streamBlob, uploadUrl, type BlobOutcome, type SendBlobOptions, type UploadTarget } from './upload.js';
 export { openWireRecords, type WireRecords } from './wire.js';
+export { fetchBlobBytes, fetchManifestBytes, openBlobStream } from './fetch.js';
+export { mountBlob } from './mount.js';

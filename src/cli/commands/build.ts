@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { setExitCode, type RegisterCommand } from '../context.js';
-import { addBuildOptions, type BuildFlags } from '../build-options.js';
+import { addBuildOptions, collect, type BuildFlags } from '../build-options.js';
 
 export const register: RegisterCommand = (program, ctx) => {
   const cmd = program.command('build').description('build an image from a Dockerfile and a context directory').argument('<context>', 'context directory, or - for a context tar (or a bare Dockerfile) on stdin');
@@ -10,6 +10,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--push', 'push the image to its registry under every -t name once it is built (gzip layers, docker schema2)')
     .option('--iidfile <file>', 'write the image ID here')
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
+    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=HOST/REPO:TAG, with mode=min (default) or max; or type=inline (records in the image config) (repeatable)', collect, [])
+    .option('--cache-from <spec>', 'use an exported build cache: type=local,src=DIR or type=registry,ref=HOST/REPO:TAG (repeatable)', collect, [])
     .action(async (context: string, opts: BuildFlags, cmd: Command) => {
       const { runBuild } = await import('../build-command.js');
       setExitCode(cmd, await runBuild(ctx, ctx.root(cmd), context, opts));

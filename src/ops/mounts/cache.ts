@@ -86,6 +86,25 @@ export async function useCacheMount(store: Store, id: string, sharing: Sharing, 
   }
 }
 
+/**
+ * For exporting and restoring cache mounts (--cache-to cache-mounts=true): runs `fn` on the
+ * directory of mount `id` (its first slot) holding it as a `locked` step would, so no step writes
+ * it meanwhile. `exists` says whether the directory is there.
+ */
+export async function withCacheMountDir<T>(store: Store, id: string, fn: (dir: string, exists: boolean) => Promise<T>): Promise<T> {
+  const base = join(store.root, DIR);
+  await mkdir(base, { recursive: true });
+  const slot = slotName(id, 0);
+  const lock = await acquireLock(join(base, `${slot}.lock`), store.tmpDir, { timeoutMs: Infinity });
+  try {
+    while ((await liveUsers(store.tmpDir, slot)) > 0) await sleep(50);
+    const dir = join(base, slot);
+    return await fn(dir, !!(await stat(dir).catch(() => undefined)));
+  } finally {
+    await lock.release();
+  }
+}
+
 /** Removes every cache mount directory no running build uses; each is moved aside under its guard first. */
 export async function pruneCacheMounts(store: Store): Promise<CacheMountPruneReport> {
   const base = join(store.root, DIR);
