@@ -27,7 +27,7 @@ const LAYER_CONCURRENCY = 3;
 
 export type PullEvent =
   | { readonly type: 'resolved'; readonly name: string; readonly digest: Sha256 }
-  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'exists' | 'downloading' | 'verified'; readonly bytes: number; readonly total: number };
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'waiting' | 'exists' | 'downloading' | 'verified'; readonly bytes: number; readonly total: number };
 
 export interface PullOptions {
   /** From an index, this platform's image (default: the host's). */
@@ -90,6 +90,8 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
   try {
     const limit = limiter(LAYER_CONCURRENCY);
     let downloaded = 0;
+    // Every layer is announced first, so a progress view can lay out one line per layer.
+    for (const l of refs) emit({ type: 'layer', digest: l.descriptor.digest, state: 'waiting', bytes: 0, total: l.descriptor.size });
     const arrived = refs.map((l) =>
       limit(async () => {
         if (await fetchLayer(lease, l)) downloaded++;
