@@ -84,7 +84,7 @@ export function ttyRenderer(out: TtyStream, now: () => number = () => performanc
       }
       case 'pull': {
         const key = `${e.image} ${layerId(e.digest)}`;
-        if (e.state === 'resolved') finish(`=> pull ${e.image}: ${e.digest}`);
+        if (e.state === 'resolved') finish(`=> pull ${e.image} ${layerId(e.digest)}…`);
         else if (e.state === 'downloading') {
           pulling.set(key, `=> pull ${key} ${progressBar(e.bytes, e.total, 20)} ${humanBytes(e.bytes)}/${humanBytes(e.total)}`);
           draw();
