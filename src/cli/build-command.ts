@@ -12,7 +12,7 @@ import { UserError, hostPlatform, isUserError, type Platform } from '../util/ind
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
-import { checkEntitlements, planDockerfileAsync, type Plan } from '../plan/index.js';
+import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan } from '../plan/index.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
@@ -34,6 +34,7 @@ import type { PushOptions } from '../registry/index.js';
 import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
 import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
+import { runnablePlatform } from './platform.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -141,20 +142,25 @@ interface BuildSettings {
 }
 
 async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, built: { image?: CommittedImage }, s: BuildSettings): Promise<number> {
-  // TARGETPLATFORM and friends are this host's: the build runs its steps here.
-  const platform = hostPlatform();
-  const puller = makePuller(ctx, root, store, platform, s.flags.pull === true);
+  // TARGETPLATFORM: --platform (one this machine can run), else the host's; steps run here either way.
+  const platform = s.flags.platform ? runnablePlatform(s.flags.platform) : hostPlatform();
+  // Made before planning: base images are pulled while the Dockerfile resolves, and their
+  // progress is part of the build's event stream.
+  const renderer = createRenderer(s.mode, s.mode === 'quiet' ? ctx.stdout : ctx.stderr);
+  const emit = (e: BuildEvent) => renderer.sink(e);
+  const puller = makePuller(ctx, root, store, platform, { always: s.flags.pull === true, emit, t0: s.t0, signal: s.signal });
   const cacheEnds = openCacheEnds(ctx, s.cacheFrom, s.cacheTo);
   try {
-    return await buildWith(ctx, root, store, input, s, platform, puller, cacheEnds, built);
+    return await buildWith(ctx, root, store, input, s, platform, puller, emit, cacheEnds, built);
   } finally {
     await cacheEnds.close();
     await puller.close();
+    renderer.close();
   }
 }
 
-async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, cacheEnds: CacheEnds, built: { image?: CommittedImage }): Promise<number> {
-  const { flags, t0, mode, labels, output, tags, buildArgs } = s;
+async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, emit: (e: BuildEvent) => void, cacheEnds: CacheEnds, built: { image?: CommittedImage }): Promise<number> {
+  const { flags, t0, labels, output, tags, buildArgs } = s;
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
   const file = new SourceFile(input.dockerfileName, input.text);
@@ -166,7 +172,11 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const images: BaseImageResolver = {
       config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
     };
-    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: platform };
+    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: hostPlatform() };
+    // Every image the target needs starts pulling now, all at once: a first plan without the
+    // images' configs names them (FROM lines expand with global ARGs only), and the real plan
+    // below waits for each one as it gets to it.
+    puller.prefetch(imagesOf(planDockerfile(parsed.ast, opts).plan));
     const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
     diags = planned.diagnostics;
     plan = planned.plan;
@@ -193,8 +203,6 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
   const buildContext = opened.value;
 
-  const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
-  const emit = (e: BuildEvent) => renderer.sink(e);
   const lease = await store.lease();
   let stateDir: Promise<string> | undefined;
   try {
@@ -263,7 +271,6 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
   } finally {
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
-    renderer.close();
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
     if (made) await rm(made, { recursive: true, force: true });
@@ -354,4 +361,14 @@ function cacheMountIds(plan: Plan): string[] {
     for (const v of stage.vertices) if (v.kind === 'run') for (const m of v.instruction.mounts) if (m.type === 'cache') ids.push(m.id ?? m.target!);
   }
   return ids;
+}
+
+/** The images a plan reads: stages' FROM bases, COPY --from and mount from= images. */
+function imagesOf(plan: Plan | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const st of plan?.stages ?? []) {
+    if (st.base.kind === 'image') out.add(st.base.ref);
+    for (const i of st.images) out.add(i);
+  }
+  return out;
 }

@@ -27,7 +27,8 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--compression <kind>', 'how new layers are stored: none (default, as docker keeps them locally), gzip or zstd', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists')
-    .option('--pull', 'pull every FROM image again (re-resolve its tag), even when the store has it');
+    .option('--pull', 'pull every FROM image again (re-resolve its tag), even when the store has it')
+    .option('--platform <os/arch[/variant]>', 'the platform FROM pulls from a multi-platform image and the image is built for: the host\'s (default) or one this machine can run');
 }
 
 /** The command-line arguments that give a `wharf build` these build option values (defaults left out). */
@@ -70,6 +71,8 @@ export interface BuildOptions {
   readonly cacheFilter: string[];
   /** `--pull`: FROM images are pulled again even when the store has them. */
   readonly pull?: boolean;
+  /** `--platform`: one platform per build, the host's or one the kernel can run. */
+  readonly platform?: string;
 }
 
 export interface BuildFlags extends BuildOptions {

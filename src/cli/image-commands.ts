@@ -75,7 +75,7 @@ async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEnt
   return out;
 }
 
-export async function images(ctx: CliContext, root: string, format: 'table' | 'json'): Promise<number> {
+export async function images(ctx: CliContext, root: string, format: 'table' | 'json', digests = false): Promise<number> {
   const store = await openCliStore(root);
   const now = new Date();
   const rows = [];
@@ -103,9 +103,11 @@ export async function images(ctx: CliContext, root: string, format: 'table' | 'j
     }
     return 0;
   }
+  // --digests: the digest the registry knows the image by (recorded by pull), as docker shows it.
+  const digestOf = (t: TagEntry) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION]?.split('@')[1] ?? '<none>';
   table(ctx.stdout, [
-    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
+    digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', ...(digests ? [digestOf(t)] : []), shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
   ]);
   return 0;
 }

@@ -8,7 +8,8 @@ import { openSnapshots } from '../snapshot/index.js';
 import { createRegistryHttp, pullImage, pushImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryHttp } from '../registry/index.js';
 import type { Compression } from '../layer/index.js';
 import { parseSize } from './build-limits.js';
-import { formatPlatform, hostPlatform, isUserError, UserError, type Platform } from '../util/index.js';
+import { hostPlatform, isUserError, UserError, type Platform } from '../util/index.js';
+import { pullRenderer, type PullProgress } from '../progress/index.js';
 import type { CliContext } from './context.js';
 import { openCliStore } from './open-store.js';
 import { parsePlatform } from './build-args.js';
@@ -28,12 +29,17 @@ async function withRegistry<T>(ctx: CliContext, use: (http: RegistryClient) => P
   }
 }
 
-/** Plain lines as `docker pull` prints them, one per layer state change. */
-function pullLines(ctx: CliContext): (e: PullEvent) => void {
-  return (e) => {
-    if (e.type !== 'layer' || e.state === 'downloading') return;
-    ctx.stdout.write(`${shortId(e.digest)}: ${e.state === 'exists' ? 'Already exists' : 'Pull complete'}\n`);
-  };
+/** A registry PullEvent as progress reports it (the image named, times since `t0`). */
+export function pullProgress(image: string, t0: number): (e: PullEvent) => PullProgress {
+  return (e) => ({
+    type: 'pull',
+    image,
+    state: e.type === 'resolved' ? 'resolved' : e.state,
+    digest: e.digest,
+    bytes: e.type === 'layer' ? e.bytes : 0,
+    total: e.type === 'layer' ? e.total : 0,
+    at: Math.round(performance.now() - t0),
+  });
 }
 
 export async function pullCmd(ctx: CliContext, root: string, name: string, opts: { platform?: string; quiet?: boolean }): Promise<number> {
@@ -43,11 +49,19 @@ export async function pullCmd(ctx: CliContext, root: string, name: string, opts:
   const full = fullName(ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' });
   const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
   if (!opts.quiet) ctx.stdout.write(`${ref.digest ?? tagged.tag}: Pulling from ${ref.path}\n`);
-  const r = await withRegistry(ctx, (http) => pullImage(http, store, tagged, {
-    platform,
-    snapshots: openSnapshots(root, store),
-    ...(opts.quiet ? {} : { onEvent: pullLines(ctx) }),
-  }));
+  // On a tty, one line per layer updated in place (as docker pull draws them); plain lines otherwise.
+  const renderer = opts.quiet ? undefined : pullRenderer(ctx.stdout.isTTY ? 'tty' : 'plain', ctx.stdout as NodeJS.WritableStream & { columns?: number });
+  const toProgress = pullProgress(familiarName(tagged), performance.now());
+  let r;
+  try {
+    r = await withRegistry(ctx, (http) => pullImage(http, store, tagged, {
+      platform,
+      snapshots: openSnapshots(root, store),
+      ...(renderer ? { onEvent: (e: PullEvent) => renderer.sink(toProgress(e)) } : {}),
+    }));
+  } finally {
+    renderer?.close();
+  }
   if (!opts.quiet) {
     ctx.stdout.write(`Digest: ${r.repoDigest.slice(r.repoDigest.indexOf('@') + 1)}\n`);
     ctx.stdout.write(`Status: ${r.downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(tagged)}\n`);
@@ -58,21 +72,38 @@ export async function pullCmd(ctx: CliContext, root: string, name: string, opts:
 
 /**
  * What a build's FROM calls for an image: pulls it when the store lacks it (or always, with
- * --pull), once per name per build. Pull progress goes to stderr, as build output does.
+ * --pull), once per name per build. Pull progress goes to the build's event stream (`emit`).
  */
 export interface Puller {
   ensure(ref: string): Promise<void>;
+  /** Starts pulling these now, all at once; ensure() later waits for the same pull. */
+  prefetch(refs: Iterable<string>): void;
   close(): Promise<void>;
 }
 
-export function makePuller(ctx: CliContext, root: string, store: Store, platform: Platform, always: boolean): Puller {
+export interface PullerOptions {
+  /** --pull: pull even what the store has (re-resolve tags). */
+  readonly always?: boolean;
+  readonly emit?: (e: PullProgress) => void;
+  /** When the build began (event times are from it). */
+  readonly t0?: number;
+  readonly signal?: AbortSignal;
+}
+
+export function makePuller(ctx: CliContext, root: string, store: Store, platform: Platform, o: PullerOptions = {}): Puller {
+  const { always = false, emit = () => {}, t0 = performance.now() } = o;
   const pulls = new Map<string, Promise<void>>();
+  // Aborted by close(): a build that fails while prefetched pulls run does not wait for them.
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   // Made on the first pull: a build from images the store has never loads the HTTP client.
   let client: RegistryClient | undefined;
   const snapshots = openSnapshots(root, store);
   async function pull(name: string): Promise<void> {
     if (!always) {
-      const have = await loadImage(store, name, platform).then(() => true, (e: unknown) => {
+      // An image stored for another platform (an earlier pull without --platform) is pulled
+      // again for this one, as docker does; the tag then names this platform's image.
+      const have = await loadImage(store, name, platform).then((img) => matches(img.config, platform), (e: unknown) => {
         if (isUserError(e) && e.code === 'image.not-found') return false;
         throw e;
       });
@@ -80,19 +111,27 @@ export function makePuller(ctx: CliContext, root: string, store: Store, platform
     }
     const ref = parseImageName(name);
     const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
-    ctx.stderr.write(`pulling ${familiarName(tagged)} (${formatPlatform(platform)})\n`);
+    const toProgress = pullProgress(familiarName(tagged), t0);
     client ??= makeRegistryHttp(ctx);
-    await pullImage(client, store, tagged, { platform, snapshots }).catch((e: unknown) => {
+    await pullImage(client, store, tagged, { platform, snapshots, signal, onEvent: (e) => emit(toProgress(e)) }).catch((e: unknown) => {
       throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint) : e;
     });
   }
+  const ensure = (name: string) => {
+    let p = pulls.get(name);
+    if (!p) pulls.set(name, (p = pull(name)));
+    return p;
+  };
   return {
-    ensure(name) {
-      let p = pulls.get(name);
-      if (!p) pulls.set(name, (p = pull(name)));
-      return p;
+    ensure,
+    prefetch(refs) {
+      // A failure is reported by the step that needs the image (its ensure() gets the same promise).
+      for (const r of refs) ensure(r).catch(() => undefined);
     },
     async close() {
+      // A prefetched pull the build never waited for (it failed first) must not outlive the client.
+      stop.abort(new UserError('build.interrupted', 'the build stopped'));
+      await Promise.allSettled(pulls.values());
       await client?.close();
     },
   };
@@ -154,4 +193,9 @@ export async function pushCmd(ctx: CliContext, root: string, name: string, opts:
   await withRegistry(ctx, (http) => pushNamed(http, store, tagged, options, opts.quiet ? undefined : ctx.stdout));
   if (opts.quiet) ctx.stdout.write(`${fullName(tagged)}\n`);
   return 0;
+}
+
+/** A config without os/architecture is taken to be for any platform. */
+function matches(config: { os?: string; architecture?: string }, p: Platform): boolean {
+  return (!config.os || config.os === p.os) && (!config.architecture || config.architecture === p.architecture);
 }

@@ -25,8 +25,25 @@ export interface StepRef {
   readonly instruction: string;
 }
 
+/**
+ * An image being pulled (a build's base, or `wharf pull`): `resolved` once its manifest is read,
+ * then per layer `waiting`, `exists` (the store had it), `downloading` (bytes of total so far) and
+ * `verified` (digest, size and diff_id checked; in the store). `digest` is the image's manifest
+ * digest for `resolved`, the layer's otherwise.
+ */
+export interface PullProgress {
+  readonly type: 'pull';
+  readonly image: string;
+  readonly state: 'resolved' | 'waiting' | 'exists' | 'downloading' | 'verified';
+  readonly digest: string;
+  readonly bytes: number;
+  readonly total: number;
+  readonly at: number;
+}
+
 /** What the solver reports; renderers turn these into output. Times are ms since the build began. */
 export type BuildEvent =
+  | PullProgress
   /** `reason`: why the cache missed, when an earlier record of the same instruction exists. */
   | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number; readonly reason?: string }
   | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number }

@@ -1,6 +1,7 @@
 import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
 import { cacheLine, seconds, summaryLine } from './summary.js';
+import { humanBytes, layerId } from './pull.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
 
@@ -34,6 +35,12 @@ export function plainRenderer(out: Writable): EventSink {
         break;
       case 'build-done':
         out.write(`${summaryLine(e)}\n`);
+        break;
+      case 'pull':
+        // Per layer when it is in (no byte counts: logs want one line per layer, not a bar).
+        if (e.state === 'resolved') out.write(`#pull ${e.image} resolved ${e.digest}\n`);
+        else if (e.state === 'verified') out.write(`#pull ${e.image} ${layerId(e.digest)} pull complete ${humanBytes(e.total)}\n`);
+        else if (e.state === 'exists') out.write(`#pull ${e.image} ${layerId(e.digest)} already exists\n`);
         break;
       default: {
         const line = cacheLine(e);

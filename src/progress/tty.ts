@@ -1,5 +1,6 @@
 import type { BuildEvent, StepRef } from './events.js';
 import { cacheLine, summaryLine } from './summary.js';
+import { humanBytes, layerId, progressBar } from './pull.js';
 
 interface TtyStream {
   write(s: string): unknown;
@@ -24,6 +25,8 @@ const header = (s: StepRef) => `[${s.stageLabel} ${s.position}/${s.total}] ${s.i
  */
 export function ttyRenderer(out: TtyStream, now: () => number = () => performance.now()): { sink: (e: BuildEvent) => void; close: () => void } {
   const running = new Map<string, Running>();
+  /** Layers downloading for a base image: `image layer` → its live line. */
+  const pulling = new Map<string, string>();
   let drawn = 0;
   const width = () => Math.max(20, (out.columns || 80) - 1);
   const fit = (s: string) => (s.length > width() ? s.slice(0, width() - 1) + '…' : s);
@@ -38,6 +41,7 @@ export function ttyRenderer(out: TtyStream, now: () => number = () => performanc
       lines.push(fit(`=> ${header(r.step)}  ${((now() - r.startedAt) / 1000).toFixed(1)}s`));
       for (const l of r.tail) lines.push(fit(`   │ ${l}`));
     }
+    for (const l of pulling.values()) lines.push(fit(l));
     clear();
     if (lines.length) out.write(lines.join('\n') + '\n');
     drawn = lines.length;
@@ -78,7 +82,20 @@ export function ttyRenderer(out: TtyStream, now: () => number = () => performanc
         for (const l of r?.tail ?? []) out.write(fit(`   │ ${l}`) + '\n');
         break;
       }
+      case 'pull': {
+        const key = `${e.image} ${layerId(e.digest)}`;
+        if (e.state === 'resolved') finish(`=> pull ${e.image} ${layerId(e.digest)}…`);
+        else if (e.state === 'downloading') {
+          pulling.set(key, `=> pull ${key} ${progressBar(e.bytes, e.total, 20)} ${humanBytes(e.bytes)}/${humanBytes(e.total)}`);
+          draw();
+        } else if (e.state === 'verified') {
+          pulling.delete(key);
+          finish(`=> pull ${key} done ${humanBytes(e.total)}`);
+        }
+        break;
+      }
       case 'build-done':
+        pulling.clear();
         clear();
         out.write(summaryLine(e) + '\n');
         break;
@@ -93,6 +110,7 @@ export function ttyRenderer(out: TtyStream, now: () => number = () => performanc
     close: () => {
       clearInterval(timer);
       running.clear();
+      pulling.clear();
       clear();
     },
   };

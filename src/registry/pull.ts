@@ -28,7 +28,7 @@ const LAYER_CONCURRENCY = 3;
 
 export type PullEvent =
   | { readonly type: 'resolved'; readonly name: string; readonly digest: Sha256 }
-  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'exists' | 'downloading' | 'verified'; readonly bytes: number; readonly total: number };
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'waiting' | 'exists' | 'downloading' | 'verified'; readonly bytes: number; readonly total: number };
 
 export interface PullOptions {
   /** From an index, this platform's image (default: the host's). */
@@ -91,6 +91,8 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
   try {
     const limit = limiter(LAYER_CONCURRENCY);
     let downloaded = 0;
+    // Every layer is announced first, so a progress view can lay out one line per layer.
+    for (const l of refs) emit({ type: 'layer', digest: l.descriptor.digest, state: 'waiting', bytes: 0, total: l.descriptor.size });
     const arrived = refs.map((l) =>
       limit(async () => {
         if (await fetchLayer(lease, l)) downloaded++;
@@ -133,31 +135,57 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
       return false;
     }
     const what = `layer ${d.digest} of ${name}`;
-    const res = await get(`blobs/${d.digest}`);
-    if (!res.ok) throw await httpError(res, what, ref.domain);
-    const w = await lease.blobs.writer();
-    try {
-      const raw = tapped(Readable.from(counted(res, d, what)));
-      await copyVerifiedLayer(raw, l.diffId, what, (c) => w.write(c)).catch((e: unknown) => {
-        if (!isUserError(e)) throw e;
-        throw e.code === 'registry.blob-mismatch' ? e : refused(what, e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
-      });
-      const got = raw.hash.digest();
-      if (raw.hash.size !== d.size || got !== d.digest) throw refused(what, `the bytes hash to ${got} (${raw.hash.size} bytes)`);
-      await w.commit(d.digest);
-      await recordPulledBlob(store, d.digest, repo);
-      emit({ type: 'layer', digest: d.digest, state: 'verified', bytes: d.size, total: d.size });
-      return true;
-    } finally {
-      await w.abort();
+    for (let attempt = 0; ; attempt++) {
+      const rw = await lease.blobs.resumableWriter?.(d.digest);
+      const w = rw ?? (await lease.blobs.writer());
+      // The second attempt (after a refusal) starts from nothing.
+      let kept = attempt === 0 ? (rw?.offset ?? 0) : 0;
+      if (rw && rw.offset !== kept) await rw.restart();
+      let stop: 'kept' | 'discarded' = 'kept';
+      try {
+        let res = await get(`blobs/${d.digest}`, kept ? { Range: `bytes=${kept}-` } : undefined);
+        if (kept && !(res.status === 206 && contentRangeFrom(res) === kept)) {
+          // The registry cannot continue from there (200: it ignores Range): the whole blob again.
+          await res.body?.cancel().catch(() => undefined);
+          await rw?.restart();
+          kept = 0;
+          res = await get(`blobs/${d.digest}`);
+        }
+        if (!res.ok) throw await httpError(res, what, ref.domain);
+        const net = (res.body ?? []) as AsyncIterable<Uint8Array>;
+        const body = kept && rw ? concat(rw.readKept(), net) : net;
+        const raw = tapped(Readable.from(counted(res, body, d, what)));
+        // Digest, size and diff_id are checked over the whole blob, kept bytes included.
+        await copyVerifiedLayer(raw, l.diffId, what, (c) => w.write(c)).catch((e: unknown) => {
+          if (!isUserError(e)) throw e;
+          throw e.code === 'registry.blob-mismatch' ? e : refused(what, e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
+        });
+        const got = raw.hash.digest();
+        if (raw.hash.size !== d.size || got !== d.digest) throw refused(what, `the bytes hash to ${got} (${raw.hash.size} bytes)`);
+        await w.commit(d.digest);
+        await recordPulledBlob(store, d.digest, repo);
+        emit({ type: 'layer', digest: d.digest, state: 'verified', bytes: d.size, total: d.size });
+        return true;
+      } catch (e) {
+        if (isUserError(e) && e.code === 'registry.blob-mismatch') {
+          stop = 'discarded';
+          // Bytes kept from an earlier run may be what was wrong: one more try, from the start.
+          if (kept) continue;
+        }
+        throw e;
+      } finally {
+        // Interrupted (Ctrl-C, a dropped connection): keep the bytes for a rerun; refused: drop them.
+        if (stop === 'kept' && rw) await rw.keepForResume();
+        else await w.abort();
+      }
     }
   }
 
   /** The body, refused once it passes the descriptor's size; reports progress. */
-  async function* counted(res: Response, d: Descriptor, what: string): AsyncGenerator<Buffer> {
+  async function* counted(res: Response, body: AsyncIterable<Uint8Array>, d: Descriptor, what: string): AsyncGenerator<Buffer> {
     let n = 0;
     let last = 0;
-    for await (const c of res.body ?? []) {
+    for await (const c of body) {
       n += c.length;
       if (n > d.size) {
         await res.body?.cancel().catch(() => undefined);
@@ -170,6 +198,16 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
       yield Buffer.from(c);
     }
   }
+}
+
+/** Where a 206 answer starts (`Content-Range: bytes N-M/T`), undefined when it does not say. */
+function contentRangeFrom(res: Response): number | undefined {
+  const m = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+async function* concat(...parts: AsyncIterable<Uint8Array>[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield* p;
 }
 
 const refused = (what: string, why: string) =>

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
-import { fsyncDir, UserError, sayNoSpace } from '../util/index.js';
-import type { BlobStore, BlobWriter } from './types.js';
+import { fsyncDir, readdirQuiet, UserError, sayNoSpace } from '../util/index.js';
+import type { BlobStore, BlobWriter, ResumableBlobWriter } from './types.js';
+import { pidAlive } from './lock.js';
 
 /** Blobs up to this size are read synchronously. */
 const SMALL_BLOB = 1 << 20;
@@ -65,6 +66,40 @@ export class FsBlobStore implements BlobStore {
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
     return new FsBlobWriter(this, tmp, fh, this.beforePublish);
+  }
+
+  /**
+   * A writer for `digest` that keeps its bytes if the download is interrupted, in
+   * `partial/<hex>.<pid>.<random>` (not a blob, and not under tmp/, whose sweep would remove it
+   * with its dead owner). It takes over the bytes a dead process left for the same digest; the
+   * caller feeds the kept bytes back through write() (they are hashed again, not rewritten), then
+   * the rest. A live process's partial file is never taken: two pulls of one blob write their own.
+   */
+  async resumableWriter(digest: Sha256): Promise<ResumableBlobWriter> {
+    this.path(digest); // refuses a digest that is not one
+    const hex = sha256Hex(digest);
+    const dir = join(this.root, PARTIAL_DIR);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const mine = join(dir, `${hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
+    let offset = 0;
+    for (const name of readdirQuiet(dir)) {
+      if (!name.startsWith(`${hex}.`) || pidAlive(partialOwner(name))) continue;
+      try {
+        // Renamed to our name: of two processes claiming it at once, one rename fails.
+        await rename(join(dir, name), mine);
+        offset = statSync(mine).size;
+        break;
+      } catch {
+        // claimed by another process first
+      }
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(mine, offset ? 'r+' : 'wx', 0o644);
+    } catch (e) {
+      throw sayNoSpace(e, 'writing a blob', this.root);
+    }
+    return new FsBlobWriter(this, mine, fh, this.beforePublish, offset);
   }
 
   /** Called with a blob's digest just before it is renamed into blobs/ (leases record it here). */
@@ -165,7 +200,24 @@ export class FsBlobStore implements BlobStore {
 /** Positional writes a blob writer keeps running at once (the thread pool has four threads). */
 const WRITES_IN_FLIGHT = 3;
 
-class FsBlobWriter implements BlobWriter {
+/** Where interrupted downloads keep their bytes (see resumableWriter). */
+export const PARTIAL_DIR = 'partial';
+
+/** The pid in a partial/ file name (`<hex>.<pid>.<random>`). */
+export const partialOwner = (name: string): number => Number(name.split('.')[1]);
+
+/** Removes partial downloads no live process owns (GC: a resume is given up); returns how many. */
+export async function sweepPartial(root: string): Promise<number> {
+  const dir = join(root, PARTIAL_DIR);
+  let n = 0;
+  for (const name of readdirQuiet(dir)) {
+    if (pidAlive(partialOwner(name))) continue;
+    await unlink(join(dir, name)).then(() => n++, () => undefined);
+  }
+  return n;
+}
+
+class FsBlobWriter implements ResumableBlobWriter {
   /** On the thread pool when the addon can (see PooledSha256), else on this thread. */
   private readonly hash: PooledSha256 | Sha256Stream = PooledSha256.create() ?? new Sha256Stream();
   private done = false;
@@ -176,7 +228,29 @@ class FsBlobWriter implements BlobWriter {
     private readonly tmp: string,
     private readonly fh: FileHandle,
     private readonly beforePublish?: (digest: Sha256) => Promise<void>,
+    private kept = 0,
   ) {}
+
+  private keep = false;
+
+  get offset(): number {
+    return this.kept;
+  }
+
+  readKept(): Readable {
+    return createReadStream(this.tmp, { end: this.kept - 1 });
+  }
+
+  async restart(): Promise<void> {
+    if (this.position) throw new Error('BlobWriter.restart after write');
+    await this.fh.truncate(0);
+    this.kept = 0;
+  }
+
+  async keepForResume(): Promise<void> {
+    this.keep = true;
+    await this.abort();
+  }
 
   /** Writes on the thread pool not yet finished, oldest first, and the first one that failed. */
   private readonly pending: Promise<void>[] = [];
@@ -210,7 +284,8 @@ class FsBlobWriter implements BlobWriter {
   }
 
   private async writeAt(chunk: Uint8Array, at: number): Promise<void> {
-    for (let off = 0; off < chunk.length; ) off += (await this.fh.write(chunk, off, chunk.length - off, at + off)).bytesWritten;
+    // Bytes below `kept` are already in the file (a resumed download): hashed, not rewritten.
+    for (let off = Math.max(0, this.kept - at); off < chunk.length; ) off += (await this.fh.write(chunk, off, chunk.length - off, at + off)).bytesWritten;
   }
 
   async commit(expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
@@ -253,7 +328,7 @@ class FsBlobWriter implements BlobWriter {
     // No write may still be running on the descriptor when it is closed (its number is reused).
     await this.drain().catch(() => undefined);
     await this.close().catch(() => undefined);
-    if (!committed) await unlink(this.tmp).catch(() => undefined);
+    if (!committed && !this.keep) await unlink(this.tmp).catch(() => undefined);
   }
 }
 

@@ -5,7 +5,7 @@
  *   const store = await openStore(root)        blobs, tags, leases; GC keeps what hooks name
  *   parseReference('app:1') → Result<Reference>
  */
-export type { BlobStore, BlobWriter, Descriptor, Lease } from './types.js';
+export type { BlobStore, BlobWriter, Descriptor, Lease, ResumableBlobWriter } from './types.js';
 export { openStore, type GcHook, type Store } from './store.js';
 export { FsBlobStore } from './blobs.js';
 export { parseReference, fullName, familiarName, familiarRepository, repositoryName, type Reference } from './reference.js';

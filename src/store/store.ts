@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isSha256, sha256FromHex, type Sha256 } from '../hash/index.js';
 import { fsyncDir, readdirQuiet, UserError } from '../util/index.js';
-import { FsBlobStore, LeasedBlobStore } from './blobs.js';
+import { FsBlobStore, LeasedBlobStore, sweepPartial } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
 import { closeStore, sweepDeadTemp } from './private.js';
 import { emptyIndex, MEDIA_TYPE_INDEX, tagOf, withTag, withoutTag, type OciIndex, type TagEntry } from './oci-index.js';
@@ -278,7 +278,7 @@ class OciStore extends FsBlobStore implements Store {
       if (blobsRemoved) await fsyncDir(this.blobDir);
       const keys = new Set(live.blobs.keys());
       for (const h of this.opts.gcHooks ?? []) if (h.collect) bytesReclaimed += await h.collect(keys, warn);
-      const tempRemoved = await this.sweepTemp();
+      const tempRemoved = (await this.sweepTemp()) + (await sweepPartial(this.root));
       return { blobsRemoved, bytesReclaimed, tempRemoved, warnings };
     });
   }

@@ -20,6 +20,18 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
+/** A BlobWriter that can keep what it wrote for a later run to continue (interrupted downloads). */
+export interface ResumableBlobWriter extends BlobWriter {
+  /** Bytes kept from an earlier, interrupted attempt (0 when none): feed them back first (readKept). */
+  readonly offset: number;
+  /** The kept bytes, to be passed through write() again so the whole blob is hashed. */
+  readKept(): Readable;
+  /** Drops the kept bytes (the source cannot continue from `offset`); only before any write. */
+  restart(): Promise<void>;
+  /** Stops, leaving what was written for a later resume (instead of removing it as abort does). */
+  keepForResume(): Promise<void>;
+}
+
 /**
  * The content-addressed part of the store: `<root>/blobs/sha256/<hex>` of an OCI image layout.
  * Reads verify digest and size.
@@ -32,6 +44,8 @@ export interface BlobStore {
   putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
   putStream(src: Readable, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
   writer(): Promise<BlobWriter>;
+  /** A writer for a blob being downloaded whose bytes outlive an interruption (absent: no resume). */
+  resumableWriter?(digest: Sha256): Promise<ResumableBlobWriter>;
   /** A verifying stream: errors at end if the bytes do not hash to `digest` (or size differs). */
   openRead(digest: Sha256, expectedSize?: number): Readable;
   readBytes(digest: Sha256, expectedSize?: number): Promise<Buffer>;

@@ -6,8 +6,9 @@ export const register: RegisterCommand = (program, ctx) => {
     .command('images')
     .description('List tagged images (REPOSITORY, TAG, IMAGE ID, CREATED, SIZE)')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (opts: { format: 'table' | 'json' }, cmd) => {
+    .option('--digests', 'show the registry digest (DIGEST) of pulled images')
+    .action(async (opts: { format: 'table' | 'json'; digests?: boolean }, cmd) => {
       const { images } = await import('../image-commands.js');
-      setExitCode(cmd, await images(ctx, ctx.root(cmd), opts.format));
+      setExitCode(cmd, await images(ctx, ctx.root(cmd), opts.format, opts.digests === true));
     });
 };
