@@ -75,8 +75,10 @@ const bytesOf = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 /** The config field value of an inline cache: the image's own records (mode=min). */
 export function inlineCacheValue(records: readonly CacheRecord[]): CacheExportConfig {
-  const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { version: CACHE_EXPORT_VERSION, mode: 'min', records: sorted };
+  // Without layer descriptors: the image's manifest names its layers (by diff_id), and how they are
+  // compressed (stored plain here, gzip once pushed) must not change the image ID.
+  const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ layer: _layer, ...r }) => r);
+  return { version: CACHE_EXPORT_VERSION, mode: 'min', records: sorted as unknown as CacheRecord[] };
 }
 
 export function encodeCacheExport(records: readonly CacheRecord[], mode: CacheExportMode, mounts: readonly CacheMountEntry[] = []): EncodedCacheExport {
@@ -134,7 +136,13 @@ export function parseCacheConfig(bytes: Uint8Array, manifest: CacheManifest, wha
     return err(`${what}: the cache config is not JSON`);
   }
   if (!isObject(v)) return err(`${what}: the cache config is not an object`);
+  // An inline cache's records name the layers as the building store kept them; the pushed image
+  // may carry them compressed for the wire, so they are matched by diff_id to the manifest's own.
+  let byDiffId: Map<string, Descriptor> | undefined;
   if (manifest.inline) {
+    const rootfs = v.rootfs;
+    const diffIds = isObject(rootfs) && Array.isArray(rootfs.diff_ids) ? (rootfs.diff_ids as unknown[]) : [];
+    byDiffId = new Map(manifest.layers.map((l, i) => [String(diffIds[i]), l] as const));
     v = v[INLINE_CACHE_FIELD];
     if (v === undefined) return err(`${what}: an image without inline cache records (build it with --cache-to type=inline, or export the cache with --cache-to type=registry)`);
     if (!isObject(v)) return err(`${what}: the image's ${INLINE_CACHE_FIELD} is not an object`);
@@ -149,8 +157,8 @@ export function parseCacheConfig(bytes: Uint8Array, manifest: CacheManifest, wha
     const material = r.material as unknown as KeyMaterial;
     if (material.v !== CACHE_KEY_VERSION) continue;
     if (!isDigest(r.key) || cacheKey(material) !== r.key) return bad('has a key that is not the digest of its key material');
-    const layer = descriptorOf(r.layer);
-    if (!layer) return bad('has no valid layer descriptor');
+    const layer = byDiffId ? byDiffId.get(String(r.diffId)) : descriptorOf(r.layer);
+    if (!layer) return bad(byDiffId ? `names diff_id ${String(r.diffId)}, which the image does not have` : 'has no valid layer descriptor');
     const listed = layers.get(layer.digest);
     if (!listed || listed.size !== layer.size) return bad(`names layer ${layer.digest}, which the manifest does not list with that size`);
     if (!isDigest(r.diffId)) return bad('has no valid diffId');
