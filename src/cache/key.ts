@@ -59,7 +59,13 @@ export interface CopyKey {
     readonly exclude?: readonly string[];
     readonly unpack?: boolean;
   };
-  readonly exec: { readonly workdir: string; readonly chown: string | null; readonly chmod: string | null };
+  readonly exec: {
+    readonly workdir: string;
+    readonly chown: string | null;
+    readonly chmod: string | null;
+    /** COPY --from without --chown keeps the source's owners; set only then, so earlier root-owned results are not reused. */
+    readonly keepOwner?: true;
+  };
   readonly inputs?: CopyKeyInputs;
 }
 

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { busyboxStoreForFile } from '../helpers/wharf-build.js';
+
+// Build semantics where wharf follows `docker buildx build`: COPY --from keeps the source stage's
+// owners and modes, `--chown=:GROUP` means root with that group, mounts without a target land in
+// the WORKDIR.
+const suite = busyboxStoreForFile('wharf-semantics-');
+
+test('COPY --from keeps uid, gid and mode of files and directories; --chown/--chmod override; context files stay root-owned', async () => {
+  const ctx = await suite.env.context('owners', {
+    Dockerfile: `FROM busybox:test AS build
+RUN mkdir -p /out/sub && echo a > /out/sub/f && echo b > /out/g && ln -s g /out/l \\
+ && chown -R 1300:1301 /out && chown 1302:1303 /out/g && chown -h 1304:1305 /out/l \\
+ && chmod 0750 /out/sub && chmod 0640 /out/sub/f && chmod 0604 /out/g
+FROM busybox:test
+COPY --from=build /out /kept
+COPY --from=build /out/g /single
+COPY --from=build --chown=7:8 /out /chowned
+COPY --from=build --chmod=0700 /out/g /chmodded
+COPY --chown=:app ctx.txt /group-only
+COPY --chown=:3000 ctx.txt /group-num
+COPY ctx.txt /ctx
+`,
+    'ctx.txt': 'ctx\n',
+  });
+  await chmod(join(ctx, 'ctx.txt'), 0o640);
+  const r = await suite.env.build(ctx, ['-t', 'owners:1']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = suite.env.wharf(['run', '-u', '0', 'owners:1', 'sh', '-c',
+    'cd / && stat -c "%n %u:%g %a" kept kept/sub kept/sub/f kept/g kept/l single chowned chowned/sub/f chowned/g chmodded group-only group-num ctx']);
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stdout, [
+    'kept 1300:1301 755', 'kept/sub 1300:1301 750', 'kept/sub/f 1300:1301 640', 'kept/g 1302:1303 604', 'kept/l 1304:1305 777',
+    'single 1302:1303 604',
+    'chowned 7:8 755', 'chowned/sub/f 7:8 640', 'chowned/g 7:8 604',
+    'chmodded 1302:1303 700',
+    'group-only 0:2345 640', 'group-num 0:3000 640',
+    'ctx 0:0 640', '',
+  ].join('\n'));
+});
