@@ -88,6 +88,7 @@ export async function runStep(deps: BuildDeps, v: RunVertex, state: StageState, 
     res = await withMounts(
       deps,
       v.label,
+      p.workdir,
       v.instruction.mounts,
       fromOf,
       (setup) =>

@@ -41,3 +41,39 @@ COPY ctx.txt /ctx
     'ctx 0:0 640', '',
   ].join('\n'));
 });
+
+test('mounts without a target (or with a relative one) land in the WORKDIR; a result of / is refused', async () => {
+  const ctx = await suite.env.context('mount-targets', {
+    Dockerfile: `FROM busybox:test AS base
+RUN mkdir /data && echo from-stage > /data/s
+FROM busybox:test
+WORKDIR /w
+RUN --mount=type=bind,src=dir cat /w/f > /bound
+RUN --mount=from=base,source=/data cat /w/s > /from-stage
+RUN --mount=from=base,source=/data,target=rel cat /w/rel/s > /relative
+RUN --mount=type=cache,target=c touch /w/c/x && ls /w/c > /cached
+RUN --mount=type=tmpfs,target=t touch /w/t/y && ls /w/t > /tmpfs
+RUN ls -A /w > /left
+`,
+    'dir/f': 'from-context\n',
+  });
+  const r = await suite.env.build(ctx, ['-t', 'mounts:1']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = suite.env.wharf(['run', 'mounts:1', 'cat', '/bound', '/from-stage', '/relative', '/cached', '/tmpfs', '/left']);
+  assert.equal(out.status, 0, out.stderr);
+  // The mount points the runtime made (/w/rel, /w/c, /w/t) do not stay in the image.
+  assert.equal(out.stdout, 'from-context\nfrom-stage\nfrom-stage\nx\ny\n');
+
+  // WORKDIR / known from the Dockerfile: refused when planning, at the mount.
+  const planned = await suite.env.context('mount-root-plan', { Dockerfile: 'FROM busybox:test\nWORKDIR /\nRUN --mount=type=cache true\n' });
+  const p = await suite.env.build(planned);
+  assert.equal(p.status, 1);
+  assert.match(p.stderr, /Dockerfile:3:13: error: invalid mount target "\/" \(no target, and the WORKDIR is \/\)/);
+  assert.match(p.stderr, /RUN --mount=type=cache true\n\s*\|\s*\^+/);
+  // The WORKDIR comes from the base image (/ here): refused when the step runs, naming the step.
+  const run = await suite.env.context('mount-root-run', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=bind,src=x true\n', x: 'x\n' });
+  const q = await suite.env.build(run);
+  assert.notEqual(q.status, 0);
+  assert.match(q.stderr, /invalid mount target "\/" \(the mount has no target and the WORKDIR is \/\)/);
+  assert.doesNotMatch(q.stderr, /\n\s+at /);
+});
