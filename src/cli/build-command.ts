@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
+import { checkBaseReference } from './base-reference.js';
 import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
 import type { Store, Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
@@ -143,7 +144,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const images: BaseImageResolver = {
       config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
     };
-    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: platform };
+    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: platform, checkReference: checkBaseReference };
     const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
     diags = planned.diagnostics;
     plan = planned.plan;
