@@ -144,7 +144,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const images: BaseImageResolver = {
       config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
     };
-    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: platform, checkReference: checkBaseReference };
+    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: hostPlatform(), checkReference: checkBaseReference };
     const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
     diags = planned.diagnostics;
     plan = planned.plan;

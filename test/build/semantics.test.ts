@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
+import { writeTinyImage } from '../helpers/tiny-image.js';
+import { openStore } from '../../src/store/index.js';
+import { parseImageName } from '../../src/image/index.js';
+import { formatPlatform, hostPlatform } from '../../src/util/index.js';
 
 // Build semantics where wharf follows `docker buildx build`: COPY --from keeps the source stage's
 // owners and modes, `--chown=:GROUP` means root with that group, mounts without a target land in
@@ -76,4 +80,32 @@ RUN ls -A /w > /left
   assert.notEqual(q.status, 0);
   assert.match(q.stderr, /invalid mount target "\/" \(the mount has no target and the WORKDIR is \/\)/);
   assert.doesNotMatch(q.stderr, /\n\s+at /);
+});
+
+test('FROM --platform picks that platform from an index: $BUILDPLATFORM the build host, a named one its own', async () => {
+  const store = await openStore(suite.env.root);
+  const host = await writeTinyImage(store, 'plat-host:1', { label: 'host' });
+  const other = await writeTinyImage(store, 'plat-other:1', { label: 'other' });
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { ...other.manifestDescriptor, platform: { os: 'linux', architecture: 's390x' } },
+      { ...host.manifestDescriptor, platform: { os: 'linux', architecture: hostPlatform().architecture } },
+    ],
+  };
+  const blob = await store.putBytes(JSON.stringify(index));
+  await store.setTag(parseImageName('multi:1'), { mediaType: index.mediaType, ...blob });
+  const label = async (from: string) => {
+    const ctx = await suite.env.context(`plat-${Math.random().toString(36).slice(2)}`, { Dockerfile: `${from}\nLABEL x=1\n` });
+    const r = await suite.env.build(ctx, ['-t', 'plat:1']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = suite.env.wharf(['inspect', '--format', '{{json .Config.Labels}}', 'plat:1']);
+    const cfg = out.status === 0 ? out.stdout : suite.env.wharf(['inspect', 'plat:1']).stdout;
+    return /"test": ?"(\w+)"/.exec(cfg)?.[1];
+  };
+  assert.equal(await label('FROM --platform=linux/s390x multi:1'), 'other');
+  assert.equal(await label('FROM --platform=$BUILDPLATFORM multi:1'), 'host');
+  assert.equal(await label(`FROM --platform=${formatPlatform(hostPlatform())} multi:1`), 'host');
+  assert.equal(await label('FROM multi:1'), 'host');
 });
