@@ -33,9 +33,11 @@ export interface RunKey {
     readonly user: string;
     readonly workdir: string;
     readonly shell: readonly string[] | null;
-    readonly network: 'none' | 'host';
+    readonly network: 'default' | 'none' | 'host';
     /** The mount specs, and for binds what they show (mounts/mounts.ts). */
     readonly mounts: readonly unknown[];
+    /** `--add-host` lines, only when given. */
+    readonly extraHosts?: readonly string[];
   };
 }
 

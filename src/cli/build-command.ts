@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
 import { checkBaseReference } from './base-reference.js';
+import { parseBuildNetwork, type BuildNetwork } from './build-network.js';
 import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
 import type { Store, Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
@@ -42,8 +43,9 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
-  if (flags.network !== 'none' && flags.network !== 'host' && flags.network !== 'default') {
-    ctx.stderr.write(`error: --network ${flags.network}: use none (loopback only, the default) or host\n`);
+  const net = parseBuildNetwork(flags.network, flags.addHost);
+  if (!net.ok) {
+    ctx.stderr.write(`error: ${net.error}\n`);
     return 2;
   }
   const policy = parseRunPolicy(flags);
@@ -88,7 +90,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   let input: BuildInput | undefined;
   try {
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
-    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
+    return await buildFrom(ctx, root, store, input, { flags, t0, mode, labels, output, tags, buildArgs, sourceDateEpoch, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, net: net.value, signal: interrupt.signal });
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -117,6 +119,8 @@ interface BuildSettings {
   readonly sshAgents: Map<string, string>;
   /** `--allow` and the RUN resource limits. */
   readonly policy: RunPolicy;
+  /** `--network` and `--add-host`. */
+  readonly net: BuildNetwork;
   readonly signal: AbortSignal;
 }
 
@@ -189,7 +193,8 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
       compression: flags.compression as Compression,
       incrementalCopy: flags.cache && noCacheStages.size === 0,
       signal: s.signal,
-      network: flags.network === 'host' ? ('host' as const) : ('none' as const),
+      network: s.net.network,
+      extraHosts: s.net.extraHosts,
       limits: s.policy.limits,
       secrets: s.secrets,
       sshAgents: s.sshAgents,
