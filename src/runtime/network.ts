@@ -4,7 +4,7 @@
  * sockets of the host (as rootless docker, podman and BuildKit do).
  *
  *   const net = await openSlirpNetwork({ slirp4netns })   namespace ready, with an address and a route
- *   config.json joins net.path; after the run: await net.close()
+ *   config.json joins net.path (a descriptor of this process); after the run: net.close()
  *
  * Why slirp4netns, not a veth pair with an nftables masquerade: nothing on the host changes (no
  * interface, address range, forwarding sysctl or firewall rule to pick, collide with, or leave
@@ -16,10 +16,11 @@
  * slirp4netns when its `--exit-fd` closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { UserError } from '../util/index.js';
 
 export interface NetworkNamespace {
-  /** The namespace, for config.json's `linux.namespaces` (`/proc/<holder>/ns/net`). */
+  /** The namespace, for config.json's `linux.namespaces` (`/proc/<wharf>/fd/<n>`, valid until close). */
   readonly path: string;
   /**
    * Kills slirp4netns and the holder; resolves once both are gone (never rejects); safe to call
@@ -47,7 +48,16 @@ export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<Network
     await stopHolder();
     throw e;
   }
-  const path = `/proc/${holder.pid}/ns/net`;
+  // The container joins through a descriptor of ours, not /proc/<holder>: should the holder die
+  // and its pid be reused, runc could otherwise join some other process's namespace.
+  let nsFd: number;
+  try {
+    nsFd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
+  } catch (e) {
+    await stopHolder();
+    throw new UserError('runtime.network-failed', `could not open the RUN's network namespace: ${(e as Error).message}`, 'build with --network none or --network host to do without it');
+  }
+  const path = `/proc/${process.pid}/fd/${nsFd}`;
   const program = opts.slirp4netns ?? 'slirp4netns';
   const slirp = spawn(program, [
     '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp',
@@ -57,11 +67,16 @@ export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<Network
   try {
     await firstOutput(slirp, slirp.stdio[3] as NodeJS.ReadableStream, program, 'slirp4netns');
   } catch (e) {
+    closeSync(nsFd);
     await Promise.all([stopSlirp(), stopHolder()]);
     throw e;
   }
   let gone: Promise<void> | undefined;
-  return { path, close: () => (gone ??= Promise.all([stopSlirp(), stopHolder()]).then(() => undefined)) };
+  const close = () => {
+    closeSync(nsFd);
+    return Promise.all([stopSlirp(), stopHolder()]).then(() => undefined);
+  };
+  return { path, close: () => (gone ??= close()) };
 }
 
 /** Resolves when `out` yields its first bytes; rejects with the program's stderr if it ends first. */
