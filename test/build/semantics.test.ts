@@ -109,3 +109,17 @@ test('FROM --platform picks that platform from an index: $BUILDPLATFORM the buil
   assert.equal(await label(`FROM --platform=${formatPlatform(hostPlatform())} multi:1`), 'host');
   assert.equal(await label('FROM multi:1'), 'host');
 });
+
+test('wharf build refuses a FROM that expands to nothing or to an invalid reference, at the FROM, before pulling anything', async () => {
+  const blank = await suite.env.context('blank-from', { Dockerfile: 'ARG BASE\nFROM ${BASE}\nRUN true\n' });
+  const r = await suite.env.build(blank);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Dockerfile:2:6: error: base name \(\$\{BASE\}\) should not be blank\n 2 \| FROM \$\{BASE\}\n {3}\| {6}\^{7}\nhint: pass --build-arg BASE=<image>/);
+  const ok = await suite.env.build(blank, ['--build-arg', 'BASE=busybox:test']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const bad = await suite.env.context('bad-from', { Dockerfile: 'FROM busybox:\n' });
+  const b = await suite.env.build(bad);
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /Dockerfile:1:6: error: invalid base image reference "busybox:": invalid tag ""/);
+  assert.doesNotMatch(b.stderr, /pull|docker\.io|connect/i);
+});
