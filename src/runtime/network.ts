@@ -12,8 +12,9 @@
  * `--disable-host-loopback` keeps the host's 127.0.0.1 services out of reach. The price is
  * throughput (a user-mode stack) and two short-lived processes per RUN (README, "Network").
  *
- * Both processes end with wharf: the holder (`unshare --net cat`) at the end of its stdin, and
- * slirp4netns when its `--exit-fd` closes.
+ * The namespace is made by a short-lived holder (`unshare --net`) and then kept by a descriptor
+ * wharf holds (and, while the step runs, by its processes); slirp4netns joins it by that path and
+ * ends with wharf, when its `--exit-fd` closes, if not killed before.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -23,7 +24,7 @@ export interface NetworkNamespace {
   /** The namespace, for config.json's `linux.namespaces` (`/proc/<wharf>/fd/<n>`, valid until close). */
   readonly path: string;
   /**
-   * Kills slirp4netns and the holder; resolves once both are gone (never rejects); safe to call
+   * Closes the descriptor and kills slirp4netns (and the holder, if still there); resolves once both are gone (never rejects); safe to call
    * twice. slirp4netns takes ~20 ms to exit (closing its tap device waits for the kernel's RCU
    * grace period), so a RUN does not wait for it: Node reaps both, and wharf does not exit before.
    */
@@ -39,6 +40,7 @@ const MISSING_HINT = 'install it (apt-get install slirp4netns), or build with --
 
 /** A fresh network namespace with outbound NAT; fails with a `runtime.network-*` UserError. */
 export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<NetworkNamespace> {
+  // `cat` keeps the holder up until its namespace is opened (and ends with wharf's end of the pipe).
   const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const stopHolder = () => stop(holder, () => holder.kill('SIGKILL'));
   try {
@@ -48,8 +50,8 @@ export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<Network
     await stopHolder();
     throw e;
   }
-  // The container joins through a descriptor of ours, not /proc/<holder>: should the holder die
-  // and its pid be reused, runc could otherwise join some other process's namespace.
+  // runc and slirp4netns join through a descriptor of ours, not /proc/<holder>: should the holder
+  // die and its pid be reused, they could otherwise join some other process's namespace.
   let nsFd: number;
   try {
     nsFd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
@@ -58,10 +60,12 @@ export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<Network
     throw new UserError('runtime.network-failed', `could not open the RUN's network namespace: ${(e as Error).message}`, 'build with --network none or --network host to do without it');
   }
   const path = `/proc/${process.pid}/fd/${nsFd}`;
+  // The descriptor keeps the namespace alive from here on: the holder has done its part.
+  void stopHolder();
   const program = opts.slirp4netns ?? 'slirp4netns';
   const slirp = spawn(program, [
     '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp',
-    '--ready-fd=3', '--exit-fd=4', String(holder.pid), 'tap0',
+    '--ready-fd=3', '--exit-fd=4', '--netns-type=path', path, 'tap0',
   ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
   const stopSlirp = () => stop(slirp, () => slirp.kill('SIGKILL'));
   try {
