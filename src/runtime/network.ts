@@ -24,9 +24,9 @@ export interface NetworkNamespace {
   /** The namespace, for config.json's `linux.namespaces` (`/proc/<wharf>/fd/<n>`, valid until close). */
   readonly path: string;
   /**
-   * Closes the descriptor and kills slirp4netns (and the holder, if still there); resolves once both are gone (never rejects); safe to call
-   * twice. slirp4netns takes ~20 ms to exit (closing its tap device waits for the kernel's RCU
-   * grace period), so a RUN does not wait for it: Node reaps both, and wharf does not exit before.
+   * Closes the descriptor and kills slirp4netns (and the holder, if still there); resolves once
+   * both are gone (never rejects); safe to call twice. slirp4netns takes ~20 ms to exit (closing
+   * its tap device waits for the kernel's RCU grace period), so a RUN does not wait for it.
    */
   close(): Promise<void>;
 }
