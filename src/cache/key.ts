@@ -33,9 +33,11 @@ export interface RunKey {
     readonly user: string;
     readonly workdir: string;
     readonly shell: readonly string[] | null;
-    readonly network: 'none' | 'host';
+    readonly network: 'default' | 'none' | 'host';
     /** The mount specs, and for binds what they show (mounts/mounts.ts). */
     readonly mounts: readonly unknown[];
+    /** `--add-host` lines, only when given. */
+    readonly extraHosts?: readonly string[];
   };
 }
 
@@ -59,7 +61,13 @@ export interface CopyKey {
     readonly exclude?: readonly string[];
     readonly unpack?: boolean;
   };
-  readonly exec: { readonly workdir: string; readonly chown: string | null; readonly chmod: string | null };
+  readonly exec: {
+    readonly workdir: string;
+    readonly chown: string | null;
+    readonly chmod: string | null;
+    /** COPY --from without --chown keeps the source's owners; set only then, so earlier root-owned results are not reused. */
+    readonly keepOwner?: true;
+  };
   readonly inputs?: CopyKeyInputs;
 }
 

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
+import { checkBaseReference } from './base-reference.js';
+import { parseBuildNetwork, type BuildNetwork } from './build-network.js';
 import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
@@ -46,8 +48,9 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
-  if (flags.network !== 'none' && flags.network !== 'host' && flags.network !== 'default') {
-    ctx.stderr.write(`error: --network ${flags.network}: use none (loopback only, the default) or host\n`);
+  const net = parseBuildNetwork(flags.network, flags.addHost);
+  if (!net.ok) {
+    ctx.stderr.write(`error: ${net.error}\n`);
     return 2;
   }
   const policy = parseRunPolicy(flags);
@@ -105,7 +108,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   try {
     input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
     const built: { image?: CommittedImage } = {};
-    const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, cacheTo, cacheFrom, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, signal: interrupt.signal });
+    const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, cacheTo, cacheFrom, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, net: net.value, signal: interrupt.signal });
     if (code !== 0 || !built.image || !pushes.length) return code;
     return await pushBuilt(ctx, store, built.image, pushes, pushOpts!, mode, interrupt.signal);
   } catch (e) {
@@ -138,6 +141,8 @@ interface BuildSettings {
   readonly sshAgents: Map<string, string>;
   /** `--allow` and the RUN resource limits. */
   readonly policy: RunPolicy;
+  /** `--network` and `--add-host`. */
+  readonly net: BuildNetwork;
   readonly signal: AbortSignal;
 }
 
@@ -172,7 +177,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const images: BaseImageResolver = {
       config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
     };
-    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: hostPlatform() };
+    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: hostPlatform(), checkReference: checkBaseReference };
     // Every image the target needs starts pulling now, all at once: a first plan without the
     // images' configs names them (FROM lines expand with global ARGs only), and the real plan
     // below waits for each one as it gets to it.
@@ -221,7 +226,8 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
       compression: flags.compression as Compression,
       incrementalCopy: flags.cache && noCacheStages.size === 0,
       signal: s.signal,
-      network: flags.network === 'host' ? ('host' as const) : ('none' as const),
+      network: s.net.network,
+      extraHosts: s.net.extraHosts,
       limits: s.policy.limits,
       secrets: s.secrets,
       sshAgents: s.sshAgents,

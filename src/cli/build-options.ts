@@ -18,7 +18,8 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--label <K=V>', 'add a label to the image (repeatable)', collect, [])
     .option('--secret <spec>', 'expose a secret to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--ssh <spec>', 'forward an ssh-agent to RUN --mount=type=ssh: default or ID=SOCKET (repeatable)', collect, [])
-    .option('--network <mode>', 'network for RUN steps without --network: none (default) or host', 'none')
+    .option('--network <mode>', 'network for RUN steps without --network: default (their own, with outbound access; bridge is the same), none or host', 'default')
+    .option('--add-host <name:ip>', 'add a line to /etc/hosts of RUN steps (repeatable)', collect, [])
     .option('--allow <entitlement>', 'let RUN steps use network.host (RUN --network=host) or security.insecure (RUN --security=insecure) (repeatable)', collect, [])
     .option('--ulimit <name=soft[:hard]>', 'a resource limit for RUN steps, e.g. nofile=1024:2048 (repeatable)', collect, [])
     .option('--shm-size <size>', 'size of /dev/shm in RUN steps, e.g. 128m (default 64m)')
@@ -58,6 +59,7 @@ export interface BuildOptions {
   readonly target?: string;
   readonly label: string[];
   readonly network: string;
+  readonly addHost: string[];
   readonly allow: string[];
   readonly ulimit: string[];
   readonly shmSize?: string;

@@ -5,6 +5,7 @@ import { MAX_DOCKERFILE_BYTES } from './build-input.js';
 import { SourceFile, formatDiagnostic } from '../diag/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import { parseBuildArgs, parsePlatform } from './build-args.js';
+import { checkBaseReference } from './base-reference.js';
 import { planDockerfile, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
 
 export interface PlanCommandOptions {
@@ -34,7 +35,7 @@ export async function runPlan(ctx: CliContext, opts: PlanCommandOptions): Promis
   const file = new SourceFile(relative(ctx.cwd, path) || path, text);
   const parsed = parseDockerfile(file);
   const { plan, diagnostics } = parsed.ast
-    ? planDockerfile(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env), target: opts.target, targetPlatform, buildPlatform }, parsed.diagnostics)
+    ? planDockerfile(parsed.ast, { buildArgs: parseBuildArgs(opts.buildArg, ctx.env), target: opts.target, targetPlatform, buildPlatform, checkReference: checkBaseReference }, parsed.diagnostics)
     : { plan: undefined, diagnostics: parsed.diagnostics };
   for (const d of diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
   if (!plan) return 1;

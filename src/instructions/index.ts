@@ -33,3 +33,4 @@ export { resolveStagesAsync, type BaseImageResolver } from './base-image.js';
 export { lintDockerfile } from './lint.js';
 export { applyCheckDirective } from './check-directive.js';
 export { parseChmod, CHMOD_HINT, type ChmodSpec } from './chmod.js';
+export { mountTarget } from './mount.js';

@@ -2,6 +2,7 @@
  * `RUN --mount=type=...,k=v,...` parsing with BuildKit's defaults and checks. Each value may be
  * expanded first (BuildKit expands mount values with the stage's ARG/ENV scope).
  */
+import { posix } from 'node:path';
 import { ok, err, type Result } from '../util/index.js';
 import type { Range } from '../diag/index.js';
 import type { Mount, MountType, Sharing } from './types.js';
@@ -162,10 +163,11 @@ export function parseMount(value: string, range: Range, expand: (s: string) => R
     case 'bind':
     case 'cache':
     case 'tmpfs':
-      if (!m.target) return err({ message: `mount type=${type} requires a target`, hint: 'add target=<path in the container>' });
+      // No target is the WORKDIR (mountTarget); BuildKit refuses only a target that comes out as `/`.
       if (type === 'cache') {
         m.sharing ??= 'shared';
-        m.id ??= m.target;
+        // BuildKit's default id is the target as written ('' without one).
+        m.id ??= m.target ?? '';
         m.mode ??= 0o755;
       }
       m.readOnly = readOnly ?? type === 'bind';
@@ -187,4 +189,13 @@ export function parseMount(value: string, range: Range, expand: (s: string) => R
       break;
   }
   return ok(m as Mount);
+}
+
+/**
+ * Where a mount goes in the container: an empty or relative target is joined to the WORKDIR, as
+ * BuildKit's dispatch does. `/` is never a valid result (the caller refuses it, located).
+ */
+export function mountTarget(target: string | undefined, workdir: string): string {
+  const t = target ?? '';
+  return posix.normalize(t.startsWith('/') ? t : posix.join('/', workdir || '/', t)).replace(/(.)\/+$/, '$1');
 }

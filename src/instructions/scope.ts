@@ -257,7 +257,10 @@ export function* walkStages(ast: Dockerfile, opts: ResolveOptions = {}): Generat
       const from: FromInstruction = { ...typed, image, platform };
       const parentStage = image.value.toLowerCase();
       const isStage = finalEnvByName.has(parentStage);
-      const baseImage = isStage ? undefined : yield image.value;
+      const badBase = blankOrInvalidBase(typed.image.value, image.value, undeclared.ok ? [...undeclared.value.unset] : [], isStage ? undefined : opts.checkReference);
+      if (badBase) diags.push(error(badBase.code, badBase.message, file, typed.image.range, badBase.hint));
+      // A bad name is not looked up (nor pulled).
+      const baseImage = isStage || badBase ? undefined : yield image.value;
       const parentEnv = isStage ? finalEnvByName.get(parentStage) : baseImage?.env;
       const envKnown = parentStage === 'scratch' || (isStage ? envKnownByName.get(parentStage)! : parentEnv !== undefined);
       const env = new Map(parentEnv ?? []);
@@ -306,4 +309,23 @@ function expandPairs(
   expandString: (env: ShellEnv, s: string, range: Range) => string,
 ): KeyValuePair[] {
   return pairs.map((p) => ({ key: expandString(env, p.key, p.range), value: expandString(env, p.value, p.range), range: p.range }));
+}
+
+/**
+ * A FROM whose name expands to nothing (BuildKit: "base name (${BASE}) should not be blank") or to
+ * something that is not an image reference, a stage or scratch. Stage names are checked by the plan.
+ */
+function blankOrInvalidBase(written: string, value: string, unset: readonly string[], check: ((ref: string) => string | undefined) | undefined):
+  { code: string; message: string; hint: string } | undefined {
+  const argHint = unset.length
+    ? `pass ${unset.map((n) => `--build-arg ${n}=<image>`).join(' ')}, or give ARG ${unset[0]} a default before the first FROM`
+    : undefined;
+  if (value.trim() === '') {
+    return { code: 'instructions.blank-base', message: `base name (${written}) should not be blank`, hint: argHint ?? 'name an image, an earlier stage or scratch' };
+  }
+  if (value.toLowerCase() === 'scratch' || !check) return undefined;
+  const why = check(value);
+  if (why === undefined) return undefined;
+  const shown = written === value ? `"${value}"` : `"${value}" (from ${written})`;
+  return { code: 'instructions.bad-base', message: `invalid base image reference ${shown}: ${why}`, hint: argHint ?? 'use [registry/]name[:tag][@digest], in lowercase, or the name of an earlier stage' };
 }

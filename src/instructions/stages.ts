@@ -31,6 +31,11 @@ export interface ResolveOptions {
   readonly imageEnv?: (ref: string) => ReadonlyMap<string, string> | undefined;
   /** The ONBUILD triggers of a base image (parsed), run first in a stage built FROM it. */
   readonly imageTriggers?: (ref: string) => readonly TypedInstruction[] | undefined;
+  /**
+   * Why a FROM's expanded image name is not a valid reference (undefined: it is). Injected (the
+   * reference grammar lives in the store); without it only a blank name is refused.
+   */
+  readonly checkReference?: (ref: string) => string | undefined;
 }
 
 /** What is known of a base image: its Env and its ONBUILD triggers (parsed); either may be unknown. */

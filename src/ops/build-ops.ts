@@ -59,7 +59,9 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const r = v.instruction;
           const command = r.command.form === 'exec' ? { exec: r.command.args.map((w) => w.value) } : { shell: r.command.text.value };
           const mounts = await mountKeyMaterial(deps, v.label, r.mounts, mountFrom(v, stages));
-          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts };
+          // --add-host only when given, so other keys stay as they were.
+          const hosts = deps.extraHosts?.length ? { extraHosts: deps.extraHosts } : {};
+          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts, ...hosts };
           const files = r.files.map((f) => ({ name: f.name, data: f.data, chomp: f.chomp, expand: f.expand }));
           return { key: { op: { kind: 'RUN', command, files, network: r.network, security: r.security }, exec } };
         }

@@ -1,7 +1,7 @@
 import { fromImage, loadImage, scratchImage, updateContainerConfig } from '../image/index.js';
 import { DEFAULT_PATH } from '../instructions/index.js';
 import type { PlanStage } from '../plan/index.js';
-import { UserError, isUserError } from '../util/index.js';
+import { UserError, isUserError, type Platform } from '../util/index.js';
 import type { BuildDeps, StageState } from './state.js';
 
 /**
@@ -17,16 +17,25 @@ export async function fromStage(deps: BuildDeps, stage: PlanStage, stages: Reado
     // The child's OnBuild is its own: the parent's triggers already ran (the plan inlines them).
     return { key: parent.key, draft: updateContainerConfig(parent.draft, { OnBuild: undefined }), cmdSet: false, argKeys: [] };
   }
-  if (base.kind === 'scratch') return withDefaultPath({ key: 'scratch', draft: scratchImage(deps.platform), cmdSet: false, argKeys: [] });
-  return withDefaultPath(await imageState(deps, base.ref));
+  // FROM --platform (often $BUILDPLATFORM, to build on the build host for --platform's target)
+  // picks that platform's image from an index; without it the target platform's.
+  const platform = stage.platform ? platformOf(stage.platform) : deps.platform;
+  if (base.kind === 'scratch') return withDefaultPath({ key: 'scratch', draft: scratchImage(platform), cmdSet: false, argKeys: [] });
+  return withDefaultPath(await imageState(deps, base.ref, platform));
+}
+
+/** `os/arch[/variant]` (the planner checked its form). */
+function platformOf(text: string): Platform {
+  const [os = 'linux', architecture = '', variant] = text.split('/');
+  return variant ? { os, architecture, variant } : { os, architecture };
 }
 
 /** A stored image as a stage state (for FROM and COPY --from=<image>); its key is the config digest. */
-export async function imageState(deps: BuildDeps, ref: string): Promise<StageState> {
+export async function imageState(deps: BuildDeps, ref: string, platform: Platform = deps.platform): Promise<StageState> {
   let img;
   try {
     await deps.ensureImage?.(ref);
-    img = await loadImage(deps.store, ref, deps.platform);
+    img = await loadImage(deps.store, ref, platform);
   } catch (e) {
     if (isUserError(e) && e.code === 'image.not-found') {
       throw new UserError('build.image-not-found', `image ${ref} not found`, '`wharf pull` it, or `wharf import`/`wharf load` it into the store');

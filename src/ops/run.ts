@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunInstruction } from '../instructions/index.js';
-import type { MountSpec } from '../runtime/index.js';
+import type { MountSpec, NetworkMode } from '../runtime/index.js';
 import type { RunVertex } from '../plan/index.js';
 import type { StepIo, StepLayer } from '../solver/index.js';
 import { UserError } from '../util/index.js';
@@ -19,7 +19,7 @@ export interface RunPlan {
   readonly user: string;
   readonly workdir: string;
   readonly shell: readonly string[] | undefined;
-  readonly network: 'none' | 'host';
+  readonly network: NetworkMode;
   readonly security: 'sandbox' | 'insecure';
   /** A `#!` heredoc: written to a file and executed, as BuildKit does. */
   readonly script?: { readonly name: string; readonly data: string };
@@ -49,7 +49,7 @@ function heredocCommand(v: RunVertex, ins: RunInstruction, shell: readonly strin
 }
 
 /** What a RUN executes; the key's exec material comes from the same values (proxy ARGs aside). */
-export function runPlan(v: RunVertex, state: StageState, defaultNetwork: 'none' | 'host'): RunPlan {
+export function runPlan(v: RunVertex, state: StageState, defaultNetwork: NetworkMode): RunPlan {
   const ins = v.instruction;
   const c = state.draft.config.config ?? {};
   const heredoc = ins.files.length > 0 ? heredocCommand(v, ins, c.Shell) : undefined;
@@ -60,7 +60,7 @@ export function runPlan(v: RunVertex, state: StageState, defaultNetwork: 'none' 
     user: c.User ?? '',
     workdir: c.WorkingDir || '/',
     shell: c.Shell,
-    // There is no bridge network to give a RUN: `default` is the build's --network (none unless asked).
+    // `RUN --network=default` (and no flag) is the build's --network, itself `default` unless asked.
     network: ins.network === 'default' ? defaultNetwork : ins.network,
     // Allowed only with the security.insecure entitlement (checked on the plan before the build).
     security: ins.security,
@@ -88,6 +88,7 @@ export async function runStep(deps: BuildDeps, v: RunVertex, state: StageState, 
     res = await withMounts(
       deps,
       v.label,
+      p.workdir,
       v.instruction.mounts,
       fromOf,
       (setup) =>
@@ -96,6 +97,7 @@ export async function runStep(deps: BuildDeps, v: RunVertex, state: StageState, 
           layerRefs(state.draft),
           // Later duplicates win: mount defaults (SSH_AUTH_SOCK) yield to the RUN's env, secrets do not.
           { args: p.args, env: [...setup.defaultEnv, ...p.env, ...proxy, ...setup.env], user: p.user || undefined, cwd: p.workdir, network: p.network,
+            ...(deps.extraHosts?.length ? { extraHosts: deps.extraHosts } : {}),
             security: p.security, ...(deps.limits ? { limits: deps.limits } : {}) },
           [...setup.specs, ...mounts],
           { stdout: keep('stdout'), stderr: keep('stderr') },

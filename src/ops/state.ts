@@ -4,7 +4,7 @@ import type { Platform } from '../util/index.js';
 import type { ParentKey } from '../cache/index.js';
 import type { BuildContext } from '../context/index.js';
 import type { Compression } from '../layer/index.js';
-import type { Executor, ResourceLimits } from '../runtime/index.js';
+import type { Executor, NetworkMode, ResourceLimits } from '../runtime/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore, Store } from '../store/index.js';
 
@@ -43,7 +43,9 @@ export interface BuildDeps {
   /** Ctrl-C: cancels work outside a step's own io (an ADD <url> fetch while its key is made). */
   readonly signal?: AbortSignal;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */
-  readonly network: 'none' | 'host';
+  readonly network: NetworkMode;
+  /** `--add-host`: /etc/hosts lines (`ip\tname`) of every RUN; part of its key, as in BuildKit. */
+  readonly extraHosts?: readonly string[];
   /**
    * `--ulimit`, `--shm-size`, `--memory`, `--pids-limit` for every RUN. Resources, not inputs:
    * they are not part of a step's cache key (a step's result does not depend on them).

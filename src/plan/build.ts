@@ -1,5 +1,5 @@
 import { editDistance, error, warning, type Diagnostic, type Range } from '../diag/index.js';
-import type { ResolvedDockerfile, Stage, Step, TypedInstruction } from '../instructions/index.js';
+import { mountTarget, type Mount, type ResolvedDockerfile, type Stage, type Step, type TypedInstruction } from '../instructions/index.js';
 import { posix } from 'node:path';
 import type { ExecContext, Plan, PlanStage, StageBase, StageEdge, Vertex } from './types.js';
 
@@ -90,6 +90,7 @@ export function buildPlan(resolved: ResolvedDockerfile, opts: PlanOptions = {}):
           warning('lint.workdir-relative-path', `Relative workdir "${ins.value.value}" can have unexpected results if the base image changes`, file, ins.value.range, 'use an absolute path'),
         );
       context = nextContext(context, ins);
+      if (ins.kind === 'RUN') diags.push(...rootMountTargets(ins.mounts, context.workdir, file));
       const v = stepVertex(step, {
         id: `s${s.index}v${i + 1}`,
         stage: s.index,
@@ -151,6 +152,22 @@ function nextContext(c: ExecContext, i: TypedInstruction): ExecContext {
     default:
       return c;
   }
+}
+
+/**
+ * A mount whose target comes out as `/` (BuildKit: "invalid mount target"), found here when the
+ * WORKDIR is known from the Dockerfile; one relative to the base image's WorkingDir is checked
+ * when the step runs.
+ */
+function rootMountTargets(mounts: readonly Mount[], workdir: string | undefined, file: ResolvedDockerfile['file']): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const m of mounts) {
+    const known = m.target?.startsWith('/') || workdir?.startsWith('/');
+    if (!known || mountTarget(m.target, workdir ?? '/') !== '/') continue;
+    out.push(error('plan.mount-target-root', `invalid mount target "/"${m.target ? '' : ` (no target, and the WORKDIR is ${workdir})`}`, file, m.range,
+      'give the mount a target=<dir> other than /; an empty or relative target is taken from the WORKDIR'));
+  }
+  return out;
 }
 
 function stageLabel(s: Stage): string {

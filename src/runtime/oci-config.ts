@@ -49,6 +49,8 @@ export interface ConfigInput {
   readonly mounts: readonly MountSpec[];
   /** Host paths of the generated files bind-mounted over /etc/hosts, /etc/resolv.conf, /etc/hostname. */
   readonly etcFiles: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
+  /** For network `default`: the prepared namespace the container joins. */
+  readonly netnsPath?: string;
   /** cgroup path of this container (unique per run, so limits never leak between runs). */
   readonly cgroupsPath: string;
   /** The capabilities an insecure step gets (wharf's own bounding set); default ALL_CAPABILITIES. */
@@ -69,6 +71,10 @@ export function buildOciConfig(input: ConfigInput): Json {
   const namespaces: Json[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
   // A network namespace without a path gets only loopback (brought up by the runtime).
   if (spec.network === 'none') namespaces.push({ type: 'network' });
+  else if (spec.network === 'default') {
+    if (!input.netnsPath) throw new Error('network default needs a prepared namespace');
+    namespaces.push({ type: 'network', path: input.netnsPath });
+  }
 
   const resources: Json = {
     // Deny every device node; the runtime adds its default allow list (null, zero, tty, pts...).
@@ -137,7 +143,7 @@ function standardMounts(network: ProcessSpec['network'], insecure: boolean, shmB
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted fresh in a network namespace of our own; with the host's network
     // it is a read-only recursive bind of the host's, as Docker does for --network=host.
-    network === 'none'
+    network !== 'host'
       ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ro] }
       : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ro] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ro] },

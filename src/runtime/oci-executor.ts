@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { UserError } from '../util/index.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
+import { openSlirpNetwork, type NetworkNamespace } from './network.js';
+import { containerResolvConf } from './resolv-conf.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
@@ -22,6 +24,8 @@ export interface OciExecutorOptions {
   readonly runtime?: OciRuntimeName | 'auto';
   /** Contents of the container's /etc/resolv.conf; default: the host's. */
   readonly resolvConf?: string;
+  /** The slirp4netns program for network `default` (default: found in PATH). */
+  readonly slirp4netns?: string;
   /**
    * The PATH the runtime is looked up in (the CLI passes its own). With `auto`, crun is probed
    * only when it is in one of these dirs: a probe of a missing crun still forks Node (~10 ms).
@@ -79,7 +83,7 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions)
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf },
+      runContainer({ runtime, rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns },
         spec, rootfs, mounts, stdio, signal),
   };
 }
@@ -89,6 +93,7 @@ interface Backend {
   readonly rootDir: string;
   readonly bundlesDir: string;
   readonly resolvConf: string | undefined;
+  readonly slirp4netns: string | undefined;
 }
 
 async function runContainer(
@@ -102,15 +107,18 @@ async function runContainer(
   mkdirSync(bundle, { mode: 0o700 });
   let stubs: Awaited<ReturnType<typeof recordStubs>> = [];
   let started = false;
+  let net: NetworkNamespace | undefined;
   try {
     const user = await resolveUser(rootfs, spec.user);
     const hostname = spec.hostname ?? 'wharf';
     const etcFiles = { hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf'), hostname: join(bundle, 'hostname') };
     writeFileSync(etcFiles.hosts, hostsFile(hostname, spec.extraHosts));
-    writeFileSync(etcFiles.resolvConf, be.resolvConf ?? hostResolvConf());
+    const resolv = be.resolvConf ?? hostResolvConf();
+    writeFileSync(etcFiles.resolvConf, spec.network === 'default' ? containerResolvConf(resolv) : resolv);
     writeFileSync(etcFiles.hostname, hostname + '\n');
+    if (spec.network === 'default') net = await openSlirpNetwork(be.slirp4netns ? { slirp4netns: be.slirp4netns } : {});
     const config = buildOciConfig({
-      spec, user, rootfs, mounts, etcFiles, cgroupsPath: `/${id}`,
+      spec, user, rootfs, mounts, etcFiles, cgroupsPath: `/${id}`, ...(net ? { netnsPath: net.path } : {}),
       ...(spec.security === 'insecure' ? { hostCapabilities: ownCapabilities() } : {}),
     });
     const destinations = (config['mounts'] as { destination: string }[])
@@ -142,6 +150,8 @@ async function runContainer(
     // is left only when the runtime itself was killed or failed, so only then is a `delete` (one
     // more runtime process, 10–30 ms per RUN) needed.
     if (started && existsSync(join(be.rootDir, id))) await runtimeCommand(be, ['delete', '--force', id]);
+    // Not awaited: network.ts says why.
+    void net?.close();
     await removeStubs(stubs);
     rmSync(bundle, { recursive: true, force: true });
   }

@@ -9,7 +9,11 @@
  * `UserError` code `runtime.aborted` once the container is gone and everything is cleaned up.
  */
 
-export type NetworkMode = 'none' | 'host';
+/**
+ * `default`: a network namespace of its own with outbound NAT (slirp4netns, network.ts); `none`:
+ * a namespace with only loopback; `host`: the host's network stack.
+ */
+export type NetworkMode = 'default' | 'none' | 'host';
 /**
  * `sandbox`: Docker's default confinement (its capability set, seccomp profile, masked and
  * read-only /proc paths). `insecure` (`RUN --security=insecure`, behind the security.insecure
@@ -32,7 +36,6 @@ export interface ProcessSpec {
   readonly cwd: string;
   /** The container's hostname (its own UTS namespace); default `wharf`. */
   readonly hostname?: string;
-  /** `none`: a network namespace with only loopback; `host`: the host's network stack. */
   readonly network: NetworkMode;
   /** Default `sandbox`. */
   readonly security?: SecurityMode;

@@ -185,7 +185,7 @@ test('-f - reads the Dockerfile from stdin', async () => {
 test('usage errors exit 2', async () => {
   assert.equal(wharf(['build']).status, 2);
   assert.equal(wharf(['build', '--progress', 'fancy', dir]).status, 2);
-  assert.equal(wharf(['build', '--network', 'bridge', dir]).status, 2);
+  assert.equal(wharf(['build', '--network', 'overlay', dir]).status, 2);
   const bad = wharf(['build', '--compression', 'lz4', dir]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--compression lz4: use one of none, gzip, zstd/);
@@ -375,11 +375,15 @@ test('more than one source needs a dest ending in /; a missing required secret i
   assert.deepEqual(cachedFlags(forced.meta!), [true, false]);
 });
 
-test('--label reaches the image; RUN gets only loopback unless --network host asks for the host stack', async () => {
+test('--label reaches the image; RUN gets loopback and its own tap0 by default, only loopback with --network none, the host stack with --network host', async () => {
   const hostIfaces = (await readFile('/proc/net/dev', 'utf8')).trim().split('\n').length - 2;
   const ctx = await context('net', { Dockerfile: 'FROM busybox:test\nRUN echo $(( $(wc -l < /proc/net/dev) - 2 )) > /ifaces\n' });
-  const none = await build(ctx, ['-t', 'net:none', '--label', 'built.by=wharf']);
+  const byDefault = await build(ctx, ['-t', 'net:default']);
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  assert.equal(wharf(['run', 'net:default', 'cat', '/ifaces']).stdout, '2\n');
+  const none = await build(ctx, ['-t', 'net:none', '--label', 'built.by=wharf', '--network', 'none']);
   assert.equal(none.status, 0, none.stderr);
+  assert.deepEqual(cachedFlags(none.meta!), [true, false], 'the network mode is part of the RUN key');
   assert.equal(wharf(['run', 'net:none', 'cat', '/ifaces']).stdout, '1\n');
   assert.deepEqual((await loadImage(await openStore(root), 'net:none')).config.config?.Labels, { 'built.by': 'wharf' });
   const host = await build(ctx, ['-t', 'net:host', '--network', 'host']);

@@ -28,10 +28,14 @@ export function contextRoots(contextDir: string, entries: readonly ContextEntry[
   return selectContext(contextDir, entries, { sources, parents: false, exclude: [], label }).roots;
 }
 
-/** `--chown`: numeric `uid[:gid]` (gid defaults to uid) or names from the image's passwd/group. */
+/**
+ * `--chown`: numeric `uid[:gid]` (gid defaults to uid) or names from the image's passwd/group. An
+ * empty user (`:GROUP`) is root, as in BuildKit.
+ */
 export async function resolveOwner(rootfs: string, chown: string | undefined): Promise<Owner> {
   if (!chown) return { uid: 0, gid: 0 };
   const [u = '', g] = chown.split(':');
+  if (u === '') return resolveOwner(rootfs, g ? `0:${g}` : '0');
   if (/^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g))) return { uid: Number(u), gid: Number(g ?? u) };
   const r = await resolveUser(rootfs, chown);
   return { uid: r.uid, gid: r.gid };
@@ -65,7 +69,13 @@ export interface CopyOptions {
   readonly dest: string;
   /** Dest written with a trailing `/` (or `.`): always a directory. */
   readonly destIsDir: boolean;
+  /** --chown's owner, or root for context files; also the owner of directories made on the way to dest. */
   readonly owner: Owner;
+  /**
+   * COPY --from without --chown: each item keeps the uid and gid it has in the source stage, as
+   * BuildKit's copy does (only context files are made root's).
+   */
+  readonly keepOwner?: boolean;
   readonly chmod?: ChmodSpec;
   /** ADD: local archives are extracted into the destination. */
   readonly extract: boolean;
@@ -89,7 +99,14 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
   for (const root of roots) {
     const top = root.items[0]!;
     if (top.type === 'dir') {
+      const made = o.keepOwner && !(await lstat(await resolveInRoot(rootfs, o.dest)).catch(() => undefined));
       const dir = await mkdirInRoot(rootfs, o.dest, o.owner);
+      // A destination the copy makes takes the source directory's owner and mode (BuildKit copies
+      // the directory's own metadata too); one the image already has keeps its own.
+      if (made) {
+        lchownSync(dir, top.uid, top.gid);
+        chmodSync(dir, modeOf(o, top.mode, true));
+      }
       await writeItems(dir, root.name, root.items.slice(1), o);
       continue;
     }
@@ -124,6 +141,7 @@ async function targetFor(rootfs: string, name: string, o: CopyOptions): Promise<
 export const copyRoots = (rootfs: string, roots: readonly SourceRoot[], o: CopyOptions) => copyAll(rootfs, roots, [], o);
 
 const modeOf = (o: CopyOptions, mode: number, isDir: boolean) => (o.chmod ? o.chmod.apply(mode, isDir) : mode);
+const ownerOf = (o: CopyOptions, it: SourceItem): Owner => (o.keepOwner ? { uid: it.uid, gid: it.gid } : o.owner);
 
 /**
  * The copy runs on synchronous fs calls, yielding to the event loop every YIELD_EVERY_MS: each file
@@ -158,16 +176,17 @@ function writeItem(host: string, it: SourceItem, shown: string, o: CopyOptions):
     if (existing?.isDirectory()) return;
     if (existing) rmSync(host, { recursive: true, force: true });
     mkdirSync(host);
-    lchownSync(host, o.owner.uid, o.owner.gid);
+    const owner = ownerOf(o, it);
+    lchownSync(host, owner.uid, owner.gid);
     chmodSync(host, modeOf(o, it.mode, true));
     return;
   }
   if (existing) rmSync(host, { recursive: true, force: true });
   if (it.type === 'symlink') {
-    writeSymlink(it.abs, it.linkTarget ?? '', host, o.owner);
+    writeSymlink(it.abs, it.linkTarget ?? '', host, ownerOf(o, it));
     return;
   }
-  copyFileContents(it.abs, host, modeOf(o, it.mode, false), o.owner);
+  copyFileContents(it.abs, host, modeOf(o, it.mode, false), ownerOf(o, it));
 }
 
 /**

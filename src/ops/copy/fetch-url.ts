@@ -154,7 +154,7 @@ export async function addFetched(rootfs: string, files: readonly FetchedUrl[], b
       await copyFile(blobs.path(f.digest), abs);
       await chmod(abs, 0o600);
       if (f.mtime) await utimes(abs, f.mtime, f.mtime);
-      await copyRoots(rootfs, [{ name: f.name, items: [{ rel: '', abs, type: 'file', mode: 0o600 }] }], { ...o, extract: false });
+      await copyRoots(rootfs, [{ name: f.name, items: [{ rel: '', abs, type: 'file', mode: 0o600, uid: 0, gid: 0 }] }], { ...o, extract: false });
     }
   } finally {
     await rm(staging, { recursive: true, force: true });

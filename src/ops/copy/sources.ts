@@ -10,6 +10,9 @@ export interface SourceItem {
   readonly abs: string;
   readonly type: ContextEntry['type'];
   readonly mode: number;
+  /** The owner in the source tree (COPY --from keeps it when no --chown is given). */
+  readonly uid: number;
+  readonly gid: number;
   readonly linkTarget?: string;
 }
 
@@ -188,9 +191,9 @@ function under(tree: Tree, base: string | undefined): readonly ContextEntry[] {
 
 const relTo = (base: string | undefined, path: string) => (base === undefined ? path : path.slice(base.length + 1));
 const itemOf = (tree: Tree, rel: string, e: ContextEntry): SourceItem => ({
-  rel, abs: tree.abs(e.path), type: e.type, mode: e.mode, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
+  rel, abs: tree.abs(e.path), type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
 });
-const rootDirItem = (abs: string): SourceItem => ({ rel: '', abs, type: 'dir', mode: 0o755 });
+const rootDirItem = (abs: string): SourceItem => ({ rel: '', abs, type: 'dir', mode: 0o755, uid: 0, gid: 0 });
 
 /**
  * A root whose items are listed when first asked for: a COPY whose cache key hits needs only the

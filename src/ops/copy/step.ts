@@ -102,8 +102,8 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
         ...(cp.exclude.length > 0 ? { exclude: cp.exclude.map((w) => w.value) } : {}),
         ...(cp.unpack !== undefined ? { unpack: cp.unpack } : {}),
       };
-      const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod };
       const fromStageState = copyFromStage(v, stages);
+      const exec = { workdir: workdirOf(state), chown: op.chown, chmod: op.chmod, ...(cp.from && !cp.chown && cp.sources.length > 0 ? { keepOwner: true as const } : {}) };
       if (cp.sources.length === 0) return { key: { op, exec } };
       if (fromStageState) return { key: { op, exec, inputs: { stage: fromStageState.key } } };
       if (cp.from) return { key: { op, exec, inputs: { image: (await image(cp.from.value)).key } } };
@@ -152,6 +152,7 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
           dest: absolutePath(state, destRaw),
           destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
           owner,
+          ...(from && !cp.chown ? { keepOwner: true } : {}),
           ...(chmod ? { chmod } : {}),
           extract: cp.kind === 'ADD' && cp.unpack !== false,
           label: v.label,

@@ -1,4 +1,5 @@
-import type { Mount } from '../../instructions/index.js';
+import { mountTarget, type Mount } from '../../instructions/index.js';
+import { UserError } from '../../util/index.js';
 import { useCacheMount } from './cache.js';
 import { contextSelection } from '../copy/copy.js';
 import { CONTEXT_ROOT, withBind } from './bind.js';
@@ -29,12 +30,20 @@ export async function mountKeyMaterial(deps: BuildDeps, label: string, mounts: r
 }
 
 /** Sets the mounts up, runs `body` with what they add, and tears everything down on every path out. */
-export async function withMounts<T>(deps: BuildDeps, label: string, mounts: readonly Mount[], fromOf: MountFrom, body: (setup: MountSetup) => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function withMounts<T>(
+  deps: BuildDeps, label: string, workdir: string, mounts: readonly Mount[], fromOf: MountFrom, body: (setup: MountSetup) => Promise<T>, signal?: AbortSignal,
+): Promise<T> {
   const setup: MountSetup = { specs: [], env: [], defaultEnv: [] };
   const firstSsh = mounts.find((m) => m.type === 'ssh');
   const next = async (i: number): Promise<T> => {
-    const m = mounts[i];
-    if (!m) return body(setup);
+    const given = mounts[i];
+    if (!given) return body(setup);
+    // A secret with only env= has no file; every other mount is placed relative to the WORKDIR.
+    const m = given.type === 'secret' && given.target === undefined ? given : { ...given, target: mountTarget(given.target, workdir) };
+    if (m.target === '/') {
+      throw new UserError('build.mount-target-root', `${label}: invalid mount target "/"${given.target ? '' : ` (the mount has no target and the WORKDIR is ${workdir})`}`,
+        'give the mount a target=<dir> other than /; an empty or relative target is taken from the WORKDIR');
+    }
     const add = (a: MountAddition) => {
       if (a.spec) setup.specs.push(a.spec);
       setup.env.push(...(a.env ?? []));
@@ -48,7 +57,7 @@ export async function withMounts<T>(deps: BuildDeps, label: string, mounts: read
       case 'secret':
         return withSecret(deps, label, m, add);
       case 'ssh':
-        return withSshAgent(deps, label, m, m === firstSsh, add);
+        return withSshAgent(deps, label, m, given === firstSsh, add);
       case 'cache': {
         const use = await useCacheMount(deps.store, m.id ?? target, m.sharing ?? 'shared', { mode: m.mode ?? 0o755, uid: m.uid ?? 0, gid: m.gid ?? 0 }, signal);
         try {
