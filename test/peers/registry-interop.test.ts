@@ -195,13 +195,13 @@ test('FROM 127.0.0.1:PORT/library/busybox:latest builds from an empty store, the
     const build = (tag: string, extra: string[] = []) => wharfIn(root, ['build', '--progress', 'plain', ...extra, '-t', tag, ctx]);
     const first = build('app:1');
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stderr, new RegExp(`pulling ${own.host.replace(/\./g, '\\.')}/library/busybox:latest`));
+    assert.match(first.stderr, new RegExp(`#pull ${own.host.replace(/\./g, '\\.')}/library/busybox:latest`));
     assert.equal(ok(wharfIn(root, ['run', 'app:1']), 'wharf run'), 'built offline-capable\n');
 
     await own.stop();
     const offline = build('app:2', ['--no-cache']);
     assert.equal(offline.status, 0, offline.stderr);
-    assert.doesNotMatch(offline.stderr, /pulling/);
+    assert.doesNotMatch(offline.stderr, /#pull/);
     assert.equal(ok(wharfIn(root, ['run', 'app:2']), 'wharf run'), 'built offline-capable\n');
     ok(wharfIn(root, ['fsck']), 'wharf fsck');
   } finally {
