@@ -23,6 +23,9 @@ import { checkManifest, diffIdsOf, isIndex, isManifest, MANIFEST_ACCEPT, MAX_CON
 import { repositoryOf, type RegistryHttp, type Repository } from './types.js';
 import { recordPulledBlob } from './wire.js';
 
+/** Bytes of a download gathered before they go on to the blob writer and the unpacker. */
+const GATHER_BYTES = 1 << 20;
+
 /** Layers downloaded at once, as docker does. */
 const LAYER_CONCURRENCY = 3;
 
@@ -198,6 +201,14 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
   async function* counted(res: Response, body: AsyncIterable<Uint8Array>, d: Descriptor, what: string, size: { n: number }): AsyncGenerator<Buffer> {
     let n = 0;
     let last = 0;
+    let parts: Buffer[] = [];
+    let held = 0;
+    const take = () => {
+      const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+      parts = [];
+      held = 0;
+      return out;
+    };
     for await (const c of body) {
       n += c.length;
       size.n = n;
@@ -209,9 +220,13 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
         last = n;
         emit({ type: 'layer', digest: d.digest, state: 'downloading', bytes: n, total: d.size });
       }
-      // A view, not a copy: each chunk is a fresh buffer the response no longer uses.
-      yield Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+      // Socket-sized chunks (~64 KiB) are gathered into ~1 MiB ones: each chunk costs a hash
+      // round trip on the thread pool in the blob writer and a hop through every stream after it.
+      parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      held += c.length;
+      if (held >= GATHER_BYTES) yield take();
     }
+    if (held) yield take();
   }
 }
 
