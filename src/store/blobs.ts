@@ -82,11 +82,13 @@ export class FsBlobStore implements BlobStore {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const mine = join(dir, `${hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
     let offset = 0;
+    let claimed = false;
     for (const name of readdirQuiet(dir)) {
       if (!name.startsWith(`${hex}.`) || pidAlive(partialOwner(name))) continue;
       try {
         // Renamed to our name: of two processes claiming it at once, one rename fails.
         await rename(join(dir, name), mine);
+        claimed = true;
         offset = statSync(mine).size;
         break;
       } catch {
@@ -95,7 +97,8 @@ export class FsBlobStore implements BlobStore {
     }
     let fh: FileHandle;
     try {
-      fh = await open(mine, offset ? 'r+' : 'wx', 0o644);
+      // A claimed file may be empty (its owner died before writing): it is ours all the same.
+      fh = await open(mine, claimed ? 'r+' : 'wx', 0o644);
     } catch (e) {
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
