@@ -240,8 +240,11 @@ async function* concat(...parts: AsyncIterable<Uint8Array>[]): AsyncGenerator<Ui
   for (const p of parts) yield* p;
 }
 
-/** Errors of unpacking that say nothing about the blob (a full disk, mknod without root). */
-const NOT_THE_BLOBS_FAULT = new Set(['layer.mknod', 'layer.tool-missing']);
+/**
+ * Errors of unpacking that say nothing about the blob (mknod without root, a missing tool, a
+ * system call refused by the file system); reported as they are, and the bytes are kept.
+ */
+const NOT_THE_BLOBS_FAULT = new Set(['layer.mknod', 'layer.tool-missing', 'layer.apply']);
 
 const refused = (what: string, why: string) =>
   new UserError('registry.blob-mismatch', `${what} failed verification: ${why}`, 'the registry (or something between it and wharf) served damaged content; nothing from it was stored');
