@@ -221,6 +221,7 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
       await ensure(layers);
       return inner.prepare(layers);
     },
+    stage: (l) => inner.stage(l),
     commitUpper: (...a) => inner.commitUpper(...a),
     removeLayers: (b) => inner.removeLayers(b),
     gcHook: () => inner.gcHook(),

@@ -9,5 +9,6 @@ export { compressor, decompressed, detectCompression, peekStream, layerMediaType
 export { isTarArchive } from './sniff.js';
 export { readTar, type ReadEntry } from './tar-reader.js';
 export { BLOCK, decodeHeader, encodeHeader, endOfArchive, paddingFor } from './tar-header.js';
-export { copyVerifiedLayer, layerDiffId, tapped, verifyLayer } from './verify.js';
+export { copyVerifiedLayer } from './copy-verified.js';
+export { layerDiffId, tapped, verifyLayer } from './verify.js';
 export { readTreeXattrs, type Xattrs } from './xattr.js';

@@ -44,7 +44,10 @@ class ChunkReader {
       this.eof = true;
       return false;
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : Buffer.from(r.value);
+    // A view of the chunk, not a copy (a layer's every byte passes here): stream chunks are fresh
+    // buffers their producer does not write to again.
+    const c = Buffer.isBuffer(r.value) ? r.value : Buffer.from((r.value as Uint8Array).buffer, (r.value as Uint8Array).byteOffset, (r.value as Uint8Array).byteLength);
+    this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
     return true;
   }
 

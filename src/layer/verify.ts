@@ -5,8 +5,7 @@
  * snapshot is checked here: the sha256 of its uncompressed tar must be the diff_id, and every
  * entry's path must stay inside the root (refused at load, not first at `run`).
  */
-import { once } from 'node:events';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Sha256Stream, type Sha256 } from '../hash/index.js';
 import { UserError } from '../util/index.js';
 import { decompressed } from './compress.js';
@@ -67,27 +66,4 @@ export async function layerDiffId(src: Readable): Promise<Sha256> {
   const tap = tapped(await decompressed(src));
   for await (const _ of tap) void _;
   return tap.hash.digest();
-}
-
-/**
- * Copies a (possibly compressed) layer blob into `sink` as it is, checking in the same pass what
- * verifyLayer checks (entry paths, diff_id): one read of the blob instead of two. The caller
- * commits what the sink wrote only if this resolves.
- */
-export async function copyVerifiedLayer(src: Readable, diffId: string, what: string, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
-  const pass = new PassThrough();
-  const checked = verifyLayer(pass, diffId, what);
-  // A refusal stops the copy at once (and never leaves it waiting for a drain that cannot come).
-  checked.catch((e: unknown) => pass.destroy(e as Error));
-  // The check may finish before the blob does (bytes after a gzip stream's end are never read):
-  // then nothing drains `pass` any more, so stop feeding it rather than wait for a drain.
-  let settled: 'ok' | 'refused' | undefined;
-  const done = checked.then(() => void (settled = 'ok'), () => void (settled = 'refused'));
-  for await (const chunk of src as AsyncIterable<Buffer>) {
-    if (settled === 'refused') break;
-    await sink(chunk);
-    if (!settled && !pass.write(chunk)) await Promise.race([once(pass, 'drain'), done]);
-  }
-  pass.end();
-  await checked;
 }

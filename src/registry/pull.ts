@@ -15,13 +15,16 @@
 import { Readable } from 'node:stream';
 import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { REPO_DIGEST_ANNOTATION } from '../image/index.js';
-import { copyVerifiedLayer, tapped } from '../layer/index.js';
-import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
+import { copyVerifiedLayer } from '../layer/index.js';
+import type { LayerRef, SnapshotStore, StagedSnapshot } from '../snapshot/index.js';
 import { familiarName, familiarRepository, type Descriptor, type Lease, type Reference, type Store } from '../store/index.js';
-import { hostPlatform, isUserError, limiter, UserError, type Platform } from '../util/index.js';
+import { hostPlatform, isUserError, limiter, sayNoSpace, UserError, type Platform } from '../util/index.js';
 import { checkManifest, diffIdsOf, isIndex, isManifest, MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, mediaTypeOf, parseImageManifest, pickPlatform, readCapped } from './manifest.js';
 import { repositoryOf, type RegistryHttp, type Repository } from './types.js';
 import { recordPulledBlob } from './wire.js';
+
+/** Bytes of a download gathered before they go on to the blob writer and the unpacker. */
+const GATHER_BYTES = 1 << 20;
 
 /** Layers downloaded at once, as docker does. */
 const LAYER_CONCURRENCY = 3;
@@ -93,12 +96,13 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
     let downloaded = 0;
     // Every layer is announced first, so a progress view can lay out one line per layer.
     for (const l of refs) emit({ type: 'layer', digest: l.descriptor.digest, state: 'waiting', bytes: 0, total: l.descriptor.size });
-    const arrived = refs.map((l) =>
+    const arrived = refs.map((l, i) =>
       limit(async () => {
-        if (await fetchLayer(lease, l)) downloaded++;
+        if (await fetchLayer(lease, l, refs.slice(0, i + 1))) downloaded++;
       }),
     );
-    // Unpacked in order as they arrive (a snapshot needs its parent's); a failure anywhere stops all.
+    // A downloaded layer was unpacked as it arrived; one the store had is unpacked here, in order
+    // (prepare also unpacks any parent missing). A failure anywhere stops all.
     const unpacked = (async () => {
       for (let i = 0; i < refs.length; i++) {
         await arrived[i];
@@ -126,8 +130,12 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
     return bytes;
   }
 
-  /** Downloads one layer blob, verified, into the store; false when the store already had it. */
-  async function fetchLayer(lease: Lease, l: LayerRef): Promise<boolean> {
+  /**
+   * Downloads one layer blob, verified, into the store; false when the store already had it. With
+   * a snapshot store, the layer is unpacked in the same pass into a private dir, installed as the
+   * snapshot of `stack` only once the blob's digest and size and the tar's diff_id all held.
+   */
+  async function fetchLayer(lease: Lease, l: LayerRef, stack: readonly LayerRef[]): Promise<boolean> {
     const d = l.descriptor;
     if (await store.has(d.digest)) {
       await lease.add(d.digest);
@@ -142,6 +150,7 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
       let kept = attempt === 0 ? (rw?.offset ?? 0) : 0;
       if (rw && rw.offset !== kept) await rw.restart();
       let stop: 'kept' | 'discarded' = 'kept';
+      let staged: StagedSnapshot | undefined;
       try {
         let res = await get(`blobs/${d.digest}`, kept ? { Range: `bytes=${kept}-` } : undefined);
         if (kept && !(res.status === 206 && contentRangeFrom(res) === kept)) {
@@ -152,17 +161,23 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
           res = await get(`blobs/${d.digest}`);
         }
         if (!res.ok) throw await httpError(res, what, ref.domain);
+        staged = await opts.snapshots?.stage(stack);
         const net = (res.body ?? []) as AsyncIterable<Uint8Array>;
         const body = kept && rw ? concat(rw.readKept(), net) : net;
-        const raw = tapped(Readable.from(counted(res, body, d, what)));
-        // Digest, size and diff_id are checked over the whole blob, kept bytes included.
-        await copyVerifiedLayer(raw, l.diffId, what, (c) => w.write(c)).catch((e: unknown) => {
-          if (!isUserError(e)) throw e;
+        const size = { n: 0 };
+        const raw = Readable.from(counted(res, body, d, what, size), { objectMode: false, highWaterMark: 1 << 20 });
+        // Digest, size and diff_id are checked over the whole blob, kept bytes included; the blob
+        // writer hashes what it is given (on the thread pool), and commit() checks that digest.
+        await copyVerifiedLayer(raw, l.diffId, what, (c) => w.write(c), staged?.fs).catch((e: unknown) => {
+          if (!isUserError(e) || NOT_THE_BLOBS_FAULT.has(e.code)) throw sayNoSpace(e, `unpacking ${what}`, store.root);
           throw e.code === 'registry.blob-mismatch' ? e : refused(what, e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
         });
-        const got = raw.hash.digest();
-        if (raw.hash.size !== d.size || got !== d.digest) throw refused(what, `the bytes hash to ${got} (${raw.hash.size} bytes)`);
-        await w.commit(d.digest);
+        if (size.n !== d.size) throw refused(what, `the registry sent ${size.n} bytes, not ${d.size}`);
+        await w.commit(d.digest).catch((e: unknown) => {
+          if (!isUserError(e) || e.code !== 'store.digest-mismatch') throw e;
+          throw refused(what, `the bytes hash to ${/hashes to (sha256:[0-9a-f]{64})/.exec(e.message)?.[1] ?? 'another digest'} (${size.n} bytes)`);
+        });
+        await staged?.install();
         await recordPulledBlob(store, d.digest, repo);
         emit({ type: 'layer', digest: d.digest, state: 'verified', bytes: d.size, total: d.size });
         return true;
@@ -174,6 +189,7 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
         }
         throw e;
       } finally {
+        await staged?.discard();
         // Interrupted (Ctrl-C, a dropped connection): keep the bytes for a rerun; refused: drop them.
         if (stop === 'kept' && rw) await rw.keepForResume();
         else await w.abort();
@@ -182,11 +198,20 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
   }
 
   /** The body, refused once it passes the descriptor's size; reports progress. */
-  async function* counted(res: Response, body: AsyncIterable<Uint8Array>, d: Descriptor, what: string): AsyncGenerator<Buffer> {
+  async function* counted(res: Response, body: AsyncIterable<Uint8Array>, d: Descriptor, what: string, size: { n: number }): AsyncGenerator<Buffer> {
     let n = 0;
     let last = 0;
+    let parts: Buffer[] = [];
+    let held = 0;
+    const take = () => {
+      const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+      parts = [];
+      held = 0;
+      return out;
+    };
     for await (const c of body) {
       n += c.length;
+      size.n = n;
       if (n > d.size) {
         await res.body?.cancel().catch(() => undefined);
         throw refused(what, `the registry sent more than its ${d.size} bytes`);
@@ -195,8 +220,13 @@ export async function pullImage(http: RegistryHttp, store: Store, ref: Reference
         last = n;
         emit({ type: 'layer', digest: d.digest, state: 'downloading', bytes: n, total: d.size });
       }
-      yield Buffer.from(c);
+      // Socket-sized chunks (~64 KiB) are gathered into ~1 MiB ones: each chunk costs a hash
+      // round trip on the thread pool in the blob writer and a hop through every stream after it.
+      parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      held += c.length;
+      if (held >= GATHER_BYTES) yield take();
     }
+    if (held) yield take();
   }
 }
 
@@ -209,6 +239,12 @@ function contentRangeFrom(res: Response): number | undefined {
 async function* concat(...parts: AsyncIterable<Uint8Array>[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield* p;
 }
+
+/**
+ * Errors of unpacking that say nothing about the blob (mknod without root, a missing tool, a
+ * system call refused by the file system); reported as they are, and the bytes are kept.
+ */
+const NOT_THE_BLOBS_FAULT = new Set(['layer.mknod', 'layer.tool-missing', 'layer.apply']);
 
 const refused = (what: string, why: string) =>
   new UserError('registry.blob-mismatch', `${what} failed verification: ${why}`, 'the registry (or something between it and wharf) served damaged content; nothing from it was stored');

@@ -37,8 +37,11 @@ const isPlainLayer = (t: string) => t === OCI_LAYER_TAR || t === DOCKER_LAYER_TA
 /** Docker's layer types in OCI terms (an OCI manifest lists OCI types). */
 const ociLayerType = (t: string) => (t === DOCKER_LAYER_GZIP ? `${OCI_LAYER_TAR}+gzip` : t === DOCKER_LAYER_TAR ? OCI_LAYER_TAR : t);
 
-/** Blobs sent at once (docker sends 5; compression keeps the cores busy with fewer). */
-const UPLOAD_CONCURRENCY = 3;
+/**
+ * Blobs sent at once (docker sends 5, skopeo 6): the registry hashes and writes what it receives,
+ * so more uploads at once keep its side busy too (3 → 6: ~10% off a 5-layer push, bench "Registry").
+ */
+const UPLOAD_CONCURRENCY = 6;
 
 export type PushFormat = 'docker' | 'oci';
 
@@ -100,6 +103,9 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
   let layers: Descriptor[];
   try {
     const limit = limiter(UPLOAD_CONCURRENCY);
+    // The config goes alongside the layers: its HEAD, POST and PUT need not wait for the largest.
+    const config = blob(img.manifest.config, false);
+    config.catch(() => undefined); // awaited below
     layers = await Promise.all(
       img.manifest.layers.map((l) =>
         limit(async () => {
@@ -129,7 +135,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
         }),
       ),
     );
-    await blob(img.manifest.config, false);
+    await config;
   } finally {
     await lease.release();
   }

@@ -9,5 +9,5 @@
  */
 export { mountOverlay } from './overlay.js';
 export { dropPureCopyUps } from './copy-ups.js';
-export type { LayerRef, SnapshotProblem, SnapshotStore } from './types.js';
+export type { LayerRef, SnapshotProblem, SnapshotStore, StagedSnapshot } from './types.js';
 export { chainOf, openSnapshots } from './store.js';

@@ -79,6 +79,28 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
 
   return {
     linkDir,
+    async stage(layers) {
+      swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
+      await swept;
+      const chains = chainOf(layers.map((l) => l.diffId));
+      const chain = chains.at(-1)!;
+      const layer = layers.at(-1)!;
+      if (present.has(chain) || inflight.has(chain) || (await exists(fsOf(chain)))) return undefined;
+      const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+      await mkdir(join(tmp, 'fs'), { recursive: true });
+      return {
+        fs: join(tmp, 'fs'),
+        async install() {
+          try {
+            await install(chain, tmp, layer.descriptor.digest, { diffId: layer.diffId, parent: chains.at(-2) ?? null });
+          } catch (e) {
+            throw sayNoSpace(e, `unpacking layer ${layer.descriptor.digest}`, root);
+          }
+          present.add(chain);
+        },
+        discard: () => rm(tmp, { recursive: true, force: true }),
+      };
+    },
     async prepare(layers) {
       swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
       await swept;

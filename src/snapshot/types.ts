@@ -18,6 +18,14 @@ export interface LayerRef {
   readonly diffId: Sha256;
 }
 
+/** A snapshot being unpacked into a private dir (SnapshotStore.stage). */
+export interface StagedSnapshot {
+  /** Where the layer's files go (overlay form). */
+  readonly fs: string;
+  install(): Promise<void>;
+  discard(): Promise<void>;
+}
+
 /** What fsck found wrong with one snapshot (verify.ts). */
 export interface SnapshotProblem {
   readonly chain: string;
@@ -29,6 +37,13 @@ export interface SnapshotStore {
   readonly linkDir: string;
   /** Lower dirs for a layer stack, top (last layer) first; missing ones are unpacked and kept. */
   prepare(layers: readonly LayerRef[]): Promise<string[]>;
+  /**
+   * A private temp dir for the top layer of `layers` to be unpacked into by the caller (a pull
+   * unpacking a layer while it downloads and verifies it), or undefined when that snapshot exists.
+   * Nothing is visible until `install()`, which the caller runs only once the layer's digest, size
+   * and diff_id have all been checked; `discard()` removes the dir (safe after install too).
+   */
+  stage(layers: readonly LayerRef[]): Promise<StagedSnapshot | undefined>;
   /**
    * Writes an overlay upper dir as a layer on top of `parent` and moves the dir into place as the
    * new layer's snapshot (not a copy). The upper dir is gone afterwards either way. `reuse` ties

@@ -82,11 +82,13 @@ export class FsBlobStore implements BlobStore {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const mine = join(dir, `${hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
     let offset = 0;
+    let claimed = false;
     for (const name of readdirQuiet(dir)) {
       if (!name.startsWith(`${hex}.`) || pidAlive(partialOwner(name))) continue;
       try {
         // Renamed to our name: of two processes claiming it at once, one rename fails.
         await rename(join(dir, name), mine);
+        claimed = true;
         offset = statSync(mine).size;
         break;
       } catch {
@@ -95,7 +97,8 @@ export class FsBlobStore implements BlobStore {
     }
     let fh: FileHandle;
     try {
-      fh = await open(mine, offset ? 'r+' : 'wx', 0o644);
+      // A claimed file may be empty (its owner died before writing): it is ours all the same.
+      fh = await open(mine, claimed ? 'r+' : 'wx', 0o644);
     } catch (e) {
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
@@ -149,7 +152,9 @@ export class FsBlobStore implements BlobStore {
       },
       flush: (cb) => cb(this.checkRead(digest, h.digest(), h.size, expectedSize) ?? null),
     });
-    const src = createReadStream(this.path(digest));
+    // 1 MiB reads, not 64 KiB: a pushed layer goes through a web stream chunk by chunk (a clone
+    // and several promise hops each), and an unpacked one through gunzip and the tar reader.
+    const src = createReadStream(this.path(digest), { highWaterMark: READ_CHUNK });
     src.on('error', (e) => verify.destroy(this.readError(digest, e)));
     return src.pipe(verify);
   }
@@ -196,6 +201,9 @@ export class FsBlobStore implements BlobStore {
     return e instanceof Error ? e : new Error(String(e));
   }
 }
+
+/** Bytes per read of a blob stream (openRead). */
+const READ_CHUNK = 1 << 20;
 
 /** Positional writes a blob writer keeps running at once (the thread pool has four threads). */
 const WRITES_IN_FLIGHT = 3;

@@ -277,3 +277,18 @@ test('a stored blob put again is not rewritten, only freshened for GC', async ()
   assert.ok((await stat(path)).mtimeMs > 1_000_000, 'the mtime is fresh for GC');
   assert.equal(await readFile(path, 'utf8'), 'same bytes');
 });
+
+test('a download a dead process left empty (killed before its first write) is taken over, not refused', async () => {
+  const s = await fresh();
+  const data = Buffer.from('the whole blob, downloaded again');
+  const digest = sha256Of(data);
+  await mkdir(join(s.root, 'partial'), { recursive: true });
+  // pid 2^22 + 1 is above Linux's pid_max: no live process owns it.
+  await writeFile(join(s.root, 'partial', `${digest.slice('sha256:'.length)}.4194305.0123456789abcdef`), '');
+  const w = await s.resumableWriter!(digest);
+  assert.equal(w.offset, 0);
+  await w.write(data);
+  assert.equal((await w.commit(digest)).digest, digest);
+  assert.deepEqual(await readdir(join(s.root, 'partial')), [], 'the empty file became the blob');
+  assert.deepEqual(await s.readBytes(digest), data);
+});
