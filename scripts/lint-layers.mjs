@@ -39,7 +39,7 @@ const MAY_IMPORT = {
   ops: ['solver', 'cache', 'runtime', 'snapshot', 'layer', 'image', 'context', 'registry'],
   api: ['*'],
   cli: ['*'],
-  server: ['*'],
+  server: ['api', 'progress'],
 };
 
 function closure(mod, seen = new Set()) {

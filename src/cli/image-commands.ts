@@ -1,9 +1,9 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
-import { openCliStore } from './open-store.js';
+import { findImage, openApiStore as openCliStore, refsToRemove } from '../api/index.js';
 import { UserError } from '../util/index.js';
-import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
+import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
@@ -49,31 +49,6 @@ function table(out: Out, rows: string[][]): void {
 }
 
 const shortId = (id: Sha256): string => sha256Hex(id).slice(0, 12);
-
-/** A name, or an image ID (prefix) when no tag has that name — as docker resolves them. */
-async function findImage(store: Store, name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }> {
-  const idPrefix = /^(?:sha256:)?([0-9a-f]{4,64})$/.exec(name)?.[1];
-  const all = await store.tags();
-  if (!idPrefix || (await store.resolve(parseImageName(name)))) {
-    const image = await loadImage(store, name);
-    return { image, tags: await tagsOf(store, all, image.id) };
-  }
-  const matches = new Map<Sha256, LoadedImage>();
-  for (const t of all) {
-    const img = await loadDescriptor(store, t.ref, t.descriptor);
-    if (sha256Hex(img.id).startsWith(idPrefix)) matches.set(img.id, img);
-  }
-  if (matches.size > 1) throw new UserError('image.ambiguous-id', `image ID prefix ${name} matches ${matches.size} images`, 'give more digits of the ID');
-  const image = [...matches.values()][0];
-  if (!image) throw notFound(name, store);
-  return { image, tags: await tagsOf(store, all, image.id) };
-}
-
-async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEntry[]> {
-  const out: TagEntry[] = [];
-  for (const t of all) if ((await loadDescriptor(store, t.ref, t.descriptor).catch(() => undefined))?.id === id) out.push(t);
-  return out;
-}
 
 export async function images(ctx: CliContext, root: string, format: 'table' | 'json', digests = false): Promise<number> {
   const store = await openCliStore(root);
@@ -167,17 +142,6 @@ export async function rmi(ctx: CliContext, root: string, names: string[], force 
 
 function warnAll(ctx: CliContext, warnings: readonly string[]): void {
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
-}
-
-/** A tag removes itself; an image ID removes its only tag, or all of them with --force (as docker). */
-async function refsToRemove(store: Store, name: string, force: boolean): Promise<TagEntry['ref'][]> {
-  const ref = parseImageName(name);
-  if (!ref.digest && (await store.resolve(ref))) return [ref];
-  const { image, tags } = await findImage(store, name);
-  if (tags.length > 1 && !force) {
-    throw new UserError('image.rmi-conflict', `unable to delete ${shortId(image.id)}: it is tagged ${tags.map((t) => familiarName(t.ref)).join(', ')}`, 'remove the tags by name, or pass --force to remove them all');
-  }
-  return tags.map((t) => t.ref);
 }
 
 export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: boolean } = { cacheMounts: false }): Promise<number> {

@@ -2,13 +2,13 @@
 import { rm } from 'node:fs/promises';
 import { UserError } from '../util/index.js';
 import { loadImage } from '../image/index.js';
-import { openCliStore } from './open-store.js';
+import { openApiStore as openCliStore } from '../api/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { layersOf, runInContainer } from '../ops/index.js';
 import type { CliContext } from './context.js';
 import { interruptSignal } from './interrupt.js';
-import { runtimeStateDir } from './runtime-state.js';
+import { runtimeStateDir } from '../api/index.js';
 
 export interface RunOptions {
   readonly env: string[];
