@@ -9,6 +9,7 @@ export { build, BAD_CACHE_FILTER, writeOutput, type BuildOptions, type BuildHook
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry } from './images.js';
 export { openApiStore } from './open-store.js';
+export { run, type RunOptions, type RunHooks } from './run.js';
 export { makePuller, makeRegistryClient, withRegistry, pullProgress, pushNamed, pushOptions, type Puller, type PullerOptions, type PushFlags } from './registry.js';
 export { parseBuildArgs, parsePlatform } from './build-args.js';
 export { runnablePlatform } from './platform.js';

@@ -14,7 +14,9 @@ import { chmod, chown, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { arch, release } from 'node:os';
 import { makeRegistryClient, openStore, UserError } from '../api/index.js';
+import type { Duplex } from 'node:stream';
 import { handleBuild } from './build.js';
+import { Containers } from './containers.js';
 import { createImage, imageHistory, inspectImage, listImages, loadImages, pruneBuildCache, pruneImages, pushImage, removeImage, saveImages, tagImage } from './images.js';
 import { HttpError, json, messageOf, statusOf, text } from './respond.js';
 import { API_VERSION, MIN_API_VERSION, type Handler, type Request, type ServeOptions } from './types.js';
@@ -47,9 +49,21 @@ const ROUTES: readonly Route[] = [
   ['POST', /^\/images\/(.+)\/push$/, pushImage],
   ['DELETE', /^\/images\/(.+)$/, removeImage],
   ['POST', /^\/auth$/, auth],
-  // `docker inspect NAME` asks for a container first; "no such container" sends it on to the image.
-  ['GET', /^\/containers\/([^/]+)\/json$/, async (r, [id]) => json(r.res, 404, { message: `No such container: ${id}` })],
 ];
+
+/** The one-shot container endpoints (`docker run --rm`); `docker inspect NAME` asks for a container first, and a 404 sends it on to the image. */
+function containerRoutes(containers: Containers): Route[] {
+  const one = (f: (r: Request, c: ReturnType<Containers['find']>) => void | Promise<void>): Handler => async (r, [id]) => f(r, containers.find(id!));
+  return [
+    ['POST', /^\/containers\/create$/, (r) => containers.create(r)],
+    ['POST', /^\/containers\/([^/]+)\/start$/, one((r, c) => containers.start(r, c))],
+    ['POST', /^\/containers\/([^/]+)\/wait$/, one((r, c) => containers.wait(r, c))],
+    ['POST', /^\/containers\/([^/]+)\/attach$/, one((r, c) => containers.attachPlain(r, c))],
+    ['GET', /^\/containers\/([^/]+)\/logs$/, one((r, c) => containers.logs(r, c))],
+    ['GET', /^\/containers\/([^/]+)\/json$/, one((r, c) => containers.inspect(r, c))],
+    ['DELETE', /^\/containers\/([^/]+)$/, one((r, c) => containers.remove(r, c))],
+  ];
+}
 
 function ping(r: Request): void {
   r.res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
@@ -168,6 +182,8 @@ async function dockerGid(): Promise<number | undefined> {
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const where = parseHost(options.host);
   const active = new Set<AbortController>();
+  const containers = new Containers(options);
+  const routes = [...ROUTES, ...containerRoutes(containers)];
   const server: Server = createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, requestTimeout: 0 }, (req, res) => {
     void handle(req, res);
   });
@@ -177,6 +193,22 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     options.log(`- - ${status.slice(0, 3)} (${e.code ?? e.message})`);
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
+  });
+
+  // `docker run` attaches with `Upgrade: tcp` and reads docker's frames from the raw socket.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const url = new URL(req.url ?? '/', 'http://wharf');
+    const m = /^\/containers\/([^/]+)\/attach$/.exec(stripVersion(url.pathname));
+    let status = 101;
+    try {
+      if (!m || req.method !== 'POST') throw new HttpError(501, `wharf serve does not implement an upgrade of ${req.method} ${url.pathname}`);
+      containers.attach(containers.find(decodeURIComponent(m[1]!)), socket);
+    } catch (e) {
+      status = statusOf(e);
+      const body = JSON.stringify({ message: messageOf(e) });
+      socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+    options.log(`${req.method} ${url.pathname}${url.search} ${status} (upgraded)`);
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -196,7 +228,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     res.setHeader('Server', `wharf/${options.version}`);
     const r: Request = { req, res, method, path, query: url.searchParams, options, signal: controller.signal, openStore: () => openStore(options.root) };
     try {
-      const route = ROUTES.map(([m, re, h]) => [m, re.exec(path), h] as const).find(([m, match]) => match && m === method);
+      const route = routes.map(([m, re, h]) => [m, re.exec(path), h] as const).find(([m, match]) => match && m === method);
       if (!route) {
         // Nobody reads it: drained so the connection can be reused.
         req.resume();
@@ -247,6 +279,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       }, graceMs);
       await closed;
       clearTimeout(timer);
+      await containers.stopAll();
       if ('unix' in where) await rm(where.unix, { force: true });
     },
   };

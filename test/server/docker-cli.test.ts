@@ -131,6 +131,29 @@ test('docker push and pull through wharf serve against a registry', async () => 
   assert.deepEqual(pulled[0]!.RepoDigests, [`${registry.host}/served/y@${digest}`]);
 });
 
+test('docker run --rm through wharf serve: output on the right stream, the exit code, no mounts after; logs and rm without --rm', async () => {
+  const hi = server.docker(['run', '--rm', 'x', 'echo', 'hi']);
+  assert.equal(hi.status, 0, hi.stderr);
+  assert.equal(hi.stdout, 'hi\n');
+  const mixed = server.docker(['run', '--rm', 'x', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(mixed.status, 3);
+  assert.equal(mixed.stdout, 'out\n');
+  assert.equal(mixed.stderr, 'err\n');
+  // The image's Cmd runs when none is given; -e adds to its Env.
+  const env = server.docker(['run', '--rm', '-e', 'WHO=env', 'x', 'sh', '-c', 'echo $WHO; cat /hi']);
+  assert.equal(env.stdout, 'env\nhello me\n');
+
+  const kept = server.docker(['run', '--name', 'kept', 'x', 'sh', '-c', 'echo a; echo b >&2']);
+  assert.equal(kept.status, 0, kept.stderr);
+  const logs = server.docker(['logs', 'kept']);
+  assert.equal(logs.stdout, 'a\n');
+  assert.equal(logs.stderr, 'b\n');
+  assert.equal(server.docker(['rm', 'kept']).status, 0);
+  assert.match(server.docker(['logs', 'kept']).stderr, /No such container: kept/);
+  assert.match(server.docker(['run', '--rm', '-t', 'x', 'true']).stderr, /without a TTY/);
+  assert.deepEqual(mounts(), []);
+});
+
 test('the API: /vX.Y prefixes, 501 naming the endpoint, header and body limits, escaping context tars refused, one log line per request', async () => {
   const ping = await raw(server.socket, 'GET', '/v1.40/_ping');
   assert.equal(ping.status, 200);
@@ -141,6 +164,7 @@ test('the API: /vX.Y prefixes, 501 naming the endpoint, header and body limits, 
   assert.equal(info.OSType, 'linux');
   assert.ok(info.Images >= 2);
   const nope = await raw(server.socket, 'GET', '/v1.41/networks');
+  assert.equal((await raw(server.socket, 'GET', '/containers/nope/json')).status, 404);
   assert.equal(nope.status, 501);
   assert.match(JSON.parse(nope.body).message, /GET \/networks/);
   const huge = await raw(server.socket, 'GET', '/_ping', { headers: { 'X-Big': 'a'.repeat(64 * 1024) } });
