@@ -1,9 +1,9 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
-import { findImage, openApiStore as openCliStore, refsToRemove } from '../api/index.js';
+import { familiarName, familiarRepository, type Store } from '../store/index.js';
+import { openApiStore as openCliStore, openStore } from '../api/index.js';
 import { UserError } from '../util/index.js';
-import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, parseTagName } from '../image/index.js';
+import { loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
@@ -51,83 +51,69 @@ function table(out: Out, rows: string[][]): void {
 const shortId = (id: Sha256): string => sha256Hex(id).slice(0, 12);
 
 export async function images(ctx: CliContext, root: string, format: 'table' | 'json', digests = false): Promise<number> {
-  const store = await openCliStore(root);
+  const store = await openStore(root);
   const now = new Date();
-  const rows = [];
-  for (const t of await store.tags()) {
-    try {
-      rows.push({ t, img: await loadDescriptor(store, t.ref, t.descriptor) });
-    } catch (e) {
-      // One damaged image should not hide the others; fsck says more.
-      ctx.stderr.write(`warning: ${familiarName(t.ref)}: ${(e as Error).message} (run \`wharf fsck\`)\n`);
-    }
-  }
-  rows.sort((a, b) => (b.img.config.created ?? '').localeCompare(a.img.config.created ?? '') || a.t.name.localeCompare(b.t.name));
+  const { entries, warnings } = await store.images();
+  // One damaged image should not hide the others; fsck says more.
+  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   if (format === 'json') {
-    for (const { t, img } of rows) {
+    for (const e of entries) {
       const line = {
-        ID: shortId(img.id),
-        Repository: familiarRepository(t.ref),
-        Tag: t.ref.tag,
-        Digest: t.descriptor.digest,
-        CreatedAt: img.config.created ?? '',
-        CreatedSince: humanSince(img.config.created, now),
-        Size: humanSize(imageSize(img)),
+        ID: shortId(e.image.id),
+        Repository: familiarRepository(e.ref),
+        Tag: e.ref.tag,
+        Digest: e.digest,
+        CreatedAt: e.image.config.created ?? '',
+        CreatedSince: humanSince(e.image.config.created, now),
+        Size: humanSize(e.size),
       };
       ctx.stdout.write(JSON.stringify(line) + '\n');
     }
     return 0;
   }
   // --digests: the digest the registry knows the image by (recorded by pull), as docker shows it.
-  const digestOf = (t: TagEntry) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION]?.split('@')[1] ?? '<none>';
   table(ctx.stdout, [
     digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', ...(digests ? [digestOf(t)] : []), shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
+    ...entries.map((e) => [familiarRepository(e.ref), e.ref.tag ?? '<none>', ...(digests ? [e.repoDigest?.split('@')[1] ?? '<none>'] : []), shortId(e.image.id), humanSince(e.image.config.created, now), humanSize(e.size)]),
   ]);
   return 0;
 }
 
 export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const store = await openCliStore(root);
+  const store = await openStore(root);
   const views = [];
-  for (const n of names) {
-    const { image, tags } = await findImage(store, n);
-    const digests = tags.flatMap((t) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION] ?? []);
-    views.push(inspectView(image, tags.map((t) => familiarName(t.ref)), digests));
-  }
+  for (const n of names) views.push(await store.inspect(n));
   ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
   return 0;
 }
 
 export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
-  const store = await openCliStore(root);
-  const { image } = await findImage(store, name);
+  const store = await openStore(root);
+  const { image, rows } = await store.history(name);
   const now = new Date();
   const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
   table(ctx.stdout, [
     ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
-    ...historyRows(image).map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
+    ...rows.map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
   ]);
   return 0;
 }
 
 export async function tag(ctx: CliContext, root: string, src: string, dst: string): Promise<number> {
-  const store = await openCliStore(root);
-  const to = parseTagName(dst, 'wharf tag SOURCE');
-  const { image } = await findImage(store, src);
-  await store.setTag(to, image.target);
+  // Checked first, so the message names this command.
+  parseTagName(dst, 'wharf tag SOURCE');
+  const store = await openStore(root);
+  await store.tag(src, dst);
   return 0;
 }
 
 export async function rmi(ctx: CliContext, root: string, names: string[], force = false): Promise<number> {
-  const store = await openCliStore(root);
+  const images = await openStore(root);
+  const store = images.store;
   let failed = 0;
   for (const n of names) {
     try {
-      for (const ref of await refsToRemove(store, n, force)) {
-        await store.removeTag(ref);
-        ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
-      }
+      for (const ref of await images.rmi(n, force)) ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       ctx.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
