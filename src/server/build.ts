@@ -42,6 +42,8 @@ function capped(max: number): Transform {
 
 export async function handleBuild(r: Request): Promise<void> {
   const q = r.query;
+  if (q.get('version') === '2') throw new HttpError(400, 'build: wharf serve speaks the classic build protocol, not BuildKit\'s: set DOCKER_BUILDKIT=0');
+  if (q.get('remote')) throw new HttpError(400, `build: remote contexts (${q.get('remote')!.slice(0, 80)}) are not supported: send the context as the request body`);
   const network = q.get('networkmode') || 'default';
   if (!['default', 'none', 'host'].includes(network)) throw new HttpError(400, `build: networkmode ${network}: wharf runs RUN steps with none (loopback only, also for default) or host`);
   const buildArgs: Record<string, string> = {};

@@ -39,7 +39,7 @@ test('docker build through wharf serve: --build-arg, --target, -f, --no-cache, -
     'other.Dockerfile': 'FROM busybox:test\nCOPY data.txt /data.txt\nENV X=1\n',
     'data.txt': 'data\n',
   });
-  const b = server.docker(['build', '-t', 'x', '--build-arg', 'WHO=me', '--target', 'base', ctx]);
+  const b = server.docker(['build', '-t', 'x', '--build-arg', 'WHO=me', '--target', 'base', '--label', 'via=serve', ctx]);
   assert.equal(b.status, 0, b.stderr);
   assert.match(b.stdout, /Step 2\/2 : RUN echo hello \$WHO > \/hi/, 'steps are numbered per stage; metadata steps make no layer and are not listed');
   assert.match(b.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged x:latest/);
@@ -48,17 +48,17 @@ test('docker build through wharf serve: --build-arg, --target, -f, --no-cache, -
   // The image docker sees is the one in the store, with the build arg and the target's config.
   const insp = JSON.parse(server.docker(['image', 'inspect', 'x']).stdout) as { Id: string; Config: { Labels?: Record<string, string>; Cmd?: string[] } }[];
   assert.ok(insp[0]!.Id.startsWith(`sha256:${id}`));
-  assert.deepEqual(insp[0]!.Config.Labels, { stage: 'base' });
+  assert.deepEqual(insp[0]!.Config.Labels, { stage: 'base', via: 'serve' });
   assert.equal(insp[0]!.Config.Cmd, undefined, '--target base stops before CMD');
   const run = suite.env.wharf(['run', 'x', 'cat', '/hi']);
   assert.equal(run.stdout.trim(), 'hello me');
   // `docker inspect` asks for a container first: "no such container" sends it on to the image.
   assert.equal(server.docker(['inspect', '--format', '{{.Id}}', 'x']).stdout.trim(), insp[0]!.Id);
 
-  const cached = server.docker(['build', '-t', 'x', '--build-arg', 'WHO=me', '--target', 'base', ctx]);
+  const cached = server.docker(['build', '-t', 'x', '--build-arg', 'WHO=me', '--target', 'base', '--label', 'via=serve', ctx]);
   assert.match(cached.stdout, /Using cache/);
   assert.match(cached.stdout, new RegExp(`Successfully built ${id}`));
-  const fresh = server.docker(['build', '--no-cache', '-t', 'x', '--build-arg', 'WHO=me', '--target', 'base', ctx]);
+  const fresh = server.docker(['build', '--no-cache', '-t', 'x', '--build-arg', 'WHO=me', '--target', 'base', '--label', 'via=serve', ctx]);
   assert.equal(fresh.status, 0, fresh.stderr);
   assert.doesNotMatch(fresh.stdout, /Using cache/);
   const freshId = /Successfully built ([0-9a-f]{12})/.exec(fresh.stdout)![1]!;
@@ -163,6 +163,9 @@ test('the API: /vX.Y prefixes, 501 naming the endpoint, header and body limits, 
   const info = JSON.parse((await raw(server.socket, 'GET', '/info')).body) as { Images: number; OSType: string };
   assert.equal(info.OSType, 'linux');
   assert.ok(info.Images >= 2);
+  const bk = await raw(server.socket, 'POST', '/v1.41/build?version=2', { body: Buffer.alloc(0) });
+  assert.equal(bk.status, 400);
+  assert.match(JSON.parse(bk.body).message, /DOCKER_BUILDKIT=0/);
   const nope = await raw(server.socket, 'GET', '/v1.41/networks');
   assert.equal((await raw(server.socket, 'GET', '/containers/nope/json')).status, 404);
   assert.equal(nope.status, 501);
