@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createOciExecutor } from '../src/runtime/index.js';
 import { mountOverlay } from '../src/snapshot/index.js';
-import { sharedTmpfs } from '../src/cli/runtime-state.js';
+import { sharedTmpfs } from '../src/api/runtime-state.js';
 import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
 
 const iterations = Number(process.argv[2] ?? 50);

@@ -21,6 +21,8 @@ const result = await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // src/api/native.ts reads import.meta.url only where it has one (the library); the CLI wires the addon itself.
+  logOverride: { 'empty-import-meta': 'silent' },
   write: false,
   // undici (the registry client's HTTP) stays a package loaded on first use: bundled, its ~1 MB would
   // be parsed by every command's start-up.

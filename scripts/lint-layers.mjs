@@ -38,13 +38,17 @@ const MAY_IMPORT = {
   solver: ['plan', 'cache', 'progress'],
   ops: ['solver', 'cache', 'runtime', 'snapshot', 'layer', 'image', 'context', 'registry'],
   api: ['*'],
-  cli: ['*'],
-  server: ['*'],
+  // `wharf serve` is a CLI command that starts the server: the one import of server.
+  cli: ['*', 'server'],
+  server: ['api', 'progress'],
 };
 
 function closure(mod, seen = new Set()) {
   for (const m of MAY_IMPORT[mod] ?? []) {
-    if (m === '*') return new Set(Object.keys(MAY_IMPORT).filter((k) => k !== 'cli' && k !== 'server'));
+    if (m === '*') {
+      for (const k of Object.keys(MAY_IMPORT)) if (k !== 'cli' && k !== 'server') seen.add(k);
+      continue;
+    }
     if (!seen.has(m)) {
       seen.add(m);
       closure(m, seen);

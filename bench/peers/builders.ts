@@ -3,6 +3,7 @@
  * runs the project's CLI (`node bin/wharf.js --root R build -t T -f F CTX`), so it is measured
  * exactly as a user would run it, Node start-up included.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,5 +113,54 @@ export function wharfBuilder(wharfBin: string, root: string): Builder {
       const loaded = await wharf(['load', '-i', base]);
       if (loaded.status !== 0) throw new Error(`wharf load: ${loaded.stderr}`);
     },
+  };
+}
+
+/**
+ * The docker CLI (classic protocol, DOCKER_BUILDKIT=0) talking to `wharf serve`: a warm wharf
+ * without Node's start-up per build. The server runs for the whole bench (stopped by `stop`);
+ * a cold run restarts it on a fresh store root with the base loaded again (untimed).
+ */
+export function wharfServeBuilder(wharfBin: string, root: string): Builder & { stop(): Promise<void> } {
+  const socket = join(root, '..', 'wharf-serve.sock');
+  let child: ChildProcess | undefined;
+  let base = '';
+  const start = async () => {
+    child = spawn(process.execPath, [wharfBin, '--root', root, 'serve', '--host', `unix://${socket}`], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!existsSync(socket)) throw new Error('wharf serve did not start');
+  };
+  const stop = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    await exited;
+  };
+  const docker = (args: string[]) => run(DOCKER, ['-H', `unix://${socket}`, ...args], { DOCKER_BUILDKIT: '0' });
+  return {
+    name: 'wharf-serve',
+    async unavailable() {
+      if (!existsSync(DOCKER)) return 'docker.io not installed';
+      const help = await run(process.execPath, [wharfBin, '--help']);
+      return help.status === 0 && /^\s+serve\b/m.test(help.stdout) ? null : 'this wharf has no serve command';
+    },
+    async loadBase(archive) {
+      base = archive;
+      if (!child) await start();
+      const loaded = await docker(['load', '-i', archive]);
+      if (loaded.status !== 0) throw new Error(`docker load through wharf serve: ${loaded.stderr}`);
+    },
+    build(s, tag) {
+      return docker(['build', '-q', '--network', 'none', '-t', tag, '-f', s.dockerfile, s.context]);
+    },
+    async resetCache() {
+      await stop();
+      unmountUnder(root);
+      await rm(root, { recursive: true, force: true });
+      await this.loadBase(base, '');
+    },
+    stop,
   };
 }

@@ -12,14 +12,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRootfs } from '../../test/helpers/busybox.js';
 import { DOCKER, startDockerd } from '../../test/helpers/dockerd.js';
-import { BASE, buildahBuilder, dockerBuilder, wharfBuilder, type Builder } from './builders.js';
+import { BASE, buildahBuilder, dockerBuilder, wharfBuilder, wharfServeBuilder, type Builder } from './builders.js';
 import { must, onCleanup, run, unmountUnder } from './procs.js';
 
 /** The project root (this file runs compiled from dist/bench/peers). */
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const wharfBin = join(projectRoot, 'bin', 'wharf.js');
 
-export const builderNames = ['docker-classic', 'buildkit', 'buildah', 'wharf'] as const;
+export const builderNames = ['docker-classic', 'buildkit', 'buildah', 'wharf', 'wharf-serve'] as const;
 
 export interface PeerSetup {
   /** A temp dir for scenarios and stores; removed at cleanup. */
@@ -30,7 +30,7 @@ export interface PeerSetup {
 }
 
 export async function setupPeers(wanted: readonly string[], measuredWharf: string, log: (s: string) => void): Promise<PeerSetup> {
-  const needs = [...(wanted.some((b) => b.startsWith('docker') || b === 'buildkit') ? ['docker.io'] : []), ...(wanted.includes('buildah') ? ['buildah'] : [])];
+  const needs = [...(wanted.some((b) => b.startsWith('docker') || b === 'buildkit' || b === 'wharf-serve') ? ['docker.io'] : []), ...(wanted.includes('buildah') ? ['buildah'] : [])];
   const ensure = spawnSync('bash', [join(projectRoot, 'scripts', 'ensure-host-packages.sh'), ...needs], { stdio: 'inherit' });
   if (ensure.status !== 0) throw new Error('installing host packages failed');
 
@@ -53,7 +53,7 @@ export async function setupPeers(wanted: readonly string[], measuredWharf: strin
   await must(process.execPath, [wharfBin, '--root', baseRoot, 'save', '-o', baseArchive, BASE]);
 
   let socket: string | null = null;
-  if (needs.includes('docker.io') && existsSync('/usr/sbin/dockerd')) {
+  if (wanted.some((b) => b.startsWith('docker') || b === 'buildkit') && existsSync('/usr/sbin/dockerd')) {
     log('setup: private dockerd');
     const d = await startDockerd();
     onCleanup('dockerd', () => d.stop());
@@ -66,6 +66,11 @@ export async function setupPeers(wanted: readonly string[], measuredWharf: strin
     buildah: buildahBuilder(join(work, 'buildah')),
     wharf: wharfBuilder(measuredWharf, join(work, 'wharf-store')),
   };
+  if (wanted.includes('wharf-serve')) {
+    const served = wharfServeBuilder(measuredWharf, join(work, 'wharf-serve-store'));
+    onCleanup('wharf serve', () => served.stop());
+    all['wharf-serve'] = served;
+  }
   const builders: PeerSetup['builders'] = [];
   for (const name of wanted) {
     const builder = all[name];

@@ -2,10 +2,9 @@
 import { resolve } from 'node:path';
 import { sha256Hex } from '../hash/index.js';
 import { parseTagName } from '../image/index.js';
-import { openCliStore } from './open-store.js';
-import { hostPlatform, UserError } from '../util/index.js';
+import { openApiStore as openCliStore, parseSourceDateEpoch } from '../api/index.js';
+import { UserError } from '../util/index.js';
 import type { CliContext } from './context.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
 import type { Store } from '../store/index.js';
 
 const sourceDateEpoch = (ctx: CliContext): number | undefined => parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
@@ -34,30 +33,13 @@ export async function saveCmd(ctx: CliContext, root: string, names: string[], ou
 
 export async function loadCmd(ctx: CliContext, root: string, input: string | undefined, tag: string | undefined): Promise<number> {
   if (!input) throw new UserError('cli.missing-input', 'wharf load needs an input archive', 'pass -i FILE, e.g. wharf load -i app.tar');
-  const name = tag ? parseTagName(tag, '-t') : undefined;
-  const { loadArchive } = await import('../archive/index.js');
-  const store = await openCliStore(root);
-  const { openSnapshots } = await import('../snapshot/index.js');
-  const snapshots = openSnapshots(root, store);
-  const host = hostPlatform();
-  const loaded = await loadArchive(store, resolve(ctx.cwd, input), {
-    ...(name ? { name } : {}),
-    // Unpacked before anything is tagged, as `docker load` extracts layers into its storage
-    // driver (see unpackLayers): a layer the applier refuses refuses the load. What only this
-    // host cannot do (device nodes without root) is left for first use.
-    async prepare(layers, platform) {
-      if (platform && (platform.os !== host.os || platform.architecture !== host.architecture)) return;
-      await snapshots.prepare(layers).catch((e: unknown) => {
-        if (e instanceof UserError && REFUSED.has(e.code)) throw e;
-      });
-    },
-  });
-  for (const e of loaded) ctx.stdout.write(`Loaded image: ${e.name}\n`);
+  // Checked before the store is opened, as before.
+  if (tag) parseTagName(tag, '-t');
+  const { openStore } = await import('../api/index.js');
+  const loaded = await (await openStore(root)).load(resolve(ctx.cwd, input), tag);
+  for (const name of loaded) ctx.stdout.write(`Loaded image: ${name}\n`);
   return 0;
 }
-
-/** Applier errors that say the layer itself is bad, not that this host cannot unpack it. */
-const REFUSED = new Set(['layer.unsafe-entry', 'layer.diff-id-mismatch', 'layer.bad-archive', 'layer.invalid-whiteout', 'layer.not-a-directory', 'store.digest-mismatch']);
 
 /**
  * Unpacks loaded or imported images' layers into snapshots now, as `docker load` extracts layers

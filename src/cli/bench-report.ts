@@ -1,5 +1,5 @@
 import type { ContextStats } from '../context/index.js';
-import type { StepMetadata } from './build-metadata.js';
+import type { StepMetadata } from '../api/index.js';
 
 /**
  * `wharf bench` results: per-run figures from each build's metadata file and the summary that

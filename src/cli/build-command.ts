@@ -1,42 +1,33 @@
 // Implementation of `wharf build`, loaded lazily by its command module: wiring only.
-import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
-import { openCliStore } from './open-store.js';
-import { checkBaseReference } from './base-reference.js';
-import { parseBuildNetwork, type BuildNetwork } from './build-network.js';
-import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
-import { fullName, type Store, type Reference } from '../store/index.js';
-import { parseBuildArgs } from './build-args.js';
-import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
-import { UserError, hostPlatform, isUserError, type Platform } from '../util/index.js';
-import { loadXxh64 } from '../hash/index.js';
-import { parseDockerfile } from '../syntax/index.js';
-import type { BaseImageResolver } from '../instructions/index.js';
-import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan } from '../plan/index.js';
-import { parseRunPolicy, type RunPolicy } from './build-limits.js';
-import { openContext } from '../context/index.js';
-import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
-import { openSnapshots } from '../snapshot/index.js';
-import { createLazyOciExecutor } from '../runtime/index.js';
-import { openCache } from '../cache/index.js';
-import { solve } from '../solver/index.js';
-import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
-import { interruptSignal } from './interrupt.js';
-import { runtimeStateDir } from './runtime-state.js';
-import { buildOps } from '../ops/index.js';
-import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
-import { readSecretFlags, readSshFlags } from './build-secrets.js';
-import { openBuildInput, type BuildInput } from './build-input.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { fullName, type Reference } from '../store/index.js';
+import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
+import { UserError, isUserError } from '../util/index.js';
+import { parseTagName } from '../image/index.js';
+import { createRenderer, type ProgressMode } from '../progress/index.js';
 import type { Compression } from '../layer/index.js';
-import { makePuller, makeRegistryHttp, pushNamed, pushOptions, type Puller } from './registry.js';
 import type { PushOptions } from '../registry/index.js';
-import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
-import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
-import { openCacheEnds, type CacheEnds } from './cache-ends.js';
-import { runnablePlatform } from './platform.js';
+import { interruptSignal } from './interrupt.js';
+import { readSecretFlags, readSshFlags } from './build-secrets.js';
+import { registryOptions } from './registry-options.js';
+import {
+  BAD_CACHE_FILTER,
+  build,
+  makeRegistryClient,
+  openApiStore,
+  parseBuildArgs,
+  parseBuildNetwork,
+  parseCacheFrom,
+  parseCacheTo,
+  parseRunPolicy,
+  parseSourceDateEpoch,
+  pushNamed,
+  pushOptions,
+  writeOutput,
+  type BuildResult,
+} from '../api/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -50,7 +41,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
   const net = parseBuildNetwork(flags.network, flags.addHost);
   if (!net.ok) {
-    ctx.stderr.write(`error: ${net.error}\n`);
+    ctx.stderr.write(`error: ${net.error}
+`);
     return 2;
   }
   const policy = parseRunPolicy(flags);
@@ -101,16 +93,46 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     ? parseSourceDateEpoch(buildArgs.get('SOURCE_DATE_EPOCH'), '--build-arg SOURCE_DATE_EPOCH')
     : parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
-  const store = await openCliStore(root);
+  const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
   // Hooked before stdin is read: Ctrl-C while a context tar streams in still removes its temp dir.
   const interrupt = interruptSignal(() => new UserError('build.interrupted', 'build interrupted'));
-  let input: BuildInput | undefined;
+  let built: BuildResult;
   try {
-    input = await openBuildInput(store, { cwd: ctx.cwd, context, file: flags.file, stdin: process.stdin, signal: interrupt.signal });
-    const built: { image?: CommittedImage } = {};
-    const code = await buildFrom(ctx, root, store, input, built, { flags, t0, mode, labels, output: output?.type === 'image' ? undefined : output, tags: uniqueRefs([...tags, ...named]), buildArgs, sourceDateEpoch, cacheTo, cacheFrom, secrets: secrets.value, sshAgents: sshAgents.value, policy: policy.value, net: net.value, signal: interrupt.signal });
-    if (code !== 0 || !built.image || !pushes.length) return code;
-    return await pushBuilt(ctx, store, built.image, pushes, pushOpts!, mode, interrupt.signal);
+    built = await build(
+      {
+        root,
+        cwd: ctx.cwd,
+        context: context === '-' ? process.stdin : context,
+        ...(flags.file !== undefined ? { dockerfile: flags.file } : {}),
+        stdin: process.stdin,
+        tags: [...tags, ...named],
+        names: flags.tag,
+        buildArgs,
+        ...(flags.target !== undefined ? { target: flags.target } : {}),
+        labels,
+        noCache: !flags.cache,
+        noCacheStages: flags.cacheFilter,
+        pull: flags.pull === true,
+        ...(flags.platform ? { platform: flags.platform } : {}),
+        network: net.value.network,
+        extraHosts: net.value.extraHosts,
+        policy: policy.value,
+        compression: flags.compression as Compression,
+        secrets: secrets.value,
+        sshAgents: sshAgents.value,
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        cacheFrom,
+        cacheTo,
+        ...(output && output.type !== 'image' ? { output } : {}),
+        registry: registryOptions(ctx),
+        ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+      },
+      { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => ctx.stderr.write(formatDiagnostic(d) + '\n'), signal: interrupt.signal, startedAt: t0 },
+    ).finally(() => renderer.close());
+    if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), built.imageId, '--iidfile');
+    if (flags.metadataFile) await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(built.metadata, null, 2) + '\n', '--metadata-file');
+    if (!pushes.length) return 0;
+    return await pushBuilt(ctx, root, built, pushes, pushOpts!, mode, interrupt.signal);
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -118,168 +140,15 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
       ctx.stderr.write(`error: ${(interrupt.signal.reason as Error).message}\n`);
       return interrupt.exitCode;
     }
+    // Each diagnostic was printed as it came (onDiagnostic).
+    if (e instanceof DiagnosticError) return 1;
+    if (isUserError(e) && e.code === BAD_CACHE_FILTER) {
+      ctx.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
     throw e;
   } finally {
     interrupt.dispose();
-    await input?.dispose();
-  }
-}
-
-interface BuildSettings {
-  readonly flags: BuildFlags;
-  readonly t0: number;
-  readonly mode: ProgressMode;
-  readonly labels: Record<string, string>;
-  readonly output: { type: FileOutputType; dest: string } | undefined;
-  readonly tags: readonly Reference[];
-  readonly buildArgs: Map<string, string>;
-  readonly sourceDateEpoch: number | undefined;
-  readonly cacheTo: readonly CacheToSpec[];
-  readonly cacheFrom: readonly CacheFromSpec[];
-  /** `--secret` values by id and `--ssh` agent sockets by id, read by the CLI. */
-  readonly secrets: Map<string, Uint8Array>;
-  readonly sshAgents: Map<string, string>;
-  /** `--allow` and the RUN resource limits. */
-  readonly policy: RunPolicy;
-  /** `--network` and `--add-host`. */
-  readonly net: BuildNetwork;
-  readonly signal: AbortSignal;
-}
-
-async function buildFrom(ctx: CliContext, root: string, store: Store, input: BuildInput, built: { image?: CommittedImage }, s: BuildSettings): Promise<number> {
-  // TARGETPLATFORM: --platform (one this machine can run), else the host's; steps run here either way.
-  const platform = s.flags.platform ? runnablePlatform(s.flags.platform) : hostPlatform();
-  // Made before planning: base images are pulled while the Dockerfile resolves, and their
-  // progress is part of the build's event stream.
-  const renderer = createRenderer(s.mode, s.mode === 'quiet' ? ctx.stdout : ctx.stderr);
-  const emit = (e: BuildEvent) => renderer.sink(e);
-  const puller = makePuller(ctx, root, store, platform, { always: s.flags.pull === true, emit, t0: s.t0, signal: s.signal });
-  const cacheEnds = openCacheEnds(ctx, s.cacheFrom, s.cacheTo);
-  try {
-    return await buildWith(ctx, root, store, input, s, platform, puller, emit, cacheEnds, built);
-  } finally {
-    await cacheEnds.close();
-    await puller.close();
-    renderer.close();
-  }
-}
-
-async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, emit: (e: BuildEvent) => void, cacheEnds: CacheEnds, built: { image?: CommittedImage }): Promise<number> {
-  const { flags, t0, labels, output, tags, buildArgs } = s;
-  // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
-  // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
-  const file = new SourceFile(input.dockerfileName, input.text);
-  const parsed = parseDockerfile(file);
-  let diags: Diagnostic[] = [...parsed.diagnostics];
-  let plan;
-  if (parsed.ast) {
-    // A missing base is pulled here, before planning: its Env and ONBUILD shape the plan.
-    const images: BaseImageResolver = {
-      config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
-    };
-    const opts = { buildArgs, target: flags.target, targetPlatform: platform, buildPlatform: hostPlatform(), checkReference: checkBaseReference };
-    // Every image the target needs starts pulling now, all at once: a first plan without the
-    // images' configs names them (FROM lines expand with global ARGs only), and the real plan
-    // below waits for each one as it gets to it.
-    puller.prefetch(imagesOf(planDockerfile(parsed.ast, opts).plan));
-    const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
-    diags = planned.diagnostics;
-    plan = planned.plan;
-    if (plan) diags.push(...checkEntitlements(plan, s.policy.allowed, file));
-  }
-  for (const d of diags) ctx.stderr.write(formatDiagnostic(d) + '\n');
-  if (!plan || diags.some((d) => d.severity === 'error')) return 1;
-  const noCacheStages = new Set<number>();
-  for (const f of flags.cacheFilter) {
-    const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
-    if (i < 0 || i >= plan.allStageNames.length) {
-      ctx.stderr.write(`error: --no-cache-filter ${f}: no such stage\n`);
-      return 2;
-    }
-    noCacheStages.add(i);
-  }
-
-  const opened = await openContext({
-    contextDir: input.contextDir,
-    dockerfile: input.dockerfilePath,
-    ...(input.persistentStatCache ? { storeRoot: root } : {}),
-    hasher: loadXxh64,
-  });
-  if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
-  const buildContext = opened.value;
-
-  const lease = await store.lease();
-  let stateDir: Promise<string> | undefined;
-  try {
-    s.signal.throwIfAborted();
-    const at = () => Math.round(performance.now() - t0);
-    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at });
-    const deps = {
-      store,
-      blobs: lease.blobs,
-      protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
-      snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
-      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)), ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}) }),
-      context: buildContext,
-      platform,
-      ...(s.sourceDateEpoch !== undefined ? { sourceDateEpoch: s.sourceDateEpoch } : {}),
-      compression: flags.compression as Compression,
-      incrementalCopy: flags.cache && noCacheStages.size === 0,
-      signal: s.signal,
-      network: s.net.network,
-      extraHosts: s.net.extraHosts,
-      limits: s.policy.limits,
-      secrets: s.secrets,
-      sshAgents: s.sshAgents,
-      ensureImage: (ref: string) => puller.ensure(ref),
-    };
-    const result = await solve(plan, buildOps(deps), { cache: imports.view, emit, noCache: !flags.cache, noCacheStages, signal: s.signal, startedAt: t0 });
-    let draft = result.target.draft;
-    if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
-    draft = withInlineCache(draft, s.cacheTo.some((t) => t.type === 'inline') ? imports : undefined, result.target.key);
-    const settled = settleTimes(draft, s.sourceDateEpoch);
-    // The result keeps its layers when it is tagged or written out; an untagged build whose steps
-    // all hit imported records fetches nothing (its image ID is still printed).
-    if (tags.length || output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
-    const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
-    for (const t of tags) await store.setTag(t, image.manifestDescriptor);
-    built.image = image;
-    if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
-    for (const [i, spec] of s.cacheTo.entries()) {
-      const dest = cacheEnds.dests[i];
-      if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
-    }
-    await imports.persist();
-    const names = flags.tag;
-    if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), image.id, '--iidfile');
-    if (flags.metadataFile) {
-      const meta: BuildMetadata = {
-        'containerimage.digest': image.manifestDescriptor.digest,
-        'containerimage.config.digest': image.id,
-        ...(names.length ? { 'image.name': names.join(',') } : {}),
-        'wharf.steps': stepsWithLines(result.steps, plan, file),
-        'wharf.context': buildContext.stats(),
-      };
-      await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(meta, null, 2) + '\n', '--metadata-file');
-    }
-    emit({
-      type: 'build-done',
-      ...(names[0] ? { name: names[0] } : {}),
-      imageId: image.id,
-      durationMs: Math.round(performance.now() - t0),
-      steps: result.steps.length,
-      cached: result.steps.filter((s) => s.cached).length,
-      context: buildContext.stats(),
-      ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
-      at: Math.round(performance.now() - t0),
-    });
-    return 0;
-  } finally {
-    // Fingerprints taken before a failure are still right: keep them for the next attempt.
-    await buildContext.close().catch(() => {});
-    await lease.release();
-    const made = await stateDir?.catch(() => undefined);
-    if (made) await rm(made, { recursive: true, force: true });
   }
 }
 
@@ -312,14 +181,16 @@ const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) 
  * here and says so. Lines as `docker push` prints them go to stderr, with the build's output (a
  * `pushed` event with --progress json).
  */
-async function pushBuilt(ctx: CliContext, store: Store, image: CommittedImage, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<number> {
+async function pushBuilt(ctx: CliContext, root: string, built: BuildResult, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<number> {
+  const image = built.image;
+  const store = await openApiStore(root);
   const plain = mode === 'tty' || mode === 'plain';
-  const http = makeRegistryHttp(ctx);
+  const http = makeRegistryClient(registryOptions(ctx));
   try {
     for (const n of names) {
       const tagged: Reference = n.tag ? n : { ...n, tag: 'latest' };
       try {
-        const r = await pushNamed(http, store, tagged, { ...opts, signal }, plain ? ctx.stderr : undefined);
+        const r = await pushNamed(http, store, tagged, { ...opts, signal }, plain ? (line) => ctx.stderr.write(line + '\n') : undefined);
         // --progress json keeps stderr one JSON event per line; quiet prints nothing more.
         if (plain) ctx.stderr.write(`pushed ${fullName(tagged)}@${r.digest}\n`);
         else if (mode === 'json') ctx.stderr.write(JSON.stringify({ type: 'pushed', name: fullName(tagged), digest: r.digest, size: r.size, mediaType: r.mediaType }) + '\n');
@@ -333,48 +204,4 @@ async function pushBuilt(ctx: CliContext, store: Store, image: CommittedImage, n
   } finally {
     await http.close();
   }
-}
-
-/** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
-async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: string): Promise<void> {
-  const img = { manifest: image.manifest };
-  if (type === 'local') return exportRootfs(store, img, dest);
-  if (type === 'tar') {
-    const scratch = await store.tempDir('export');
-    try {
-      return await exportRootfsTar(store, img, dest, scratch);
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-  }
-  // Without -t the archive holds the image unnamed (docker allows that too).
-  await writeArchive(store, [{ target: image.manifestDescriptor, manifest: image.manifest, id: image.id, ...(ref ? { ref } : {}) }], dest);
-}
-
-/** The image is built and tagged by now; a bad output path is the user's to fix, not a crash. */
-async function writeOutput(path: string, data: string, flag: string): Promise<void> {
-  try {
-    await writeFile(path, data);
-  } catch (e) {
-    throw new UserError('build.output-unwritable', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'the image was built and tagged; give a writable file path');
-  }
-}
-
-/** The ids of every RUN --mount=type=cache of the plan (an id defaults to the target). */
-function cacheMountIds(plan: Plan): string[] {
-  const ids: string[] = [];
-  for (const stage of plan.stages) {
-    for (const v of stage.vertices) if (v.kind === 'run') for (const m of v.instruction.mounts) if (m.type === 'cache') ids.push(m.id ?? m.target!);
-  }
-  return ids;
-}
-
-/** The images a plan reads: stages' FROM bases, COPY --from and mount from= images. */
-function imagesOf(plan: Plan | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const st of plan?.stages ?? []) {
-    if (st.base.kind === 'image') out.add(st.base.ref);
-    for (const i of st.images) out.add(i);
-  }
-  return out;
 }

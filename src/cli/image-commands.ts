@@ -1,9 +1,9 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, familiarRepository, type Store, type TagEntry } from '../store/index.js';
-import { openCliStore } from './open-store.js';
+import { familiarName, familiarRepository, type Store } from '../store/index.js';
+import { openApiStore as openCliStore, openStore } from '../api/index.js';
 import { UserError } from '../util/index.js';
-import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
+import { loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
@@ -50,109 +50,70 @@ function table(out: Out, rows: string[][]): void {
 
 const shortId = (id: Sha256): string => sha256Hex(id).slice(0, 12);
 
-/** A name, or an image ID (prefix) when no tag has that name — as docker resolves them. */
-async function findImage(store: Store, name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }> {
-  const idPrefix = /^(?:sha256:)?([0-9a-f]{4,64})$/.exec(name)?.[1];
-  const all = await store.tags();
-  if (!idPrefix || (await store.resolve(parseImageName(name)))) {
-    const image = await loadImage(store, name);
-    return { image, tags: await tagsOf(store, all, image.id) };
-  }
-  const matches = new Map<Sha256, LoadedImage>();
-  for (const t of all) {
-    const img = await loadDescriptor(store, t.ref, t.descriptor);
-    if (sha256Hex(img.id).startsWith(idPrefix)) matches.set(img.id, img);
-  }
-  if (matches.size > 1) throw new UserError('image.ambiguous-id', `image ID prefix ${name} matches ${matches.size} images`, 'give more digits of the ID');
-  const image = [...matches.values()][0];
-  if (!image) throw notFound(name, store);
-  return { image, tags: await tagsOf(store, all, image.id) };
-}
-
-async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEntry[]> {
-  const out: TagEntry[] = [];
-  for (const t of all) if ((await loadDescriptor(store, t.ref, t.descriptor).catch(() => undefined))?.id === id) out.push(t);
-  return out;
-}
-
 export async function images(ctx: CliContext, root: string, format: 'table' | 'json', digests = false): Promise<number> {
-  const store = await openCliStore(root);
+  const store = await openStore(root);
   const now = new Date();
-  const rows = [];
-  for (const t of await store.tags()) {
-    try {
-      rows.push({ t, img: await loadDescriptor(store, t.ref, t.descriptor) });
-    } catch (e) {
-      // One damaged image should not hide the others; fsck says more.
-      ctx.stderr.write(`warning: ${familiarName(t.ref)}: ${(e as Error).message} (run \`wharf fsck\`)\n`);
-    }
-  }
-  rows.sort((a, b) => (b.img.config.created ?? '').localeCompare(a.img.config.created ?? '') || a.t.name.localeCompare(b.t.name));
+  const { entries, warnings } = await store.images();
+  // One damaged image should not hide the others; fsck says more.
+  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   if (format === 'json') {
-    for (const { t, img } of rows) {
+    for (const e of entries) {
       const line = {
-        ID: shortId(img.id),
-        Repository: familiarRepository(t.ref),
-        Tag: t.ref.tag,
-        Digest: t.descriptor.digest,
-        CreatedAt: img.config.created ?? '',
-        CreatedSince: humanSince(img.config.created, now),
-        Size: humanSize(imageSize(img)),
+        ID: shortId(e.image.id),
+        Repository: familiarRepository(e.ref),
+        Tag: e.ref.tag,
+        Digest: e.digest,
+        CreatedAt: e.image.config.created ?? '',
+        CreatedSince: humanSince(e.image.config.created, now),
+        Size: humanSize(e.size),
       };
       ctx.stdout.write(JSON.stringify(line) + '\n');
     }
     return 0;
   }
   // --digests: the digest the registry knows the image by (recorded by pull), as docker shows it.
-  const digestOf = (t: TagEntry) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION]?.split('@')[1] ?? '<none>';
   table(ctx.stdout, [
     digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', ...(digests ? [digestOf(t)] : []), shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
+    ...entries.map((e) => [familiarRepository(e.ref), e.ref.tag ?? '<none>', ...(digests ? [e.repoDigest?.split('@')[1] ?? '<none>'] : []), shortId(e.image.id), humanSince(e.image.config.created, now), humanSize(e.size)]),
   ]);
   return 0;
 }
 
 export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const store = await openCliStore(root);
+  const store = await openStore(root);
   const views = [];
-  for (const n of names) {
-    const { image, tags } = await findImage(store, n);
-    const digests = tags.flatMap((t) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION] ?? []);
-    views.push(inspectView(image, tags.map((t) => familiarName(t.ref)), digests));
-  }
+  for (const n of names) views.push(await store.inspect(n));
   ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
   return 0;
 }
 
 export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
-  const store = await openCliStore(root);
-  const { image } = await findImage(store, name);
+  const store = await openStore(root);
+  const { image, rows } = await store.history(name);
   const now = new Date();
   const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
   table(ctx.stdout, [
     ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
-    ...historyRows(image).map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
+    ...rows.map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
   ]);
   return 0;
 }
 
 export async function tag(ctx: CliContext, root: string, src: string, dst: string): Promise<number> {
-  const store = await openCliStore(root);
-  const to = parseTagName(dst, 'wharf tag SOURCE');
-  const { image } = await findImage(store, src);
-  await store.setTag(to, image.target);
+  // Checked first, so the message names this command.
+  parseTagName(dst, 'wharf tag SOURCE');
+  const store = await openStore(root);
+  await store.tag(src, dst);
   return 0;
 }
 
 export async function rmi(ctx: CliContext, root: string, names: string[], force = false): Promise<number> {
-  const store = await openCliStore(root);
+  const images = await openStore(root);
+  const store = images.store;
   let failed = 0;
   for (const n of names) {
     try {
-      for (const ref of await refsToRemove(store, n, force)) {
-        await store.removeTag(ref);
-        ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
-      }
+      for (const ref of await images.rmi(n, force)) ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       ctx.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
@@ -167,17 +128,6 @@ export async function rmi(ctx: CliContext, root: string, names: string[], force 
 
 function warnAll(ctx: CliContext, warnings: readonly string[]): void {
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
-}
-
-/** A tag removes itself; an image ID removes its only tag, or all of them with --force (as docker). */
-async function refsToRemove(store: Store, name: string, force: boolean): Promise<TagEntry['ref'][]> {
-  const ref = parseImageName(name);
-  if (!ref.digest && (await store.resolve(ref))) return [ref];
-  const { image, tags } = await findImage(store, name);
-  if (tags.length > 1 && !force) {
-    throw new UserError('image.rmi-conflict', `unable to delete ${shortId(image.id)}: it is tagged ${tags.map((t) => familiarName(t.ref)).join(', ')}`, 'remove the tags by name, or pass --force to remove them all');
-  }
-  return tags.map((t) => t.ref);
 }
 
 export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: boolean } = { cacheMounts: false }): Promise<number> {

@@ -1,11 +1,10 @@
 import { readRegularFile, UserError, hostPlatform } from '../util/index.js';
 import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
-import { MAX_DOCKERFILE_BYTES } from './build-input.js';
+import { MAX_DOCKERFILE_BYTES } from '../api/index.js';
 import { SourceFile, formatDiagnostic } from '../diag/index.js';
 import { parseDockerfile } from '../syntax/index.js';
-import { parseBuildArgs, parsePlatform } from './build-args.js';
-import { checkBaseReference } from './base-reference.js';
+import { checkBaseReference, parseBuildArgs, parsePlatform } from '../api/index.js';
 import { planDockerfile, renderPlanDot, renderPlanJson, renderPlanText } from '../plan/index.js';
 
 export interface PlanCommandOptions {

@@ -1,64 +1,28 @@
 /**
- * The CLI's registry wiring: the one place a RegistryHttp is made (makeRegistryHttp), the puller a
- * build's FROM uses, `wharf pull`, and `wharf push` (which `build --push` shares).
+ * The CLI's registry wiring: the one place a registry client is made from the environment
+ * (makeRegistryHttp), `wharf pull`, and `wharf push` (which `build --push` shares).
  */
-import { familiarName, fullName, type Reference, type Store } from '../store/index.js';
-import { loadImage, parseImageName } from '../image/index.js';
-import { openSnapshots } from '../snapshot/index.js';
-import { createRegistryHttp, pullImage, pushImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryHttp } from '../registry/index.js';
-import type { Compression } from '../layer/index.js';
-import { parseSize } from './build-limits.js';
-import { hostPlatform, isUserError, UserError, type Platform } from '../util/index.js';
-import { pullRenderer, type PullProgress } from '../progress/index.js';
+import { pullRenderer } from '../progress/index.js';
 import type { CliContext } from './context.js';
-import { openCliStore } from './open-store.js';
-import { parsePlatform } from './build-args.js';
 import { registryOptions } from './registry-options.js';
+import { UserError } from '../util/index.js';
+import { pull, push, parseImageName, familiarName, fullName, makeRegistryClient, type PushFlags, type Reference, type RegistryClient } from '../api/index.js';
 
 /** The registry client every command uses (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
 export function makeRegistryHttp(ctx: CliContext, flags: { insecureRegistry?: string[] } = {}): RegistryClient {
-  return createRegistryHttp(registryOptions(ctx, flags));
-}
-
-async function withRegistry<T>(ctx: CliContext, use: (http: RegistryClient) => Promise<T>): Promise<T> {
-  const http = makeRegistryHttp(ctx);
-  try {
-    return await use(http);
-  } finally {
-    await http.close();
-  }
-}
-
-/** A registry PullEvent as progress reports it (the image named, times since `t0`). */
-export function pullProgress(image: string, t0: number): (e: PullEvent) => PullProgress {
-  return (e) => ({
-    type: 'pull',
-    image,
-    state: e.type === 'resolved' ? 'resolved' : e.state,
-    digest: e.digest,
-    bytes: e.type === 'layer' ? e.bytes : 0,
-    total: e.type === 'layer' ? e.total : 0,
-    at: Math.round(performance.now() - t0),
-  });
+  return makeRegistryClient(registryOptions(ctx, flags));
 }
 
 export async function pullCmd(ctx: CliContext, root: string, name: string, opts: { platform?: string; quiet?: boolean }): Promise<number> {
   const ref = parseImageName(name);
-  const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
-  const store = await openCliStore(root);
   const full = fullName(ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' });
   const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
   if (!opts.quiet) ctx.stdout.write(`${ref.digest ?? tagged.tag}: Pulling from ${ref.path}\n`);
   // On a tty, one line per layer updated in place (as docker pull draws them); plain lines otherwise.
   const renderer = opts.quiet ? undefined : pullRenderer(ctx.stdout.isTTY ? 'tty' : 'plain', ctx.stdout as NodeJS.WritableStream & { columns?: number });
-  const toProgress = pullProgress(familiarName(tagged), performance.now());
   let r;
   try {
-    r = await withRegistry(ctx, (http) => pullImage(http, store, tagged, {
-      platform,
-      snapshots: openSnapshots(root, store),
-      ...(renderer ? { onEvent: (e: PullEvent) => renderer.sink(toProgress(e)) } : {}),
-    }));
+    r = await pull({ root, name, registry: registryOptions(ctx), ...(opts.platform ? { platform: opts.platform } : {}) }, renderer ? { onEvent: (e) => renderer.sink(e) } : {});
   } finally {
     renderer?.close();
   }
@@ -70,132 +34,12 @@ export async function pullCmd(ctx: CliContext, root: string, name: string, opts:
   return 0;
 }
 
-/**
- * What a build's FROM calls for an image: pulls it when the store lacks it (or always, with
- * --pull), once per name per build. Pull progress goes to the build's event stream (`emit`).
- */
-export interface Puller {
-  ensure(ref: string): Promise<void>;
-  /** Starts pulling these now, all at once; ensure() later waits for the same pull. */
-  prefetch(refs: Iterable<string>): void;
-  close(): Promise<void>;
-}
-
-export interface PullerOptions {
-  /** --pull: pull even what the store has (re-resolve tags). */
-  readonly always?: boolean;
-  readonly emit?: (e: PullProgress) => void;
-  /** When the build began (event times are from it). */
-  readonly t0?: number;
-  readonly signal?: AbortSignal;
-}
-
-export function makePuller(ctx: CliContext, root: string, store: Store, platform: Platform, o: PullerOptions = {}): Puller {
-  const { always = false, emit = () => {}, t0 = performance.now() } = o;
-  const pulls = new Map<string, Promise<void>>();
-  // Aborted by close(): a build that fails while prefetched pulls run does not wait for them.
-  const stop = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
-  // Made on the first pull: a build from images the store has never loads the HTTP client.
-  let client: RegistryClient | undefined;
-  const snapshots = openSnapshots(root, store);
-  async function pull(name: string): Promise<void> {
-    if (!always) {
-      // An image stored for another platform (an earlier pull without --platform) is pulled
-      // again for this one, as docker does; the tag then names this platform's image.
-      const have = await loadImage(store, name, platform).then((img) => matches(img.config, platform), (e: unknown) => {
-        if (isUserError(e) && e.code === 'image.not-found') return false;
-        throw e;
-      });
-      if (have) return;
-    }
-    const ref = parseImageName(name);
-    const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
-    const toProgress = pullProgress(familiarName(tagged), t0);
-    client ??= makeRegistryHttp(ctx);
-    await pullImage(client, store, tagged, { platform, snapshots, signal, onEvent: (e) => emit(toProgress(e)) }).catch((e: unknown) => {
-      throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint) : e;
-    });
-  }
-  const ensure = (name: string) => {
-    let p = pulls.get(name);
-    if (!p) pulls.set(name, (p = pull(name)));
-    return p;
-  };
-  return {
-    ensure,
-    prefetch(refs) {
-      // A failure is reported by the step that needs the image (its ensure() gets the same promise).
-      for (const r of refs) ensure(r).catch(() => undefined);
-    },
-    async close() {
-      // A prefetched pull the build never waited for (it failed first) must not outlive the client.
-      stop.abort(new UserError('build.interrupted', 'the build stopped'));
-      await Promise.allSettled(pulls.values());
-      await client?.close();
-    },
-  };
-}
-
-/** What `wharf push` and `wharf build --push` take besides the names. */
-export interface PushFlags {
-  readonly compression?: string;
-  readonly format?: string;
-  readonly chunkSize?: string;
-}
-
-const WIRE_COMPRESSIONS = ['gzip', 'zstd', 'none'] as const;
-const FORMATS = ['docker', 'oci'] as const;
-
-/** The push options the flags give; a bad value is a UserError naming the flag. */
-export function pushOptions(flags: PushFlags, flagPrefix = ''): PushOptions {
-  const compression = flags.compression ?? 'gzip';
-  if (!(WIRE_COMPRESSIONS as readonly string[]).includes(compression)) {
-    throw new UserError('cli.bad-flag', `--${flagPrefix}compression ${compression}: not a layer compression`, `use one of ${WIRE_COMPRESSIONS.join(', ')}`);
-  }
-  const format = flags.format ?? 'docker';
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError('cli.bad-flag', `--format ${format}: not a manifest format`, 'use docker (schema2, the default) or oci');
-  let chunkSize: number | undefined;
-  if (flags.chunkSize !== undefined) {
-    chunkSize = parseSize(flags.chunkSize);
-    if (!chunkSize || chunkSize < 1024) throw new UserError('cli.bad-flag', `--chunk-size ${flags.chunkSize}: not a size of at least 1k`, 'e.g. --chunk-size 5m');
-  }
-  return { compression: compression as Compression, format: format as PushFormat, ...(chunkSize ? { chunkSize } : {}) };
-}
-
-/** Plain lines as `docker push` prints them, one per layer once it is settled. */
-function pushLines(out: NodeJS.WritableStream): (e: PushEvent) => void {
-  return (e) => {
-    if (e.state === 'compressing') return;
-    const what = e.state === 'pushed' ? 'Pushed' : e.state === 'exists' ? 'Layer already exists' : `Mounted from ${e.from ?? ''}`;
-    out.write(`${shortId(e.digest)}: ${what}\n`);
-  };
-}
-
-/**
- * Pushes a stored image under one name: `The push refers to repository [...]`, a line per layer
- * and `TAG: digest: sha256:… size: N`, as docker prints them, to `out` (nothing when quiet).
- */
-export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, out: NodeJS.WritableStream | undefined): Promise<PushResult> {
-  if (out) out.write(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]\n`);
-  const r = await pushImage(http, store, tagged, { ...opts, ...(out ? { onEvent: pushLines(out) } : {}) });
-  if (out) out.write(`${r.tag}: digest: ${r.digest} size: ${r.size}\n`);
-  return r;
-}
-
 /** `wharf push NAME[:TAG]`: prints what docker push prints. */
 export async function pushCmd(ctx: CliContext, root: string, name: string, opts: PushFlags & { quiet?: boolean }): Promise<number> {
   const ref = parseImageName(name);
   if (ref.digest) throw new UserError('cli.bad-reference', `wharf push ${name}: push a tag, not a digest`, 'e.g. wharf push registry:5000/app:1');
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
-  const options = pushOptions(opts);
-  const store = await openCliStore(root);
-  await withRegistry(ctx, (http) => pushNamed(http, store, tagged, options, opts.quiet ? undefined : ctx.stdout));
+  await push({ root, name, registry: registryOptions(ctx), ...opts }, opts.quiet ? {} : { onEvent: (line) => ctx.stdout.write(line + '\n') });
   if (opts.quiet) ctx.stdout.write(`${fullName(tagged)}\n`);
   return 0;
-}
-
-/** A config without os/architecture is taken to be for any platform. */
-function matches(config: { os?: string; architecture?: string }, p: Platform): boolean {
-  return (!config.os || config.os === p.os) && (!config.architecture || config.architecture === p.architecture);
 }

@@ -1,14 +1,8 @@
-// Implementation of `wharf run`, loaded lazily by its command module.
-import { rm } from 'node:fs/promises';
+// Implementation of `wharf run`, loaded lazily by its command module: flags, env and printing.
 import { UserError } from '../util/index.js';
-import { loadImage } from '../image/index.js';
-import { openCliStore } from './open-store.js';
-import { openSnapshots } from '../snapshot/index.js';
-import { createOciExecutor, type NetworkMode } from '../runtime/index.js';
-import { layersOf, runInContainer } from '../ops/index.js';
+import { run as runContainer } from '../api/index.js';
 import type { CliContext } from './context.js';
 import { interruptSignal } from './interrupt.js';
-import { runtimeStateDir } from './runtime-state.js';
 
 export interface RunOptions {
   readonly env: string[];
@@ -23,31 +17,27 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
     throw new UserError('cli.bad-flag', `--network ${opts.network} is not supported`, 'use --network none (loopback only, the default) or --network host');
   }
   if (!['auto', 'runc', 'crun'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, runc or crun');
-  const store = await openCliStore(root);
-  const img = await loadImage(store, image);
-  const c = img.config.config ?? {};
-  const args = [...(c.Entrypoint ?? []), ...(cmd.length ? cmd : (c.Cmd ?? []))];
-  if (!args.length) throw new UserError('run.no-command', `image ${image} has no Entrypoint or Cmd`, `give a command: wharf run ${image} sh -c '...'`);
-  const env = [...(c.Env ?? []), ...opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`))];
-
-  const stateDir = await runtimeStateDir(store);
   const interrupt = interruptSignal(() => new Error('interrupted'));
   try {
-    const executor = await createOciExecutor({ stateDir, runtime: opts.runtime as 'auto' | 'runc' | 'crun', ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}) });
-    const status = await runInContainer(
-      { store, snapshots: openSnapshots(root, store), executor },
-      layersOf(img),
-      { args, env, user: opts.user ?? c.User, cwd: opts.workdir ?? (c.WorkingDir || '/'), network: opts.network as NetworkMode },
-      [],
-      { stdout: (l) => ctx.stdout.write(l + '\n'), stderr: (l) => ctx.stderr.write(l + '\n') },
-      interrupt.signal,
+    const { exitCode } = await runContainer(
+      {
+        root,
+        image,
+        cmd,
+        env: opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`)),
+        ...(opts.user !== undefined ? { user: opts.user } : {}),
+        ...(opts.workdir !== undefined ? { workdir: opts.workdir } : {}),
+        network: opts.network,
+        runtime: opts.runtime as 'auto' | 'runc' | 'crun',
+        ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+      },
+      { onStdout: (l) => ctx.stdout.write(l + '\n'), onStderr: (l) => ctx.stderr.write(l + '\n'), signal: interrupt.signal },
     );
-    return status.exitCode;
+    return exitCode;
   } catch (e) {
     if (interrupt.signal.aborted) return interrupt.exitCode;
     throw e;
   } finally {
     interrupt.dispose();
-    await rm(stateDir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runnablePlatform } from '../../src/cli/platform.js';
+import { runnablePlatform } from '../../src/api/platform.js';
 import { isUserError } from '../../src/util/index.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };

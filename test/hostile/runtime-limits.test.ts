@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
-import { parseRunPolicy, parseSize } from '../../src/cli/build-limits.js';
+import { parseRunPolicy, parseSize } from '../../src/api/build-limits.js';
 
 const suite = busyboxStoreForFile('wharf-limits-');
 

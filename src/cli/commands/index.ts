@@ -18,6 +18,7 @@ import { register as run } from './run.js';
 import { register as login } from './login.js';
 import { register as pull } from './pull.js';
 import { register as push } from './push.js';
+import { register as serve } from './serve.js';
 
 /**
  * Every command, in the order `wharf --help` lists them. Each module registers its options and
@@ -43,4 +44,5 @@ export const commands: RegisterCommand[] = [
   push,
   run,
   login,
+  serve,
 ];

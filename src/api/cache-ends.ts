@@ -1,12 +1,11 @@
 // The cache sources and destinations a build's --cache-from / --cache-to specs name, and the
 // registry client they share (made only when a spec names a registry).
 import { resolve } from 'node:path';
-import type { CliContext } from './context.js';
 import { localCacheDest, localCacheSource, type CacheDestIo, type CacheSourceIo } from './cache-io.js';
 import type { CacheFromSpec, CacheToSpec } from './cache-options.js';
 import { registryCacheDest, registryCacheSource } from './cache-registry.js';
-import { makeRegistryHttp } from './registry.js';
-import type { RegistryClient } from '../registry/index.js';
+import { makeRegistryClient } from './registry.js';
+import type { RegistryClient, RegistryClientOptions } from '../registry/index.js';
 
 export interface CacheEnds {
   readonly sources: readonly CacheSourceIo[];
@@ -15,9 +14,10 @@ export interface CacheEnds {
   close(): Promise<void>;
 }
 
-export function openCacheEnds(ctx: CliContext, from: readonly CacheFromSpec[], to: readonly CacheToSpec[]): CacheEnds {
+/** `at.cwd` resolves relative local cache dirs; `at.registry` configures the registry client. */
+export function openCacheEnds(ctx: { readonly cwd: string; readonly registry?: RegistryClientOptions | undefined }, from: readonly CacheFromSpec[], to: readonly CacheToSpec[]): CacheEnds {
   let http: RegistryClient | undefined;
-  const client = () => (http ??= makeRegistryHttp(ctx));
+  const client = () => (http ??= makeRegistryClient(ctx.registry));
   const sources = from.map((f) => (f.type === 'local' ? localCacheSource(resolve(ctx.cwd, f.src), `type=local,src=${f.src}`) : registryCacheSource(client(), f.ref, `type=registry,ref=${f.ref}`)));
   const dests = to.map((t) => {
     if (t.type === 'inline') return undefined;

@@ -12,7 +12,7 @@ import { openWireRecords } from '../registry/index.js';
  * the build cache records are kept, and so are the compressed copies push made of tagged layers.
  * It also repairs what a wharf killed mid-build left behind.
  */
-export async function openCliStore(root: string): Promise<Store> {
+export async function openApiStore(root: string): Promise<Store> {
   // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
   await reapDeadRuntimes(join(root, 'tmp'));
   const blobs = new FsBlobStore(root);

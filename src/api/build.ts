@@ -1,0 +1,338 @@
+/**
+ * `build`: a Dockerfile and a context in, an image in the store out. Everything a build does is
+ * here; callers (the CLI, the server, a program importing the library) choose the inputs, render
+ * the events and print the diagnostics.
+ *
+ * Contract: the result is stored and tagged before `build` resolves; a failed or aborted build
+ * leaves the store consistent and no temp dirs or mounts behind. Expected failures are UserErrors
+ * (or a DiagnosticError for a Dockerfile with errors, after each diagnostic went to onDiagnostic).
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
+import { fullName, type Store, type Reference } from '../store/index.js';
+import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
+import { UserError, hostPlatform, type Platform } from '../util/index.js';
+import { loadXxh64 } from '../hash/index.js';
+import { parseDockerfile } from '../syntax/index.js';
+import type { BaseImageResolver } from '../instructions/index.js';
+import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan } from '../plan/index.js';
+import { openContext } from '../context/index.js';
+import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
+import { openSnapshots } from '../snapshot/index.js';
+import { createLazyOciExecutor, type NetworkMode } from '../runtime/index.js';
+import { openCache } from '../cache/index.js';
+import { solve, type StepSummary } from '../solver/index.js';
+import type { BuildEvent } from '../progress/index.js';
+import { buildOps } from '../ops/index.js';
+import type { Compression } from '../layer/index.js';
+import type { RegistryClientOptions } from '../registry/index.js';
+import { runtimeStateDir } from './runtime-state.js';
+import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
+import { openBuildInput, type BuildInput } from './build-input.js';
+import { makePuller, type Puller } from './registry.js';
+import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
+import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
+import { openCacheEnds, type CacheEnds } from './cache-ends.js';
+import { runnablePlatform } from './platform.js';
+import { openApiStore } from './open-store.js';
+import { parseRunPolicy, type RunPolicy } from './build-limits.js';
+import { checkBaseReference } from './base-reference.js';
+
+export interface BuildOptions {
+  /** The store root. */
+  readonly root: string;
+  /** A context directory, or a context tar (plain or compressed; a bare Dockerfile also works) as a stream. */
+  readonly context: string | Readable;
+  /** The Dockerfile: a path (inside the tar for a streamed context); `Dockerfile` of the context by default; `-` reads `stdin`. */
+  readonly dockerfile?: string;
+  /** What `dockerfile: '-'` reads, for a directory context. */
+  readonly stdin?: Readable;
+  /** Relative paths (context, dockerfile, cache dirs, output) resolve from here; the process's by default. */
+  readonly cwd?: string;
+  /** Names for the image (`app:1`, `host:5000/app`). */
+  readonly tags?: readonly (string | Reference)[];
+  /** The names the result reports (metadata `image.name`, the build-done event); the string tags by default. */
+  readonly names?: readonly string[];
+  readonly buildArgs?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  readonly target?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Run every step even when a cached result exists. */
+  readonly noCache?: boolean;
+  /** Stages (names or indexes) whose steps run even when cached. */
+  readonly noCacheStages?: readonly string[];
+  /** Pull FROM images again even when the store has them. */
+  readonly pull?: boolean;
+  /** `os/arch[/variant]`: one this machine can run; the host's by default. */
+  readonly platform?: string;
+  /** Network of RUN steps without RUN --network: default (their own, with outbound NAT; the default), none (loopback only) or host. */
+  readonly network?: NetworkMode;
+  /** /etc/hosts lines (`ip\tname`) for every RUN (build-network.ts parseBuildNetwork makes them from --add-host). */
+  readonly extraHosts?: readonly string[];
+  /** Entitlements and RUN resource limits (build-limits.ts parseRunPolicy makes one from flags). */
+  readonly policy?: RunPolicy;
+  /** How new layers are stored (default none). */
+  readonly compression?: Compression;
+  readonly secrets?: ReadonlyMap<string, Uint8Array>;
+  readonly sshAgents?: ReadonlyMap<string, string>;
+  readonly sourceDateEpoch?: number;
+  /** `--cache-from` / `--cache-to` specs, as strings or parsed. */
+  readonly cacheFrom?: readonly (string | CacheFromSpec)[];
+  readonly cacheTo?: readonly (string | CacheToSpec)[];
+  /** Also write the result: an OCI/docker archive, a rootfs tar or a directory. */
+  readonly output?: { readonly type: FileOutputType; readonly dest: string };
+  /** Credentials dir, TLS, proxies for pulls and registry caches. */
+  readonly registry?: RegistryClientOptions;
+  /** Where the OCI runtime (runc, crun) is looked up: a PATH value. */
+  readonly searchPath?: string;
+  /** An open store to use instead of opening `root` (a server keeps one). */
+  readonly store?: Store;
+}
+
+export interface BuildHooks {
+  /** Progress: steps, logs, pulls, cache, build-done. */
+  readonly onEvent?: (e: BuildEvent) => void;
+  /** Each Dockerfile diagnostic (warnings too), before the build starts. */
+  readonly onDiagnostic?: (d: Diagnostic) => void;
+  /** Aborting cancels the build (running containers are killed, temp state removed). */
+  readonly signal?: AbortSignal;
+  /** performance.now() when the caller started (event times count from it). */
+  readonly startedAt?: number;
+}
+
+export interface BuildResult {
+  /** The image ID (its config digest). */
+  readonly imageId: string;
+  /** The manifest's digest. */
+  readonly digest: string;
+  readonly names: readonly string[];
+  readonly image: CommittedImage;
+  /** Every filesystem step (FROM included), cached or run. */
+  readonly steps: readonly StepSummary[];
+  /** What `--metadata-file` writes. */
+  readonly metadata: BuildMetadata;
+}
+
+export type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
+
+export async function build(o: BuildOptions, hooks: BuildHooks = {}): Promise<BuildResult> {
+  const t0 = hooks.startedAt ?? performance.now();
+  const signal = hooks.signal ?? new AbortController().signal;
+  const cwd = o.cwd ?? resolve('.');
+  const store = o.store ?? (await openApiStore(o.root));
+  const streamed = typeof o.context !== 'string';
+  const input = await openBuildInput(store, {
+    cwd,
+    context: typeof o.context === 'string' ? o.context : '-',
+    file: o.dockerfile,
+    stdin: typeof o.context === 'string' ? (o.stdin ?? emptyStream()) : o.context,
+    signal,
+  }).catch((e: unknown) => {
+    if (streamed && !signal.aborted) (o.context as Readable).resume();
+    throw e;
+  });
+  try {
+    return await buildFrom(o, store, input, { t0, signal, cwd, emit: hooks.onEvent ?? (() => {}), onDiagnostic: hooks.onDiagnostic });
+  } finally {
+    await input.dispose();
+  }
+}
+
+/** The stdin of a directory context: only `-f -` reads it, and a library call has none. */
+const emptyStream = (): Readable => Readable.from([]);
+
+interface Run {
+  readonly t0: number;
+  readonly signal: AbortSignal;
+  readonly cwd: string;
+  readonly emit: (e: BuildEvent) => void;
+  readonly onDiagnostic: ((d: Diagnostic) => void) | undefined;
+}
+
+async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Run): Promise<BuildResult> {
+  // TARGETPLATFORM: --platform (one this machine can run), else the host's; steps run here either way.
+  const platform = o.platform ? runnablePlatform(o.platform) : hostPlatform();
+  const puller = makePuller(o.registry, o.root, store, platform, { always: o.pull === true, emit: r.emit, t0: r.t0, signal: r.signal });
+  const cacheTo = (o.cacheTo ?? []).map((s) => (typeof s === 'string' ? parseCacheTo(s) : s));
+  const cacheFrom = (o.cacheFrom ?? []).map((s) => (typeof s === 'string' ? parseCacheFrom(s) : s));
+  const cacheEnds = openCacheEnds({ cwd: r.cwd, registry: o.registry }, cacheFrom, cacheTo);
+  try {
+    return await buildWith(o, store, input, r, platform, puller, cacheEnds, cacheTo);
+  } finally {
+    await cacheEnds.close();
+    await puller.close();
+  }
+}
+
+async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds, cacheTo: readonly CacheToSpec[]): Promise<BuildResult> {
+  const { t0, emit, signal } = r;
+  const root = o.root;
+  const buildArgs = o.buildArgs instanceof Map ? new Map(o.buildArgs) : new Map(Object.entries(o.buildArgs ?? {}));
+  const tags = uniqueRefs((o.tags ?? []).map((t) => (typeof t === 'string' ? parseTagName(t, '-t') : t)));
+  const names = o.names ?? (o.tags ?? []).filter((t): t is string => typeof t === 'string');
+  const policy = o.policy ?? defaultPolicy(o.network ?? 'default');
+  // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
+  // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
+  const file = new SourceFile(input.dockerfileName, input.text);
+  const parsed = parseDockerfile(file);
+  let diags: Diagnostic[] = [...parsed.diagnostics];
+  let plan;
+  if (parsed.ast) {
+    // A missing base is pulled here, before planning: its Env and ONBUILD shape the plan.
+    const images: BaseImageResolver = {
+      config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
+    };
+    const opts = { buildArgs, target: o.target, targetPlatform: platform, buildPlatform: hostPlatform(), checkReference: checkBaseReference };
+    // Every image the target needs starts pulling now, all at once: a first plan without the
+    // images' configs names them (FROM lines expand with global ARGs only), and the real plan
+    // below waits for each one as it gets to it.
+    puller.prefetch(imagesOf(planDockerfile(parsed.ast, opts).plan));
+    const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
+    diags = planned.diagnostics;
+    plan = planned.plan;
+    if (plan) diags.push(...checkEntitlements(plan, policy.allowed, file));
+  }
+  for (const d of diags) r.onDiagnostic?.(d);
+  if (!plan || diags.some((d) => d.severity === 'error')) throw new DiagnosticError(diags.filter((d) => d.severity === 'error'));
+  const noCacheStages = new Set<number>();
+  for (const f of o.noCacheStages ?? []) {
+    const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
+    if (i < 0 || i >= plan.allStageNames.length) throw new UserError(BAD_CACHE_FILTER, `--no-cache-filter ${f}: no such stage`);
+    noCacheStages.add(i);
+  }
+
+  const opened = await openContext({
+    contextDir: input.contextDir,
+    dockerfile: input.dockerfilePath,
+    ...(input.persistentStatCache ? { storeRoot: root } : {}),
+    hasher: loadXxh64,
+  });
+  if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
+  const buildContext = opened.value;
+
+  const lease = await store.lease();
+  let stateDir: Promise<string> | undefined;
+  try {
+    signal.throwIfAborted();
+    const at = () => Math.round(performance.now() - t0);
+    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at });
+    const deps = {
+      store,
+      blobs: lease.blobs,
+      protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
+      snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
+      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)), ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}) }),
+      context: buildContext,
+      platform,
+      ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
+      compression: o.compression ?? 'none',
+      incrementalCopy: !o.noCache && noCacheStages.size === 0,
+      signal,
+      network: o.network ?? 'default',
+      extraHosts: o.extraHosts ?? [],
+      limits: policy.limits,
+      secrets: new Map(o.secrets ?? []),
+      sshAgents: new Map(o.sshAgents ?? []),
+      ensureImage: (ref: string) => puller.ensure(ref),
+    };
+    const result = await solve(plan, buildOps(deps), { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0 });
+    let draft = result.target.draft;
+    const labels = o.labels ?? {};
+    if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
+    draft = withInlineCache(draft, cacheTo.some((t) => t.type === 'inline') ? imports : undefined, result.target.key);
+    const settled = settleTimes(draft, o.sourceDateEpoch);
+    // The result keeps its layers when it is tagged or written out; an untagged build whose steps
+    // all hit imported records fetches nothing (its image ID is still printed).
+    if (tags.length || o.output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
+    const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
+    for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    if (o.output) await writeOutputImage(store, image, tags[0], o.output.type, resolve(r.cwd, o.output.dest));
+    for (const [i, spec] of cacheTo.entries()) {
+      const dest = cacheEnds.dests[i];
+      if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
+    }
+    await imports.persist();
+    const metadata: BuildMetadata = {
+      'containerimage.digest': image.manifestDescriptor.digest,
+      'containerimage.config.digest': image.id,
+      ...(names.length ? { 'image.name': names.join(',') } : {}),
+      'wharf.steps': stepsWithLines(result.steps, plan, file),
+      'wharf.context': buildContext.stats(),
+    };
+    emit({
+      type: 'build-done',
+      ...(names[0] ? { name: names[0] } : {}),
+      imageId: image.id,
+      durationMs: Math.round(performance.now() - t0),
+      steps: result.steps.length,
+      cached: result.steps.filter((s) => s.cached).length,
+      context: buildContext.stats(),
+      ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
+      at: Math.round(performance.now() - t0),
+    });
+    return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata };
+  } finally {
+    // Fingerprints taken before a failure are still right: keep them for the next attempt.
+    await buildContext.close().catch(() => {});
+    await lease.release();
+    const made = await stateDir?.catch(() => undefined);
+    if (made) await rm(made, { recursive: true, force: true });
+  }
+}
+
+/** No entitlements beyond what the network asks, the default limits (pids). */
+function defaultPolicy(network: string): RunPolicy {
+  const p = parseRunPolicy({ allow: [], ulimit: [], network });
+  if (!p.ok) throw new Error(p.error);
+  return p.value;
+}
+
+/** The code of the UserError for a `--no-cache-filter` naming no stage (a usage error to the CLI). */
+export const BAD_CACHE_FILTER = 'build.bad-cache-filter';
+
+const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
+
+/** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
+async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: string): Promise<void> {
+  const img = { manifest: image.manifest };
+  if (type === 'local') return exportRootfs(store, img, dest);
+  if (type === 'tar') {
+    const scratch = await store.tempDir('export');
+    try {
+      return await exportRootfsTar(store, img, dest, scratch);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  // Without -t the archive holds the image unnamed (docker allows that too).
+  await writeArchive(store, [{ target: image.manifestDescriptor, manifest: image.manifest, id: image.id, ...(ref ? { ref } : {}) }], dest);
+}
+
+/** The ids of every RUN --mount=type=cache of the plan (an id defaults to the target). */
+function cacheMountIds(plan: Plan): string[] {
+  const ids: string[] = [];
+  for (const stage of plan.stages) {
+    for (const v of stage.vertices) if (v.kind === 'run') for (const m of v.instruction.mounts) if (m.type === 'cache') ids.push(m.id ?? m.target!);
+  }
+  return ids;
+}
+
+/** The images a plan reads: stages' FROM bases, COPY --from and mount from= images. */
+function imagesOf(plan: Plan | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const st of plan?.stages ?? []) {
+    if (st.base.kind === 'image') out.add(st.base.ref);
+    for (const i of st.images) out.add(i);
+  }
+  return out;
+}
+
+/** Writes a small file the caller asked for (iidfile); a bad path is the user's to fix. */
+export async function writeOutput(path: string, data: string, flag: string): Promise<void> {
+  try {
+    await writeFile(path, data);
+  } catch (e) {
+    throw new UserError('build.output-unwritable', `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'the image was built and tagged; give a writable file path');
+  }
+}

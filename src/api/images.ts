@@ -1,0 +1,153 @@
+/**
+ * `openStore(root)`: the image-management half of the library, what `wharf images/inspect/tag/
+ * rmi/save/load/prune` and the server's image endpoints do. Names resolve as docker resolves
+ * them: a tag, else an image ID (or a prefix of one) when no tag has that name.
+ */
+import { sha256Hex, type Sha256 } from '../hash/index.js';
+import { familiarName, type Reference, type Store, type TagEntry } from '../store/index.js';
+import { hostPlatform, UserError } from '../util/index.js';
+import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
+import { loadArchive, saveImages } from '../archive/index.js';
+import { openSnapshots } from '../snapshot/index.js';
+import { openApiStore } from './open-store.js';
+
+export interface ImageEntry {
+  readonly ref: Reference;
+  readonly name: string;
+  /** The manifest's digest, and the registry's `repo@digest` when the image was pulled. */
+  readonly digest: string;
+  readonly repoDigest: string | undefined;
+  readonly image: LoadedImage;
+  readonly size: number;
+}
+
+export interface ImageStore {
+  readonly root: string;
+  readonly store: Store;
+  /** Every tagged image, newest first; `warnings` names the ones that could not be read. */
+  images(): Promise<{ entries: ImageEntry[]; warnings: string[] }>;
+  /** The image a name or ID (prefix) names, and its tags. */
+  find(name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }>;
+  /** docker inspect's view of the image. */
+  inspect(name: string): Promise<Record<string, unknown>>;
+  history(name: string): Promise<{ image: LoadedImage; rows: ReturnType<typeof historyRows> }>;
+  tag(source: string, target: string): Promise<void>;
+  /** Removes a tag (or an image ID's only tag; all of them with force); returns the names removed. */
+  rmi(name: string, force?: boolean): Promise<Reference[]>;
+  save(names: readonly string[], file: string): Promise<{ images: number; blobs: number; bytes: number }>;
+  /** Loads a docker or OCI archive (a file or a directory); returns the names it tagged. */
+  load(file: string, tag?: string): Promise<string[]>;
+  /** Removes unreferenced blobs and temp files. */
+  prune(): Promise<{ blobsRemoved: number; bytesReclaimed: number; tempRemoved: number; warnings: readonly string[] }>;
+}
+
+export async function openStore(root: string): Promise<ImageStore> {
+  const store = await openApiStore(root);
+  return imageStore(root, store);
+}
+
+export function imageStore(root: string, store: Store): ImageStore {
+  return {
+    root,
+    store,
+    async images() {
+      const entries: ImageEntry[] = [];
+      const warnings: string[] = [];
+      for (const t of await store.tags()) {
+        try {
+          const image = await loadDescriptor(store, t.ref, t.descriptor);
+          entries.push({ ref: t.ref, name: familiarName(t.ref), digest: t.descriptor.digest, repoDigest: t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION], image, size: imageSize(image) });
+        } catch (e) {
+          // One damaged image should not hide the others; fsck says more.
+          warnings.push(`${familiarName(t.ref)}: ${(e as Error).message} (run \`wharf fsck\`)`);
+        }
+      }
+      entries.sort((a, b) => (b.image.config.created ?? '').localeCompare(a.image.config.created ?? '') || a.name.localeCompare(b.name));
+      return { entries, warnings };
+    },
+    find: (name) => findImage(store, name),
+    async inspect(name) {
+      const { image, tags } = await findImage(store, name);
+      const digests = tags.flatMap((t) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION] ?? []);
+      return inspectView(image, tags.map((t) => familiarName(t.ref)), digests);
+    },
+    async history(name) {
+      const { image } = await findImage(store, name);
+      return { image, rows: historyRows(image) };
+    },
+    async tag(source, target) {
+      const to = parseTagName(target, 'tag SOURCE');
+      const { image } = await findImage(store, source);
+      await store.setTag(to, image.target);
+    },
+    async rmi(name, force = false) {
+      const refs = await refsToRemove(store, name, force);
+      for (const ref of refs) await store.removeTag(ref);
+      return refs;
+    },
+    save: (names, file) => saveImages(store, names, file),
+    async load(file, tag) {
+      const name = tag ? parseTagName(tag, '-t') : undefined;
+      const snapshots = openSnapshots(root, store);
+      const host = hostPlatform();
+      const loaded = await loadArchive(store, file, {
+        ...(name ? { name } : {}),
+        // Unpacked before anything is tagged, as `docker load` extracts layers into its storage
+        // driver: a layer the applier refuses refuses the load. What only this host cannot do
+        // (device nodes without root) is left for first use.
+        async prepare(layers, platform) {
+          if (platform && (platform.os !== host.os || platform.architecture !== host.architecture)) return;
+          await snapshots.prepare(layers).catch((e: unknown) => {
+            if (e instanceof UserError && REFUSED.has(e.code)) throw e;
+          });
+        },
+      });
+      return loaded.map((e) => e.name);
+    },
+    async prune() {
+      const gc = await store.gc();
+      return { blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, warnings: gc.warnings };
+    },
+  };
+}
+
+/** Applier errors that say the layer itself is bad, not that this host cannot unpack it. */
+const REFUSED = new Set(['layer.unsafe-entry', 'layer.diff-id-mismatch', 'layer.bad-archive', 'layer.invalid-whiteout', 'layer.not-a-directory', 'store.digest-mismatch']);
+
+const shortId = (id: Sha256): string => sha256Hex(id).slice(0, 12);
+
+/** A name, or an image ID (prefix) when no tag has that name — as docker resolves them. */
+export async function findImage(store: Store, name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }> {
+  const idPrefix = /^(?:sha256:)?([0-9a-f]{4,64})$/.exec(name)?.[1];
+  const all = await store.tags();
+  if (!idPrefix || (await store.resolve(parseImageName(name)))) {
+    const image = await loadImage(store, name);
+    return { image, tags: await tagsOf(store, all, image.id) };
+  }
+  const matches = new Map<Sha256, LoadedImage>();
+  for (const t of all) {
+    const img = await loadDescriptor(store, t.ref, t.descriptor);
+    if (sha256Hex(img.id).startsWith(idPrefix)) matches.set(img.id, img);
+  }
+  if (matches.size > 1) throw new UserError('image.ambiguous-id', `image ID prefix ${name} matches ${matches.size} images`, 'give more digits of the ID');
+  const image = [...matches.values()][0];
+  if (!image) throw notFound(name, store);
+  return { image, tags: await tagsOf(store, all, image.id) };
+}
+
+async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEntry[]> {
+  const out: TagEntry[] = [];
+  for (const t of all) if ((await loadDescriptor(store, t.ref, t.descriptor).catch(() => undefined))?.id === id) out.push(t);
+  return out;
+}
+
+/** A tag removes itself; an image ID removes its only tag, or all of them with force (as docker). */
+export async function refsToRemove(store: Store, name: string, force: boolean): Promise<TagEntry['ref'][]> {
+  const ref = parseImageName(name);
+  if (!ref.digest && (await store.resolve(ref))) return [ref];
+  const { image, tags } = await findImage(store, name);
+  if (tags.length > 1 && !force) {
+    throw new UserError('image.rmi-conflict', `unable to delete ${shortId(image.id)}: it is tagged ${tags.map((t) => familiarName(t.ref)).join(', ')}`, 'remove the tags by name, or pass --force to remove them all');
+  }
+  return tags.map((t) => t.ref);
+}

@@ -1,0 +1,30 @@
+/**
+ * wharf as a library: `import { build, pull, push, openStore } from 'wharf'`. The CLI and the
+ * server are users of exactly this; nothing here prints, reads the process's environment or exits:
+ * settings come in as options, progress goes out as events, failures are thrown (UserError for
+ * the caller's mistakes, DiagnosticError for a Dockerfile with errors).
+ */
+import './native.js';
+export { build, BAD_CACHE_FILTER, writeOutput, type BuildOptions, type BuildHooks, type BuildResult, type FileOutputType } from './build.js';
+export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
+export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry } from './images.js';
+export { openApiStore } from './open-store.js';
+export { run, type RunOptions, type RunHooks } from './run.js';
+export { makePuller, makeRegistryClient, withRegistry, pullProgress, pushNamed, pushOptions, type Puller, type PullerOptions, type PushFlags } from './registry.js';
+export { parseBuildArgs, parsePlatform } from './build-args.js';
+export { checkBaseReference } from './base-reference.js';
+export { parseBuildNetwork, type BuildNetwork } from './build-network.js';
+export { runnablePlatform } from './platform.js';
+export { parseRunPolicy, parseSize, type RunPolicy, type LimitFlags } from './build-limits.js';
+export { parseSourceDateEpoch } from './source-date-epoch.js';
+export { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
+export { MAX_DOCKERFILE_BYTES } from './build-input.js';
+export { stepsWithLines, type BuildMetadata, type StepMetadata } from './build-metadata.js';
+export { runtimeStateDir, sharedTmpfs, reapDeadRuntimes } from './runtime-state.js';
+export type { BuildEvent, PullProgress } from '../progress/index.js';
+export type { Diagnostic } from '../diag/index.js';
+export { DiagnosticError, formatDiagnostic } from '../diag/index.js';
+export { UserError, isUserError } from '../util/index.js';
+export { parseImageName } from '../image/index.js';
+export { familiarName, fullName, type Reference, type Store } from '../store/index.js';
+export type { RegistryClient, RegistryClientOptions, PushResult } from '../registry/index.js';

@@ -1,0 +1,2 @@
+export { serve, parseHost, stripVersion, type RunningServer } from './server.js';
+export type { ServeOptions } from './types.js';
