@@ -7,7 +7,8 @@ import { openCliStore } from './open-store.js';
 import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
-import { SourceFile, formatDiagnostic, type Diagnostic } from '../diag/index.js';
+import { SourceFile, type Diagnostic } from '../diag/index.js';
+import { failureLocator, reportDiagnostics, reportFailure, type FailureLocator } from './build-failure.js';
 import { UserError, hostPlatform, isUserError, type Platform } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
@@ -147,23 +148,32 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
   // Made before planning: base images are pulled while the Dockerfile resolves, and their
   // progress is part of the build's event stream.
   const renderer = createRenderer(s.mode, s.mode === 'quiet' ? ctx.stdout : ctx.stderr);
-  const emit = (e: BuildEvent) => renderer.sink(e);
+  // A failed step is reported at its Dockerfile line (cli/build-failure.ts).
+  const failure = failureLocator(new SourceFile(input.dockerfileName, input.text));
+  const emit = failure.watch((e: BuildEvent) => renderer.sink(e));
   const puller = makePuller(ctx, root, store, platform, { always: s.flags.pull === true, emit, t0: s.t0, signal: s.signal });
   const cacheEnds = openCacheEnds(ctx, s.cacheFrom, s.cacheTo);
+  let caught: { e: unknown } | undefined;
   try {
-    return await buildWith(ctx, root, store, input, s, platform, puller, emit, cacheEnds, built);
+    return await buildWith(ctx, root, store, input, s, platform, puller, emit, cacheEnds, built, failure);
+  } catch (e) {
+    if (s.signal.aborted) throw e;
+    caught = { e };
   } finally {
     await cacheEnds.close();
     await puller.close();
     renderer.close();
   }
+  const code = reportFailure(ctx.stderr, s.mode === 'json', failure, caught.e, Math.round(performance.now() - s.t0));
+  if (code === undefined) throw caught.e;
+  return code;
 }
 
-async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, emit: (e: BuildEvent) => void, cacheEnds: CacheEnds, built: { image?: CommittedImage }): Promise<number> {
+async function buildWith(ctx: CliContext, root: string, store: Store, input: BuildInput, s: BuildSettings, platform: Platform, puller: Puller, emit: (e: BuildEvent) => void, cacheEnds: CacheEnds, built: { image?: CommittedImage }, failure: FailureLocator): Promise<number> {
   const { flags, t0, labels, output, tags, buildArgs } = s;
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
-  const file = new SourceFile(input.dockerfileName, input.text);
+  const file = failure.file;
   const parsed = parseDockerfile(file);
   let diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
@@ -182,8 +192,9 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     plan = planned.plan;
     if (plan) diags.push(...checkEntitlements(plan, s.policy.allowed, file));
   }
-  for (const d of diags) ctx.stderr.write(formatDiagnostic(d) + '\n');
+  reportDiagnostics(ctx.stderr, s.mode === 'json', diags, Math.round(performance.now() - t0));
   if (!plan || diags.some((d) => d.severity === 'error')) return 1;
+  failure.setPlan(plan);
   const noCacheStages = new Set<number>();
   for (const f of flags.cacheFilter) {
     const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());

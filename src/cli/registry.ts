@@ -114,7 +114,7 @@ export function makePuller(ctx: CliContext, root: string, store: Store, platform
     const toProgress = pullProgress(familiarName(tagged), t0);
     client ??= makeRegistryHttp(ctx);
     await pullImage(client, store, tagged, { platform, snapshots, signal, onEvent: (e) => emit(toProgress(e)) }).catch((e: unknown) => {
-      throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint) : e;
+      throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint, { subject: name }) : e;
     });
   }
   const ensure = (name: string) => {
