@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { openCliStore } from './open-store.js';
-import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
+import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { parseBuildArgs } from './build-args.js';
 import { SourceFile, type Diagnostic } from '../diag/index.js';
@@ -36,6 +36,8 @@ import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } fr
 import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
 import { runnablePlatform } from './platform.js';
+import { parseOutput, type FileOutputType } from './output-spec.js';
+import { refuseTerminal } from './archive-commands.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
@@ -80,6 +82,13 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     ctx.stderr.write(`error: --output ${flags.output}: ${output.error}\n`);
     return 2;
   }
+  if (output && 'dest' in output && output.dest === '-') {
+    refuseTerminal(ctx.stdout, `--output ${flags.output}`, 'redirect stdout to a file or a pipe, or give dest=FILE');
+    if (mode === 'quiet') {
+      ctx.stderr.write(`error: --output ${flags.output}: -q prints the image ID on stdout, where the archive goes; drop -q (or use --iidfile)\n`);
+      return 2;
+    }
+  }
   const tags = flags.tag.map((t) => parseTagName(t, '-t'));
   // -o type=image,name=… names the image as -t does; --push and push=true (type=registry) push
   // every name it has.
@@ -113,8 +122,14 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
     if (interrupt.signal.aborted) {
-      ctx.stderr.write(`error: ${(interrupt.signal.reason as Error).message}\n`);
+      const message = (interrupt.signal.reason as Error).message;
+      ctx.stderr.write(mode === 'json' ? JSON.stringify({ type: 'build-failed', code: 'build.interrupted', message, at: Math.round(performance.now() - t0) }) + '\n' : `error: ${message}\n`);
       return interrupt.exitCode;
+    }
+    // A push that fails after the build: the json stream still ends with its build-failed event.
+    if (mode === 'json' && isUserError(e)) {
+      ctx.stderr.write(JSON.stringify({ type: 'build-failed', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), at: Math.round(performance.now() - t0) }) + '\n');
+      return 1;
     }
     throw e;
   } finally {
@@ -249,7 +264,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     built.image = image;
-    if (output) await writeOutputImage(store, image, tags[0], output.type, resolve(ctx.cwd, output.dest));
+    if (output) await writeOutputImage(store, image, tags[0], output.type, output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : resolve(ctx.cwd, output.dest));
     for (const [i, spec] of s.cacheTo.entries()) {
       const dest = cacheEnds.dests[i];
       if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
@@ -270,6 +285,7 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     emit({
       type: 'build-done',
       ...(names[0] ? { name: names[0] } : {}),
+      ...(tags.length ? { names: tags.map((t) => fullName(t.tag || t.digest ? t : { ...t, tag: 'latest' })) } : {}),
       imageId: image.id,
       durationMs: Math.round(performance.now() - t0),
       steps: result.steps.length,
@@ -286,28 +302,6 @@ async function buildWith(ctx: CliContext, root: string, store: Store, input: Bui
     const made = await stateDir?.catch(() => undefined);
     if (made) await rm(made, { recursive: true, force: true });
   }
-}
-
-type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
-type Output = { type: FileOutputType; dest: string } | { type: 'image'; names: string[]; push: boolean };
-
-/**
- * `type=oci,dest=out.tar` (docker's --output syntax); `type=image,name=NAME[,push=true]` and
- * `type=registry,name=NAME` (image with push=true) as buildx spells them.
- */
-export function parseOutput(spec: string): Output | { error: string } {
-  const kv = new Map(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
-  const type = kv.get('type');
-  if (type === 'image' || type === 'registry') {
-    const push = type === 'registry' || kv.get('push') === 'true';
-    if (kv.has('push') && !['true', 'false'].includes(kv.get('push')!)) return { error: 'push must be true or false' };
-    const name = kv.get('name');
-    return { type: 'image', names: name ? [name] : [], push };
-  }
-  const dest = kv.get('dest');
-  if (type !== 'oci' && type !== 'docker' && type !== 'tar' && type !== 'local') return { error: 'type must be oci, docker, tar, local, image or registry' };
-  if (!dest) return { error: 'give dest=PATH' };
-  return { type, dest };
 }
 
 const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
@@ -341,9 +335,9 @@ async function pushBuilt(ctx: CliContext, store: Store, image: CommittedImage, n
 }
 
 /** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
-async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: string): Promise<void> {
+async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: OutputDest): Promise<void> {
   const img = { manifest: image.manifest };
-  if (type === 'local') return exportRootfs(store, img, dest);
+  if (type === 'local') return exportRootfs(store, img, dest as string);
   if (type === 'tar') {
     const scratch = await store.tempDir('export');
     try {

@@ -94,6 +94,8 @@ export type BuildEvent =
   | {
       readonly type: 'build-done';
       readonly name?: string;
+      /** Every name the image was tagged with, in full (`docker.io/library/app:1`). */
+      readonly names?: readonly string[];
       readonly imageId: string;
       readonly durationMs: number;
       readonly steps: number;

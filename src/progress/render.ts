@@ -1,6 +1,6 @@
 import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
-import { cacheLine, seconds, summaryLine } from './summary.js';
+import { cacheLine, resultLines, seconds, summaryLine } from './summary.js';
 import { humanBytes, layerId } from './pull.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
@@ -34,6 +34,7 @@ export function plainRenderer(out: Writable): EventSink {
         out.write(`#${e.step.number} ERROR ${e.message.split('\n')[0]}\n`);
         break;
       case 'build-done':
+        for (const l of resultLines(e)) out.write(`${l}\n`);
         out.write(`${summaryLine(e)}\n`);
         break;
       case 'pull':

@@ -1,5 +1,5 @@
 import type { BuildEvent, StepRef } from './events.js';
-import { cacheLine, summaryLine } from './summary.js';
+import { cacheLine, resultLines, summaryLine } from './summary.js';
 import { humanBytes, layerId, progressBar } from './pull.js';
 
 interface TtyStream {
@@ -97,6 +97,8 @@ export function ttyRenderer(out: TtyStream, now: () => number = () => performanc
       case 'build-done':
         pulling.clear();
         clear();
+        // Whole, never cut: the ID is there to be copied (it is not redrawn, so wrapping is harmless).
+        for (const l of resultLines(e)) out.write(`=> ${l}\n`);
         out.write(summaryLine(e) + '\n');
         break;
       default: {
