@@ -5,6 +5,7 @@ import { openCliStore } from './open-store.js';
 import { UserError } from '../util/index.js';
 import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
 import type { CliContext } from './context.js';
+import { compileTemplate } from './go-template.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
 type Out = CliContext['stdout'];
@@ -75,11 +76,24 @@ async function tagsOf(store: Store, all: TagEntry[], id: Sha256): Promise<TagEnt
   return out;
 }
 
-export async function images(ctx: CliContext, root: string, format: 'table' | 'json', digests = false): Promise<number> {
+export interface ImagesOptions {
+  /** `table` (default), `json` (one object per line), or a Go template (cli/go-template.ts). */
+  readonly format: string;
+  readonly digests: boolean;
+  /** -q: image IDs only. */
+  readonly quiet: boolean;
+  /** --filter KEY=VALUE: reference=PATTERN, dangling=true|false. */
+  readonly filters: readonly string[];
+}
+
+export async function images(ctx: CliContext, root: string, opts: ImagesOptions): Promise<number> {
+  const keep = imageFilter(opts.filters);
+  const template = opts.format === 'table' || opts.format === 'json' ? undefined : compileTemplate(opts.format);
   const store = await openCliStore(root);
   const now = new Date();
   const rows = [];
   for (const t of await store.tags()) {
+    if (!keep(t)) continue;
     try {
       rows.push({ t, img: await loadDescriptor(store, t.ref, t.descriptor) });
     } catch (e) {
@@ -88,31 +102,75 @@ export async function images(ctx: CliContext, root: string, format: 'table' | 'j
     }
   }
   rows.sort((a, b) => (b.img.config.created ?? '').localeCompare(a.img.config.created ?? '') || a.t.name.localeCompare(b.t.name));
-  if (format === 'json') {
-    for (const { t, img } of rows) {
-      const line = {
-        ID: shortId(img.id),
-        Repository: familiarRepository(t.ref),
-        Tag: t.ref.tag,
-        Digest: t.descriptor.digest,
-        CreatedAt: img.config.created ?? '',
-        CreatedSince: humanSince(img.config.created, now),
-        Size: humanSize(imageSize(img)),
-      };
-      ctx.stdout.write(JSON.stringify(line) + '\n');
-    }
+  if (opts.quiet) {
+    for (const { img } of rows) ctx.stdout.write(`${shortId(img.id)}\n`);
     return 0;
   }
   // --digests: the digest the registry knows the image by (recorded by pull), as docker shows it.
   const digestOf = (t: TagEntry) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION]?.split('@')[1] ?? '<none>';
+  if (opts.format !== 'table') {
+    for (const { t, img } of rows) {
+      // The fields of docker's `images --format` (its json lines have these keys too).
+      const line = {
+        ID: shortId(img.id),
+        Repository: familiarRepository(t.ref),
+        Tag: t.ref.tag ?? '<none>',
+        Digest: digestOf(t),
+        CreatedAt: goTime(img.config.created),
+        CreatedSince: humanSince(img.config.created, now),
+        Size: humanSize(imageSize(img)),
+      };
+      ctx.stdout.write((template ? template(line) : JSON.stringify(line)) + '\n');
+    }
+    return 0;
+  }
   table(ctx.stdout, [
-    digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', ...(digests ? [digestOf(t)] : []), shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
+    opts.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+    ...rows.map(({ t, img }) => [familiarRepository(t.ref), t.ref.tag ?? '<none>', ...(opts.digests ? [digestOf(t)] : []), shortId(img.id), humanSince(img.config.created, now), humanSize(imageSize(img))]),
   ]);
   return 0;
 }
 
-export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
+/**
+ * `--filter reference=PATTERN` (docker's: the pattern is matched, path.Match style, against
+ * `repo:tag` and against the repository alone) and `dangling=true|false` (an image with no tag,
+ * `<none>`, as a pull by digest leaves it). Repeated filters of one key are alternatives; keys
+ * must all match.
+ */
+function imageFilter(filters: readonly string[]): (t: TagEntry) => boolean {
+  const refs: string[] = [];
+  let dangling: boolean | undefined;
+  for (const f of filters) {
+    const eq = f.indexOf('=');
+    const [key, value] = eq < 0 ? [f, ''] : [f.slice(0, eq), f.slice(eq + 1)];
+    if (key === 'reference' && value) refs.push(value);
+    else if (key === 'dangling' && (value === 'true' || value === 'false')) dangling = value === 'true';
+    else throw new UserError('cli.bad-filter', `--filter ${f}: not a filter wharf images knows`, 'use reference=PATTERN (e.g. reference=app:*) or dangling=true|false');
+  }
+  return (t) => {
+    if (dangling !== undefined && (t.ref.tag === undefined) !== dangling) return false;
+    if (!refs.length) return true;
+    const repo = familiarRepository(t.ref);
+    const names = [repo, t.ref.tag ? `${repo}:${t.ref.tag}` : repo];
+    return refs.some((p) => names.some((n) => pathMatch(p, n)));
+  };
+}
+
+/** Go's path.Match for the patterns reference= takes: `*` and `?` stop at `/`, `[...]` classes. */
+function pathMatch(pattern: string, name: string): boolean {
+  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`).test(name);
+}
+
+/** A time as Go's time.Time prints it, which docker's CreatedAt is: `2024-05-01 10:20:30 +0000 UTC`. */
+export function goTime(iso: string | undefined): string {
+  const t = iso ? new Date(iso) : undefined;
+  if (!t || Number.isNaN(t.getTime())) return '';
+  return `${t.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+export async function inspect(ctx: CliContext, root: string, names: string[], format?: string): Promise<number> {
+  const template = format === undefined ? undefined : compileTemplate(format);
   const store = await openCliStore(root);
   const views = [];
   for (const n of names) {
@@ -120,15 +178,25 @@ export async function inspect(ctx: CliContext, root: string, names: string[]): P
     const digests = tags.flatMap((t) => t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION] ?? []);
     views.push(inspectView(image, tags.map((t) => familiarName(t.ref)), digests));
   }
-  ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
+  if (template) for (const v of views) ctx.stdout.write(template(JSON.parse(JSON.stringify(v))) + '\n');
+  else ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
   return 0;
 }
 
-export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
+export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean, format?: string): Promise<number> {
+  const template = format === undefined || format === 'table' ? undefined : compileTemplate(format);
   const store = await openCliStore(root);
   const { image } = await findImage(store, name);
   const now = new Date();
   const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
+  if (template) {
+    // docker's history --format fields; --format skips truncation of CreatedBy only with --no-trunc, as docker.
+    for (const r of historyRows(image)) {
+      const row = { ID: noTrunc && r.id !== '<missing>' ? image.id : r.id, CreatedSince: humanSince(r.created, now), CreatedAt: goTime(r.created), CreatedBy: cut(r.createdBy), Size: humanSize(r.size), Comment: r.comment };
+      ctx.stdout.write(template(row) + '\n');
+    }
+    return 0;
+  }
   table(ctx.stdout, [
     ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
     ...historyRows(image).map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
