@@ -248,8 +248,26 @@ async function refsToRemove(store: Store, name: string, force: boolean): Promise
   return tags.map((t) => t.ref);
 }
 
-export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: boolean } = { cacheMounts: false }): Promise<number> {
+export interface PruneOptions {
+  readonly cacheMounts: boolean;
+  /** --filter until=DURATION (the only key). */
+  readonly filters?: readonly string[];
+  readonly keepStorage?: string;
+}
+
+export async function prune(ctx: CliContext, root: string, opts: PruneOptions = { cacheMounts: false }): Promise<number> {
+  const { parseDuration, parseSize, pruneCache } = await import('./cache-prune.js');
+  let untilMs: number | undefined;
+  for (const f of opts.filters ?? []) {
+    if (!f.startsWith('until=')) throw new UserError('cli.bad-filter', `--filter ${f}: wharf prune takes until=DURATION`, 'e.g. --filter until=24h');
+    untilMs = parseDuration(f.slice('until='.length), `--filter ${f}`);
+  }
+  const keepBytes = opts.keepStorage === undefined ? undefined : parseSize(opts.keepStorage, '--keep-storage');
   const store = await openCliStore(root);
+  if (untilMs !== undefined || keepBytes !== undefined) {
+    const forgotten = await pruneCache(store, root, { ...(untilMs !== undefined ? { untilMs } : {}), ...(keepBytes !== undefined ? { keepBytes } : {}) });
+    ctx.stdout.write(`Deleted ${forgotten.length} build cache record(s)\n`);
+  }
   const gc = await store.gc();
   warnAll(ctx, gc.warnings);
   let freed = gc.bytesReclaimed;
@@ -271,10 +289,27 @@ export async function fsck(ctx: CliContext, root: string): Promise<number> {
   const snaps = await checkSnapshots(store, root);
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
   for (const p of snaps) ctx.stdout.write(`snapshot: ${p.message}\n`);
-  for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}\n`);
+  for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}${r.keptBy.has(d) ? ` (kept by ${KEEPERS[r.keptBy.get(d)!]?.[0] ?? r.keptBy.get(d)})` : ''}\n`);
   const n = r.problems.length + snaps.length;
-  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${n} problem(s), ${r.unreferenced.length} unreferenced blob(s)${r.unreferenced.length ? ' (`wharf prune` removes them)' : ''}\n`);
+  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${n} problem(s), ${r.unreferenced.length} unreferenced blob(s)${unreferencedDetail(r.unreferenced, r.keptBy)}\n`);
   return n ? 1 : 0;
+}
+
+/** GC hooks that keep blobs no tag references: what fsck calls them, and what removes their blobs. */
+const KEEPERS: Record<string, [string, string]> = {
+  'build-cache': ['the build cache', '`wharf prune --keep-storage SIZE` or `--filter until=DURATION` trims it'],
+  wire: ['push (compressed copies of tagged layers)', 'they go with the image'],
+};
+
+/** `: 2 used by nothing (`wharf prune` removes them), 41 kept by the build cache (…)`. */
+function unreferencedDetail(all: readonly Sha256[], keptBy: ReadonlyMap<Sha256, string>): string {
+  if (!all.length) return '';
+  const counts = new Map<string, number>();
+  for (const d of all) if (keptBy.has(d)) counts.set(keptBy.get(d)!, (counts.get(keptBy.get(d)!) ?? 0) + 1);
+  const unused = all.length - keptBy.size;
+  const parts = [...(unused ? [`${unused} used by nothing (\`wharf prune\` removes them)`] : [])];
+  for (const [hook, c] of counts) parts.push(`${c} kept by ${KEEPERS[hook]?.[0] ?? hook}${KEEPERS[hook] ? ` (${KEEPERS[hook]![1]})` : ''}`);
+  return `: ${parts.join(', ')}`;
 }
 
 /** Snapshots checked against their blobs; the layers tagged images name are the expected ones. */
