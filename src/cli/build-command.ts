@@ -162,7 +162,8 @@ async function buildFrom(ctx: CliContext, root: string, store: Store, input: Bui
   const platform = s.flags.platform ? runnablePlatform(s.flags.platform) : hostPlatform();
   // Made before planning: base images are pulled while the Dockerfile resolves, and their
   // progress is part of the build's event stream.
-  const renderer = createRenderer(s.mode, s.mode === 'quiet' ? ctx.stdout : ctx.stderr);
+  // Colours only on a terminal, and never with NO_COLOR set (no-color.org: any non-empty value).
+  const renderer = createRenderer(s.mode, s.mode === 'quiet' ? ctx.stdout : ctx.stderr, { color: ctx.stderr.isTTY === true && !ctx.env.NO_COLOR });
   // A failed step is reported at its Dockerfile line (cli/build-failure.ts).
   const failure = failureLocator(new SourceFile(input.dockerfileName, input.text));
   const emit = failure.watch((e: BuildEvent) => renderer.sink(e));

@@ -69,7 +69,12 @@ export interface Renderer {
   close(): void;
 }
 
-export function createRenderer(mode: ProgressMode, out: Writable & { columns?: number }): Renderer {
+export interface RendererOptions {
+  /** Colours on a tty (the CLI decides: a terminal, and NO_COLOR unset). */
+  readonly color?: boolean;
+}
+
+export function createRenderer(mode: ProgressMode, out: Writable & { columns?: number }, opts: RendererOptions = {}): Renderer {
   const still = (sink: EventSink): Renderer => ({ sink, close: () => {} });
   switch (mode) {
     case 'json':
@@ -79,6 +84,6 @@ export function createRenderer(mode: ProgressMode, out: Writable & { columns?: n
     case 'plain':
       return still(plainRenderer(out));
     case 'tty':
-      return ttyRenderer(out);
+      return ttyRenderer(out, { color: opts.color === true });
   }
 }
