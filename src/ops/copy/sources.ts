@@ -160,7 +160,7 @@ function nearPaths(missing: string, entries: readonly ContextEntry[]): string[] 
  * inside the context (an absolute target starts at the context root, `..` stops there), so a link
  * to a host path outside the context can never be copied; saying "not found" hid why.
  */
-function danglingLink(tree: Tree, path: string, label: string): UserError {
+function danglingLink(tree: Tree, path: string, label: string, shown = path): UserError {
   const link = tree.entries[entryIndex(tree.entries).get(path)!]!;
   const target = link.linkTarget ?? '';
   const outside = tree.where.includes('context') && (target.startsWith('/') || posix.normalize(posix.join(posix.dirname(path), target)).startsWith('../'));
@@ -170,6 +170,7 @@ function danglingLink(tree: Tree, path: string, label: string): UserError {
       ? `${label}: "${path}" is a symlink to ${target}, which points outside the build context (COPY resolves symlinks inside the context, so it cannot follow it)`
       : `${label}: "${path}" is a symlink to ${target}, which is not ${tree.where} (missing, a symlink loop, or excluded by .dockerignore)`,
     outside ? 'copy the target into the context (or make the context a directory that contains it) and point the link at it with a relative path' : 'check the link target and the .dockerignore file',
+    { subject: shown },
   );
 }
 
@@ -234,7 +235,7 @@ function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, l
   const sel = selectSources(tree.entries, [source]);
   if (!sel.ok) throw new UserError('build.bad-source', `${label}: ${sel.error.message.replace(JSON.stringify(source), JSON.stringify(shown))}`);
   const s = sel.value[0]!;
-  if (s.roots.length === 0) throw s.dangling.length > 0 ? danglingLink(tree, s.dangling[0]!, label) : notFound(label, shown, tree.where, tree.entries);
+  if (s.roots.length === 0) throw s.dangling.length > 0 ? danglingLink(tree, s.dangling[0]!, label, shown) : notFound(label, shown, tree.where, tree.entries);
   const dropped = new Set<string>();
   const roots: SourceRoot[] = [];
   for (const r of s.roots) {
