@@ -6,6 +6,13 @@ import { freePort } from '../helpers/registry.js';
 // Errors found while building point at the Dockerfile as parse errors do: file:line:col, the
 // instruction's line, a caret under the word at fault, and a hint.
 const suite = busyboxStoreForFile('wharf-located-');
+// A stage-name typo is first tried as an image on docker.io: through a proxy on a closed local
+// port, so the test makes no traffic beyond 127.0.0.1 (not even a DNS query).
+process.env.HTTPS_PROXY = process.env.HTTP_PROXY = 'http://127.0.0.1:9';
+delete process.env.NO_PROXY;
+delete process.env.https_proxy;
+delete process.env.http_proxy;
+delete process.env.no_proxy;
 
 const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at /, 'no stack trace');
 
@@ -41,8 +48,15 @@ test('--from= a typo of a stage name: did-you-mean the stage, caret under the na
   const ctx = await suite.env.context('from', { Dockerfile: 'FROM busybox:test AS build\nRUN echo x > /x\nFROM busybox:test\nCOPY --from=biuld /x /y\n' });
   const r = await suite.env.build(ctx);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /Dockerfile:4:13: error: --from=biuld: no stage is named "biuld"/);
+  assert.match(r.stderr, /Dockerfile:4:13: error: --from=biuld: no stage is named "biuld", and no image of that name could be pulled \(cannot reach the proxy/);
   assert.match(r.stderr, / 4 \| COPY --from=biuld \/x \/y\n   \|             \^{5}\nhint: did you mean --from=build\?/);
+});
+
+test('FROM a typo of an earlier stage name: did-you-mean the stage', async () => {
+  const ctx = await suite.env.context('fromstage', { Dockerfile: 'FROM busybox:test AS builder\nRUN true\nFROM buidler\n' });
+  const r = await suite.env.build(ctx);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Dockerfile:3:6: error: base image "buidler" not found: [^\n]*\n 3 \| FROM buidler\n   \|      \^{7}\nhint: did you mean the stage "builder"\?/);
 });
 
 test('a missing base image: located at the FROM image name', async () => {
