@@ -6,11 +6,13 @@
  * Contract: the result is stored and tagged before `build` resolves; a failed or aborted build
  * leaves the store consistent and no temp dirs or mounts behind. Expected failures are UserErrors
  * (or a DiagnosticError for a Dockerfile with errors, after each diagnostic went to onDiagnostic).
+ * A step's UserError is thrown as a StepFailure (build-failure.ts): the same code and message,
+ * plus where in the Dockerfile it happened; step-error events carry that `line` too.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { exportRootfs, exportRootfsTar, writeArchive } from '../archive/index.js';
+import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
 import { UserError, hostPlatform, type Platform } from '../util/index.js';
@@ -39,6 +41,7 @@ import { runnablePlatform } from './platform.js';
 import { openApiStore } from './open-store.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { checkBaseReference } from './base-reference.js';
+import { failureLocator, StepFailure, type FailureLocator } from './build-failure.js';
 
 export interface BuildOptions {
   /** The store root. */
@@ -80,8 +83,11 @@ export interface BuildOptions {
   /** `--cache-from` / `--cache-to` specs, as strings or parsed. */
   readonly cacheFrom?: readonly (string | CacheFromSpec)[];
   readonly cacheTo?: readonly (string | CacheToSpec)[];
-  /** Also write the result: an OCI/docker archive, a rootfs tar or a directory. */
-  readonly output?: { readonly type: FileOutputType; readonly dest: string };
+  /**
+   * Also write the result: an OCI/docker archive, a rootfs tar or a directory. `dest` may be a
+   * stream the caller owns (`{ stream, name }`: written through, never ended), except for `local`.
+   */
+  readonly output?: { readonly type: FileOutputType; readonly dest: OutputDest };
   /** Credentials dir, TLS, proxies for pulls and registry caches. */
   readonly registry?: RegistryClientOptions;
   /** Where the OCI runtime (runc, crun) is looked up: a PATH value. */
@@ -153,19 +159,25 @@ interface Run {
 async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Run): Promise<BuildResult> {
   // TARGETPLATFORM: --platform (one this machine can run), else the host's; steps run here either way.
   const platform = o.platform ? runnablePlatform(o.platform) : hostPlatform();
-  const puller = makePuller(o.registry, o.root, store, platform, { always: o.pull === true, emit: r.emit, t0: r.t0, signal: r.signal });
+  // A failed step is reported at its Dockerfile line (build-failure.ts).
+  const failure = failureLocator(new SourceFile(input.dockerfileName, input.text));
+  const run: Run = { ...r, emit: failure.watch(r.emit) };
+  const puller = makePuller(o.registry, o.root, store, platform, { always: o.pull === true, emit: run.emit, t0: r.t0, signal: r.signal });
   const cacheTo = (o.cacheTo ?? []).map((s) => (typeof s === 'string' ? parseCacheTo(s) : s));
   const cacheFrom = (o.cacheFrom ?? []).map((s) => (typeof s === 'string' ? parseCacheFrom(s) : s));
   const cacheEnds = openCacheEnds({ cwd: r.cwd, registry: o.registry }, cacheFrom, cacheTo);
   try {
-    return await buildWith(o, store, input, r, platform, puller, cacheEnds, cacheTo);
+    return await buildWith(o, store, input, run, platform, puller, cacheEnds, cacheTo, failure);
+  } catch (e) {
+    const located = r.signal.aborted ? undefined : failure.diagnose(e);
+    throw located ? new StepFailure(e as UserError, located) : e;
   } finally {
     await cacheEnds.close();
     await puller.close();
   }
 }
 
-async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds, cacheTo: readonly CacheToSpec[]): Promise<BuildResult> {
+async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds, cacheTo: readonly CacheToSpec[], failure: FailureLocator): Promise<BuildResult> {
   const { t0, emit, signal } = r;
   const root = o.root;
   const buildArgs = o.buildArgs instanceof Map ? new Map(o.buildArgs) : new Map(Object.entries(o.buildArgs ?? {}));
@@ -174,7 +186,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   const policy = o.policy ?? defaultPolicy(o.network ?? 'default');
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
-  const file = new SourceFile(input.dockerfileName, input.text);
+  const file = failure.file;
   const parsed = parseDockerfile(file);
   let diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
@@ -195,6 +207,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   }
   for (const d of diags) r.onDiagnostic?.(d);
   if (!plan || diags.some((d) => d.severity === 'error')) throw new DiagnosticError(diags.filter((d) => d.severity === 'error'));
+  failure.setPlan(plan);
   const noCacheStages = new Set<number>();
   for (const f of o.noCacheStages ?? []) {
     const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
@@ -247,7 +260,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     if (tags.length || o.output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     for (const t of tags) await store.setTag(t, image.manifestDescriptor);
-    if (o.output) await writeOutputImage(store, image, tags[0], o.output.type, resolve(r.cwd, o.output.dest));
+    if (o.output) await writeOutputImage(store, image, tags[0], o.output.type, typeof o.output.dest === 'string' ? resolve(r.cwd, o.output.dest) : o.output.dest);
     for (const [i, spec] of cacheTo.entries()) {
       const dest = cacheEnds.dests[i];
       if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
@@ -263,6 +276,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     emit({
       type: 'build-done',
       ...(names[0] ? { name: names[0] } : {}),
+      // Every name, in full: the summaries' "naming to docker.io/library/app:1" lines.
+      ...(tags.length ? { names: tags.map((t) => fullName(t.tag || t.digest ? t : { ...t, tag: 'latest' })) } : {}),
       imageId: image.id,
       durationMs: Math.round(performance.now() - t0),
       steps: result.steps.length,
@@ -294,9 +309,12 @@ export const BAD_CACHE_FILTER = 'build.bad-cache-filter';
 const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
 
 /** oci and docker: one archive that is both (as `wharf save` writes); tar/local: the flattened filesystem. */
-async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: string): Promise<void> {
+async function writeOutputImage(store: Store, image: CommittedImage, ref: Reference | undefined, type: FileOutputType, dest: OutputDest): Promise<void> {
   const img = { manifest: image.manifest };
-  if (type === 'local') return exportRootfs(store, img, dest);
+  if (type === 'local') {
+    if (typeof dest !== 'string') throw new UserError('build.bad-output', `output type=local writes a directory, not to ${dest.name}`, 'give dest=DIR, or type=tar for a stream');
+    return exportRootfs(store, img, dest);
+  }
   if (type === 'tar') {
     const scratch = await store.tempDir('export');
     try {

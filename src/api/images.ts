@@ -7,7 +7,7 @@ import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, type Reference, type Store, type TagEntry } from '../store/index.js';
 import { hostPlatform, UserError } from '../util/index.js';
 import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
-import { loadArchive, saveImages } from '../archive/index.js';
+import { loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openApiStore } from './open-store.js';
 
@@ -34,9 +34,10 @@ export interface ImageStore {
   tag(source: string, target: string): Promise<void>;
   /** Removes a tag (or an image ID's only tag; all of them with force); returns the names removed. */
   rmi(name: string, force?: boolean): Promise<Reference[]>;
-  save(names: readonly string[], file: string): Promise<{ images: number; blobs: number; bytes: number }>;
-  /** Loads a docker or OCI archive (a file or a directory); returns the names it tagged. */
-  load(file: string, tag?: string): Promise<string[]>;
+  /** Writes one archive to a path, or to a stream the caller owns (`{ stream, name }`, never ended). */
+  save(names: readonly string[], file: OutputDest): Promise<{ images: number; blobs: number; bytes: number }>;
+  /** Loads a docker or OCI archive (a file, a directory or `{ stream, name }`); returns the names it tagged. */
+  load(file: LoadInput, tag?: string): Promise<string[]>;
   /** Removes unreferenced blobs and temp files. */
   prune(): Promise<{ blobsRemoved: number; bytesReclaimed: number; tempRemoved: number; warnings: readonly string[] }>;
 }

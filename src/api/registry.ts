@@ -86,7 +86,7 @@ export function makePuller(registry: RegistryClientOptions | undefined, root: st
     const toProgress = pullProgress(familiarName(tagged), t0);
     client ??= makeRegistryClient(registry);
     await pullImage(client, store, tagged, { platform, snapshots, signal, onEvent: (e) => emit(toProgress(e)) }).catch((e: unknown) => {
-      throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint) : e;
+      throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint, { subject: name }) : e;
     });
   }
   const ensure = (name: string) => {

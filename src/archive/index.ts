@@ -5,7 +5,7 @@
  * `--output type=local|tar|docker|oci` exporters of a build.
  *
  *   await loadArchive(store, file, { name })      → LoadedEntry[]
- *   await saveImages(store, names, out)           → SaveResult
+ *   await saveImages(store, names, out)           → SaveResult (out: a path, or { stream, name } for stdout)
  *   await importRootfs(store, file, ref, opts)    → CommittedImage
  *   await exportRootfs(blobs, image, dir) / exportRootfsTar(blobs, image, out, scratch)
  */
@@ -13,3 +13,5 @@ export { loadArchive } from './load.js';
 export { saveImages, writeArchive } from './save.js';
 export { importRootfs } from './import.js';
 export { exportRootfs, exportRootfsTar } from './rootfs.js';
+export type { OutputDest } from './output.js';
+export type { LoadInput } from './load.js';

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { rm, stat } from 'node:fs/promises';
 import type { Sha256 } from '../hash/index.js';
 import { verifyLayer, writeLayerFromTar } from '../layer/index.js';
@@ -33,14 +34,19 @@ export interface LoadOptions {
  * size limits, blobs their digests and layers their diff_ids and safe entry paths; nothing is
  * tagged unless all of it holds.
  */
-export async function loadArchive(store: Store, input: string, opts: LoadOptions = {}): Promise<LoadedEntry[]> {
-  const st = await stat(input).catch(() => undefined);
-  if (!st) throw new UserError('load.no-input', `${input}: no such file or directory`, 'pass the archive with -i FILE');
-  const tmp = st.isDirectory() ? undefined : await store.tempDir('load');
+/** An archive file or OCI layout directory, or a stream (stdin) named for messages. */
+export type LoadInput = string | { readonly stream: Readable; readonly name: string };
+
+export async function loadArchive(store: Store, from: LoadInput, opts: LoadOptions = {}): Promise<LoadedEntry[]> {
+  const input = typeof from === 'string' ? from : from.name;
+  const st = typeof from === 'string' ? await stat(from).catch(() => undefined) : undefined;
+  if (typeof from === 'string' && !st) throw new UserError('load.no-input', `${input}: no such file or directory`, 'pass the archive with -i FILE');
+  const tmp = st?.isDirectory() ? undefined : await store.tempDir('load');
   const lease = await store.lease();
   try {
     let members: ArchiveMembers;
-    if (tmp) {
+    if (typeof from !== 'string') members = await extractMembers(from.stream, tmp!, input);
+    else if (tmp) {
       const fh = await openRegularFile(input, { maxBytes: Number.MAX_SAFE_INTEGER, what: input });
       members = await extractMembers(fh.createReadStream(), tmp, input);
     } else members = layoutMembers(input, input);

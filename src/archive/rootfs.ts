@@ -4,7 +4,7 @@ import type { LoadedImage } from '../image/index.js';
 import { applyLayer, layerTarStream } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
 import { UserError } from '../util/index.js';
-import { openOutput, publishOutput } from './output.js';
+import { openOutput, type OutputDest } from './output.js';
 
 /**
  * An image's filesystem as a plain tree (`--output type=local`) or one tar of it
@@ -16,15 +16,17 @@ export async function exportRootfs(blobs: BlobStore, img: Pick<LoadedImage, 'man
   for (const l of img.manifest.layers) await applyLayer(blobs.openRead(l.digest, l.size), dest, { form: 'plain' });
 }
 
-export async function exportRootfsTar(blobs: BlobStore, img: Pick<LoadedImage, 'manifest'>, out: string, scratch: string): Promise<void> {
+export async function exportRootfsTar(blobs: BlobStore, img: Pick<LoadedImage, 'manifest'>, out: OutputDest, scratch: string): Promise<void> {
   const tree = `${scratch}/rootfs`;
-  const { tmp, stream } = await openOutput(out);
+  const opened = await openOutput(out);
+  let published = false;
   try {
     await exportRootfs(blobs, img, tree);
-    await pipeline(layerTarStream(tree, { form: 'plain' }), stream);
-    await publishOutput(tmp, out);
+    await pipeline(layerTarStream(tree, { form: 'plain' }), opened.stream);
+    await opened.publish();
+    published = true;
   } finally {
     await rm(tree, { recursive: true, force: true });
-    await rm(tmp, { force: true });
+    if (!published) await opened.discard();
   }
 }

@@ -1,10 +1,9 @@
-import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { sha256Hex, type Sha256, canonicalJSON } from '../hash/index.js';
 import { encodeHeader, endOfArchive, paddingFor } from '../layer/index.js';
 import { loadImage, type LoadedImage } from '../image/index.js';
 import { familiarName, tagDescriptor, walk, emptyIndex, type OciIndex, type Store } from '../store/index.js';
-import { openOutput, publishOutput } from './output.js';
+import { openOutput, type OutputDest } from './output.js';
 
 /** One tar that is at once an OCI image layout and a docker archive, as `docker save` (25+) writes. */
 export interface SaveResult {
@@ -20,7 +19,7 @@ const MTIME = 0;
  * failed save never leaves half an archive under the final name). Entry order and times are
  * fixed, so saving the same images twice gives the same bytes.
  */
-export async function saveImages(store: Store, names: readonly string[], out: string): Promise<SaveResult> {
+export async function saveImages(store: Store, names: readonly string[], out: OutputDest): Promise<SaveResult> {
   const images: LoadedImage[] = [];
   for (const n of names) images.push(await loadImage(store, n));
   return writeArchive(store, images, out);
@@ -30,7 +29,7 @@ export async function saveImages(store: Store, names: readonly string[], out: st
 export type SaveItem = Pick<LoadedImage, 'target' | 'manifest' | 'id'> & { readonly ref?: LoadedImage['ref'] };
 
 /** Writes images (named or not) to `out`; an unnamed one has no ref annotation and null RepoTags. */
-export async function writeArchive(store: Store, images: readonly SaveItem[], out: string): Promise<SaveResult> {
+export async function writeArchive(store: Store, images: readonly SaveItem[], out: OutputDest): Promise<SaveResult> {
   const reach = await walk(images.map((i) => i.target), (d) => store.readJSON(d.digest, d.size));
   if (reach.errors.length) throw reach.errors[0]!.error;
   const index: OciIndex = { ...emptyIndex(), manifests: images.map((i) => (i.ref ? tagDescriptor(i.ref, i.target) : i.target)) };
@@ -46,7 +45,8 @@ export async function writeArchive(store: Store, images: readonly SaveItem[], ou
     (repositories[repo] ??= {})[tag] = sha256Hex(i.id);
   }
 
-  const { tmp, stream: ws } = await openOutput(out);
+  const opened = await openOutput(out);
+  const ws = opened.stream;
   let bytes = 0;
   const write = async (b: Buffer): Promise<void> => {
     bytes += b.length;
@@ -71,10 +71,10 @@ export async function writeArchive(store: Store, images: readonly SaveItem[], ou
     await write(endOfArchive());
     ws.end();
     await once(ws, 'finish');
-    await publishOutput(tmp, out);
+    await opened.publish();
   } catch (e) {
     ws.destroy();
-    await unlink(tmp).catch(() => undefined);
+    await opened.discard();
     throw e;
   }
   return { images: images.length, blobs: reach.blobs.size, bytes };

@@ -20,7 +20,7 @@ export {
   type StepKey,
   type StepKeyMaterial,
 } from './key.js';
-export { openCache, type CacheRecord, type CacheStore } from './records.js';
+export { listCacheRecords, openCache, type CacheRecord, type CacheStore } from './records.js';
 export {
   CACHE_CONFIG_MEDIA_TYPE,
   CACHE_REF_ANNOTATION,

@@ -42,17 +42,7 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
   const fileOf = (key: Sha256) => `${dir}/${sha256Hex(key)}.json`;
   const slotFile = (m: KeyMaterial) => join(dir, 'slots', sha256Hex(slotOf(m)));
 
-  // Synchronous on purpose: a record is a few hundred bytes, and readFile's open/fstat/read/close
-  // are four thread-pool round trips; a no-op build of 100 steps waited ~100 ms on those.
-  async function read(path: string): Promise<CacheRecord | undefined> {
-    try {
-      const rec = JSON.parse(readFileSync(path, 'utf8')) as CacheRecord;
-      return isSha256(rec.key) && rec.layer && isSha256(rec.layer.digest) && isSha256(rec.diffId) ? rec : undefined;
-    } catch {
-      // Absent, or torn by something other than our atomic writes: either way a miss.
-      return undefined;
-    }
-  }
+  const read = readRecord;
 
   return {
     async get(key) {
@@ -104,4 +94,28 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
       },
     }),
   };
+}
+
+// Synchronous on purpose: a record is a few hundred bytes, and readFile's open/fstat/read/close
+// are four thread-pool round trips; a no-op build of 100 steps waited ~100 ms on those.
+async function readRecord(path: string): Promise<CacheRecord | undefined> {
+  try {
+    const rec = JSON.parse(readFileSync(path, 'utf8')) as CacheRecord;
+    return isSha256(rec.key) && rec.layer && isSha256(rec.layer.digest) && isSha256(rec.diffId) ? rec : undefined;
+  } catch {
+    // Absent, or torn by something other than our atomic writes: either way a miss.
+    return undefined;
+  }
+}
+
+/** Every readable record of the store at `root` (unreadable ones skipped), for `wharf prune`'s cache filters. */
+export async function listCacheRecords(root: string): Promise<CacheRecord[]> {
+  const dir = join(root, 'cache');
+  const out: CacheRecord[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (tempSiblingOwner(name) !== undefined || !name.endsWith('.json')) continue;
+    const rec = await readRecord(join(dir, name));
+    if (rec) out.push(rec);
+  }
+  return out;
 }

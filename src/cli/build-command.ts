@@ -3,7 +3,10 @@ import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { fullName, type Reference } from '../store/index.js';
-import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
+import { DiagnosticError } from '../diag/index.js';
+import { reportDiagnostic, reportDiagnosticsFailed, reportFailure } from './build-failure.js';
+import { parseOutput } from './output-spec.js';
+import { refuseTerminal } from './archive-commands.js';
 import { UserError, isUserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
 import { createRenderer, type ProgressMode } from '../progress/index.js';
@@ -74,6 +77,13 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     ctx.stderr.write(`error: --output ${flags.output}: ${output.error}\n`);
     return 2;
   }
+  if (output && 'dest' in output && output.dest === '-') {
+    refuseTerminal(ctx.stdout, `--output ${flags.output}`, 'redirect stdout to a file or a pipe, or give dest=FILE');
+    if (mode === 'quiet') {
+      ctx.stderr.write(`error: --output ${flags.output}: -q prints the image ID on stdout, where the archive goes; drop -q (or use --iidfile)\n`);
+      return 2;
+    }
+  }
   const tags = flags.tag.map((t) => parseTagName(t, '-t'));
   // -o type=image,name=… names the image as -t does; --push and push=true (type=registry) push
   // every name it has.
@@ -93,7 +103,10 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     ? parseSourceDateEpoch(buildArgs.get('SOURCE_DATE_EPOCH'), '--build-arg SOURCE_DATE_EPOCH')
     : parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
-  const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr);
+  // Colours only on a terminal, and never with NO_COLOR set (no-color.org: any non-empty value).
+  const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr, { color: ctx.stderr.isTTY === true && !ctx.env.NO_COLOR });
+  const json = mode === 'json';
+  const at = () => Math.round(performance.now() - t0);
   // Hooked before stdin is read: Ctrl-C while a context tar streams in still removes its temp dir.
   const interrupt = interruptSignal(() => new UserError('build.interrupted', 'build interrupted'));
   let built: BuildResult;
@@ -123,11 +136,11 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         cacheFrom,
         cacheTo,
-        ...(output && output.type !== 'image' ? { output } : {}),
+        ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
         registry: registryOptions(ctx),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
       },
-      { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => ctx.stderr.write(formatDiagnostic(d) + '\n'), signal: interrupt.signal, startedAt: t0 },
+      { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
     ).finally(() => renderer.close());
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), built.imageId, '--iidfile');
     if (flags.metadataFile) await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(built.metadata, null, 2) + '\n', '--metadata-file');
@@ -137,41 +150,27 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
     if (interrupt.signal.aborted) {
-      ctx.stderr.write(`error: ${(interrupt.signal.reason as Error).message}\n`);
+      const message = (interrupt.signal.reason as Error).message;
+      ctx.stderr.write(json ? JSON.stringify({ type: 'build-failed', code: 'build.interrupted', message, at: at() }) + '\n' : `error: ${message}\n`);
       return interrupt.exitCode;
     }
     // Each diagnostic was printed as it came (onDiagnostic).
-    if (e instanceof DiagnosticError) return 1;
+    if (e instanceof DiagnosticError) {
+      reportDiagnosticsFailed(ctx.stderr, json, e.diagnostics, at());
+      return 1;
+    }
     if (isUserError(e) && e.code === BAD_CACHE_FILTER) {
       ctx.stderr.write(`error: ${e.message}\n`);
       return 2;
     }
-    throw e;
+    // A step's failure at its Dockerfile line; with --progress json any failure (a push's too)
+    // ends the stream with its build-failed event.
+    const code = reportFailure(ctx.stderr, json, e, at());
+    if (code === undefined) throw e;
+    return code;
   } finally {
     interrupt.dispose();
   }
-}
-
-type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
-type Output = { type: FileOutputType; dest: string } | { type: 'image'; names: string[]; push: boolean };
-
-/**
- * `type=oci,dest=out.tar` (docker's --output syntax); `type=image,name=NAME[,push=true]` and
- * `type=registry,name=NAME` (image with push=true) as buildx spells them.
- */
-export function parseOutput(spec: string): Output | { error: string } {
-  const kv = new Map(spec.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
-  const type = kv.get('type');
-  if (type === 'image' || type === 'registry') {
-    const push = type === 'registry' || kv.get('push') === 'true';
-    if (kv.has('push') && !['true', 'false'].includes(kv.get('push')!)) return { error: 'push must be true or false' };
-    const name = kv.get('name');
-    return { type: 'image', names: name ? [name] : [], push };
-  }
-  const dest = kv.get('dest');
-  if (type !== 'oci' && type !== 'docker' && type !== 'tar' && type !== 'local') return { error: 'type must be oci, docker, tar, local, image or registry' };
-  if (!dest) return { error: 'give dest=PATH' };
-  return { type, dest };
 }
 
 const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];

@@ -1,10 +1,11 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, familiarRepository, type Store } from '../store/index.js';
-import { openApiStore as openCliStore, openStore } from '../api/index.js';
+import { familiarName, familiarRepository, type Reference, type Store } from '../store/index.js';
+import { openApiStore as openCliStore, openStore, type ImageEntry } from '../api/index.js';
 import { UserError } from '../util/index.js';
 import { loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
+import { compileTemplate } from './go-template.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
 type Out = CliContext['stdout'];
@@ -50,48 +51,116 @@ function table(out: Out, rows: string[][]): void {
 
 const shortId = (id: Sha256): string => sha256Hex(id).slice(0, 12);
 
-export async function images(ctx: CliContext, root: string, format: 'table' | 'json', digests = false): Promise<number> {
+export interface ImagesOptions {
+  /** `table` (default), `json` (one object per line), or a Go template (cli/go-template.ts). */
+  readonly format: string;
+  readonly digests: boolean;
+  /** -q: image IDs only. */
+  readonly quiet: boolean;
+  /** --filter KEY=VALUE: reference=PATTERN, dangling=true|false. */
+  readonly filters: readonly string[];
+}
+
+export async function images(ctx: CliContext, root: string, opts: ImagesOptions): Promise<number> {
+  const keep = imageFilter(opts.filters);
+  const template = opts.format === 'table' || opts.format === 'json' ? undefined : compileTemplate(opts.format);
   const store = await openStore(root);
   const now = new Date();
-  const { entries, warnings } = await store.images();
+  const listed = await store.images();
   // One damaged image should not hide the others; fsck says more.
-  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
-  if (format === 'json') {
-    for (const e of entries) {
-      const line = {
-        ID: shortId(e.image.id),
-        Repository: familiarRepository(e.ref),
-        Tag: e.ref.tag,
-        Digest: e.digest,
-        CreatedAt: e.image.config.created ?? '',
-        CreatedSince: humanSince(e.image.config.created, now),
-        Size: humanSize(e.size),
-      };
-      ctx.stdout.write(JSON.stringify(line) + '\n');
-    }
+  for (const w of listed.warnings) ctx.stderr.write(`warning: ${w}\n`);
+  const entries = listed.entries.filter((e) => keep(e.ref));
+  if (opts.quiet) {
+    for (const e of entries) ctx.stdout.write(`${shortId(e.image.id)}\n`);
     return 0;
   }
   // --digests: the digest the registry knows the image by (recorded by pull), as docker shows it.
+  const digestOf = (e: ImageEntry) => e.repoDigest?.split('@')[1] ?? '<none>';
+  if (opts.format !== 'table') {
+    for (const e of entries) {
+      // The fields of docker's `images --format` (its json lines have these keys too).
+      const line = {
+        ID: shortId(e.image.id),
+        Repository: familiarRepository(e.ref),
+        Tag: e.ref.tag ?? '<none>',
+        Digest: digestOf(e),
+        CreatedAt: goTime(e.image.config.created),
+        CreatedSince: humanSince(e.image.config.created, now),
+        Size: humanSize(e.size),
+      };
+      ctx.stdout.write((template ? template(line) : JSON.stringify(line)) + '\n');
+    }
+    return 0;
+  }
   table(ctx.stdout, [
-    digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
-    ...entries.map((e) => [familiarRepository(e.ref), e.ref.tag ?? '<none>', ...(digests ? [e.repoDigest?.split('@')[1] ?? '<none>'] : []), shortId(e.image.id), humanSince(e.image.config.created, now), humanSize(e.size)]),
+    opts.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+    ...entries.map((e) => [familiarRepository(e.ref), e.ref.tag ?? '<none>', ...(opts.digests ? [digestOf(e)] : []), shortId(e.image.id), humanSince(e.image.config.created, now), humanSize(e.size)]),
   ]);
   return 0;
 }
 
-export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
+/**
+ * `--filter reference=PATTERN` (docker's: the pattern is matched, path.Match style, against
+ * `repo:tag` and against the repository alone) and `dangling=true|false` (an image with no tag,
+ * `<none>`, as a pull by digest leaves it). Repeated filters of one key are alternatives; keys
+ * must all match.
+ */
+function imageFilter(filters: readonly string[]): (ref: Reference) => boolean {
+  const refs: string[] = [];
+  let dangling: boolean | undefined;
+  for (const f of filters) {
+    const eq = f.indexOf('=');
+    const [key, value] = eq < 0 ? [f, ''] : [f.slice(0, eq), f.slice(eq + 1)];
+    if (key === 'reference' && value) refs.push(value);
+    else if (key === 'dangling' && (value === 'true' || value === 'false')) dangling = value === 'true';
+    else throw new UserError('cli.bad-filter', `--filter ${f}: not a filter wharf images knows`, 'use reference=PATTERN (e.g. reference=app:*) or dangling=true|false');
+  }
+  return (ref) => {
+    if (dangling !== undefined && (ref.tag === undefined) !== dangling) return false;
+    if (!refs.length) return true;
+    const repo = familiarRepository(ref);
+    const names = [repo, ref.tag ? `${repo}:${ref.tag}` : repo];
+    return refs.some((p) => names.some((n) => pathMatch(p, n)));
+  };
+}
+
+/** Go's path.Match for the patterns reference= takes: `*` and `?` stop at `/`, `[...]` classes. */
+function pathMatch(pattern: string, name: string): boolean {
+  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`).test(name);
+}
+
+/** A time as Go's time.Time prints it, which docker's CreatedAt is: `2024-05-01 10:20:30 +0000 UTC`. */
+export function goTime(iso: string | undefined): string {
+  const t = iso ? new Date(iso) : undefined;
+  if (!t || Number.isNaN(t.getTime())) return '';
+  return `${t.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+export async function inspect(ctx: CliContext, root: string, names: string[], format?: string): Promise<number> {
+  const template = format === undefined ? undefined : compileTemplate(format);
   const store = await openStore(root);
   const views = [];
   for (const n of names) views.push(await store.inspect(n));
-  ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
+  if (template) for (const v of views) ctx.stdout.write(template(JSON.parse(JSON.stringify(v))) + '\n');
+  else ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
   return 0;
 }
 
-export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean): Promise<number> {
+export async function history(ctx: CliContext, root: string, name: string, noTrunc: boolean, format?: string): Promise<number> {
+  const template = format === undefined || format === 'table' ? undefined : compileTemplate(format);
   const store = await openStore(root);
   const { image, rows } = await store.history(name);
   const now = new Date();
   const cut = (s: string): string => (noTrunc || s.length <= 45 ? s : s.slice(0, 44) + '…');
+  if (template) {
+    // docker's history --format fields; --format skips truncation of CreatedBy only with --no-trunc, as docker.
+    for (const r of rows) {
+      const row = { ID: noTrunc && r.id !== '<missing>' ? image.id : r.id, CreatedSince: humanSince(r.created, now), CreatedAt: goTime(r.created), CreatedBy: cut(r.createdBy), Size: humanSize(r.size), Comment: r.comment };
+      ctx.stdout.write(template(row) + '\n');
+    }
+    return 0;
+  }
   table(ctx.stdout, [
     ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
     ...rows.map((r) => [noTrunc && r.id !== '<missing>' ? image.id : r.id, humanSince(r.created, now), cut(r.createdBy), humanSize(r.size), r.comment]),
@@ -130,8 +199,26 @@ function warnAll(ctx: CliContext, warnings: readonly string[]): void {
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
 }
 
-export async function prune(ctx: CliContext, root: string, opts: { cacheMounts: boolean } = { cacheMounts: false }): Promise<number> {
+export interface PruneOptions {
+  readonly cacheMounts: boolean;
+  /** --filter until=DURATION (the only key). */
+  readonly filters?: readonly string[];
+  readonly keepStorage?: string;
+}
+
+export async function prune(ctx: CliContext, root: string, opts: PruneOptions = { cacheMounts: false }): Promise<number> {
+  const { parseDuration, parseSize, pruneCache } = await import('./cache-prune.js');
+  let untilMs: number | undefined;
+  for (const f of opts.filters ?? []) {
+    if (!f.startsWith('until=')) throw new UserError('cli.bad-filter', `--filter ${f}: wharf prune takes until=DURATION`, 'e.g. --filter until=24h');
+    untilMs = parseDuration(f.slice('until='.length), `--filter ${f}`);
+  }
+  const keepBytes = opts.keepStorage === undefined ? undefined : parseSize(opts.keepStorage, '--keep-storage');
   const store = await openCliStore(root);
+  if (untilMs !== undefined || keepBytes !== undefined) {
+    const forgotten = await pruneCache(store, root, { ...(untilMs !== undefined ? { untilMs } : {}), ...(keepBytes !== undefined ? { keepBytes } : {}) });
+    ctx.stdout.write(`Deleted ${forgotten.length} build cache record(s)\n`);
+  }
   const gc = await store.gc();
   warnAll(ctx, gc.warnings);
   let freed = gc.bytesReclaimed;
@@ -153,10 +240,27 @@ export async function fsck(ctx: CliContext, root: string): Promise<number> {
   const snaps = await checkSnapshots(store, root);
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
   for (const p of snaps) ctx.stdout.write(`snapshot: ${p.message}\n`);
-  for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}\n`);
+  for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}${r.keptBy.has(d) ? ` (kept by ${KEEPERS[r.keptBy.get(d)!]?.[0] ?? r.keptBy.get(d)})` : ''}\n`);
   const n = r.problems.length + snaps.length;
-  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${n} problem(s), ${r.unreferenced.length} unreferenced blob(s)${r.unreferenced.length ? ' (`wharf prune` removes them)' : ''}\n`);
+  ctx.stdout.write(`fsck: ${r.checked} referenced blob(s) checked, ${n} problem(s), ${r.unreferenced.length} unreferenced blob(s)${unreferencedDetail(r.unreferenced, r.keptBy)}\n`);
   return n ? 1 : 0;
+}
+
+/** GC hooks that keep blobs no tag references: what fsck calls them, and what removes their blobs. */
+const KEEPERS: Record<string, [string, string]> = {
+  'build-cache': ['the build cache', '`wharf prune --keep-storage SIZE` or `--filter until=DURATION` trims it'],
+  wire: ['push (compressed copies of tagged layers)', 'they go with the image'],
+};
+
+/** `: 2 used by nothing (`wharf prune` removes them), 41 kept by the build cache (…)`. */
+function unreferencedDetail(all: readonly Sha256[], keptBy: ReadonlyMap<Sha256, string>): string {
+  if (!all.length) return '';
+  const counts = new Map<string, number>();
+  for (const d of all) if (keptBy.has(d)) counts.set(keptBy.get(d)!, (counts.get(keptBy.get(d)!) ?? 0) + 1);
+  const unused = all.length - keptBy.size;
+  const parts = [...(unused ? [`${unused} used by nothing (\`wharf prune\` removes them)`] : [])];
+  for (const [hook, c] of counts) parts.push(`${c} kept by ${KEEPERS[hook]?.[0] ?? hook}${KEEPERS[hook] ? ` (${KEEPERS[hook]![1]})` : ''}`);
+  return `: ${parts.join(', ')}`;
 }
 
 /** Snapshots checked against their blobs; the layers tagged images name are the expected ones. */

@@ -110,8 +110,9 @@ export async function runStep(deps: BuildDeps, v: RunVertex, state: StageState, 
     if (scriptDir) await rm(scriptDir, { recursive: true, force: true });
   }
   if (res.exitCode !== 0 || !res.layer) {
-    const out = tail.length ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
-    throw new UserError('build.run-failed', `step ${v.label} failed: command ${JSON.stringify(p.args)} exited with code ${res.exitCode}${out}`);
+    // As BuildKit says it; the last lines of output travel as detail (the CLI prints them under the
+    // instruction, the json stream carries them in its step-error event).
+    throw new UserError('build.run-failed', `process ${JSON.stringify(p.args.join(' '))} exited with code ${res.exitCode}`, undefined, { exitCode: res.exitCode, lastOutput: [...tail] });
   }
   return { descriptor: { mediaType: res.layer.mediaType, digest: res.layer.digest, size: res.layer.size }, diffId: res.layer.diffId };
 }

@@ -49,10 +49,53 @@ export type BuildEvent =
   | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number }
   | { readonly type: 'step-log'; readonly step: StepRef; readonly stream: 'stdout' | 'stderr'; readonly line: string; readonly at: number }
   | { readonly type: 'step-done'; readonly step: StepRef; readonly key: string; readonly durationMs: number; readonly at: number }
-  | { readonly type: 'step-error'; readonly step: StepRef; readonly message: string; readonly durationMs: number; readonly at: number }
+  /**
+   * `line`: the instruction's 1-based Dockerfile line (added by the CLI, which has the file);
+   * `exitCode` and `lastOutput`: a RUN's exit status and its last lines of output.
+   */
+  | {
+      readonly type: 'step-error';
+      readonly step: StepRef;
+      readonly message: string;
+      readonly durationMs: number;
+      readonly at: number;
+      readonly line?: number;
+      readonly exitCode?: number;
+      readonly lastOutput?: readonly string[];
+    }
+  /** A parse or plan diagnostic (--progress json prints these instead of the caret form). */
+  | {
+      readonly type: 'diagnostic';
+      readonly severity: 'error' | 'warning';
+      readonly code: string;
+      readonly message: string;
+      readonly hint?: string;
+      readonly file?: string;
+      readonly line?: number;
+      readonly col?: number;
+      readonly at: number;
+    }
+  /**
+   * The last event of a build that failed (nothing follows it): the error as the CLI would print
+   * it, where it points (`file`, `line`, `col`), the step it stopped and the RUN's exit status.
+   */
+  | {
+      readonly type: 'build-failed';
+      readonly code: string;
+      readonly message: string;
+      readonly hint?: string;
+      readonly file?: string;
+      readonly line?: number;
+      readonly col?: number;
+      readonly step?: number;
+      readonly exitCode?: number;
+      readonly at: number;
+    }
   | {
       readonly type: 'build-done';
       readonly name?: string;
+      /** Every name the image was tagged with, in full (`docker.io/library/app:1`). */
+      readonly names?: readonly string[];
       readonly imageId: string;
       readonly durationMs: number;
       readonly steps: number;

@@ -1,6 +1,6 @@
 import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
-import { cacheLine, seconds, summaryLine } from './summary.js';
+import { cacheLine, resultLines, seconds, summaryLine } from './summary.js';
 import { humanBytes, layerId } from './pull.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
@@ -34,6 +34,7 @@ export function plainRenderer(out: Writable): EventSink {
         out.write(`#${e.step.number} ERROR ${e.message.split('\n')[0]}\n`);
         break;
       case 'build-done':
+        for (const l of resultLines(e)) out.write(`${l}\n`);
         out.write(`${summaryLine(e)}\n`);
         break;
       case 'pull':
@@ -68,7 +69,12 @@ export interface Renderer {
   close(): void;
 }
 
-export function createRenderer(mode: ProgressMode, out: Writable & { columns?: number }): Renderer {
+export interface RendererOptions {
+  /** Colours on a tty (the CLI decides: a terminal, and NO_COLOR unset). */
+  readonly color?: boolean;
+}
+
+export function createRenderer(mode: ProgressMode, out: Writable & { columns?: number }, opts: RendererOptions = {}): Renderer {
   const still = (sink: EventSink): Renderer => ({ sink, close: () => {} });
   switch (mode) {
     case 'json':
@@ -78,6 +84,6 @@ export function createRenderer(mode: ProgressMode, out: Writable & { columns?: n
     case 'plain':
       return still(plainRenderer(out));
     case 'tty':
-      return ttyRenderer(out);
+      return ttyRenderer(out, { color: opts.color === true });
   }
 }

@@ -2,6 +2,11 @@ import type { BuildEvent } from './events.js';
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
+/** What BuildKit's exporter step says: the image ID, then each name it was given. */
+export function resultLines(e: Extract<BuildEvent, { type: 'build-done' }>): string[] {
+  return [`writing image ${e.imageId}`, ...(e.names ?? []).map((n) => `naming to ${n}`)];
+}
+
 /** The summary line every human-readable renderer ends with. */
 export function summaryLine(e: Extract<BuildEvent, { type: 'build-done' }>): string {
   const fetched = e.cacheFetched ? `, ${e.cacheFetched.layers} cached layers (${e.cacheFetched.bytes} bytes) fetched from the cache source` : '';

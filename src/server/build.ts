@@ -5,7 +5,7 @@
  * `{"stream": …}` lines, `{"aux": {"ID": …}}` with the image ID, and `{"errorDetail": …}` on failure.
  */
 import { Transform } from 'node:stream';
-import { build, DiagnosticError, parseBuildNetwork, familiarName, formatDiagnostic, parseImageName, type BuildEvent } from '../api/index.js';
+import { build, DiagnosticError, StepFailure, parseBuildNetwork, familiarName, formatDiagnostic, parseImageName, type BuildEvent } from '../api/index.js';
 import { HttpError, jsonStream, streamError } from './respond.js';
 import type { Request } from './types.js';
 
@@ -96,7 +96,13 @@ export async function handleBuild(r: Request): Promise<void> {
     body.destroy();
     if (r.signal.aborted) throw e; // nobody to tell; the log line says it
     // The diagnostics were streamed; the error names how many.
-    const err = e instanceof DiagnosticError ? new Error(`the Dockerfile has ${e.diagnostics.length} error(s): ${e.diagnostics.map((d) => d.message).join('; ')}`) : e;
+    // A failed step is said at its Dockerfile line, with the caret and hint the CLI prints.
+    const err =
+      e instanceof DiagnosticError
+        ? new Error(`the Dockerfile has ${e.diagnostics.length} error(s): ${e.diagnostics.map((d) => d.message).join('; ')}`)
+        : e instanceof StepFailure
+          ? new Error(formatDiagnostic(e.located.diagnostic))
+          : e;
     out.send(streamError(err));
   }
   out.end();
@@ -122,7 +128,7 @@ function render(e: BuildEvent, say: (line: string) => void): void {
       say(` ---> ${e.key.replace(/^sha256:/, '').slice(0, 12)}`);
       return;
     case 'step-error':
-      say(`error: ${e.step.instruction}: ${e.message}`);
+      say(`error: ${e.line !== undefined ? `line ${e.line}: ` : ''}${e.step.instruction}: ${e.message}`);
       return;
     case 'pull':
       if (e.state === 'resolved') say(`Pulling ${e.image}`);

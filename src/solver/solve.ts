@@ -4,7 +4,7 @@ import type { FromVertex, LayerVertex, MetaVertex, Plan, PlanStage } from '../pl
 import { cacheKey, explainMiss, withEnvelope, type BuildKeyFields, type CacheRecord, type CacheStore, type ParentKey, type StepKey, type StepKeyMaterial } from '../cache/index.js';
 import type { Sha256 } from '../hash/index.js';
 import type { BuildEvent, StepRef } from '../progress/index.js';
-import { isNoSpace, NoSpaceError, UserError } from '../util/index.js';
+import { isNoSpace, isUserError, NoSpaceError, UserError } from '../util/index.js';
 
 /**
  * Independent stages run at once. A stage is mostly waiting (overlay mount, runtime start, layer
@@ -167,7 +167,16 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
         const e = withStep(caught, ref.number);
         // Steps cut short by another failure are not errors of their own.
         if (!controller.signal.aborted) {
-          opts.emit({ type: 'step-error', step: ref, message: e instanceof Error ? e.message : String(e), durationMs: Math.round(performance.now() - started), at: now() });
+          const detail = isUserError(e) ? e.detail : undefined;
+          opts.emit({
+            type: 'step-error',
+            step: ref,
+            message: e instanceof Error ? e.message : String(e),
+            durationMs: Math.round(performance.now() - started),
+            at: now(),
+            ...(detail?.exitCode !== undefined ? { exitCode: detail.exitCode } : {}),
+            ...(detail?.lastOutput ? { lastOutput: detail.lastOutput } : {}),
+          });
         }
         throw e;
       }

@@ -40,8 +40,10 @@ export interface FsckProblem {
 
 export interface FsckReport {
   readonly problems: FsckProblem[];
-  /** Blobs present but referenced by no tag: harmless, `wharf prune` removes them. */
+  /** Blobs present but referenced by no tag (those in `keptBy` too; the rest `wharf prune` removes). */
   readonly unreferenced: Sha256[];
+  /** Unreferenced blobs a GC hook keeps (build cache layers, push's compressed copies): blob → hook name. */
+  readonly keptBy: ReadonlyMap<Sha256, string>;
   readonly checked: number;
 }
 
@@ -294,7 +296,7 @@ class OciStore extends FsBlobStore implements Store {
     try {
       index = await this.readIndex();
     } catch (e) {
-      return { problems: [{ kind: 'bad-index', message: (e as Error).message }], unreferenced: [], checked: 0 };
+      return { problems: [{ kind: 'bad-index', message: (e as Error).message }], unreferenced: [], keptBy: new Map(), checked: 0 };
     }
     const live = await this.reachable(index.manifests);
     for (const [digest, d] of live.blobs) {
@@ -319,7 +321,16 @@ class OciStore extends FsBlobStore implements Store {
       if (!d) problems.push({ kind: 'corrupt', message: `blobs/sha256/${hex} is not named by a sha256 digest` });
       else if (!live.blobs.has(d)) unreferenced.push(d);
     }
-    return { problems, unreferenced, checked: live.blobs.size };
+    // What GC would keep anyway, and why: the first hook that roots it names it.
+    const keptBy = new Map<Sha256, string>();
+    if (unreferenced.length) {
+      for (const h of this.opts.gcHooks ?? []) {
+        if (!h.roots) continue;
+        const kept = await this.reachable([...(await h.roots())]);
+        for (const d of unreferenced) if (kept.blobs.has(d) && !keptBy.has(d)) keptBy.set(d, h.name);
+      }
+    }
+    return { problems, unreferenced, keptBy, checked: live.blobs.size };
   }
 }
 

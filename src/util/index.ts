@@ -4,7 +4,7 @@
  * platforms.
  */
 export { ok, err, unreachable, type Result } from './result.js';
-export { UserError, isUserError } from './user-error.js';
+export { UserError, isUserError, type UserErrorDetail } from './user-error.js';
 export { NoSpaceError, isNoSpace, sayNoSpace } from './no-space.js';
 export {
   atomicWriteFile,

@@ -12,9 +12,20 @@ export class UserError extends Error {
     message: string,
     /** How to fix it, when we can say. */
     readonly hint?: string,
+    /** What a renderer can place or show: the word of the instruction it is about, a process's exit. */
+    readonly detail?: UserErrorDetail,
   ) {
     super(message);
   }
+}
+
+/** Facts a failed build step hands up so its error can point at the Dockerfile (cli/build-failure.ts). */
+export interface UserErrorDetail {
+  /** The source or flag value as the instruction wrote it (where the caret goes). */
+  readonly subject?: string;
+  /** A RUN's exit status, and its last lines of output. */
+  readonly exitCode?: number;
+  readonly lastOutput?: readonly string[];
 }
 
 export function isUserError(e: unknown): e is UserError {

@@ -152,7 +152,8 @@ RUN --mount=type=ssh,id=deploy,target=/agent,uid=1234 [ -S /agent ] && stat -c '
     const missing = await context('ssh-required', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=ssh,required true\n' });
     const m = wharf(['build', '--progress', 'plain', missing]);
     assert.equal(m.status, 1);
-    assert.match(m.stderr, /the ssh agent "default" is required.*\n.*--ssh default/);
+    // Located at the RUN line now: the caret lines sit between the message and its hint.
+    assert.match(m.stderr, /Dockerfile:2:1: error: .*the ssh agent "default" is required.*\n 2 \| RUN --mount=type=ssh,required true\n.*\nhint: .*--ssh default/);
     const key = join(sockDir, 'id_ed25519');
     await writeFile(key, 'not a socket');
     const k = wharf(['build', '--ssh', `default=${key}`, ctx]);

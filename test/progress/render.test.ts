@@ -8,7 +8,7 @@ const EVENTS: BuildEvent[] = [
   { type: 'step-started', step: step(2, 2, 'RUN make'), at: 1, reason: 'files: a.c (content)' },
   { type: 'step-log', step: step(2, 2, 'RUN make'), stream: 'stdout', line: 'cc a.c', at: 2 },
   { type: 'step-done', step: step(2, 2, 'RUN make'), key: 'k2', durationMs: 1234, at: 3 },
-  { type: 'build-done', name: 'app:1', imageId: 'sha256:' + 'a'.repeat(64), durationMs: 1500, steps: 2, cached: 1, at: 4 },
+  { type: 'build-done', name: 'app:1', names: ['docker.io/library/app:1'], imageId: 'sha256:' + 'a'.repeat(64), durationMs: 1500, steps: 2, cached: 1, at: 4 },
 ];
 
 function render(mode: 'plain' | 'json' | 'quiet' | 'tty'): string {
@@ -29,6 +29,8 @@ test('plain: numbered steps, CACHED or DONE with time, prefixed output, miss rea
       '#2 cache miss: files: a.c (content)',
       '#2 cc a.c',
       '#2 DONE 1.2s',
+      `writing image sha256:${'a'.repeat(64)}`,
+      'naming to docker.io/library/app:1',
       'built app:1 in 1.5s, 1/2 cached',
       '',
     ].join('\n'),
@@ -46,5 +48,5 @@ test('quiet prints only the image ID; tty ends with finished steps and the summa
   const visible = tty.replace(/\x1b\[\d*[A-Za-z]/g, '');
   assert.match(visible, /=> CACHED \[build 1\/3\] FROM base\n/);
   assert.match(visible, /=> \[build 2\/3\] RUN make  1\.2s\n/);
-  assert.ok(visible.endsWith('built app:1 in 1.5s, 1/2 cached\n'));
+  assert.ok(visible.endsWith(`=> writing image sha256:${'a'.repeat(64)}\n=> naming to docker.io/library/app:1\nbuilt app:1 in 1.5s, 1/2 cached\n`), visible);
 });

@@ -59,7 +59,8 @@ test('dockerode: ping, version, build with buildargs and target, list, inspect, 
   const bad = await suite.env.context('dode-bad', { Dockerfile: 'FROM busybox:test\nRUN exit 4\n' });
   const failed = await follow(await docker.buildImage(Readable.from([execFileSync('tar', ['-C', bad, '-c', '.'])]), { t: 'bad:1' }));
   const last = failed[failed.length - 1] as { error?: string; errorDetail?: { message: string } };
-  assert.match(last.error ?? '', /step RUN exit 4 failed: .* exited with code 4/);
+  // Said at its Dockerfile line, with the caret, as the CLI says it.
+  assert.match(last.error ?? '', /Dockerfile:2:1: error: process .* exited with code 4\n 2 \| RUN exit 4/);
   assert.equal(last.errorDetail?.message, last.error);
   assert.ok(!failed.some((m) => m.aux), 'no image ID');
 });

@@ -39,9 +39,9 @@ test('images lists tags like docker, as a table and as JSON lines', () => {
   const rows = j.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
   assert.deepEqual(
     rows.map((r) => [r.Repository, r.Tag, r.ID, r.CreatedAt]),
-    [['app', '1', id, '2023-11-14T22:13:20Z']],
+    [['app', '1', id, '2023-11-14 22:13:20 +0000 UTC']],
   );
-  assert.equal(wharf('images', '--format', 'yaml').code, 2);
+  assert.equal(wharf('images', '--format', '{{.Nope}}').code, 1);
 });
 
 test('inspect prints docker-like JSON, by name or by ID prefix', () => {

@@ -3,6 +3,7 @@ import { join, posix } from 'node:path';
 import { BAD_PATTERN, entryIndex, goClean, goMatch, hasGlobMeta, PatternMatcher, selectSources, walkContext, type ContextEntry } from '../../context/index.js';
 import { resolveInRoot } from '../../runtime/index.js';
 import { appendAll, UserError } from '../../util/index.js';
+import { editDistance } from '../../diag/index.js';
 
 /** One path to copy, relative to the source root it belongs to ('' is the root itself). */
 export interface SourceItem {
@@ -132,15 +133,37 @@ function excludeMatcher(spec: SourceSpec): PatternMatcher | undefined {
   return pm.value;
 }
 
-const notFound = (label: string, source: string, where: string) =>
-  new UserError('build.source-not-found', `${label}: "${source}" not found ${where}`, where.includes('context') ? 'check the path and the .dockerignore file' : undefined);
+/** `entries`: the tree the source was looked up in, for a did-you-mean among the paths near it. */
+function notFound(label: string, source: string, where: string, entries?: readonly ContextEntry[]): UserError {
+  const near = entries ? nearPaths(goClean('/' + source).slice(1), entries) : [];
+  const base = where.includes('context') ? 'check the path and the .dockerignore file' : undefined;
+  const hint = near.length ? `did you mean ${near.map((p) => JSON.stringify(p)).join(' or ')}?${base ? ` (else ${base})` : ''}` : base;
+  return new UserError('build.source-not-found', `${label}: "${source}" not found ${where}`, hint, { subject: source });
+}
+
+/**
+ * Paths of the tree a missing one was probably meant to be: those in the same directory whose
+ * name is a few edits away (a typo, a wrong extension) or differs only in case; at most three.
+ */
+function nearPaths(missing: string, entries: readonly ContextEntry[]): string[] {
+  const dir = posix.dirname(missing);
+  const name = posix.basename(missing);
+  const scored: [number, string][] = [];
+  for (const e of entries) {
+    if (posix.dirname(e.path) !== dir) continue;
+    const other = posix.basename(e.path);
+    const d = other.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, other);
+    if (d <= Math.max(2, Math.floor(name.length / 3))) scored.push([d, e.path]);
+  }
+  return scored.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1)).slice(0, 3).map(([, p]) => p);
+}
 
 /**
  * A source that is a symlink whose target is not in the tree. Docker resolves a source symlink
  * inside the context (an absolute target starts at the context root, `..` stops there), so a link
  * to a host path outside the context can never be copied; saying "not found" hid why.
  */
-function danglingLink(tree: Tree, path: string, label: string): UserError {
+function danglingLink(tree: Tree, path: string, label: string, shown = path): UserError {
   const link = tree.entries[entryIndex(tree.entries).get(path)!]!;
   const target = link.linkTarget ?? '';
   const outside = tree.where.includes('context') && (target.startsWith('/') || posix.normalize(posix.join(posix.dirname(path), target)).startsWith('../'));
@@ -150,6 +173,7 @@ function danglingLink(tree: Tree, path: string, label: string): UserError {
       ? `${label}: "${path}" is a symlink to ${target}, which points outside the build context (COPY resolves symlinks inside the context, so it cannot follow it)`
       : `${label}: "${path}" is a symlink to ${target}, which is not ${tree.where} (missing, a symlink loop, or excluded by .dockerignore)`,
     outside ? 'copy the target into the context (or make the context a directory that contains it) and point the link at it with a relative path' : 'check the link target and the .dockerignore file',
+    { subject: shown },
   );
 }
 
@@ -214,7 +238,7 @@ function pick(tree: Tree, source: string, exclude: PatternMatcher | undefined, l
   const sel = selectSources(tree.entries, [source]);
   if (!sel.ok) throw new UserError('build.bad-source', `${label}: ${sel.error.message.replace(JSON.stringify(source), JSON.stringify(shown))}`);
   const s = sel.value[0]!;
-  if (s.roots.length === 0) throw s.dangling.length > 0 ? danglingLink(tree, s.dangling[0]!, label) : notFound(label, shown, tree.where);
+  if (s.roots.length === 0) throw s.dangling.length > 0 ? danglingLink(tree, s.dangling[0]!, label, shown) : notFound(label, shown, tree.where, tree.entries);
   const dropped = new Set<string>();
   const roots: SourceRoot[] = [];
   for (const r of s.roots) {
@@ -274,6 +298,6 @@ function pickParents(tree: Tree, base: string, pattern: string, exclude: Pattern
     appendAll(entries, kept);
     roots.push({ name: '', items: [rootDirItem(tree.abs(b ?? '')), ...kept.map((e) => itemOf(tree, relTo(b, e.path), e))] });
   }
-  if (required && roots.length === 0) throw notFound(label, shown, tree.where);
+  if (required && roots.length === 0) throw notFound(label, shown, tree.where, tree.entries);
   return { roots, entries };
 }
