@@ -63,8 +63,12 @@ export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<Network
   // The descriptor keeps the namespace alive from here on: the holder has done its part.
   void stopHolder();
   const program = opts.slirp4netns ?? 'slirp4netns';
+  // No --enable-sandbox: its private mount namespace holds copies of every mount the host has at
+  // that instant (a dockerd's BuildKit rootfs and context mounts among them) while it sets up, and
+  // a dockerd building beside wharf then found /bin/sh or its context files gone, intermittently
+  // (test/peers/docker.test.ts). --enable-seccomp still confines its system calls.
   const slirp = spawn(program, [
-    '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp',
+    '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-seccomp',
     '--ready-fd=3', '--exit-fd=4', '--netns-type=path', path, 'tap0',
   ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
   const stopSlirp = () => stop(slirp, () => slirp.kill('SIGKILL'));
