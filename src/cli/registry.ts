@@ -7,7 +7,7 @@ import { loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createRegistryHttp, pullImage, pushImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryHttp } from '../registry/index.js';
 import type { Compression } from '../layer/index.js';
-import { parseSize } from './build-limits.js';
+import { parseSize } from './parse-size.js';
 import { hostPlatform, isUserError, UserError, type Platform } from '../util/index.js';
 import { pullRenderer, type PullProgress } from '../progress/index.js';
 import type { CliContext } from './context.js';
