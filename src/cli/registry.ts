@@ -14,14 +14,15 @@ import type { CliContext } from './context.js';
 import { openCliStore } from './open-store.js';
 import { parsePlatform } from './build-args.js';
 import { registryOptions } from './registry-options.js';
+import { plainHttpHostsIn } from './plain-http-hosts.js';
 
 /** The registry client every command uses (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
-export function makeRegistryHttp(ctx: CliContext, flags: { insecureRegistry?: string[] } = {}): RegistryClient {
-  return createRegistryHttp(registryOptions(ctx, flags));
+export function makeRegistryHttp(ctx: CliContext, flags: { insecureRegistry?: string[] } = {}, root?: string): RegistryClient {
+  return createRegistryHttp({ ...registryOptions(ctx, flags), ...(root !== undefined ? { plainHttpHosts: plainHttpHostsIn(root) } : {}) });
 }
 
-async function withRegistry<T>(ctx: CliContext, use: (http: RegistryClient) => Promise<T>): Promise<T> {
-  const http = makeRegistryHttp(ctx);
+async function withRegistry<T>(ctx: CliContext, root: string, use: (http: RegistryClient) => Promise<T>): Promise<T> {
+  const http = makeRegistryHttp(ctx, {}, root);
   try {
     return await use(http);
   } finally {
@@ -54,7 +55,7 @@ export async function pullCmd(ctx: CliContext, root: string, name: string, opts:
   const toProgress = pullProgress(familiarName(tagged), performance.now());
   let r;
   try {
-    r = await withRegistry(ctx, (http) => pullImage(http, store, tagged, {
+    r = await withRegistry(ctx, root, (http) => pullImage(http, store, tagged, {
       platform,
       snapshots: openSnapshots(root, store),
       ...(renderer ? { onEvent: (e: PullEvent) => renderer.sink(toProgress(e)) } : {}),
@@ -190,7 +191,7 @@ export async function pushCmd(ctx: CliContext, root: string, name: string, opts:
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
   const options = pushOptions(opts);
   const store = await openCliStore(root);
-  await withRegistry(ctx, (http) => pushNamed(http, store, tagged, options, opts.quiet ? undefined : ctx.stdout));
+  await withRegistry(ctx, root, (http) => pushNamed(http, store, tagged, options, opts.quiet ? undefined : ctx.stdout));
   if (opts.quiet) ctx.stdout.write(`${fullName(tagged)}\n`);
   return 0;
 }
