@@ -32,6 +32,14 @@ else import(pathToFileURL(entry).href);
 function runBundle(st) {
   const args = process.argv.slice(2);
   const command = args.find((a, i) => /^[a-z]+$/.test(a) && args[i - 1] !== '--root') ?? 'none';
+  // Registry commands use undici, whose HTTP parser is WebAssembly (llhttp). V8 compiles the parser's
+  // hot functions again with TurboFan on a background thread, and Node waits for that job before it
+  // exits: 70-130 ms after the last output of a `pull` that had nothing to download (bench/README.md,
+  // "wharf pull of an image already present"). Liftoff's code is fast enough for parsing headers, so
+  // these commands keep to it. Not for `build`: xxh64 (context hashing) is WebAssembly too, and
+  // needs TurboFan's code. The flag changes V8's code cache check, so its caches are kept apart.
+  const liftoff = command === 'pull' || command === 'push' || command === 'login';
+  if (liftoff) require('node:v8').setFlagsFromString('--liftoff-only');
   const req = Module.createRequire(bundle);
   // undici (the registry client's HTTP, ~0.8 MB) is its own bundle, dist/undici.cjs, loaded on
   // first use with a code cache of its own: through node_modules it took ~70 ms to compile at every
@@ -41,7 +49,7 @@ function runBundle(st) {
   const bundleRequire = Object.assign((id) => {
     if (id !== 'undici') return req(id);
     const u = stats(undici);
-    return u ? (undiciExports ??= runCached(undici, u, 'undici', req)) : req(id);
+    return u ? (undiciExports ??= runCached(undici, u, liftoff ? 'undici-liftoff' : 'undici', req)) : req(id);
   }, req);
   runCached(bundle, st, command, bundleRequire);
 }

@@ -3,6 +3,9 @@
 import { ENTITLEMENTS, type Entitlement } from '../plan/index.js';
 import type { ResourceLimits, Ulimit } from '../runtime/index.js';
 import { err, ok, type Result } from '../util/index.js';
+import { parseSize } from './parse-size.js';
+
+export { parseSize };
 
 export interface LimitFlags {
   readonly allow: readonly string[];
@@ -78,13 +81,4 @@ function parseUlimit(spec: string): Result<Ulimit, string> {
   const rank = (n: number) => (n === -1 ? Infinity : n);
   if (rank(soft) > rank(hard)) return err(`--ulimit ${spec}: the soft limit ${soft} is above the hard limit ${hard}`);
   return ok({ name, soft, hard });
-}
-
-/** Docker's RAMInBytes: `512`, `64k`, `64m`, `1g`, `1.5g`, `2GiB`, `64mb` (units of 1024). */
-export function parseSize(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const power = m[2] ? 'kmgtp'.indexOf(m[2].toLowerCase()) + 1 : 0;
-  const n = Math.floor(Number(m[1]) * 1024 ** power);
-  return Number.isSafeInteger(n) ? n : undefined;
 }

@@ -2,7 +2,7 @@
 import type { CacheExportMode } from '../cache/index.js';
 import type { Compression } from '../layer/index.js';
 import { UserError } from '../util/index.js';
-import { parseSize } from './build-limits.js';
+import { parseSize } from './parse-size.js';
 
 /** What cache-mounts=true exports at most unless cache-mounts-max= says otherwise. */
 export const DEFAULT_CACHE_MOUNTS_MAX = 1 << 30;

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { reapDeadRuntimes } from './runtime-state.js';
-import { copyLineageGcHook } from '../ops/index.js';
-import { FsBlobStore, openStore, type Store } from '../store/index.js';
+import { FsBlobStore, openStore, type GcHook, type Store } from '../store/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openCache } from '../cache/index.js';
 import { openWireRecords } from '../registry/index.js';
@@ -16,5 +15,19 @@ export async function openApiStore(root: string): Promise<Store> {
   // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
   await reapDeadRuntimes(join(root, 'tmp'));
   const blobs = new FsBlobStore(root);
-  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageGcHook(root, blobs), openWireRecords(root, blobs).gcHook()] });
+  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageHook(root, blobs), openWireRecords(root, blobs).gcHook()] });
+}
+
+/**
+ * The incremental-COPY lineage hook, loaded when GC runs: the ops module brings the build planner
+ * with it (Dockerfile lexers compiled and all, ~10 ms), which commands like `pull` never use.
+ */
+function copyLineageHook(root: string, blobs: FsBlobStore): GcHook {
+  return {
+    name: 'copy-lineage',
+    async collect(live, warn) {
+      const { copyLineageGcHook } = await import('../ops/index.js');
+      return copyLineageGcHook(root, blobs).collect!(live, warn);
+    },
+  };
 }

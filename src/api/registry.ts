@@ -10,7 +10,7 @@ import { loadImage, parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createRegistryHttp, pushImage, pullImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryClientOptions, type RegistryHttp } from '../registry/index.js';
 import type { Compression } from '../layer/index.js';
-import { parseSize } from './build-limits.js';
+import { parseSize } from './parse-size.js';
 import { isUserError, UserError, type Platform } from '../util/index.js';
 import type { PullProgress } from '../progress/index.js';
 

@@ -15,6 +15,7 @@ import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';
 import { registryOptions } from './registry-options.js';
+import { storeRegistryOptions } from './registry.js';
 import {
   BAD_CACHE_FILTER,
   build,
@@ -184,7 +185,7 @@ async function pushBuilt(ctx: CliContext, root: string, built: BuildResult, name
   const image = built.image;
   const store = await openApiStore(root);
   const plain = mode === 'tty' || mode === 'plain';
-  const http = makeRegistryClient(registryOptions(ctx));
+  const http = makeRegistryClient(storeRegistryOptions(ctx, root));
   try {
     for (const n of names) {
       const tagged: Reference = n.tag ? n : { ...n, tag: 'latest' };

@@ -5,12 +5,18 @@
 import { pullRenderer } from '../progress/index.js';
 import type { CliContext } from './context.js';
 import { registryOptions } from './registry-options.js';
+import { plainHttpHostsIn } from './plain-http-hosts.js';
 import { UserError } from '../util/index.js';
 import { pull, push, parseImageName, familiarName, fullName, makeRegistryClient, type PushFlags, type Reference, type RegistryClient } from '../api/index.js';
 
 /** The registry client every command uses (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
 export function makeRegistryHttp(ctx: CliContext, flags: { insecureRegistry?: string[] } = {}): RegistryClient {
   return makeRegistryClient(registryOptions(ctx, flags));
+}
+
+/** The client options of a command with a store: the environment's, plus the store's record of plain-http hosts. */
+export function storeRegistryOptions(ctx: CliContext, root: string): ReturnType<typeof registryOptions> {
+  return { ...registryOptions(ctx), plainHttpHosts: plainHttpHostsIn(root) };
 }
 
 export async function pullCmd(ctx: CliContext, root: string, name: string, opts: { platform?: string; quiet?: boolean }): Promise<number> {
@@ -22,7 +28,7 @@ export async function pullCmd(ctx: CliContext, root: string, name: string, opts:
   const renderer = opts.quiet ? undefined : pullRenderer(ctx.stdout.isTTY ? 'tty' : 'plain', ctx.stdout as NodeJS.WritableStream & { columns?: number });
   let r;
   try {
-    r = await pull({ root, name, registry: registryOptions(ctx), ...(opts.platform ? { platform: opts.platform } : {}) }, renderer ? { onEvent: (e) => renderer.sink(e) } : {});
+    r = await pull({ root, name, registry: storeRegistryOptions(ctx, root), ...(opts.platform ? { platform: opts.platform } : {}) }, renderer ? { onEvent: (e) => renderer.sink(e) } : {});
   } finally {
     renderer?.close();
   }
@@ -39,7 +45,7 @@ export async function pushCmd(ctx: CliContext, root: string, name: string, opts:
   const ref = parseImageName(name);
   if (ref.digest) throw new UserError('cli.bad-reference', `wharf push ${name}: push a tag, not a digest`, 'e.g. wharf push registry:5000/app:1');
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
-  await push({ root, name, registry: registryOptions(ctx), ...opts }, opts.quiet ? {} : { onEvent: (line) => ctx.stdout.write(line + '\n') });
+  await push({ root, name, registry: storeRegistryOptions(ctx, root), ...opts }, opts.quiet ? {} : { onEvent: (line) => ctx.stdout.write(line + '\n') });
   if (opts.quiet) ctx.stdout.write(`${fullName(tagged)}\n`);
   return 0;
 }

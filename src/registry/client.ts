@@ -4,6 +4,7 @@
  * connections, idle timeouts on every request, and errors that name the host and the fix.
  * Options come from the CLI (the only reader of process.env).
  */
+import { Agent as HttpAgent } from 'node:http';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { isUserError, UserError } from '../util/index.js';
 import type { RegistryHttp, RegistryRequest, Repository } from './types.js';
@@ -13,6 +14,7 @@ import { proxyFor, type ProxyOptions } from './proxy.js';
 import { createCredentialStore, type CredentialStore, type Credentials } from './credentials.js';
 import { basicHeader, fetchToken, parseChallenge, TokenCache, type Challenge, type TokenFetch } from './auth.js';
 import { isAbort, isTransient, networkError, speaksHttp } from './net-errors.js';
+import { plainRequest } from './plain-http.js';
 
 export interface RegistryClientOptions {
   /** docker's config directory ($DOCKER_CONFIG, else ~/.docker). */
@@ -31,6 +33,20 @@ export interface RegistryClientOptions {
   readonly proxy?: ProxyOptions;
   /** Where credentials come from; docker's config.json in configDir by default. */
   readonly credentials?: CredentialStore;
+  /** Hosts earlier runs found speaking plain http (the CLI keeps them in the store): tried over http first. */
+  readonly plainHttpHosts?: PlainHttpHosts;
+}
+
+/**
+ * A record, kept between runs, of the loopback / --insecure-registry hosts that turned out to
+ * speak plain http, so a later run skips the https attempt (a TLS handshake refused, ~5 ms). Only a
+ * hint: it is used only for hosts that may be reached over http at all, and forgotten when the
+ * host does not answer over http.
+ */
+export interface PlainHttpHosts {
+  has(hostPort: string): boolean;
+  add(hostPort: string): void;
+  delete(hostPort: string): void;
 }
 
 export interface RegistryClient extends RegistryHttp {
@@ -55,6 +71,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
   const challenges = new Map<string, Challenge>();
   const tokens = new TokenCache();
   const credCache = new Map<string, Promise<Credentials | undefined>>();
+  let plainAgent: HttpAgent | undefined;
 
   const agent = (url: URL, proxy: string | undefined): Dispatcher => {
     const key = `${url.host} ${proxy ?? ''}`;
@@ -71,13 +88,30 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
   /** One HTTP exchange with retries; `target` is a path under the endpoint or an absolute URL. */
   async function exchange(ep: Endpoint, target: string, init: Init): Promise<Response> {
     for (let attempt = 1; ; attempt++) {
-      const scheme = schemes.get(ep.hostPort) ?? 'https';
+      const hinted = !schemes.has(ep.hostPort) && ep.httpAllowed && options.plainHttpHosts?.has(ep.hostPort) === true;
+      const scheme = schemes.get(ep.hostPort) ?? (hinted ? 'http' : 'https');
       const url = /^https?:\/\//.test(target) ? target : baseUrl(ep, scheme) + target;
       const parsed = new URL(url);
       const proxy = proxyFor(options.proxy, parsed);
       try {
+        let res = parsed.protocol === 'http:' && !proxy && init.body === undefined && (init.method === 'GET' || init.method === 'HEAD')
+          ? await plainRequest(url, { method: init.method, headers: init.headers, ...(init.signal ? { signal: init.signal } : {}) }, (plainAgent ??= new HttpAgent({ keepAlive: true })), timeoutMs)
+          : undefined;
+        if (hinted && res?.status === 400) {
+          // An https server asked in plain http answers 400 ("client sent an HTTP request to an
+          // HTTPS server"): the host moved to TLS since the hint was recorded.
+          await res.body?.cancel().catch(() => undefined);
+          forgetHint(ep);
+          attempt--;
+          continue;
+        }
+        if (hinted) schemes.set(ep.hostPort, 'http');
+        if (res && res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+          await res.body?.cancel().catch(() => undefined);
+          res = undefined;
+        }
         const body = typeof init.body === 'function' ? init.body() : init.body;
-        const res = (await undiciFetch(url, {
+        res ??= (await undiciFetch(url, {
           method: init.method,
           headers: init.headers,
           ...(body !== undefined ? { body: body as never, duplex: 'half' } : {}),
@@ -85,6 +119,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
           dispatcher: agent(parsed, proxy),
           redirect: 'follow',
         })) as unknown as Response;
+        if (scheme === 'http' && !/^https?:/.test(target) && !options.plainHttpHosts?.has(ep.hostPort)) options.plainHttpHosts?.add(ep.hostPort);
         if ((res.status >= 500 || res.status === 429) && attempt < tries) {
           await res.body?.cancel().catch(() => undefined);
           await sleep(backoffMs * 2 ** (attempt - 1), init.signal);
@@ -94,6 +129,11 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
       } catch (e) {
         if (isUserError(e)) throw e;
         if (init.signal?.aborted || (isAbort(e) && !init.signal)) throw e;
+        if (hinted) {
+          forgetHint(ep);
+          attempt--;
+          continue;
+        }
         if (scheme === 'https' && ep.httpAllowed && !/^https?:/.test(target) && speaksHttp(e)) {
           schemes.set(ep.hostPort, 'http');
           attempt--;
@@ -106,6 +146,12 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
         throw networkError(ep.domain, url, e, certsDir, timeoutMs, proxy);
       }
     }
+  }
+
+  /** Drops a host's plain-http hint; the request is then tried as on a first run, https first. */
+  function forgetHint(ep: Endpoint): void {
+    options.plainHttpHosts?.delete(ep.hostPort);
+    schemes.set(ep.hostPort, 'https');
   }
 
   const tokenFetch = (ep: Endpoint): TokenFetch => async (url, init) => {
@@ -183,6 +229,7 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
     send,
     checkLogin,
     async close() {
+      plainAgent?.destroy();
       await Promise.all([...agents.values()].map((a) => a.close()));
     },
   };
