@@ -58,7 +58,8 @@ export async function startCountingProxy(upstreamPort: number): Promise<Counting
 }
 
 async function serveProxy(upstreamPort: number): Promise<void> {
-  const agent = new Agent({ keepAlive: true });
+  // One upstream connection per request: a pooled one the registry has closed could leave a request unanswered.
+  const agent = new Agent({ keepAlive: false });
   let s: ProxyStats = empty();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
