@@ -17,6 +17,7 @@ const benches: Record<string, string[]> = {
   'run-overhead': ['run-overhead.js', '50'],
   startup: ['startup.js', '20'],
   registry: ['registry.js', '--runs', '5'],
+  'cache-share': ['cache-share.js'],
 };
 
 const wanted = process.argv.slice(2);

@@ -35,6 +35,7 @@ import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore, Store } from '../store/index.js';
 import type { ImageConfig, ImageDraft } from '../image/index.js';
+import { recordPulledBlob } from '../registry/index.js';
 import { isUserError, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 import type { CacheToSpec } from './cache-options.js';
@@ -115,6 +116,9 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
       src.destroy();
       await w.abort();
     }
+    // A push of the result to that registry then mounts this layer from the cache repository
+    // instead of sending it back.
+    if (io.repository) await recordPulledBlob(deps.blobs, d.digest, io.repository);
     layers++;
     bytes += n;
     deps.emit({ type: 'cache-fetched', source: io.name, digest: d.digest, bytes: n, at: deps.now() });

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { cachedFlags, wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { sha256Hex } from '../../src/hash/index.js';
 
 // --cache-to / --cache-from end to end: two stores on one machine stand for two CI runners that
@@ -153,6 +154,35 @@ test('type=registry: runner A exports to a real registry, a fresh runner imports
   const fromOther = await build(d, await checkout(d, 'app-d-reg'), ['-t', 'app:1', '--cache-from', `type=registry,ref=${other}`]);
   assert.deepEqual(cachedFlags(fromOther.meta), [true, true, true, true, true, true, true], fromOther.stderr);
   assert.equal(fromOther.id, a.id);
+});
+
+test('build --push to the cache\'s registry mounts the gzip layers it fetched from the cache repository: none is uploaded again', async () => {
+  // Every request goes through a counting proxy in front of the real registry. The push sends
+  // gzip layers, so a cache exported with compression=gzip holds the very blobs it needs.
+  const proxy = await startCountingProxy(registry.port);
+  try {
+    const ref = `${proxy.host}/ci/mount:buildcache`;
+    await build(runnerA, await checkout(runnerA, 'app-a-mount'), ['--cache-to', `type=registry,ref=${ref},mode=max,compression=gzip`]);
+    await proxy.reset();
+    const b = await freshRunner();
+    const r = await build(b, await checkout(b, 'app-b-mount'), ['-t', `${proxy.host}/ci/pushed:1`, '--push', '--cache-from', `type=registry,ref=${ref}`]);
+    assert.deepEqual(cachedFlags(r.meta), [true, true, true, true, true, true, true], r.stderr);
+    const fetched = fetchedLines(r.stderr).map((l) => /fetched layer ([0-9a-f]{12}) \((\d+) bytes\)/.exec(l)!);
+    assert.equal(fetched.length, 3, r.stderr);
+    const stats = await proxy.stats();
+    // The bytes downloaded are reported, and they are what crossed the wire for the layers.
+    const reported = fetched.reduce((n, m) => n + Number(m[2]), 0);
+    assert.match(r.stderr, new RegExp(`3 cached layers \\(${reported} bytes\\) fetched`));
+    assert.ok(stats.downloadedBytes >= reported, `${stats.downloadedBytes} < ${reported}`);
+    for (const [, short] of fetched) {
+      assert.ok(stats.mounted.some((d) => d.startsWith(`sha256:${short}`)), `layer ${short} mounted: ${JSON.stringify(stats)}`);
+      assert.ok(!stats.uploaded.some((d) => d.startsWith(`sha256:${short}`)), `layer ${short} not uploaded: ${JSON.stringify(stats)}`);
+    }
+    // Only what the cache repository lacks is sent: busybox's layer and the image config.
+    assert.ok(stats.uploaded.length <= 2, JSON.stringify(stats));
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test('a missing or unreachable cache source is a warning; a corrupt one is refused whole and the build goes on', async () => {
