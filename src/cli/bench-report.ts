@@ -133,6 +133,8 @@ export function renderBenchText(r: BenchReport): string {
     out.push('');
     const f = r.summary.firstMiss;
     out.push(f ? `first miss: #${f.number} ${describe(f)}, in ${f.runs}/${r.runs.length} runs; it and the steps after it in its stage run again` : 'no step missed: the changed files do not reach any step (ignored, or not copied)');
+    const why = r.runs.find((x) => x.firstMiss?.number === f?.number)?.firstMiss?.miss;
+    if (why) out.push(`  why: ${why.text}`);
   }
   return out.join('\n') + '\n';
 }
