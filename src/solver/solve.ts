@@ -119,13 +119,17 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   let firstError: unknown;
 
   const vertices = new Map<string, Vertex>(plan.stages.flatMap((st) => st.vertices.map((v) => [v.id, v] as const)));
-  const baseline = new Map((opts.baseline ?? []).map((b) => [`${b.stage}/${b.index}`, b]));
+  const baseline = matchBaseline(opts.baseline, refs);
   const missed = new Set<string>();
 
   // Against the same step of the previous build of this target; without one (a first build, a
   // step moved), against the latest record of the same instruction.
   const explainMissOf = async (v: LayerVertex, ref: StepRef, key: Sha256, inputs: KeyInputs): Promise<MissReason | undefined> => {
-    const base = baseline.get(`${ref.stage}/${ref.position}`);
+    const base = baseline.get(v.id);
+    if (base === 'new') {
+      const line = opts.lineOf?.(v);
+      return { kind: 'instruction', text: `new step${line !== undefined ? ` (line ${line})` : ''}: ${v.label}` };
+    }
     if (base?.cacheKey === key) return { kind: 'removed', text: 'the cached result of this step was removed since the last build (pruned or forgotten)' };
     const before = (base && (await opts.cache.get(base.cacheKey as Sha256))) || (await opts.cache.previous(inputs.material));
     if (!before) return undefined;
@@ -238,6 +242,27 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/**
+ * Which step of the previous build each step is compared with: the one with the same instruction
+ * in the same stage (so an inserted line does not shift every comparison), else the one at the
+ * same position unless that one moved elsewhere (then the step is new).
+ */
+function matchBaseline(baseline: readonly BaselineStep[] | undefined, refs: ReadonlyMap<string, StepRef>): Map<string, BaselineStep | 'new'> {
+  const out = new Map<string, BaselineStep | 'new'>();
+  if (!baseline) return out;
+  const current = [...refs.values()];
+  for (const ref of current) {
+    const same = baseline.filter((b) => b.stage === ref.stage && b.instruction === ref.instruction);
+    const exact = same.sort((a, b) => Math.abs(a.index - ref.position) - Math.abs(b.index - ref.position))[0];
+    const at = baseline.find((b) => b.stage === ref.stage && b.index === ref.position);
+    const moved = at && current.some((c) => c.stage === ref.stage && c.instruction === at.instruction);
+    const match = exact ?? (at && !moved ? at : undefined);
+    if (match) out.set(ref.id, match);
+    else if (baseline.some((b) => b.stage === ref.stage)) out.set(ref.id, 'new');
+  }
+  return out;
 }
 
 /** A full disk is said with the step it stopped (ENOSPC raw, or as the store said it). */

@@ -103,3 +103,14 @@ test('a base image that moved is named with its old and new digests', async () =
   assert.match(r.stderr, /#2 cache miss: base image changed: #1 FROM movingbase:1 \(line 1\) sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}\n/);
   assert.equal(r.steps[1]!.miss?.kind, 'base-image');
 });
+
+test('an inserted line is a new step, and the steps after it are compared with their own earlier selves', async () => {
+  const ctx = await writeContext(dir, 'inserted', { Dockerfile: 'FROM busybox:test\nRUN echo one\nRUN echo two\n' });
+  await build(ctx);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox:test\nRUN echo zero\nRUN echo one\nRUN echo two\n');
+  const r = await build(ctx);
+  assert.match(r.stderr, /#2 cache miss: new step \(line 2\): RUN echo zero\n/);
+  assert.match(r.stderr, /#3 cache miss: parent changed: #2 RUN echo zero \(line 2\) missed\n/);
+  assert.match(r.stderr, /#4 cache miss: parent changed: #3 RUN echo one \(line 3\) missed\n/);
+  assert.doesNotMatch(r.stderr, /instruction changed/);
+});
