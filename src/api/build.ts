@@ -19,12 +19,12 @@ import { UserError, hostPlatform, type Platform } from '../util/index.js';
 import { loadXxh64 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
-import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan } from '../plan/index.js';
+import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan, type Vertex } from '../plan/index.js';
 import { openContext } from '../context/index.js';
 import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createLazyOciExecutor, type NetworkMode } from '../runtime/index.js';
-import { openCache } from '../cache/index.js';
+import { openBuildHistory, openCache } from '../cache/index.js';
 import { solve, type StepSummary } from '../solver/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import { buildOps } from '../ops/index.js';
@@ -249,7 +249,16 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       sshAgents: new Map(o.sshAgents ?? []),
       ensureImage: (ref: string) => puller.ensure(ref),
     };
-    const result = await solve(plan, buildOps(deps), { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0 });
+    // Misses are explained against the previous build of the same target (a stdin context's
+    // temp dir is new each time, so it has none).
+    const history = openBuildHistory(root);
+    const identity = { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
+    const baseline = input.persistentStatCache ? history.last(identity) : undefined;
+    const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
+    const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
+    const result = await solve(plan, buildOps(deps), solveOpts);
+    const withLines = stepsWithLines(result.steps, plan, file);
+    if (input.persistentStatCache) history.save(identity, withLines);
     let draft = result.target.draft;
     const labels = o.labels ?? {};
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
@@ -270,7 +279,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       'containerimage.digest': image.manifestDescriptor.digest,
       'containerimage.config.digest': image.id,
       ...(names.length ? { 'image.name': names.join(',') } : {}),
-      'wharf.steps': stepsWithLines(result.steps, plan, file),
+      'wharf.steps': withLines,
       'wharf.context': buildContext.stats(),
     };
     emit({

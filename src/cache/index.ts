@@ -6,6 +6,7 @@
  *   await cache.get(key) → CacheRecord | undefined   (only while its layer blob is in the store)
  *   await cache.put(record)                  atomic write under <root>/cache/
  *   await cache.forget(keys)                 deletes those records (wharf bench --mode cold)
+ *   openBuildHistory(root).last(id) / .save(id, steps)   the steps of a target's last build (miss baseline)
  *   cache.gcHook()                           keeps every recorded layer blob alive through GC
  *   encodeCacheExport / parseCacheManifest / parseCacheConfig   the --cache-to/--cache-from format (exchange.ts)
  *   buildCacheView(local, imported)          one build's cache: local records, then imported ones (imported.ts)
@@ -16,11 +17,13 @@ export {
   withEnvelope,
   type BuildKeyFields,
   type CopyKey,
+  type KeyMaterialField,
   type ParentKey,
   type StepKey,
   type StepKeyMaterial,
 } from './key.js';
 export { listCacheRecords, openCache, type CacheRecord, type CacheStore } from './records.js';
+export { openBuildHistory, type BaselineStep, type BuildHistory, type BuildIdentity } from './builds.js';
 export {
   CACHE_CONFIG_MEDIA_TYPE,
   CACHE_REF_ANNOTATION,

@@ -119,8 +119,10 @@ export function cacheKey(material: KeyMaterial): Sha256 {
 }
 
 /** Top-level fields whose values differ between two materials (for "why did this miss"). */
-export function explainMiss(now: KeyMaterial, before: KeyMaterial): string[] {
-  const fields = ['v', 'parent', 'op', 'exec', 'inputs', 'platform', 'sourceDateEpoch'] as const;
+export type KeyMaterialField = 'v' | 'parent' | 'op' | 'exec' | 'inputs' | 'platform' | 'sourceDateEpoch';
+
+export function explainMiss(now: KeyMaterial, before: KeyMaterial): KeyMaterialField[] {
+  const fields: readonly KeyMaterialField[] = ['v', 'parent', 'op', 'exec', 'inputs', 'platform', 'sourceDateEpoch'];
   return fields.filter((f) => JSON.stringify(now[f]) !== JSON.stringify(before[f]));
 }
 

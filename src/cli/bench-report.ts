@@ -14,6 +14,8 @@ export interface MeasuredRun {
   readonly context: ContextStats;
 }
 
+type Miss = NonNullable<StepMetadata['miss']>;
+
 /** A step named as progress output numbers it (1-based across the build, Dockerfile order). */
 export interface StepName {
   readonly number: number;
@@ -30,9 +32,10 @@ export interface RunReport {
   readonly cached: number;
   readonly executed: number;
   readonly context: ContextStats;
-  /** The first step (Dockerfile order) that ran instead of hitting the cache. */
-  readonly firstMiss?: StepName;
-  readonly stepTimes: readonly (StepName & { readonly cached: boolean; readonly durationMs: number })[];
+  /** The first step (Dockerfile order) that ran instead of hitting the cache, and why it missed. */
+  readonly firstMiss?: StepName & { readonly miss?: Miss };
+  /** `miss`: why a step that ran missed the cache (kind for scripts, text for people). */
+  readonly stepTimes: readonly (StepName & { readonly cached: boolean; readonly durationMs: number; readonly miss?: Miss })[];
 }
 
 export interface StepSummaryLine extends StepName {
@@ -59,7 +62,7 @@ export interface BenchReport {
 
 export function benchReport(mode: BenchMode, context: string, measured: readonly MeasuredRun[]): BenchReport {
   const runs = measured.map((m, i): RunReport => {
-    const stepTimes = m.steps.map((s, j) => ({ ...nameOf(s, j), cached: s.cached, durationMs: s.durationMs }));
+    const stepTimes = m.steps.map((s, j) => ({ ...nameOf(s, j), cached: s.cached, durationMs: s.durationMs, ...(s.miss ? { miss: s.miss } : {}) }));
     const cached = stepTimes.filter((s) => s.cached).length;
     const miss = stepTimes.find((s) => !s.cached);
     return {
@@ -69,7 +72,7 @@ export function benchReport(mode: BenchMode, context: string, measured: readonly
       cached,
       executed: stepTimes.length - cached,
       context: m.context,
-      ...(miss ? { firstMiss: nameOf(miss, miss.number - 1) } : {}),
+      ...(miss ? { firstMiss: { ...nameOf(miss, miss.number - 1), ...(miss.miss ? { miss: miss.miss } : {}) } } : {}),
       stepTimes,
     };
   });
@@ -130,6 +133,8 @@ export function renderBenchText(r: BenchReport): string {
     out.push('');
     const f = r.summary.firstMiss;
     out.push(f ? `first miss: #${f.number} ${describe(f)}, in ${f.runs}/${r.runs.length} runs; it and the steps after it in its stage run again` : 'no step missed: the changed files do not reach any step (ignored, or not copied)');
+    const why = r.runs.find((x) => x.firstMiss?.number === f?.number)?.firstMiss?.miss;
+    if (why) out.push(`  why: ${why.text}`);
   }
   return out.join('\n') + '\n';
 }

@@ -69,6 +69,20 @@ export function treeDigest(entries: readonly ContextEntry[], fingerprints: Reado
 export interface TreeChange {
   readonly path: string;
   readonly change: 'added' | 'removed' | 'content' | 'metadata';
+  /** content/metadata: the fields that differ with both values, e.g. `mode 0644 → 0755`. */
+  readonly detail?: string;
+}
+
+const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
+
+/** The fields of `keys` that differ, with both values. */
+function fieldChanges(o: TreeRecord, r: TreeRecord, keys: readonly ('size' | 'type' | 'linkTarget' | 'mode' | 'uid' | 'gid')[]): string | undefined {
+  const out: string[] = [];
+  for (const k of keys) {
+    if (o[k] === r[k]) continue;
+    out.push(k === 'mode' ? `mode ${octal(o.mode)} → ${octal(r.mode)}` : `${k} ${String(o[k])} → ${String(r[k])}`);
+  }
+  return out.length ? out.join(', ') : undefined;
 }
 
 /** What differs between two record lists (both sorted by path), for explaining cache misses. */
@@ -79,8 +93,10 @@ export function diffTreeRecords(before: readonly TreeRecord[], after: readonly T
     const o = old.get(r.path);
     old.delete(r.path);
     if (!o) out.push({ path: r.path, change: 'added' });
-    else if (o.fingerprint !== r.fingerprint || o.linkTarget !== r.linkTarget || o.type !== r.type || o.size !== r.size) out.push({ path: r.path, change: 'content' });
-    else if (o.mode !== r.mode || o.uid !== r.uid || o.gid !== r.gid) out.push({ path: r.path, change: 'metadata' });
+    else if (o.fingerprint !== r.fingerprint || o.linkTarget !== r.linkTarget || o.type !== r.type || o.size !== r.size) {
+      const detail = fieldChanges(o, r, ['type', 'size', 'linkTarget']);
+      out.push({ path: r.path, change: 'content', ...(detail ? { detail } : {}) });
+    } else if (o.mode !== r.mode || o.uid !== r.uid || o.gid !== r.gid) out.push({ path: r.path, change: 'metadata', detail: fieldChanges(o, r, ['mode', 'uid', 'gid'])! });
   }
   for (const path of old.keys()) out.push({ path, change: 'removed' });
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

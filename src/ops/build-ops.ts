@@ -4,7 +4,7 @@ import type { BuildKeyFields } from '../cache/index.js';
 import type { StepKeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { resolveUser } from '../runtime/index.js';
 import { formatPlatform, unreachable } from '../util/index.js';
-import { explainStep } from './explain.js';
+import { explainStep, keyedEnv } from './explain.js';
 import { mkdirInRoot } from './copy/copy.js';
 import { copyStep, copyStepCreatedBy } from './copy/step.js';
 import { fromStage, imageState } from './from.js';
@@ -61,9 +61,10 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           const mounts = await mountKeyMaterial(deps, v.label, r.mounts, mountFrom(v, stages));
           // --add-host only when given, so other keys stay as they were.
           const hosts = deps.extraHosts?.length ? { extraHosts: deps.extraHosts } : {};
-          const exec = { env: p.env, user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts, ...hosts };
+          const exec = { env: p.env.map((e) => keyedEnv(e, state.argKeys)), user: p.user, workdir: p.workdir, shell: p.shell ?? null, network: p.network, mounts, ...hosts };
           const files = r.files.map((f) => ({ name: f.name, data: f.data, chomp: f.chomp, expand: f.expand }));
-          return { key: { op: { kind: 'RUN', command, files, network: r.network, security: r.security }, exec } };
+          // The arg names (not values) let a miss say "build arg" rather than "env".
+          return { key: { op: { kind: 'RUN', command, files, network: r.network, security: r.security }, exec }, detail: { args: state.argKeys } };
         }
         case 'copy':
         case 'add':
@@ -75,7 +76,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
       }
     },
 
-    explain: (_v, now, before) => explainStep(now, before),
+    explain: (_v, now, before, fields) => explainStep(now, before, fields),
 
     async reuse(v, state, record) {
       await deps.protect(record.layer.digest);

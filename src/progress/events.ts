@@ -41,11 +41,35 @@ export interface PullProgress {
   readonly at: number;
 }
 
+/**
+ * Why a step missed the cache: `kind` for scripts (that of the first difference found), `text`
+ * for people (every difference, `; `-separated).
+ */
+export interface MissReason {
+  readonly kind: MissKind;
+  readonly text: string;
+}
+
+export type MissKind =
+  | 'instruction'
+  | 'parent'
+  | 'base-image'
+  | 'files'
+  | 'build-arg'
+  | 'env'
+  | 'exec'
+  | 'platform'
+  | 'source-date-epoch'
+  | 'key-version'
+  | 'no-cache'
+  | 'no-cache-filter'
+  | 'removed';
+
 /** What the solver reports; renderers turn these into output. Times are ms since the build began. */
 export type BuildEvent =
   | PullProgress
-  /** `reason`: why the cache missed, when an earlier record of the same instruction exists. */
-  | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number; readonly reason?: string }
+  /** `reason`: why the cache missed (`miss.text`), when an earlier build or record to compare with exists. */
+  | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number; readonly reason?: string; readonly miss?: MissReason }
   | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number }
   | { readonly type: 'step-log'; readonly step: StepRef; readonly stream: 'stdout' | 'stderr'; readonly line: string; readonly at: number }
   | { readonly type: 'step-done'; readonly step: StepRef; readonly key: string; readonly durationMs: number; readonly at: number }

@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
-import type { FromVertex, LayerVertex, MetaVertex, Plan, PlanStage } from '../plan/index.js';
-import { cacheKey, explainMiss, withEnvelope, type BuildKeyFields, type CacheRecord, type CacheStore, type ParentKey, type StepKey, type StepKeyMaterial } from '../cache/index.js';
+import type { FromVertex, LayerVertex, MetaVertex, Plan, PlanStage, Vertex } from '../plan/index.js';
+import { cacheKey, withEnvelope, type BaselineStep, type BuildKeyFields, type KeyMaterialField, type CacheRecord, type CacheStore, type ParentKey, type StepKey, type StepKeyMaterial } from '../cache/index.js';
 import type { Sha256 } from '../hash/index.js';
-import type { BuildEvent, StepRef } from '../progress/index.js';
+import type { BuildEvent, MissReason, StepRef } from '../progress/index.js';
+import { explainAgainst, missReason, type MissPart } from './miss.js';
 import { isNoSpace, isUserError, NoSpaceError, UserError } from '../util/index.js';
 
 /**
@@ -49,8 +50,8 @@ export interface VertexOps<S extends SolveState> {
   from(stage: PlanStage, vertex: FromVertex, stages: ReadonlyMap<number, S>, io: StepIo): Promise<S>;
   meta(vertex: MetaVertex, state: S): S;
   keyMaterial(vertex: LayerVertex, state: S, stages: ReadonlyMap<number, S>): Promise<StepKeyInputs>;
-  /** Why `now` missed, against the latest record of the same instruction (one short line). */
-  explain?(vertex: LayerVertex, now: KeyInputs, before: CacheRecord): string;
+  /** What differs in `fields` (among `exec` and `inputs`) between `now` and `before`, worded for people. */
+  explain?(vertex: LayerVertex, now: KeyInputs, before: CacheRecord, fields: readonly KeyMaterialField[]): MissPart[];
   reuse(vertex: LayerVertex, state: S, record: CacheRecord): Promise<S>;
   /** `created`: the time the state's history gives the step, kept in the record for later reuse. */
   execute(vertex: LayerVertex, state: S, key: Sha256, stages: ReadonlyMap<number, S>, io: StepIo): Promise<{ state: S; layer: StepLayer; created?: string }>;
@@ -67,6 +68,10 @@ export interface SolveOptions {
   readonly signal?: AbortSignal;
   /** performance.now() at the start of the build, for event times. */
   readonly startedAt?: number;
+  /** The steps of the previous build of this target: misses are explained against them. */
+  readonly baseline?: readonly BaselineStep[];
+  /** A vertex's 1-based Dockerfile line, for miss reasons (absent for ONBUILD triggers). */
+  readonly lineOf?: (v: Vertex) => number | undefined;
 }
 
 export interface StepSummary {
@@ -76,6 +81,8 @@ export interface StepSummary {
   readonly cacheKey: string;
   readonly cached: boolean;
   readonly durationMs: number;
+  /** Why a step that ran missed the cache, when there was something to compare with. */
+  readonly miss?: MissReason;
 }
 
 export interface SolveResult<S> {
@@ -111,11 +118,31 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   const steps: (StepSummary & { number: number })[] = [];
   let firstError: unknown;
 
-  const missReason = async (v: LayerVertex, inputs: KeyInputs): Promise<string | undefined> => {
-    const before = await opts.cache.previous(inputs.material);
+  const vertices = new Map<string, Vertex>(plan.stages.flatMap((st) => st.vertices.map((v) => [v.id, v] as const)));
+  const baseline = matchBaseline(opts.baseline, refs);
+  const missed = new Set<string>();
+
+  // Against the same step of the previous build of this target; without one (a first build, a
+  // step moved), against the latest record of the same instruction.
+  const explainMissOf = async (v: LayerVertex, ref: StepRef, key: Sha256, inputs: KeyInputs): Promise<MissReason | undefined> => {
+    const base = baseline.get(v.id);
+    if (base === 'new') {
+      const line = opts.lineOf?.(v);
+      return { kind: 'instruction', text: `new step${line !== undefined ? ` (line ${line})` : ''}: ${v.label}` };
+    }
+    if (base?.cacheKey === key) return { kind: 'removed', text: 'the cached result of this step was removed since the last build (pruned or forgotten)' };
+    const before = (base && (await opts.cache.get(base.cacheKey as Sha256))) || (await opts.cache.previous(inputs.material));
     if (!before) return undefined;
-    if (ops.explain) return ops.explain(v, inputs, before);
-    return `changed: ${explainMiss(inputs.material, before.material).join(', ')}`;
+    const ctx = {
+      vertex: v,
+      vertices,
+      refs,
+      missed,
+      ...(opts.lineOf ? { lineOf: opts.lineOf } : {}),
+      ...(base && before.key === base.cacheKey ? { baseline: base } : {}),
+      ...(ops.explain ? { explainOwn: (fields: readonly KeyMaterialField[]) => ops.explain!(v, inputs, before, fields) } : {}),
+    };
+    return missReason(explainAgainst(ctx, inputs.material, before));
   };
 
   const runStage = async (stage: PlanStage): Promise<S> => {
@@ -132,9 +159,9 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       }
       const ref = refs.get(v.id)!;
       const started = performance.now();
-      const record = (key: ParentKey, cached: boolean) => {
+      const record = (key: ParentKey, cached: boolean, miss?: MissReason) => {
         const durationMs = Math.round(performance.now() - started);
-        steps.push({ number: ref.number, stage: stage.index, index: ref.position, instruction: ref.instruction, cacheKey: key, cached, durationMs });
+        steps.push({ number: ref.number, stage: stage.index, index: ref.position, instruction: ref.instruction, cacheKey: key, cached, durationMs, ...(miss ? { miss } : {}) });
         return durationMs;
       };
       try {
@@ -156,13 +183,18 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
           opts.emit({ type: 'step-cached', step: ref, key, at: now() });
           continue;
         }
-        const reason = forced ? (opts.noCache ? '--no-cache' : '--no-cache-filter') : await missReason(v, inputs);
-        opts.emit({ type: 'step-started', step: ref, at: now(), ...(reason ? { reason } : {}) });
+        missed.add(v.id);
+        const miss: MissReason | undefined = forced
+          ? opts.noCache
+            ? { kind: 'no-cache', text: '--no-cache' }
+            : { kind: 'no-cache-filter', text: `--no-cache-filter ${ref.stageLabel}` }
+          : await explainMissOf(v, ref, key, inputs);
+        opts.emit({ type: 'step-started', step: ref, at: now(), ...(miss ? { reason: miss.text, miss } : {}) });
         const result = await ops.execute(v, state!, key, done, io(ref));
         const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};
         await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: result.created ?? new Date().toISOString(), ...detail });
         state = result.state;
-        opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false), at: now() });
+        opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false, miss), at: now() });
       } catch (caught) {
         const e = withStep(caught, ref.number);
         // Steps cut short by another failure are not errors of their own.
@@ -210,6 +242,27 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/**
+ * Which step of the previous build each step is compared with: the one with the same instruction
+ * in the same stage (so an inserted line does not shift every comparison), else the one at the
+ * same position unless that one moved elsewhere (then the step is new).
+ */
+function matchBaseline(baseline: readonly BaselineStep[] | undefined, refs: ReadonlyMap<string, StepRef>): Map<string, BaselineStep | 'new'> {
+  const out = new Map<string, BaselineStep | 'new'>();
+  if (!baseline) return out;
+  const current = [...refs.values()];
+  for (const ref of current) {
+    const same = baseline.filter((b) => b.stage === ref.stage && b.instruction === ref.instruction);
+    const exact = same.sort((a, b) => Math.abs(a.index - ref.position) - Math.abs(b.index - ref.position))[0];
+    const at = baseline.find((b) => b.stage === ref.stage && b.index === ref.position);
+    const moved = at && current.some((c) => c.stage === ref.stage && c.instruction === at.instruction);
+    const match = exact ?? (at && !moved ? at : undefined);
+    if (match) out.set(ref.id, match);
+    else if (baseline.some((b) => b.stage === ref.stage)) out.set(ref.id, 'new');
+  }
+  return out;
 }
 
 /** A full disk is said with the step it stopped (ENOSPC raw, or as the store said it). */

@@ -107,7 +107,7 @@ test('an excluded file is not in the COPY key: changing it stays cached, changin
   await writeFile(join(ctx, 'app/main.txt'), 'changed\n');
   const copiedChanged = await suite.env.build(ctx);
   assert.deepEqual(cachedFlags(copiedChanged.meta!), [true, false, false]);
-  assert.match(copiedChanged.stderr, /cache miss: files: app\/main\.txt \(content\)/);
+  assert.match(copiedChanged.stderr, /cache miss: files: app\/main\.txt \(content: size 5 → 8\)\n/);
 });
 
 test('a bad --chmod names file:line:col and how to write a mode; unsupported and unmatched sources say so', async () => {

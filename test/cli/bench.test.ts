@@ -73,6 +73,7 @@ COPY --from=tools /tool /tool
     report.summary.neverHit?.map((s) => [s.instruction, s.line]),
     [['RUN echo tool > /tool', 2]],
   );
+  for (const run of report.runs) assert.deepEqual(run.firstMiss?.miss, { kind: 'no-cache-filter', text: '--no-cache-filter tools' });
 });
 
 test('change mode names the first missing step and restores the changed file', async () => {
@@ -88,6 +89,10 @@ test('change mode names the first missing step and restores the changed file', a
   assert.equal(first.runs, 2);
   for (const run of report.runs) {
     assert.equal(run.firstMiss?.instruction, 'COPY b.txt ./');
+    // Why it missed, for scripts (kind) and people (text), per step and for the first miss.
+    assert.equal(run.firstMiss?.miss?.kind, 'files');
+    assert.match(run.firstMiss?.miss?.text ?? '', /^files: b\.txt \(content(: size \d+ → \d+)?\)$/);
+    assert.deepEqual(run.stepTimes[5]!.miss, { kind: 'parent', text: 'parent changed: #5 COPY b.txt ./ (line 5) missed' });
     assert.deepEqual([run.cached, run.executed], [4, 2]);
     // b.txt is new content in every run: it is read and hashed, never taken from the stat cache.
     assert.ok(run.context.filesHashed >= 1);

@@ -104,7 +104,7 @@ test('a content change changes the digest, even at the same size, and the record
   assert.equal(after.filesRead, 2);
   assert.deepEqual(diffTreeRecords(beforeRecords, await after.ctx.treeRecords(after.ctx.entries)), [
     { path: 'src/x.ts', change: 'content' },
-    { path: 'src/y.ts', change: 'metadata' },
+    { path: 'src/y.ts', change: 'metadata', detail: 'mode 0644 → 0600' },
   ]);
   await chmod(join(ctxDir, 'src', 'y.ts'), 0o644);
 });
