@@ -1,15 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, readlink, lstat, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { imageTree, type TreeNode } from '../helpers/image-tree.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { loadImage, type ContainerConfig } from '../../src/image/index.js';
-import { applyLayer } from '../../src/layer/index.js';
 
 // Compatibility with a real peer: the same Dockerfiles built by wharf and by docker 20.10 with
 // BuildKit (dockerd started here on its own socket, no network), both from the same busybox base
@@ -55,42 +54,9 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Node {
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size?: number;
-  link?: string;
-  sha?: string;
-}
+type Node = TreeNode;
 
-/** The image's layers applied in order by one applier, then walked: the same method for both sides. */
-async function tree(name: string): Promise<Map<string, Node>> {
-  const img = await loadImage(store, name);
-  const out = join(dir, 'trees', name.replace(/[/:]/g, '_'));
-  await mkdir(out, { recursive: true });
-  for (const l of img.manifest.layers) await applyLayer(store.openRead(l.digest, l.size), out, { form: 'plain' });
-  const nodes = new Map<string, Node>();
-  const visit = async (p: string, rel: string) => {
-    for (const n of (await readdir(p)).sort()) {
-      const abs = join(p, n);
-      const r = `${rel}/${n}`;
-      const st = await lstat(abs);
-      const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-      const node: Node = { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-      if (type === 'file') {
-        node.size = st.size;
-        node.sha = createHash('sha256').update(await readFile(abs)).digest('hex');
-      }
-      if (type === 'symlink') node.link = await readlink(abs);
-      nodes.set(r, node);
-      if (type === 'dir') await visit(abs, r);
-    }
-  };
-  await visit(out, '');
-  return nodes;
-}
+const tree = (name: string): Promise<Map<string, Node>> => imageTree(store, name, join(dir, 'trees', name.replace(/[/:]/g, '_')));
 
 const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Volumes', 'Labels', 'StopSignal', 'Healthcheck', 'OnBuild', 'Shell'] as const;
 const pick = (c: ContainerConfig | undefined) =>

@@ -4,15 +4,14 @@
 // loaded into one wharf store, so the same code walks both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { imageTree } from '../helpers/image-tree.js';
 import { startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
 import { wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage, type ContainerConfig } from '../../src/image/index.js';
-import { applyLayer } from '../../src/layer/index.js';
 import { startServe, type ServeChild } from '../server/helpers.js';
 
 const suite = {} as { dir: string; env: WharfBuildEnv; cmp: WharfBuildEnv };
@@ -38,31 +37,7 @@ after(async () => {
   if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
 });
 
-interface Node { type: string; mode: number; uid: number; gid: number; size?: number; link?: string; sha?: string }
-
-async function tree(root: string, name: string): Promise<Map<string, Node>> {
-  const store = await openStore(root);
-  const img = await loadImage(store, name);
-  const out = join(suite.dir, 'trees', name.replace(/[/:]/g, '_'));
-  await mkdir(out, { recursive: true });
-  for (const l of img.manifest.layers) await applyLayer(store.openRead(l.digest, l.size), out, { form: 'plain' });
-  const nodes = new Map<string, Node>();
-  const visit = async (p: string, rel: string) => {
-    for (const n of (await readdir(p)).sort()) {
-      const abs = join(p, n);
-      const r = `${rel}/${n}`;
-      const st = await lstat(abs);
-      const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-      const node: Node = { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-      if (type === 'file') node.sha = createHash('sha256').update(await readFile(abs)).digest('hex');
-      if (type === 'symlink') node.link = await readlink(abs);
-      nodes.set(r, node);
-      if (type === 'dir') await visit(abs, r);
-    }
-  };
-  await visit(out, '');
-  return nodes;
-}
+const tree = async (root: string, name: string) => imageTree(await openStore(root), name, join(suite.dir, 'trees', name.replace(/[/:]/g, '_')));
 
 const FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Volumes', 'Labels', 'StopSignal'] as const;
 const pick = (c: ContainerConfig | undefined) => Object.fromEntries(FIELDS.map((f) => [f, c?.[f] ?? null]).filter(([, v]) => v !== null && !(Array.isArray(v) && v.length === 0)));
