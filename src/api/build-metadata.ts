@@ -2,6 +2,7 @@ import type { SourceFile } from '../diag/index.js';
 import type { Plan } from '../plan/index.js';
 import type { StepSummary } from '../solver/index.js';
 import type { ContextStats } from '../context/index.js';
+import type { Advice } from '../progress/index.js';
 
 /** A step as `--metadata-file` lists it under `wharf.steps`. */
 export interface StepMetadata extends StepSummary {
@@ -17,6 +18,8 @@ export interface BuildMetadata {
   readonly 'wharf.steps': readonly StepMetadata[];
   /** How the context was read: files hashed vs answered by the stat cache. */
   readonly 'wharf.context': ContextStats;
+  /** `--explain`: advice from this build's misses (src/advice). */
+  readonly 'wharf.advice'?: readonly Advice[];
 }
 
 /** The steps with the Dockerfile line each came from, found through the plan's vertices. */

@@ -42,6 +42,7 @@ import { openApiStore } from './open-store.js';
 import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { checkBaseReference } from './base-reference.js';
 import { failureLocator, StepFailure, type FailureLocator } from './build-failure.js';
+import { buildAdvice, changedStreaks } from './build-advice.js';
 
 export interface BuildOptions {
   /** The store root. */
@@ -94,6 +95,8 @@ export interface BuildOptions {
   readonly searchPath?: string;
   /** An open store to use instead of opening `root` (a server keeps one). */
   readonly store?: Store;
+  /** Advice from this build's misses (an `advice` event before build-done, and `wharf.advice` in the metadata). */
+  readonly explain?: boolean;
 }
 
 export interface BuildHooks {
@@ -258,7 +261,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     const withLines = stepsWithLines(result.steps, plan, file);
-    if (input.persistentStatCache) history.save(identity, withLines);
+    const changedBefore = input.persistentStatCache ? history.changed(identity) : new Map<string, number>();
+    const explained = o.explain ? buildAdvice(plan, file, result.misses, changedBefore, buildContext.entries) : undefined;
+    if (input.persistentStatCache) history.save(identity, withLines, explained?.changed ?? changedStreaks(result.misses, changedBefore));
     let draft = result.target.draft;
     const labels = o.labels ?? {};
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });
@@ -281,7 +286,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       ...(names.length ? { 'image.name': names.join(',') } : {}),
       'wharf.steps': withLines,
       'wharf.context': buildContext.stats(),
+      ...(explained ? { 'wharf.advice': explained.advice } : {}),
     };
+    if (explained) emit({ type: 'advice', advice: explained.advice, at: at() });
     emit({
       type: 'build-done',
       ...(names[0] ? { name: names[0] } : {}),

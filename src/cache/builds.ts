@@ -26,27 +26,47 @@ export interface BuildIdentity {
 export interface BuildHistory {
   /** The steps of the last finished build of this target, if any. */
   last(id: BuildIdentity): BaselineStep[] | undefined;
-  save(id: BuildIdentity, steps: readonly BaselineStep[]): void;
+  /**
+   * Context paths whose change made a step of the last build miss, each with the number of
+   * consecutive builds of this target (up to that one) it changed in: what tells a file that
+   * changes on every build (generated, a timestamp) apart from one edited now and then.
+   */
+  changed(id: BuildIdentity): ReadonlyMap<string, number>;
+  save(id: BuildIdentity, steps: readonly BaselineStep[], changed?: ReadonlyMap<string, number>): void;
+}
+
+/** The file: `{steps, changed}` (a bare array of steps is the earlier form, still read). */
+interface HistoryFile {
+  readonly steps: BaselineStep[];
+  readonly changed?: Record<string, number>;
 }
 
 /** One file per target under `<root>/cache/builds/`, replaced atomically after each finished build. */
 export function openBuildHistory(root: string): BuildHistory {
   const dir = join(root, 'cache', 'builds');
   const fileOf = (id: BuildIdentity) => join(dir, sha256Hex(digestOfJSON(id)));
+  const read = (id: BuildIdentity): HistoryFile | undefined => {
+    try {
+      const data = JSON.parse(readFileSync(fileOf(id), 'utf8')) as unknown;
+      if (Array.isArray(data)) return { steps: data as BaselineStep[] };
+      const file = data as HistoryFile | null;
+      return file && Array.isArray(file.steps) ? file : undefined;
+    } catch {
+      // No earlier build of this target (or a torn file): misses are explained per instruction.
+      return undefined;
+    }
+  };
   return {
-    last(id) {
-      try {
-        const steps = JSON.parse(readFileSync(fileOf(id), 'utf8')) as unknown;
-        return Array.isArray(steps) ? (steps as BaselineStep[]) : undefined;
-      } catch {
-        // No earlier build of this target (or a torn file): misses are explained per instruction.
-        return undefined;
-      }
+    last: (id) => read(id)?.steps,
+    changed(id) {
+      const c = read(id)?.changed;
+      return new Map(c && typeof c === 'object' ? Object.entries(c).filter((e): e is [string, number] => typeof e[1] === 'number') : []);
     },
-    save(id, steps) {
+    save(id, steps, changed) {
       mkdirSync(dir, { recursive: true });
       const kept = steps.map((s) => ({ stage: s.stage, index: s.index, instruction: s.instruction, cacheKey: s.cacheKey, ...(s.line !== undefined ? { line: s.line } : {}) }));
-      replaceFileSync(fileOf(id), JSON.stringify(kept));
+      const file: HistoryFile = { steps: kept, ...(changed?.size ? { changed: Object.fromEntries(changed) } : {}) };
+      replaceFileSync(fileOf(id), JSON.stringify(file));
     },
   };
 }

@@ -140,6 +140,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
         registry: registryOptions(ctx),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+        explain: flags.explain === true,
       },
       { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
     ).finally(() => renderer.close());

@@ -87,6 +87,8 @@ export interface BuildFlags extends BuildOptions {
   /** `--cache-to` / `--cache-from` specs (cli/cache-options.ts). */
   readonly cacheTo?: string[];
   readonly cacheFrom?: string[];
+  /** `--explain`: advice from this build's misses after the build. */
+  readonly explain?: boolean;
 }
 
 export interface BenchFlags extends BuildOptions {
@@ -94,4 +96,6 @@ export interface BenchFlags extends BuildOptions {
   readonly mode: string;
   readonly change: string[];
   readonly json?: boolean;
+  /** `--check-reproducible`: two more builds of every step with the same keys, comparing their layers. */
+  readonly checkReproducible?: boolean;
 }

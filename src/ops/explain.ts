@@ -45,7 +45,7 @@ export function explainStep(now: KeyInputs, before: CacheRecord, fields: readonl
       else {
         const changes = diffTreeRecords(a, b);
         const list = changes.slice(0, SHOWN).map((c) => `${c.path} (${c.change}${c.detail ? `: ${c.detail}` : ''})`).join(', ');
-        parts.push({ kind: 'files', text: `files: ${list}${changes.length > SHOWN ? ` and ${changes.length - SHOWN} more` : ''}` });
+        parts.push({ kind: 'files', text: `files: ${list}${changes.length > SHOWN ? ` and ${changes.length - SHOWN} more` : ''}`, subjects: changes.map((c) => c.path) });
       }
     } else if (field === 'exec') {
       parts.push(...execParts(now, before));
@@ -70,7 +70,7 @@ function execParts(now: KeyInputs, before: CacheRecord): MissPart[] {
     for (const name of [...new Set([...ea.keys(), ...eb.keys()])].filter((n) => ea.get(n) !== eb.get(n))) {
       const what = args.has(name) ? 'build arg' : 'env';
       const values = secretLooking(name) ? 'changed (value not shown)' : `${shown(ea.get(name))} → ${shown(eb.get(name))}`;
-      parts.push({ kind: args.has(name) ? 'build-arg' : 'env', text: `${what} ${name}: ${values}` });
+      parts.push({ kind: args.has(name) ? 'build-arg' : 'env', text: `${what} ${name}: ${values}`, subjects: [name] });
     }
   }
   return parts;

@@ -65,6 +65,25 @@ export type MissKind =
   | 'no-cache-filter'
   | 'removed';
 
+/**
+ * One piece of advice about a Dockerfile, from what wharf measured (src/advice): `rule` names the
+ * check, `lines` the Dockerfile lines it is about, `text` says what to do. The other fields are
+ * the rule's own data for scripts: a variable's name and where to move it (`moveBelow`, and the
+ * steps that then stay cached, `keeps`), the files it names, the step it is about.
+ */
+export interface Advice {
+  readonly rule: AdviceRule;
+  readonly lines: readonly number[];
+  readonly text: string;
+  readonly name?: string;
+  readonly moveBelow?: number;
+  readonly keeps?: number;
+  readonly files?: readonly string[];
+  readonly step?: number;
+}
+
+export type AdviceRule = 'arg-env-early' | 'broad-copy' | 'dockerignore' | 'non-reproducible';
+
 /** What the solver reports; renderers turn these into output. Times are ms since the build began. */
 export type BuildEvent =
   | PullProgress
@@ -130,6 +149,8 @@ export type BuildEvent =
       readonly cacheFetched?: { readonly layers: number; readonly bytes: number };
       readonly at: number;
     }
+  /** `wharf build --explain`: advice from this build's misses against the previous build of the target (sent before build-done, also when empty). */
+  | { readonly type: 'advice'; readonly advice: readonly Advice[]; readonly at: number }
   /** A cache source or destination (--cache-from/--cache-to) the build goes on without. */
   | { readonly type: 'cache-warning'; readonly message: string; readonly at: number }
   /** Records read from a cache source before the build (its layers are fetched only when needed); `mounts`: cache mounts restored. */

@@ -1,6 +1,6 @@
 import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
-import { cacheLine, resultLines, seconds, summaryLine } from './summary.js';
+import { adviceLines, cacheLine, resultLines, seconds, summaryLine } from './summary.js';
 import { humanBytes, layerId } from './pull.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
@@ -32,6 +32,9 @@ export function plainRenderer(out: Writable): EventSink {
         break;
       case 'step-error':
         out.write(`#${e.step.number} ERROR ${e.message.split('\n')[0]}\n`);
+        break;
+      case 'advice':
+        for (const l of adviceLines(e.advice)) out.write(`${l}\n`);
         break;
       case 'build-done':
         for (const l of resultLines(e)) out.write(`${l}\n`);

@@ -1,4 +1,4 @@
-import type { BuildEvent } from './events.js';
+import type { Advice, BuildEvent } from './events.js';
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
@@ -27,4 +27,10 @@ export function cacheLine(e: BuildEvent): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Advice as people read it: one item per line, its Dockerfile lines first (bench prints the same). */
+export function adviceLines(advice: readonly Advice[]): string[] {
+  if (!advice.length) return ['advice: none (nothing in the cache misses of this build points at the Dockerfile)'];
+  return advice.map((a) => `advice: line${a.lines.length === 1 ? '' : 's'} ${a.lines.join(', ')}: ${a.text}`);
 }

@@ -1,5 +1,5 @@
 import type { BuildEvent, StepRef } from './events.js';
-import { cacheLine, resultLines, summaryLine } from './summary.js';
+import { adviceLines, cacheLine, resultLines, summaryLine } from './summary.js';
 import { humanBytes, layerId, progressBar } from './pull.js';
 
 interface TtyStream {
@@ -130,6 +130,12 @@ export function ttyRenderer(out: TtyStream, opts: TtyOptions = {}): { sink: (e: 
         }
         break;
       }
+      case 'advice':
+        // Whole lines, never cut: each names the Dockerfile lines to change.
+        clear();
+        for (const l of adviceLines(e.advice)) out.write(`${l}\n`);
+        draw();
+        break;
       case 'build-done':
         pulling.clear();
         clear();

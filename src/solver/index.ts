@@ -10,4 +10,4 @@
  * cache lookup, cancellation (the first failure aborts every other step) and timings.
  */
 export type { MissPart } from './miss.js';
-export { solve, type KeyInputs, type StepIo, type StepKeyInputs, type StepLayer, type StepSummary, type VertexOps } from './solve.js';
+export { solve, type ExplainedMiss, type KeyInputs, type StepIo, type StepKeyInputs, type StepLayer, type StepSummary, type VertexOps } from './solve.js';

@@ -6,6 +6,8 @@ import type { MissKind, MissReason, StepRef } from '../progress/index.js';
 export interface MissPart {
   readonly kind: MissKind;
   readonly text: string;
+  /** What the part is about, in full (the text may shorten a list): a build arg's or env's name, the changed files' paths. */
+  readonly subjects?: readonly string[];
 }
 
 /** What the solver knows of the build so far, to name the step a parent change came from. */

@@ -90,6 +90,15 @@ export interface SolveResult<S> {
   readonly stages: ReadonlyMap<number, S>;
   /** Every filesystem step (FROM included) in Dockerfile order. */
   readonly steps: readonly StepSummary[];
+  /** Each explained miss part by part, with its subjects in full (what advice is drawn from). */
+  readonly misses: readonly ExplainedMiss[];
+}
+
+/** A step that missed, by stage and 1-based position (as StepSummary names it), and every difference found. */
+export interface ExplainedMiss {
+  readonly stage: number;
+  readonly index: number;
+  readonly parts: readonly MissPart[];
 }
 
 /** Numbers filesystem steps across the build, as `#N [stage k/n]` shows them. */
@@ -124,15 +133,21 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
 
   // Against the same step of the previous build of this target; without one (a first build, a
   // step moved), against the latest record of the same instruction.
+  const misses: ExplainedMiss[] = [];
   const explainMissOf = async (v: LayerVertex, ref: StepRef, key: Sha256, inputs: KeyInputs): Promise<MissReason | undefined> => {
+    const parts = await missParts(v, key, inputs);
+    if (parts.length) misses.push({ stage: ref.stage, index: ref.position, parts });
+    return missReason(parts);
+  };
+  const missParts = async (v: LayerVertex, key: Sha256, inputs: KeyInputs): Promise<MissPart[]> => {
     const base = baseline.get(v.id);
     if (base === 'new') {
       const line = opts.lineOf?.(v);
-      return { kind: 'instruction', text: `new step${line !== undefined ? ` (line ${line})` : ''}: ${v.label}` };
+      return [{ kind: 'instruction', text: `new step${line !== undefined ? ` (line ${line})` : ''}: ${v.label}` }];
     }
-    if (base?.cacheKey === key) return { kind: 'removed', text: 'the cached result of this step was removed since the last build (pruned or forgotten)' };
+    if (base?.cacheKey === key) return [{ kind: 'removed', text: 'the cached result of this step was removed since the last build (pruned or forgotten)' }];
     const before = (base && (await opts.cache.get(base.cacheKey as Sha256))) || (await opts.cache.previous(inputs.material));
-    if (!before) return undefined;
+    if (!before) return [];
     const ctx = {
       vertex: v,
       vertices,
@@ -142,7 +157,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       ...(base && before.key === base.cacheKey ? { baseline: base } : {}),
       ...(ops.explain ? { explainOwn: (fields: readonly KeyMaterialField[]) => ops.explain!(v, inputs, before, fields) } : {}),
     };
-    return missReason(explainAgainst(ctx, inputs.material, before));
+    return explainAgainst(ctx, inputs.material, before);
   };
 
   const runStage = async (stage: PlanStage): Promise<S> => {
@@ -238,7 +253,8 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
     await Promise.allSettled(all);
     if (firstError !== undefined) throw firstError;
     steps.sort((a, b) => a.number - b.number);
-    return { target: done.get(plan.target)!, stages: done, steps: steps.map(({ number: _n, ...s }) => s) };
+    misses.sort((a, b) => a.stage - b.stage || a.index - b.index);
+    return { target: done.get(plan.target)!, stages: done, steps: steps.map(({ number: _n, ...s }) => s), misses };
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }

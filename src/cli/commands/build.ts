@@ -10,6 +10,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('-o, --output <spec>', 'also write the result: type=oci|docker|tar|local,dest=PATH; type=image,name=NAME[,push=true]; type=registry[,name=NAME]')
     .option('--push', 'push the image to its registry under every -t name once it is built (gzip layers, docker schema2)')
     .option('--iidfile <file>', 'write the image ID here')
+    .option('--explain', 'after the build, advice from its cache misses against the previous build of the same target (each item names the Dockerfile lines: move an ARG/ENV, copy manifests first, .dockerignore entries)')
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
     .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=HOST/REPO:TAG, with mode=min (default) or max; or type=inline (records in the image config) (repeatable)', collect, [])
     .option('--cache-from <spec>', 'use an exported build cache: type=local,src=DIR or type=registry,ref=HOST/REPO:TAG (repeatable)', collect, [])
