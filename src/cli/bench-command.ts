@@ -3,7 +3,7 @@ import { forgetLineages } from '../ops/index.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import { buildOptionArgs, type BenchFlags } from './build-options.js';
 import { parseBuildArgs } from '../api/index.js';
@@ -17,6 +17,8 @@ import { openCache } from '../cache/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { StatCache } from '../context/index.js';
 import type { Sha256 } from '../hash/index.js';
+import { mergeAdvice, nonReproducible, type Rerun } from '../advice/index.js';
+import type { Advice } from '../progress/index.js';
 
 const MODES: readonly BenchMode[] = ['cold', 'hit', 'change'];
 /**
@@ -47,9 +49,9 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
   const interrupt = interruptSignal(() => new UserError('bench.interrupted', mode === 'change' ? 'benchmark interrupted (the --change files were restored)' : 'benchmark interrupted'));
   try {
     let n = 0;
-    const build = async (label: string): Promise<MeasuredRun> => {
+    const build = async (label: string, extra: readonly string[] = []): Promise<MeasuredRun> => {
       const metaFile = join(tmp, `meta-${++n}.json`);
-      const args = [entryPoint(), 'build', '--root', root, ...buildOptionArgs(flags), '--progress', 'quiet', '--metadata-file', metaFile, contextDir];
+      const args = [entryPoint(), 'build', '--root', root, ...buildOptionArgs(flags), ...extra, '--explain', '--progress', 'quiet', '--metadata-file', metaFile, contextDir];
       const t0 = performance.now();
       const r = await runProcess(process.execPath, args, ctx, interrupt.signal);
       const wallMs = performance.now() - t0;
@@ -60,7 +62,7 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
       }
       const meta = JSON.parse(await readFile(metaFile, 'utf8')) as BuildMetadata;
       ctx.stderr.write(renderRunLine(label, wallMs, meta['wharf.steps']));
-      return { wallMs, steps: meta['wharf.steps'], context: meta['wharf.context'] };
+      return { wallMs, steps: meta['wharf.steps'], context: meta['wharf.context'], advice: meta['wharf.advice'] ?? [] };
     };
 
     // The warm-up fills the cache (hit, change) and names the keys a cold run must forget.
@@ -72,7 +74,9 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
       previous = await build(`run ${i}/${runs}`);
       measured.push(previous);
     }
-    const report = benchReport(mode, context, measured);
+    const reruns = flags.checkReproducible ? await rerunTwice(root, previous, build, flags.buildArg, ctx.env.SOURCE_DATE_EPOCH) : [];
+    const advice = benchAdvice(measured, flags.change.map((c) => relative(contextDir, resolve(contextDir, c))), reruns);
+    const report = benchReport(mode, context, measured, advice);
     ctx.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderBenchText(report));
     return 0;
   } finally {
@@ -81,6 +85,44 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
     await rm(tmp, { recursive: true, force: true });
   }
 }
+
+/**
+ * The advice of every counted run (each build explains its misses against the one before), less
+ * .dockerignore advice about the files --change rewrote on purpose, plus what the reproducibility
+ * check found.
+ */
+function benchAdvice(measured: readonly MeasuredRun[], changed: readonly string[], reruns: readonly Rerun[]): Advice[] {
+  const kept = measured.map((m) => (m.advice ?? []).filter((a) => a.rule !== 'dockerignore' || !a.files?.some((f) => changed.includes(f))));
+  return [...mergeAdvice(kept), ...nonReproducible(reruns)];
+}
+
+/**
+ * `--check-reproducible`: runs every step of the last build twice more with the same keys
+ * (`--no-cache-filter` on each of its stages) and pairs the layers each run recorded. Both runs
+ * clamp file times to one SOURCE_DATE_EPOCH (the user's, else a fixed one), so a step that writes
+ * the same bytes gives the same layer and only real differences (dates, random data) show.
+ */
+async function rerunTwice(root: string, last: MeasuredRun, build: (label: string, extra: readonly string[]) => Promise<MeasuredRun>, buildArgs: readonly string[], envEpoch: string | undefined): Promise<Rerun[]> {
+  const stages = [...new Set(last.steps.map((s) => s.stage))];
+  const epoch = buildArgs.some((a) => a.startsWith('SOURCE_DATE_EPOCH=')) || envEpoch ? [] : ['--build-arg', `SOURCE_DATE_EPOCH=${FIXED_EPOCH}`];
+  const extra = [...stages.flatMap((s) => ['--no-cache-filter', String(s)]), ...epoch];
+  const cache = openCache(root, new FsBlobStore(root));
+  const layers = async (run: MeasuredRun) =>
+    Promise.all(run.steps.map(async (s) => (s.cached ? undefined : (await cache.get(s.cacheKey as Sha256))?.diffId)));
+  const first = await build('reproducibility check 1/2 (not counted)', extra);
+  const a = await layers(first);
+  const second = await build('reproducibility check 2/2 (not counted)', extra);
+  const b = await layers(second);
+  return second.steps.flatMap((s, i) => {
+    const [x, y] = [a[i], b[i]];
+    // Same key in both runs, else the two layers are not comparable (an input changed meanwhile).
+    if (!x || !y || first.steps[i]?.cacheKey !== s.cacheKey) return [];
+    return [{ stage: s.stage, index: s.index, number: i + 1, instruction: s.instruction, ...(s.line !== undefined ? { line: s.line } : {}), diffIds: [x, y] as const }];
+  });
+}
+
+/** 2023-11-14: any fixed instant does; file times newer than it are clamped to it. */
+const FIXED_EPOCH = 1700000000;
 
 /**
  * Makes the next build of this context start cold while keeping its base images, so it costs what

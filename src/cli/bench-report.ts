@@ -1,5 +1,6 @@
 import type { ContextStats } from '../context/index.js';
 import type { StepMetadata } from '../api/index.js';
+import { adviceLines, type Advice } from '../progress/index.js';
 
 /**
  * `wharf bench` results: per-run figures from each build's metadata file and the summary that
@@ -12,6 +13,8 @@ export interface MeasuredRun {
   readonly wallMs: number;
   readonly steps: readonly StepMetadata[];
   readonly context: ContextStats;
+  /** What the build's --explain advised (against the build before it). */
+  readonly advice?: readonly Advice[];
 }
 
 type Miss = NonNullable<StepMetadata['miss']>;
@@ -58,9 +61,11 @@ export interface BenchReport {
     /** change mode: the earliest step that missed in any run, and in how many runs it did. */
     readonly firstMiss?: StepName & { readonly runs: number };
   };
+  /** Concrete advice, each item naming its Dockerfile lines (src/advice). */
+  readonly advice: readonly Advice[];
 }
 
-export function benchReport(mode: BenchMode, context: string, measured: readonly MeasuredRun[]): BenchReport {
+export function benchReport(mode: BenchMode, context: string, measured: readonly MeasuredRun[], advice: readonly Advice[] = []): BenchReport {
   const runs = measured.map((m, i): RunReport => {
     const stepTimes = m.steps.map((s, j) => ({ ...nameOf(s, j), cached: s.cached, durationMs: s.durationMs, ...(s.miss ? { miss: s.miss } : {}) }));
     const cached = stepTimes.filter((s) => s.cached).length;
@@ -101,6 +106,7 @@ export function benchReport(mode: BenchMode, context: string, measured: readonly
       ...(mode === 'hit' ? { neverHit: steps.filter((s) => s.hits === 0).map((s) => nameOf(s, s.number - 1)) } : {}),
       ...(mode === 'change' && first ? { firstMiss: { ...first, runs: misses.filter((m) => m.number === first.number).length } } : {}),
     },
+    advice,
   };
 }
 
@@ -135,6 +141,10 @@ export function renderBenchText(r: BenchReport): string {
     out.push(f ? `first miss: #${f.number} ${describe(f)}, in ${f.runs}/${r.runs.length} runs; it and the steps after it in its stage run again` : 'no step missed: the changed files do not reach any step (ignored, or not copied)');
     const why = r.runs.find((x) => x.firstMiss?.number === f?.number)?.firstMiss?.miss;
     if (why) out.push(`  why: ${why.text}`);
+  }
+  if (r.advice.length) {
+    out.push('');
+    out.push(...adviceLines(r.advice));
   }
   return out.join('\n') + '\n';
 }
