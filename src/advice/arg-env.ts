@@ -37,7 +37,7 @@ export function argEnvEarly(facts: BuildFacts): Advice[] {
 }
 
 function advise(name: string, decl: OutlineInstruction, user: OutlineInstruction | undefined, last: OutlineInstruction, rerun: readonly number[]): Advice {
-  const what = `${decl.keyword} ${name} (line ${decl.line}) changed and re-ran ${steps(rerun.length)} that do not use it (${lines(rerun)})`;
+  const what = `${decl.keyword} ${name} (line ${decl.line}) changed and re-ran ${steps(rerun.length)} that ${rerun.length === 1 ? 'does' : 'do'} not use it (${lines(rerun)})`;
   const keeps = `which keeps ${rerun.length === 1 ? 'that step' : `those ${rerun.length} steps`} cached`;
   const text = user
     ? `${what}; move it below line ${last.endLine}, just above line ${user.line} (${user.keyword}), the first to use it, ${keeps}`

@@ -32,11 +32,12 @@ export function broadCopy(facts: BuildFacts): Advice[] {
     const manifests = MANIFESTS.filter((f) => facts.contextFiles?.includes(f));
     const dest = copy.dest === '.' ? './' : (copy.dest ?? './');
     const first = manifests.length ? `COPY ${manifests.join(' ')} ${dest}` : 'e.g. COPY package.json package-lock.json ./';
+    const short = copy.text.split('\n')[0]!.trim();
     const text =
-      `${copy.text.split('\n')[0]!.trim()} (line ${copy.line}) copies the whole context, so a change to any file re-runs the ${steps(after.length)} after it ` +
-      `(${lines(after.map((a) => a.line))}; changed this time: ${named || 'the copied files'}); copy the manifests those steps need first ` +
-      `(${first}), then the rest below line ${after.at(-1)!.endLine}, so they re-run only when a manifest changes`;
-    out.push({ rule: 'broad-copy', lines: [copy.line, ...after.map((a) => a.line)], text, files, keeps: after.length });
+      `${short} (line ${copy.line}) copies the whole context, so a change to any file re-runs the ${steps(after.length)} after it ` +
+      `(${lines(after.map((a) => a.line))}; changed this time: ${named || 'the copied files'}); copy the manifests first ` +
+      `(${first}) and run the steps that need only them (the install), then ${short}, so those steps re-run only when a manifest changes`;
+    out.push({ rule: 'broad-copy', lines: [copy.line, ...after.map((a) => a.line)], text, files });
   }
   return out;
 }

@@ -53,5 +53,5 @@ test('change mode: advice from each run, without .dockerignore advice about the 
     report.advice.map((a) => [a.rule, a.lines, a.files]),
     [['broad-copy', [3, 4], ['main.go']]],
   );
-  assert.match(report.advice[0]!.text, /copy the manifests those steps need first \(COPY go\.mod \.\/\)/);
+  assert.match(report.advice[0]!.text, /copy the manifests first \(COPY go\.mod \.\/\)/);
 });

@@ -90,9 +90,8 @@ test('COPY . . before an install step: copy the manifests first, naming the chan
     {
       rule: 'broad-copy',
       lines: [3, 4, 5],
-      text: 'COPY . . (line 3) copies the whole context, so a change to any file re-runs the 2 steps after it (lines 4, 5; changed this time: src/app.txt); copy the manifests those steps need first (COPY package.json ./), then the rest below line 5, so they re-run only when a manifest changes',
+      text: 'COPY . . (line 3) copies the whole context, so a change to any file re-runs the 2 steps after it (lines 4, 5; changed this time: src/app.txt); copy the manifests first (COPY package.json ./) and run the steps that need only them (the install), then COPY . ., so those steps re-run only when a manifest changes',
       files: ['src/app.txt'],
-      keeps: 2,
     },
   ]);
 });
