@@ -22,7 +22,7 @@ export { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } fr
 export { MAX_DOCKERFILE_BYTES } from './build-input.js';
 export { stepsWithLines, type BuildMetadata, type StepMetadata } from './build-metadata.js';
 export { runtimeStateDir, sharedTmpfs, reapDeadRuntimes } from './runtime-state.js';
-export type { BuildEvent, PullProgress } from '../progress/index.js';
+export type { Advice, AdviceRule, BuildEvent, PullProgress } from '../progress/index.js';
 export type { Diagnostic } from '../diag/index.js';
 export { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 export { UserError, isUserError } from '../util/index.js';
