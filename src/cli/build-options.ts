@@ -87,6 +87,10 @@ export interface BuildFlags extends BuildOptions {
   /** `--cache-to` / `--cache-from` specs (cli/cache-options.ts). */
   readonly cacheTo?: string[];
   readonly cacheFrom?: string[];
+  /** `--report FILE.html`: the graph, timeline and context counters of the build. */
+  readonly report?: string;
+  /** The same data as JSON (hidden: what `wharf bench --report` has each of its builds write). */
+  readonly reportJson?: string;
 }
 
 export interface BenchFlags extends BuildOptions {
@@ -94,4 +98,5 @@ export interface BenchFlags extends BuildOptions {
   readonly mode: string;
   readonly change: string[];
   readonly json?: boolean;
+  readonly report?: string;
 }
