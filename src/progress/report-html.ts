@@ -14,7 +14,9 @@ export interface ReportPage {
 
 export function renderReportHtml(page: ReportPage): string {
   const scale = Math.max(...page.runs.map((r) => r.durationMs));
-  const sections = page.runs.map((r, i) => runSection(r, i, page.runs.length > 1 ? scale : undefined));
+  // Several runs: the last one is shown first (the others a click away), all on one time scale.
+  const shown = page.runs.length - 1;
+  const sections = page.runs.map((r, i) => runSection(r, i, i === shown, page.runs.length > 1 ? scale : undefined));
   const data = page.runs.map((r) => ({ label: r.label, graph: r.graph, steps: r.steps }));
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -24,7 +26,7 @@ export function renderReportHtml(page: ReportPage): string {
 <body>
 <header><h1>${esc(page.title)}</h1>${legend()}</header>
 ${page.runs.length > 1 ? runsTable(page.runs) : ''}
-${page.runs.length > 1 ? `<nav class="runs">${page.runs.map((r, i) => `<button type="button" data-show="${i}"${i === 0 ? ' class="on"' : ''}>${esc(r.label)}</button>`).join('')}</nav>` : ''}
+${page.runs.length > 1 ? `<nav class="runs">${page.runs.map((r, i) => `<button type="button" data-show="${i}"${i === shown ? ' class="on"' : ''}>${esc(r.label)}</button>`).join('')}</nav>` : ''}
 ${sections.join('\n')}
 <aside id="details" hidden><button type="button" class="close" aria-label="close">×</button><div id="details-body"></div></aside>
 <script type="application/json" id="wharf-data">${JSON.stringify(data).replace(/</g, '\\u003c')}</script>
@@ -39,13 +41,13 @@ function legend(): string {
   return `<div class="legend">${items.join('')}</div>`;
 }
 
-function runSection(r: BuildRecord, i: number, scale: number | undefined): string {
+function runSection(r: BuildRecord, i: number, shown: boolean, scale: number | undefined): string {
   const counts = (o: string) => Object.values(r.steps).filter((s) => s.outcome === o).length;
   const total = Object.keys(r.steps).length;
   const status = r.ok
     ? `<p class="status ok">built${r.imageId ? ` ${esc(r.imageId.slice(0, 19))}` : ''} in ${ms(r.durationMs)}: ${counts('cached')}/${total} steps cached, ${counts('executed')} executed</p>`
     : `<p class="status failed">failed after ${ms(r.durationMs)}: ${esc(r.failure ?? '')}</p>`;
-  return `<section class="run" data-run="${i}"${i > 0 ? ' hidden' : ''}>
+  return `<section class="run" data-run="${i}"${shown ? '' : ' hidden'}>
 <h2>${esc(r.label)}</h2>${status}
 <h3>Cache graph <small>hover a step for its miss reason and time; click it for details</small></h3>
 <div class="scroll">${graphSvg(r, i)}</div>
@@ -78,7 +80,7 @@ function runsTable(runs: readonly BuildRecord[]): string {
   );
   const sum = (f: (r: BuildRecord) => string) => runs.map((r) => `<td>${f(r)}</td>`).join('');
   const foot = [
-    `<tr class="sum"><td>wall time</td>${sum((r) => ms(r.durationMs))}</tr>`,
+    `<tr class="sum"><td>build time</td>${sum((r) => ms(r.durationMs))}</tr>`,
     `<tr class="sum"><td>cached</td>${sum((r) => `${Object.values(r.steps).filter((s) => s.outcome === 'cached').length}/${Object.keys(r.steps).length}`)}</tr>`,
     `<tr class="sum"><td>context files hashed / from stat cache</td>${sum((r) => (r.context ? `${r.context.filesHashed} / ${r.context.filesFromStatCache} of ${r.context.files}` : ''))}</tr>`,
   ];

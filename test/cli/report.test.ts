@@ -126,3 +126,26 @@ test('build --report into a directory that does not exist: a usage error naming 
   assert.equal(r.status, 2);
   assert.equal(r.stderr, `error: --report ${join(dir, 'missing', 'r.html')}: the directory ${join(dir, 'missing')} does not exist; create it or give a path in an existing directory\n`);
 });
+
+test('bench --report: the runs side by side, each step coloured per run, and each run\'s graph a click away', async () => {
+  const { env, dir } = suite;
+  const ctx = await env.context('bench', { Dockerfile: DOCKERFILE, 'left.txt': 'one\n' });
+  const report = join(dir, 'bench.html');
+  const r = env.wharf(['bench', '--mode', 'change', '--change', 'left.txt', '--runs', '2', '--report', report, ctx]);
+  assert.equal(r.status, 0, r.stderr);
+  assertSelfContained(await readFile(report, 'utf8'));
+  const page = dumpDom(pathToFileURL(report).href);
+  assert.deepEqual(page.console, []);
+  const table = /<table class="runs">(.*?)<\/table>/s.exec(page.dom)?.[1];
+  assert.ok(table, 'the runs table');
+  assert.match(table, /<tr><th>step<\/th><th>warm-up \(not counted\)<\/th><th>run 1\/2<\/th><th>run 2\/2<\/th><\/tr>/);
+  // The changed file's COPY runs again in both counted runs; the right stage's RUN is cached in both
+  // (the warm-up's column depends on what earlier tests left in the store, so it is not checked).
+  const row = (n: number) => new RegExp(`<tr><td class="inst">#${n} [^<]*</td>(.*?)</tr>`).exec(table)?.[1]?.match(/<td class="([^"]+)"/g)?.map((c) => c.slice(11, -1));
+  assert.deepEqual(row(2)?.slice(1), ['executed', 'executed']);
+  assert.deepEqual(row(5)?.slice(1), ['cached', 'cached']);
+  // A section per run, the last one shown; nodes of each run carry its index.
+  assert.equal(page.dom.match(/<section class="run" /g)?.length, 3);
+  assert.match(page.dom, /<section class="run" data-run="2">/);
+  assert.match(page.dom, /<g class="node executed" data-step="s0v1" data-run="1"/);
+});
