@@ -130,7 +130,10 @@ const SCRIPT = `
     if (r.miss) row('cache miss: ' + r.miss.kind, r.miss.text);
     if (r.error) row('error', r.error);
     if (r.exitCode !== undefined) row('exit status', String(r.exitCode));
-    step.reads.forEach(function (x) { row('reads', x.via + ' stage ' + x.stage); });
+    step.reads.forEach(function (x) {
+      var from = rec.graph.filter(function (st) { return st.index === x.stage; })[0];
+      row('reads', x.via + ' stage ' + (from ? from.label : x.stage));
+    });
     body.appendChild(dl);
     panel.hidden = false;
     document.querySelectorAll('.sel').forEach(function (e) { e.classList.remove('sel'); });
