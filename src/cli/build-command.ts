@@ -65,7 +65,8 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
   };
   try {
     const code = await runBuildWith(ctx, root, context, flags, report);
-    await write();
+    // A usage error (a bad flag value) is not a build to draw.
+    if (code !== 2 || report.failure !== undefined) await write();
     return code;
   } catch (e) {
     report.failure ??= e instanceof Error ? e.message.split('\n')[0] : String(e);
