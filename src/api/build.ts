@@ -31,6 +31,7 @@ import { buildOps } from '../ops/index.js';
 import type { Compression } from '../layer/index.js';
 import type { RegistryClientOptions } from '../registry/index.js';
 import { runtimeStateDir } from './runtime-state.js';
+import { buildGraph } from './build-graph.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
@@ -211,6 +212,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   for (const d of diags) r.onDiagnostic?.(d);
   if (!plan || diags.some((d) => d.severity === 'error')) throw new DiagnosticError(diags.filter((d) => d.severity === 'error'));
   failure.setPlan(plan);
+  const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
+  emit({ type: 'build-graph', stages: buildGraph(plan, lineOf), at: Math.round(performance.now() - t0) });
   const noCacheStages = new Set<number>();
   for (const f of o.noCacheStages ?? []) {
     const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
@@ -257,7 +260,6 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     const history = openBuildHistory(root);
     const identity = { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
     const baseline = input.persistentStatCache ? history.last(identity) : undefined;
-    const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
     const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     const withLines = stepsWithLines(result.steps, plan, file);

@@ -29,3 +29,4 @@ export { UserError, isUserError } from '../util/index.js';
 export { parseImageName } from '../image/index.js';
 export { familiarName, fullName, type Reference, type Store } from '../store/index.js';
 export type { RegistryClient, RegistryClientOptions, PushResult } from '../registry/index.js';
+export { planCacheState, type PlanCacheOptions, type PlanCacheResult } from './plan-cache.js';

@@ -12,6 +12,8 @@ import { openChangedFiles } from './bench-changes.js';
 import { benchReport, renderBenchText, renderRunLine, type BenchMode, type MeasuredRun } from './bench-report.js';
 import type { BuildMetadata } from '../api/index.js';
 import { UserError } from '../util/index.js';
+import type { BuildRecord } from '../progress/index.js';
+import { reportPathProblem, writeReport } from './report-file.js';
 import { FsBlobStore } from '../store/index.js';
 import { openCache } from '../cache/index.js';
 import { openSnapshots } from '../snapshot/index.js';
@@ -45,17 +47,31 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
   const changes = await openChangedFiles(contextDir, flags.change);
   if ('error' in changes) return usage(changes.error);
 
+  const reportPath = flags.report === undefined ? undefined : resolve(ctx.cwd, flags.report);
+  if (reportPath) {
+    const problem = await reportPathProblem('--report', reportPath);
+    if (problem) return usage(problem);
+  }
+  // --report: each build writes what it drew as JSON; the page shows every run side by side.
+  const records: BuildRecord[] = [];
+  const writeBenchReport = () => (reportPath ? writeReport('--report', reportPath, { title: `wharf bench --mode ${mode} ${context}`, runs: records }) : Promise.resolve());
+
   const tmp = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
   const interrupt = interruptSignal(() => new UserError('bench.interrupted', mode === 'change' ? 'benchmark interrupted (the --change files were restored)' : 'benchmark interrupted'));
   try {
     let n = 0;
     const build = async (label: string, extra: readonly string[] = []): Promise<MeasuredRun> => {
       const metaFile = join(tmp, `meta-${++n}.json`);
-      const args = [entryPoint(), 'build', '--root', root, ...buildOptionArgs(flags), ...extra, '--explain', '--progress', 'quiet', '--metadata-file', metaFile, contextDir];
+      const reportFile = join(tmp, `report-${n}.json`);
+      const args = [entryPoint(), 'build', '--root', root, ...buildOptionArgs(flags), ...extra, '--explain', '--progress', 'quiet', '--metadata-file', metaFile, ...(reportPath ? ['--report-json', reportFile] : []), contextDir];
       const t0 = performance.now();
       const r = await runProcess(process.execPath, args, ctx, interrupt.signal);
       const wallMs = performance.now() - t0;
       interrupt.signal.throwIfAborted();
+      if (reportPath) {
+        const rec = await readFile(reportFile, 'utf8').then((t) => JSON.parse(t) as BuildRecord, () => undefined);
+        if (rec) records.push({ ...rec, label });
+      }
       if (r.code !== 0) {
         ctx.stderr.write(r.stderr);
         throw new UserError('bench.build-failed', `${label}: wharf build exited with status ${r.code}`, 'the benchmark stops at the first failed build; fix it with `wharf build` first');
@@ -77,8 +93,13 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
     const reruns = flags.checkReproducible ? await rerunTwice(root, previous, build, flags.buildArg, ctx.env.SOURCE_DATE_EPOCH) : [];
     const advice = benchAdvice(measured, flags.change.map((c) => relative(contextDir, resolve(contextDir, c))), reruns);
     const report = benchReport(mode, context, measured, advice);
+    await writeBenchReport();
     ctx.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderBenchText(report));
     return 0;
+  } catch (e) {
+    // The runs so far, the failed one included, still make a page.
+    if (records.length && !interrupt.signal.aborted) await writeBenchReport().catch(() => {});
+    throw e;
   } finally {
     await changes.restore();
     interrupt.dispose();

@@ -3,13 +3,14 @@ import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { fullName, type Reference } from '../store/index.js';
-import { DiagnosticError } from '../diag/index.js';
+import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
+import { reportPathProblem, writeReport } from './report-file.js';
 import { reportDiagnostic, reportDiagnosticsFailed, reportFailure } from './build-failure.js';
 import { parseOutput } from './output-spec.js';
 import { refuseTerminal } from './archive-commands.js';
 import { UserError, isUserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
-import { createRenderer, type ProgressMode } from '../progress/index.js';
+import { createRenderer, reportCollector, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import type { Compression } from '../layer/index.js';
 import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
@@ -36,8 +37,55 @@ import {
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
 
+/**
+ * `--report FILE.html` (and bench's `--report-json FILE`, the same data for it to draw): the path
+ * is checked before the build, and the file written after it, failed or not.
+ */
 export async function runBuild(ctx: CliContext, root: string, context: string, flags: BuildFlags): Promise<number> {
+  const outputs = [
+    ...(flags.report !== undefined ? [{ flag: '--report', path: resolve(ctx.cwd, flags.report), json: false }] : []),
+    ...(flags.reportJson !== undefined ? [{ flag: '--report-json', path: resolve(ctx.cwd, flags.reportJson), json: true }] : []),
+  ];
+  if (!outputs.length) return runBuildWith(ctx, root, context, flags);
+  for (const o of outputs) {
+    const problem = await reportPathProblem(o.flag, o.path);
+    if (problem) {
+      ctx.stderr.write(`error: ${problem}\n`);
+      return 2;
+    }
+  }
+  const collector = reportCollector();
+  const report: BuildReport = { sink: collector.sink };
+  const write = async () => {
+    const rec = collector.record('build', report.failure);
+    for (const o of outputs) {
+      if (o.json) await writeOutput(o.path, JSON.stringify(rec) + '\n', o.flag);
+      else await writeReport(o.flag, o.path, { title: `wharf build ${context}`, runs: [rec] });
+    }
+  };
+  try {
+    const code = await runBuildWith(ctx, root, context, flags, report);
+    // A usage error (a bad flag value) is not a build to draw.
+    if (code !== 2 || report.failure !== undefined) await write();
+    return code;
+  } catch (e) {
+    report.failure ??= e instanceof Error ? e.message.split('\n')[0] : String(e);
+    await write().catch(() => {});
+    throw e;
+  }
+}
+
+/** What a build tells its report besides the events: why it failed, when it did. */
+interface BuildReport {
+  readonly sink: (e: BuildEvent) => void;
+  failure?: string;
+}
+
+async function runBuildWith(ctx: CliContext, root: string, context: string, flags: BuildFlags, report?: BuildReport): Promise<number> {
   const t0 = performance.now();
+  const failed = (message: string) => {
+    if (report) report.failure ??= message.split('\n')[0];
+  };
   if (!MODES.includes(flags.progress)) {
     ctx.stderr.write(`error: --progress ${flags.progress}: use one of ${MODES.join(', ')}\n`);
     return 2;
@@ -142,7 +190,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
         explain: flags.explain === true,
       },
-      { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
+      { onEvent: report ? (e) => (renderer.sink(e), report.sink(e)) : (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
     ).finally(() => renderer.close());
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), built.imageId, '--iidfile');
     if (flags.metadataFile) await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(built.metadata, null, 2) + '\n', '--metadata-file');
@@ -153,14 +201,17 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
     if (interrupt.signal.aborted) {
       const message = (interrupt.signal.reason as Error).message;
+      failed(message);
       ctx.stderr.write(json ? JSON.stringify({ type: 'build-failed', code: 'build.interrupted', message, at: at() }) + '\n' : `error: ${message}\n`);
       return interrupt.exitCode;
     }
     // Each diagnostic was printed as it came (onDiagnostic).
     if (e instanceof DiagnosticError) {
+      failed(e.diagnostics[0] ? formatDiagnostic(e.diagnostics[0]) : 'the Dockerfile has errors');
       reportDiagnosticsFailed(ctx.stderr, json, e.diagnostics, at());
       return 1;
     }
+    failed(e instanceof Error ? e.message : String(e));
     if (isUserError(e) && e.code === BAD_CACHE_FILTER) {
       ctx.stderr.write(`error: ${e.message}\n`);
       return 2;

@@ -89,6 +89,10 @@ export interface BuildFlags extends BuildOptions {
   readonly cacheFrom?: string[];
   /** `--explain`: advice from this build's misses after the build. */
   readonly explain?: boolean;
+  /** `--report FILE.html`: the graph, timeline and context counters of the build. */
+  readonly report?: string;
+  /** The same data as JSON (hidden: what `wharf bench --report` has each of its builds write). */
+  readonly reportJson?: string;
 }
 
 export interface BenchFlags extends BuildOptions {
@@ -98,4 +102,5 @@ export interface BenchFlags extends BuildOptions {
   readonly json?: boolean;
   /** `--check-reproducible`: two more builds of every step with the same keys, comparing their layers. */
   readonly checkReproducible?: boolean;
+  readonly report?: string;
 }

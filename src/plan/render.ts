@@ -61,15 +61,27 @@ export function renderPlanJson(plan: Plan): string {
 
 const dotString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
 
-export function renderPlanDot(plan: Plan): string {
+/**
+ * `cached`: with `plan --cache`, whether each filesystem vertex has a cache record now; those
+ * nodes are filled green (cached) or orange (would run), with a legend.
+ */
+export function renderPlanDot(plan: Plan, cached?: ReadonlyMap<string, boolean>): string {
   const out = ['digraph plan {', '  rankdir=TB;', '  node [shape=box, fontname="monospace", fontsize=10];'];
+  const fill = (id: string): string => {
+    const c = cached?.get(id);
+    return c === undefined ? '' : c ? ', style=filled, fillcolor="#c8e6c9", color="#2e7d32", class="cached"' : ', style=filled, fillcolor="#ffe0b2", color="#e65100", class="missing"';
+  };
+  if (cached) {
+    out.push('  subgraph cluster_legend {', '    label="cache now";', '    "legend:cached" [label="cached", style=filled, fillcolor="#c8e6c9", color="#2e7d32"];');
+    out.push('    "legend:missing" [label="no cache record (would run)", style=filled, fillcolor="#ffe0b2", color="#e65100"];', '  }');
+  }
   const byIndex = new Map(plan.stages.map((s) => [s.index, s]));
   for (const s of plan.stages) {
     out.push(`  subgraph cluster_s${s.index} {`);
     out.push(`    label=${dotString(`stage ${stageName(plan, s.index)}${s.index === plan.target ? ' [target]' : ''}`)};`);
     for (const v of s.vertices) {
       const label = v.label.length > 60 ? v.label.slice(0, 57) + '...' : v.label;
-      out.push(`    ${dotString(v.id)} [label=${dotString(label)}${v.filesystem ? '' : ', style=dashed'}];`);
+      out.push(`    ${dotString(v.id)} [label=${dotString(label)}${v.filesystem ? fill(v.id) : ', style=dashed'}];`);
     }
     out.push('  }');
     // Images a stage starts from or copies out of, as ellipses feeding the vertex that reads them.

@@ -84,12 +84,39 @@ export interface Advice {
 
 export type AdviceRule = 'arg-env-early' | 'broad-copy' | 'dockerignore' | 'non-reproducible';
 
+/**
+ * The build graph, as the first event of a build that planned: each stage with its filesystem
+ * steps (the ones step events name, by `id`), and which other stages each step reads. Enough to
+ * draw the graph a build went through (the HTML report) without the plan's types.
+ */
+export interface GraphStage {
+  readonly index: number;
+  /** As StepRef's stageLabel: the name, or `stage-<index>`. */
+  readonly label: string;
+  /** What the stage starts from: an image reference, `scratch`, or `stage <label>`. */
+  readonly base: string;
+  readonly target: boolean;
+  readonly steps: readonly GraphStep[];
+}
+
+export interface GraphStep {
+  readonly id: string;
+  readonly number: number;
+  readonly instruction: string;
+  /** 1-based Dockerfile line (absent for ONBUILD triggers). */
+  readonly line?: number;
+  /** Other stages this step reads: its FROM's base stage, COPY --from, RUN --mount from=. */
+  readonly reads: readonly { readonly stage: number; readonly via: 'from' | 'copy-from' | 'mount-from' }[];
+}
+
 /** What the solver reports; renderers turn these into output. Times are ms since the build began. */
 export type BuildEvent =
   | PullProgress
+  | { readonly type: 'build-graph'; readonly stages: readonly GraphStage[]; readonly at: number }
   /** `reason`: why the cache missed (`miss.text`), when an earlier build or record to compare with exists. */
   | { readonly type: 'step-started'; readonly step: StepRef; readonly at: number; readonly reason?: string; readonly miss?: MissReason }
-  | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number }
+  /** `durationMs`: looking the step up (and, for FROM, loading its base) took this long. */
+  | { readonly type: 'step-cached'; readonly step: StepRef; readonly key: string; readonly at: number; readonly durationMs?: number }
   | { readonly type: 'step-log'; readonly step: StepRef; readonly stream: 'stdout' | 'stderr'; readonly line: string; readonly at: number }
   | { readonly type: 'step-done'; readonly step: StepRef; readonly key: string; readonly durationMs: number; readonly at: number }
   /**

@@ -182,8 +182,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       try {
         if (v.kind === 'from') {
           state = await ops.from(stage, v, done, io(ref));
-          record(state.key, true);
-          opts.emit({ type: 'step-cached', step: ref, key: state.key, at: now() });
+          opts.emit({ type: 'step-cached', step: ref, key: state.key, durationMs: record(state.key, true), at: now() });
           continue;
         }
         const own = await ops.keyMaterial(v, state!, done);
@@ -194,8 +193,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
         const hit = forced ? undefined : await opts.cache.get(key);
         if (hit) {
           state = await ops.reuse(v, state!, hit);
-          record(key, true);
-          opts.emit({ type: 'step-cached', step: ref, key, at: now() });
+          opts.emit({ type: 'step-cached', step: ref, key, durationMs: record(key, true), at: now() });
           continue;
         }
         missed.add(v.id);

@@ -17,6 +17,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--mode <mode>', 'cold (build cache of this build emptied before each run, base images kept), hit (everything cached) or change (--change files rewritten before each run)', 'hit')
     .option('--change <path>', 'change mode: a file, relative to the context, given new content before each run and restored at the end (repeatable)', collect, [])
     .option('--json', 'print one JSON document instead of tables')
+    .option('--report <file.html>', 'write an HTML page with the runs side by side and each run\'s cache graph, timeline and context counters')
     .option('--check-reproducible', 'then build every step twice more with the same cache keys (--no-cache-filter, one SOURCE_DATE_EPOCH) and name the first step of each stage whose layers differ')
     .action(async (context: string, opts: BenchFlags, cmd: Command) => {
       const { runBench } = await import('../bench-command.js');

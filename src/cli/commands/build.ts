@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { setExitCode, type RegisterCommand } from '../context.js';
 import { addBuildOptions, collect, type BuildFlags } from '../build-options.js';
 
@@ -14,6 +14,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--metadata-file <file>', 'write build metadata (digests, steps, cache hits, context counters) here as JSON')
     .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=HOST/REPO:TAG, with mode=min (default) or max; or type=inline (records in the image config) (repeatable)', collect, [])
     .option('--cache-from <spec>', 'use an exported build cache: type=local,src=DIR or type=registry,ref=HOST/REPO:TAG (repeatable)', collect, [])
+    .option('--report <file.html>', 'write an HTML page with the cache graph, the timeline and the context counters of the build (failed builds too)')
+    .addOption(new Option('--report-json <file>').hideHelp())
     .action(async (context: string, opts: BuildFlags & { quiet?: boolean }, cmd: Command) => {
       const { runBuild } = await import('../build-command.js');
       setExitCode(cmd, await runBuild(ctx, ctx.root(cmd), context, opts.quiet ? { ...opts, progress: 'quiet' } : opts));

@@ -11,8 +11,9 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--platform <os/arch[/variant]>', 'target platform (TARGETPLATFORM and friends; default: this host)')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
-    .action(async (context: string, opts: { file?: string; target?: string; platform?: string; buildArg?: string[]; format: 'text' | 'json' | 'dot' }, cmd) => {
+    .option('--cache', 'with --format dot: fill each step green when a cache record exists for it now (in --root), orange when it would run')
+    .action(async (context: string, opts: { file?: string; target?: string; platform?: string; buildArg?: string[]; format: 'text' | 'json' | 'dot'; cache?: boolean }, cmd) => {
       const { runPlan } = await import('../plan-command.js');
-      setExitCode(cmd, await runPlan(ctx, { context, ...opts, buildArg: opts.buildArg ?? [] }));
+      setExitCode(cmd, await runPlan(ctx, { context, ...opts, buildArg: opts.buildArg ?? [], root: ctx.root(cmd) }));
     });
 };
