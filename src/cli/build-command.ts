@@ -34,6 +34,7 @@ import {
 } from '../api/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
+const RUNTIMES = ['auto', 'runc', 'crun'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
 
 export async function runBuild(ctx: CliContext, root: string, context: string, flags: BuildFlags): Promise<number> {
@@ -43,6 +44,10 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
     return 2;
   }
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
+  if (!RUNTIMES.includes(flags.runtime)) {
+    ctx.stderr.write(`error: --runtime ${flags.runtime}: use one of ${RUNTIMES.join(', ')}\n`);
+    return 2;
+  }
   const net = parseBuildNetwork(flags.network, flags.addHost);
   if (!net.ok) {
     ctx.stderr.write(`error: ${net.error}
@@ -140,6 +145,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
         registry: registryOptions(ctx),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+        runtime: flags.runtime as 'auto' | 'runc' | 'crun',
       },
       { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
     ).finally(() => renderer.close());
