@@ -58,8 +58,9 @@ export interface ConfigInput {
    */
   readonly cgroupsPath?: string;
   /**
-   * crun mounts the tmpfs under a v1 /sys/fs/cgroup writable whatever the mount's options say:
-   * remount it read-only as runc leaves it (the cgroup mounts in it are read-only either way).
+   * On a cgroup v1 host runc and crun both leave the tmpfs that holds the container's cgroup
+   * mounts writable whatever the mount's options say (the cgroup mounts in it are read-only):
+   * remount it read-only.
    */
   readonly remountCgroupTmpfs?: boolean;
   /** The capabilities an insecure step gets (wharf's own bounding set); default ALL_CAPABILITIES. */

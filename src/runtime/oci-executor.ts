@@ -133,7 +133,8 @@ async function runContainer(
     if (spec.network === 'default') net = await openSlirpNetwork(be.slirp4netns ? { slirp4netns: be.slirp4netns } : {});
     const config = buildOciConfig({
       spec, user, rootfs, mounts, etcFiles, ...(net ? { netnsPath: net.path } : {}),
-      ...(be.launched ? { remountCgroupTmpfs: true } : { cgroupsPath: `/${id}` }),
+      ...(be.launched ? {} : { cgroupsPath: `/${id}` }),
+      remountCgroupTmpfs: hostCgroupMode() === 'legacy',
       ...(spec.security === 'insecure' ? { hostCapabilities: ownCapabilities() } : {}),
     });
     const destinations = (config['mounts'] as { destination: string }[])
