@@ -48,8 +48,9 @@ export function sharedTmpfs(): string | undefined {
  * Deletes the containers a killed wharf left running, and removes its state dirs on the shared
  * tmpfs; in the store's tmp/ (`<pid>.runtime.*`) only the containers, as the store's sweep removes
  * the dir with the overlay mounts the containers held. Only our own dirs (same uid), never a link.
- * Then the cgroup dirs wharf made for crun's steps (they outlive their state dir only while it is
- * there, so they are looked for only when a dead state dir was found).
+ * Then the cgroup dirs wharf made for crun's steps: always looked for (three directory reads on a
+ * cgroup v1 host), as another wharf (an older one, or one whose sweep found the dirs still busy)
+ * may have removed the dead state dir first.
  */
 export async function reapDeadRuntimes(storeTmp: string): Promise<void> {
   const tmpfs = sharedTmpfs();
@@ -58,7 +59,7 @@ export async function reapDeadRuntimes(storeTmp: string): Promise<void> {
     await removeLeftoverContainers(dir);
     if (tmpfs && dir.startsWith(tmpfs + '/')) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
-  if (dead.length) await removeLeftoverCgroups(pidAlive);
+  await removeLeftoverCgroups(pidAlive);
 }
 
 const STORE_DIR = /^(\d+)\.runtime\./;

@@ -18,7 +18,7 @@ import { readdirQuiet, UserError } from '../util/index.js';
 export interface RunCgroups {
   /** The `cgroup.procs` files the launcher writes its pid to. */
   readonly procsFiles: readonly string[];
-  /** Removes the dirs once the step's processes are gone (waits up to ~2 s for them to exit). */
+  /** Removes the dirs once the step's processes are gone (waits up to 2 s for them to exit). */
   remove(): Promise<void>;
 }
 
@@ -134,10 +134,14 @@ function rmdirQuiet(dir: string): boolean {
   }
 }
 
-/** A cgroup dir can go once its last process has exited: the kernel may still be reaping them. */
-async function removeDirs(dirs: readonly string[]): Promise<void> {
+/**
+ * A cgroup dir can go once its last process has exited (and been reaped): waits up to `ms` for
+ * that. A step's own dirs are empty when its runtime exits, unless something of it is still dying.
+ */
+async function removeDirs(dirs: readonly string[], ms = 2000): Promise<void> {
   let left = dirs.filter((d) => !rmdirQuiet(d));
-  for (let wait = 5; left.length && wait < 1000; wait *= 2) {
+  const end = Date.now() + ms;
+  for (let wait = 5; left.length && Date.now() < end; wait = Math.min(wait * 2, 200)) {
     await new Promise((r) => setTimeout(r, wait));
     left = left.filter((d) => !rmdirQuiet(d));
   }
@@ -171,6 +175,7 @@ export async function removeLeftoverCgroups(alive: (pid: number) => boolean): Pr
       }
     }
   }
-  await removeDirs(dirs);
+  // Killed processes of a loaded machine can take seconds to exit.
+  await removeDirs(dirs, 10_000);
   return dirs.filter((d) => readdirQuiet(d).length === 0).length;
 }

@@ -10,6 +10,7 @@ import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
 import { containerResolvConf } from './resolv-conf.js';
+import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
@@ -141,6 +142,11 @@ async function runContainer(
       .map((m) => m.destination)
       .filter((d) => !/^\/(dev|proc|sys)\/./.test(d)); // these live on the /dev, /proc, /sys mounts
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
+    const seccomp = (config['linux'] as { seccomp?: unknown }).seccomp;
+    if (be.runtime === 'crun' && seccomp) {
+      const bpf = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp));
+      if (bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: bpf };
+    }
     writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
 
     if (signal?.aborted) throw aborted(signal);
@@ -178,6 +184,38 @@ async function runContainer(
     await cgroups?.remove();
     await removeStubs(stubs);
     rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+/**
+ * crun's compilation of a seccomp profile (seccomp-cache.ts): `create` of a container that is
+ * never started (its program, an empty file, is only checked for), then its state dir's
+ * seccomp.bpf is read and the container deleted.
+ */
+async function compileSeccomp(be: Backend, seccomp: unknown): Promise<Buffer | undefined> {
+  const id = `wharf-seccomp-${randomBytes(6).toString('hex')}`;
+  const bundle = join(be.bundlesDir, id);
+  try {
+    await mkdir(join(bundle, 'rootfs'), { recursive: true });
+    await writeFile(join(bundle, 'rootfs', 'x'), '', { mode: 0o755 });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/x'], cwd: '/' },
+      root: { path: 'rootfs' },
+      mounts: [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755', 'size=64k'] }],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }], seccomp },
+    }));
+    const args = ['--root', be.rootDir, 'create', '--bundle', bundle, id];
+    const [program, ...argv] = be.launched ? launchCommand([], [be.runtime, '--cgroup-manager=disabled', ...args]) : [be.runtime, ...args];
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = spawn(program!, argv, { stdio: 'ignore', cwd: bundle });
+      c.on('error', () => resolve(false));
+      c.on('close', (code) => resolve(code === 0));
+    });
+    return ok ? await readFile(join(be.rootDir, id, 'seccomp.bpf')) : undefined;
+  } finally {
+    if (existsSync(join(be.rootDir, id))) await runtimeCommand(be, ['delete', '--force', id]);
+    await rm(bundle, { recursive: true, force: true });
   }
 }
 

@@ -10,6 +10,10 @@ import { createOciExecutor, removeLeftoverCgroups, type ProcessSpec } from '../.
 import { detectOciRuntime, onPath, type OciExecutor } from '../../src/runtime/oci-executor.js';
 import { launchCommand } from '../../src/runtime/launcher.js';
 import { hostCgroupMode } from '../../src/runtime/cgroups.js';
+import { precompiledSeccomp } from '../../src/runtime/seccomp-cache.js';
+import { seccompConfig } from '../../src/runtime/seccomp.js';
+import { DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
+import { release } from 'node:os';
 import { isUserError, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
@@ -78,6 +82,21 @@ for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${wan
     const [major, minor] = dev ? [dev[1], dev[2]] : ['8', '0'];
     const r = await run(`mknod /disk b ${major} ${minor} && echo made; head -c 1 /disk > /dev/null 2>/dev/null && echo read || echo refused; rm -f /disk; head -c 1 /dev/zero | wc -c`);
     assert.deepEqual(r.stdout, ['made', 'refused', '1'], r.stderr.join('\n'));
+  });
+
+  it('crun: once the profile is compiled on the side, later steps carry the filter, and it still confines them', async () => {
+    if (executor.runtime !== 'crun') return assert.equal(want, 'runc');
+    const key = JSON.stringify(seccompConfig({ capabilities: DEFAULT_CAPABILITIES, nodeArch: process.arch, kernelRelease: release() }));
+    await run('true');
+    const end = Date.now() + 20_000;
+    while (!precompiledSeccomp(key, async () => undefined) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const bpf = precompiledSeccomp(key, async () => undefined);
+    assert.ok(bpf && Buffer.from(bpf, 'base64').length % 8 === 0, 'the profile was compiled');
+    // Blocked by Docker's profile without CAP_SYS_ADMIN: unshare(CLONE_NEWUSER), and keyctl.
+    const r = await run("grep '^Seccomp:' /proc/self/status; unshare -U true 2>&1; echo rc=$?");
+    assert.equal(r.stdout[0], 'Seccomp:\t2');
+    assert.match(r.stdout[1] ?? '', /Operation not permitted/);
+    assert.equal(r.stdout.at(-1), 'rc=1');
   });
 
   it('removes the cgroup dirs it made for each step', async () => {
