@@ -123,6 +123,7 @@ async function runContainer(
   let started = false;
   let net: NetworkNamespace | undefined;
   let cgroups: RunCgroups | undefined;
+  let compiling: Promise<void> | undefined;
   try {
     const user = await resolveUser(rootfs, spec.user);
     const hostname = spec.hostname ?? 'wharf';
@@ -144,8 +145,9 @@ async function runContainer(
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
     const seccomp = (config['linux'] as { seccomp?: unknown }).seccomp;
     if (be.runtime === 'crun' && seccomp) {
-      const bpf = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp));
-      if (bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: bpf };
+      const pre = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp));
+      if (pre.bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: pre.bpf };
+      compiling = pre.compiling;
     }
     writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
 
@@ -182,6 +184,7 @@ async function runContainer(
     // Not awaited: network.ts says why.
     void net?.close();
     await cgroups?.remove();
+    await compiling;
     await removeStubs(stubs);
     rmSync(bundle, { recursive: true, force: true });
   }
