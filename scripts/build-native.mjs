@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // The launcher of crun on hybrid-cgroup hosts (native/wharf_launch.c, src/runtime/launcher.ts).
-// Without it wharf runs the same steps through unshare(1) and sh, ~5 ms slower a RUN.
+// Without it wharf runs the same steps through unshare(1) and sh, 5–10 ms slower a RUN.
 const launcher = join(root, 'dist', 'native', 'wharf-launch');
 mkdirSync(dirname(launcher), { recursive: true });
 rmSync(launcher, { force: true });

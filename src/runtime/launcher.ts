@@ -7,8 +7,8 @@
  * slave first), with `--cgroup-manager=disabled`: wharf makes the step's cgroups (cgroups.ts) and
  * the launcher joins them before it execs crun, so the container inherits them.
  *
- * The launcher is native/wharf_launch.c when the build compiled it (one exec more than runc's own
- * start, ~1 ms); without a C compiler, unshare(1) and sh do the same (~5 ms more).
+ * The launcher is native/wharf_launch.c when the build compiled it (one exec more, 1–4 ms here);
+ * without a C compiler, unshare(1) and sh do the same (5–10 ms more).
  */
 import { nativeLauncher } from '../util/index.js';
 
