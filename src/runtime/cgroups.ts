@@ -8,6 +8,9 @@
  *   const cg = createRunCgroups(runCgroupName(id), { pids, memoryBytes, allDevices })
  *   spawn(launcher, [...cg.procsFiles, '--', 'crun', ...]); ...; await cg.remove()
  *
+ * crun's own monitor process joins them too (it forks the container): one process of the pids
+ * limit and ~2 MB of the memory limit go to it, where runc keeps its own out.
+ *
  * Dirs are named `wharf-<pid of wharf>-<container id>` at the top of each hierarchy (where runc put
  * `/<container id>`), so a later wharf can tell those of a killed one (removeLeftoverCgroups).
  */
