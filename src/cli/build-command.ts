@@ -134,6 +134,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         pull: flags.pull === true,
         ...(flags.platform ? { platform: flags.platform } : {}),
         network: net.value.network,
+        runtime: flags.runtime as 'auto' | 'runc' | 'crun',
         extraHosts: net.value.extraHosts,
         policy: policy.value,
         compression: flags.compression as Compression,
@@ -145,7 +146,6 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
         registry: registryOptions(ctx),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
-        runtime: flags.runtime as 'auto' | 'runc' | 'crun',
       },
       { onEvent: (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
     ).finally(() => renderer.close());
