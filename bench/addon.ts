@@ -2,10 +2,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { setNativeAddon, type NativeAddon } from '../src/util/index.js';
+import { setNativeAddon, setNativeLauncher, type NativeAddon } from '../src/util/index.js';
 
 export function useShippedAddon(): boolean {
   const addon = fileURLToPath(new URL('../native/wharf_native.node', import.meta.url));
+  const launcher = fileURLToPath(new URL('../native/wharf-launch', import.meta.url));
+  if (existsSync(launcher)) setNativeLauncher(launcher);
   if (!existsSync(addon)) return false;
   setNativeAddon(() => createRequire(addon)(addon) as NativeAddon);
   return true;

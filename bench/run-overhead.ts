@@ -1,6 +1,7 @@
-// Per-RUN overhead of wharf (overlay mount + OCI runtime start + unmount) for `true`, against a
-// bare `runc run` of `true` on the same rootfs, interleaved in the same process so both see the
-// same machine load. Needs root. Usage: node dist/bench/run-overhead.js [iterations]
+// Per-RUN overhead of wharf (overlay mount + OCI runtime start + unmount) for `true`, with runc and
+// with crun (through the launcher on a cgroup v1 host), against a bare `runc run` of `true` on the
+// same rootfs, interleaved in the same process so all see the same machine load. Needs root.
+// Usage: node dist/bench/run-overhead.js [iterations]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { useShippedAddon } from './addon.js';
@@ -57,33 +58,39 @@ async function main(): Promise<void> {
     cleanup.push(state);
     const bareRoot = join(state, 'bare');
     bareBundle(join(tmp, 'bare-bundle'), rootfs);
-    const executor = await createOciExecutor({ stateDir: join(state, 'wharf'), runtime: 'runc' });
+    const runc = await createOciExecutor({ stateDir: join(state, 'wharf-runc'), runtime: 'runc' });
+    const crun = await createOciExecutor({ stateDir: join(state, 'wharf-crun'), runtime: 'auto' });
 
     const bare: number[] = [];
-    const wharf: number[] = [];
+    const times = new Map<Awaited<ReturnType<typeof createOciExecutor>>, number[]>([[runc, []], [crun, []]]);
     for (let i = 0; i < iterations + 2; i++) {
       let t = performance.now();
       const code = await exec('runc', ['--root', bareRoot, 'run', '--bundle', join(tmp, 'bare-bundle'), `bare-${i}`]);
       if (code !== 0) throw new Error(`bare runc exited ${code}`);
       if (i >= 2) bare.push(performance.now() - t); // the first two warm caches
 
-      t = performance.now();
-      const upper = join(tmp, `upper-${i}`);
-      const m = await mountOverlay({ lowers: [rootfs], upper, target: join(tmp, `merged-${i}`), linkDir: join(tmp, 'links') });
-      try {
-        const status = await executor.run({ args: ['/bin/true'], env: [], cwd: '/', network: 'none' }, m.target, [], {});
-        if (status.exitCode !== 0) throw new Error(`wharf run exited ${status.exitCode}`);
-      } finally {
-        await m.unmount();
+      for (const [executor, ms] of times) {
+        t = performance.now();
+        const upper = join(tmp, `upper-${i}`);
+        const m = await mountOverlay({ lowers: [rootfs], upper, target: join(tmp, `merged-${i}`), linkDir: join(tmp, 'links') });
+        try {
+          // The default pids limit of a build's RUN, so the step gets its cgroups as in a build.
+          const status = await executor.run({ args: ['/bin/true'], env: [], cwd: '/', network: 'none', limits: { pids: 4096 } }, m.target, [], {});
+          if (status.exitCode !== 0) throw new Error(`wharf run (${executor.runtime}) exited ${status.exitCode}`);
+        } finally {
+          await m.unmount();
+        }
+        if (i >= 2) ms.push(performance.now() - t);
+        rmSync(upper, { recursive: true, force: true });
       }
-      if (i >= 2) wharf.push(performance.now() - t);
-      rmSync(upper, { recursive: true, force: true });
     }
     const b = median(bare);
-    const w = median(wharf);
+    const w = median(times.get(runc)!);
+    const c = median(times.get(crun)!);
     console.log(JSON.stringify({
-      bench: 'run-overhead', iterations, runtime: executor.runtime,
+      bench: 'run-overhead', iterations, runtime: runc.runtime, second: crun.runtime,
       bareRuncMedianMs: +b.toFixed(1), wharfRunMedianMs: +w.toFixed(1), ratio: +(w / b).toFixed(2),
+      wharfCrunMedianMs: +c.toFixed(1), crunRatio: +(c / b).toFixed(2),
     }));
   } finally {
     for (const d of cleanup) rmSync(d, { recursive: true, force: true });

@@ -94,6 +94,8 @@ export interface BuildOptions {
   readonly registry?: RegistryClientOptions;
   /** Where the OCI runtime (runc, crun) is looked up: a PATH value. */
   readonly searchPath?: string;
+  /** The OCI runtime of RUN steps; `auto` (default): crun where its probe passes, else runc. */
+  readonly runtime?: 'auto' | 'runc' | 'crun';
   /** An open store to use instead of opening `root` (a server keeps one). */
   readonly store?: Store;
   /** Advice from this build's misses (an `advice` event before build-done, and `wharf.advice` in the metadata). */
@@ -241,7 +243,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
-      executor: createLazyOciExecutor({ stateDir: () => (stateDir ??= runtimeStateDir(store)), ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}) }),
+      executor: createLazyOciExecutor({
+        stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
+      }),
       context: buildContext,
       platform,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),

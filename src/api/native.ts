@@ -7,10 +7,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { setNativeAddon, type NativeAddon } from '../util/index.js';
+import { setNativeAddon, setNativeLauncher, type NativeAddon } from '../util/index.js';
 
 const here = (import.meta as { url?: string }).url;
 if (typeof here === 'string') {
   const addon = fileURLToPath(new URL('../../native/wharf_native.node', here));
   if (existsSync(addon)) setNativeAddon(() => createRequire(addon)(addon) as NativeAddon);
+  const launcher = fileURLToPath(new URL('../../native/wharf-launch', here));
+  if (existsSync(launcher)) setNativeLauncher(launcher);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive, type Store } from '../store/index.js';
-import { removeLeftoverContainers } from '../runtime/index.js';
+import { removeLeftoverCgroups, removeLeftoverContainers } from '../runtime/index.js';
 import { lstatQuiet, readdirQuiet } from '../util/index.js';
 
 /**
@@ -48,16 +48,18 @@ export function sharedTmpfs(): string | undefined {
  * Deletes the containers a killed wharf left running, and removes its state dirs on the shared
  * tmpfs; in the store's tmp/ (`<pid>.runtime.*`) only the containers, as the store's sweep removes
  * the dir with the overlay mounts the containers held. Only our own dirs (same uid), never a link.
+ * Then the cgroup dirs wharf made for crun's steps: always looked for (three directory reads on a
+ * cgroup v1 host), as another wharf (an older one, or one whose sweep found the dirs still busy)
+ * may have removed the dead state dir first.
  */
 export async function reapDeadRuntimes(storeTmp: string): Promise<void> {
   const tmpfs = sharedTmpfs();
-  if (tmpfs) {
-    for (const dir of deadDirs(tmpfs, OWN_DIR)) {
-      await removeLeftoverContainers(dir);
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-    }
+  const dead = [...(tmpfs ? deadDirs(tmpfs, OWN_DIR) : []), ...deadDirs(storeTmp, STORE_DIR)];
+  for (const dir of dead) {
+    await removeLeftoverContainers(dir);
+    if (tmpfs && dir.startsWith(tmpfs + '/')) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
-  for (const dir of deadDirs(storeTmp, STORE_DIR)) await removeLeftoverContainers(dir);
+  await removeLeftoverCgroups(pidAlive);
 }
 
 const STORE_DIR = /^(\d+)\.runtime\./;

@@ -35,6 +35,7 @@ import {
 } from '../api/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
+const RUNTIMES = ['auto', 'runc', 'crun'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
 
 /**
@@ -91,6 +92,10 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
     return 2;
   }
   const mode: ProgressMode = flags.progress === 'auto' ? (ctx.stderr.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode);
+  if (!RUNTIMES.includes(flags.runtime)) {
+    ctx.stderr.write(`error: --runtime ${flags.runtime}: use one of ${RUNTIMES.join(', ')}\n`);
+    return 2;
+  }
   const net = parseBuildNetwork(flags.network, flags.addHost);
   if (!net.ok) {
     ctx.stderr.write(`error: ${net.error}
@@ -177,6 +182,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         pull: flags.pull === true,
         ...(flags.platform ? { platform: flags.platform } : {}),
         network: net.value.network,
+        runtime: flags.runtime as 'auto' | 'runc' | 'crun',
         extraHosts: net.value.extraHosts,
         policy: policy.value,
         compression: flags.compression as Compression,

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createCliContext } from './context.js';
 import { commands } from './commands/index.js';
-import { isUserError, setNativeAddon, type NativeAddon } from '../util/index.js';
+import { isUserError, setNativeAddon, setNativeLauncher, type NativeAddon } from '../util/index.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 import { WHARF_VERSION } from './version.js';
 import { existsSync, realpathSync } from 'node:fs';
@@ -15,7 +15,7 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 
 /**
- * dist/native/wharf_native.node beside this CLI (scripts/build-native.mjs), found from the script
+ * dist/native/wharf_native.node and wharf-launch beside this CLI (scripts/build-native.mjs), found from the script
  * node runs: bin/wharf.js, or dist/src/cli/main.js itself.
  */
 function wireNativeAddon(script: string | undefined): void {
@@ -25,8 +25,10 @@ function wireNativeAddon(script: string | undefined): void {
   } catch {
     return;
   }
-  const path = [join(dir, '..', 'dist', 'native', 'wharf_native.node'), join(dir, '..', '..', 'native', 'wharf_native.node')].find((p) => existsSync(p));
+  const nativeDirs = [join(dir, '..', 'dist', 'native'), join(dir, '..', '..', 'native')];
+  const path = nativeDirs.map((d) => join(d, 'wharf_native.node')).find((p) => existsSync(p));
   if (path) setNativeAddon(() => createRequire(path)(path) as NativeAddon);
+  setNativeLauncher(nativeDirs.map((d) => join(d, 'wharf-launch')).find((p) => existsSync(p)));
 }
 
 /**

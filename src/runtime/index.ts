@@ -1,7 +1,8 @@
 /**
  * runtime: the Executor interface (types.ts) and its OCI runtime backend (runc or crun driven by a
  * generated config.json), plus what RUN needs around it: users from the image's /etc/passwd, paths
- * resolved inside a rootfs, and sweeping containers dead builds left behind.
+ * resolved inside a rootfs, and sweeping containers (and the cgroups wharf made for crun) dead builds
+ * left behind.
  *
  *   const exec = createLazyOciExecutor(opts)     the runtime is found on first use
  *   await exec.run(process, rootfs, mounts, stdio, signal) → ExitStatus
@@ -11,3 +12,4 @@ export { createLazyOciExecutor, createOciExecutor } from './oci-executor.js';
 export { resolveUser } from './user.js';
 export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';
+export { removeLeftoverCgroups } from './cgroups.js';

@@ -7,7 +7,8 @@ const RUNTIMES: readonly OciRuntimeName[] = ['runc', 'crun'];
 /**
  * Kills and deletes every container in the state dir of a wharf that died without cleaning up
  * (kill -9): its `runc run` and the step's processes outlive it, holding the step's overlay
- * rootfs and a cgroup. `delete --force` sends SIGKILL to the container and removes its state and
+ * rootfs and a cgroup (crun's, started through the launcher, use cgroups wharf made: cgroups.ts
+ * removeLeftoverCgroups sweeps those). `delete --force` sends SIGKILL to the container and removes its state and
  * cgroup. Only for state dirs no live process uses; returns how many containers were deleted.
  */
 export async function removeLeftoverContainers(stateDir: string): Promise<number> {

@@ -51,8 +51,18 @@ export interface ConfigInput {
   readonly etcFiles: { readonly hosts: string; readonly resolvConf: string; readonly hostname: string };
   /** For network `default`: the prepared namespace the container joins. */
   readonly netnsPath?: string;
-  /** cgroup path of this container (unique per run, so limits never leak between runs). */
-  readonly cgroupsPath: string;
+  /**
+   * cgroup path of this container (unique per run, so limits never leak between runs). Absent:
+   * wharf makes the cgroups itself (crun on a cgroup v1 host, cgroups.ts), so the config has no
+   * cgroupsPath nor resources.
+   */
+  readonly cgroupsPath?: string;
+  /**
+   * On a cgroup v1 host runc and crun both leave the tmpfs that holds the container's cgroup
+   * mounts writable whatever the mount's options say (the cgroup mounts in it are read-only):
+   * remount it read-only.
+   */
+  readonly remountCgroupTmpfs?: boolean;
   /** The capabilities an insecure step gets (wharf's own bounding set); default ALL_CAPABILITIES. */
   readonly hostCapabilities?: readonly string[];
   /** For the seccomp filter; default: this host (`process.arch`, `os.release()`). */
@@ -99,13 +109,13 @@ export function buildOciConfig(input: ConfigInput): Json {
     hostname: spec.hostname ?? 'wharf',
     mounts: [
       ...standardMounts(spec.network, insecure, spec.limits?.shmBytes ?? DEFAULT_SHM_BYTES),
+      ...(input.remountCgroupTmpfs && !insecure ? [CGROUP_TMPFS_READONLY] : []),
       ...etcMounts(input.etcFiles),
       ...input.mounts.map(toOciMount),
     ],
     linux: {
       namespaces,
-      cgroupsPath: input.cgroupsPath,
-      resources,
+      ...(input.cgroupsPath !== undefined ? { cgroupsPath: input.cgroupsPath, resources } : {}),
       maskedPaths: insecure ? [] : [...MASKED_PATHS],
       readonlyPaths: insecure ? [] : [...READONLY_PATHS],
       ...(insecure ? {} : { seccomp: seccompConfig({ capabilities: caps, ...host }) }),
@@ -149,6 +159,10 @@ function standardMounts(network: ProcessSpec['network'], insecure: boolean, shmB
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', ro] },
   ];
 }
+
+const CGROUP_TMPFS_READONLY: Json = {
+  destination: '/sys/fs/cgroup', type: 'tmpfs', source: 'tmpfs', options: ['remount', 'ro', 'nosuid', 'nodev', 'noexec'],
+};
 
 function etcMounts(files: ConfigInput['etcFiles']): Json[] {
   const bind = (source: string, destination: string): Json =>

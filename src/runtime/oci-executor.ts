@@ -4,10 +4,13 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, sta
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../util/index.js';
+import { createRunCgroups, hostCgroupMode, runCgroupName, type RunCgroups } from './cgroups.js';
+import { launchCommand } from './launcher.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
 import { containerResolvConf } from './resolv-conf.js';
+import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
@@ -51,6 +54,14 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
 }
 
 /**
+ * Whether crun runs through the launcher with cgroups made by wharf (a host with v1 controllers)
+ * or as it is, managing the cgroups itself (a cgroup v2 host, where it works as it stands).
+ */
+function launched(runtime: OciRuntimeName): boolean {
+  return runtime === 'crun' && hostCgroupMode() === 'legacy';
+}
+
+/**
  * An executor that makes its state dir (`stateDir()`), picks its runtime (the crun probe) and makes
  * its state dirs on the first run, so a build whose steps are all cached spawns and creates nothing: the probe is 2+ processes, ~5–10 ms. `runtime`
  * is readable only after a run.
@@ -77,19 +88,22 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions)
   return {
     runtime,
     cleanupStale: async () => {
+      // Cgroup dirs of this state dir's containers go with the sweep of dead wharf processes.
       const ids = await listContainers(backend);
       for (const id of ids.filter((x) => x.startsWith('wharf-'))) await runtimeCommand(backend, ['delete', '--force', id]);
       await rm(join(options.stateDir, 'bundles'), { recursive: true, force: true });
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns },
+      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns },
         spec, rootfs, mounts, stdio, signal),
   };
 }
 
 interface Backend {
   readonly runtime: OciRuntimeName;
+  /** crun through the launcher, with cgroups made by wharf (launcher.ts). */
+  readonly launched: boolean;
   readonly rootDir: string;
   readonly bundlesDir: string;
   readonly resolvConf: string | undefined;
@@ -108,6 +122,8 @@ async function runContainer(
   let stubs: Awaited<ReturnType<typeof recordStubs>> = [];
   let started = false;
   let net: NetworkNamespace | undefined;
+  let cgroups: RunCgroups | undefined;
+  let compiling: Promise<void> | undefined;
   try {
     const user = await resolveUser(rootfs, spec.user);
     const hostname = spec.hostname ?? 'wharf';
@@ -118,19 +134,34 @@ async function runContainer(
     writeFileSync(etcFiles.hostname, hostname + '\n');
     if (spec.network === 'default') net = await openSlirpNetwork(be.slirp4netns ? { slirp4netns: be.slirp4netns } : {});
     const config = buildOciConfig({
-      spec, user, rootfs, mounts, etcFiles, cgroupsPath: `/${id}`, ...(net ? { netnsPath: net.path } : {}),
+      spec, user, rootfs, mounts, etcFiles, ...(net ? { netnsPath: net.path } : {}),
+      ...(be.launched ? {} : { cgroupsPath: `/${id}` }),
+      remountCgroupTmpfs: hostCgroupMode() === 'legacy',
       ...(spec.security === 'insecure' ? { hostCapabilities: ownCapabilities() } : {}),
     });
     const destinations = (config['mounts'] as { destination: string }[])
       .map((m) => m.destination)
       .filter((d) => !/^\/(dev|proc|sys)\/./.test(d)); // these live on the /dev, /proc, /sys mounts
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
+    const seccomp = (config['linux'] as { seccomp?: unknown }).seccomp;
+    if (be.runtime === 'crun' && seccomp) {
+      const pre = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp));
+      if (pre.bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: pre.bpf };
+      compiling = pre.compiling;
+    }
     writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
 
     if (signal?.aborted) throw aborted(signal);
+    if (be.launched) {
+      cgroups = createRunCgroups(runCgroupName(id), {
+        ...(spec.limits?.pids !== undefined ? { pids: spec.limits.pids } : {}),
+        ...(spec.limits?.memoryBytes !== undefined ? { memoryBytes: spec.limits.memoryBytes } : {}),
+        allDevices: spec.security === 'insecure',
+      });
+    }
     started = true;
     const seen: string[] = [];
-    const status = await runAndWait(be, id, bundle, {
+    const status = await runAndWait(be, id, bundle, cgroups?.procsFiles ?? [], {
       stdout: stdio.stdout,
       stderr: (line) => {
         if (seen.push(line) > 20) seen.shift();
@@ -152,8 +183,42 @@ async function runContainer(
     if (started && existsSync(join(be.rootDir, id))) await runtimeCommand(be, ['delete', '--force', id]);
     // Not awaited: network.ts says why.
     void net?.close();
+    await cgroups?.remove();
+    await compiling;
     await removeStubs(stubs);
     rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+/**
+ * crun's compilation of a seccomp profile (seccomp-cache.ts): `create` of a container that is
+ * never started (its program, an empty file, is only checked for), then its state dir's
+ * seccomp.bpf is read and the container deleted.
+ */
+async function compileSeccomp(be: Backend, seccomp: unknown): Promise<Buffer | undefined> {
+  const id = `wharf-seccomp-${randomBytes(6).toString('hex')}`;
+  const bundle = join(be.bundlesDir, id);
+  try {
+    await mkdir(join(bundle, 'rootfs'), { recursive: true });
+    await writeFile(join(bundle, 'rootfs', 'x'), '', { mode: 0o755 });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/x'], cwd: '/' },
+      root: { path: 'rootfs' },
+      mounts: [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755', 'size=64k'] }],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }], seccomp },
+    }));
+    const args = ['--root', be.rootDir, 'create', '--bundle', bundle, id];
+    const [program, ...argv] = be.launched ? launchCommand([], [be.runtime, '--cgroup-manager=disabled', ...args]) : [be.runtime, ...args];
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = spawn(program!, argv, { stdio: 'ignore', cwd: bundle });
+      c.on('error', () => resolve(false));
+      c.on('close', (code) => resolve(code === 0));
+    });
+    return ok ? await readFile(join(be.rootDir, id, 'seccomp.bpf')) : undefined;
+  } finally {
+    if (existsSync(join(be.rootDir, id))) await runtimeCommand(be, ['delete', '--force', id]);
+    await rm(bundle, { recursive: true, force: true });
   }
 }
 
@@ -180,11 +245,15 @@ function hostResolvConf(): string {
   return resolvConf;
 }
 
-function runAndWait(be: Backend, id: string, bundle: string, stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
-  const child = spawn(be.runtime, [
+function runAndWait(be: Backend, id: string, bundle: string, procsFiles: readonly string[], stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
+  const args = [
     '--root', be.rootDir, '--log', join(bundle, 'runtime.log'), '--log-format', 'json',
     'run', '--bundle', bundle, id,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
+  ];
+  const [program, ...argv] = be.launched
+    ? launchCommand(procsFiles, [be.runtime, '--cgroup-manager=disabled', ...args])
+    : [be.runtime, ...args];
+  const child = spawn(program!, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
 
   let killing: Promise<void> | undefined;
   const onAbort = (): void => {
@@ -265,10 +334,12 @@ function signalNumber(sig: NodeJS.Signals | null): number {
 let detected: Promise<OciRuntimeName> | undefined;
 
 /**
- * crun is faster to start but refuses hosts with hybrid cgroups ("cgroups in hybrid mode not
- * supported"), and fixing that would mean changing the host's cgroup mounts, which we never do.
- * So ask it once: run a probe container whose program does not exist. If crun got as far as
- * looking for the program, cgroups and namespaces worked and crun is usable; anything else → runc.
+ * crun starts a container in about a third of runc's time. On a host with cgroup v1 controllers it
+ * refuses hybrid cgroups as it stands, so there it runs through the launcher (launcher.ts) with the
+ * cgroups made by wharf. Ask it once, the way RUN steps will start it: run a probe container whose
+ * program does not exist. If crun got as far as looking for the program, its namespaces, the
+ * cgroup mount and (through the launcher) the cgroups worked and crun is usable; anything else →
+ * runc.
  */
 export function detectOciRuntime(stateDir: string, searchPath?: string): Promise<OciRuntimeName> {
   if (searchPath !== undefined && !onPath('crun', searchPath)) return Promise.resolve('runc');
@@ -294,7 +365,9 @@ async function probeCrun(stateDir: string): Promise<boolean> {
   const bundle = join(stateDir, 'bundles', id);
   const rootDir = join(stateDir, 'crun');
   const program = '/wharf-probe-missing-program';
+  const viaLauncher = launched('crun');
   let ran = false;
+  let cgroups: RunCgroups | undefined;
   try {
     await mkdir(join(bundle, 'rootfs'), { recursive: true });
     await mkdir(rootDir, { recursive: true, mode: 0o700 });
@@ -302,20 +375,34 @@ async function probeCrun(stateDir: string): Promise<boolean> {
       ociVersion: '1.0.2',
       process: { terminal: false, user: { uid: 0, gid: 0 }, args: [program], cwd: '/' },
       root: { path: 'rootfs' },
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }], cgroupsPath: `/${id}` },
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755', 'size=64k'] },
+        { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ],
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'cgroup' }],
+        ...(viaLauncher ? {} : { cgroupsPath: `/${id}`, resources: { pids: { limit: 64 } } }),
+      },
     }));
+    if (viaLauncher) cgroups = createRunCgroups(runCgroupName(id), { pids: 64, allDevices: false });
+    const args = ['--root', rootDir, 'run', '--bundle', bundle, id];
+    const [cmd, ...argv] = viaLauncher ? launchCommand(cgroups!.procsFiles, ['crun', '--cgroup-manager=disabled', ...args]) : ['crun', ...args];
     const stderr = await new Promise<string | undefined>((resolve) => {
       let text = '';
-      const c = spawn('crun', ['--root', rootDir, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const c = spawn(cmd!, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
       c.stderr.on('data', (d: Buffer) => (text += d.toString()));
       c.on('error', () => resolve(undefined));
       c.on('close', () => resolve(text));
     });
     ran = stderr !== undefined;
-    return ran && stderr!.includes(program) && !stderr!.includes('hybrid mode');
+    return ran && stderr!.includes(program) && !stderr!.includes('hybrid mode') && !stderr!.includes('wharf-launch');
+  } catch {
+    return false; // the cgroups could not be made: runc makes its own
   } finally {
     // Without crun installed there is no container to delete (and a spawn is a fork of Node).
-    if (ran) await runtimeCommand({ runtime: 'crun', rootDir }, ['delete', '--force', id]);
+    if (ran && existsSync(join(rootDir, id))) await runtimeCommand({ runtime: 'crun', rootDir }, ['delete', '--force', id]);
+    await cgroups?.remove();
     await rm(bundle, { recursive: true, force: true });
   }
 }

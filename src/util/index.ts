@@ -26,7 +26,7 @@ export {
 } from './fs.js';
 export { openRegularFile, readRegularFile, readRegularFileSync, type ReadRegularOptions } from './read-regular.js';
 export { detachMount, mountPoints, mountsUnder } from './mounts.js';
-export { DIR_STAT_FIELDS, nativeAddon, setNativeAddon, type DirStats, type NativeAddon } from './native.js';
+export { DIR_STAT_FIELDS, nativeAddon, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
 export { appendAll } from './arrays.js';
 export { compareBytewise } from './bytewise.js';
 export { goQuote, goQuoteList } from './go-quote.js';

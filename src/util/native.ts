@@ -56,3 +56,18 @@ export function nativeAddon(): NativeAddon | undefined {
   }
   return loaded ?? undefined;
 }
+
+let launcher: string | undefined;
+
+/**
+ * Wired by the CLI beside the addon: the path of dist/native/wharf-launch (native/wharf_launch.c),
+ * which starts crun in a mount namespace of its own; undefined: unshare(1) and sh do the same.
+ */
+export function setNativeLauncher(path: string | undefined): void {
+  launcher = path;
+}
+
+/** The launcher program, when the build made one. */
+export function nativeLauncher(): string | undefined {
+  return launcher;
+}

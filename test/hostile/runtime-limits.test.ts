@@ -51,6 +51,21 @@ test('the pids limit stops a fork beyond it; the default is 4096 and -1 lifts it
   assert.equal(await runWith('pids-none', pidsMax, ['--pids-limit', '-1']), 'max');
 });
 
+test('--runtime runc and --runtime crun enforce the same limits and the same read-only cgroup view', async () => {
+  const probe = 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes > /out; touch /sys/fs/cgroup/x 2>> /out; ' +
+    '(mkdir -p /tmp; for i in $(seq 1 12); do sleep 2 & done) 2>&1 | grep -c fork >> /out; true';
+  const outs: string[] = [];
+  for (const runtime of ['runc', 'crun']) {
+    const out = await runWith(`rt-${runtime}`, probe, ['--runtime', runtime, '--pids-limit', '8', '--memory', '80m']);
+    outs.push(out);
+    const lines = out.split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['8', String(80 * 1024 * 1024)], `${runtime}: ${out}`);
+    assert.match(lines[2] ?? '', /Read-only file system/, `${runtime}: ${out}`);
+    assert.ok(Number(lines[3]) >= 1, `${runtime}: the pids limit stopped a fork: ${out}`);
+  }
+  assert.equal(outs[0]!.split('\n').slice(0, 3).join('\n'), outs[1]!.split('\n').slice(0, 3).join('\n'));
+});
+
 test('bad values name the flag and the accepted form', async () => {
   const ctx = await suite.env.context('bad', { Dockerfile: 'FROM busybox:test\n' });
   const cases: [string[], RegExp][] = [
@@ -60,6 +75,7 @@ test('bad values name the flag and the accepted form', async () => {
     [['--shm-size', 'big'], /^error: --shm-size big: give a size such as 64m/],
     [['--memory', '1k'], /^error: --memory 1k: give a size of at least 6m/],
     [['--pids-limit', 'lots'], /^error: --pids-limit lots: give a number of processes, or -1/],
+    [['--runtime', 'kata'], /^error: --runtime kata: use one of auto, runc, crun/],
   ];
   for (const [flags, want] of cases) {
     const r = suite.env.wharf(['build', ...flags, ctx]);

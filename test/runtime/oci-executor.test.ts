@@ -1,16 +1,39 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
+import { fileURLToPath } from 'node:url';
+import { createOciExecutor, removeLeftoverCgroups, type ProcessSpec } from '../../src/runtime/index.js';
 import { detectOciRuntime, onPath, type OciExecutor } from '../../src/runtime/oci-executor.js';
-import { isUserError } from '../../src/util/index.js';
+import { launchCommand } from '../../src/runtime/launcher.js';
+import { hostCgroupMode } from '../../src/runtime/cgroups.js';
+import { precompiledSeccomp } from '../../src/runtime/seccomp-cache.js';
+import { seccompConfig } from '../../src/runtime/seccomp.js';
+import { DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
+import { release } from 'node:os';
+import { isUserError, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
-describe('OCI executor (real runc, busybox rootfs)', () => {
+// As the CLI runs: crun through the launcher the build compiled.
+const builtLauncher = fileURLToPath(new URL('../../native/wharf-launch', import.meta.url));
+if (existsSync(builtLauncher)) setNativeLauncher(builtLauncher);
+const crunInstalled = onPath('crun', process.env['PATH'] ?? '');
+
+/** cgroup dirs wharf made for crun's steps (named after this process). */
+function ownCgroupDirs(): string[] {
+  return ['pids', 'memory', 'devices'].flatMap((c) => {
+    try {
+      return readdirSync(`/sys/fs/cgroup/${c}`).filter((n) => n.startsWith(`wharf-${process.pid}-`));
+    } catch {
+      return [];
+    }
+  });
+}
+
+for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${want === 'auto' ? 'runtime, auto: crun where it works' : 'runc'}, busybox rootfs)`, () => {
   let tmp: string;
   let rootfs: string;
   let stateDir: string;
@@ -24,7 +47,7 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     stateDir = join(tmp, 'state');
     makeBusyboxRootfs(rootfs);
     rootfsListing = readdirSync(rootfs).sort();
-    executor = await createOciExecutor({ stateDir, resolvConf: 'nameserver 192.0.2.53\n' });
+    executor = await createOciExecutor({ stateDir, resolvConf: 'nameserver 192.0.2.53\n', runtime: want });
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -38,12 +61,48 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
     return { ...status, stdout, stderr };
   }
 
-  it('uses runc when crun refuses hybrid cgroups', async () => {
-    const mounts = readFileSync('/proc/mounts', 'utf8');
-    const hybrid = / \/sys\/fs\/cgroup\/unified cgroup2 /.test(mounts) && / cgroup .*memory/.test(mounts);
+  it('auto picks crun where it is installed, hybrid cgroups included (through the launcher); runc when asked', async () => {
     const chosen = await detectOciRuntime(stateDir);
-    assert.equal(executor.runtime, chosen);
-    if (hybrid) assert.equal(chosen, 'runc');
+    if (want === 'runc') assert.equal(executor.runtime, 'runc');
+    else assert.equal(executor.runtime, chosen);
+    if (crunInstalled) assert.equal(chosen, 'crun');
+  });
+
+  it('keeps /sys/fs/cgroup read-only and shows the step its own cgroup (limits) only', async () => {
+    const r = await run('touch /sys/fs/cgroup/x 2>&1; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>&1; cat /sys/fs/cgroup/pids/pids.max; ls /sys/fs/cgroup/pids | grep -c wharf',
+      { limits: { pids: 77 } });
+    assert.match(r.stdout[0] ?? '', /Read-only file system/);
+    assert.match(r.stdout[1] ?? '', /Read-only file system/);
+    assert.deepEqual(r.stdout.slice(2), ['77', '0']);
+  });
+
+  it("denies device nodes outside Docker's list (the device cgroup), though mknod itself is allowed", async () => {
+    // The host's root file system's device: readable without the device cgroup (root, CAP_DAC_OVERRIDE).
+    const dev = /^\d+ \d+ (\d+):(\d+) \/ \/ /m.exec(readFileSync('/proc/self/mountinfo', 'utf8'));
+    const [major, minor] = dev ? [dev[1], dev[2]] : ['8', '0'];
+    const r = await run(`mknod /disk b ${major} ${minor} && echo made; head -c 1 /disk > /dev/null 2>/dev/null && echo read || echo refused; rm -f /disk; head -c 1 /dev/zero | wc -c`);
+    assert.deepEqual(r.stdout, ['made', 'refused', '1'], r.stderr.join('\n'));
+  });
+
+  it('crun: once the profile is compiled on the side, later steps carry the filter, and it still confines them', async () => {
+    if (executor.runtime !== 'crun') return assert.equal(want, 'runc');
+    const key = JSON.stringify(seccompConfig({ capabilities: DEFAULT_CAPABILITIES, nodeArch: process.arch, kernelRelease: release() }));
+    // The first step with the profile compiles it on the side and returns once that is over.
+    await run('true');
+    const { bpf, compiling } = precompiledSeccomp(key, async () => undefined);
+    assert.equal(compiling, undefined, 'compiled once per process');
+    assert.deepEqual(readdirSync(join(stateDir, 'crun')), [], 'no container of the compilation is left');
+    assert.ok(bpf && Buffer.from(bpf, 'base64').length % 8 === 0, 'the profile was compiled');
+    // Blocked by Docker's profile without CAP_SYS_ADMIN: unshare(CLONE_NEWUSER), and keyctl.
+    const r = await run("grep '^Seccomp:' /proc/self/status; unshare -U true 2>&1; echo rc=$?");
+    assert.equal(r.stdout[0], 'Seccomp:\t2');
+    assert.match(r.stdout[1] ?? '', /Operation not permitted/);
+    assert.equal(r.stdout.at(-1), 'rc=1');
+  });
+
+  it('removes the cgroup dirs it made for each step', async () => {
+    await run('true', { limits: { pids: 10, memoryBytes: 64 << 20 } });
+    assert.deepEqual(ownCgroupDirs(), []);
   });
 
   it('looks crun up on the PATH it is given before probing it, and takes runc when it is not there', async () => {
@@ -184,10 +243,14 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
       ociVersion: '1.0.2',
       process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/bin/sleep', '1000'], cwd: '/' },
       root: { path: rootfs },
-      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/dev', type: 'tmpfs', source: 'tmpfs' }],
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
     }));
-    const created = spawnSync('runc', ['--root', join(stateDir, executor.runtime), 'create', '--bundle', bundle, id], { stdio: 'ignore' });
+    const rootDir = join(stateDir, executor.runtime);
+    const [program, ...args] = executor.runtime === 'crun' && hostCgroupMode() === 'legacy'
+      ? launchCommand([], ['crun', '--cgroup-manager=disabled', '--root', rootDir, 'create', '--bundle', bundle, id])
+      : [executor.runtime, '--root', rootDir, 'create', '--bundle', bundle, id];
+    const created = spawnSync(program!, args, { stdio: 'ignore' });
     assert.equal(created.status, 0);
     assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), [id]);
     await executor.cleanupStale();
@@ -200,5 +263,65 @@ describe('OCI executor (real runc, busybox rootfs)', () => {
   it('leaves no mount-point stubs (proc, dev, sys, /etc files) in the rootfs', () => {
     assert.deepEqual(readdirSync(rootfs).sort(), rootfsListing.concat(existsSync(join(rootfs, 'work')) ? ['work'] : []).sort());
     assert.deepEqual(readdirSync(join(rootfs, 'etc')).sort(), ['group', 'passwd']);
+  });
+});
+
+describe('crun on a cgroup v1 host: the launcher without a C compiler, and the sweep of cgroups', () => {
+  let tmp: string;
+  let rootfs: string;
+  before(() => {
+    requireRoot();
+    tmp = mkdtempSync(join(tmpdir(), 'wharf-launcher-'));
+    rootfs = join(tmp, 'rootfs');
+    makeBusyboxRootfs(rootfs);
+  });
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('runs a step with its limits through unshare and sh when no launcher was built', async () => {
+    const built = nativeLauncher();
+    setNativeLauncher(undefined);
+    try {
+      const executor = await createOciExecutor({ stateDir: join(tmp, 'state'), runtime: 'crun' });
+      const out: string[] = [];
+      const status = await executor.run({ args: ['/bin/sh', '-c', 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; grep -c " /sys/fs/cgroup/unified " /proc/self/mountinfo'], env: [], cwd: '/', network: 'none', limits: { pids: 33, memoryBytes: 48 << 20 } },
+        rootfs, [], { stdout: (l) => out.push(l) });
+      assert.equal(status.exitCode, 1, 'grep -c finds no cgroup2 mount');
+      assert.deepEqual(out, ['33', String(48 << 20), '0']);
+      assert.deepEqual(ownCgroupDirs(), []);
+    } finally {
+      setNativeLauncher(built);
+    }
+  });
+
+  it("kills what is left in a dead wharf's cgroup dirs and removes them; live owners' dirs stay", async () => {
+    // A pid that is surely not running: a child that has exited and been reaped.
+    const dead = spawnSync('true').pid!;
+    const dirs = ['pids', 'memory', 'devices'].map((c) => `/sys/fs/cgroup/${c}/wharf-${dead}-wharf-sweeptest`);
+    const live = `/sys/fs/cgroup/pids/wharf-${process.pid}-wharf-sweeptest`;
+    for (const d of [...dirs, live]) mkdirSync(d);
+    const sleeper = spawnSync('sh', ['-c', `sleep 300 </dev/null >/dev/null 2>&1 & echo $! > ${dirs[0]}/cgroup.procs; echo $!`], { encoding: 'utf8' });
+    const pid = Number(sleeper.stdout.trim());
+    try {
+      assert.equal(readFileSync(`${dirs[0]}/cgroup.procs`, 'utf8').trim(), String(pid));
+      await removeLeftoverCgroups((p) => p !== dead);
+      for (const d of dirs) assert.equal(existsSync(d), false, `${d} remains`);
+      assert.equal(existsSync(live), true, 'a live wharf keeps its dirs');
+      assert.equal(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'), false, 'the process in it was killed');
+    } finally {
+      for (const d of [...dirs, live]) {
+        try {
+          rmdirSync(d);
+        } catch {
+          // removed by the sweep
+        }
+      }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // killed by the sweep
+      }
+    }
   });
 });

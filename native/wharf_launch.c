@@ -1,0 +1,52 @@
+/*
+ * wharf-launch: starts an OCI runtime (crun) in a private mount namespace whose cgroup v2
+ * hierarchy of a hybrid host (/sys/fs/cgroup/unified) is detached, after joining the cgroups wharf
+ * made for the step, so the runtime and the container it forks inherit them.
+ *
+ *   wharf-launch [CGROUP_PROCS_FILE...] -- PROGRAM [ARG...]
+ *
+ * Why: crun refuses hybrid cgroups ("cgroups in hybrid mode not supported"); with the unified
+ * hierarchy out of sight it sees a legacy (v1) host, and with --cgroup-manager=disabled it leaves
+ * cgroups to wharf. The propagation of every mount here is made slave first, so the detach never
+ * reaches the host's namespace; nothing outside this process changes.
+ *
+ * Failures print "wharf-launch: ..." on stderr and exit 125, before the program runs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+static int fail(const char *what, const char *arg) {
+  fprintf(stderr, "wharf-launch: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(errno));
+  return 125;
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d\n", (int) getpid());
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    int fd = open(argv[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail("open", argv[i]);
+    if (write(fd, pid, n) != n) return fail("join cgroup", argv[i]);
+    close(fd);
+  }
+  if (i + 1 >= argc) {
+    fprintf(stderr, "usage: wharf-launch [CGROUP_PROCS_FILE...] -- PROGRAM [ARG...]\n");
+    return 125;
+  }
+  if (unshare(CLONE_NEWNS) != 0) return fail("unshare", "CLONE_NEWNS");
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) return fail("make mounts slave", NULL);
+  /* Not mounted there (a pure v1 or pure v2 host): nothing to hide. */
+  if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    return fail("umount", "/sys/fs/cgroup/unified");
+  execvp(argv[i + 1], argv + i + 1);
+  int missing = errno == ENOENT;
+  fail("exec", argv[i + 1]);
+  return missing ? 127 : 126;
+}
