@@ -11,3 +11,7 @@ export { createLazyOciExecutor, createOciExecutor } from './oci-executor.js';
 export { resolveUser } from './user.js';
 export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';
+export {
+  deleteContainer, execIn, pauseContainer, removeBundleStubs, resumeContainer, runBundle, runtimeSignal, runtimeStatus, writeBundle,
+  type ContainerRef, type ContainerStdio, type ExecOptions, type RunHooks,
+} from './container.js';
