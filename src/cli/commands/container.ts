@@ -138,7 +138,7 @@ const defines: Record<string, Define> = {
 };
 
 /** Docker's short forms at the top level (`inspect` stays the image command there). */
-const TOP_LEVEL: Record<string, string> = { run: 'run', create: 'create', exec: 'exec', start: 'start', stop: 'stop', kill: 'kill', logs: 'logs', ps: 'ps', rm: 'rm', cp: 'copy', commit: 'commit' };
+const TOP_LEVEL: Record<string, string> = { run: 'run', create: 'create', exec: 'exec', start: 'start', stop: 'stop', kill: 'kill', logs: 'logs', ps: 'ps', rm: 'rm', cp: 'copy', copy: 'copy', commit: 'commit' };
 
 export const register: RegisterCommand = (program, ctx) => {
   const group = program.command('container').description('Manage working containers (create, run, exec, copy, config, commit, …)').enablePositionalOptions();
