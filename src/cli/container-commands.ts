@@ -55,13 +55,14 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
     return 0;
   }
   try {
-    return await foreground(ctx, deps, rec.id, tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : lines(ctx));
+    return await foreground(ctx, deps, rec.id, tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough());
   } finally {
     if (opts.rm) await containers.removeContainer(deps, rec.id, true);
   }
 }
 
-const lines = (ctx: CliContext): ContainerStdio => ({ kind: 'lines', stdout: (l) => ctx.stdout.write(l + '\n'), stderr: (l) => ctx.stderr.write(l + '\n') });
+/** The container writes straight to wharf's own stdout and stderr, byte for byte (stdin: none). */
+const passThrough = (): ContainerStdio => ({ kind: 'fds', stdout: 1, stderr: 2 });
 
 /**
  * Runs with signals forwarded: SIGINT, SIGTERM and SIGHUP to wharf go to the runtime, which passes
@@ -176,7 +177,7 @@ export async function exec(ctx: CliContext, root: string, name: string, cmd: str
   if (tty && !(process.stdin.isTTY && process.stdout.isTTY)) throw new UserError('cli.bad-flag', '-t needs a terminal on stdin and stdout', 'run it from a terminal, or drop -t');
   if (!cmd.length) throw new UserError('cli.bad-flag', 'exec needs a command', `e.g. wharf exec ${name} sh`);
   const deps = await containers.openContainers(root);
-  const stdio: ContainerStdio = tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : lines(ctx);
+  const stdio: ContainerStdio = tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough();
   return foreground(ctx, deps, name, stdio, {
     args: cmd, tty, env: opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`)),
     ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.workdir !== undefined ? { workdir: opts.workdir } : {}),

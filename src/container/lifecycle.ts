@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadImage } from '../image/index.js';
 import {
-  deleteContainer, execIn, removeBundleStubs, runBundle, runtimeSignal, writeBundle,
+  deleteContainer, execIn, removeBundleStubs, resumeContainer, runBundle, runtimeSignal, writeBundle,
   type ContainerRef, type ContainerStdio, type ExitStatus, type RunHooks,
 } from '../runtime/index.js';
 import { isMountPoint, mountOverlay, unmountReliably, type LayerRef, type SnapshotStore } from '../snapshot/index.js';
@@ -58,7 +58,7 @@ export async function createContainer(deps: ContainerDeps, o: CreateOptions): Pr
     state: { status: 'created' },
   };
   // The record first: a create killed after it leaves a container `ps` lists and `rm` removes.
-  await writeRecord(deps.root, rec);
+  await writeRecord(deps.root, rec, true);
   mkdirSync(pathsOf(deps.root, id).upper, { recursive: true });
   return rec;
 }
@@ -138,7 +138,10 @@ export async function runContainerProcess(deps: ContainerDeps, nameOrId: string,
     await unmountRootfs(deps.root, rec.id);
     // `rm -f` may have removed the container meanwhile: never bring its dir back.
     if (existsSync(p.dir) && readRecord(deps.root, rec.id)) {
-      await updateState(deps.root, rec, { ...rec.state, status: 'exited', monitorPid: undefined, monitorStart: undefined, exitCode, finishedAt: new Date().toISOString() });
+      await updateState(deps.root, rec, { ...rec.state, status: 'exited', monitorPid: undefined, monitorStart: undefined, exitCode, finishedAt: new Date().toISOString() })
+        .catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
     }
   }
 }
@@ -181,6 +184,8 @@ export async function stopContainer(deps: ContainerDeps, nameOrId: string, timeo
   const rec = findRecord(deps.root, nameOrId);
   if (liveStatus(rec) !== 'running') return rec;
   const ref = refOf(deps.root, rec);
+  // A commit killed while it had the container frozen leaves it paused: no signal gets through then.
+  await resumeContainer(ref);
   await runtimeSignal(ref, rec.imageConfig.config?.StopSignal?.replace(/^SIG/, '') || 'TERM');
   if (!(await waitStopped(deps.root, rec.id, timeoutSec * 1000))) {
     await runtimeSignal(ref, 'KILL');
@@ -192,6 +197,7 @@ export async function stopContainer(deps: ContainerDeps, nameOrId: string, timeo
 export async function killContainer(deps: ContainerDeps, nameOrId: string, signal: string): Promise<ContainerRecord> {
   const rec = findRecord(deps.root, nameOrId);
   if (liveStatus(rec) !== 'running') throw new UserError('container.not-running', `container ${rec.name} is not running`, '`wharf ps -a` shows its state');
+  await resumeContainer(refOf(deps.root, rec));
   const why = await runtimeSignal(refOf(deps.root, rec), signal.replace(/^SIG/i, '').toUpperCase());
   if (why) throw new UserError('container.kill-failed', `cannot send ${signal} to container ${rec.name}: ${why}`, 'give a signal name (TERM, KILL, HUP, …) or number');
   return rec;
@@ -203,6 +209,7 @@ export async function removeContainer(deps: ContainerDeps, nameOrId: string, for
   const ref = refOf(deps.root, rec);
   if (liveStatus(rec) === 'running') {
     if (!force) throw new UserError('container.running', `container ${rec.name} is running`, `stop it first (\`wharf stop ${rec.name}\`) or use \`wharf rm -f ${rec.name}\``);
+    await resumeContainer(ref);
     await runtimeSignal(ref, 'KILL');
     await waitStopped(deps.root, rec.id, 10_000);
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile, readdirQuiet, UserError } from '../util/index.js';
 import type { ContainerRecord, ContainerState, LiveStatus } from './types.js';
@@ -35,9 +36,16 @@ export function readRecord(root: string, id: string): ContainerRecord | undefine
   }
 }
 
-/** Temp file, fsync, rename: a crash leaves the old record or the new one, never a torn one. */
-export async function writeRecord(root: string, rec: ContainerRecord): Promise<void> {
-  await atomicWriteFile(join(containerDir(root, rec.id), 'container.json'), JSON.stringify(rec, null, 1) + '\n', 0o600);
+/**
+ * Temp file, fsync, rename: a crash leaves the old record or the new one, never a torn one. The
+ * container's dir must exist (`create` makes it first): a watcher finishing after `rm -f` removed
+ * the container must not bring it back, so then this fails with ENOENT.
+ */
+export async function writeRecord(root: string, rec: ContainerRecord, create = false): Promise<void> {
+  const dir = containerDir(root, rec.id);
+  if (create) await mkdir(dir, { recursive: true, mode: 0o700 });
+  else if (!existsSync(dir)) throw Object.assign(new Error(`container ${rec.id} is gone`), { code: 'ENOENT' });
+  await atomicWriteFile(join(dir, 'container.json'), JSON.stringify(rec, null, 1) + '\n', 0o600);
 }
 
 export async function updateState(root: string, rec: ContainerRecord, state: ContainerState): Promise<ContainerRecord> {
