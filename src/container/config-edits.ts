@@ -50,14 +50,20 @@ const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD
  * commit, the one history entry is the commit's own.
  */
 export function applyInstructions(config: ImageConfig, lines: readonly string[], flag: string): ImageConfig {
-  let draft: ImageDraft = fromImage(config, Array.from({ length: config.rootfs.diff_ids.length }, () => PLACEHOLDER));
-  for (const line of lines) draft = applyOne(draft, line, flag);
-  return { ...draft.config, ...(config.history ? { history: config.history } : {}) };
+  // cmdSet is carried across the lines: ENTRYPOINT after a CMD of the same commit keeps that CMD.
+  let state = { draft: fromImage(config, Array.from({ length: config.rootfs.diff_ids.length }, () => PLACEHOLDER)), cmdSet: false };
+  for (const line of lines) state = applyOne(state, line, flag);
+  return { ...state.draft.config, ...(config.history ? { history: config.history } : {}) };
 }
 
 const PLACEHOLDER = { mediaType: '', digest: 'sha256:' as never, size: 0 };
 
-function applyOne(draft: ImageDraft, line: string, flag: string): ImageDraft {
+interface EditState {
+  readonly draft: ImageDraft;
+  readonly cmdSet: boolean;
+}
+
+function applyOne({ draft, cmdSet }: EditState, line: string, flag: string): EditState {
   const keyword = /^\s*(\S+)/.exec(line)?.[1]?.toUpperCase() ?? '';
   if (!ALLOWED.has(keyword)) {
     throw new UserError('container.bad-change', `${flag} ${JSON.stringify(line)}: ${keyword || 'an empty line'} cannot be applied to a config`, `use one of ${[...ALLOWED].join(', ')}`);
@@ -74,11 +80,11 @@ function applyOne(draft: ImageDraft, line: string, flag: string): ImageDraft {
   if (v.kind === 'workdir') {
     const dir = v.instruction.value.value;
     const prev = draft.config.config?.WorkingDir || '/';
-    return updateContainerConfig(draft, { WorkingDir: dir.startsWith('/') ? dir : `${prev.replace(/\/$/, '')}/${dir}` } satisfies Partial<ContainerConfig>);
+    return { draft: updateContainerConfig(draft, { WorkingDir: dir.startsWith('/') ? dir : `${prev.replace(/\/$/, '')}/${dir}` } satisfies Partial<ContainerConfig>), cmdSet };
   }
   if (v.kind !== 'meta') throw new UserError('container.bad-change', `${flag} ${JSON.stringify(line)}: not a config instruction`, `use one of ${[...ALLOWED].join(', ')}`);
-  const state = applyMeta({ key: 'scratch' as never, draft, cmdSet: false, argKeys: [] }, v.instruction as MetaInstruction, line);
-  return state.draft;
+  const next = applyMeta({ key: 'scratch' as never, draft, cmdSet, argKeys: [] }, v.instruction as MetaInstruction, line);
+  return { draft: next.draft, cmdSet: next.cmdSet };
 }
 
 /** `wharf config`: the edits go into the container's record, for the next commit. */
