@@ -1,7 +1,8 @@
 // Implementation of `wharf container …` (and its docker-style aliases), loaded lazily by
 // commands/container.ts: argument checks, the detached watcher process, signal forwarding, printing.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { containers, parseSourceDateEpoch, UserError } from '../api/index.js';
 type ContainerRecord = containers.ContainerRecord;
 type ContainerStdio = containers.ContainerStdio;
@@ -103,7 +104,7 @@ async function startDetached(root: string, rec: ContainerRecord): Promise<void> 
     const now = containers.readRecord(root, rec.id);
     if (now && now.state.status === 'exited' && (now.state.finishedAt ?? '') > begun) return;
     // Running once the runtime has made the container (its state dir), so an `exec` right after works.
-    if (now && now.state.monitorPid === child.pid && readdirQuiet(p.runtimeRoot).length > 0) return;
+    if (now && now.state.monitorPid === child.pid && readdirQuiet(p.runtimeRoot).some((d) => existsSync(join(p.runtimeRoot, d, 'state.json')))) return;
     if (exited !== undefined) throw new UserError('container.start-failed', `container ${rec.name} did not start: ${lastLines(p.log) || `watcher exit ${exited}`}`, `\`wharf logs ${rec.name}\` shows its output`);
     if (Date.now() > until) throw new UserError('container.start-failed', `container ${rec.name} did not start within 30 s`, `\`wharf logs ${rec.name}\` shows its output`);
     await new Promise((r) => setTimeout(r, 25));

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
+import { lstatSync, readdirSync, realpathSync, rmSync, utimesSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Sha256 } from '../hash/index.js';
 import { addLayer, commitImage, fromImage, imageTimestamp, parseTagName } from '../image/index.js';
 import { readTreeXattrs, type Compression } from '../layer/index.js';
-import { pauseContainer, resumeContainer } from '../runtime/index.js';
+import { bundleStubs, pauseContainer, resumeContainer, type StubRecord } from '../runtime/index.js';
 import { dropPureCopyUps, openSnapshots } from '../snapshot/index.js';
 import type { Descriptor } from '../store/index.js';
 import { UserError } from '../util/index.js';
@@ -51,11 +52,15 @@ export async function commitContainer(deps: ContainerDeps, nameOrId: string, o: 
       const why = await pauseContainer(ref);
       if (why) throw new UserError('container.pause-failed', `cannot pause container ${rec.name} for the commit: ${why}`, 'stop it first, or commit with --pause=false');
     }
+    const paths = pathsOf(deps.root, rec.id);
     try {
-      await copyTree(pathsOf(deps.root, rec.id).upper, copy);
+      await copyTree(paths.upper, copy);
     } finally {
       if (running) await resumeContainer(ref);
     }
+    // While it runs, the mount points the runtime made (/proc, /etc/hosts, … where the image has
+    // none) are in the upper dir; they are not the container's work, so not the layer's.
+    if (liveStatus(rec) === 'running') dropStubs(copy, paths.rootfs, bundleStubs(paths.bundle));
     const snapshots = openSnapshots(deps.root, lease.blobs);
     const parent = layerRefsOf(rec);
     const lowers = await snapshots.prepare(parent);
@@ -90,4 +95,35 @@ function copyTree(from: string, to: string): Promise<void> {
     c.on('error', reject);
     c.on('close', (code) => (code === 0 ? resolve() : reject(new UserError('container.commit-copy', `cannot read the container's changes: ${err.trim()}`, 'check free space in the store'))));
   });
+}
+
+/** Removes from the copied upper dir each stub that is still empty (deepest first), as a stopped run does. */
+function dropStubs(copy: string, rootfs: string, records: readonly StubRecord[]): void {
+  let real: string;
+  try {
+    real = realpathSync(rootfs);
+  } catch {
+    return;
+  }
+  const inCopy = (host: string): string | undefined => {
+    const rel = relative(real, host);
+    return rel.startsWith('..') ? undefined : join(copy, rel);
+  };
+  for (const r of records) {
+    let removed = true;
+    for (const host of [...r.chain].reverse()) {
+      const path = inCopy(host);
+      const st = path ? lstatSync(path, { throwIfNoEntry: false }) : undefined;
+      if (!path || !st) continue;
+      const empty = st.isDirectory() ? readdirSync(path).length === 0 : st.isFile() && st.size === 0;
+      if (!empty) {
+        removed = false;
+        break;
+      }
+      rmSync(path, { recursive: true, force: true });
+    }
+    // The parent's times as they were before the stub, so an untouched copy-up of it is dropped.
+    const parent = inCopy(r.parent.path);
+    if (removed && parent && lstatSync(parent, { throwIfNoEntry: false })?.isDirectory()) utimesSync(parent, r.parent.atime, r.parent.mtime);
+  }
 }

@@ -20,6 +20,8 @@ import { UserError } from '../util/index.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, hostsFile, ociConfigJson } from './oci-config.js';
 import { recordStubs, removeStubs, type StubRecord } from './stubs.js';
+
+export type { StubRecord } from './stubs.js';
 import type { ExitStatus, ProcessSpec } from './types.js';
 import { resolveUser } from './user.js';
 
@@ -61,6 +63,15 @@ export async function writeBundle(bundle: string, spec: ProcessSpec, rootfs: str
 }
 
 const bundleId = (bundle: string) => `wharf-${bundle.split('/').filter(Boolean).slice(-2).join('-').replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40)}`;
+
+/** The mount-point stubs a bundle's run may have made: host paths (shallowest first) and the times of their parent. */
+export function bundleStubs(bundle: string): StubRecord[] {
+  try {
+    return JSON.parse(readFileSync(join(bundle, 'stubs.json'), 'utf8')) as StubRecord[];
+  } catch {
+    return [];
+  }
+}
 
 /** Removes the mount-point stubs the runtime made in the rootfs (safe to call twice, or when none). */
 export async function removeBundleStubs(bundle: string): Promise<void> {

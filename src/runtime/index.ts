@@ -12,6 +12,6 @@ export { resolveUser } from './user.js';
 export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';
 export {
-  deleteContainer, execIn, pauseContainer, removeBundleStubs, resumeContainer, runBundle, runtimeSignal, runtimeStatus, writeBundle,
-  type ContainerRef, type ContainerStdio, type ExecOptions, type RunHooks,
+  bundleStubs, deleteContainer, execIn, pauseContainer, removeBundleStubs, resumeContainer, runBundle, runtimeSignal, runtimeStatus, writeBundle,
+  type ContainerRef, type ContainerStdio, type StubRecord, type ExecOptions, type RunHooks,
 } from './container.js';

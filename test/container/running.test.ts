@@ -82,6 +82,10 @@ test('commit of a running container freezes it while reading, then it runs on', 
   assert.equal(status('live'), 'running', 'resumed after the commit');
   assert.equal(ok(['exec', 'live', 'echo', 'still here']), 'still here\n');
   assert.equal(ok(['run', '--rm', 'live:1', 'cat', '/state']), 'before\n');
+  // Only the container's own change: not the mount points (/proc, /etc/hosts, …) the runtime made.
+  const [img] = JSON.parse(ok(['inspect', 'live:1'])) as { RootFS: { Layers: string[] } }[];
+  const layer = join(suite.env.root, 'blobs', 'sha256', img!.RootFS.Layers.at(-1)!.slice('sha256:'.length));
+  assert.equal(spawnSync('tar', ['-tf', layer], { encoding: 'utf8' }).stdout, 'state\n');
   ok(['rm', '-f', 'live']);
 });
 
