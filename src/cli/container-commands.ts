@@ -27,9 +27,9 @@ function createOptions(ctx: CliContext, image: string, cmd: string[], name: stri
   };
 }
 
-export async function create(ctx: CliContext, root: string, image: string, cmd: string[], opts: ProcessFlags & { name?: string; tty?: boolean }): Promise<number> {
+export async function create(ctx: CliContext, root: string, image: string, cmd: string[], opts: ProcessFlags & { name?: string }): Promise<number> {
   const deps = await containers.openContainers(root);
-  const rec = await containers.createContainer(deps, createOptions(ctx, image, cmd, opts.name, opts, opts.tty === true));
+  const rec = await containers.createContainer(deps, createOptions(ctx, image, cmd, opts.name, opts, false));
   ctx.stdout.write(rec.id + '\n');
   return 0;
 }
@@ -234,7 +234,7 @@ function statusText(rec: ContainerRecord): string {
   const s = containers.liveStatus(rec);
   if (s === 'running') return `Up since ${rec.state.startedAt ?? '?'}`;
   if (s === 'exited') return `Exited (${rec.state.exitCode ?? '?'}) at ${rec.state.finishedAt ?? '?'}`;
-  if (s === 'stopped') return 'Stopped (its process is gone)';
+  if (s === 'stopped') return 'Stopped (uncleanly: the wharf that ran it is gone)';
   return 'Created';
 }
 

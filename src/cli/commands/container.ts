@@ -47,8 +47,7 @@ const defines: Record<string, Define> = {
     .description('Create a working container from an image (its changes are kept until rm); prints its ID')
     .argument('<image>', 'image name or name:tag')
     .argument('[command...]', "command and arguments (default: the image's Entrypoint and Cmd)")
-    .option('--name <name>', 'name the container')
-    .option('-t, --tty', 'give it a terminal when run with `start`... (used by `run -it`)'))
+    .option('--name <name>', 'name the container'))
     .passThroughOptions()
     .action(async (image: string, command: string[], opts, cmd) => setExitCode(cmd, await (await impl()).create(ctx, ctx.root(cmd), image, command, opts))),
 
