@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
@@ -91,4 +91,18 @@ test('a container keeps its image through rmi and prune; fsck is clean; rm then 
   const after = suite.env.wharf(['fsck']);
   assert.doesNotMatch(after.stdout, /kept by working containers/);
   assert.match(after.stdout, /used by nothing/);
+});
+
+test('prune removes the dir of a create killed before its record was written, not a fresh one', async () => {
+  const dir = join(suite.env.root, 'containers');
+  const old = join(dir, 'a'.repeat(64));
+  const fresh = join(dir, 'b'.repeat(64));
+  await mkdir(old, { recursive: true });
+  await mkdir(fresh, { recursive: true });
+  await utimes(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+  assert.equal(ok(['ps', '-aq']), '', 'neither is a container');
+  ok(['prune']);
+  assert.equal(existsSync(old), false);
+  assert.equal(existsSync(fresh), true);
+  await rm(fresh, { recursive: true });
 });
