@@ -56,7 +56,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
     return 0;
   }
   try {
-    return await foreground(ctx, deps, rec.id, tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough());
+    return await foreground(deps, rec.id, tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough());
   } finally {
     if (opts.rm) await containers.removeContainer(deps, rec.id, true);
   }
@@ -69,7 +69,7 @@ const passThrough = (): ContainerStdio => ({ kind: 'fds', stdout: 1, stderr: 2 }
  * Runs with signals forwarded: SIGINT, SIGTERM and SIGHUP to wharf go to the runtime, which passes
  * them to the container's init (with a terminal, Ctrl-C reaches the container as a keystroke).
  */
-async function foreground(ctx: CliContext, deps: ContainerDeps, id: string, stdio: ContainerStdio, execReq?: containers.ExecRequest): Promise<number> {
+async function foreground(deps: ContainerDeps, id: string, stdio: ContainerStdio, execReq?: containers.ExecRequest): Promise<number> {
   let forward: ((sig: NodeJS.Signals) => void) | undefined;
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, () => forward?.(sig)] as const);
   for (const [sig, h] of handlers) process.on(sig, h);
@@ -79,7 +79,6 @@ async function foreground(ctx: CliContext, deps: ContainerDeps, id: string, stdi
     return status.exitCode;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
-    void ctx;
   }
 }
 
@@ -142,7 +141,8 @@ export async function monitor(root: string, id: string): Promise<number> {
 }
 
 export async function start(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const deps = await containers.openContainers(root);
+  // Opened for its repairs (containers a killed wharf left running are reaped first).
+  await containers.openContainers(root);
   for (const n of names) {
     const rec = containers.findRecord(root, n);
     if (containers.liveStatus(rec) === 'running') throw new UserError('container.running', `container ${rec.name} is already running`, `\`wharf stop ${rec.name}\` stops it`);
@@ -150,7 +150,6 @@ export async function start(ctx: CliContext, root: string, names: string[]): Pro
     await startDetached(root, rec);
     ctx.stdout.write(n + '\n');
   }
-  void deps;
   return 0;
 }
 
@@ -189,7 +188,7 @@ export async function exec(ctx: CliContext, root: string, name: string, cmd: str
   if (!cmd.length) throw new UserError('cli.bad-flag', 'exec needs a command', `e.g. wharf exec ${name} sh`);
   const deps = await containers.openContainers(root);
   const stdio: ContainerStdio = tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough();
-  return foreground(ctx, deps, name, stdio, {
+  return foreground(deps, name, stdio, {
     args: cmd, tty, env: opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`)),
     ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.workdir !== undefined ? { workdir: opts.workdir } : {}),
   });
@@ -297,9 +296,8 @@ export async function copy(ctx: CliContext, root: string, args: string[]): Promi
   throw new UserError('cli.bad-args', `copy ${args.join(' ')}: expected CONTAINER SRC DEST, CONTAINER:PATH DEST or SRC CONTAINER:PATH`, 'e.g. wharf copy web ./app /srv/app');
 }
 
-export async function config(ctx: CliContext, root: string, name: string, edits: containers.ConfigEdits): Promise<number> {
+export async function config(root: string, name: string, edits: containers.ConfigEdits): Promise<number> {
   await containers.editContainerConfig(root, name, edits);
-  void ctx;
   return 0;
 }
 

@@ -137,8 +137,10 @@ export async function runContainerProcess(deps: ContainerDeps, nameOrId: string,
     await deleteContainer(ref);
     await unmountRootfs(deps.root, rec.id);
     // `rm -f` may have removed the container meanwhile: never bring its dir back.
-    if (existsSync(p.dir) && readRecord(deps.root, rec.id)) {
-      await updateState(deps.root, rec, { ...rec.state, status: 'exited', monitorPid: undefined, monitorStart: undefined, exitCode, finishedAt: new Date().toISOString() })
+    // The record as it is now: `config` may have edited it while the process ran.
+    const latest = existsSync(p.dir) ? readRecord(deps.root, rec.id) : undefined;
+    if (latest) {
+      await updateState(deps.root, latest, { ...rec.state, status: 'exited', monitorPid: undefined, monitorStart: undefined, exitCode, finishedAt: new Date().toISOString() })
         .catch((e: NodeJS.ErrnoException) => {
           if (e.code !== 'ENOENT') throw e;
         });

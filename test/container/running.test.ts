@@ -77,6 +77,7 @@ test('logs -f follows the output until the container ends', () => {
 test('commit of a running container freezes it while reading, then it runs on', async () => {
   ok(['run', '-d', '--name', 'live', 'busybox:test', 'sh', '-c', 'echo before > /state; exec sleep 600']);
   for (let i = 0; i < 50 && !ok(['exec', 'live', 'cat', '/state']).includes('before'); i++) await sleep(50);
+  ok(['container', 'config', 'live', '--label', 'edited=while-running']);
   const id = ok(['commit', 'live', 'live:1']).trim();
   assert.match(id, /^sha256:/);
   assert.equal(status('live'), 'running', 'resumed after the commit');
@@ -86,7 +87,11 @@ test('commit of a running container freezes it while reading, then it runs on', 
   const [img] = JSON.parse(ok(['inspect', 'live:1'])) as { RootFS: { Layers: string[] } }[];
   const layer = join(suite.env.root, 'blobs', 'sha256', img!.RootFS.Layers.at(-1)!.slice('sha256:'.length));
   assert.equal(spawnSync('tar', ['-tf', layer], { encoding: 'utf8' }).stdout, 'state\n');
-  ok(['rm', '-f', 'live']);
+  ok(['stop', '-t', '0', 'live']);
+  // The watcher's final record keeps the edit made while it ran.
+  const [after] = JSON.parse(ok(['container', 'inspect', 'live'])) as { Config: { Labels: Record<string, string> } }[];
+  assert.equal(after!.Config.Labels['edited'], 'while-running');
+  ok(['rm', 'live']);
 });
 
 test('a commit killed with -9 while the container is frozen leaves a container ps shows and rm -f removes', async () => {

@@ -121,7 +121,7 @@ const defines: Record<string, Define> = {
     .action(async (c: string, o: { env: string[]; cmd?: string; entrypoint?: string; workdir?: string; user?: string; label: string[]; expose: string[] }, cmd) => {
       const edits = { env: o.env, labels: o.label, expose: o.expose, ...(o.cmd !== undefined ? { cmd: o.cmd } : {}), ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
         ...(o.workdir !== undefined ? { workdir: o.workdir } : {}), ...(o.user !== undefined ? { user: o.user } : {}) };
-      setExitCode(cmd, await (await impl()).config(ctx, ctx.root(cmd), c, edits));
+      setExitCode(cmd, await (await impl()).config(ctx.root(cmd), c, edits));
     }),
 
   commit: (parent, ctx, name = 'commit') => parent.command(name)
