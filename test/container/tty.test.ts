@@ -1,7 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
@@ -9,10 +10,12 @@ import { wharfBin } from '../helpers/paths.js';
 // `run -it` and `exec -it` under tmux: a pty whose size follows the window, typed commands whose
 // changes the stopped container keeps (and `commit` captures), and signals to wharf forwarded.
 const suite = busyboxStoreForFile('wharf-containers-tty-');
-const SOCKET = `wharf-test-${process.pid}`;
-const tmux = (args: string[]) => spawnSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+// A server of our own on a socket of our own, ended and removed afterwards.
+const SOCKET = join(tmpdir(), `wharf-tty-test-${process.pid}.sock`);
+const tmux = (args: string[]) => spawnSync('tmux', ['-S', SOCKET, ...args], { encoding: 'utf8' });
 after(() => {
   tmux(['kill-server']);
+  rmSync(SOCKET, { force: true });
 });
 
 const ok = (args: string[]): string => {
