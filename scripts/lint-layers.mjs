@@ -38,6 +38,7 @@ const MAY_IMPORT = {
   solver: ['plan', 'cache', 'progress'],
   ops: ['solver', 'cache', 'runtime', 'snapshot', 'layer', 'image', 'context', 'registry'],
   advice: ['progress'],
+  container: ['ops', 'plan', 'syntax', 'diag', 'runtime', 'snapshot', 'layer', 'image', 'store', 'hash'],
   api: ['*'],
   // `wharf serve` is a CLI command that starts the server: the one import of server.
   cli: ['*', 'server'],

@@ -11,6 +11,7 @@ export { pull, push, type PullOptions, type PullResult, type PushApiOptions, typ
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry } from './images.js';
 export { openApiStore } from './open-store.js';
 export { run, type RunOptions, type RunHooks } from './run.js';
+export * as containers from './containers.js';
 export { makePuller, makeRegistryClient, withRegistry, pullProgress, pushNamed, pushOptions, type Puller, type PullerOptions, type PushFlags } from './registry.js';
 export { parseBuildArgs, parsePlatform } from './build-args.js';
 export { checkBaseReference } from './base-reference.js';

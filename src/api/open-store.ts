@@ -4,18 +4,20 @@ import { FsBlobStore, openStore, type GcHook, type Store } from '../store/index.
 import { openSnapshots } from '../snapshot/index.js';
 import { openCache } from '../cache/index.js';
 import { openWireRecords } from '../registry/index.js';
+import { containersGcHook } from '../container/index.js';
 
 /**
  * The one place the CLI opens the store, so every command gets the same GC hooks: layer
  * snapshots (and incremental-COPY lineages) whose blob is gone are collected with it, and layers
- * the build cache records are kept, and so are the compressed copies push made of tagged layers.
+ * the build cache records are kept, and so are the compressed copies push made of tagged layers
+ * and the images working containers were made from.
  * It also repairs what a wharf killed mid-build left behind.
  */
 export async function openApiStore(root: string): Promise<Store> {
   // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
   await reapDeadRuntimes(join(root, 'tmp'));
   const blobs = new FsBlobStore(root);
-  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageHook(root, blobs), openWireRecords(root, blobs).gcHook()] });
+  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageHook(root, blobs), openWireRecords(root, blobs).gcHook(), containersGcHook(root)] });
 }
 
 /**

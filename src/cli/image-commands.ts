@@ -1,7 +1,7 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, familiarRepository, type Reference, type Store } from '../store/index.js';
-import { openApiStore as openCliStore, openStore, type ImageEntry } from '../api/index.js';
+import { containers, openApiStore as openCliStore, openStore, type ImageEntry } from '../api/index.js';
 import { UserError } from '../util/index.js';
 import { loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
@@ -250,6 +250,7 @@ export async function fsck(ctx: CliContext, root: string): Promise<number> {
 const KEEPERS: Record<string, [string, string]> = {
   'build-cache': ['the build cache', '`wharf prune --keep-storage SIZE` or `--filter until=DURATION` trims it'],
   wire: ['push (compressed copies of tagged layers)', 'they go with the image'],
+  containers: ['working containers (their images)', '`wharf rm` of the containers frees them'],
 };
 
 /** `: 2 used by nothing (`wharf prune` removes them), 41 kept by the build cache (…)`. */
@@ -271,6 +272,11 @@ async function checkSnapshots(store: Store, root: string): Promise<SnapshotProbl
     if (!img) continue; // store.fsck reports it
     const chains = chainOf(img.config.rootfs.diff_ids);
     img.manifest.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: img.config.rootfs.diff_ids[i]! }));
+  }
+  // A container's image may be untagged by now: its snapshots are still what it runs on.
+  for (const c of containers.listRecords(root)) {
+    const chains = chainOf(c.imageConfig.rootfs.diff_ids);
+    c.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: c.imageConfig.rootfs.diff_ids[i]! }));
   }
   return store.withLock(() => openSnapshots(root, store).fsck(known));
 }

@@ -13,6 +13,9 @@
  *   mounts/   RUN --mount: cache, bind, secret, ssh (tmpfs is a spec only)
  */
 export { buildOps } from './build-ops.js';
+export { applyMeta } from './meta.js';
+export { copyAll, type Owner } from './copy/copy.js';
+export { selectStage } from './copy/sources.js';
 export { layersOf, runInContainer } from './container.js';
 export { copyLineageGcHook, forgetLineages } from './copy/lineage.js';
 export { pruneCacheMounts, withCacheMountDir } from './mounts/cache.js';

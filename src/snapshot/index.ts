@@ -7,7 +7,7 @@
  *   const m = await mountOverlay({ lowers, upper, target, linkDir: snaps.linkDir })
  *   await snaps.commitUpper(upper, parent, compression)   the upper dir becomes the next layer
  */
-export { mountOverlay } from './overlay.js';
+export { isMountPoint, mountOverlay, unmountReliably } from './overlay.js';
 export { dropPureCopyUps } from './copy-ups.js';
 export type { LayerRef, SnapshotProblem, SnapshotStore, StagedSnapshot } from './types.js';
 export { chainOf, openSnapshots } from './store.js';

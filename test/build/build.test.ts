@@ -71,9 +71,9 @@ test('a multi-step build gives the files and config docker would, and a rebuild 
   assert.deepEqual(Object.keys(c.ExposedPorts ?? {}), ['53/udp', '8080/tcp']);
   assert.equal(img.config.history?.filter((h) => !h.empty_layer).length, img.config.rootfs.diff_ids.length);
 
-  const run = wharf(['run', 'app:1']);
+  const run = wharf(['run', '--rm', 'app:1']);
   assert.equal(run.stdout, 'hello from 0\n', run.stderr);
-  const ls = wharf(['run', 'app:1', 'sh', '-c', 'stat -c "%u:%g %a" /app/a.txt; cat /etc/app/x.conf']);
+  const ls = wharf(['run', '--rm', 'app:1', 'sh', '-c', 'stat -c "%u:%g %a" /app/a.txt; cat /etc/app/x.conf']);
   assert.equal(ls.stdout, '1234:2345 640\nx=1\n', ls.stderr);
 
   const again = await build(ctx, ['-t', 'app:1']);
@@ -146,8 +146,8 @@ RUN exit 1
   await writeFile(join(ctx, 'Dockerfile'), (await readFile(join(ctx, 'Dockerfile'), 'utf8')).replace(/FROM busybox:test AS unused\nRUN exit 1\n/, ''));
   const all = await build(ctx, ['-t', 'multi:1']);
   assert.equal(all.status, 0, all.stderr);
-  assert.equal(wharf(['run', 'multi:1']).stdout, 'first\nsecond\n');
-  assert.match(wharf(['run', 'multi:1', 'cat', '/got/group']).stdout, /^extra:x:3000:app$/m);
+  assert.equal(wharf(['run', '--rm', 'multi:1']).stdout, 'first\nsecond\n');
+  assert.match(wharf(['run', '--rm', 'multi:1', 'cat', '/got/group']).stdout, /^extra:x:3000:app$/m);
   const again = await build(ctx, ['-t', 'multi:1']);
   assert.ok(cachedFlags(again.meta!).every(Boolean));
   const filtered = await build(ctx, ['-t', 'multi:1', '--no-cache-filter', 'two']);
@@ -179,7 +179,7 @@ test('-f - reads the Dockerfile from stdin', async () => {
   const ctx = await context('stdin', { 'x.txt': 'x\n' });
   const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'build', '-f', '-', '-t', 'stdin:1', ctx], { encoding: 'utf8', input: 'FROM busybox:test\nCOPY x.txt /\n' });
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(wharf(['run', 'stdin:1', 'cat', '/x.txt']).stdout, 'x\n');
+  assert.equal(wharf(['run', '--rm', 'stdin:1', 'cat', '/x.txt']).stdout, 'x\n');
 });
 
 test('usage errors exit 2', async () => {
@@ -300,7 +300,7 @@ test('prune keeps the layers the build cache records', async () => {
   assert.equal(p.status, 0, p.stderr);
   const b = await build(ctx, ['-t', 'prune:1']);
   assert.deepEqual(cachedFlags(b.meta!), [true, true]);
-  assert.equal(wharf(['run', 'prune:1', 'cat', '/k']).stdout, 'kept\n');
+  assert.equal(wharf(['run', '--rm', 'prune:1', 'cat', '/k']).stdout, 'kept\n');
 });
 
 test('COPY/ADD semantics: globs, directory contents, dest rules, owners, modes, symlinks, tar extraction', async () => {
@@ -380,16 +380,16 @@ test('--label reaches the image; RUN gets loopback and its own tap0 by default, 
   const ctx = await context('net', { Dockerfile: 'FROM busybox:test\nRUN echo $(( $(wc -l < /proc/net/dev) - 2 )) > /ifaces\n' });
   const byDefault = await build(ctx, ['-t', 'net:default']);
   assert.equal(byDefault.status, 0, byDefault.stderr);
-  assert.equal(wharf(['run', 'net:default', 'cat', '/ifaces']).stdout, '2\n');
+  assert.equal(wharf(['run', '--rm', 'net:default', 'cat', '/ifaces']).stdout, '2\n');
   const none = await build(ctx, ['-t', 'net:none', '--label', 'built.by=wharf', '--network', 'none']);
   assert.equal(none.status, 0, none.stderr);
   assert.deepEqual(cachedFlags(none.meta!), [true, false], 'the network mode is part of the RUN key');
-  assert.equal(wharf(['run', 'net:none', 'cat', '/ifaces']).stdout, '1\n');
+  assert.equal(wharf(['run', '--rm', 'net:none', 'cat', '/ifaces']).stdout, '1\n');
   assert.deepEqual((await loadImage(await openStore(root), 'net:none')).config.config?.Labels, { 'built.by': 'wharf' });
   const host = await build(ctx, ['-t', 'net:host', '--network', 'host']);
   assert.equal(host.status, 0, host.stderr);
   assert.deepEqual(cachedFlags(host.meta!), [true, false], 'the network mode is part of the RUN key');
-  assert.equal(wharf(['run', 'net:host', 'cat', '/ifaces']).stdout, `${hostIfaces}\n`);
+  assert.equal(wharf(['run', '--rm', 'net:host', 'cat', '/ifaces']).stdout, `${hostIfaces}\n`);
 });
 
 test('heredocs: RUN <<EOF runs its body, #! bodies are executed as scripts, COPY <<EOF writes a file', async () => {
@@ -413,7 +413,7 @@ EOF
   });
   const r = await build(ctx, ['-t', 'heredoc:1']);
   assert.equal(r.status, 0, r.stderr);
-  const out = wharf(['run', 'heredoc:1', 'sh', '-c', 'cat /one /tabs /script /etc/inline.conf; stat -c %a /etc/inline.conf']);
+  const out = wharf(['run', '--rm', 'heredoc:1', 'sh', '-c', 'cat /one /tabs /script /etc/inline.conf; stat -c %a /etc/inline.conf']);
   assert.equal(out.stdout, 'one\ntwo\nindented\nscript as /dev/pipes/EOF\nkey=value\n600\n', out.stderr);
   const store = await openStore(root);
   const img = await loadImage(store, 'heredoc:1');
@@ -430,7 +430,7 @@ test('ONBUILD triggers of a base image run first in the child, whose own OnBuild
   const r = await build(child, ['-t', 'onbuild:child']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /\[onbuild\] COPY marker \/marker/);
-  assert.equal(wharf(['run', 'onbuild:child', 'cat', '/both']).stdout, 'from the child context\ntriggered as 0\n');
+  assert.equal(wharf(['run', '--rm', 'onbuild:child', 'cat', '/both']).stdout, 'from the child context\ntriggered as 0\n');
   assert.equal((await loadImage(await openStore(root), 'onbuild:child')).config.config?.OnBuild, undefined);
 });
 
@@ -453,14 +453,14 @@ RUN --mount=type=cache,target=/var/cache/app,id=app-cache \\
   });
   const first = await build(ctx, ['-t', 'mounts:1']);
   assert.equal(first.status, 0, first.stderr);
-  assert.equal(wharf(['run', 'mounts:1', 'cat', '/result', '/seen']).stdout, 'input-v1\ntool-v1\nrun 1\n');
+  assert.equal(wharf(['run', '--rm', 'mounts:1', 'cat', '/result', '/seen']).stdout, 'input-v1\ntool-v1\nrun 1\n');
   // Mount points the step did not have are removed again, as BuildKit does.
-  const ls = wharf(['run', 'mounts:1', 'sh', '-c', 'for d in /var/cache /scratch /src /tools; do [ -e $d ] && echo "$d stayed"; done; true']);
+  const ls = wharf(['run', '--rm', 'mounts:1', 'sh', '-c', 'for d in /var/cache /scratch /src /tools; do [ -e $d ] && echo "$d stayed"; done; true']);
   assert.equal(ls.stdout, '');
   // A second run with a changed ARG misses, and sees what the first left in the cache mount.
   const second = await build(ctx, ['-t', 'mounts:2', '--build-arg', 'RUN_ID=2']);
   assert.equal(second.status, 0, second.stderr);
-  assert.equal(wharf(['run', 'mounts:2', 'cat', '/seen']).stdout, 'run 1\nrun 2\n');
+  assert.equal(wharf(['run', '--rm', 'mounts:2', 'cat', '/seen']).stdout, 'run 1\nrun 2\n');
   // The bound source's content is part of the key; an ignored file never reaches the mount.
   await writeFile(join(ctx, 'src', 'input'), 'input-v2\n');
   const third = await build(ctx, ['-t', 'mounts:3', '--build-arg', 'RUN_ID=2']);
@@ -470,7 +470,7 @@ RUN --mount=type=cache,target=/var/cache/app,id=app-cache \\
   assert.ok(cachedFlags(again.meta!).every(Boolean));
   const peek = await context('mounts-peek', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=bind,target=/ctx ls -A /ctx > /listing\n', '.dockerignore': 'hidden\n', hidden: 'h', shown: 's' });
   assert.equal((await build(peek, ['-t', 'mounts:peek'])).status, 0);
-  assert.equal(wharf(['run', 'mounts:peek', 'cat', '/listing']).stdout, '.dockerignore\nDockerfile\nshown\n');
+  assert.equal(wharf(['run', '--rm', 'mounts:peek', 'cat', '/listing']).stdout, '.dockerignore\nDockerfile\nshown\n');
 });
 
 test('--output writes the result as a filesystem tree, a tar of it, or an OCI/docker archive', async () => {

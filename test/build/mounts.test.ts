@@ -87,7 +87,7 @@ RUN --mount=type=bind,target=/ctx/deep --mount=type=tmpfs,target=/scratch/t --mo
   const flags = ['-t', 'sec:1', '--secret', `id=tok,src=${secretFile}`, '--secret', 'id=envsec,env=HOST_TOKEN'];
   const first = await buildMeta(ctx, flags, env);
   const hash = (s: string) => sha256Hex(sha256Of(s));
-  const seen = wharf(['run', 'sec:1', 'cat', '/h-default', '/h-custom', '/h-env', '/perm', '/absent-skipped']);
+  const seen = wharf(['run', '--rm', 'sec:1', 'cat', '/h-default', '/h-custom', '/h-env', '/perm', '/absent-skipped']);
   assert.equal(seen.stdout, `${hash(FILE_SECRET)}\n${hash(FILE_SECRET)}\n${hash(ENV_SECRET)}\n400 0 0\n440 1234 2345\n`);
 
   // Not in the layers: neither the value nor the mount points the runtime created (/run, /etc/app/tok,
@@ -146,7 +146,7 @@ RUN --mount=type=ssh,id=deploy,target=/agent,uid=1234 [ -S /agent ] && stat -c '
     });
     const env = { ...process.env, SSH_AUTH_SOCK: agent };
     await buildMeta(ctx, ['-t', 'ssh:1', '--ssh', 'default', '--ssh', `deploy=${agent}`], env);
-    assert.equal(wharf(['run', 'ssh:1', 'cat', '/sock', '/sock2']).stdout, '/run/buildkit/ssh_agent.0\n600 0\n600 1234\n/agent\n');
+    assert.equal(wharf(['run', '--rm', 'ssh:1', 'cat', '/sock', '/sock2']).stdout, '/run/buildkit/ssh_agent.0\n600 0\n600 1234\n/agent\n');
     assert.deepEqual((await newLayers('ssh:1')).names.sort(), ['sock', 'sock2']);
 
     const missing = await context('ssh-required', { Dockerfile: 'FROM busybox:test\nRUN --mount=type=ssh,required true\n' });
@@ -171,12 +171,12 @@ test('cache sharing=private gives a step running beside another its own director
   const dockerfile = (sharing: string) => `${stage(sharing, 'a')}${stage(sharing, 'b')}FROM busybox:test\nCOPY --from=a /seen /a\nCOPY --from=b /seen /b\n`;
   const priv = await context('private', { Dockerfile: dockerfile('private') });
   await buildMeta(priv, ['-t', 'private:1']);
-  assert.equal(wharf(['run', 'private:1', 'cat', '/a', '/b']).stdout, 'a\nb\n');
+  assert.equal(wharf(['run', '--rm', 'private:1', 'cat', '/a', '/b']).stdout, 'a\nb\n');
   const cacheDirs = await readdir(join(root, 'cache-mounts'));
   assert.ok(cacheDirs.includes(slotOf('private-c')) && cacheDirs.includes(`${slotOf('private-c')}-1`));
   const shared = await context('shared', { Dockerfile: dockerfile('shared') });
   await buildMeta(shared, ['-t', 'shared:1']);
-  assert.equal(wharf(['run', 'shared:1', 'cat', '/a', '/b']).stdout, 'a\nb\na\nb\n');
+  assert.equal(wharf(['run', '--rm', 'shared:1', 'cat', '/a', '/b']).stdout, 'a\nb\na\nb\n');
 });
 
 test('cache sharing=locked serializes two wharf processes; a dead holder does not block; prune --cache-mounts', async () => {

@@ -27,7 +27,7 @@ RUN grep -w db /etc/hosts > /hosts
   });
   const r = await suite.env.build(ctx, ['-t', 'net:1', '--add-host', 'db:10.1.2.3']);
   assert.equal(r.status, 0, r.stderr);
-  const out = suite.env.wharf(['run', 'net:1', 'cat', '/fetched', '/if-default', '/if-none', '/hosts']);
+  const out = suite.env.wharf(['run', '--rm', 'net:1', 'cat', '/fetched', '/if-default', '/if-none', '/hosts']);
   assert.equal(out.status, 0, out.stderr);
   assert.equal(out.stdout, 'package index\nlo tap0 lo 10.1.2.3\tdb\n');
 });

@@ -63,7 +63,7 @@ RUN ls -A /w > /left
   });
   const r = await suite.env.build(ctx, ['-t', 'mounts:1']);
   assert.equal(r.status, 0, r.stderr);
-  const out = suite.env.wharf(['run', 'mounts:1', 'cat', '/bound', '/from-stage', '/relative', '/cached', '/tmpfs', '/left']);
+  const out = suite.env.wharf(['run', '--rm', 'mounts:1', 'cat', '/bound', '/from-stage', '/relative', '/cached', '/tmpfs', '/left']);
   assert.equal(out.status, 0, out.stderr);
   // The mount points the runtime made (/w/rel, /w/c, /w/t) do not stay in the image.
   assert.equal(out.stdout, 'from-context\nfrom-stage\nfrom-stage\nx\ny\n');

@@ -360,7 +360,7 @@ RUN --mount=type=cache,target=/big dd if=/dev/zero of=/big/blob bs=1k count=64 2
   const r = b.wharf(['build', '--progress', 'plain', '-t', 'got:1', '--cache-from', `type=local,src=${out}`, ctxB]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /cache: \d+ records from type=local.*, 2 cache mounts restored/);
-  assert.equal(b.wharf(['run', 'got:1', 'cat', '/got']).stdout, 'fromA\ndeep\n');
+  assert.equal(b.wharf(['run', '--rm', 'got:1', 'cat', '/got']).stdout, 'fromA\ndeep\n');
   assert.deepEqual(await readdir(join(b.root, 'tmp')), []);
 
   // A damaged mount layer is a warning; the build goes on with an empty mount.
@@ -379,7 +379,7 @@ RUN --mount=type=cache,target=/big dd if=/dev/zero of=/big/blob bs=1k count=64 2
   const d = c.wharf(['build', '--progress', 'plain', '-t', 'got:1', '--cache-from', `type=local,src=${damaged}`, ctxC]);
   assert.equal(d.status, 0, d.stderr);
   assert.match(d.stderr, /warning: cache mount pkgs from type=local,src=.*cache-mounts-damaged not restored: /);
-  assert.equal(c.wharf(['run', 'got:1', 'cat', '/got']).stdout, '');
+  assert.equal(c.wharf(['run', '--rm', 'got:1', 'cat', '/got']).stdout, '');
   assert.deepEqual(await readdir(join(c.root, 'tmp')), []);
 
   const small = join(dir, 'cache-mounts-small');

@@ -169,7 +169,7 @@ test('kill -9 in the middle of a layer: fsck is clean, no half blob is visible, 
   assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
   const again = await pull(root, `${reg.host}/${NAME}`);
   assert.equal(again.status, 0, again.stderr);
-  const run = wharf(root, ['run', `${reg.host}/${NAME}`, 'echo', 'ok']);
+  const run = wharf(root, ['run', '--rm', `${reg.host}/${NAME}`, 'echo', 'ok']);
   assert.equal(run.stdout, 'ok\n', run.stderr);
   assert.equal(wharf(root, ['fsck']).status, 0);
 });

@@ -37,7 +37,7 @@ test('--allow network.host, or build --network host, lets it run on the host net
     assert.equal(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
   }
   // The host has more links than a fresh namespace's lone loopback.
-  const links = Number(suite.env.wharf(['run', 'net:ok', 'cat', '/links']).stdout.trim());
+  const links = Number(suite.env.wharf(['run', '--rm', 'net:ok', 'cat', '/links']).stdout.trim());
   assert.ok(links > 1, `links: ${links}`);
 });
 
@@ -52,7 +52,7 @@ test('RUN --security=insecure needs --allow security.insecure and then runs unco
 
   const ok = suite.env.wharf(['build', '--progress', 'plain', '-t', 'insecure:ok', '--allow', 'security.insecure', ctx]);
   assert.equal(ok.status, 0, ok.stderr);
-  const status = suite.env.wharf(['run', 'insecure:ok', 'cat', '/status']).stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' '));
+  const status = suite.env.wharf(['run', '--rm', 'insecure:ok', 'cat', '/status']).stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' '));
   const own = /^CapBnd:\s*(\S+)/m.exec(await import('node:fs').then((fs) => fs.readFileSync('/proc/self/status', 'utf8')))![1];
   assert.deepEqual(status, [`CapEff: ${own}`, 'Seccomp: 0']);
 });

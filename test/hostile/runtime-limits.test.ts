@@ -16,7 +16,7 @@ async function runWith(name: string, run: string, flags: string[]): Promise<stri
   // --no-cache: limits are resources, not inputs, so they are not part of the step's cache key.
   const r = suite.env.wharf(['build', '--progress', 'plain', '--no-cache', '-t', `${name}:t`, ...flags, ctx]);
   assert.equal(r.status, 0, r.stderr);
-  return suite.env.wharf(['run', `${name}:t`, 'cat', '/out']).stdout.trim();
+  return suite.env.wharf(['run', '--rm', `${name}:t`, 'cat', '/out']).stdout.trim();
 }
 
 test('--ulimit sets the soft and hard limits inside RUN (the last one per name wins)', async () => {

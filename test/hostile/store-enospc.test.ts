@@ -106,7 +106,7 @@ test('a layer that fits packed but not unpacked: a clear error naming the layer'
   // smaller disk, the run must unpack it again and cannot.
   for (const n of readdirSync(join(env.root, 'snapshots'))) if (n !== 'l') rmSync(join(env.root, 'snapshots', n), { recursive: true });
   execFileSync('mount', ['-o', 'remount,size=4m', env.root]);
-  const r = env.wharf(['run', 'zeros:1', '/bin/true']);
+  const r = env.wharf(['run', '--rm', 'zeros:1', '/bin/true']);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`error: no space left on device while unpacking layer sha256:[0-9a-f]{64} \\(store: ${env.root}\\)\\n`));
   assertClean(r.stderr);

@@ -51,7 +51,7 @@ test('`wharf images | head -1` in a shell: one line, exit 0, nothing on stderr',
 
 test('a run whose output pipe closes ends (no hang) and leaves no mount', async () => {
   const t0 = Date.now();
-  const r = await withClosedStdout(['run', 'busybox:test', 'yes']);
+  const r = await withClosedStdout(['run', '--rm', 'busybox:test', 'yes']);
   assert.ok(Date.now() - t0 < 20_000, 'it ended');
   assert.equal(r.code, 141, r.stderr);
   assert.doesNotMatch(r.stderr, /internal error|at .*\.js/);

@@ -34,7 +34,7 @@ after(() => {
 });
 
 /** The first command after a kill: any of them must repair what the killed build left. */
-const NEXT = [['fsck'], ['images'], ['run', 'busybox:test', 'true'], ['prune']];
+const NEXT = [['fsck'], ['images'], ['run', '--rm', 'busybox:test', 'true'], ['prune']];
 
 /** In every RUN's command line, so a container's processes can be found by it. */
 const token = `kill9-${randomBytes(6).toString('hex')}`;
@@ -132,7 +132,7 @@ test('30 kill -9 at random times during COPY and RUN: the next command repairs t
     const again = env.wharf(['build', '--progress', 'plain', '-t', 'k:1', ctx]);
     assert.equal(again.status, 0, `rebuild after kill ${i}: ${again.stderr}`);
   }
-  const run = env.wharf(['run', 'k:1', 'cat', '/r1', '/r2', '/r3']);
+  const run = env.wharf(['run', '--rm', 'k:1', 'cat', '/r1', '/r2', '/r3']);
   assert.equal(run.stdout, `${token}\na\n1\n${token}\n`);
   assert.ok(existsSync(join(env.root, 'index.json')));
   t.diagnostic(`first build ${buildMs} ms; ${killed} killed mid-way, ${leftMounts} left mounts, ${leftContainers} left containers running`);

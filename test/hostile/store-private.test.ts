@@ -54,7 +54,7 @@ test('a RUN as USER 65534 writes, COPY works, and nobody can neither list the st
   });
   const r = await env.build(ctx, ['-t', 'priv:1']);
   assert.equal(r.status, 0, r.stderr);
-  const out = env.wharf(['run', 'priv:1', 'cat', '/out/uid', '/out/mine', '/out/both']);
+  const out = env.wharf(['run', '--rm', 'priv:1', 'cat', '/out/uid', '/out/mine', '/out/both']);
   assert.equal(out.status, 0, out.stderr);
   assert.equal(out.stdout, '65534\nhi\nfrom-b\nfrom-a\n');
 

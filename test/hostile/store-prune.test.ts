@@ -88,6 +88,6 @@ test('40 prunes while builds write copy lineages and cache records: none fails, 
   }
   const fsck = env.wharf(['fsck']);
   assert.equal(fsck.status, 0, fsck.stdout);
-  const run = env.wharf(['run', 'busy:1', 'cat', '/ctx/f5']);
+  const run = env.wharf(['run', '--rm', 'busy:1', 'cat', '/ctx/f5']);
   assert.equal(run.stdout, 'changed 5\n');
 });

@@ -96,7 +96,7 @@ test('a step committed from the overlay upper dir shows every kind of change as 
 });
 
 test('wharf run uses the image config, streams output and returns the exit code', () => {
-  const ok = wharf(['run', '-e', 'GREETING=hi', '--user', 'app', '-w', '/data', 'base:1', 'sh', '-c', 'echo $GREETING; id -u; pwd; hostname; ps -o pid,comm | sed -n 2p']);
+  const ok = wharf(['run', '--rm', '-e', 'GREETING=hi', '--user', 'app', '-w', '/data', 'base:1', 'sh', '-c', 'echo $GREETING; id -u; pwd; hostname; ps -o pid,comm | sed -n 2p']);
   assert.equal(ok.status, 0, ok.stderr);
   const [greeting, uid, pwd, hostname, ps] = ok.stdout.trim().split('\n');
   assert.equal(greeting, 'hi');
@@ -104,15 +104,15 @@ test('wharf run uses the image config, streams output and returns the exit code'
   assert.equal(pwd, '/data');
   assert.notEqual(hostname, execFileSync('hostname', { encoding: 'utf8' }).trim());
   assert.match(ps!, /^\s*1 /, 'the container has its own PID namespace');
-  const fail = wharf(['run', 'base:1', 'sh', '-c', 'echo out; exit 7']);
+  const fail = wharf(['run', '--rm', 'base:1', 'sh', '-c', 'echo out; exit 7']);
   assert.equal(fail.status, 7);
-  const missing = wharf(['run', 'nope:1', 'true']);
+  const missing = wharf(['run', '--rm', 'nope:1', 'true']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /image nope:1 not found/);
 });
 
 test('interrupting wharf run mid-command leaves no mount, container state or temp dir', async () => {
-  const child = spawn(process.execPath, [wharfBin, '--root', root, 'run', 'base:1', 'sh', '-c', 'echo started; sleep 1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [wharfBin, '--root', root, 'run', '--rm', 'base:1', 'sh', '-c', 'echo started; sleep 1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve());
     child.on('exit', () => reject(new Error('exited before starting')));
@@ -137,7 +137,7 @@ test('a runtime state dir left on the tmpfs by a killed wharf is removed by the 
   const alive = join('/dev/shm', `wharf-${process.pid}.runtime.abcdef`);
   await mkdir(alive, { recursive: true });
   try {
-    assert.equal(wharf(['run', 'base:1', 'true']).status, 0);
+    assert.equal(wharf(['run', '--rm', 'base:1', 'true']).status, 0);
     assert.equal(existsSync(left), false, 'the dead process\'s dir was swept');
     assert.equal(existsSync(alive), true, 'a live process\'s dir is kept');
   } finally {

@@ -125,7 +125,7 @@ test('docker push → wharf pull, build on it and run; wharf records docker\'s m
 
   const ctx = await writeContext(dir, 'ctx-b', { Dockerfile: `FROM ${name}\nRUN cat /from-docker > /both && echo and wharf >> /both\nCMD ["cat", "/both"]\n` });
   ok(wharfIn(root, ['build', '--progress', 'quiet', '-t', 'on-docker:1', ctx]), 'wharf build');
-  assert.equal(ok(wharfIn(root, ['run', 'on-docker:1']), 'wharf run'), 'made by docker\nand wharf\n');
+  assert.equal(ok(wharfIn(root, ['run', '--rm', 'on-docker:1']), 'wharf run'), 'made by docker\nand wharf\n');
   ok(wharfIn(root, ['fsck']), 'wharf fsck');
 });
 
@@ -169,7 +169,7 @@ test('skopeo copy --all of a two-platform index → wharf pull picks the host, -
   ok(wharfIn(hostRoot, ['pull', name]), 'wharf pull');
   assert.equal(await taggedDigest(hostRoot, name), children[0]!.digest, 'the host platform\'s manifest');
   assert.deepEqual(repoDigests(hostRoot, name), [`${reg.host}/interop/multi@${index.digest}`], 'the RepoDigest is the index, as docker records it');
-  assert.equal(ok(wharfIn(hostRoot, ['run', name, 'cat', '/arch']), 'wharf run'), `${hostArch}\n`);
+  assert.equal(ok(wharfIn(hostRoot, ['run', '--rm', name, 'cat', '/arch']), 'wharf run'), `${hostArch}\n`);
 
   const otherRoot = join(dir, 'store-c-other');
   ok(wharfIn(otherRoot, ['pull', '--platform', `linux/${otherArch}`, name]), 'wharf pull --platform');
@@ -196,13 +196,13 @@ test('FROM 127.0.0.1:PORT/library/busybox:latest builds from an empty store, the
     const first = build('app:1');
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, new RegExp(`#pull ${own.host.replace(/\./g, '\\.')}/library/busybox:latest`));
-    assert.equal(ok(wharfIn(root, ['run', 'app:1']), 'wharf run'), 'built offline-capable\n');
+    assert.equal(ok(wharfIn(root, ['run', '--rm', 'app:1']), 'wharf run'), 'built offline-capable\n');
 
     await own.stop();
     const offline = build('app:2', ['--no-cache']);
     assert.equal(offline.status, 0, offline.stderr);
     assert.doesNotMatch(offline.stderr, /#pull/);
-    assert.equal(ok(wharfIn(root, ['run', 'app:2']), 'wharf run'), 'built offline-capable\n');
+    assert.equal(ok(wharfIn(root, ['run', '--rm', 'app:2']), 'wharf run'), 'built offline-capable\n');
     ok(wharfIn(root, ['fsck']), 'wharf fsck');
   } finally {
     await own.stop();

@@ -114,7 +114,7 @@ test('a build pulls every image it needs at once, with pull events in --progress
   assert.match(bigLayer.digest, /^sha256:[0-9a-f]{64}$/);
   const progress = pulls.filter((e) => e.digest === bigLayer.digest && e.state === 'downloading');
   assert.ok(progress.length >= 2 && progress.every((e) => e.bytes <= e.total && e.total === bigLayer.total), 'downloading events count bytes of total');
-  assert.equal(wharf(root, ['run', 'app:1']).stdout.trim(), String(24 << 20));
+  assert.equal(wharf(root, ['run', '--rm', 'app:1']).stdout.trim(), String(24 << 20));
 
   const plain = wharf(join(dir, 'build-plain'), ['build', '--progress', 'plain', ctx]);
   ok(plain);
@@ -150,7 +150,7 @@ test('build --platform picks that platform from an index; one the machine cannot
   assert.equal(layers('host:1'), 2, 'busybox (the amd64 child) + RUN');
   ok(wharf(root, ['build', '--progress', 'plain', '--platform', 'linux/386', '-t', 'i386:1', ctx]));
   assert.equal(layers('i386:1'), 3, 'the 386 child (busybox + small) + RUN');
-  assert.match(wharf(root, ['run', 'i386:1', 'cat', '/listing']).stdout, /^small$/m);
+  assert.match(wharf(root, ['run', '--rm', 'i386:1', 'cat', '/listing']).stdout, /^small$/m);
 
   const refused = wharf(root, ['build', '--progress', 'plain', '--platform', 'linux/s390x', ctx]);
   assert.equal(refused.status, 1, refused.stderr);

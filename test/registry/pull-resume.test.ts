@@ -123,7 +123,7 @@ test('kill -9 mid-layer: fsck clean, nothing visible; the rerun continues from t
   assert.ok(proxy.served < (LAYER_MB << 20) - kept + (1 << 20), `served ${proxy.served} bytes after keeping ${kept}`);
   assert.deepEqual(partials(root), [], 'the kept bytes became the blob');
   ok(wharf(root, ['fsck']));
-  const run = wharf(root, ['run', `${proxy.host}/test/big:1`, 'sh', '-c', 'wc -c < /big']);
+  const run = wharf(root, ['run', '--rm', `${proxy.host}/test/big:1`, 'sh', '-c', 'wc -c < /big']);
   assert.equal(run.stdout.trim(), String(LAYER_MB << 20), run.stderr);
 });
 
@@ -155,7 +155,7 @@ test('a registry that ignores Range: the whole layer again, kept bytes dropped; 
   assert.ok(proxy.served >= LAYER_MB << 20, `then refused, and the whole layer fetched again (${proxy.served})`);
   assert.deepEqual(partials(damaged), []);
   ok(wharf(damaged, ['fsck']));
-  assert.equal(wharf(damaged, ['run', `${proxy.host}/test/big:1`, 'sh', '-c', 'wc -c < /big']).stdout.trim(), String(LAYER_MB << 20));
+  assert.equal(wharf(damaged, ['run', '--rm', `${proxy.host}/test/big:1`, 'sh', '-c', 'wc -c < /big']).stdout.trim(), String(LAYER_MB << 20));
 });
 
 test('prune drops the bytes of a download no live process continues', async () => {

@@ -41,7 +41,7 @@ test('build --push with two -t names pushes each and prints the digest; docker-s
   assert.match(r.stderr, /^[0-9a-f]{12}: Mounted from team\/a$/m, 'the second name mounts what the first sent');
   const other = join(dir, 'other');
   assert.equal(wharf(other, ['pull', '-q', b]).status, 0);
-  assert.equal(wharf(other, ['run', b]).stdout, 'built-and-pushed\n');
+  assert.equal(wharf(other, ['run', '--rm', b]).stdout, 'built-and-pushed\n');
 });
 
 test('-o type=registry,name=… and -o type=image,name=…,push=true push (and tag) the image; type=image without push only tags it', async () => {
@@ -118,6 +118,6 @@ for (const [how, flags] of [['chunked', ['--chunk-size', '256k']], ['streamed wh
     assert.equal(wharf(root, ['fsck']).status, 0);
     const other = join(dir, `after-kill-${repo}`);
     assert.equal(wharf(other, ['pull', '-q', name]).status, 0);
-    assert.equal(wharf(other, ['run', name, 'md5sum', '-c', '/sum']).stdout, '/big: OK\n');
+    assert.equal(wharf(other, ['run', '--rm', name, 'md5sum', '-c', '/sum']).stdout, '/big: OK\n');
   });
 }

@@ -135,7 +135,7 @@ test('an uncompressed layer is pushed gzip (docker schema2), the copy is kept: a
   // The image runs from a fresh store that pulls it.
   const other = join(dir, 'other');
   assert.equal(wharf(other, ['pull', '-q', name]).status, 0);
-  assert.equal(wharf(other, ['run', name]).stdout, 'wire\n');
+  assert.equal(wharf(other, ['run', '--rm', name]).stdout, 'wire\n');
 
   // Once no tagged image uses the layer, GC removes the copy and its records.
   for (const n of [name, copyName, third]) assert.equal(wharf(root, ['rmi', n]).status, 0);
@@ -176,7 +176,7 @@ test('--compression zstd and --format oci push OCI manifests; --compression none
     const other = join(dir, `pull-${pulled.split(':').at(-1)}`);
     const p = wharf(other, ['pull', '-q', pulled]);
     assert.equal(p.status, 0, p.stderr);
-    assert.equal(wharf(other, ['run', pulled, 'cat', '/msg']).stdout, 'formats\n');
+    assert.equal(wharf(other, ['run', '--rm', pulled, 'cat', '/msg']).stdout, 'formats\n');
   }
 
   const bad = wharf(root, ['push', '--compression', 'brotli', name]);
@@ -231,7 +231,7 @@ test('--chunk-size uploads in PATCH requests with Content-Range, finished by PUT
   const fresh = join(dir, 'chunk-pull');
   const p = await wharfAsync(fresh, ['pull', '-q', name]);
   assert.equal(p.status, 0, p.stderr);
-  const check = wharf(fresh, ['run', name, 'md5sum', '-c', '/sum']);
+  const check = wharf(fresh, ['run', '--rm', name, 'md5sum', '-c', '/sum']);
   assert.equal(check.stdout, '/rand: OK\n', check.stderr);
   const bad = await wharfAsync(root, ['push', '--chunk-size', 'lots', name]);
   assert.equal(bad.status, 1);

@@ -46,7 +46,7 @@ test('wharf pull: an image skopeo pushed arrives verified, tagged with its RepoD
   assert.deepEqual(view!.RepoDigests, [`${reg.host}/library/busybox@${digest}`]);
   const [orig] = JSON.parse(wharf(source, ['inspect', 'busybox:test']).stdout) as { Id: string }[];
   assert.equal(view!.Id, orig!.Id, 'the same config as the image that was pushed');
-  const run = wharf(root, ['run', `${reg.host}/library/busybox`, 'echo', 'pulled ok']);
+  const run = wharf(root, ['run', '--rm', `${reg.host}/library/busybox`, 'echo', 'pulled ok']);
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout, 'pulled ok\n');
   fsckClean(root);
@@ -64,7 +64,7 @@ test('wharf pull by digest checks the bytes against it', () => {
   const digest = skopeoDigest('library/busybox:latest');
   const r = wharf(root, ['pull', `${reg.host}/library/busybox@${digest}`]);
   assert.equal(r.status, 0, r.stderr);
-  const run = wharf(root, ['run', `${reg.host}/library/busybox@${digest}`, 'true']);
+  const run = wharf(root, ['run', '--rm', `${reg.host}/library/busybox@${digest}`, 'true']);
   assert.equal(run.status, 0, run.stderr);
 });
 
@@ -115,12 +115,12 @@ test('build FROM a registry image from an empty store, then again with the regis
   const first = spawnSync(process.execPath, [wharfBin, '--root', root, 'build', '--progress', 'plain', '-t', 'app:1', ctx], { encoding: 'utf8' });
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stderr, /#pull .*library\/busybox:latest resolved sha256:/);
-  assert.equal(wharf(root, ['run', 'app:1']).stdout, 'built\n');
+  assert.equal(wharf(root, ['run', '--rm', 'app:1']).stdout, 'built\n');
   await reg.stop();
   const offline = spawnSync(process.execPath, [wharfBin, '--root', root, 'build', '--progress', 'plain', '--no-cache', '-t', 'app:2', ctx], { encoding: 'utf8' });
   assert.equal(offline.status, 0, offline.stderr);
   assert.doesNotMatch(offline.stderr, /#pull/);
-  assert.equal(wharf(root, ['run', 'app:2']).stdout, 'built\n');
+  assert.equal(wharf(root, ['run', '--rm', 'app:2']).stdout, 'built\n');
   const pullAgain = spawnSync(process.execPath, [wharfBin, '--root', root, 'build', '--progress', 'plain', '--pull', '-t', 'app:3', ctx], { encoding: 'utf8' });
   assert.equal(pullAgain.status, 1, '--pull asks the registry, which is gone');
   assert.match(pullAgain.stderr, /cannot connect to 127\.0\.0\.1:\d+ .*connection refused/);

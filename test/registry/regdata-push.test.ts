@@ -48,7 +48,7 @@ test('wharf push of a wharf-built gzip image: docker schema2, skopeo reads the s
   const other = join(dir, 'other');
   const p = wharf(other, ['pull', name]);
   assert.equal(p.status, 0, p.stderr);
-  assert.equal(wharf(other, ['run', name]).stdout, 'pushed\n');
+  assert.equal(wharf(other, ['run', '--rm', name]).stdout, 'pushed\n');
   const [view] = JSON.parse(wharf(other, ['inspect', name]).stdout) as { RepoDigests: string[] }[];
   assert.deepEqual(view!.RepoDigests, [`${reg.host}/team/app@${m[1]}`]);
 });
@@ -62,7 +62,7 @@ test('an image with uncompressed layers is pushed (gzip-compressed for the wire)
   assert.equal(r.stdout, `${name}\n`);
   const other = join(dir, 'other2');
   assert.equal(wharf(other, ['pull', '-q', name]).status, 0);
-  assert.equal(wharf(other, ['run', name, 'cat', '/msg']).stdout, 'plain\n');
+  assert.equal(wharf(other, ['run', '--rm', name, 'cat', '/msg']).stdout, 'plain\n');
 });
 
 test('zstd layers are pushed as they are stored and pulled back', async () => {
@@ -75,7 +75,7 @@ test('zstd layers are pushed as they are stored and pulled back', async () => {
   const other = join(dir, 'other3');
   const p = wharf(other, ['pull', name]);
   assert.equal(p.status, 0, p.stderr);
-  assert.equal(wharf(other, ['run', name, 'cat', '/msg']).stdout, 'zstd\n');
+  assert.equal(wharf(other, ['run', '--rm', name, 'cat', '/msg']).stdout, 'zstd\n');
 });
 
 test('pushing an image the store lacks, or to a digest, is refused with a hint', () => {

@@ -60,7 +60,7 @@ test('four clients build at once into one store; each gets its own image', async
   for (const [i, b] of builds.entries()) {
     assert.equal(b.status, 0, b.stdout);
     assert.match(b.stdout, new RegExp(`Successfully tagged conc:${i}`));
-    assert.equal(suite.env.wharf(['run', `conc:${i}`, 'cat', '/i']).stdout, `${i}\n`);
+    assert.equal(suite.env.wharf(['run', '--rm', `conc:${i}`, 'cat', '/i']).stdout, `${i}\n`);
   }
   const fsck = suite.env.wharf(['fsck']);
   assert.equal(fsck.status, 0, fsck.stdout);

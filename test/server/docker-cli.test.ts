@@ -50,7 +50,7 @@ test('docker build through wharf serve: --build-arg, --target, -f, --no-cache, -
   assert.ok(insp[0]!.Id.startsWith(`sha256:${id}`));
   assert.deepEqual(insp[0]!.Config.Labels, { stage: 'base', via: 'serve' });
   assert.equal(insp[0]!.Config.Cmd, undefined, '--target base stops before CMD');
-  const run = suite.env.wharf(['run', 'x', 'cat', '/hi']);
+  const run = suite.env.wharf(['run', '--rm', 'x', 'cat', '/hi']);
   assert.equal(run.stdout.trim(), 'hello me');
   // `docker inspect` asks for a container first: "no such container" sends it on to the image.
   assert.equal(server.docker(['inspect', '--format', '{{.Id}}', 'x']).stdout.trim(), insp[0]!.Id);
@@ -66,7 +66,7 @@ test('docker build through wharf serve: --build-arg, --target, -f, --no-cache, -
   const q = server.docker(['build', '-q', '-f', join(ctx, 'other.Dockerfile'), '-t', 'y:2', ctx]);
   assert.equal(q.status, 0, q.stderr);
   assert.match(q.stdout.trim(), /^sha256:[0-9a-f]{64}$/, '-q prints the ID only');
-  assert.equal(suite.env.wharf(['run', 'y:2', 'cat', '/data.txt']).stdout, 'data\n');
+  assert.equal(suite.env.wharf(['run', '--rm', 'y:2', 'cat', '/data.txt']).stdout, 'data\n');
 
   const images = server.docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
   assert.equal(images.status, 0, images.stderr);
@@ -104,7 +104,7 @@ test('docker tag, rmi, save | load through wharf serve', async () => {
   const load = server.docker(['load', '-i', tar]);
   assert.equal(load.status, 0, load.stderr);
   assert.match(load.stdout, /Loaded image: y:2/);
-  assert.equal(suite.env.wharf(['run', 'y:2', 'cat', '/data.txt']).stdout, 'data\n');
+  assert.equal(suite.env.wharf(['run', '--rm', 'y:2', 'cat', '/data.txt']).stdout, 'data\n');
   const missing = server.docker(['rmi', 'nope:1']);
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /nope/);
@@ -237,7 +237,7 @@ test('tcp is loopback only; SIGTERM lets a running build finish and exits 0', as
   assert.equal(b.status, 0, b.stdout);
   assert.match(b.stdout, /Successfully tagged drained:latest/);
   assert.match(server.log(), /SIGTERM: no new requests/);
-  assert.equal(suite.env.wharf(['run', 'drained', 'cat', '/d']).stdout, 'drained\n');
+  assert.equal(suite.env.wharf(['run', '--rm', 'drained', 'cat', '/d']).stdout, 'drained\n');
 });
 
 import { createRequire } from 'node:module';

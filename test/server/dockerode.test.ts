@@ -54,7 +54,7 @@ test('dockerode: ping, version, build with buildargs and target, list, inspect, 
   assert.ok((hist as { CreatedBy: string }[]).some((h) => h.CreatedBy.includes('echo n=$N')));
   await docker.getImage('dode:1').tag({ repo: 'dode', tag: '2' });
   assert.equal((await docker.getImage('dode:2').inspect()).Id, aux!.aux.ID);
-  assert.equal(suite.env.wharf(['run', 'dode:2', 'cat', '/n']).stdout, 'n=7\n');
+  assert.equal(suite.env.wharf(['run', '--rm', 'dode:2', 'cat', '/n']).stdout, 'n=7\n');
   // A failed build ends its stream with the error, as dockerd's does.
   const bad = await suite.env.context('dode-bad', { Dockerfile: 'FROM busybox:test\nRUN exit 4\n' });
   const failed = await follow(await docker.buildImage(Readable.from([execFileSync('tar', ['-C', bad, '-c', '.'])]), { t: 'bad:1' }));

@@ -14,7 +14,7 @@ import { register as fsck } from './fsck.js';
 import { register as importImage } from './import.js';
 import { register as save } from './save.js';
 import { register as load } from './load.js';
-import { register as run } from './run.js';
+import { register as containers } from './container.js';
 import { register as login } from './login.js';
 import { register as pull } from './pull.js';
 import { register as push } from './push.js';
@@ -42,7 +42,7 @@ export const commands: RegisterCommand[] = [
   load,
   pull,
   push,
-  run,
+  containers,
   login,
   serve,
 ];
