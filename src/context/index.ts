@@ -80,8 +80,8 @@ export async function openContext(opts: OpenContextOptions): Promise<Result<Buil
     counters: fp.counters,
     stats: () => ({ files, filesHashed: fp.counters.filesRead, bytesHashed: fp.counters.bytesHashed, filesFromStatCache: fp.counters.filesFromCache }),
     fingerprints: (es) => fp.fingerprints(es),
-    treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es))),
-    treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es)),
+    treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es), fp.xattrs)),
+    treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es), fp.xattrs),
     close: () => cache.save(entries),
   });
 }
