@@ -79,11 +79,11 @@ function getfattr(paths: readonly string[]): Promise<string> {
 }
 
 /** getfattr writes bytes outside printable ASCII (and backslash) as `\ooo`. */
-export function unescapeGetfattrName(s: string): string {
+function unescapeGetfattrName(s: string): string {
   const raw = Buffer.from(s, 'latin1');
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString('latin1'))) {
+    if (raw[i] === 0x5c && i + 3 < raw.length && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString('latin1'))) {
       bytes.push(parseInt(raw.subarray(i + 1, i + 4).toString('latin1'), 8));
       i += 3;
     } else bytes.push(raw[i]!);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { busyboxStoreForFile, cachedFlags } from '../helpers/wharf-build.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
 import { decompressed, readTar } from '../../src/layer/index.js';
+import { wharfBin } from '../helpers/paths.js';
 
 // Extended attributes of context files (issue 19, "Exact explanations"): in the COPY key, named
 // when they change, and carried into the layer as Docker's COPY does (user.*, security.capability).
@@ -95,4 +96,16 @@ test('the COPY layer holds user.* and security.capability (never printed) of con
     'security.capability': '0100000200200000000000000000000000000000',
     'user.origin': Buffer.from('ctx').toString('hex'),
   });
+});
+
+test('a context tar on stdin (the path `wharf serve` unpacks too) brings its xattrs into the key and the layer', async () => {
+  const ctx = await suite.env.context('stdin', { Dockerfile: 'FROM busybox:test\nCOPY app/ /app/\n', 'app/a': 'a\n', 'app/skip': 's\n', '.dockerignore': 'app/skip\n' });
+  setfattr('-n', 'user.note', '-v', 'from-tar', join(ctx, 'app/a'));
+  setfattr('-n', 'user.note', '-v', 'ignored', join(ctx, 'app/skip'));
+  const tar = execFileSync('tar', ['--xattrs', '--xattrs-include=user.*', '-C', ctx, '-cf', '-', '.']);
+  const r = spawnSync(process.execPath, [wharfBin, '--root', suite.env.root, 'build', '--progress', 'plain', '-t', 's:1', '-'], { input: tar, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const x = await lastLayerXattrs('s:1');
+  assert.deepEqual([...x.keys()], ['app/a']);
+  assert.deepEqual(Object.fromEntries(x.get('app/a')!), { 'user.note': Buffer.from('from-tar').toString('hex') });
 });
