@@ -166,11 +166,22 @@ async function carryXattrs(carry: readonly (readonly [string, string])[]): Promi
   if (carry.length === 0) return;
   const read = await readXattrsOf(carry.map(([abs]) => abs));
   const set: [string, Map<string, Buffer>][] = [];
+  const sources: string[] = [];
   for (const [abs, host] of carry) {
     const kept = new Map([...(read.get(abs) ?? [])].filter(([name]) => carriedXattr(name)));
-    if (kept.size) set.push([host.slice(1), kept]);
+    if (kept.size) {
+      set.push([host.slice(1), kept]);
+      sources.push(abs);
+    }
   }
-  await restoreXattrs('/', set);
+  try {
+    await restoreXattrs('/', set);
+  } catch (e) {
+    throw new UserError(
+      'build.xattr-copy', `cannot keep the extended attributes of ${sources.length} copied file(s) (${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''}): ${(e as Error).message}`,
+      'put the wharf store (--root) on a file system with user xattrs (ext4, xfs, btrfs), or remove them from the context files (setfattr -x NAME FILE)',
+    );
+  }
 }
 
 async function writeItems(dir: string, shown: string, items: readonly SourceItem[], o: CopyOptions, carry: [string, string][]): Promise<void> {
