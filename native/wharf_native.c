@@ -201,6 +201,40 @@ static napi_value read_tree_xattrs(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// readFileXattrs(path) → [name, value, ...]: one path's attributes (not following a symlink);
+// [] when it has none or the file system keeps none.
+static napi_value read_file_xattrs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct walk *w = calloc(1, sizeof *w);
+  if (!w) return throw_errno(env, "read xattrs", ENOMEM);
+  w->env = env;
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], w->path, sizeof w->path, &len) != napi_ok || len + 1 >= sizeof w->path) {
+    free(w);
+    return throw_errno(env, "read xattrs", ENAMETOOLONG);
+  }
+  napi_create_array(env, &w->out);
+  push_xattrs(w, "");
+  napi_value triples = w->out;
+  int err = w->err;
+  free(w);
+  if (err != 0) return throw_errno(env, "read xattrs", err);
+  // push_xattrs writes rel, name, value triples; drop the (empty) rel.
+  uint32_t n = 0, k = 0;
+  napi_get_array_length(env, triples, &n);
+  napi_value out, v;
+  napi_create_array(env, &out);
+  for (uint32_t i = 0; i + 2 < n; i += 3) {
+    napi_get_element(env, triples, i + 1, &v);
+    napi_set_element(env, out, k++, v);
+    napi_get_element(env, triples, i + 2, &v);
+    napi_set_element(env, out, k++, v);
+  }
+  return out;
+}
+
 // Numbers per entry in read_dir_stats' Float64Array: st_mode, uid, gid, size, mtime in whole ms.
 #define DIR_STAT_FIELDS 5
 
@@ -583,6 +617,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, do_umount, NULL, NULL, NULL, napi_default, NULL},
       {"readTreeXattrs", NULL, read_tree_xattrs, NULL, NULL, NULL, napi_default, NULL},
+      {"readFileXattrs", NULL, read_file_xattrs, NULL, NULL, NULL, napi_default, NULL},
       {"readDirStats", NULL, read_dir_stats, NULL, NULL, NULL, napi_default, NULL},
       {"readDirEntries", NULL, read_dir_entries, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Create", NULL, sha256_create, NULL, NULL, NULL, napi_default, NULL},

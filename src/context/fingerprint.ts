@@ -1,7 +1,7 @@
 import { open, constants } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../util/index.js';
+import { readFileXattrsSync, readXattrsOf, UserError, xattrSummary, xattrsReadInProcess } from '../util/index.js';
 import type { Xxh64, Xxh64Hasher } from '../hash/index.js';
 import type { StatCache } from './statcache.js';
 import { statSignature, type ContextEntry } from './walk.js';
@@ -25,6 +25,14 @@ const YIELD_EVERY = 256;
 export class Fingerprinter {
   readonly counters: FingerprintCounters = { filesRead: 0, bytesHashed: 0, filesFromCache: 0 };
   private readonly known = new Map<string, Xxh64>();
+  /**
+   * The carried extended attributes (xattrSummary) of the files fingerprinted that have any. The
+   * stat cache keeps them beside the fingerprint: setting an attribute changes ctime, so a file the
+   * cache answers has the attributes it had when it was read.
+   */
+  readonly xattrs = new Map<string, string>();
+  /** Attributes read in one getfattr batch when the addon cannot read them per file. */
+  private batchXattrs: ReadonlyMap<string, string> | undefined;
   private readonly pending = new Map<string, Promise<Xxh64>>();
   /** Reused read buffer for small files (hashing copies nothing out of it). */
   private readonly small = Buffer.allocUnsafe(CHUNK + 1);
@@ -53,6 +61,7 @@ export class Fingerprinter {
     // fingerprinting time of an unchanged 50,000-file context.
     const misses: ContextEntry[] = [];
     for (const e of entries) if (e.type === 'file' && !this.known.has(e.path) && !this.fromCache(e)) misses.push(e);
+    if (misses.length && !xattrsReadInProcess()) this.batchXattrs = await this.readBatchXattrs(misses);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < misses.length) {
@@ -80,19 +89,37 @@ export class Fingerprinter {
   /** The stat cache's answer, remembered for the rest of the build. */
   private fromCache(e: ContextEntry): Xxh64 | undefined {
     const cached = this.cache.lookup(e);
-    if (cached) {
-      this.counters.filesFromCache++;
-      this.known.set(e.path, cached);
-    }
-    return cached;
+    if (!cached) return undefined;
+    this.counters.filesFromCache++;
+    const bar = cached.indexOf('|');
+    const fingerprint = (bar < 0 ? cached : cached.slice(0, bar)) as Xxh64;
+    if (bar >= 0) this.xattrs.set(e.path, cached.slice(bar + 1));
+    this.known.set(e.path, fingerprint);
+    return fingerprint;
+  }
+
+  /** Without the addon: one getfattr process for every file the stat cache could not answer. */
+  private async readBatchXattrs(misses: readonly ContextEntry[]): Promise<Map<string, string>> {
+    const abs = misses.map((e) => join(this.contextDir, e.path));
+    const read = await readXattrsOf(abs);
+    const out = new Map<string, string>();
+    if (read.size) misses.forEach((e, i) => {
+      const summary = xattrSummary(read.get(abs[i]!));
+      if (summary) out.set(e.path, summary);
+    });
+    return out;
   }
 
   private async compute(e: ContextEntry): Promise<Xxh64> {
     // The clock is read before the content so a write racing the read is caught as racy.
     this.hasher ??= typeof this.hasherSource === 'function' ? await this.hasherSource() : this.hasherSource;
     const lookedAt = this.nowMs();
+    // Attributes before content: one set meanwhile changes ctime, so the file is not cached.
+    const xattrs = this.batchXattrs ? (this.batchXattrs.get(e.path) ?? '') : xattrSummary(readFileXattrsSync(join(this.contextDir, e.path)));
     const fp = await this.hashFile(e);
-    if (fp.unchanged) this.cache.record(e, fp.fingerprint, lookedAt);
+    if (fp.unchanged) this.cache.record(e, (xattrs ? `${fp.fingerprint}|${xattrs}` : fp.fingerprint) as Xxh64, lookedAt);
+    if (xattrs) this.xattrs.set(e.path, xattrs);
+    else this.xattrs.delete(e.path);
     this.known.set(e.path, fp.fingerprint);
     this.pending.delete(e.path);
     return fp.fingerprint;

@@ -59,6 +59,11 @@ export interface BuildContext {
   fingerprints(entries: readonly ContextEntry[]): Promise<ReadonlyMap<string, Xxh64>>;
   /** Fingerprints the entries' files and digests them (see treeDigest). */
   treeDigest(entries: readonly ContextEntry[]): Promise<Sha256>;
+  /**
+   * Carried extended attributes (see xattrSummary) of the files fingerprinted so far that have
+   * any, by path: what a copy of them has to set.
+   */
+  readonly xattrs: ReadonlyMap<string, string>;
   /** The digest's material, to keep beside a cache record and explain a later miss. */
   treeRecords(entries: readonly ContextEntry[]): Promise<TreeRecord[]>;
   /** Persists the stat cache. */
@@ -79,9 +84,10 @@ export async function openContext(opts: OpenContextOptions): Promise<Result<Buil
     entries,
     counters: fp.counters,
     stats: () => ({ files, filesHashed: fp.counters.filesRead, bytesHashed: fp.counters.bytesHashed, filesFromStatCache: fp.counters.filesFromCache }),
+    xattrs: fp.xattrs,
     fingerprints: (es) => fp.fingerprints(es),
-    treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es))),
-    treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es)),
+    treeDigest: async (es) => digestTreeRecords(treeRecords(es, await fp.fingerprints(es), fp.xattrs)),
+    treeRecords: async (es) => treeRecords(es, await fp.fingerprints(es), fp.xattrs),
     close: () => cache.save(entries),
   });
 }

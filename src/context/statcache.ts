@@ -18,10 +18,12 @@ export const RACY_MARGIN_MS = 2000;
 
 /**
  * The file is a header line, then one line per file: signature, tab, fingerprint, tab, path (JSON
- * quoted when it holds a newline or starts with a quote). Splitting lines is a fifth of what
+ * quoted when it holds a newline or starts with a quote). The fingerprint field is followed by
+ * `|` and the file's carried extended attributes when it has any (v3: a v2 cache never read them,
+ * so it is not trusted). Splitting lines is a fifth of what
  * JSON.parse took for a 50,000-file context, and parsing it is most of a no-op build's cache work.
  */
-const HEADER = 'wharf-statcache-v2';
+const HEADER = 'wharf-statcache-v3';
 
 interface Record {
   readonly statSig: string;

@@ -1,5 +1,5 @@
 import { Sha256Stream, type Sha256, type Xxh64 } from '../hash/index.js';
-import type { FileEntry } from '../util/index.js';
+import { diffXattrSummaries, type FileEntry } from '../util/index.js';
 import type { ContextEntry, EntryType } from './walk.js';
 
 /**
@@ -11,10 +11,15 @@ export interface TreeRecord extends FileEntry<EntryType> {
   readonly linkTarget: string;
   /** xxh64 of the content for regular files, "" otherwise. */
   readonly fingerprint: string;
+  /**
+   * A regular file's carried extended attributes (user.*, security.capability; see xattrSummary),
+   * absent when it has none — so records and digests of files without any are as they were.
+   */
+  readonly xattrs?: string;
 }
 
 /** The records of a set of entries, sorted by path, duplicates dropped. Every file needs a fingerprint. */
-export function treeRecords(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>): TreeRecord[] {
+export function treeRecords(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>, xattrs?: ReadonlyMap<string, string>): TreeRecord[] {
   // Walk order is usually path order already (it differs around names below '/', like "a.txt"
   // before "a/"): then there is nothing to drop or sort, which saves a map and a sort of 50,000.
   let unique: readonly ContextEntry[] = entries;
@@ -25,12 +30,15 @@ export function treeRecords(entries: readonly ContextEntry[], fingerprints: Read
   }
   return unique.map((e) => {
     let fingerprint = '';
+    let x: string | undefined;
     if (e.type === 'file') {
       const f = fingerprints.get(e.path);
       if (f === undefined) throw new Error(`treeRecords: no fingerprint for ${e.path}`);
       fingerprint = f;
+      x = xattrs?.get(e.path);
     }
-    return { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, linkTarget: e.linkTarget ?? '', fingerprint };
+    const r = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, linkTarget: e.linkTarget ?? '', fingerprint };
+    return x ? { ...r, xattrs: x } : r;
   });
 }
 
@@ -51,7 +59,8 @@ export function digestTreeRecords(records: readonly TreeRecord[]): Sha256 {
   let batch = 'wharf-tree-v1\n';
   for (const r of records) {
     // The same line JSON.stringify makes of the array, without building the array.
-    batch += `[${jsonString(r.path)},"${r.type}",${r.mode},${r.uid},${r.gid},${r.size},${jsonString(r.linkTarget)},"${r.fingerprint}"]\n`;
+    // Attributes as a ninth field only when there are any: other lines (and digests) stay as they were.
+    batch += `[${jsonString(r.path)},"${r.type}",${r.mode},${r.uid},${r.gid},${r.size},${jsonString(r.linkTarget)},"${r.fingerprint}"${r.xattrs ? `,${jsonString(r.xattrs)}` : ''}]\n`;
     if (batch.length >= 64 * 1024) {
       h.update(Buffer.from(batch));
       batch = '';
@@ -62,14 +71,14 @@ export function digestTreeRecords(records: readonly TreeRecord[]): Sha256 {
 }
 
 /** The digest of a set of context entries for cache keys (see TreeRecord). */
-export function treeDigest(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>): Sha256 {
-  return digestTreeRecords(treeRecords(entries, fingerprints));
+export function treeDigest(entries: readonly ContextEntry[], fingerprints: ReadonlyMap<string, Xxh64>, xattrs?: ReadonlyMap<string, string>): Sha256 {
+  return digestTreeRecords(treeRecords(entries, fingerprints, xattrs));
 }
 
 export interface TreeChange {
   readonly path: string;
   readonly change: 'added' | 'removed' | 'content' | 'metadata';
-  /** content/metadata: the fields that differ with both values, e.g. `mode 0644 → 0755`. */
+  /** content/metadata: the fields that differ with both values, e.g. `mode 0644 → 0755`, `xattrs: user.note added`. */
   readonly detail?: string;
 }
 
@@ -96,7 +105,11 @@ export function diffTreeRecords(before: readonly TreeRecord[], after: readonly T
     else if (o.fingerprint !== r.fingerprint || o.linkTarget !== r.linkTarget || o.type !== r.type || o.size !== r.size) {
       const detail = fieldChanges(o, r, ['type', 'size', 'linkTarget']);
       out.push({ path: r.path, change: 'content', ...(detail ? { detail } : {}) });
-    } else if (o.mode !== r.mode || o.uid !== r.uid || o.gid !== r.gid) out.push({ path: r.path, change: 'metadata', detail: fieldChanges(o, r, ['mode', 'uid', 'gid'])! });
+    } else if (o.mode !== r.mode || o.uid !== r.uid || o.gid !== r.gid || (o.xattrs ?? '') !== (r.xattrs ?? '')) {
+      const xattrs = diffXattrSummaries(o.xattrs ?? '', r.xattrs ?? '');
+      const detail = [fieldChanges(o, r, ['mode', 'uid', 'gid']), xattrs.length ? `xattrs: ${xattrs.join(', ')}` : undefined].filter(Boolean).join(', ');
+      out.push({ path: r.path, change: 'metadata', detail });
+    }
   }
   for (const path of old.keys()) out.push({ path, change: 'removed' });
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -11,4 +11,4 @@ export { readTar, type ReadEntry } from './tar-reader.js';
 export { BLOCK, decodeHeader, encodeHeader, endOfArchive, paddingFor } from './tar-header.js';
 export { copyVerifiedLayer } from './copy-verified.js';
 export { layerDiffId, tapped, verifyLayer } from './verify.js';
-export { readTreeXattrs, type Xattrs } from './xattr.js';
+export { readTreeXattrs, restoreXattrs, type Xattrs } from './xattr.js';

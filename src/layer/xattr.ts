@@ -4,7 +4,7 @@
  * Neither dereferences symlinks.
  */
 import { spawn } from 'node:child_process';
-import { nativeAddon, UserError } from '../util/index.js';
+import { nativeAddon, parseGetfattrDump, UserError } from '../util/index.js';
 
 export type Xattrs = Map<string, Buffer>;
 
@@ -30,19 +30,6 @@ function run(cmd: string, args: string[], cwd: string, input?: Buffer): Promise<
       child.stdin.end(input);
     }
   });
-}
-
-/** getfattr writes bytes outside printable ASCII (and backslash) as `\ooo`. */
-function unescapeName(s: string): string {
-  const bytes: number[] = [];
-  const raw = Buffer.from(s, 'latin1');
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString('latin1'))) {
-      bytes.push(parseInt(raw.subarray(i + 1, i + 4).toString('latin1'), 8));
-      i += 3;
-    } else bytes.push(raw[i]!);
-  }
-  return Buffer.from(bytes).toString('utf8');
 }
 
 function escapeName(s: string): string {
@@ -81,20 +68,7 @@ export async function readTreeXattrs(dir: string): Promise<Map<string, Xattrs>> 
     throw new UserError('layer.xattr-read', `reading extended attributes under ${dir} failed: ${res.stderr.trim()}`);
   }
   const result = new Map<string, Xattrs>();
-  let current: Xattrs | undefined;
-  for (const line of res.stdout.toString('latin1').split('\n')) {
-    if (line.startsWith('# file: ')) {
-      const p = unescapeName(line.slice(8));
-      const rel = p === '.' ? '' : p.startsWith('./') ? p.slice(2) : p;
-      current = new Map();
-      result.set(rel, current);
-    } else if (current && line.includes('=')) {
-      const eq = line.indexOf('=');
-      const name = unescapeName(line.slice(0, eq));
-      const value = line.slice(eq + 1);
-      current.set(name, value.startsWith('0x') ? Buffer.from(value.slice(2), 'hex') : Buffer.from(value.replace(/^"|"$/g, ''), 'latin1'));
-    }
-  }
+  for (const [p, attrs] of parseGetfattrDump(res.stdout.toString('latin1'))) result.set(p === '.' ? '' : p.startsWith('./') ? p.slice(2) : p, attrs);
   for (const [k, v] of result) if (v.size === 0) result.delete(k);
   return result;
 }

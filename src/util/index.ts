@@ -28,6 +28,7 @@ export { openRegularFile, readRegularFile, readRegularFileSync, type ReadRegular
 export { detachMount, mountPoints, mountsUnder } from './mounts.js';
 export { DIR_STAT_FIELDS, nativeAddon, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
 export { appendAll } from './arrays.js';
+export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';
 export { compareBytewise } from './bytewise.js';
 export { goQuote, goQuoteList } from './go-quote.js';
 export { formatPlatform, hostPlatform, type Platform } from './platform.js';

@@ -10,6 +10,8 @@ export interface NativeAddon {
   umount(target: string, detach: boolean): void;
   /** Every attribute under `dir`, without following symlinks: rel ('' for dir), name, value, … */
   readTreeXattrs(dir: string): (string | Buffer)[];
+  /** One path's attributes, not following a symlink: name, value, … (absent from an addon built before it). */
+  readFileXattrs?(path: string): (string | Buffer)[];
   /**
    * One directory's entries in bytewise name order: their paths (`prefix` + name), DIR_STAT_FIELDS
    * numbers each (st_mode, uid, gid, size, mtime in whole ms) and a stat signature each; paths and

@@ -4,12 +4,12 @@ import {
   utimesSync, writeSync,
 } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
-import { applyLayer, isTarArchive } from '../../layer/index.js';
+import { applyLayer, isTarArchive, restoreXattrs } from '../../layer/index.js';
 import type { ChmodSpec } from '../../instructions/index.js';
 import { selectContext, type SourceItem, type SourceRoot } from './sources.js';
 import type { ContextEntry } from '../../context/index.js';
 import { resolveInRoot, resolveInRootSync, resolveUser } from '../../runtime/index.js';
-import { openRegularFile, timeSlicer, UserError } from '../../util/index.js';
+import { carriedXattr, openRegularFile, readXattrsOf, timeSlicer, UserError } from '../../util/index.js';
 
 export type { SourceItem, SourceRoot } from './sources.js';
 
@@ -79,6 +79,11 @@ export interface CopyOptions {
   readonly chmod?: ChmodSpec;
   /** ADD: local archives are extracted into the destination. */
   readonly extract: boolean;
+  /**
+   * Source files (absolute paths) whose extended attributes the copy carries over (user.* and
+   * security.capability, as Docker's COPY does): the context files the key found some on.
+   */
+  readonly xattrSources?: ReadonlySet<string>;
   readonly label: string;
 }
 
@@ -96,6 +101,8 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
   if (roots.length + files.length > 1 && !o.destIsDir) {
     throw new UserError('build.dest-not-dir', `${o.label}: with more than one source the destination must be a directory and end with a /`);
   }
+  // Source → destination of files whose attributes are set once everything is written.
+  const carry: [string, string][] = [];
   for (const root of roots) {
     const top = root.items[0]!;
     if (top.type === 'dir') {
@@ -107,7 +114,7 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
         lchownSync(dir, top.uid, top.gid);
         chmodSync(dir, modeOf(o, top.mode, true));
       }
-      await writeItems(dir, root.name, root.items.slice(1), o);
+      await writeItems(dir, root.name, root.items.slice(1), o, carry);
       continue;
     }
     const what = `${o.label}: source ${root.name}`;
@@ -119,8 +126,9 @@ export async function copyAll(rootfs: string, roots: readonly SourceRoot[], file
       await applyLayer(archive.createReadStream(), dir, { form: 'plain', whiteouts: 'skip' });
       continue;
     }
-    writeItem(await targetFor(rootfs, root.name, o), top, root.name, o);
+    writeItem(await targetFor(rootfs, root.name, o), top, root.name, o, carry);
   }
+  await carryXattrs(carry);
   for (const f of files) {
     const host = await targetFor(rootfs, f.name, o);
     await rm(host, { recursive: true, force: true });
@@ -150,13 +158,39 @@ const ownerOf = (o: CopyOptions, it: SourceItem): Owner => (o.keepOwner ? { uid:
  */
 export const YIELD_EVERY_MS = 10;
 
-async function writeItems(dir: string, shown: string, items: readonly SourceItem[], o: CopyOptions): Promise<void> {
+/**
+ * Sets the carried attributes of the sources on their copies: one setfattr process per COPY, and
+ * only for one whose files have any (after chown, which clears security.capability).
+ */
+async function carryXattrs(carry: readonly (readonly [string, string])[]): Promise<void> {
+  if (carry.length === 0) return;
+  const read = await readXattrsOf(carry.map(([abs]) => abs));
+  const set: [string, Map<string, Buffer>][] = [];
+  const sources: string[] = [];
+  for (const [abs, host] of carry) {
+    const kept = new Map([...(read.get(abs) ?? [])].filter(([name]) => carriedXattr(name)));
+    if (kept.size) {
+      set.push([host.slice(1), kept]);
+      sources.push(abs);
+    }
+  }
+  try {
+    await restoreXattrs('/', set);
+  } catch (e) {
+    throw new UserError(
+      'build.xattr-copy', `cannot keep the extended attributes of ${sources.length} copied file(s) (${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''}): ${(e as Error).message}`,
+      'put the wharf store (--root) on a file system with user xattrs (ext4, xfs, btrfs), or remove them from the context files (setfattr -x NAME FILE)',
+    );
+  }
+}
+
+async function writeItems(dir: string, shown: string, items: readonly SourceItem[], o: CopyOptions, carry: [string, string][]): Promise<void> {
   // Items come depth-first, so a parent directory is made before its children.
   const dirs: [string, SourceItem][] = [];
   const slice = timeSlicer(YIELD_EVERY_MS);
   for (const it of items) {
     const host = join(dir, it.rel);
-    writeItem(host, it, shown ? `${shown}/${it.rel}` : it.rel, o);
+    writeItem(host, it, shown ? `${shown}/${it.rel}` : it.rel, o, carry);
     if (it.type === 'dir') dirs.push([host, it]);
     await slice();
   }
@@ -168,7 +202,7 @@ async function writeItems(dir: string, shown: string, items: readonly SourceItem
 }
 
 /** `shown` names the item as the user knows it (the source's name, then the path below it). */
-function writeItem(host: string, it: SourceItem, shown: string, o: CopyOptions): void {
+function writeItem(host: string, it: SourceItem, shown: string, o: CopyOptions, carry: [string, string][]): void {
   if (it.type === 'other') throw specialFile(it.abs, shown, o.label);
   const existing = lstatSync(host, { throwIfNoEntry: false });
   if (it.type === 'dir') {
@@ -187,6 +221,7 @@ function writeItem(host: string, it: SourceItem, shown: string, o: CopyOptions):
     return;
   }
   copyFileContents(it.abs, host, modeOf(o, it.mode, false), ownerOf(o, it));
+  if (o.xattrSources?.has(it.abs)) carry.push([it.abs, host]);
 }
 
 /**

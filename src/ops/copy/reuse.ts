@@ -170,7 +170,8 @@ export function planCopy(
     const ctxPath = it.abs.startsWith(`${contextDir}/`) ? it.abs.slice(contextDir.length + 1) : relative(contextDir, it.abs).split(sep).join('/');
     const rec = recordOf.get(ctxPath);
     const entry = entryOf.get(ctxPath);
-    if (!rec || !entry) return undefined;
+    // A file with attributes is copied in full (the clone does not set them).
+    if (!rec || !entry || rec.xattrs) return undefined;
     const mtimeMs = entry.mtimeMs;
     if (it.type === 'dir') planned.set(p, { abs: it.abs, type: 'dir', dirMode: chmod ? chmod.apply(it.mode, true) : it.mode });
     // A symlink is compared like a file, by its target and the mtime the copy gives it.

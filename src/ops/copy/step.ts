@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { CHMOD_HINT, parseChmod, type CopyInstruction } from '../../instructions/index.js';
 import type { CopyVertex } from '../../plan/index.js';
 import type { CopyKey } from '../../cache/index.js';
@@ -127,6 +128,8 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
         ? planCopy(sel.roots[0]!, absolutePath(state, destRaw), deps.context.dir, inputs.records, sel.entries, chmod) : undefined;
       const lineage = inputs && planned
         ? lineageId(state.draft.config.rootfs.diff_ids, { op: inputs.key.op, exec: inputs.key.exec, platform: formatPlatform(deps.platform) }) : undefined;
+      // Context files the key found carried attributes on: the copy sets them too.
+      const xattrSources = new Set((inputs?.records ?? []).filter((r) => r.xattrs).map((r) => join(deps.context.dir, r.path)));
       let cloneable = false;
       const inspect = (x: ReadonlyMap<string, Xattrs>) => void (cloneable = treeCloneable(x));
       const previous = lineage && deps.incrementalCopy ? readLineage(deps.store.root, lineage) : undefined;
@@ -156,6 +159,7 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
           ...(chmod ? { chmod } : {}),
           extract: cp.kind === 'ADD' && cp.unpack !== false,
           label: v.label,
+          ...(xattrSources.size ? { xattrSources } : {}),
         };
         const sources = cp.sources.map((w) => w.value);
         const urls = urlSources(cp);

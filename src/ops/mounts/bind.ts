@@ -23,7 +23,9 @@ export async function withBind<T>(deps: BuildDeps, label: string, m: Mount, from
   const tmp = await deps.store.tempDir('bind');
   try {
     const roots = contextRoots(deps.context.dir, deps.context.entries, [source], label);
-    await copyRoots(tmp, roots, { dest: '/', destIsDir: true, owner: { uid: 0, gid: 0 }, extract: false, label });
+    // The key fingerprinted these files: the ones with carried xattrs keep them in the copy.
+    const xattrSources = new Set([...deps.context.xattrs.keys()].map((p) => join(deps.context.dir, p)));
+    await copyRoots(tmp, roots, { dest: '/', destIsDir: true, owner: { uid: 0, gid: 0 }, extract: false, label, ...(xattrSources.size ? { xattrSources } : {}) });
     const top = roots[0]!;
     return await add({ spec: { type: 'bind', source: top.items[0]!.type === 'dir' ? tmp : join(tmp, top.name), destination: target, readonly: m.readOnly } });
   } finally {
