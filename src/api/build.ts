@@ -31,6 +31,7 @@ import { buildOps } from '../ops/index.js';
 import type { Compression } from '../layer/index.js';
 import type { RegistryClientOptions } from '../registry/index.js';
 import { runtimeStateDir } from './runtime-state.js';
+import { BAD_CACHE_FILTER } from './build-codes.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
@@ -313,7 +314,6 @@ function defaultPolicy(network: string): RunPolicy {
 }
 
 /** The code of the UserError for a `--no-cache-filter` naming no stage (a usage error to the CLI). */
-export const BAD_CACHE_FILTER = 'build.bad-cache-filter';
 
 const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
 
