@@ -111,7 +111,8 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
           await res.body?.cancel().catch(() => undefined);
           res = undefined;
         }
-        const body = typeof init.body === 'function' ? init.body() : init.body;
+        // Opened here only when node:http did not send it (a one-shot stream cannot be opened twice).
+        const body = res ? undefined : typeof init.body === 'function' ? init.body() : init.body;
         res ??= (await undiciFetch(url, {
           method: init.method,
           headers: init.headers,
