@@ -4,6 +4,6 @@
  *   const r = createRenderer('plain' | 'json' | 'quiet' | 'tty', stream)
  *   solver emits BuildEvent → r.sink(event); r.close() when the build ends
  */
-export type { BuildEvent, MissKind, MissReason, PullProgress, StepRef } from './events.js';
-export { humanBytes, progressBar, pullRenderer, type PullRenderer } from './pull.js';
+export type { BuildEvent, MissKind, MissReason, PullProgress, PushProgress, StepRef } from './events.js';
+export { humanBytes, progressBar, pullRenderer, pushRenderer, type PullRenderer } from './pull.js';
 export { createRenderer, type ProgressMode } from './render.js';
