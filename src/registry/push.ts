@@ -116,6 +116,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
     const body = report ? () => reported(open(), d.size, (bytes) => emit({ type: 'layer', digest: d.digest, state: 'uploading', bytes, total: d.size, ...(source ? { source } : {}) })) : open;
     const outcome = await sendBlob(target, d, body, {
       mountFrom: from,
+      sessions: { load: () => wire.uploadSession(d.digest, repo), save: (loc) => wire.recordUploadSession(d.digest, repo, loc) },
       ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
     });
     if (outcome === 'pushed') sent++;
