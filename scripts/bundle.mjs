@@ -37,10 +37,12 @@ if (dynamic) {
   process.exit(1);
 }
 // Built-in modules most commands never use are required on first use: child_process, http(s) and
-// zlib cost ~4 ms of a no-op build's start-up to compile (bench/README.md, "Where the time goes").
+// zlib cost ~4 ms of a no-op build's start-up to compile (bench/README.md, "Where the time goes");
+// tls (and net, which http loads when it connects) ~3–6 ms of every `wharf pull`, whose plain-http
+// requests never use tls.
 // A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
 // answers from the real module. The source map still fits: the replacement is on the same line.
-const LAZY = /\brequire\("(node:(?:child_process|http|https|zlib)|undici)"\)/g;
+const LAZY = /\brequire\("(node:(?:child_process|http|https|zlib|tls|net)|undici)"\)/g;
 const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
 for (const f of result.outputFiles) {
   mkdirSync(dirname(f.path), { recursive: true });

@@ -32,6 +32,7 @@ import type { Compression } from '../layer/index.js';
 import type { RegistryClientOptions } from '../registry/index.js';
 import { runtimeStateDir } from './runtime-state.js';
 import { buildGraph } from './build-graph.js';
+import { BAD_CACHE_FILTER } from './build-codes.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
@@ -326,7 +327,6 @@ function defaultPolicy(network: string): RunPolicy {
 }
 
 /** The code of the UserError for a `--no-cache-filter` naming no stage (a usage error to the CLI). */
-export const BAD_CACHE_FILTER = 'build.bad-cache-filter';
 
 const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
 

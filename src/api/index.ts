@@ -5,12 +5,13 @@
  * the caller's mistakes, DiagnosticError for a Dockerfile with errors).
  */
 import './native.js';
-export { build, BAD_CACHE_FILTER, writeOutput, type BuildOptions, type BuildHooks, type BuildResult, type FileOutputType } from './build.js';
+export type { BuildOptions, BuildHooks, BuildResult, FileOutputType } from './build.js';
+export { build, BAD_CACHE_FILTER, writeOutput, run } from './lazy.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry } from './images.js';
 export { openApiStore } from './open-store.js';
-export { run, type RunOptions, type RunHooks } from './run.js';
+export type { RunOptions, RunHooks } from './run.js';
 export * as containers from './containers.js';
 export { makePuller, makeRegistryClient, withRegistry, pullProgress, pushNamed, pushOptions, type Puller, type PullerOptions, type PushFlags } from './registry.js';
 export { parseBuildArgs, parsePlatform } from './build-args.js';

@@ -4,7 +4,7 @@ import { parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { pullImage, type PullEvent, type PushResult, type RegistryClientOptions } from '../registry/index.js';
 import { hostPlatform, UserError, type Platform } from '../util/index.js';
-import type { PullProgress } from '../progress/index.js';
+import type { PullProgress, PushProgress } from '../progress/index.js';
 import { parsePlatform } from './build-args.js';
 import { openApiStore } from './open-store.js';
 import { pullProgress, pushNamed, pushOptions, withRegistry, type PushFlags } from './registry.js';
@@ -60,12 +60,15 @@ export interface PushApiOptions extends PushFlags {
   readonly store?: Store;
 }
 
-/** Pushes a stored image; `onEvent` gets the lines `docker push` prints. */
-export async function push(o: PushApiOptions, hooks: Hooks<string> = {}): Promise<PushResult> {
+/**
+ * Pushes a stored image; `onEvent` gets the lines `docker push` prints, except the layers' when
+ * `onProgress` is given: it then gets every layer's progress (waiting, bytes sent, outcome).
+ */
+export async function push(o: PushApiOptions, hooks: Hooks<string> & { readonly onProgress?: (e: PushProgress) => void } = {}): Promise<PushResult> {
   const ref = parseImageName(o.name);
   if (ref.digest) throw new UserError('cli.bad-reference', `push ${o.name}: push a tag, not a digest`, 'e.g. registry:5000/app:1');
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
   const options = pushOptions(o);
   const store = o.store ?? (await openApiStore(o.root));
-  return withRegistry(o.registry, (http) => pushNamed(http, store, tagged, { ...options, ...(hooks.signal ? { signal: hooks.signal } : {}) }, hooks.onEvent));
+  return withRegistry(o.registry, (http) => pushNamed(http, store, tagged, { ...options, ...(hooks.signal ? { signal: hooks.signal } : {}) }, hooks.onEvent, hooks.onProgress));
 }

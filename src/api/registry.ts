@@ -12,7 +12,7 @@ import { createRegistryHttp, pushImage, pullImage, shortId, type PullEvent, type
 import type { Compression } from '../layer/index.js';
 import { parseSize } from './parse-size.js';
 import { isUserError, UserError, type Platform } from '../util/index.js';
-import type { PullProgress } from '../progress/index.js';
+import type { PullProgress, PushProgress } from '../progress/index.js';
 
 /** The registry client (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
 export function makeRegistryClient(options?: RegistryClientOptions): RegistryClient {
@@ -138,19 +138,36 @@ export function pushOptions(flags: PushFlags, flagPrefix = ''): PushOptions {
 /** Plain lines as `docker push` prints them, one per layer once it is settled. */
 function pushLines(log: (line: string) => void): (e: PushEvent) => void {
   return (e) => {
-    if (e.state === 'compressing') return;
+    if (e.state === 'compressing' || e.state === 'waiting' || e.state === 'uploading') return;
     const what = e.state === 'pushed' ? 'Pushed' : e.state === 'exists' ? 'Layer already exists' : `Mounted from ${e.from ?? ''}`;
     log(`${shortId(e.digest)}: ${what}`);
   };
 }
 
+/** Push events as the progress module's view of them, each line named by the stored layer. */
+export function pushProgress(image: string, t0: number): (e: PushEvent) => PushProgress {
+  return (e) => ({
+    type: 'push',
+    image,
+    state: e.state === 'compressing' ? 'preparing' : e.state,
+    digest: ('source' in e && e.source) || e.digest,
+    bytes: e.state === 'uploading' ? e.bytes : 0,
+    total: e.state === 'uploading' || e.state === 'waiting' ? e.total : 0,
+    ...(e.state === 'mounted' && e.from ? { from: e.from } : {}),
+    at: Math.round(performance.now() - t0),
+  });
+}
+
 /**
  * Pushes a stored image under one name: `The push refers to repository [...]`, a line per layer
  * and `TAG: digest: sha256:… size: N`, as docker prints them, to `log` (nothing without one).
+ * With `progress`, the layers' events go there instead of their lines (bars on a tty, json).
  */
-export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, log: ((line: string) => void) | undefined): Promise<PushResult> {
+export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, log: ((line: string) => void) | undefined, progress?: (e: PushProgress) => void): Promise<PushResult> {
   if (log) log(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]`);
-  const r = await pushImage(http, store, tagged, { ...opts, ...(log ? { onEvent: pushLines(log) } : {}) });
+  const toProgress = progress && pushProgress(fullName(tagged), performance.now());
+  const onEvent = progress ? (e: PushEvent) => progress(toProgress!(e)) : log ? pushLines(log) : undefined;
+  const r = await pushImage(http, store, tagged, { ...opts, ...(onEvent ? { onEvent } : {}) });
   if (log) log(`${r.tag}: digest: ${r.digest} size: ${r.size}`);
   return r;
 }

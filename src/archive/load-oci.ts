@@ -59,7 +59,7 @@ export async function planLayout(m: ArchiveMembers, input: string, lease: Lease,
       const sink = (c: Buffer) => w.write(c);
       if (diffId) await copyVerifiedLayer(raw, diffId, what, sink);
       else for await (const c of raw as AsyncIterable<Buffer>) await sink(c);
-      if (raw.hash.size !== d.size || raw.hash.digest() !== d.digest) throw badArchive(input, `${what} does not match its descriptor (digest ${d.digest}, size ${d.size})`);
+      if (raw.size !== d.size || (await raw.digest()) !== d.digest) throw badArchive(input, `${what} does not match its descriptor (digest ${d.digest}, size ${d.size})`);
       if (diffId) verified.set(d.digest, diffId);
     }
 

@@ -2,7 +2,7 @@
  * The CLI's registry wiring: the one place a registry client is made from the environment
  * (makeRegistryHttp), `wharf pull`, and `wharf push` (which `build --push` shares).
  */
-import { pullRenderer } from '../progress/index.js';
+import { pullRenderer, pushRenderer } from '../progress/index.js';
 import type { CliContext } from './context.js';
 import { registryOptions } from './registry-options.js';
 import { plainHttpHostsIn } from './plain-http-hosts.js';
@@ -41,11 +41,27 @@ export async function pullCmd(ctx: CliContext, root: string, name: string, opts:
 }
 
 /** `wharf push NAME[:TAG]`: prints what docker push prints. */
-export async function pushCmd(ctx: CliContext, root: string, name: string, opts: PushFlags & { quiet?: boolean }): Promise<number> {
+export async function pushCmd(ctx: CliContext, root: string, name: string, opts: PushFlags & { quiet?: boolean; progress?: string }): Promise<number> {
   const ref = parseImageName(name);
   if (ref.digest) throw new UserError('cli.bad-reference', `wharf push ${name}: push a tag, not a digest`, 'e.g. wharf push registry:5000/app:1');
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
-  await push({ root, name, registry: storeRegistryOptions(ctx, root), ...opts }, opts.quiet ? {} : { onEvent: (line) => ctx.stdout.write(line + '\n') });
-  if (opts.quiet) ctx.stdout.write(`${fullName(tagged)}\n`);
+  const mode = opts.quiet ? 'quiet' : opts.progress === undefined || opts.progress === 'auto' ? (ctx.stdout.isTTY ? 'tty' : 'plain') : opts.progress;
+  if (!['quiet', 'tty', 'plain', 'json'].includes(mode)) throw new UserError('cli.bad-flag', `--progress ${mode}: use auto, tty, plain or json`);
+  const { progress: _, quiet: __, ...flags } = opts;
+  const line = (l: string) => void ctx.stdout.write(l + '\n');
+  const renderer = mode === 'tty' ? pushRenderer('tty', ctx.stdout as NodeJS.WritableStream & { columns?: number }) : undefined;
+  const hooks =
+    mode === 'quiet' ? {}
+    : mode === 'plain' ? { onEvent: line }
+    : mode === 'json' ? { onProgress: (e: object) => line(JSON.stringify(e)) }
+    : { onEvent: line, onProgress: renderer!.sink };
+  let r;
+  try {
+    r = await push({ root, name, registry: storeRegistryOptions(ctx, root), ...flags }, hooks);
+  } finally {
+    renderer?.close();
+  }
+  if (mode === 'json') line(JSON.stringify({ type: 'pushed', name: fullName(tagged), digest: r.digest, size: r.size, mediaType: r.mediaType }));
+  if (mode === 'quiet') ctx.stdout.write(`${fullName(tagged)}\n`);
   return 0;
 }

@@ -18,7 +18,7 @@ import { cleanArchivePath, resolveDir, unsafe } from './safe-path.js';
 import { readTar, type ReadEntry } from './tar-reader.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
 import type { ApplyOptions } from './types.js';
-import { checkDiffId, HashTap, tapped } from './verify.js';
+import { checkDiffId, PooledHashTap, tapped } from './verify.js';
 import { restoreXattrs, type Xattrs } from './xattr.js';
 
 const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
@@ -221,6 +221,6 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
     raw.destroy();
   }
   // readTar reads to the end of the stream, so the hash covers every byte of the tar.
-  if (tar instanceof HashTap) checkDiffId(opts.what ?? 'layer', opts.diffId!, tar.hash.digest());
+  if (tar instanceof PooledHashTap) checkDiffId(opts.what ?? 'layer', opts.diffId!, await tar.digest());
   await applier.finish();
 }

@@ -42,6 +42,23 @@ export interface PullProgress {
 }
 
 /**
+ * A layer of `wharf push` (or `build --push`): announced `waiting`, then `uploading` bytes of
+ * `total`, then how it reached the registry. `digest` names the line: the stored layer's, also
+ * when a compressed copy of it is what is sent.
+ */
+export interface PushProgress {
+  readonly type: 'push';
+  readonly image: string;
+  readonly state: 'waiting' | 'preparing' | 'uploading' | 'pushed' | 'exists' | 'mounted';
+  readonly digest: string;
+  readonly bytes: number;
+  readonly total: number;
+  /** The repository a mounted layer came from. */
+  readonly from?: string;
+  readonly at: number;
+}
+
+/**
  * Why a step missed the cache: `kind` for scripts (that of the first difference found), `text`
  * for people (every difference, `; `-separated).
  */

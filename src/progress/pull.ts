@@ -1,12 +1,12 @@
-import type { PullProgress } from './events.js';
+import type { PullProgress, PushProgress } from './events.js';
 
 interface Out {
   write(s: string): unknown;
   readonly columns?: number;
 }
 
-export interface PullRenderer {
-  readonly sink: (e: PullProgress) => void;
+export interface PullRenderer<E = PullProgress> {
+  readonly sink: (e: E) => void;
   /** Leaves the last state of every layer on screen (tty) and stops drawing. */
   close(): void;
 }
@@ -48,15 +48,44 @@ export function layerStatus(e: PullProgress, barWidth = 50): string {
   }
 }
 
+/** What `docker push` shows for a layer in this state (without the id). */
+export function pushStatus(e: PushProgress, barWidth = 50): string {
+  switch (e.state) {
+    case 'waiting':
+      return 'Waiting';
+    case 'preparing':
+      return 'Preparing';
+    case 'uploading':
+      return `Pushing ${barWidth >= 10 ? `${progressBar(e.bytes, e.total, barWidth)} ` : ''}${humanBytes(e.bytes)}/${humanBytes(e.total)}`;
+    case 'pushed':
+      return 'Pushed';
+    case 'exists':
+      return 'Layer already exists';
+    case 'mounted':
+      return `Mounted from ${e.from ?? ''}`;
+  }
+}
+
 /**
  * `wharf pull`'s layer lines. On a tty, one line per layer updated in place (as `docker pull`
  * shows them); otherwise one line per layer when it is done, for logs.
  */
 export function pullRenderer(mode: 'tty' | 'plain', out: Out): PullRenderer {
+  return layerLines<PullProgress>(mode, out, (e, bar) => (e.state === 'resolved' ? undefined : layerStatus(e, bar)), (e) => e.state === 'exists' || e.state === 'verified');
+}
+
+/** `wharf push`'s layer lines, as `docker push` shows them: bars in place on a tty, a line per finished layer otherwise. */
+export function pushRenderer(mode: 'tty' | 'plain', out: Out): PullRenderer<PushProgress> {
+  return layerLines<PushProgress>(mode, out, pushStatus, (e) => e.state === 'pushed' || e.state === 'exists' || e.state === 'mounted');
+}
+
+/** One line per layer: redrawn in place on a tty; in plain mode written once the layer is `final`. */
+function layerLines<E extends { readonly digest: string }>(mode: 'tty' | 'plain', out: Out, status: (e: E, barWidth: number) => string | undefined, final: (e: E) => boolean): PullRenderer<E> {
   if (mode === 'plain') {
     return {
       sink: (e) => {
-        if (e.state === 'exists' || e.state === 'verified') out.write(`${layerId(e.digest)}: ${layerStatus(e)}\n`);
+        const s = final(e) ? status(e, 0) : undefined;
+        if (s !== undefined) out.write(`${layerId(e.digest)}: ${s}\n`);
       },
       close: () => {},
     };
@@ -66,15 +95,16 @@ export function pullRenderer(mode: 'tty' | 'plain', out: Out): PullRenderer {
   const width = () => Math.max(20, (out.columns || 80) - 1);
   const draw = () => {
     let s = drawn ? `\x1b[${drawn}A` : '';
-    for (const [id, status] of lines) s += `\x1b[2K${`${id}: ${status}`.slice(0, width())}\n`;
+    for (const [id, text] of lines) s += `\x1b[2K${`${id}: ${text}`.slice(0, width())}\n`;
     out.write(s);
     drawn = lines.size;
   };
   return {
     sink: (e) => {
-      if (e.state === 'resolved') return;
       // The bar shrinks to what the terminal leaves (id, label and sizes take about 45 columns).
-      lines.set(layerId(e.digest), layerStatus(e, Math.min(50, width() - 45)));
+      const s = status(e, Math.min(50, width() - 45));
+      if (s === undefined) return;
+      lines.set(layerId(e.digest), s);
       draw();
     },
     close: () => {

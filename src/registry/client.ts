@@ -94,8 +94,9 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
       const parsed = new URL(url);
       const proxy = proxyFor(options.proxy, parsed);
       try {
-        let res = parsed.protocol === 'http:' && !proxy && init.body === undefined && (init.method === 'GET' || init.method === 'HEAD')
-          ? await plainRequest(url, { method: init.method, headers: init.headers, ...(init.signal ? { signal: init.signal } : {}) }, (plainAgent ??= new HttpAgent({ keepAlive: true })), timeoutMs)
+        const plainBody = parsed.protocol === 'http:' && !proxy ? (typeof init.body === 'function' ? init.body() : init.body) : undefined;
+        let res = parsed.protocol === 'http:' && !proxy
+          ? await plainRequest(url, { method: init.method, headers: init.headers, ...(typeof plainBody === 'string' ? { body: Buffer.from(plainBody) } : plainBody !== undefined ? { body: plainBody } : {}), ...(init.signal ? { signal: init.signal } : {}) }, (plainAgent ??= new HttpAgent({ keepAlive: true })), timeoutMs)
           : undefined;
         if (hinted && res?.status === 400) {
           // An https server asked in plain http answers 400 ("client sent an HTTP request to an
@@ -110,7 +111,8 @@ export function createRegistryHttp(options: RegistryClientOptions): RegistryClie
           await res.body?.cancel().catch(() => undefined);
           res = undefined;
         }
-        const body = typeof init.body === 'function' ? init.body() : init.body;
+        // Opened here only when node:http did not send it (a one-shot stream cannot be opened twice).
+        const body = res ? undefined : typeof init.body === 'function' ? init.body() : init.body;
         res ??= (await undiciFetch(url, {
           method: init.method,
           headers: init.headers,

@@ -45,10 +45,34 @@ const UPLOAD_CONCURRENCY = 6;
 
 export type PushFormat = 'docker' | 'oci';
 
+/**
+ * A layer's progress. `digest` is what the registry gets; `source` the stored layer it was made
+ * from, when compressed for the push (a view keys its line by `source ?? digest`). Every layer is
+ * announced `waiting` first; `uploading` reports bytes sent of `total` (for a layer compressed as
+ * it is sent, the stored layer's bytes read of its size).
+ */
 export type PushEvent =
-  /** `digest` is what the registry gets; `source` the stored layer it was made from, when compressed. */
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'waiting'; readonly total: number }
   | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'compressing'; readonly source: Sha256 }
-  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: BlobOutcome; readonly from?: string };
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: 'uploading'; readonly bytes: number; readonly total: number; readonly source?: Sha256 }
+  | { readonly type: 'layer'; readonly digest: Sha256; readonly state: BlobOutcome; readonly from?: string; readonly source?: Sha256 };
+
+/** Bytes between two `uploading` events of one layer. */
+const PROGRESS_STEP = 1 << 20;
+
+/** `body` as it is, reporting the bytes read so far (each PROGRESS_STEP, and at the end). */
+async function* reported(body: AsyncIterable<Uint8Array>, total: number, report: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  let last = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n - last >= PROGRESS_STEP || n === total) {
+      last = n;
+      report(n);
+    }
+    yield c;
+  }
+}
 
 export interface PushOptions {
   /** How uncompressed layers go over the wire (default gzip). */
@@ -86,16 +110,19 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
   let sent = 0;
   let mounted = 0;
   let compressed = 0;
-  const blob = async (d: Descriptor, report: boolean) => {
+  const blob = async (d: Descriptor, report: boolean, source?: Sha256) => {
     const from = await wire.origins(d.digest, repo.domain);
-    const outcome = await sendBlob(target, d, () => store.openRead(d.digest, d.size) as AsyncIterable<Uint8Array>, {
+    const open = () => store.openRead(d.digest, d.size) as AsyncIterable<Uint8Array>;
+    const body = report ? () => reported(open(), d.size, (bytes) => emit({ type: 'layer', digest: d.digest, state: 'uploading', bytes, total: d.size, ...(source ? { source } : {}) })) : open;
+    const outcome = await sendBlob(target, d, body, {
       mountFrom: from,
+      sessions: { load: () => wire.uploadSession(d.digest, repo), save: (loc) => wire.recordUploadSession(d.digest, repo, loc) },
       ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
     });
     if (outcome === 'pushed') sent++;
     if (outcome === 'mounted') mounted++;
     await wire.recordOrigin(d.digest, repo);
-    if (report) emit({ type: 'layer', digest: d.digest, state: outcome, ...(outcome === 'mounted' ? { from: from.find((p) => p !== repo.path)! } : {}) });
+    if (report) emit({ type: 'layer', digest: d.digest, state: outcome, ...(outcome === 'mounted' ? { from: from.find((p) => p !== repo.path)! } : {}), ...(source ? { source } : {}) });
   };
 
   // Compressed copies are written under a lease until their records make GC keep them.
@@ -104,6 +131,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
   try {
     const limit = limiter(UPLOAD_CONCURRENCY);
     // The config goes alongside the layers: its HEAD, POST and PUT need not wait for the largest.
+    for (const l of img.manifest.layers) emit({ type: 'layer', digest: l.digest, state: 'waiting', total: l.size });
     const config = blob(img.manifest.config, false);
     config.catch(() => undefined); // awaited below
     layers = await Promise.all(
@@ -117,7 +145,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
           const known = await wire.compressed(l.digest, compression);
           if (known) {
             await lease.add(known.digest);
-            await blob(known, true);
+            await blob(known, true, l.digest);
             return known;
           }
           compressed++;
@@ -127,9 +155,9 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
           if (made.sent) {
             sent++;
             await wire.recordOrigin(made.descriptor.digest, repo);
-            emit({ type: 'layer', digest: made.descriptor.digest, state: 'pushed' });
+            emit({ type: 'layer', digest: made.descriptor.digest, state: 'pushed', source: l.digest });
           } else {
-            await blob(made.descriptor, true);
+            await blob(made.descriptor, true, l.digest);
           }
           return made.descriptor;
         }),
@@ -199,7 +227,8 @@ async function compressCopy(store: Store, lease: Lease, wire: WireRecords, l: De
       )
     : Promise.resolve(false);
   try {
-    await pipeline(store.openRead(l.digest, l.size), compressor(kind), async (src: AsyncIterable<Buffer>) => {
+    const read = target ? reported(store.openRead(l.digest, l.size) as AsyncIterable<Uint8Array>, l.size, (bytes) => emit({ type: 'layer', digest: l.digest, state: 'uploading', bytes, total: l.size, source: l.digest })) : store.openRead(l.digest, l.size);
+    await pipeline(read, compressor(kind), async (src: AsyncIterable<Buffer>) => {
       for await (const c of src) {
         await w.write(c);
         if (uploading && out && !out.write(c)) await Promise.race([once(out, 'drain').catch(() => undefined), upload]);

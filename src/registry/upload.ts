@@ -45,6 +45,17 @@ export interface SendBlobOptions {
    * is larger; otherwise (and by default) one monolithic PUT.
    */
   readonly chunkSize?: number;
+  /**
+   * Where chunked uploads are remembered between runs: after each accepted PATCH its Location is
+   * saved, and a rerun asks the registry (GET on it) how many bytes it holds and sends the rest.
+   */
+  readonly sessions?: UploadSessions;
+}
+
+export interface UploadSessions {
+  load(): Promise<string | undefined>;
+  /** undefined: the upload finished (or cannot be resumed); forget it. */
+  save(location: string | undefined): Promise<void>;
 }
 
 /**
@@ -73,14 +84,29 @@ export async function sendBlob(t: UploadTarget, d: Descriptor, open: () => Async
       start = undefined;
     }
   }
-  const location = await sessionLocation(t, start ?? (await send(t, 'POST', 'blobs/uploads/')), d.digest);
-  const last = opts.chunkSize && d.size > opts.chunkSize ? await patchChunks(t, d, location, open, opts.chunkSize) : undefined;
-  const put = await send(t, 'PUT', uploadUrl(last ?? location, { digest: d.digest }), {
+  const chunked = opts.chunkSize !== undefined && d.size > opts.chunkSize;
+  const resumed = chunked && !start && opts.sessions ? await resumeAt(t, opts.sessions, d) : undefined;
+  let last: string | undefined;
+  if (resumed) {
+    last = await patchChunks(t, d, resumed.location, open, opts.chunkSize!, resumed.offset, opts.sessions).catch(async () => {
+      // The registry would not take the rest there (the session expired, an offset it disagrees
+      // with): the whole blob again, in a new session.
+      await opts.sessions!.save(undefined);
+      return undefined;
+    });
+  }
+  let location: string | undefined;
+  if (last === undefined) {
+    location = await sessionLocation(t, start ?? (await send(t, 'POST', 'blobs/uploads/')), d.digest);
+    if (chunked) last = await patchChunks(t, d, location, open, opts.chunkSize!, 0, opts.sessions);
+  }
+  const put = await send(t, 'PUT', uploadUrl(last ?? location!, { digest: d.digest }), {
     headers: { 'Content-Type': 'application/octet-stream' },
-    body: last === undefined ? open : new Uint8Array(0),
+    body: chunked ? new Uint8Array(0) : open,
   });
   if (put.status !== 201) throw await httpError(put, `uploading ${d.digest} to ${t.name}`, t.repo.domain);
   await put.body?.cancel();
+  if (chunked) await opts.sessions?.save(undefined);
   return 'pushed';
 }
 
@@ -116,9 +142,33 @@ export async function streamBlob(t: UploadTarget, what: string, bytes: AsyncIter
   return d;
 }
 
-/** PATCHes the blob in `size`-byte chunks; resolves with the Location to finish the upload at. */
-async function patchChunks(t: UploadTarget, d: Descriptor, location: string, open: () => AsyncIterable<Uint8Array>, size: number): Promise<string> {
-  let at = 0;
+/**
+ * Where a recorded upload of `d` stands: the registry's Range (`0-N`, N+1 bytes held) answered to
+ * a GET on its Location. undefined (and the record forgotten) when there is none to continue.
+ */
+async function resumeAt(t: UploadTarget, sessions: UploadSessions, d: Descriptor): Promise<{ location: string; offset: number } | undefined> {
+  const saved = await sessions.load();
+  if (!saved) return undefined;
+  const res = await send(t, 'GET', saved).catch(() => undefined);
+  await res?.body?.cancel().catch(() => undefined);
+  const m = /^0-(\d+)$/.exec(res?.headers.get('range') ?? '');
+  // "0-0" is also what an empty session says: nothing worth continuing from.
+  const offset = m ? Number(m[1]) + 1 : 0;
+  if (res?.status !== 204 || offset <= 1 || offset >= d.size) {
+    await sessions.save(undefined);
+    return undefined;
+  }
+  return { location: res.headers.get('location') ?? saved, offset };
+}
+
+/**
+ * PATCHes the blob in `size`-byte chunks from byte `from` (the bytes before it are read and
+ * skipped: the registry has them); resolves with the Location to finish the upload at. Each
+ * accepted PATCH's Location is saved in `sessions`.
+ */
+async function patchChunks(t: UploadTarget, d: Descriptor, location: string, open: () => AsyncIterable<Uint8Array>, size: number, from: number, sessions?: UploadSessions): Promise<string> {
+  let at = from;
+  let skip = from;
   let loc = location;
   const patch = async (chunk: Uint8Array) => {
     const res = await send(t, 'PATCH', loc, {
@@ -129,11 +179,18 @@ async function patchChunks(t: UploadTarget, d: Descriptor, location: string, ope
     await res.body?.cancel();
     loc = res.headers.get('location') ?? loc;
     at += chunk.length;
+    await sessions?.save(loc);
   };
   let parts: Buffer[] = [];
   let held = 0;
   for await (const c of open()) {
     let b = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    if (skip) {
+      // Read all the same: the stored blob's digest is checked over every byte.
+      const n = Math.min(skip, b.length);
+      skip -= n;
+      b = b.subarray(n);
+    }
     while (held + b.length >= size) {
       const take = size - held;
       await patch(Buffer.concat([...parts, b.subarray(0, take)]));

@@ -6,6 +6,9 @@
  *   again. The copy is kept by GC while a tagged image uses the uncompressed layer.
  * - `origins/<hex>`: the repositories (per registry domain) a blob was last pulled from or pushed
  *   to, so a push to another repository on that registry can ask for a cross-repository mount.
+ * - `uploads/<hex>.<repo key>`: the Location of a chunked upload of blob `<hex>` to one repository
+ *   after its last accepted PATCH, so a rerun of an interrupted push asks the registry how far it
+ *   got and sends only the rest. Removed when the upload completes.
  *
  * Both are accelerators, like cache records: written to a temp file under `<root>/tmp/` (swept when
  * its writer died) and renamed into place without fsync; a lost, torn or stale record reads as
@@ -14,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSha256, sha256FromHex, sha256Hex, type Sha256 } from '../hash/index.js';
+import { isSha256, sha256FromHex, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
 import { walk, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 import type { Repository } from './types.js';
 
@@ -27,6 +30,10 @@ export interface WireRecords {
   /** Repository paths on `domain` known to hold `digest`, latest first. */
   origins(digest: Sha256, domain: string): Promise<string[]>;
   recordOrigin(digest: Sha256, repo: Repository): Promise<void>;
+  /** The Location of an unfinished chunked upload of `digest` to `repo`, if one was recorded. */
+  uploadSession(digest: Sha256, repo: Repository): Promise<string | undefined>;
+  /** Records (or, with undefined, forgets) where that upload stands. */
+  recordUploadSession(digest: Sha256, repo: Repository, location: string | undefined): Promise<void>;
   /** Keeps compressed copies of layers tagged images use; drops records of blobs GC removed. */
   gcHook(): GcHook;
 }
@@ -38,6 +45,7 @@ export function openWireRecords(root: string, blobs: BlobStore): WireRecords {
   const dir = join(root, 'wire');
   const compressedPath = (source: Sha256, kind: WireCompression) => join(dir, 'compressed', `${sha256Hex(source)}.${kind}`);
   const originPath = (d: Sha256) => join(dir, 'origins', sha256Hex(d));
+  const uploadPath = (d: Sha256, repo: Repository) => join(dir, 'uploads', `${sha256Hex(d)}.${sha256Hex(sha256Of(`${repo.domain}/${repo.path}`)).slice(0, 16)}`);
 
   async function put(path: string, text: string): Promise<void> {
     const tmp = join(root, 'tmp', `${process.pid}.wire.${randomBytes(6).toString('hex')}`);
@@ -89,6 +97,14 @@ export function openWireRecords(root: string, blobs: BlobStore): WireRecords {
       rec[repo.domain] = [repo.path, ...had].slice(0, MAX_ORIGINS);
       await put(originPath(digest), JSON.stringify(rec));
     },
+    async uploadSession(digest, repo) {
+      const rec = (await readJson(uploadPath(digest, repo))) as { location?: unknown } | undefined;
+      return typeof rec?.location === 'string' ? rec.location : undefined;
+    },
+    async recordUploadSession(digest, repo, location) {
+      if (location === undefined) await rm(uploadPath(digest, repo), { force: true }).catch(() => undefined);
+      else await put(uploadPath(digest, repo), JSON.stringify({ location }));
+    },
     gcHook: () => ({
       name: 'wire',
       async roots() {
@@ -101,6 +117,10 @@ export function openWireRecords(root: string, blobs: BlobStore): WireRecords {
       },
       async collect(live) {
         for (const r of await compressedRecords()) if (!live.has(r.copy.digest) || !live.has(r.source)) await rm(r.file, { force: true });
+        for (const name of await readdir(join(dir, 'uploads')).catch(() => [] as string[])) {
+          const hex = name.split('.')[0]!;
+          if (!isSha256(`sha256:${hex}`) || !live.has(sha256FromHex(hex))) await rm(join(dir, 'uploads', name), { force: true });
+        }
         for (const hex of await readdir(join(dir, 'origins')).catch(() => [] as string[])) {
           if (!isSha256(`sha256:${hex}`) || !live.has(sha256FromHex(hex))) await rm(join(dir, 'origins', hex), { force: true });
         }

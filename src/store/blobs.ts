@@ -144,13 +144,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   openRead(digest: Sha256, expectedSize?: number): Readable {
-    const h = new Sha256Stream();
+    // Hashed on the thread pool when the addon can (file reads are fresh buffers, never written
+    // again): a pushed or unpacked blob's check then runs beside its use, not on this thread.
+    const pooled = PooledSha256.create();
+    const h = pooled ?? new Sha256Stream();
     const verify = new Transform({
       transform(chunk: Buffer, _enc, cb) {
-        h.update(chunk);
-        cb(null, chunk);
+        if (!pooled) {
+          (h as Sha256Stream).update(chunk);
+          return cb(null, chunk);
+        }
+        // Passed on at once; the next chunk waits only while a few are still being hashed. The
+        // last bytes go out before the hash is checked, but the stream fails (flush) when it is wrong.
+        this.push(chunk);
+        pooled.update(chunk).then(() => cb(), cb);
       },
-      flush: (cb) => cb(this.checkRead(digest, h.digest(), h.size, expectedSize) ?? null),
+      flush: (cb) => {
+        void Promise.resolve(h.digest()).then((d) => cb(this.checkRead(digest, d, h.size, expectedSize) ?? null), cb);
+      },
     });
     // 1 MiB reads, not 64 KiB: a pushed layer goes through a web stream chunk by chunk (a clone
     // and several promise hops each), and an unpacked one through gunzip and the tar reader.

@@ -1,0 +1,2 @@
+/** The code of the UserError for a bad --no-cache-filter (thrown by build.ts; its own module so the CLI can test for it without loading the build). */
+export const BAD_CACHE_FILTER = 'build.bad-cache-filter';

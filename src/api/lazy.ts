@@ -1,0 +1,15 @@
+/**
+ * The build and run entry points, loaded when first called. Initialising build.js and run.js
+ * initialises the whole engine (planner, Dockerfile lexers, ops, runtime, cache exchange): ~15–35
+ * ms that `wharf pull` / `push` / `login` never use, since the CLI's registry commands, like every
+ * other user, reach the library through this module's index (bench/README.md, "`wharf pull` of an
+ * image already present"). In the bundle an import() stays lazy.
+ */
+import type * as Build from './build.js';
+import type * as Run from './run.js';
+
+export const build: typeof Build.build = async (o, hooks) => (await import('./build.js')).build(o, hooks);
+export const writeOutput: typeof Build.writeOutput = async (path, data, flag) => (await import('./build.js')).writeOutput(path, data, flag);
+export const run: typeof Run.run = async (o, hooks) => (await import('./run.js')).run(o, hooks);
+
+export { BAD_CACHE_FILTER } from './build-codes.js';
