@@ -48,6 +48,13 @@ export interface BuildOptions {
   readonly root: string;
   /** A context directory, or a context tar (plain or compressed; a bare Dockerfile also works) as a stream. */
   readonly context: string | Readable;
+  /**
+   * For a streamed context: what names it across builds (e.g. its tags, target and Dockerfile, as
+   * `wharf serve` gives). A file whose tar header (path, size, mtime, mode, owner) matches the
+   * previous build with the same key is not hashed again, and misses are explained against that
+   * build. Without it a streamed context is hashed whole every time.
+   */
+  readonly contextKey?: string;
   /** The Dockerfile: a path (inside the tar for a streamed context); `Dockerfile` of the context by default; `-` reads `stdin`. */
   readonly dockerfile?: string;
   /** What `dockerfile: '-'` reads, for a directory context. */
@@ -145,6 +152,14 @@ export async function build(o: BuildOptions, hooks: BuildHooks = {}): Promise<Bu
   }
 }
 
+/**
+ * The `contextKey` of a streamed context as `wharf serve` and `wharf build -` name it: the same
+ * tags, target and Dockerfile are taken for the same project (two entry points, one cache).
+ */
+export function streamedContextKey(tags: readonly string[], target: string | undefined, dockerfile: string | undefined): string {
+  return JSON.stringify({ tags: [...tags].sort(), target: target ?? '', dockerfile: dockerfile || 'Dockerfile' });
+}
+
 /** The stdin of a directory context: only `-f -` reads it, and a library call has none. */
 const emptyStream = (): Readable => Readable.from([]);
 
@@ -215,10 +230,13 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     noCacheStages.add(i);
   }
 
+  // A streamed context is unpacked into a new temp dir each time: its key stands in for the dir.
+  const streamKey = !input.persistentStatCache && o.contextKey !== undefined ? o.contextKey : undefined;
   const opened = await openContext({
     contextDir: input.contextDir,
     dockerfile: input.dockerfilePath,
-    ...(input.persistentStatCache ? { storeRoot: root } : {}),
+    ...(input.persistentStatCache || streamKey !== undefined ? { storeRoot: root } : {}),
+    ...(streamKey !== undefined ? { streamKey } : {}),
     hasher: loadXxh64,
   });
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
@@ -252,13 +270,17 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // Misses are explained against the previous build of the same target (a stdin context's
     // temp dir is new each time, so it has none).
     const history = openBuildHistory(root);
-    const identity = { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
-    const baseline = input.persistentStatCache ? history.last(identity) : undefined;
+    const identity =
+      streamKey !== undefined
+        ? { dockerfile: input.dockerfileName, context: `stream:${streamKey}`, target: o.target ?? '' }
+        : { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
+    const keepHistory = input.persistentStatCache || streamKey !== undefined;
+    const baseline = keepHistory ? history.last(identity) : undefined;
     const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
     const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     const withLines = stepsWithLines(result.steps, plan, file);
-    if (input.persistentStatCache) history.save(identity, withLines);
+    if (keepHistory) history.save(identity, withLines);
     let draft = result.target.draft;
     const labels = o.labels ?? {};
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });

@@ -5,7 +5,7 @@
  * the caller's mistakes, DiagnosticError for a Dockerfile with errors).
  */
 import './native.js';
-export { build, BAD_CACHE_FILTER, writeOutput, type BuildOptions, type BuildHooks, type BuildResult, type FileOutputType } from './build.js';
+export { build, streamedContextKey, BAD_CACHE_FILTER, writeOutput, type BuildOptions, type BuildHooks, type BuildResult, type FileOutputType } from './build.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry } from './images.js';

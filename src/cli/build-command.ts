@@ -19,6 +19,7 @@ import { storeRegistryOptions } from './registry.js';
 import {
   BAD_CACHE_FILTER,
   build,
+  streamedContextKey,
   makeRegistryClient,
   openApiStore,
   parseBuildArgs,
@@ -117,6 +118,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         root,
         cwd: ctx.cwd,
         context: context === '-' ? process.stdin : context,
+        ...(context === '-' ? { contextKey: streamedContextKey(flags.tag, flags.target, flags.file) } : {}),
         ...(flags.file !== undefined ? { dockerfile: flags.file } : {}),
         stdin: process.stdin,
         tags: [...tags, ...named],

@@ -245,7 +245,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
     res.setHeader('Server', `wharf/${options.version}`);
-    const r: Request = { req, res, method, path, query: url.searchParams, options, signal: controller.signal, openStore: () => openStore(options.root) };
+    const notes: string[] = [];
+    const r: Request = { req, res, method, path, query: url.searchParams, options, signal: controller.signal, openStore: () => openStore(options.root), note: (t) => notes.push(t) };
     try {
       const route = routes.map(([m, re, h]) => [m, re.exec(path), h] as const).find(([m, match]) => match && m === method);
       if (!route) {
@@ -266,7 +267,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     } finally {
       active.delete(controller);
       const ms = Math.round(performance.now() - t0);
-      options.log(`${method} ${url.pathname}${url.search} ${res.statusCode}${controller.signal.aborted ? ' (client gone)' : ''} ${ms}ms`);
+      options.log(`${method} ${url.pathname}${url.search} ${res.statusCode}${controller.signal.aborted ? ' (client gone)' : ''} ${ms}ms${notes.map((n) => `; ${n}`).join('')}`);
     }
   }
 

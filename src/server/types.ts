@@ -37,6 +37,8 @@ export interface Request {
   readonly options: ServeOptions;
   /** Aborted when the client goes away (or the server is force-stopped). */
   readonly signal: AbortSignal;
+  /** Adds a note to the request's log line (e.g. how much of a build context was hashed). */
+  note(text: string): void;
 }
 
 export type Handler = (r: Request, params: readonly string[]) => Promise<void>;

@@ -100,7 +100,7 @@ test('context -: a tar on stdin (plain, gzip, bzip2, xz, zstd) is the context, -
     assert.equal(r.id, firstId, tool);
   }
   assert.deepEqual(await storeTmp(), [], 'the unpacked context is removed');
-  assert.equal(await statCaches(), cachesBefore, 'no stat cache is kept for a temp context');
+  assert.ok((await statCaches()) <= cachesBefore + 1, 'no stat cache per temp dir: a streamed context keeps one per tags/target/Dockerfile');
 
   const alt = await build(['-f', 'alt/Dockerfile.alt', '-o', `type=local,dest=${join(dir, 'alt-out')}`, '-'], { input: plain });
   assert.equal(alt.status, 0, alt.stderr);
