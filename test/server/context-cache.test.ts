@@ -81,3 +81,12 @@ test('a second identical build through serve hashes no file; a one-file change h
   assert.equal(mode.status, 0, mode.stderr);
   assert.equal((await buildNote(5)).hashed, 1);
 });
+
+test('docker build -f with a Dockerfile outside the context: the CLI\'s tar (no padding after it) is read whole', async () => {
+  const ctx = await suite.env.context('outside-ctx', { 'a.txt': 'from outside\n' });
+  const df = join(suite.dir, 'Outside.Dockerfile');
+  await writeFile(df, 'FROM busybox:test\nCOPY a.txt /a.txt\n');
+  const b = server.docker(['build', '-t', 'outside:1', '-f', df, ctx]);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(suite.env.wharf(['run', 'outside:1', 'cat', '/a.txt']).stdout, 'from outside\n');
+});
