@@ -34,6 +34,7 @@ import { runtimeStateDir } from './runtime-state.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
+import { withStoreRegistry } from './plain-http-hosts.js';
 import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
 import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
@@ -177,10 +178,12 @@ async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   // A failed step is reported at its Dockerfile line (build-failure.ts).
   const failure = failureLocator(new SourceFile(input.dockerfileName, input.text));
   const run: Run = { ...r, emit: failure.watch(r.emit) };
-  const puller = makePuller(o.registry, o.root, store, platform, { always: o.pull === true, emit: run.emit, t0: r.t0, signal: r.signal });
+  // The store's record of plain-http registries comes with it, as for pull and push.
+  const registry = withStoreRegistry(o.registry, o.root);
+  const puller = makePuller(registry, o.root, store, platform, { always: o.pull === true, emit: run.emit, t0: r.t0, signal: r.signal });
   const cacheTo = (o.cacheTo ?? []).map((s) => (typeof s === 'string' ? parseCacheTo(s) : s));
   const cacheFrom = (o.cacheFrom ?? []).map((s) => (typeof s === 'string' ? parseCacheFrom(s) : s));
-  const cacheEnds = openCacheEnds({ cwd: r.cwd, registry: o.registry }, cacheFrom, cacheTo);
+  const cacheEnds = openCacheEnds({ cwd: r.cwd, registry }, cacheFrom, cacheTo);
   try {
     return await buildWith(o, store, input, run, platform, puller, cacheEnds, cacheTo, failure);
   } catch (e) {

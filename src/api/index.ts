@@ -29,3 +29,4 @@ export { UserError, isUserError } from '../util/index.js';
 export { parseImageName } from '../image/index.js';
 export { familiarName, fullName, type Reference, type Store } from '../store/index.js';
 export type { RegistryClient, RegistryClientOptions, PushResult } from '../registry/index.js';
+export { plainHttpHostsIn, withStoreRegistry } from './plain-http-hosts.js';
