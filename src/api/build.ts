@@ -142,6 +142,7 @@ export async function build(o: BuildOptions, hooks: BuildHooks = {}): Promise<Bu
     file: o.dockerfile,
     stdin: typeof o.context === 'string' ? (o.stdin ?? emptyStream()) : o.context,
     signal,
+    ...(streamed && o.contextKey !== undefined ? { streamKey: o.contextKey } : {}),
   }).catch((e: unknown) => {
     if (streamed && !signal.aborted) (o.context as Readable).resume();
     throw e;
@@ -233,8 +234,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     noCacheStages.add(i);
   }
 
-  // A streamed context is unpacked into a new temp dir each time: its key stands in for the dir.
-  const streamKey = !input.persistentStatCache && o.contextKey !== undefined ? o.contextKey : undefined;
+  // A streamed context unpacked into a new temp dir (another build of its key was running): its
+  // key stands in for the dir. Unpacked over its kept dir, the dir's own stat cache serves.
+  const streamKey = !input.persistentStatCache ? input.streamKey : undefined;
   const opened = await openContext({
     contextDir: input.contextDir,
     dockerfile: input.dockerfilePath,
@@ -274,10 +276,10 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // temp dir is new each time, so it has none).
     const history = openBuildHistory(root);
     const identity =
-      streamKey !== undefined
-        ? { dockerfile: input.dockerfileName, context: `stream:${streamKey}`, target: o.target ?? '' }
+      input.streamKey !== undefined
+        ? { dockerfile: '', context: `stream:${input.streamKey}`, target: o.target ?? '' }
         : { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
-    const keepHistory = input.persistentStatCache || streamKey !== undefined;
+    const keepHistory = input.persistentStatCache || input.streamKey !== undefined;
     const baseline = keepHistory ? history.last(identity) : undefined;
     const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
     const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };

@@ -70,7 +70,7 @@ export async function handleBuild(r: Request): Promise<void> {
         context: body,
         // The same tags, target and Dockerfile name the same project across builds: its files whose
         // tar headers are unchanged are not hashed again (docker's clients send a fresh tar each time).
-        contextKey: streamedContextKey(tags, q.get('target') ?? undefined, q.get('dockerfile') ?? undefined),
+        contextKey: streamedContextKey(tags, q.get('target') ?? undefined, stableDockerfileName(q.get('dockerfile'))),
         ...(q.get('dockerfile') ? { dockerfile: q.get('dockerfile')! } : {}),
         tags,
         buildArgs,
@@ -114,6 +114,16 @@ export async function handleBuild(r: Request): Promise<void> {
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 ** 3;
+
+/**
+ * The docker CLI sends a Dockerfile from outside the context inside the tar under a new random name
+ * each build (`.dockerfile.<20 hex>`): as part of the context's cache key it would make every
+ * build a stranger to the last one.
+ */
+function stableDockerfileName(name: string | null): string | undefined {
+  if (!name) return undefined;
+  return /^\.dockerfile\.[0-9a-f]+$/.test(name) ? '.dockerfile (from outside the context)' : name;
+}
 
 /** Build events as the classic builder's lines. */
 function render(e: BuildEvent, say: (line: string) => void): void {

@@ -1,9 +1,10 @@
 // No-op rebuilds through `wharf serve`: the docker CLI streams the whole context as a tar every
-// time; files whose tar headers (path, size, mtime, mode, owner) match the previous build of the
-// same tags/target are not hashed again, and a changed file is hashed and misses its own step.
+// time; it is unpacked over the previous one of the same tags/target, files whose tar headers
+// (path, size, mtime, mode, owner) match are neither written nor hashed again, and a changed file
+// is hashed and misses its own step.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
@@ -52,11 +53,24 @@ test('a second identical build through serve hashes no file; a one-file change h
   assert.equal(n1.files, 4);
   assert.equal(n1.hashed, 3, 'the first build hashes every file COPY uses (the Dockerfile is read, not hashed)');
 
+  // The context is unpacked into a dir the store keeps for these tags, over the previous one.
+  const streams = join(suite.env.root, 'context', 'streams');
+  const kept = (await readdir(streams)).filter((n) => !n.endsWith('.lock'));
+  assert.equal(kept.length, 1);
+  const keptDir = join(streams, kept[0]!);
+  // Inode and ctime: a file written anew gets a new ctime (its inode number may be reused).
+  const inode = async (f: string) => {
+    const st = await stat(join(keptDir, f), { bigint: true });
+    return `${st.ino}:${st.ctimeNs}`;
+  };
+  const before = { a: await inode('a.txt'), b: await inode('b.txt') };
+
   const second = server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(second.status, 0, second.stderr);
   assert.equal((second.stdout.match(/Using cache/g) ?? []).length, 4);
   const n2 = await buildNote(2);
   assert.deepEqual(n2, { files: 4, hashed: 0, fromCache: 3 }, 'nothing is hashed again');
+  assert.deepEqual({ a: await inode('a.txt'), b: await inode('b.txt') }, before, 'unchanged files are not written again');
 
   // Another tag is another project: its first build trusts nothing from cc:1's cache.
   const other = server.docker(['build', '-t', 'other:1', ctx]);
@@ -70,6 +84,9 @@ test('a second identical build through serve hashes no file; a one-file change h
   assert.equal(changed.status, 0, changed.stderr);
   const n4 = await buildNote(4);
   assert.deepEqual(n4, { files: 4, hashed: 1, fromCache: 2 });
+  assert.equal(await inode('a.txt'), before.a);
+  assert.notEqual(await inode('b.txt'), before.b, 'the changed file is written anew');
+  assert.equal(await readFile(join(keptDir, 'b.txt'), 'utf8'), 'BRAVO\n');
   assert.match(changed.stdout, /Step 2\/5 : COPY a\.txt \/a\.txt\n ---> Using cache/);
   assert.match(changed.stdout, /Step 3\/5 : COPY b\.txt \/b\.txt\n(?! ---> Using cache)/, 'the changed file misses its step');
   assert.match(changed.stdout, /Step 5\/5 : RUN cat[^\n]*\n(?! ---> Using cache)/);
@@ -80,6 +97,14 @@ test('a second identical build through serve hashes no file; a one-file change h
   const mode = server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(mode.status, 0, mode.stderr);
   assert.equal((await buildNote(5)).hashed, 1);
+
+  // A file gone from the context is gone from the kept dir (COPY . would otherwise see it).
+  await rm(join(ctx, 'c.txt'));
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox:test\nCOPY . /all/\n');
+  const removed = server.docker(['build', '-t', 'cc:1', ctx]);
+  assert.equal(removed.status, 0, removed.stderr);
+  assert.deepEqual((await readdir(keptDir)).sort(), ['Dockerfile', 'a.txt', 'b.txt']);
+  assert.equal(suite.env.wharf(['run', 'cc:1', 'ls', '/all']).stdout, 'Dockerfile\na.txt\nb.txt\n');
 });
 
 test('docker build -f with a Dockerfile outside the context: the CLI\'s tar (no padding after it) is read whole', async () => {
