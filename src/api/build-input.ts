@@ -1,5 +1,6 @@
 // What `wharf build` reads: the context directory and the Dockerfile, from disk or from stdin.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { StatCache } from '../context/index.js';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyLayer, detectCompression, peekStream, BLOCK, decodeHeader } from '../layer/index.js';
@@ -124,9 +125,30 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
   }
 }
 
+const streamsDir = (root: string) => join(root, 'context', 'streams');
+
+/** Removes the kept dirs of streamed contexts no build is using (with their stat caches); how many. */
+export async function pruneStreamedContexts(root: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(streamsDir(root)).catch(() => [] as string[])) {
+    if (name.endsWith('.lock')) continue;
+    const dir = join(streamsDir(root), name);
+    const lock = await tryAcquireLock(`${dir}.lock`, join(root, 'tmp'));
+    if (!lock) continue; // a build is unpacking into it or reading it
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await StatCache.forget(root, dir);
+      removed++;
+    } finally {
+      await lock.release();
+    }
+  }
+  return removed;
+}
+
 /** The kept context dir of a stream key, locked for this build; undefined while another build holds it. */
 async function reusedDir(store: Store, streamKey: string): Promise<{ dir: string; lock: Lock } | undefined> {
-  const dir = join(store.root, 'context', 'streams', createHash('sha256').update(streamKey).digest('hex').slice(0, 32));
+  const dir = join(streamsDir(store.root), createHash('sha256').update(streamKey).digest('hex').slice(0, 32));
   await mkdir(join(dir, '..'), { recursive: true });
   const lock = await tryAcquireLock(`${dir}.lock`, join(store.root, 'tmp'));
   return lock ? { dir, lock } : undefined;

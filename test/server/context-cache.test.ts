@@ -105,6 +105,14 @@ test('a second identical build through serve hashes no file; a one-file change h
   assert.equal(removed.status, 0, removed.stderr);
   assert.deepEqual((await readdir(keptDir)).sort(), ['Dockerfile', 'a.txt', 'b.txt']);
   assert.equal(suite.env.wharf(['run', 'cc:1', 'ls', '/all']).stdout, 'Dockerfile\na.txt\nb.txt\n');
+
+  // `docker builder prune` (POST /build/prune) removes the kept dirs no build is using.
+  const pruned = server.docker(['builder', 'prune', '-f']);
+  assert.equal(pruned.status, 0, pruned.stderr);
+  assert.deepEqual((await readdir(streams)).filter((n) => !n.endsWith('.lock')), []);
+  const again = server.docker(['build', '-t', 'cc:1', ctx]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /Using cache/, 'the build cache itself is kept');
 });
 
 test('docker build -f with a Dockerfile outside the context: the CLI\'s tar (no padding after it) is read whole', async () => {
