@@ -30,3 +30,4 @@ export { parseImageName } from '../image/index.js';
 export { familiarName, fullName, type Reference, type Store } from '../store/index.js';
 export type { RegistryClient, RegistryClientOptions, PushResult } from '../registry/index.js';
 export { plainHttpHostsIn, withStoreRegistry } from './plain-http-hosts.js';
+export { pruneStreamedContexts } from './build-input.js';
