@@ -27,19 +27,21 @@ export interface PeerResults {
 
 export interface CellSummary extends Cell {
   readonly summary: Summary | null;
-  /** wharf against each peer, keyed by the peer's name; only on wharf's cells. */
+  /** wharf (or wharf-serve) against each peer, keyed by the peer's name; only on those cells. */
   readonly ratios: Record<string, Ratio>;
 }
 
 export const WHARF = 'wharf';
+/** wharf's own columns (the CLI, and the docker CLI through `wharf serve`): each is compared with every peer. */
+export const OURS: readonly string[] = [WHARF, 'wharf-serve'];
 
 export function summarizeCells(r: PeerResults): CellSummary[] {
   const find = (c: Cell, builder: string) => r.cells.find((x) => x.scenario === c.scenario && x.mode === c.mode && x.builder === builder);
   return r.cells.map((c) => {
     const ratios: Record<string, Ratio> = {};
-    if (c.builder === WHARF && c.runs.length) {
+    if (OURS.includes(c.builder) && c.runs.length) {
       for (const peer of r.builders) {
-        const p = peer === WHARF ? undefined : find(c, peer);
+        const p = OURS.includes(peer) ? undefined : find(c, peer);
         if (p?.runs.length) ratios[peer] = ratio(c.runs, p.runs);
       }
     }
@@ -59,21 +61,24 @@ function cellText(c: CellSummary | undefined): string {
 }
 
 /**
- * One row per scenario × mode: each builder's median seconds with min–max, then wharf/peer
- * (ratio of medians) for every peer that has runs.
+ * One row per scenario × mode: each builder's median seconds with min–max, then wharf/peer and
+ * wharf-serve/peer (ratio of medians) for every peer that has runs.
  */
 export function renderMarkdown(r: PeerResults): string {
   const cells = summarizeCells(r);
-  const peers = r.builders.filter((b) => b !== WHARF);
-  const hasWharf = r.builders.includes(WHARF);
-  const head = ['scenario', 'mode', ...r.builders.map((b) => `${b} s`), ...(hasWharf ? peers.map((p) => `wharf/${p}`) : [])];
+  const peers = r.builders.filter((b) => !OURS.includes(b));
+  const ours = r.builders.filter((b) => OURS.includes(b));
+  const pairs = ours.flatMap((o) => peers.map((p) => [o, p] as const));
+  const head = ['scenario', 'mode', ...r.builders.map((b) => `${b} s`), ...pairs.map(([o, p]) => `${o}/${p}`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   const rows: [string, Mode][] = [];
   for (const c of r.cells) if (!rows.some(([s, m]) => s === c.scenario && m === c.mode)) rows.push([c.scenario, c.mode]);
   for (const [scenario, mode] of rows) {
     const at = (b: string) => cells.find((c) => c.scenario === scenario && c.mode === mode && c.builder === b);
-    const w = at(WHARF);
-    const ratioCells = hasWharf ? peers.map((p) => (w?.ratios[p] ? `${w.ratios[p]!.ofMedians.toFixed(2)}×` : '–')) : [];
+    const ratioCells = pairs.map(([o, p]) => {
+      const w = at(o);
+      return w?.ratios[p] ? `${w.ratios[p]!.ofMedians.toFixed(2)}×` : '–';
+    });
     lines.push(`| ${[scenario, mode, ...r.builders.map((b) => cellText(at(b))), ...ratioCells].join(' | ')} |`);
   }
   return lines.join('\n') + '\n';

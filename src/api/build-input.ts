@@ -1,10 +1,12 @@
 // What `wharf build` reads: the context directory and the Dockerfile, from disk or from stdin.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { StatCache } from '../context/index.js';
 import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { applyLayer, detectCompression, peekStream, BLOCK, decodeHeader } from '../layer/index.js';
 import { resolveInRoot } from '../runtime/index.js';
-import type { Store } from '../store/index.js';
+import { tryAcquireLock, type Lock, type Store } from '../store/index.js';
+import { createHash } from 'node:crypto';
 import { readRegularFile, readRegularFileSync, UserError } from '../util/index.js';
 
 /** Far larger than any real Dockerfile; a bigger file is refused rather than read into memory. */
@@ -22,6 +24,8 @@ export interface BuildInput {
    * keyed by it would only pile up files that are never read again.
    */
   readonly persistentStatCache: boolean;
+  /** A streamed context's name across builds (InputRequest.streamKey), when it was given one. */
+  readonly streamKey?: string;
   /** Removes what was made for the build (the unpacked stdin context). */
   dispose(): Promise<void>;
 }
@@ -34,6 +38,13 @@ export interface InputRequest {
   readonly file: string | undefined;
   readonly stdin: Readable;
   readonly signal: AbortSignal;
+  /**
+   * For a context tar: what names it across builds (BuildOptions.contextKey). It is then unpacked
+   * over the previous one of that name, kept in the store (`context/streams/`): files the tar
+   * describes as they are on disk are not written again. A build of the same name already running
+   * gets a temp dir as without a key.
+   */
+  readonly streamKey?: string;
 }
 
 export async function openBuildInput(store: Store, req: InputRequest): Promise<BuildInput> {
@@ -76,20 +87,26 @@ async function dirInput(req: InputRequest): Promise<BuildInput> {
  */
 async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> {
   if (req.file === '-') throw new UserError('build.stdin-twice', 'the context and the Dockerfile cannot both come from stdin', 'give a context directory, or pass the Dockerfile inside the tar');
-  const tmp = await store.tempDir('stdin-context');
-  const dispose = () => rm(tmp, { recursive: true, force: true });
+  const { head, rest } = await peekStream(req.stdin, BLOCK);
+  const reused = isTar(head) && req.streamKey !== undefined ? await reusedDir(store, req.streamKey) : undefined;
+  const tmp = reused ? undefined : await store.tempDir('stdin-context');
+  const dispose = reused ? () => reused.lock.release() : () => rm(tmp!, { recursive: true, force: true });
+  const key = req.streamKey !== undefined ? { streamKey: req.streamKey } : {};
   try {
-    const contextDir = join(tmp, 'context');
-    await mkdir(contextDir);
+    const contextDir = reused ? reused.dir : join(tmp!, 'context');
+    await mkdir(contextDir, { recursive: true });
     const name = req.file ?? 'Dockerfile';
-    const { head, rest } = await peekStream(req.stdin, BLOCK);
     if (!isTar(head)) {
       if (req.file) throw new UserError('build.stdin-not-tar', `-f ${req.file}: stdin is not a tar, so there is no file to pick from it`, 'pipe a tar of the context, or drop -f to build the Dockerfile read from stdin');
       const text = await readAll(rest);
       return { contextDir, dockerfilePath: join(contextDir, 'Dockerfile'), dockerfileName: 'Dockerfile', text, persistentStatCache: false, dispose };
     }
     // Streamed straight into the applier: nothing is spooled to disk first.
-    await applyLayer(rest, contextDir, { form: 'plain', whiteouts: 'literal' });
+    await applyLayer(rest, contextDir, { form: 'plain', whiteouts: 'literal', ...(reused ? { reuse: true } : {}) }).catch(async (e: unknown) => {
+      // Half of one tar over half of another: the next build starts afresh.
+      if (reused) await rm(reused.dir, { recursive: true, force: true });
+      throw e;
+    });
     // Resolved inside the context: a Dockerfile that is a symlink cannot name a host file.
     const path = await resolveInRoot(contextDir, name);
     let text: string;
@@ -100,11 +117,41 @@ async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> 
       if (e instanceof UserError) throw e;
       throw unreadable(`${name} in the context read from stdin`, e);
     }
-    return { contextDir, dockerfilePath: path, dockerfileName: name, text, persistentStatCache: false, dispose };
+    // A reused dir keeps its path, inodes and ctimes: the ordinary stat cache of a directory applies.
+    return { contextDir, dockerfilePath: path, dockerfileName: name, text, persistentStatCache: reused !== undefined, ...key, dispose };
   } catch (e) {
     await dispose();
     throw e;
   }
+}
+
+const streamsDir = (root: string) => join(root, 'context', 'streams');
+
+/** Removes the kept dirs of streamed contexts no build is using (with their stat caches); how many. */
+export async function pruneStreamedContexts(root: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(streamsDir(root)).catch(() => [] as string[])) {
+    if (name.endsWith('.lock')) continue;
+    const dir = join(streamsDir(root), name);
+    const lock = await tryAcquireLock(`${dir}.lock`, join(root, 'tmp'));
+    if (!lock) continue; // a build is unpacking into it or reading it
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await StatCache.forget(root, dir);
+      removed++;
+    } finally {
+      await lock.release();
+    }
+  }
+  return removed;
+}
+
+/** The kept context dir of a stream key, locked for this build; undefined while another build holds it. */
+async function reusedDir(store: Store, streamKey: string): Promise<{ dir: string; lock: Lock } | undefined> {
+  const dir = join(streamsDir(store.root), createHash('sha256').update(streamKey).digest('hex').slice(0, 32));
+  await mkdir(join(dir, '..'), { recursive: true });
+  const lock = await tryAcquireLock(`${dir}.lock`, join(store.root, 'tmp'));
+  return lock ? { dir, lock } : undefined;
 }
 
 /** Compressed, or a valid tar header (or the zero block of an empty tar) in the first block. */
@@ -131,4 +178,12 @@ async function readAll(src: Readable): Promise<string> {
 function unreadable(what: string, e: unknown): UserError {
   const code = (e as NodeJS.ErrnoException).code;
   return new UserError('build.dockerfile-unreadable', `cannot read ${what}: ${code ?? String(e)}`, 'pass the Dockerfile with -f');
+}
+
+/**
+ * The `contextKey` of a streamed context as `wharf serve` and `wharf build -` name it: the same
+ * tags, target and Dockerfile are taken for the same project (two entry points, one cache).
+ */
+export function streamedContextKey(tags: readonly string[], target: string | undefined, dockerfile: string | undefined): string {
+  return JSON.stringify({ tags: [...tags].sort(), target: target ?? '', dockerfile: dockerfile || 'Dockerfile' });
 }

@@ -36,6 +36,7 @@ import { BAD_CACHE_FILTER } from './build-codes.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
+import { withStoreRegistry } from './plain-http-hosts.js';
 import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
 import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
@@ -51,6 +52,13 @@ export interface BuildOptions {
   readonly root: string;
   /** A context directory, or a context tar (plain or compressed; a bare Dockerfile also works) as a stream. */
   readonly context: string | Readable;
+  /**
+   * For a streamed context: what names it across builds (e.g. its tags, target and Dockerfile, as
+   * `wharf serve` gives). A file whose tar header (path, size, mtime, mode, owner) matches the
+   * previous build with the same key is not hashed again, and misses are explained against that
+   * build. Without it a streamed context is hashed whole every time.
+   */
+  readonly contextKey?: string;
   /** The Dockerfile: a path (inside the tar for a streamed context); `Dockerfile` of the context by default; `-` reads `stdin`. */
   readonly dockerfile?: string;
   /** What `dockerfile: '-'` reads, for a directory context. */
@@ -141,6 +149,7 @@ export async function build(o: BuildOptions, hooks: BuildHooks = {}): Promise<Bu
     file: o.dockerfile,
     stdin: typeof o.context === 'string' ? (o.stdin ?? emptyStream()) : o.context,
     signal,
+    ...(streamed && o.contextKey !== undefined ? { streamKey: o.contextKey } : {}),
   }).catch((e: unknown) => {
     if (streamed && !signal.aborted) (o.context as Readable).resume();
     throw e;
@@ -169,10 +178,12 @@ async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   // A failed step is reported at its Dockerfile line (build-failure.ts).
   const failure = failureLocator(new SourceFile(input.dockerfileName, input.text));
   const run: Run = { ...r, emit: failure.watch(r.emit) };
-  const puller = makePuller(o.registry, o.root, store, platform, { always: o.pull === true, emit: run.emit, t0: r.t0, signal: r.signal });
+  // The store's record of plain-http registries comes with it, as for pull and push.
+  const registry = withStoreRegistry(o.registry, o.root);
+  const puller = makePuller(registry, o.root, store, platform, { always: o.pull === true, emit: run.emit, t0: r.t0, signal: r.signal });
   const cacheTo = (o.cacheTo ?? []).map((s) => (typeof s === 'string' ? parseCacheTo(s) : s));
   const cacheFrom = (o.cacheFrom ?? []).map((s) => (typeof s === 'string' ? parseCacheFrom(s) : s));
-  const cacheEnds = openCacheEnds({ cwd: r.cwd, registry: o.registry }, cacheFrom, cacheTo);
+  const cacheEnds = openCacheEnds({ cwd: r.cwd, registry }, cacheFrom, cacheTo);
   try {
     return await buildWith(o, store, input, run, platform, puller, cacheEnds, cacheTo, failure);
   } catch (e) {
@@ -224,10 +235,14 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     noCacheStages.add(i);
   }
 
+  // A streamed context unpacked into a new temp dir (another build of its key was running): its
+  // key stands in for the dir. Unpacked over its kept dir, the dir's own stat cache serves.
+  const streamKey = !input.persistentStatCache ? input.streamKey : undefined;
   const opened = await openContext({
     contextDir: input.contextDir,
     dockerfile: input.dockerfilePath,
-    ...(input.persistentStatCache ? { storeRoot: root } : {}),
+    ...(input.persistentStatCache || streamKey !== undefined ? { storeRoot: root } : {}),
+    ...(streamKey !== undefined ? { streamKey } : {}),
     hasher: loadXxh64,
   });
   if (!opened.ok) throw new UserError(opened.error.code, opened.error.message);
@@ -263,14 +278,18 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // Misses are explained against the previous build of the same target (a stdin context's
     // temp dir is new each time, so it has none).
     const history = openBuildHistory(root);
-    const identity = { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
-    const baseline = input.persistentStatCache ? history.last(identity) : undefined;
+    const identity =
+      input.streamKey !== undefined
+        ? { dockerfile: '', context: `stream:${input.streamKey}`, target: o.target ?? '' }
+        : { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
+    const keepHistory = input.persistentStatCache || input.streamKey !== undefined;
+    const baseline = keepHistory ? history.last(identity) : undefined;
     const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     const withLines = stepsWithLines(result.steps, plan, file);
-    const changedBefore = input.persistentStatCache ? history.changed(identity) : new Map<string, number>();
+    const changedBefore = keepHistory ? history.changed(identity) : new Map<string, number>();
     const explained = o.explain ? buildAdvice(plan, file, result.misses, changedBefore, buildContext.entries) : undefined;
-    if (input.persistentStatCache) history.save(identity, withLines, explained?.changed ?? changedStreaks(result.misses, changedBefore));
+    if (keepHistory) history.save(identity, withLines, explained?.changed ?? changedStreaks(result.misses, changedBefore));
     let draft = result.target.draft;
     const labels = o.labels ?? {};
     if (Object.keys(labels).length) draft = updateContainerConfig(draft, { Labels: { ...(draft.config.config?.Labels ?? {}), ...labels } });

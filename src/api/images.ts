@@ -10,6 +10,7 @@ import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescri
 import { loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openApiStore } from './open-store.js';
+import { pruneStreamedContexts } from './build-input.js';
 
 export interface ImageEntry {
   readonly ref: Reference;
@@ -39,7 +40,8 @@ export interface ImageStore {
   /** Loads a docker or OCI archive (a file, a directory or `{ stream, name }`); returns the names it tagged. */
   load(file: LoadInput, tag?: string): Promise<string[]>;
   /** Removes unreferenced blobs and temp files. */
-  prune(): Promise<{ blobsRemoved: number; bytesReclaimed: number; tempRemoved: number; warnings: readonly string[] }>;
+  /** Unreferenced blobs and snapshots, dead temp files, and the kept dirs of streamed build contexts not in use. */
+  prune(): Promise<{ blobsRemoved: number; bytesReclaimed: number; tempRemoved: number; contextsRemoved: number; warnings: readonly string[] }>;
 }
 
 export async function openStore(root: string): Promise<ImageStore> {
@@ -107,7 +109,8 @@ export function imageStore(root: string, store: Store): ImageStore {
     },
     async prune() {
       const gc = await store.gc();
-      return { blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, warnings: gc.warnings };
+      const contextsRemoved = await pruneStreamedContexts(store.root);
+      return { blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, contextsRemoved, warnings: gc.warnings };
     },
   };
 }

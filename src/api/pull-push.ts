@@ -7,6 +7,7 @@ import { hostPlatform, UserError, type Platform } from '../util/index.js';
 import type { PullProgress, PushProgress } from '../progress/index.js';
 import { parsePlatform } from './build-args.js';
 import { openApiStore } from './open-store.js';
+import { withStoreRegistry } from './plain-http-hosts.js';
 import { pullProgress, pushNamed, pushOptions, withRegistry, type PushFlags } from './registry.js';
 
 export interface PullOptions {
@@ -43,7 +44,7 @@ export async function pull(o: PullOptions, hooks: Hooks<PullProgress> = {}): Pro
   const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
   const toProgress = pullProgress(familiarName(tagged), performance.now());
   const onEvent = hooks.onEvent;
-  const r = await withRegistry(o.registry, (http) => pullImage(http, store, tagged, {
+  const r = await withRegistry(withStoreRegistry(o.registry, o.root), (http) => pullImage(http, store, tagged, {
     platform,
     snapshots: openSnapshots(o.root, store),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -70,5 +71,5 @@ export async function push(o: PushApiOptions, hooks: Hooks<string> & { readonly 
   const tagged: Reference = ref.tag ? ref : { ...ref, tag: 'latest' };
   const options = pushOptions(o);
   const store = o.store ?? (await openApiStore(o.root));
-  return withRegistry(o.registry, (http) => pushNamed(http, store, tagged, { ...options, ...(hooks.signal ? { signal: hooks.signal } : {}) }, hooks.onEvent, hooks.onProgress));
+  return withRegistry(withStoreRegistry(o.registry, o.root), (http) => pushNamed(http, store, tagged, { ...options, ...(hooks.signal ? { signal: hooks.signal } : {}) }, hooks.onEvent, hooks.onProgress));
 }

@@ -16,9 +16,11 @@ import type { PullProgress, PushProgress } from '../progress/index.js';
 
 /** The registry client (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
 export function makeRegistryClient(options?: RegistryClientOptions): RegistryClient {
-  // Without options, credentials are read from ~/.docker (as docker does without DOCKER_CONFIG).
-  return createRegistryHttp(options ?? { configDir: join(homedir(), '.docker') });
+  return createRegistryHttp(options ?? defaultRegistryOptions());
 }
+
+/** Without options, credentials are read from ~/.docker (as docker does without DOCKER_CONFIG). */
+export const defaultRegistryOptions = (): RegistryClientOptions => ({ configDir: join(homedir(), '.docker') });
 
 export async function withRegistry<T>(options: RegistryClientOptions | undefined, use: (http: RegistryClient) => Promise<T>): Promise<T> {
   const http = makeRegistryClient(options);

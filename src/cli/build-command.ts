@@ -20,6 +20,7 @@ import { storeRegistryOptions } from './registry.js';
 import {
   BAD_CACHE_FILTER,
   build,
+  streamedContextKey,
   makeRegistryClient,
   openApiStore,
   parseBuildArgs,
@@ -170,6 +171,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         root,
         cwd: ctx.cwd,
         context: context === '-' ? process.stdin : context,
+        ...(context === '-' ? { contextKey: streamedContextKey(flags.tag, flags.target, flags.file) } : {}),
         ...(flags.file !== undefined ? { dockerfile: flags.file } : {}),
         stdin: process.stdin,
         tags: [...tags, ...named],

@@ -223,6 +223,9 @@ export async function prune(ctx: CliContext, root: string, opts: PruneOptions = 
   warnAll(ctx, gc.warnings);
   let freed = gc.bytesReclaimed;
   ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\n`);
+  const { pruneStreamedContexts } = await import('../api/index.js');
+  const contexts = await pruneStreamedContexts(root);
+  if (contexts) ctx.stdout.write(`Deleted ${contexts} kept streamed build context(s)\n`);
   if (opts.cacheMounts) {
     const { pruneCacheMounts } = await import('../ops/index.js');
     const cm = await pruneCacheMounts(store);

@@ -5,9 +5,8 @@
 import { pullRenderer, pushRenderer } from '../progress/index.js';
 import type { CliContext } from './context.js';
 import { registryOptions } from './registry-options.js';
-import { plainHttpHostsIn } from './plain-http-hosts.js';
 import { UserError } from '../util/index.js';
-import { pull, push, parseImageName, familiarName, fullName, makeRegistryClient, type PushFlags, type Reference, type RegistryClient } from '../api/index.js';
+import { pull, push, parseImageName, familiarName, fullName, makeRegistryClient, withStoreRegistry, type PushFlags, type Reference, type RegistryClient, type RegistryClientOptions } from '../api/index.js';
 
 /** The registry client every command uses (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
 export function makeRegistryHttp(ctx: CliContext, flags: { insecureRegistry?: string[] } = {}): RegistryClient {
@@ -15,8 +14,8 @@ export function makeRegistryHttp(ctx: CliContext, flags: { insecureRegistry?: st
 }
 
 /** The client options of a command with a store: the environment's, plus the store's record of plain-http hosts. */
-export function storeRegistryOptions(ctx: CliContext, root: string): ReturnType<typeof registryOptions> {
-  return { ...registryOptions(ctx), plainHttpHosts: plainHttpHostsIn(root) };
+export function storeRegistryOptions(ctx: CliContext, root: string): RegistryClientOptions {
+  return withStoreRegistry(registryOptions(ctx), root);
 }
 
 export async function pullCmd(ctx: CliContext, root: string, name: string, opts: { platform?: string; quiet?: boolean }): Promise<number> {

@@ -6,7 +6,18 @@ import type { CliContext } from './context.js';
 import { registryOptions } from './registry-options.js';
 import { WHARF_VERSION } from './version.js';
 
-export async function serveCmd(ctx: CliContext, root: string, opts: { host: string; maxBody: string; grace: string }): Promise<number> {
+export interface ServeFlags {
+  host: string;
+  maxBody: string;
+  grace: string;
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+export async function serveCmd(ctx: CliContext, root: string, opts: ServeFlags): Promise<number> {
   const maxBodyBytes = parseSize(opts.maxBody);
   if (!maxBodyBytes) throw new UserError('cli.bad-flag', `--max-body ${opts.maxBody}: not a size`, 'e.g. --max-body 2g');
   const grace = Number(opts.grace);
@@ -15,13 +26,21 @@ export async function serveCmd(ctx: CliContext, root: string, opts: { host: stri
   const server = await serve({
     root,
     host: opts.host,
+    tls: {
+      ...(opts.tls ? { tls: true } : {}),
+      ...(opts.tlsverify ? { verify: true } : {}),
+      ...(opts.tlscacert !== undefined ? { caCert: opts.tlscacert } : {}),
+      ...(opts.tlscert !== undefined ? { cert: opts.tlscert } : {}),
+      ...(opts.tlskey !== undefined ? { key: opts.tlskey } : {}),
+    },
     registry: registryOptions(ctx),
     ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
     log,
     maxBodyBytes,
     version: WHARF_VERSION,
   });
-  log(`wharf ${WHARF_VERSION} serving the Docker Engine API on ${server.address} (store ${root}); DOCKER_HOST=${server.address}`);
+  const tlsNote = opts.tlsverify ? ' over TLS, client certificates required; DOCKER_TLS_VERIFY=1' : opts.tls ? ' over TLS' : '';
+  log(`wharf ${WHARF_VERSION} serving the Docker Engine API on ${server.address}${tlsNote} (store ${root}); DOCKER_HOST=${server.address}`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       process.off('SIGTERM', onTerm);

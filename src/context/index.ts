@@ -29,6 +29,11 @@ export interface OpenContextOptions {
   readonly dockerfile: string;
   /** Store root for the persistent stat cache; without it the cache lives in memory only. */
   readonly storeRoot?: string;
+  /**
+   * For a context unpacked from a tar stream: the name its stat cache is kept under across builds
+   * (see StatCache.openStreamed); without it (or storeRoot) a streamed context's cache is memory only.
+   */
+  readonly streamKey?: string;
   /** The hasher, or a loader called on the first file the stat cache cannot answer. */
   readonly hasher: Xxh64Hasher | (() => Promise<Xxh64Hasher>);
 }
@@ -75,7 +80,11 @@ export async function openContext(opts: OpenContextOptions): Promise<Result<Buil
   const ignore = await loadIgnoreFile(opts.contextDir, opts.dockerfile);
   if (!ignore.ok) return ignore;
   const entries = await walkContext(opts.contextDir, ignore.value.matcher ? { exclude: ignore.value.matcher } : {});
-  const cache = opts.storeRoot ? await StatCache.open(opts.storeRoot, opts.contextDir) : StatCache.inMemory();
+  const cache = !opts.storeRoot
+    ? StatCache.inMemory()
+    : opts.streamKey !== undefined
+      ? await StatCache.openStreamed(opts.storeRoot, opts.streamKey)
+      : await StatCache.open(opts.storeRoot, opts.contextDir);
   const fp = new Fingerprinter(opts.contextDir, opts.hasher, cache);
   const files = entries.filter((e) => e.type === 'file').length;
   return ok({

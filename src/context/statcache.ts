@@ -35,6 +35,19 @@ interface Record {
 /** Past this a cache is not read (it would near Node's string limit) but rebuilt. */
 const MAX_STATCACHE_BYTES = 256 * 1024 * 1024;
 
+/** A file's signature as the stat cache compares it. */
+type Signature = (e: ContextEntry) => string;
+
+const localSignature: Signature = (e) => e.statSig;
+
+/**
+ * For a context streamed as a tar and unpacked afresh each build, inode and ctime are new every
+ * time: what is left to compare is what the tar header said (size, mtime, mode, owner), which the
+ * applier set on the file. Like docker's, this trusts that a file rewritten with the same size
+ * within the same mtime (the tar's whole seconds) did not change.
+ */
+const streamedSignature: Signature = (e) => `t${e.size}:${e.mtimeMs}:${e.mode.toString(8)}:${e.uid}:${e.gid}`;
+
 export class StatCache {
   /** Records marked used or made since opening (with `dirty`, what save has to write). */
   private used = 0;
@@ -44,6 +57,7 @@ export class StatCache {
     /** Where the cache is stored; undefined keeps it in memory only. */
     readonly file: string | undefined,
     private records: Map<string, Record>,
+    private readonly signature: Signature = localSignature,
   ) {}
 
   /** `<root>/context/<sha256 of the absolute context path>.statcache`. */
@@ -68,6 +82,23 @@ export class StatCache {
     return new StatCache(file, parseRecords(text));
   }
 
+  /**
+   * The cache of a context that arrives as a tar stream (`wharf serve`'s POST /build, `build -`),
+   * named by `key` (what stays the same across builds of it, e.g. its tags and target) and compared
+   * by the tar header's fields (see streamedSignature).
+   */
+  static async openStreamed(storeRoot: string, key: string): Promise<StatCache> {
+    const id = createHash('sha256').update(`stream\0${key}`).digest('hex');
+    const file = join(storeRoot, 'context', `stream-${id}.statcache`);
+    let text = '';
+    try {
+      text = readRegularFileSync(file, { maxBytes: MAX_STATCACHE_BYTES }).toString('utf8');
+    } catch {
+      // No cache yet: start empty.
+    }
+    return new StatCache(file, parseRecords(text), streamedSignature);
+  }
+
   /** Deletes a context dir's cache, so the next build reads every file it uses (a cold start). */
   static async forget(storeRoot: string, contextDir: string): Promise<void> {
     await rm(StatCache.fileFor(storeRoot, contextDir), { force: true });
@@ -80,7 +111,7 @@ export class StatCache {
   /** The cached fingerprint when the entry's stat is unchanged; keeps it for the next save. */
   lookup(e: ContextEntry): Xxh64 | undefined {
     const r = this.records.get(e.path);
-    if (!r || r.statSig !== e.statSig) return undefined;
+    if (!r || r.statSig !== this.signature(e)) return undefined;
     if (!r.used) {
       r.used = true;
       this.used++;
@@ -95,7 +126,7 @@ export class StatCache {
   record(e: ContextEntry, fingerprint: Xxh64, lookedAtMs: number): void {
     if (e.mtimeMs >= lookedAtMs - RACY_MARGIN_MS) return;
     if (!this.records.get(e.path)?.used) this.used++;
-    this.records.set(e.path, { statSig: e.statSig, fingerprint, used: true });
+    this.records.set(e.path, { statSig: this.signature(e), fingerprint, used: true });
     this.dirty = true;
   }
 

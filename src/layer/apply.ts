@@ -17,7 +17,7 @@ import { decompressed } from './compress.js';
 import { cleanArchivePath, resolveDir, unsafe } from './safe-path.js';
 import { readTar, type ReadEntry } from './tar-reader.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
-import type { ApplyOptions } from './types.js';
+import type { ApplyOptions, ApplyResult } from './types.js';
 import { checkDiffId, PooledHashTap, tapped } from './verify.js';
 import { restoreXattrs, type Xattrs } from './xattr.js';
 
@@ -34,6 +34,14 @@ function runMknod(path: string, mode: number, kind: 'c' | 'b' | 'p', major = 0, 
   });
 }
 
+/** A file on disk that is what a tar entry describes, going by its metadata (see ApplyOptions.reuse). */
+function sameFile(st: Stats, e: ReadEntry): boolean {
+  return (
+    st.isFile() && st.nlink === 1 && e.xattrs.size === 0 && st.size === e.size && (st.mode & 0o7777) === (e.mode & 0o7777) &&
+    st.uid === e.uid && st.gid === e.gid && Math.abs(st.mtimeMs - e.mtime * 1000) < 1
+  );
+}
+
 const exists = (p: string) => lstat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
 
 class Applier {
@@ -42,6 +50,8 @@ class Applier {
   /** Work deferred to the end so later entries do not disturb it. */
   private readonly dirTimes = new Map<string, number>();
   private readonly xattrs = new Map<string, Xattrs>();
+  /** Files a reused target already had as the archive says (see ApplyOptions.reuse). */
+  kept = 0;
   /** First overlay whiteout made by this apply; later ones are hard links to it (as overlayfs does). */
   private whiteoutInode: string | undefined;
 
@@ -98,6 +108,12 @@ class Applier {
     const abs = join(dir.abs, base);
     const rel = dir.rel.length ? `${dir.rel.join('/')}/${base}` : base;
     const existing = await exists(abs);
+    if (this.opts.reuse && e.type === 'file' && existing && sameFile(existing, e)) {
+      // The reader skips the unread content.
+      this.touch(rel);
+      this.kept++;
+      return;
+    }
     if (existing && !(existing.isDirectory() && e.type === 'dir')) await this.remove(abs, rel, existing);
 
     switch (e.type) {
@@ -191,7 +207,18 @@ class Applier {
     }
   }
 
+  /** Paths the archive does not name, under a reused target: they were the earlier archive's. */
+  private async removeUntouched(dirAbs: string, rel: string): Promise<void> {
+    for (const name of await readdir(dirAbs)) {
+      const childRel = rel ? `${rel}/${name}` : name;
+      const abs = join(dirAbs, name);
+      if (!this.touched.has(childRel)) await this.remove(abs, childRel);
+      else if ((await lstat(abs)).isDirectory()) await this.removeUntouched(abs, childRel);
+    }
+  }
+
   async finish(): Promise<void> {
+    if (this.opts.reuse) await this.removeUntouched(this.root, '');
     await restoreXattrs(this.root, [...this.xattrs]);
     for (const [rel, mtime] of this.dirTimes) await utimes(rel === '' ? this.root : join(this.root, rel), mtime, mtime);
   }
@@ -202,7 +229,7 @@ class Applier {
  * missing). Throws UserError naming the entry for anything unsafe or malformed; on error the
  * target may hold part of the layer, but nothing outside it was touched.
  */
-export async function applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<void> {
+export async function applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult> {
   await mkdir(target, { recursive: true });
   const root = await realpath(target);
   const applier = new Applier(root, opts);
@@ -223,4 +250,5 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
   // readTar reads to the end of the stream, so the hash covers every byte of the tar.
   if (tar instanceof PooledHashTap) checkDiffId(opts.what ?? 'layer', opts.diffId!, await tar.digest());
   await applier.finish();
+  return { kept: applier.kept };
 }

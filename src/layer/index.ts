@@ -2,7 +2,7 @@
  * The layer module: deterministic layer tars from directories (plain trees or overlay upper dirs)
  * and the safe applier. See types.ts for the contract.
  */
-export type { Compression, FileSpan, LayerResult, TarReuse } from './types.js';
+export type { ApplyResult, Compression, FileSpan, LayerResult, TarReuse } from './types.js';
 export { applyLayer } from './apply.js';
 export { writeLayer, writeLayerFromTar, layerTarStream } from './write.js';
 export { compressor, decompressed, detectCompression, peekStream, layerMediaType } from './compress.js';

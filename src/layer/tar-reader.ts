@@ -84,6 +84,13 @@ class ChunkReader {
   async skip(n: number): Promise<void> {
     for await (const _ of this.take(n)) void _;
   }
+
+  /** Skips an entry's padding; false when the input ends exactly where the padding would start. */
+  async skipPadding(n: number): Promise<boolean> {
+    if (n > 0 && this.buf.length === 0 && !(await this.more())) return false;
+    await this.skip(n);
+    return true;
+  }
 }
 
 const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
@@ -161,7 +168,11 @@ export async function* readTar(src: Readable): AsyncGenerator<ReadEntry> {
     };
     // Skip what the consumer did not read, then the padding.
     await r.skip(left);
-    await r.skip(padded(dataSize) - dataSize);
+    // The docker CLI's classic build sends its context without the last entry's padding (nor end
+    // blocks) when it adds a Dockerfile from outside the context; Go's reader, and so dockerd, take
+    // input that ends right after an entry's data as the end of the archive. A partial padding is
+    // still an error.
+    if (!(await r.skipPadding(padded(dataSize) - dataSize))) return;
     pax = new Map();
     longName = undefined;
     longLink = undefined;

@@ -70,6 +70,14 @@ export interface ApplyOptions {
    */
   readonly whiteouts?: 'apply' | 'literal' | 'skip';
   /**
+   * The target holds an earlier extraction of a similar archive (a build context streamed again):
+   * a regular file whose size, mtime, mode and owner equal the entry's (one link, no xattrs) is
+   * kept unwritten, and whatever the archive does not name is removed at the end. Trusts, as
+   * docker's and git's caches do, that a file rewritten with the same size and mtime is unchanged.
+   * Only for `plain` targets that nothing else writes to.
+   */
+  readonly reuse?: boolean;
+  /**
    * The diff_id the layer must have: the uncompressed tar is hashed as it is applied and a
    * mismatch is refused (`layer.diff-id-mismatch`) after the last entry; the caller discards the
    * target then (snapshots unpack into a temp dir that is only renamed into place on success).
@@ -89,5 +97,10 @@ export interface ApplyOptions {
 export interface LayerCodec {
   writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult>;
   /** `stream` is the (possibly compressed) blob; compression is detected from content. */
-  applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<void>;
+  applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult>;
+}
+
+export interface ApplyResult {
+  /** Files a reused target already had (ApplyOptions.reuse): not written. */
+  readonly kept: number;
 }

@@ -5,7 +5,7 @@
  * `{"stream": …}` lines, `{"aux": {"ID": …}}` with the image ID, and `{"errorDetail": …}` on failure.
  */
 import { Transform } from 'node:stream';
-import { build, DiagnosticError, StepFailure, parseBuildNetwork, familiarName, formatDiagnostic, parseImageName, type BuildEvent } from '../api/index.js';
+import { build, streamedContextKey, DiagnosticError, StepFailure, parseBuildNetwork, familiarName, formatDiagnostic, parseImageName, type BuildEvent } from '../api/index.js';
 import { HttpError, jsonStream, streamError } from './respond.js';
 import type { Request } from './types.js';
 
@@ -68,6 +68,9 @@ export async function handleBuild(r: Request): Promise<void> {
       {
         root: r.options.root,
         context: body,
+        // The same tags, target and Dockerfile name the same project across builds: its files whose
+        // tar headers are unchanged are not hashed again (docker's clients send a fresh tar each time).
+        contextKey: streamedContextKey(tags, q.get('target') ?? undefined, stableDockerfileName(q.get('dockerfile'))),
         ...(q.get('dockerfile') ? { dockerfile: q.get('dockerfile')! } : {}),
         tags,
         buildArgs,
@@ -84,6 +87,8 @@ export async function handleBuild(r: Request): Promise<void> {
       },
       { onEvent: (e) => render(e, say), onDiagnostic: (d) => say(formatDiagnostic(d)), signal: r.signal },
     );
+    const c = result.metadata['wharf.context'];
+    r.note(`context ${c.files} files, ${c.filesHashed} hashed (${c.bytesHashed} bytes), ${c.filesFromStatCache} from the stat cache`);
     out.send({ aux: { ID: result.imageId } });
     // With q=1 the ID is the only output: the docker CLI prints the stream it was sent.
     if (quiet) out.send({ stream: `${result.imageId}\n` });
@@ -109,6 +114,16 @@ export async function handleBuild(r: Request): Promise<void> {
 }
 
 export const DEFAULT_MAX_BODY = 4 * 1024 ** 3;
+
+/**
+ * The docker CLI sends a Dockerfile from outside the context inside the tar under a new random name
+ * each build (`.dockerfile.<20 hex>`): as part of the context's cache key it would make every
+ * build a stranger to the last one.
+ */
+function stableDockerfileName(name: string | null): string | undefined {
+  if (!name) return undefined;
+  return /^\.dockerfile\.[0-9a-f]+$/.test(name) ? '.dockerfile (from outside the context)' : name;
+}
 
 /** Build events as the classic builder's lines. */
 function render(e: BuildEvent, say: (line: string) => void): void {

@@ -10,12 +10,14 @@
  * cuts what is left.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { chmod, chown, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { arch, release } from 'node:os';
 import { makeRegistryClient, openStore, UserError } from '../api/index.js';
 import type { Duplex } from 'node:stream';
 import { handleBuild } from './build.js';
+import { loadTls } from './tls.js';
 import { Containers } from './containers.js';
 import { createImage, imageHistory, inspectImage, listImages, loadImages, pruneBuildCache, pruneImages, pushImage, removeImage, saveImages, tagImage } from './images.js';
 import { HttpError, json, messageOf, statusOf, text } from './respond.js';
@@ -156,8 +158,11 @@ export function stripVersion(path: string): string {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** `unix:///path` or `tcp://HOST:PORT` (loopback only); anything else is a UserError naming it. */
-export function parseHost(host: string): { unix: string } | { tcp: { host: string; port: number } } {
+/**
+ * `unix:///path` or `tcp://HOST:PORT`; anything else is a UserError naming it. TCP on an address
+ * other than loopback only with `--tlsverify` (`tlsVerify`): the API runs builds as this user.
+ */
+export function parseHost(host: string, tlsVerify = false): { unix: string } | { tcp: { host: string; port: number } } {
   if (host.startsWith('unix://')) {
     const path = host.slice('unix://'.length);
     if (!path.startsWith('/')) throw new UserError('serve.bad-host', `--host ${host}: give an absolute socket path`, 'e.g. --host unix:///run/wharf.sock');
@@ -165,8 +170,12 @@ export function parseHost(host: string): { unix: string } | { tcp: { host: strin
   }
   const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(host);
   if (!m) throw new UserError('serve.bad-host', `--host ${host}: not unix:///PATH or tcp://HOST:PORT`, 'e.g. --host unix:///run/wharf.sock or --host tcp://127.0.0.1:2375');
-  if (!LOOPBACK.has(m[1]!)) {
-    throw new UserError('serve.non-loopback', `--host ${host}: wharf serves TCP on loopback only (the API runs builds as this user, with no TLS)`, 'use tcp://127.0.0.1:PORT, or a unix socket');
+  if (!LOOPBACK.has(m[1]!) && !tlsVerify) {
+    throw new UserError(
+      'serve.non-loopback',
+      `--host ${host}: refused without --tlsverify: anyone who reaches that address could run builds (code) as this user`,
+      'serve it with client certificates (--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY), or use tcp://127.0.0.1:PORT or a unix socket',
+    );
   }
   return { tcp: { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } };
 }
@@ -180,14 +189,24 @@ async function dockerGid(): Promise<number | undefined> {
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const where = parseHost(options.host);
+  const tls = await loadTls(options.tls, options.host);
+  const where = parseHost(options.host, tls?.requestCert === true);
   const active = new Set<AbortController>();
   const containers = new Containers(options);
   const routes = [...ROUTES, ...containerRoutes(containers)];
-  const server: Server = createServer({ maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, requestTimeout: 0 }, (req, res) => {
-    void handle(req, res);
+  const httpOptions = { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, requestTimeout: 0 };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server: Server = tls ? createTlsServer({ ...httpOptions, ...tls }, onRequest) : createServer(httpOptions, onRequest);
+  // A client refused in the handshake (no certificate, one from another CA, plain HTTP) gets one log line.
+  server.on('tlsClientError', (e: NodeJS.ErrnoException & { reason?: string }, socket: { remoteAddress?: string }) => {
+    options.log(`${socket.remoteAddress ?? '-'} TLS refused: ${e.reason ?? e.message.split('\n')[0]} (${e.code ?? 'tls'})`);
   });
   server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    // The same TLS refusal also arrives here; tlsClientError logged it, and there is no HTTP to answer.
+    if (e.code?.startsWith('ERR_SSL_')) {
+      socket.destroy();
+      return;
+    }
     // Node's own refusals: a head over maxHeaderSize, a malformed request.
     const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     options.log(`- - ${status.slice(0, 3)} (${e.code ?? e.message})`);
@@ -226,7 +245,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
     res.setHeader('Server', `wharf/${options.version}`);
-    const r: Request = { req, res, method, path, query: url.searchParams, options, signal: controller.signal, openStore: () => openStore(options.root) };
+    const notes: string[] = [];
+    const r: Request = { req, res, method, path, query: url.searchParams, options, signal: controller.signal, openStore: () => openStore(options.root), note: (t) => notes.push(t) };
     try {
       const route = routes.map(([m, re, h]) => [m, re.exec(path), h] as const).find(([m, match]) => match && m === method);
       if (!route) {
@@ -247,7 +267,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     } finally {
       active.delete(controller);
       const ms = Math.round(performance.now() - t0);
-      options.log(`${method} ${url.pathname}${url.search} ${res.statusCode}${controller.signal.aborted ? ' (client gone)' : ''} ${ms}ms`);
+      options.log(`${method} ${url.pathname}${url.search} ${res.statusCode}${controller.signal.aborted ? ' (client gone)' : ''} ${ms}ms${notes.map((n) => `; ${n}`).join('')}`);
     }
   }
 

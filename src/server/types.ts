@@ -1,12 +1,15 @@
 // What `wharf serve` is given by its caller (the CLI), and the small pieces every handler uses.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageStore, RegistryClientOptions } from '../api/index.js';
+import type { ServeTlsOptions } from './tls.js';
 
 export interface ServeOptions {
   /** The store root every request builds into and reads from. */
   readonly root: string;
-  /** `unix:///path.sock` or `tcp://127.0.0.1:PORT` (loopback only). */
+  /** `unix:///path.sock` or `tcp://HOST:PORT` (loopback only, unless `tls.verify`). */
   readonly host: string;
+  /** TLS as dockerd's `--tls`/`--tlsverify` flags; off when absent. */
+  readonly tls?: ServeTlsOptions;
   /** Registry client settings (credentials dir, TLS, proxies), from the CLI's environment. */
   readonly registry: RegistryClientOptions;
   /** PATH for the OCI runtime lookup. */
@@ -34,6 +37,8 @@ export interface Request {
   readonly options: ServeOptions;
   /** Aborted when the client goes away (or the server is force-stopped). */
   readonly signal: AbortSignal;
+  /** Adds a note to the request's log line (e.g. how much of a build context was hashed). */
+  note(text: string): void;
 }
 
 export type Handler = (r: Request, params: readonly string[]) => Promise<void>;

@@ -98,4 +98,13 @@ test('markdown table: medians with ranges, ratios wharf/peer, reasons for missin
   assert.equal(lines[2], '| app | noop | 1.50 (1.00–2.00) | n/a (not installed) | 0.60 (0.50–0.70) | 0.40× | – |');
   const w = summarizeCells(results).find((c) => c.builder === 'wharf')!;
   assert.equal(w.ratios['buildkit']!.paired, 700 / 1500); // pairs 0.5, 0.3, 0.47
+
+  // wharf-serve is ours too: compared with each peer, not with wharf.
+  const served = renderMarkdown({
+    ...results,
+    builders: ['buildkit', 'wharf', 'wharf-serve'],
+    cells: [results.cells[0]!, results.cells[2]!, { scenario: 'app', mode: 'noop', builder: 'wharf-serve', runs: [300, 300, 300] }],
+  }).trim().split('\n');
+  assert.equal(served[0], '| scenario | mode | buildkit s | wharf s | wharf-serve s | wharf/buildkit | wharf-serve/buildkit |');
+  assert.equal(served[2], '| app | noop | 1.50 (1.00–2.00) | 0.60 (0.50–0.70) | 0.30 (0.30–0.30) | 0.40× | 0.20× |');
 });

@@ -150,6 +150,21 @@ test('the stat cache trusts a file only once its mtime is older than the margin 
   assert.ok(cache.lookup(entries[0]!));
 });
 
+test('a streamed context\'s stat cache (named by key) compares size, mtime, mode and owner, not inode or ctime', async () => {
+  const [e] = (await walkContext(ctxDir)).filter((x) => x.path === 'a.txt');
+  const cache = await StatCache.openStreamed(storeRoot, 'key-1');
+  await new Fingerprinter(ctxDir, hasher, cache, () => e!.mtimeMs + 3000).fingerprints([e!]);
+  await cache.save([e!]);
+  const reopened = await StatCache.openStreamed(storeRoot, 'key-1');
+  // The same file unpacked afresh: a new inode and ctime, the same header fields.
+  assert.ok(reopened.lookup({ ...e!, statSig: 'another-inode-and-ctime' }), 'served by the header fields');
+  assert.equal(reopened.lookup({ ...e!, mtimeMs: e!.mtimeMs + 1000 }), undefined, 'another mtime');
+  assert.equal(reopened.lookup({ ...e!, size: e!.size + 1 }), undefined, 'another size');
+  assert.equal(reopened.lookup({ ...e!, mode: e!.mode ^ 0o100 }), undefined, 'another mode');
+  assert.equal(reopened.lookup({ ...e!, uid: e!.uid + 1 }), undefined, 'another owner');
+  assert.equal((await StatCache.openStreamed(storeRoot, 'key-2')).lookup(e!), undefined, 'another key knows nothing');
+});
+
 test('<Dockerfile>.dockerignore takes precedence over .dockerignore', async () => {
   assert.deepEqual(ignoreFileCandidates('/c', 'sub/app.Dockerfile'), ['/c/sub/app.Dockerfile.dockerignore', '/c/.dockerignore']);
   await put('Dockerfile.dockerignore', 'src\n');

@@ -130,6 +130,18 @@ test('huge and bogus headers are refused without buffering them', async () => {
   const truncated = makeTar([file('big', 'x'.repeat(5000))]).subarray(0, BLOCK + 1000);
   await assertRefused(truncated, '', /unexpected end/);
   await assertRefused(makeTar([file('.wh..')]), '.wh..', /invalid whiteout/);
+  // Cut inside the last entry's padding: still an error (Go's reader says unexpected EOF too).
+  const cutPadding = makeTar([file('a', 'x'.repeat(100))]).subarray(0, 2 * BLOCK - 10);
+  await assertRefused(cutPadding, '', /unexpected end/);
+});
+
+test('an archive that ends right after the last entry\'s data (no padding, no end blocks) is complete, as for Go and dockerd', async () => {
+  // What the docker CLI sends for a classic build with a Dockerfile from outside the context.
+  const tar = makeTar([file('one', 'first\n'), file('two', 'x'.repeat(47))]).subarray(0, 3 * BLOCK + 47);
+  const dir = join(target, 'unpadded');
+  await applyBuffer(tar, dir);
+  assert.equal(await readFile(join(dir, 'one'), 'utf8'), 'first\n');
+  assert.equal(await readFile(join(dir, 'two'), 'utf8'), 'x'.repeat(47));
 });
 
 test('a source that fails after the end-of-archive marker (a digest mismatch) fails the apply', async () => {

@@ -56,6 +56,6 @@ export function makeTar(entries: readonly SpecEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-export function applyBuffer(tar: Buffer, target: string, form: DirForm = 'plain'): Promise<void> {
-  return applyLayer(Readable.from([tar]), target, { form });
+export async function applyBuffer(tar: Buffer, target: string, form: DirForm = 'plain'): Promise<void> {
+  await applyLayer(Readable.from([tar]), target, { form });
 }

@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistryHttp, type PlainHttpHosts, type RegistryClient } from '../../src/registry/index.js';
-import { plainHttpHostsIn } from '../../src/cli/plain-http-hosts.js';
+import { plainHttpHostsIn } from '../../src/api/index.js';
 import { makeTlsFiles, startRegistry } from '../helpers/registry.js';
 
 let dir: string;

@@ -1,9 +1,11 @@
 // The registry client's record of hosts that speak plain http (PlainHttpHosts), kept in the store's
 // cache dir: one `host:port` a line. A hint only (the client checks it against the rules for plain
-// http and drops what fails), so a missing, unreadable or odd file just means no hint.
+// http and drops what fails), so a missing, unreadable or odd file just means no hint. It belongs to
+// the store, so the library's pull, push and build keep it whoever calls them (CLI, server, a program).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PlainHttpHosts } from '../registry/index.js';
+import type { PlainHttpHosts, RegistryClientOptions } from '../registry/index.js';
+import { defaultRegistryOptions } from './registry.js';
 
 const MAX_BYTES = 64 << 10;
 
@@ -41,4 +43,10 @@ export function plainHttpHostsIn(root: string): PlainHttpHosts {
       if (load().delete(h)) save();
     },
   };
+}
+
+/** The caller's registry options with the store's plain-http record, unless the caller gave its own. */
+export function withStoreRegistry(registry: RegistryClientOptions | undefined, root: string): RegistryClientOptions {
+  if (!registry) return { ...defaultRegistryOptions(), plainHttpHosts: plainHttpHostsIn(root) };
+  return registry.plainHttpHosts ? registry : { ...registry, plainHttpHosts: plainHttpHostsIn(root) };
 }
