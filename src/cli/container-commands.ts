@@ -44,10 +44,15 @@ export interface RunFlags extends ProcessFlags {
   readonly detach?: boolean;
   readonly interactive?: boolean;
   readonly tty?: boolean;
+  readonly runtime?: string;
 }
 
 /** `run`: create, then either watch the process here (foreground) or in a detached watcher (`-d`). */
 export async function run(ctx: CliContext, root: string, image: string, cmd: string[], opts: RunFlags): Promise<number> {
+  if (opts.runtime === 'crun') {
+    throw new UserError('cli.bad-flag', '--runtime crun is for throwaway runs only: kept containers run on runc (its cgroup freezer pauses them for commit)', 'drop --runtime, or use `wharf run --rm` without -i, -t, -d and --name');
+  }
+  if (opts.runtime !== undefined && !['auto', 'runc'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, runc or crun');
   if (opts.detach && opts.rm) throw new UserError('cli.bad-flag', '--rm and -d together are not supported', 'run -d keeps the container; remove it later with `wharf rm -f NAME`');
   const tty = opts.tty === true;
   if (tty && !opts.interactive) throw new UserError('cli.bad-flag', '-t needs -i', 'use -it for an interactive terminal');

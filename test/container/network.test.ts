@@ -55,6 +55,9 @@ test('run (kept, --rm and --network bridge) reaches another host by default, as 
   const bad = suite.env.wharf(['run', '--network', 'overlay', 'busybox:test', 'true']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--network overlay is not supported\nhint: use --network bridge/);
+  const crun = suite.env.wharf(['run', '--runtime', 'crun', '--name', 'c', 'busybox:test', 'true']);
+  assert.equal(crun.status, 1);
+  assert.match(crun.stderr, /--runtime crun is for throwaway runs only: kept containers run on runc/);
   ok(['rm', 'fetch']);
 });
 
