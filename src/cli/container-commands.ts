@@ -241,7 +241,7 @@ const short = (id: string) => id.slice(0, 12);
 type Observed = Awaited<ReturnType<typeof containers.observedStatus>>;
 
 function statusText(rec: ContainerRecord, { status: s, orphaned }: Observed): string {
-  if (s === 'running') return `Up since ${rec.state.startedAt ?? '?'}${orphaned ? ' (its wharf watcher is gone: `wharf stop` or `rm -f` ends it)' : ''}`;
+  if (s === 'running') return `Up since ${rec.state.startedAt ?? '?'}${orphaned ? ' (its wharf watcher is gone: `wharf stop` or `rm` ends it)' : ''}`;
   if (s === 'exited') return `Exited (${rec.state.exitCode ?? '?'}) at ${rec.state.finishedAt ?? '?'}`;
   if (s === 'stopped') return 'Stopped (uncleanly: the wharf that ran it is gone)';
   return 'Created';

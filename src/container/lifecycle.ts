@@ -250,13 +250,14 @@ export async function killContainer(deps: ContainerDeps, nameOrId: string, signa
   return rec;
 }
 
-/** Removes the container, its changes and its runtime state; a running one only with `force`. */
+/** Removes the container, its changes and its runtime state; a running one only with `force` (an orphaned one always). */
 export async function removeContainer(deps: ContainerDeps, nameOrId: string, force: boolean): Promise<ContainerRecord> {
   const rec = findRecord(deps.root, nameOrId);
   const ref = refOf(deps.root, rec);
   const { status, orphaned } = await observedStatus(deps.root, rec);
+  // An orphan (its watcher killed) is what a killed wharf left: `rm` cleans it up, process and all.
   if (status === 'running') {
-    if (!force) throw new UserError('container.running', `container ${rec.name} is running`, `stop it first (\`wharf stop ${rec.name}\`) or use \`wharf rm -f ${rec.name}\``);
+    if (!force && !orphaned) throw new UserError('container.running', `container ${rec.name} is running`, `stop it first (\`wharf stop ${rec.name}\`) or use \`wharf rm -f ${rec.name}\``);
     await resumeContainer(ref);
     await runtimeSignal(ref, 'KILL');
     // An orphan's process (its watcher killed) is gone with the runtime's `delete --force` below.

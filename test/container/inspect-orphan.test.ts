@@ -73,16 +73,18 @@ test('after kill -9 of a foreground run, ps and inspect say running while the pr
   assert.deepEqual(pidsOf(argv), []);
 });
 
-test('rm of an orphaned container refuses as for any running one; rm -f kills its process', async () => {
+test('rm (without -f) of an orphaned container kills its process: it is what a killed wharf left', async () => {
   const argv = ['sleep', '6102'];
   await orphan('orph2', argv);
-  const rm = suite.env.wharf(['rm', 'orph2']);
-  assert.equal(rm.status, 1);
-  assert.match(rm.stderr, /container orph2 is running/);
   assert.equal(pidsOf(argv).length, 1);
-  ok(['rm', '-f', 'orph2']);
+  ok(['rm', 'orph2']);
   assert.deepEqual(pidsOf(argv), []);
   assert.equal(psRow('orph2'), '');
+  // A running container with its watcher alive still needs -f.
+  ok(['run', '-d', '--network', 'none', '--name', 'watched', 'busybox:test', 'sleep', '6104']);
+  assert.match(suite.env.wharf(['rm', 'watched']).stderr, /container watched is running/);
+  ok(['rm', '-f', 'watched']);
+  assert.deepEqual(pidsOf(['sleep', '6104']), []);
   // Once its process is gone by itself, ps says stopped (uncleanly), not running.
   await orphan('orph3', ['sleep', '6103']);
   for (const pid of pidsOf(['sleep', '6103'])) process.kill(pid, 'SIGKILL');
