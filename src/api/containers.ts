@@ -14,7 +14,7 @@ export async function openContainers(root: string): Promise<ContainerDeps> {
 export { containersGcHook };
 export {
   commitContainer, copyFromContainer, copyIntoContainer, createContainer, editContainerConfig, execInContainer, findRecord, killContainer, listRecords,
-  liveStatus, pathsOf, readRecord, removeContainer, runContainerProcess, stopContainer, waitStopped,
+  isRunning, liveStatus, observedStatus, pathsOf, readRecord, removeContainer, runContainerProcess, stopContainer, waitStopped,
   type CommitOptions, type ConfigEdits, type ContainerDeps, type ContainerRecord, type CreateOptions, type ExecRequest, type LiveStatus,
 } from '../container/index.js';
 export type { ContainerStdio, RunHooks as ContainerRunHooks } from '../runtime/index.js';

@@ -22,7 +22,8 @@ export interface RunOptions {
   readonly env?: readonly string[];
   readonly user?: string;
   readonly workdir?: string;
-  readonly network?: 'none' | 'host';
+  /** Default `default`: outbound NAT through slirp4netns, as RUN steps (docker's bridge). */
+  readonly network?: NetworkMode;
   readonly runtime?: 'auto' | 'runc' | 'crun';
   /** Where runc/crun are looked up: a PATH value. */
   readonly searchPath?: string;
@@ -49,7 +50,7 @@ export async function run(o: RunOptions, hooks: RunHooks = {}): Promise<{ exitCo
     const status = await runInContainer(
       { store, snapshots: openSnapshots(o.root, store), executor },
       layersOf(img),
-      { args, env, user: o.user ?? c.User, cwd: o.workdir ?? (c.WorkingDir || '/'), network: (o.network ?? 'none') as NetworkMode },
+      { args, env, user: o.user ?? c.User, cwd: o.workdir ?? (c.WorkingDir || '/'), network: o.network ?? 'default' },
       [],
       { stdout: hooks.onStdout ?? (() => {}), stderr: hooks.onStderr ?? (() => {}) },
       hooks.signal ?? new AbortController().signal,

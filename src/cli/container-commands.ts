@@ -16,12 +16,16 @@ export interface ProcessFlags {
   readonly network: string;
 }
 
+/** docker's `bridge` (its default) is wharf's `default`: a namespace of its own with outbound NAT. */
+export function networkMode(flag: string): 'default' | 'none' | 'host' {
+  if (flag === 'bridge' || flag === 'default') return 'default';
+  if (flag === 'none' || flag === 'host') return flag;
+  throw new UserError('cli.bad-flag', `--network ${flag} is not supported`, 'use --network bridge (outbound NAT, the default), none (loopback only) or host');
+}
+
 function createOptions(ctx: CliContext, image: string, cmd: string[], name: string | undefined, f: ProcessFlags, tty: boolean): containers.CreateOptions {
-  if (f.network !== 'none' && f.network !== 'host') {
-    throw new UserError('cli.bad-flag', `--network ${f.network} is not supported for containers`, 'use --network none (loopback only, the default) or --network host');
-  }
   return {
-    image, cmd, tty, network: f.network,
+    image, cmd, tty, network: networkMode(f.network),
     env: f.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`)),
     ...(name !== undefined ? { name } : {}), ...(f.user !== undefined ? { user: f.user } : {}), ...(f.workdir !== undefined ? { workdir: f.workdir } : {}),
   };
@@ -40,10 +44,15 @@ export interface RunFlags extends ProcessFlags {
   readonly detach?: boolean;
   readonly interactive?: boolean;
   readonly tty?: boolean;
+  readonly runtime?: string;
 }
 
 /** `run`: create, then either watch the process here (foreground) or in a detached watcher (`-d`). */
 export async function run(ctx: CliContext, root: string, image: string, cmd: string[], opts: RunFlags): Promise<number> {
+  if (opts.runtime === 'crun') {
+    throw new UserError('cli.bad-flag', '--runtime crun is for throwaway runs only: kept containers run on runc (its cgroup freezer pauses them for commit)', 'drop --runtime, or use `wharf run --rm` without -i, -t, -d and --name');
+  }
+  if (opts.runtime !== undefined && !['auto', 'runc'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, runc or crun');
   if (opts.detach && opts.rm) throw new UserError('cli.bad-flag', '--rm and -d together are not supported', 'run -d keeps the container; remove it later with `wharf rm -f NAME`');
   const tty = opts.tty === true;
   if (tty && !opts.interactive) throw new UserError('cli.bad-flag', '-t needs -i', 'use -it for an interactive terminal');
@@ -145,7 +154,7 @@ export async function start(ctx: CliContext, root: string, names: string[]): Pro
   await containers.openContainers(root);
   for (const n of names) {
     const rec = containers.findRecord(root, n);
-    if (containers.liveStatus(rec) === 'running') throw new UserError('container.running', `container ${rec.name} is already running`, `\`wharf stop ${rec.name}\` stops it`);
+    if (await containers.isRunning(root, rec)) throw new UserError('container.running', `container ${rec.name} is already running`, `\`wharf stop ${rec.name}\` stops it`);
     if (!rec.process.args.length) throw new UserError('container.no-command', `container ${rec.name} has no command`, 'set one with `wharf container config --cmd` and commit, or create it with a command');
     await startDetached(root, rec);
     ctx.stdout.write(n + '\n');
@@ -229,24 +238,26 @@ export async function logs(ctx: CliContext, root: string, name: string, follow: 
 
 const short = (id: string) => id.slice(0, 12);
 
-function statusText(rec: ContainerRecord): string {
-  const s = containers.liveStatus(rec);
-  if (s === 'running') return `Up since ${rec.state.startedAt ?? '?'}`;
+type Observed = Awaited<ReturnType<typeof containers.observedStatus>>;
+
+function statusText(rec: ContainerRecord, { status: s, orphaned }: Observed): string {
+  if (s === 'running') return `Up since ${rec.state.startedAt ?? '?'}${orphaned ? ' (its wharf watcher is gone: `wharf stop` or `rm` ends it)' : ''}`;
   if (s === 'exited') return `Exited (${rec.state.exitCode ?? '?'}) at ${rec.state.finishedAt ?? '?'}`;
   if (s === 'stopped') return 'Stopped (uncleanly: the wharf that ran it is gone)';
   return 'Created';
 }
 
 export async function ps(ctx: CliContext, root: string, opts: { all?: boolean; quiet?: boolean }): Promise<number> {
-  const all = containers.listRecords(root).filter((r) => opts.all || containers.liveStatus(r) === 'running');
+  const seen = await Promise.all(containers.listRecords(root).map(async (r) => [r, await containers.observedStatus(root, r)] as const));
+  const all = seen.filter(([, o]) => opts.all || o.status === 'running');
   if (opts.quiet) {
-    for (const r of all) ctx.stdout.write(short(r.id) + '\n');
+    for (const [r] of all) ctx.stdout.write(short(r.id) + '\n');
     return 0;
   }
   const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES']];
-  for (const r of all) {
+  for (const [r, o] of all) {
     const command = r.process.args.join(' ');
-    rows.push([short(r.id), r.image, JSON.stringify(command.length > 20 ? command.slice(0, 19) + '…' : command), r.created.replace(/\.\d+Z$/, 'Z'), statusText(r), r.name]);
+    rows.push([short(r.id), r.image, JSON.stringify(command.length > 20 ? command.slice(0, 19) + '…' : command), r.created.replace(/\.\d+Z$/, 'Z'), statusText(r, o), r.name]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) ctx.stdout.write(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('') + '\n');
@@ -254,25 +265,29 @@ export async function ps(ctx: CliContext, root: string, opts: { all?: boolean; q
 }
 
 export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
-  const out = names.map((n) => {
-    const r = containers.findRecord(root, n);
-    const status = containers.liveStatus(r);
-    const p = containers.pathsOf(root, r.id);
-    return {
-      Id: r.id, Name: r.name, Created: r.created, Image: r.imageManifest.digest, ImageName: r.image,
-      Path: r.process.args[0] ?? '', Args: r.process.args.slice(1),
-      State: {
-        Status: status, Running: status === 'running', ExitCode: r.state.exitCode ?? 0,
-        ...(status === 'running' ? { Pid: r.state.monitorPid } : {}), StartedAt: r.state.startedAt ?? '', FinishedAt: r.state.finishedAt ?? '',
-      },
-      Process: r.process,
-      Config: r.imageConfig.config ?? {},
-      GraphDriver: { Name: 'overlay', Data: { UpperDir: p.upper, MergedDir: p.rootfs } },
-      LogPath: p.log,
-    };
-  });
+  const out = [];
+  for (const n of names) out.push(await containerView(root, containers.findRecord(root, n)));
   ctx.stdout.write(JSON.stringify(out, null, 4) + '\n');
   return 0;
+}
+
+/** docker inspect's view of a container (also for the top-level `wharf inspect`). */
+export async function containerView(root: string, r: ContainerRecord): Promise<Record<string, unknown>> {
+  const { status, orphaned } = await containers.observedStatus(root, r);
+  const p = containers.pathsOf(root, r.id);
+  return {
+    Id: r.id, Name: r.name, Created: r.created, Image: r.imageManifest.digest, ImageName: r.image,
+    Path: r.process.args[0] ?? '', Args: r.process.args.slice(1),
+    State: {
+      Status: status, Running: status === 'running', ExitCode: r.state.exitCode ?? 0,
+      ...(status === 'running' && !orphaned ? { Pid: r.state.monitorPid } : {}), ...(orphaned ? { Orphaned: true } : {}),
+      StartedAt: r.state.startedAt ?? '', FinishedAt: r.state.finishedAt ?? '',
+    },
+    Process: r.process,
+    Config: r.imageConfig.config ?? {},
+    GraphDriver: { Name: 'overlay', Data: { UpperDir: p.upper, MergedDir: p.rootfs } },
+    LogPath: p.log,
+  };
 }
 
 /** `copy CONTAINER SRC DEST` (host → container), `copy CONTAINER:PATH DEST`, and docker's `cp SRC CONTAINER:PATH`. */

@@ -6,6 +6,7 @@ import { UserError } from '../util/index.js';
 import { loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { compileTemplate } from './go-template.js';
+import { containerView } from './container-commands.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
 type Out = CliContext['stdout'];
@@ -137,11 +138,29 @@ export function goTime(iso: string | undefined): string {
   return `${t.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
 }
 
-export async function inspect(ctx: CliContext, root: string, names: string[], format?: string): Promise<number> {
+/**
+ * docker inspect: a container or an image by that name (a container first, as docker looks them
+ * up); `type` limits it to one kind.
+ */
+export async function inspect(ctx: CliContext, root: string, names: string[], format?: string, type?: string): Promise<number> {
+  if (type !== undefined && type !== 'image' && type !== 'container') throw new UserError('cli.bad-flag', `--type ${type} is not supported`, 'use --type image or --type container');
   const template = format === undefined ? undefined : compileTemplate(format);
   const store = await openStore(root);
   const views = [];
-  for (const n of names) views.push(await store.inspect(n));
+  for (const n of names) {
+    const rec = type === 'image' ? undefined : findContainer(root, n);
+    if (rec) views.push(await containerView(root, rec));
+    else if (type === 'container') throw new UserError('container.not-found', `no such container: ${n}`, '`wharf ps -a` lists the containers (by name and ID)');
+    else if (type === 'image') views.push(await store.inspect(n));
+    else {
+      views.push(await store.inspect(n).catch((e: unknown) => {
+        if (e instanceof UserError && e.code === 'image.not-found') {
+          throw new UserError('inspect.not-found', `no such image or container: ${n}`, '`wharf images` lists the images and `wharf ps -a` the containers');
+        }
+        throw e;
+      }));
+    }
+  }
   if (template) for (const v of views) ctx.stdout.write(template(JSON.parse(JSON.stringify(v))) + '\n');
   else ctx.stdout.write(JSON.stringify(views, null, 4) + '\n');
   return 0;
@@ -282,4 +301,14 @@ async function checkSnapshots(store: Store, root: string): Promise<SnapshotProbl
     c.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: c.imageConfig.rootfs.diff_ids[i]! }));
   }
   return store.withLock(() => openSnapshots(root, store).fsck(known));
+}
+
+/** A container by name, ID or ID prefix; undefined when there is none (an ambiguous prefix is an error). */
+function findContainer(root: string, name: string): containers.ContainerRecord | undefined {
+  try {
+    return containers.findRecord(root, name);
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'container.not-found') return undefined;
+    throw e;
+  }
 }

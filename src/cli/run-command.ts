@@ -3,6 +3,7 @@ import { UserError } from '../util/index.js';
 import { run as runContainer } from '../api/index.js';
 import type { CliContext } from './context.js';
 import { interruptSignal } from './interrupt.js';
+import { networkMode } from './container-commands.js';
 
 export interface RunOptions {
   readonly env: string[];
@@ -13,9 +14,7 @@ export interface RunOptions {
 }
 
 export async function run(ctx: CliContext, root: string, image: string, cmd: string[], opts: RunOptions): Promise<number> {
-  if (opts.network !== 'none' && opts.network !== 'host') {
-    throw new UserError('cli.bad-flag', `--network ${opts.network} is not supported`, 'use --network none (loopback only, the default) or --network host');
-  }
+  const network = networkMode(opts.network);
   if (!['auto', 'runc', 'crun'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, runc or crun');
   const interrupt = interruptSignal(() => new Error('interrupted'));
   try {
@@ -27,7 +26,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
         env: opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`)),
         ...(opts.user !== undefined ? { user: opts.user } : {}),
         ...(opts.workdir !== undefined ? { workdir: opts.workdir } : {}),
-        network: opts.network,
+        network,
         runtime: opts.runtime as 'auto' | 'runc' | 'crun',
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
       },

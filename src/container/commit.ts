@@ -10,8 +10,8 @@ import { dropPureCopyUps, openSnapshots } from '../snapshot/index.js';
 import type { Descriptor } from '../store/index.js';
 import { UserError } from '../util/index.js';
 import { applyInstructions } from './config-edits.js';
-import { layerRefsOf, refOf, type ContainerDeps } from './lifecycle.js';
-import { findRecord, liveStatus, pathsOf } from './records.js';
+import { isRunning, layerRefsOf, refOf, type ContainerDeps } from './lifecycle.js';
+import { findRecord, pathsOf } from './records.js';
 
 export interface CommitOptions {
   readonly message?: string;
@@ -46,7 +46,8 @@ export async function commitContainer(deps: ContainerDeps, nameOrId: string, o: 
   const work = await deps.store.tempDir('commit');
   try {
     const copy = join(work, 'upper');
-    const running = liveStatus(rec) === 'running' && o.pause !== false;
+    const live = await isRunning(deps.root, rec);
+    const running = live && o.pause !== false;
     const ref = refOf(deps.root, rec);
     if (running) {
       const why = await pauseContainer(ref);
@@ -60,7 +61,7 @@ export async function commitContainer(deps: ContainerDeps, nameOrId: string, o: 
     }
     // While it runs, the mount points the runtime made (/proc, /etc/hosts, … where the image has
     // none) are in the upper dir; they are not the container's work, so not the layer's.
-    if (liveStatus(rec) === 'running') dropStubs(copy, paths.rootfs, bundleStubs(paths.bundle));
+    if (live) dropStubs(copy, paths.rootfs, bundleStubs(paths.bundle));
     const snapshots = openSnapshots(deps.root, lease.blobs);
     const parent = layerRefsOf(rec);
     const lowers = await snapshots.prepare(parent);

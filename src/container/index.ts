@@ -11,7 +11,7 @@
 export type { ContainerProcess, ContainerRecord, ContainerState, LiveStatus } from './types.js';
 export { findRecord, listRecords, liveStatus, orphanDirs, pathsOf, readRecord, writeRecord, type ContainerPaths } from './records.js';
 export {
-  createContainer, execInContainer, killContainer, layerRefsOf, mountRootfs, removeContainer, removeContainerDir, runContainerProcess, stopContainer,
+  createContainer, execInContainer, isRunning, killContainer, observedStatus, layerRefsOf, mountRootfs, removeContainer, removeContainerDir, runContainerProcess, stopContainer,
   unmountRootfs, waitStopped, withRootfs, type ContainerDeps, type CreateOptions, type ExecRequest,
 } from './lifecycle.js';
 export { commitContainer, type CommitOptions, type CommitResult } from './commit.js';

@@ -99,11 +99,17 @@ export function newName(taken: ReadonlySet<string>): string {
 
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** The start time of a process (field 22 of /proc/<pid>/stat), undefined when there is no such process. */
+/**
+ * The start time of a process (field 22 of /proc/<pid>/stat), undefined when there is no such
+ * process or it is a zombie: a killed detached watcher stays one until its reaper (init, which
+ * in a container may never reap) collects it.
+ */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }

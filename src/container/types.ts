@@ -40,7 +40,8 @@ export interface ContainerProcess {
   readonly env: readonly string[];
   readonly user?: string;
   readonly cwd: string;
-  readonly network: Exclude<NetworkMode, 'default'>;
+  /** `default`: slirp4netns outbound NAT as RUN steps have (docker's bridge), opened by the watcher. */
+  readonly network: NetworkMode;
   readonly tty: boolean;
 }
 

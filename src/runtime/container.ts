@@ -9,8 +9,11 @@
  *   await execIn(ref, bundle, args, stdio, opts) → ExitStatus           `runc exec` into it
  *   await runtimeSignal(ref, 'TERM') / pauseContainer / resumeContainer / deleteContainer
  *
- * Only runc here: `runc run` in the foreground with `terminal: true` proxies the pty to its own
- * stdio and passes window size changes through, which is what `run -it` needs.
+ * Only runc here, whatever `--runtime` builds use: `runc run` in the foreground with `terminal: true`
+ * proxies the pty to its own stdio and passes window size changes through, which is what `run -it`
+ * needs; and runc makes the container's cgroups itself (freezer included), so `pause` (a commit of
+ * a running container), `exec`, `kill` and `state` work from any later wharf. crun on a cgroup v1
+ * host runs with `--cgroup-manager=disabled` (launcher.ts): no freezer of its own to pause with.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/index.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, hostsFile, ociConfigJson } from './oci-config.js';
+import { containerResolvConf } from './resolv-conf.js';
 import { recordStubs, removeStubs, type StubRecord } from './stubs.js';
 
 export type { StubRecord } from './stubs.js';
@@ -45,16 +49,18 @@ export interface RunHooks {
 const RUNTIME = 'runc';
 
 /** config.json and the /etc files in `bundle`; the stub list goes to `stubs.json` for removeBundleStubs. */
-export async function writeBundle(bundle: string, spec: ProcessSpec, rootfs: string, opts: { terminal: boolean }): Promise<void> {
-  if (spec.network === 'default') throw new UserError('cli.bad-flag', 'containers support --network none or host', 'use --network none (loopback only) or --network host');
+export async function writeBundle(bundle: string, spec: ProcessSpec, rootfs: string, opts: { terminal: boolean; netnsPath?: string }): Promise<void> {
+  // Network `default` joins a namespace the caller opened (openSlirpNetwork) and keeps open while the container runs.
+  if (spec.network === 'default' && !opts.netnsPath) throw new Error('writeBundle: network default needs the namespace opened by openSlirpNetwork');
   mkdirSync(bundle, { recursive: true, mode: 0o700 });
   const user = await resolveUser(rootfs, spec.user);
   const hostname = spec.hostname ?? 'wharf';
   const etcFiles = { hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf'), hostname: join(bundle, 'hostname') };
   writeFileSync(etcFiles.hosts, hostsFile(hostname, spec.extraHosts));
-  writeFileSync(etcFiles.resolvConf, existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf') : '');
+  const resolv = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+  writeFileSync(etcFiles.resolvConf, spec.network === 'default' ? containerResolvConf(resolv) : resolv);
   writeFileSync(etcFiles.hostname, hostname + '\n');
-  const config = buildOciConfig({ spec, user, rootfs, mounts: [], etcFiles, cgroupsPath: `/${bundleId(bundle)}` });
+  const config = buildOciConfig({ spec, user, rootfs, mounts: [], etcFiles, cgroupsPath: `/${bundleId(bundle)}`, ...(opts.netnsPath ? { netnsPath: opts.netnsPath } : {}) });
   (config['process'] as Record<string, unknown>)['terminal'] = opts.terminal;
   const destinations = (config['mounts'] as { destination: string }[]).map((m) => m.destination).filter((d) => !/^\/(dev|proc|sys)\/./.test(d));
   const stubs = await recordStubs(rootfs, destinations, spec.cwd);

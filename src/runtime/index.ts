@@ -13,6 +13,7 @@ export { resolveUser } from './user.js';
 export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';
 export { removeLeftoverCgroups } from './cgroups.js';
+export { openSlirpNetwork, type NetworkNamespace } from './network.js';
 export {
   bundleStubs, deleteContainer, execIn, pauseContainer, removeBundleStubs, resumeContainer, runBundle, runtimeSignal, runtimeStatus, writeBundle,
   type ContainerRef, type ContainerStdio, type StubRecord, type ExecOptions, type RunHooks,

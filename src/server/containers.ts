@@ -1,15 +1,19 @@
 /**
- * One-shot containers, the part of the container API `docker run [--rm] IMAGE CMD…` uses: create
- * records what to run, attach (a hijacked connection) receives stdout/stderr in docker's
- * multiplexed frames, start runs it through the library's `run`, wait answers with the exit code,
- * logs replays the output, delete forgets it (stopping it first with force). Containers live in
- * this server's memory only: nothing of them is stored, as `wharf run` keeps nothing.
+ * The container endpoints, on the same machinery as `wharf container …` (src/container through
+ * api.containers): create makes a record under the store (so `wharf ps -a` lists it), start runs
+ * its process with this server as its watcher, attach (a hijacked connection) receives
+ * stdout/stderr in docker's multiplexed frames, wait answers with the exit code, and stop, kill,
+ * rm, ps (`/containers/json`) and commit (`/commit`) act on any container of the store, also
+ * those the CLI made. Output of the containers started here is kept in memory for `logs` (per
+ * stream) and appended to the container's log file (for `wharf logs`).
  */
-import { randomBytes } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { run } from '../api/index.js';
+import { containers, isUserError } from '../api/index.js';
 import { HttpError, json } from './respond.js';
 import type { Request, ServeOptions } from './types.js';
+
+type ContainerRecord = containers.ContainerRecord;
 
 /** Where attached output goes: a hijacked socket, or a plain streaming reply. */
 interface Sink {
@@ -17,27 +21,16 @@ interface Sink {
   end(): unknown;
 }
 
-interface Container {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  readonly cmd: string[];
-  readonly env: string[];
-  readonly user: string | undefined;
-  readonly workdir: string | undefined;
-  readonly network: 'none' | 'host';
-  readonly autoRemove: boolean;
-  readonly created: string;
-  state: 'created' | 'running' | 'exited';
-  exitCode: number;
-  error: string;
+/** A container this server watches (started here): its attached clients and output. */
+interface Watched {
+  readonly attached: Set<Sink>;
   /** Frames of output, kept for `logs` (capped). */
   readonly frames: Buffer[];
   logBytes: number;
-  readonly attached: Set<Sink>;
-  readonly stop: AbortController;
+  running: boolean;
+  exitCode: number;
+  error: string;
   readonly exited: Promise<void>;
-  exit(): void;
 }
 
 const MAX_LOG_BYTES = 16 * 1024 * 1024;
@@ -51,15 +44,30 @@ export function frame(kind: 1 | 2, data: Buffer): Buffer {
   return Buffer.concat([head, data]);
 }
 
+const yes = (v: string | null): boolean => v === '1' || v === 'true';
+
 export class Containers {
-  private readonly all = new Map<string, Container>();
+  private deps: Promise<containers.ContainerDeps> | undefined;
+  /** By container ID: those started here (kept after they exit for logs and wait). */
+  private readonly watched = new Map<string, Watched>();
+  /** Attached before their start (as `docker run` and `docker start -a` do), by container ID. */
+  private readonly pending = new Map<string, Set<Sink>>();
+  /** `--rm` containers: removed once their process ends (this server's memory only). */
+  private readonly autoRemove = new Set<string>();
 
   constructor(private readonly options: ServeOptions) {}
 
-  find(idOrName: string): Container {
-    const c = this.all.get(idOrName) ?? [...this.all.values()].find((x) => x.name === idOrName || (idOrName.length >= 4 && x.id.startsWith(idOrName)));
-    if (!c) throw new HttpError(404, `No such container: ${idOrName}`);
-    return c;
+  private open(): Promise<containers.ContainerDeps> {
+    return (this.deps ??= containers.openContainers(this.options.root));
+  }
+
+  find(idOrName: string): ContainerRecord {
+    try {
+      return containers.findRecord(this.options.root, idOrName);
+    } catch (e) {
+      if (isUserError(e)) throw new HttpError(404, `No such container: ${idOrName}`);
+      throw e;
+    }
   }
 
   async create(r: Request): Promise<void> {
@@ -74,150 +82,251 @@ export class Containers {
       return v as string[];
     };
     const mode = body.HostConfig?.NetworkMode;
-    const network = mode === 'host' ? 'host' : mode === undefined || mode === '' || mode === 'default' || mode === 'none' || mode === 'bridge' ? 'none' : undefined;
-    if (!network) throw new HttpError(400, `containers/create: network ${String(mode)}: wharf runs containers with none (loopback only) or host`);
+    // docker's default network is its bridge: here slirp4netns outbound NAT, as RUN steps have.
+    const network = mode === 'host' || mode === 'none' ? mode : mode === undefined || mode === '' || mode === 'default' || mode === 'bridge' ? 'default' : undefined;
+    if (!network) throw new HttpError(400, `containers/create: network ${String(mode)}: wharf runs containers with bridge (outbound NAT), none (loopback only) or host`);
     // The image must exist now, as dockerd answers 404 (the docker CLI then pulls it).
     const store = await r.openStore();
     await store.find(body.Image);
-    const id = randomBytes(32).toString('hex');
-    let exit!: () => void;
-    const exited = new Promise<void>((resolve) => (exit = resolve));
-    const c: Container = {
-      id,
-      name: r.query.get('name') || `wharf_${id.slice(0, 12)}`,
-      image: body.Image,
-      cmd: strings(body.Cmd, 'Cmd'),
-      env: strings(body.Env, 'Env'),
-      user: typeof body.User === 'string' && body.User ? body.User : undefined,
-      workdir: typeof body.WorkingDir === 'string' && body.WorkingDir ? body.WorkingDir : undefined,
-      network,
-      autoRemove: body.HostConfig?.AutoRemove === true,
-      created: new Date().toISOString(),
-      state: 'created',
-      exitCode: 0,
-      error: '',
-      frames: [],
-      logBytes: 0,
-      attached: new Set(),
-      stop: new AbortController(),
-      exited,
-      exit,
-    };
-    this.all.set(id, c);
-    json(r.res, 201, { Id: id, Warnings: [] });
+    const name = r.query.get('name') || undefined;
+    const user = typeof body.User === 'string' && body.User ? body.User : undefined;
+    const workdir = typeof body.WorkingDir === 'string' && body.WorkingDir ? body.WorkingDir : undefined;
+    let rec: ContainerRecord;
+    try {
+      rec = await containers.createContainer(await this.open(), {
+        image: body.Image, cmd: strings(body.Cmd, 'Cmd'), env: strings(body.Env, 'Env'), network,
+        ...(name ? { name } : {}), ...(user ? { user } : {}), ...(workdir ? { workdir } : {}),
+      });
+    } catch (e) {
+      if (isUserError(e) && e.code === 'container.name-in-use') throw new HttpError(409, `Conflict. ${e.message}`);
+      throw e;
+    }
+    if (body.HostConfig?.AutoRemove === true) this.autoRemove.add(rec.id);
+    json(r.res, 201, { Id: rec.id, Warnings: [] });
   }
 
   /** The hijacked attach (Upgrade: tcp): the reply head, then frames until the container exits. */
-  attach(c: Container, socket: Duplex): void {
+  attach(c: ContainerRecord, socket: Duplex): void {
     socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     this.follow(c, socket);
   }
 
   /** An attach without Upgrade (dockerode may ask so): the frames as a streaming reply. */
-  attachPlain(r: Request, c: Container): void {
+  attachPlain(r: Request, c: ContainerRecord): void {
     r.res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
     r.res.flushHeaders();
     this.follow(c, r.res);
   }
 
-  private follow(c: Container, socket: Sink & NodeJS.EventEmitter): void {
-    if (c.state === 'exited') {
-      socket.end();
-      return;
-    }
-    c.attached.add(socket);
-    socket.on('close', () => c.attached.delete(socket));
-    socket.on('error', () => c.attached.delete(socket));
+  private follow(c: ContainerRecord, socket: Sink & NodeJS.EventEmitter): void {
+    const w = this.watched.get(c.id);
+    let set = w?.running ? w.attached : this.pending.get(c.id);
+    if (!set) this.pending.set(c.id, (set = new Set()));
+    const into = set;
+    into.add(socket);
+    socket.on('close', () => into.delete(socket));
+    socket.on('error', () => into.delete(socket));
   }
 
-  start(r: Request, c: Container): void {
-    if (c.state !== 'created') {
+  async start(r: Request, c: ContainerRecord): Promise<void> {
+    const deps = await this.open();
+    if (await containers.isRunning(this.options.root, c)) {
       r.res.writeHead(304).end();
       return;
     }
-    c.state = 'running';
+    let exit!: () => void;
+    const w: Watched = {
+      attached: this.pending.get(c.id) ?? new Set(), frames: [], logBytes: 0, running: true, exitCode: 0, error: '',
+      exited: new Promise<void>((resolve) => (exit = resolve)),
+    };
+    this.pending.delete(c.id);
+    this.watched.set(c.id, w);
+    const logFile = containers.pathsOf(this.options.root, c.id).log;
     const emit = (kind: 1 | 2) => (line: string) => {
       const f = frame(kind, Buffer.from(line + '\n'));
-      if (c.logBytes + f.length <= MAX_LOG_BYTES) {
-        c.frames.push(f);
-        c.logBytes += f.length;
+      if (w.logBytes + f.length <= MAX_LOG_BYTES) {
+        w.frames.push(f);
+        w.logBytes += f.length;
+        try {
+          appendFileSync(logFile, line + '\n', { mode: 0o600 });
+        } catch {
+          // removed meanwhile (rm -f)
+        }
       }
-      for (const s of c.attached) s.write(f);
+      for (const s of w.attached) s.write(f);
     };
-    void run(
-      {
-        root: this.options.root,
-        image: c.image,
-        cmd: c.cmd,
-        env: c.env,
-        ...(c.user ? { user: c.user } : {}),
-        ...(c.workdir ? { workdir: c.workdir } : {}),
-        network: c.network,
-        ...(this.options.searchPath !== undefined ? { searchPath: this.options.searchPath } : {}),
+    const begun = new Date().toISOString();
+    const done = containers.runContainerProcess(deps, c.id, { kind: 'lines', stdout: emit(1), stderr: emit(2) }).then(
+      ({ exitCode }) => {
+        w.exitCode = exitCode;
       },
-      { onStdout: emit(1), onStderr: emit(2), signal: c.stop.signal },
-    ).then(
-      ({ exitCode }) => (c.exitCode = exitCode),
       (e: unknown) => {
-        c.exitCode = c.stop.signal.aborted ? 137 : 125;
-        c.error = e instanceof Error ? e.message : String(e);
-        emit(2)(`wharf: ${c.error}`);
+        w.exitCode = 125;
+        w.error = e instanceof Error ? e.message : String(e);
+        emit(2)(`wharf: ${w.error}`);
+        throw e;
       },
-    ).finally(() => {
-      c.state = 'exited';
-      for (const s of c.attached) s.end();
-      c.exit();
-      if (c.autoRemove) this.all.delete(c.id);
+    ).finally(async () => {
+      w.running = false;
+      for (const s of w.attached) s.end();
+      if (this.autoRemove.delete(c.id)) await containers.removeContainer(deps, c.id, true).catch(() => undefined);
+      exit();
     });
+    // Answer once the record says running (so a `ps` right after lists it), or with the failure to start.
+    const started = (async () => {
+      for (;;) {
+        const now = containers.readRecord(this.options.root, c.id);
+        if (!now || (now.state.status === 'running' && now.state.monitorPid === process.pid) || (now.state.finishedAt ?? '') >= begun) return;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    })();
+    await Promise.race([started, done]);
+    done.catch(() => undefined);
     r.res.writeHead(204).end();
   }
 
   /** POST /containers/{id}/wait: the exit code once it exits (condition not-running, next-exit or removed). */
-  async wait(r: Request, c: Container): Promise<void> {
+  async wait(r: Request, c: ContainerRecord): Promise<void> {
+    const condition = r.query.get('condition') || 'not-running';
+    const since = new Date().toISOString();
     r.res.writeHead(200, { 'Content-Type': 'application/json' });
     // Headers now: the docker CLI waits for them before it starts the container.
     r.res.flushHeaders();
-    await Promise.race([c.exited, new Promise((resolve) => r.signal.addEventListener('abort', resolve, { once: true }))]);
-    r.res.end(JSON.stringify({ StatusCode: c.exitCode, Error: c.error ? { Message: c.error } : null }) + '\n');
+    const ended = async (): Promise<boolean> => {
+      const now = containers.readRecord(this.options.root, c.id);
+      if (!now) return true;
+      if (condition === 'removed') return false;
+      if (condition === 'next-exit') return now.state.status === 'exited' && (now.state.finishedAt ?? '') >= since && !this.watched.get(c.id)?.running;
+      return !(await containers.isRunning(this.options.root, now)) && !this.watched.get(c.id)?.running;
+    };
+    while (!r.signal.aborted && !(await ended())) await new Promise((res) => setTimeout(res, 50));
+    const w = this.watched.get(c.id);
+    const exitCode = w ? w.exitCode : (containers.readRecord(this.options.root, c.id)?.state.exitCode ?? 0);
+    r.res.end(JSON.stringify({ StatusCode: exitCode, Error: w?.error ? { Message: w.error } : null }) + '\n');
   }
 
-  logs(r: Request, c: Container): void {
-    const stdout = ['1', 'true'].includes(r.query.get('stdout') ?? '');
-    const stderr = ['1', 'true'].includes(r.query.get('stderr') ?? '');
+  logs(r: Request, c: ContainerRecord): void {
+    const stdout = yes(r.query.get('stdout'));
+    const stderr = yes(r.query.get('stderr'));
     r.res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
-    for (const f of c.frames) if ((f[0] === 1 && stdout) || (f[0] === 2 && stderr)) r.res.write(f);
+    const w = this.watched.get(c.id);
+    if (w) {
+      for (const f of w.frames) if ((f[0] === 1 && stdout) || (f[0] === 2 && stderr)) r.res.write(f);
+    } else if (stdout) {
+      // Started by the CLI: its log file has both streams in one.
+      try {
+        const text = readFileSync(containers.pathsOf(this.options.root, c.id).log);
+        if (text.length) r.res.write(frame(1, text));
+      } catch {
+        // no output yet
+      }
+    }
     r.res.end();
   }
 
-  async remove(r: Request, c: Container): Promise<void> {
-    const force = ['1', 'true'].includes(r.query.get('force') ?? '');
-    if (c.state === 'running') {
-      if (!force) throw new HttpError(409, `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
-      c.stop.abort(new Error('removed'));
-      await c.exited;
+  async stop(r: Request, c: ContainerRecord): Promise<void> {
+    const t = Number(r.query.get('t') ?? '10');
+    if (!(await containers.isRunning(this.options.root, c))) {
+      r.res.writeHead(304).end();
+      return;
     }
-    this.all.delete(c.id);
+    await containers.stopContainer(await this.open(), c.id, Number.isFinite(t) && t >= 0 ? t : 10);
     r.res.writeHead(204).end();
   }
 
-  inspect(r: Request, c: Container): void {
+  async kill(r: Request, c: ContainerRecord): Promise<void> {
+    await containers.killContainer(await this.open(), c.id, r.query.get('signal') || 'KILL').catch((e: unknown) => {
+      if (isUserError(e) && e.code === 'container.not-running') throw new HttpError(409, `Container ${c.id} is not running`);
+      throw e;
+    });
+    r.res.writeHead(204).end();
+  }
+
+  async remove(r: Request, c: ContainerRecord): Promise<void> {
+    try {
+      await containers.removeContainer(await this.open(), c.id, yes(r.query.get('force')));
+    } catch (e) {
+      if (isUserError(e) && e.code === 'container.running') {
+        throw new HttpError(409, `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
+      }
+      throw e;
+    }
+    this.autoRemove.delete(c.id);
+    const w = this.watched.get(c.id);
+    if (w && !w.running) this.watched.delete(c.id);
+    r.res.writeHead(204).end();
+  }
+
+  /** GET /containers/json: running containers, or all with `all`. */
+  async list(r: Request): Promise<void> {
+    const all = yes(r.query.get('all'));
+    const out = [];
+    for (const c of containers.listRecords(this.options.root)) {
+      const { status } = await containers.observedStatus(this.options.root, c);
+      if (!all && status !== 'running') continue;
+      out.push({
+        Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageManifest.digest, Command: c.process.args.join(' '),
+        Created: Math.floor(Date.parse(c.created) / 1000), State: dockerState(status), Status: statusLine(c, status),
+        Ports: [], Labels: c.imageConfig.config?.Labels ?? {}, HostConfig: { NetworkMode: c.process.network === 'default' ? 'bridge' : c.process.network },
+        NetworkSettings: { Networks: {} }, Mounts: [],
+      });
+    }
+    json(r.res, 200, out);
+  }
+
+  /** POST /commit?container=&repo=&tag=&comment=&author=&changes=&pause= (docker commit). */
+  async commit(r: Request): Promise<void> {
+    const c = this.find(r.query.get('container') ?? '');
+    const repo = r.query.get('repo');
+    const tag = r.query.get('tag');
+    const comment = r.query.get('comment');
+    const author = r.query.get('author');
+    const res = await containers.commitContainer(await this.open(), c.id, {
+      changes: r.query.getAll('changes').flatMap((x) => x.split('\n')).filter(Boolean), pause: r.query.get('pause') === null || yes(r.query.get('pause')),
+      ...(repo ? { tag: `${repo}:${tag || 'latest'}` } : {}), ...(comment ? { message: comment } : {}), ...(author ? { author } : {}),
+    });
+    json(r.res, 201, { Id: res.id });
+  }
+
+  async inspect(r: Request, c: ContainerRecord): Promise<void> {
+    const { status } = await containers.observedStatus(this.options.root, c);
+    const w = this.watched.get(c.id);
     json(r.res, 200, {
       Id: c.id,
       Created: c.created,
       Name: `/${c.name}`,
-      Image: c.image,
-      State: { Status: c.state, Running: c.state === 'running', ExitCode: c.exitCode, Error: c.error },
-      Config: { Image: c.image, Cmd: c.cmd, Env: c.env, Tty: false, AttachStdout: true, AttachStderr: true },
-      HostConfig: { AutoRemove: c.autoRemove, NetworkMode: c.network },
+      Path: c.process.args[0] ?? '',
+      Args: c.process.args.slice(1),
+      Image: c.imageManifest.digest,
+      State: {
+        Status: dockerState(status), Running: status === 'running', Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0,
+        ExitCode: c.state.exitCode ?? 0, Error: w?.error ?? '', StartedAt: c.state.startedAt ?? '0001-01-01T00:00:00Z', FinishedAt: c.state.finishedAt ?? '0001-01-01T00:00:00Z',
+      },
+      Config: { Image: c.image, Cmd: c.process.args, Env: c.process.env, WorkingDir: c.process.cwd, User: c.process.user ?? '', Tty: false, AttachStdout: true, AttachStderr: true, Labels: c.imageConfig.config?.Labels ?? {} },
+      HostConfig: { AutoRemove: this.autoRemove.has(c.id), NetworkMode: c.process.network === 'default' ? 'bridge' : c.process.network },
     });
   }
 
-  /** Stops every running container (server shutdown). */
+  /** Stops every container this server watches (server shutdown). */
   async stopAll(): Promise<void> {
-    for (const c of this.all.values()) if (c.state === 'running') c.stop.abort(new Error('the server is stopping'));
-    await Promise.all([...this.all.values()].filter((c) => c.state === 'running').map((c) => c.exited));
+    const deps = await this.open();
+    const running = [...this.watched.entries()].filter(([, w]) => w.running);
+    await Promise.all(running.map(async ([id, w]) => {
+      await containers.stopContainer(deps, id, 0).catch(() => undefined);
+      await w.exited;
+    }));
   }
 }
+
+/** docker's State.Status words: a container whose watcher is gone and process ended is `exited`. */
+const dockerState = (s: containers.LiveStatus): string => (s === 'stopped' ? 'exited' : s);
+
+function statusLine(c: ContainerRecord, s: containers.LiveStatus): string {
+  if (s === 'running') return `Up since ${c.state.startedAt ?? '?'}`;
+  if (s === 'created') return 'Created';
+  return `Exited (${c.state.exitCode ?? -1}) at ${c.state.finishedAt ?? '?'}`;
+}
+
 
 async function readJson(r: Request, max: number): Promise<unknown> {
   const chunks: Buffer[] = [];

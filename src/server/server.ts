@@ -53,7 +53,7 @@ const ROUTES: readonly Route[] = [
   ['POST', /^\/auth$/, auth],
 ];
 
-/** The one-shot container endpoints (`docker run --rm`); `docker inspect NAME` asks for a container first, and a 404 sends it on to the image. */
+/** The container endpoints (create, start, run, ps, stop, kill, rm, commit); `docker inspect NAME` asks for a container first, and a 404 sends it on to the image. */
 function containerRoutes(containers: Containers): Route[] {
   const one = (f: (r: Request, c: ReturnType<Containers['find']>) => void | Promise<void>): Handler => async (r, [id]) => f(r, containers.find(id!));
   return [
@@ -64,6 +64,10 @@ function containerRoutes(containers: Containers): Route[] {
     ['GET', /^\/containers\/([^/]+)\/logs$/, one((r, c) => containers.logs(r, c))],
     ['GET', /^\/containers\/([^/]+)\/json$/, one((r, c) => containers.inspect(r, c))],
     ['DELETE', /^\/containers\/([^/]+)$/, one((r, c) => containers.remove(r, c))],
+    ['GET', /^\/containers\/json$/, (r) => containers.list(r)],
+    ['POST', /^\/containers\/([^/]+)\/stop$/, one((r, c) => containers.stop(r, c))],
+    ['POST', /^\/containers\/([^/]+)\/kill$/, one((r, c) => containers.kill(r, c))],
+    ['POST', /^\/commit$/, (r) => containers.commit(r)],
   ];
 }
 

@@ -19,7 +19,7 @@ const processOptions = (c: Command) => c
   .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes it from this shell)', collect, [])
   .option('-u, --user <user>', 'user[:group] or uid[:gid] to run as')
   .option('-w, --workdir <dir>', 'working directory inside the container')
-  .option('--network <mode>', 'none (loopback only) or host', 'none');
+  .option('--network <mode>', 'bridge (outbound NAT through slirp4netns, as RUN steps), none (loopback only) or host', 'bridge');
 
 const defines: Record<string, Define> = {
   run: (parent, ctx, name = 'run') => processOptions(parent.command(name)
@@ -31,7 +31,7 @@ const defines: Record<string, Define> = {
     .option('-d, --detach', 'run in the background and print the container ID')
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a terminal (with -i)')
-    .option('--runtime <name>', 'OCI runtime for --rm runs: auto, runc or crun (kept containers use runc)', 'auto'))
+    .option('--runtime <name>', 'OCI runtime for --rm runs: auto, runc or crun (kept containers always use runc: its freezer pauses them for commit)', 'auto'))
     .passThroughOptions()
     .action(async (image: string, command: string[], opts: RunCliOptions, cmd) => {
       // --rm without a terminal or -d is the throwaway run it always was (no record at all).
