@@ -36,7 +36,7 @@ import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore, Store } from '../store/index.js';
 import type { ImageConfig, ImageDraft } from '../image/index.js';
 import { recordPulledBlob } from '../registry/index.js';
-import { isUserError, UserError } from '../util/index.js';
+import { isUserError, limiter, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 import type { CacheToSpec } from './cache-options.js';
 
@@ -233,6 +233,9 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
   };
 }
 
+/** Layers a cache export sends at once (push sends 6 too). */
+const EXPORT_CONCURRENCY = 6;
+
 export interface ExportContext {
   readonly store: Store;
   /** The build's leased blobs. */
@@ -265,20 +268,27 @@ export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>
   let layersWritten = 0;
   let bytesWritten = 0;
   let layersMounted = 0;
-  for (const layer of encoded.layers) {
-    if (await dest.hasBlob(layer)) continue;
-    // A layer imported from a repository of the destination's registry is linked there, never
-    // downloaded (if it was not already) and sent back.
-    const from = (imports.view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository;
-    if (from && dest.mountBlob && (await dest.mountBlob(layer, from))) {
-      layersMounted++;
-      continue;
-    }
-    await imports.ensure([{ descriptor: layer, diffId: diffIds.get(layer.digest)! }]);
-    await dest.writeBlob(layer, () => blobs.openRead(layer.digest, layer.size));
-    layersWritten++;
-    bytesWritten += layer.size;
-  }
+  // Several layers at once, as push does: a deep build's export is ~100 small layers, each a few
+  // round trips (HEAD, POST, PUT) that the registry answers independently.
+  const limit = limiter(EXPORT_CONCURRENCY);
+  await Promise.all(
+    encoded.layers.map((layer) =>
+      limit(async () => {
+        if (await dest.hasBlob(layer)) return;
+        // A layer imported from a repository of the destination's registry is linked there, never
+        // downloaded (if it was not already) and sent back.
+        const from = (imports.view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository;
+        if (from && dest.mountBlob && (await dest.mountBlob(layer, from))) {
+          layersMounted++;
+          return;
+        }
+        await imports.ensure([{ descriptor: layer, diffId: diffIds.get(layer.digest)! }]);
+        await dest.writeBlob(layer, () => blobs.openRead(layer.digest, layer.size));
+        layersWritten++;
+        bytesWritten += layer.size;
+      }),
+    ),
+  );
   await dest.writeManifest(encoded);
   deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, ...(spec.mounts ? { mounts: mounts.length } : {}), layersWritten, bytesWritten, ...(layersMounted ? { layersMounted } : {}), at: deps.now() });
 }
