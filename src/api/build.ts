@@ -29,7 +29,7 @@ import { solve, type StepSummary } from '../solver/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import { buildOps } from '../ops/index.js';
 import type { Compression } from '../layer/index.js';
-import type { RegistryClientOptions } from '../registry/index.js';
+import type { RegistryClientOptions, RemoteLayers } from '../registry/index.js';
 import { runtimeStateDir } from './runtime-state.js';
 import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
@@ -94,6 +94,14 @@ export interface BuildOptions {
   readonly searchPath?: string;
   /** An open store to use instead of opening `root` (a server keeps one). */
   readonly store?: Store;
+  /**
+   * The result's push (`--push`): called once the image is committed, before it is tagged here,
+   * while the build still knows where its imported cache layers are. `remote` lets a push to the
+   * cache's registry mount them there instead of downloading them. When the push leaves layers
+   * absent from the store, the image is not tagged here (BuildResult.stored is false); when it
+   * fails, the layers are fetched and the tags set before its error is thrown.
+   */
+  readonly push?: (image: CommittedImage, remote: RemoteLayers) => Promise<void>;
 }
 
 export interface BuildHooks {
@@ -118,6 +126,8 @@ export interface BuildResult {
   readonly steps: readonly StepSummary[];
   /** What `--metadata-file` writes. */
   readonly metadata: BuildMetadata;
+  /** False when the image was pushed but not tagged here: cached layers it has only in a registry. */
+  readonly stored: boolean;
 }
 
 export type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
@@ -265,16 +275,20 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     draft = withInlineCache(draft, cacheTo.some((t) => t.type === 'inline') ? imports : undefined, result.target.key);
     const settled = settleTimes(draft, o.sourceDateEpoch);
     // The result keeps its layers when it is tagged or written out; an untagged build whose steps
-    // all hit imported records fetches nothing (its image ID is still printed).
-    if (tags.length || o.output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
+    // all hit imported records fetches nothing (its image ID is still printed). A pushed result
+    // fetches only what its push cannot mount.
+    const layerRefs = draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! }));
+    if (o.output || (tags.length && !o.push)) await imports.ensure(layerRefs);
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
-    for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    const setTags = async () => {
+      for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    };
+    if (!o.push) await setTags();
     if (o.output) await writeOutputImage(store, image, tags[0], o.output.type, typeof o.output.dest === 'string' ? resolve(r.cwd, o.output.dest) : o.output.dest);
     for (const [i, spec] of cacheTo.entries()) {
       const dest = cacheEnds.dests[i];
       if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
     }
-    await imports.persist();
     const metadata: BuildMetadata = {
       'containerimage.digest': image.manifestDescriptor.digest,
       'containerimage.config.digest': image.id,
@@ -295,7 +309,25 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
       at: Math.round(performance.now() - t0),
     });
-    return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata };
+    let stored = true;
+    if (o.push) {
+      const diffIds = new Map(layerRefs.map((l) => [l.descriptor.digest, l.diffId] as const));
+      const remote: RemoteLayers = {
+        origin: (d) => imports.sourceRepository(d),
+        fetch: (d) => imports.ensure([{ descriptor: d, diffId: diffIds.get(d.digest)! }]),
+      };
+      try {
+        await o.push(image, remote);
+      } catch (e) {
+        // The image stays here, tagged, for `wharf push` to try again (if its layers can be had).
+        if (await imports.ensure(layerRefs).then(() => true, () => false)) await setTags();
+        throw e;
+      }
+      for (const l of draft.layers) if (!(await lease.blobs.has(l.digest))) stored = false;
+      if (stored) await setTags();
+    }
+    await imports.persist();
+    return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };
   } finally {
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});

@@ -33,9 +33,9 @@ import { applyLayer, copyVerifiedLayer, layerMediaType, writeLayer, writeLayerFr
 import { withCacheMountDir } from '../ops/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
-import type { BlobStore, Store } from '../store/index.js';
+import type { BlobStore, Descriptor, Store } from '../store/index.js';
 import type { ImageConfig, ImageDraft } from '../image/index.js';
-import { recordPulledBlob } from '../registry/index.js';
+import { recordPulledBlob, type Repository } from '../registry/index.js';
 import { isUserError, limiter, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 import type { CacheToSpec } from './cache-options.js';
@@ -44,6 +44,8 @@ export interface CacheImport {
   readonly view: BuildCacheView;
   /** Makes sure these layers' blobs are in the store, fetching imported ones from their source. */
   ensure(layers: readonly LayerRef[]): Promise<void>;
+  /** The registry repository an imported layer comes from (a push there can mount it). */
+  sourceRepository(layer: Descriptor): Repository | undefined;
   /** Imported layers fetched so far, and their bytes. */
   fetched(): { layers: number; bytes: number };
   /** Imported records whose layers are in the store now become records of the local cache. */
@@ -144,6 +146,7 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
   return {
     view,
     ensure,
+    sourceRepository: (layer) => (view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository,
     fetched: () => ({ layers, bytes }),
     async persist() {
       for (const { record } of view.usedImported()) if (await deps.blobs.has(record.layer.digest)) await deps.local.put(record);
@@ -277,7 +280,7 @@ export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>
         if (await dest.hasBlob(layer)) return;
         // A layer imported from a repository of the destination's registry is linked there, never
         // downloaded (if it was not already) and sent back.
-        const from = (imports.view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository;
+        const from = imports.sourceRepository(layer);
         if (from && dest.mountBlob && (await dest.mountBlob(layer, from))) {
           layersMounted++;
           return;

@@ -22,6 +22,8 @@ export interface CountingProxy {
 export interface ProxyStats {
   /** Bytes of GET …/blobs/<digest> responses. */
   downloadedBytes: number;
+  /** Digests of those GETs that answered 200. */
+  downloaded: string[];
   /** Bytes of PATCH/PUT request bodies to …/blobs/uploads/. */
   uploadedBytes: number;
   /** Digests of uploads completed by a PUT (201). */
@@ -73,6 +75,7 @@ async function serveProxy(upstreamPort: number): Promise<void> {
     const up = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (ur) => {
       if (ur.statusCode === 201 && req.method === 'PUT' && isUpload) s.uploaded.push(url.searchParams.get('digest') ?? '?');
       if (ur.statusCode === 201 && req.method === 'POST' && url.searchParams.has('mount')) s.mounted.push(url.searchParams.get('mount')!);
+      if (isBlobGet && ur.statusCode === 200) s.downloaded.push(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       ur.on('data', (c: Buffer) => {
         if (isBlobGet && ur.statusCode === 200) s.downloadedBytes += c.length;
@@ -94,6 +97,6 @@ async function serveProxy(upstreamPort: number): Promise<void> {
   });
 }
 
-const empty = (): ProxyStats => ({ downloadedBytes: 0, uploadedBytes: 0, uploaded: [], mounted: [] });
+const empty = (): ProxyStats => ({ downloadedBytes: 0, downloaded: [], uploadedBytes: 0, uploaded: [], mounted: [] });
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) void serveProxy(Number(process.argv[2]));
