@@ -16,7 +16,7 @@ import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '..
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
 import { UserError, hostPlatform, type Platform } from '../util/index.js';
-import { loadXxh64 } from '../hash/index.js';
+import { loadXxh64, type Sha256 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
 import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan, type Vertex } from '../plan/index.js';
@@ -35,7 +35,7 @@ import { stepsWithLines, type BuildMetadata } from './build-metadata.js';
 import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
 import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
-import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
+import { exportCache, importCaches, lazySnapshots, readCacheSources, withInlineCache, type CacheRead } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
 import { runnablePlatform } from './platform.js';
 import { openApiStore } from './open-store.js';
@@ -176,8 +176,9 @@ async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   const cacheTo = (o.cacheTo ?? []).map((s) => (typeof s === 'string' ? parseCacheTo(s) : s));
   const cacheFrom = (o.cacheFrom ?? []).map((s) => (typeof s === 'string' ? parseCacheFrom(s) : s));
   const cacheEnds = openCacheEnds({ cwd: r.cwd, registry: o.registry }, cacheFrom, cacheTo);
+  const cacheReads = readCacheSources(cacheEnds.sources);
   try {
-    return await buildWith(o, store, input, run, platform, puller, cacheEnds, cacheTo, failure);
+    return await buildWith(o, store, input, run, platform, puller, { ...cacheEnds, reads: cacheReads }, cacheTo, failure);
   } catch (e) {
     const located = r.signal.aborted ? undefined : failure.diagnose(e);
     throw located ? new StepFailure(e as UserError, located) : e;
@@ -187,7 +188,7 @@ async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   }
 }
 
-async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds, cacheTo: readonly CacheToSpec[], failure: FailureLocator): Promise<BuildResult> {
+async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds & { reads: readonly CacheRead[] }, cacheTo: readonly CacheToSpec[], failure: FailureLocator): Promise<BuildResult> {
   const { t0, emit, signal } = r;
   const root = o.root;
   const buildArgs = o.buildArgs instanceof Map ? new Map(o.buildArgs) : new Map(Object.entries(o.buildArgs ?? {}));
@@ -239,7 +240,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
-    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at });
+    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at }, cacheEnds.reads);
     const deps = {
       store,
       blobs: lease.blobs,
@@ -265,7 +266,21 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     const identity = { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
     const baseline = input.persistentStatCache ? history.last(identity) : undefined;
     const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
-    const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
+    // A result kept here needs the layers of its own stage's hits: each is fetched as soon as its
+    // step hits, while the solve goes on (not when it has finished). A pushed result does not:
+    // its push mounts them from the cache's registry.
+    const prefetch = cacheEnds.sources.length > 0 && (o.output !== undefined || (tags.length > 0 && !o.push));
+    const solveEmit = !prefetch
+      ? emit
+      : (e: BuildEvent) => {
+          if (e.type === 'step-cached' && e.step.stage === plan.target) {
+            const rec = imports.view.used().get(e.key as Sha256);
+            // A failure is the later ensure's to report (it tries again).
+            if (rec) imports.ensure([{ descriptor: rec.layer, diffId: rec.diffId }]).catch(() => undefined);
+          }
+          emit(e);
+        };
+    const solveOpts = { cache: imports.view, emit: solveEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     const withLines = stepsWithLines(result.steps, plan, file);
     if (input.persistentStatCache) history.save(identity, withLines);

@@ -62,17 +62,33 @@ export interface ImportDeps {
   readonly now: () => number;
 }
 
+/** Imported layers downloaded at once. */
+const FETCH_CONCURRENCY = 8;
+
+/** A source's records being read: what it holds, or why it cannot be used. */
+export type CacheRead = Promise<{ records: CacheRecord[]; mounts: CacheMountEntry[] } | { error: unknown }>;
+
+/**
+ * Starts reading every source's manifest and config at once, as early as the build can (beside
+ * the Dockerfile's parse, the base image's resolution and the context walk): on a fresh runner
+ * these round trips are most of a fully cached build.
+ */
+export function readCacheSources(sources: readonly CacheSourceIo[]): CacheRead[] {
+  return sources.map((io) => readSource(io).catch((error: unknown) => ({ error })));
+}
+
 /** Reads every source's records; a failing source is a warning and contributes nothing. */
-export async function importCaches(sources: readonly CacheSourceIo[], deps: ImportDeps): Promise<CacheImport> {
+export async function importCaches(sources: readonly CacheSourceIo[], deps: ImportDeps, started: readonly CacheRead[] = readCacheSources(sources)): Promise<CacheImport> {
   const imported = new Map<Sha256, ImportedRecord>();
   const mountsSeen = new Set<string>();
-  for (const io of sources) {
-    const read = await readSource(io).catch((e: unknown) => {
-      const why = messageOf(e);
+  for (const [i, io] of sources.entries()) {
+    const got = await started[i]!;
+    const read = 'error' in got ? undefined : got;
+    if ('error' in got) {
+      const why = messageOf(got.error);
       const own = why.startsWith(`${io.name}: `) ? why.slice(io.name.length + 2) : why;
       deps.emit({ type: 'cache-warning', message: `cache source ${io.name} ignored: ${own}`, at: deps.now() });
-      return undefined;
-    });
+    }
     if (!read) continue;
     const { records, mounts } = read;
     // An earlier source wins for a key both hold: the order of --cache-from is the order of trust.
@@ -92,6 +108,8 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
   }
   const view = buildCacheView(deps.local, imported);
   const inflight = new Map<Sha256, Promise<void>>();
+  // A deep image's ~100 small layers over a few kept-alive connections, not ~100 new ones at once.
+  const fetchLimit = limiter(FETCH_CONCURRENCY);
   let layers = 0;
   let bytes = 0;
 
@@ -134,7 +152,7 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
         if (!imp || (await deps.blobs.has(digest))) return;
         let p = inflight.get(digest);
         if (!p) {
-          p = fetchOne(layer, imp);
+          p = fetchLimit(() => fetchOne(layer, imp));
           inflight.set(digest, p);
           p.catch(() => inflight.delete(digest));
         }
@@ -149,7 +167,10 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
     sourceRepository: (layer) => (view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository,
     fetched: () => ({ layers, bytes }),
     async persist() {
-      for (const { record } of view.usedImported()) if (await deps.blobs.has(record.layer.digest)) await deps.local.put(record);
+      const here: CacheRecord[] = [];
+      for (const { record } of view.usedImported()) if (await deps.blobs.has(record.layer.digest)) here.push(record);
+      if (deps.local.putMany) await deps.local.putMany(here);
+      else for (const r of here) await deps.local.put(r);
     },
   };
 }

@@ -14,7 +14,6 @@ import type { Compression } from '../layer/index.js';
 import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';
-import { registryOptions } from './registry-options.js';
 import { storeRegistryOptions } from './registry.js';
 import {
   BAD_CACHE_FILTER,
@@ -139,7 +138,7 @@ export async function runBuild(ctx: CliContext, root: string, context: string, f
         cacheFrom,
         cacheTo,
         ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
-        registry: registryOptions(ctx),
+        registry: storeRegistryOptions(ctx, root),
         // Pushed from inside the build: layers its cache import left in the cache's registry are
         // mounted into the pushed repository, not downloaded to be sent back.
         ...(pushes.length ? { push: (image: BuiltImage, remote: RemoteLayers) => pushBuilt(ctx, root, image, pushes, { ...pushOpts!, image, remote }, mode, interrupt.signal) } : {}),
