@@ -46,9 +46,9 @@ export async function startCountingProxy(upstreamPort: number): Promise<Counting
   return {
     port,
     host,
-    stats: async () => (await (await fetch(`http://${host}/__stats`)).json()) as ProxyStats,
+    stats: async () => JSON.parse(await control(port, 'GET', '/__stats')) as ProxyStats,
     reset: async () => {
-      await (await fetch(`http://${host}/__reset`, { method: 'POST' })).text();
+      await control(port, 'POST', '/__reset');
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -57,6 +57,25 @@ export async function startCountingProxy(upstreamPort: number): Promise<Counting
       await gone;
     },
   };
+}
+
+/**
+ * A request to the proxy's own endpoints on a connection of its own: the callers block in
+ * spawnSync for longer than the server keeps an idle connection, and a pooled one (global fetch)
+ * it has closed meanwhile fails with "other side closed".
+ */
+function control(port: number, method: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function serveProxy(upstreamPort: number): Promise<void> {
