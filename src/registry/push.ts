@@ -9,7 +9,8 @@
  * the same layer always gives the same compressed digest.
  *
  * Each blob is HEADed first; a blob the store knows another repository of this registry holds
- * (pulled from there, or pushed there) is mounted from it; the rest is uploaded (monolithic, or in
+ * (pulled from there, or pushed there) is mounted from it, and so is a build's layer the store
+ * lacks (a cache hit: RemoteLayers names the cache repository); the rest is uploaded (monolithic, or in
  * chunks). A layer compressed for the first time has no digest to HEAD until it is made, so it is
  * streamed to the registry while it is compressed (as docker does), unless chunks were asked for. The manifest is PUT by tag: Docker schema2 (which docker 20.10 pulls) when the format is
  * `docker` (the default) and every layer is gzip, else an OCI manifest. The stored manifest's own
@@ -60,14 +61,9 @@ export interface PushOptions {
   readonly onEvent?: (e: PushEvent) => void;
   readonly signal?: AbortSignal;
   /** The image to push (a build's result, not tagged yet); by default the one `ref` names in the store. */
-  readonly image?: Pick<ImageManifestPair, 'manifest' | 'manifestDescriptor'>;
+  readonly image?: { readonly manifest: ImageManifest; readonly manifestDescriptor: Descriptor };
   /** Layers of `image` that may be absent from the store (a build's imported cache hits). */
   readonly remote?: RemoteLayers;
-}
-
-interface ImageManifestPair {
-  readonly manifest: ImageManifest;
-  readonly manifestDescriptor: Descriptor;
 }
 
 /**
