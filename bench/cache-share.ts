@@ -41,6 +41,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms: nu
 }
 const wharf = (root: string, args: string[]) => run(process.execPath, [bin, '--root', root, ...args], { SOURCE_DATE_EPOCH: '1700000000' });
 
+/** Two decimals, or two significant digits below 0.1 (deep's time ratio is 0.004). */
+const ratio = (x: number) => (x < 0.1 ? x.toPrecision(2) : x.toFixed(2));
+
 interface Row { scenario: string; tool: string; ms: number; bytes: number; note: string }
 
 async function main(): Promise<void> {
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
       const group = rows.filter((r) => r.scenario === name);
       const d = group.find((r) => r.tool.startsWith('docker'));
       for (const r of group) {
-        const rel = d && r !== d ? [`${(r.ms / d.ms).toFixed(2)}×`, d.bytes ? `${(r.bytes / d.bytes).toFixed(2)}×` : '-'] : ['', ''];
+        const rel = d && r !== d ? [`${ratio(r.ms / d.ms)}×`, d.bytes ? `${ratio(r.bytes / d.bytes)}×` : '-'] : ['', ''];
         out.push(`| ${name} | ${r.tool} | ${(r.ms / 1000).toFixed(2)} | ${r.bytes} | ${rel[0]} | ${rel[1]} | ${r.note} |`);
       }
     }

@@ -16,7 +16,7 @@ import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '..
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
 import { UserError, hostPlatform, type Platform } from '../util/index.js';
-import { loadXxh64 } from '../hash/index.js';
+import { loadXxh64, type Sha256 } from '../hash/index.js';
 import { parseDockerfile } from '../syntax/index.js';
 import type { BaseImageResolver } from '../instructions/index.js';
 import { checkEntitlements, planDockerfile, planDockerfileAsync, type Plan, type Vertex } from '../plan/index.js';
@@ -29,7 +29,7 @@ import { solve, type StepSummary } from '../solver/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import { buildOps } from '../ops/index.js';
 import type { Compression } from '../layer/index.js';
-import type { RegistryClientOptions } from '../registry/index.js';
+import type { RegistryClientOptions, RemoteLayers } from '../registry/index.js';
 import { runtimeStateDir } from './runtime-state.js';
 import { buildGraph } from './build-graph.js';
 import { BAD_CACHE_FILTER } from './build-codes.js';
@@ -38,7 +38,7 @@ import { openBuildInput, type BuildInput } from './build-input.js';
 import { makePuller, type Puller } from './registry.js';
 import { withStoreRegistry } from './plain-http-hosts.js';
 import { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
-import { exportCache, importCaches, lazySnapshots, withInlineCache } from './cache-exchange.js';
+import { exportCache, importCaches, lazySnapshots, readCacheSources, withInlineCache, type CacheRead } from './cache-exchange.js';
 import { openCacheEnds, type CacheEnds } from './cache-ends.js';
 import { runnablePlatform } from './platform.js';
 import { openApiStore } from './open-store.js';
@@ -109,6 +109,14 @@ export interface BuildOptions {
   readonly store?: Store;
   /** Advice from this build's misses (an `advice` event before build-done, and `wharf.advice` in the metadata). */
   readonly explain?: boolean;
+  /**
+   * The result's push (`--push`): called once the image is committed, before it is tagged here,
+   * while the build still knows where its imported cache layers are. `remote` lets a push to the
+   * cache's registry mount them there instead of downloading them. When the push leaves layers
+   * absent from the store, the image is not tagged here (BuildResult.stored is false); when it
+   * fails, the layers are fetched and the tags set before its error is thrown.
+   */
+  readonly push?: (image: CommittedImage, remote: RemoteLayers) => Promise<void>;
 }
 
 export interface BuildHooks {
@@ -133,6 +141,8 @@ export interface BuildResult {
   readonly steps: readonly StepSummary[];
   /** What `--metadata-file` writes. */
   readonly metadata: BuildMetadata;
+  /** False when the image was pushed but not tagged here: cached layers it has only in a registry. */
+  readonly stored: boolean;
 }
 
 export type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
@@ -184,8 +194,9 @@ async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   const cacheTo = (o.cacheTo ?? []).map((s) => (typeof s === 'string' ? parseCacheTo(s) : s));
   const cacheFrom = (o.cacheFrom ?? []).map((s) => (typeof s === 'string' ? parseCacheFrom(s) : s));
   const cacheEnds = openCacheEnds({ cwd: r.cwd, registry }, cacheFrom, cacheTo);
+  const cacheReads = readCacheSources(cacheEnds.sources);
   try {
-    return await buildWith(o, store, input, run, platform, puller, cacheEnds, cacheTo, failure);
+    return await buildWith(o, store, input, run, platform, puller, { ...cacheEnds, reads: cacheReads }, cacheTo, failure);
   } catch (e) {
     const located = r.signal.aborted ? undefined : failure.diagnose(e);
     throw located ? new StepFailure(e as UserError, located) : e;
@@ -195,7 +206,7 @@ async function buildFrom(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   }
 }
 
-async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds, cacheTo: readonly CacheToSpec[], failure: FailureLocator): Promise<BuildResult> {
+async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Run, platform: Platform, puller: Puller, cacheEnds: CacheEnds & { reads: readonly CacheRead[] }, cacheTo: readonly CacheToSpec[], failure: FailureLocator): Promise<BuildResult> {
   const { t0, emit, signal } = r;
   const root = o.root;
   const buildArgs = o.buildArgs instanceof Map ? new Map(o.buildArgs) : new Map(Object.entries(o.buildArgs ?? {}));
@@ -253,7 +264,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
-    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at });
+    const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at }, cacheEnds.reads);
     const deps = {
       store,
       blobs: lease.blobs,
@@ -284,7 +295,21 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
         : { dockerfile: input.dockerfilePath, context: input.contextDir, target: o.target ?? '' };
     const keepHistory = input.persistentStatCache || input.streamKey !== undefined;
     const baseline = keepHistory ? history.last(identity) : undefined;
-    const solveOpts = { cache: imports.view, emit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
+    // A result kept here needs the layers of its own stage's hits: each is fetched as soon as its
+    // step hits, while the solve goes on (not when it has finished). A pushed result does not:
+    // its push mounts them from the cache's registry.
+    const prefetch = cacheEnds.sources.length > 0 && (o.output !== undefined || (tags.length > 0 && !o.push));
+    const solveEmit = !prefetch
+      ? emit
+      : (e: BuildEvent) => {
+          if (e.type === 'step-cached' && e.step.stage === plan.target) {
+            const rec = imports.view.used().get(e.key as Sha256);
+            // A failure is the later ensure's to report (it tries again).
+            if (rec) imports.ensure([{ descriptor: rec.layer, diffId: rec.diffId }]).catch(() => undefined);
+          }
+          emit(e);
+        };
+    const solveOpts = { cache: imports.view, emit: solveEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     const withLines = stepsWithLines(result.steps, plan, file);
     const changedBefore = keepHistory ? history.changed(identity) : new Map<string, number>();
@@ -296,16 +321,20 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     draft = withInlineCache(draft, cacheTo.some((t) => t.type === 'inline') ? imports : undefined, result.target.key);
     const settled = settleTimes(draft, o.sourceDateEpoch);
     // The result keeps its layers when it is tagged or written out; an untagged build whose steps
-    // all hit imported records fetches nothing (its image ID is still printed).
-    if (tags.length || o.output) await imports.ensure(draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! })));
+    // all hit imported records fetches nothing (its image ID is still printed). A pushed result
+    // fetches only what its push cannot mount.
+    const layerRefs = draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! }));
+    if (o.output || (tags.length && !o.push)) await imports.ensure(layerRefs);
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
-    for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    const setTags = async () => {
+      for (const t of tags) await store.setTag(t, image.manifestDescriptor);
+    };
+    if (!o.push) await setTags();
     if (o.output) await writeOutputImage(store, image, tags[0], o.output.type, typeof o.output.dest === 'string' ? resolve(r.cwd, o.output.dest) : o.output.dest);
     for (const [i, spec] of cacheTo.entries()) {
       const dest = cacheEnds.dests[i];
       if (spec.type !== 'inline' && dest) await exportCache(spec, dest, imports, result.target.key, { store, blobs: lease.blobs, cacheMountIds: cacheMountIds(plan), emit, now: at });
     }
-    await imports.persist();
     const metadata: BuildMetadata = {
       'containerimage.digest': image.manifestDescriptor.digest,
       'containerimage.config.digest': image.id,
@@ -328,7 +357,25 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
       at: Math.round(performance.now() - t0),
     });
-    return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata };
+    let stored = true;
+    if (o.push) {
+      const diffIds = new Map(layerRefs.map((l) => [l.descriptor.digest, l.diffId] as const));
+      const remote: RemoteLayers = {
+        origin: (d) => imports.sourceRepository(d),
+        fetch: (d) => imports.ensure([{ descriptor: d, diffId: diffIds.get(d.digest)! }]),
+      };
+      try {
+        await o.push(image, remote);
+      } catch (e) {
+        // The image stays here, tagged, for `wharf push` to try again (if its layers can be had).
+        if (await imports.ensure(layerRefs).then(() => true, () => false)) await setTags();
+        throw e;
+      }
+      for (const l of draft.layers) if (!(await lease.blobs.has(l.digest))) stored = false;
+      if (stored) await setTags();
+    }
+    await imports.persist();
+    return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };
   } finally {
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});

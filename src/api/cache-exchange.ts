@@ -33,10 +33,10 @@ import { applyLayer, copyVerifiedLayer, layerMediaType, writeLayer, writeLayerFr
 import { withCacheMountDir } from '../ops/index.js';
 import type { BuildEvent } from '../progress/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
-import type { BlobStore, Store } from '../store/index.js';
+import type { BlobStore, Descriptor, Store } from '../store/index.js';
 import type { ImageConfig, ImageDraft } from '../image/index.js';
-import { recordPulledBlob } from '../registry/index.js';
-import { isUserError, UserError } from '../util/index.js';
+import { recordPulledBlob, type Repository } from '../registry/index.js';
+import { isUserError, limiter, UserError } from '../util/index.js';
 import type { CacheDestIo, CacheSourceIo } from './cache-io.js';
 import type { CacheToSpec } from './cache-options.js';
 
@@ -44,6 +44,8 @@ export interface CacheImport {
   readonly view: BuildCacheView;
   /** Makes sure these layers' blobs are in the store, fetching imported ones from their source. */
   ensure(layers: readonly LayerRef[]): Promise<void>;
+  /** The registry repository an imported layer comes from (a push there can mount it). */
+  sourceRepository(layer: Descriptor): Repository | undefined;
   /** Imported layers fetched so far, and their bytes. */
   fetched(): { layers: number; bytes: number };
   /** Imported records whose layers are in the store now become records of the local cache. */
@@ -60,17 +62,33 @@ export interface ImportDeps {
   readonly now: () => number;
 }
 
+/** Imported layers downloaded at once. */
+const FETCH_CONCURRENCY = 8;
+
+/** A source's records being read: what it holds, or why it cannot be used. */
+export type CacheRead = Promise<{ records: CacheRecord[]; mounts: CacheMountEntry[] } | { error: unknown }>;
+
+/**
+ * Starts reading every source's manifest and config at once, as early as the build can (beside
+ * the Dockerfile's parse, the base image's resolution and the context walk): on a fresh runner
+ * these round trips are most of a fully cached build.
+ */
+export function readCacheSources(sources: readonly CacheSourceIo[]): CacheRead[] {
+  return sources.map((io) => readSource(io).catch((error: unknown) => ({ error })));
+}
+
 /** Reads every source's records; a failing source is a warning and contributes nothing. */
-export async function importCaches(sources: readonly CacheSourceIo[], deps: ImportDeps): Promise<CacheImport> {
+export async function importCaches(sources: readonly CacheSourceIo[], deps: ImportDeps, started: readonly CacheRead[] = readCacheSources(sources)): Promise<CacheImport> {
   const imported = new Map<Sha256, ImportedRecord>();
   const mountsSeen = new Set<string>();
-  for (const io of sources) {
-    const read = await readSource(io).catch((e: unknown) => {
-      const why = messageOf(e);
+  for (const [i, io] of sources.entries()) {
+    const got = await started[i]!;
+    const read = 'error' in got ? undefined : got;
+    if ('error' in got) {
+      const why = messageOf(got.error);
       const own = why.startsWith(`${io.name}: `) ? why.slice(io.name.length + 2) : why;
       deps.emit({ type: 'cache-warning', message: `cache source ${io.name} ignored: ${own}`, at: deps.now() });
-      return undefined;
-    });
+    }
     if (!read) continue;
     const { records, mounts } = read;
     // An earlier source wins for a key both hold: the order of --cache-from is the order of trust.
@@ -90,6 +108,8 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
   }
   const view = buildCacheView(deps.local, imported);
   const inflight = new Map<Sha256, Promise<void>>();
+  // A deep image's ~100 small layers over a few kept-alive connections, not ~100 new ones at once.
+  const fetchLimit = limiter(FETCH_CONCURRENCY);
   let layers = 0;
   let bytes = 0;
 
@@ -132,7 +152,7 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
         if (!imp || (await deps.blobs.has(digest))) return;
         let p = inflight.get(digest);
         if (!p) {
-          p = fetchOne(layer, imp);
+          p = fetchLimit(() => fetchOne(layer, imp));
           inflight.set(digest, p);
           p.catch(() => inflight.delete(digest));
         }
@@ -144,9 +164,13 @@ export async function importCaches(sources: readonly CacheSourceIo[], deps: Impo
   return {
     view,
     ensure,
+    sourceRepository: (layer) => (view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository,
     fetched: () => ({ layers, bytes }),
     async persist() {
-      for (const { record } of view.usedImported()) if (await deps.blobs.has(record.layer.digest)) await deps.local.put(record);
+      const here: CacheRecord[] = [];
+      for (const { record } of view.usedImported()) if (await deps.blobs.has(record.layer.digest)) here.push(record);
+      if (deps.local.putMany) await deps.local.putMany(here);
+      else for (const r of here) await deps.local.put(r);
     },
   };
 }
@@ -233,6 +257,9 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
   };
 }
 
+/** Layers a cache export sends at once (push sends 6 too). */
+const EXPORT_CONCURRENCY = 6;
+
 export interface ExportContext {
   readonly store: Store;
   /** The build's leased blobs. */
@@ -265,20 +292,27 @@ export async function exportCache(spec: Exclude<CacheToSpec, { type: 'inline' }>
   let layersWritten = 0;
   let bytesWritten = 0;
   let layersMounted = 0;
-  for (const layer of encoded.layers) {
-    if (await dest.hasBlob(layer)) continue;
-    // A layer imported from a repository of the destination's registry is linked there, never
-    // downloaded (if it was not already) and sent back.
-    const from = (imports.view.sourceOf(layer)?.source as CacheSourceIo | undefined)?.repository;
-    if (from && dest.mountBlob && (await dest.mountBlob(layer, from))) {
-      layersMounted++;
-      continue;
-    }
-    await imports.ensure([{ descriptor: layer, diffId: diffIds.get(layer.digest)! }]);
-    await dest.writeBlob(layer, () => blobs.openRead(layer.digest, layer.size));
-    layersWritten++;
-    bytesWritten += layer.size;
-  }
+  // Several layers at once, as push does: a deep build's export is ~100 small layers, each a few
+  // round trips (HEAD, POST, PUT) that the registry answers independently.
+  const limit = limiter(EXPORT_CONCURRENCY);
+  await Promise.all(
+    encoded.layers.map((layer) =>
+      limit(async () => {
+        if (await dest.hasBlob(layer)) return;
+        // A layer imported from a repository of the destination's registry is linked there, never
+        // downloaded (if it was not already) and sent back.
+        const from = imports.sourceRepository(layer);
+        if (from && dest.mountBlob && (await dest.mountBlob(layer, from))) {
+          layersMounted++;
+          return;
+        }
+        await imports.ensure([{ descriptor: layer, diffId: diffIds.get(layer.digest)! }]);
+        await dest.writeBlob(layer, () => blobs.openRead(layer.digest, layer.size));
+        layersWritten++;
+        bytesWritten += layer.size;
+      }),
+    ),
+  );
   await dest.writeManifest(encoded);
   deps.emit({ type: 'cache-exported', dest: dest.name, records: records.length, ...(spec.mounts ? { mounts: mounts.length } : {}), layersWritten, bytesWritten, ...(layersMounted ? { layersMounted } : {}), at: deps.now() });
 }

@@ -38,7 +38,10 @@ export interface CacheSourceIo {
 export interface CacheDestIo {
   readonly name: string;
   hasBlob(d: Descriptor): Promise<boolean>;
-  /** Writes a blob the caller has verified (`open` gives its bytes afresh on each call). */
+  /**
+   * Writes a blob the caller has verified and found absent with hasBlob (`open` gives its bytes
+   * afresh on each call).
+   */
   writeBlob(d: Descriptor, open: () => Readable): Promise<void>;
   /** Links a blob from another repository of the same registry; false when it cannot. */
   mountBlob?(d: Descriptor, from: Repository): Promise<boolean>;

@@ -44,8 +44,9 @@ export function registryCacheDest(http: RegistryHttp, refText: string, name: str
     name,
     hasBlob: (d) => hasBlob(target, d.digest),
     mountBlob: (d, from) => mountBlob(target, d.digest, from),
+    // The caller has just HEADed it (hasBlob): no second HEAD before the upload.
     writeBlob: async (d, open) => {
-      await pushBlob(target, d, () => open());
+      await pushBlob(target, d, () => open(), { absent: true });
     },
     async writeManifest(e) {
       await pushBlob(target, e.configDescriptor, () => Readable.from([e.config]));

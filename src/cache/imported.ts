@@ -55,6 +55,11 @@ export function buildCacheView(local: CacheStore, imported: ReadonlyMap<Sha256, 
       used.set(record.key, record);
       await local.put(record);
     },
+    async putMany(records) {
+      for (const r of records) used.set(r.key, r);
+      if (local.putMany) await local.putMany(records);
+      else for (const r of records) await local.put(r);
+    },
     previous: (material) => local.previous(material),
     forget: (keys) => local.forget(keys),
     gcHook: () => local.gcHook(),

@@ -15,7 +15,6 @@ import type { Compression } from '../layer/index.js';
 import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';
-import { registryOptions } from './registry-options.js';
 import { storeRegistryOptions } from './registry.js';
 import {
   BAD_CACHE_FILTER,
@@ -32,6 +31,7 @@ import {
   pushNamed,
   pushOptions,
   writeOutput,
+  type BuildOptions,
   type BuildResult,
 } from '../api/index.js';
 
@@ -194,7 +194,10 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         cacheFrom,
         cacheTo,
         ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
-        registry: registryOptions(ctx),
+        registry: storeRegistryOptions(ctx, root),
+        // Pushed from inside the build: layers its cache import left in the cache's registry are
+        // mounted into the pushed repository, not downloaded to be sent back.
+        ...(pushes.length ? { push: (image: BuiltImage, remote: RemoteLayers) => pushBuilt(ctx, root, image, pushes, { ...pushOpts!, image, remote }, mode, interrupt.signal) } : {}),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
         explain: flags.explain === true,
       },
@@ -202,8 +205,10 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
     ).finally(() => renderer.close());
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), built.imageId, '--iidfile');
     if (flags.metadataFile) await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(built.metadata, null, 2) + '\n', '--metadata-file');
-    if (!pushes.length) return 0;
-    return await pushBuilt(ctx, root, built, pushes, pushOpts!, mode, interrupt.signal);
+    if (!built.stored && mode !== 'quiet' && mode !== 'json') {
+      ctx.stderr.write(`not stored here: layers of ${pushes.map((p) => fullName(p)).join(', ')} hit the cache and stay in the registry; \`wharf pull\` fetches it\n`);
+    }
+    return 0;
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
     // with the exit status of a process that signal stopped (130, 143), as `load` has.
@@ -234,15 +239,17 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
   }
 }
 
+type BuiltImage = Parameters<NonNullable<BuildOptions['push']>>[0];
+type RemoteLayers = Parameters<NonNullable<BuildOptions['push']>>[1];
+
 const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
 
 /**
- * `--push`: each name in turn, after the image is stored and tagged; a failure leaves it tagged
- * here and says so. Lines as `docker push` prints them go to stderr, with the build's output (a
+ * `--push`: each name in turn, from inside the build (before the image is tagged here); a failure
+ * leaves it tagged here and says so. Lines as `docker push` prints them go to stderr, with the build's output (a
  * `pushed` event with --progress json).
  */
-async function pushBuilt(ctx: CliContext, root: string, built: BuildResult, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<number> {
-  const image = built.image;
+async function pushBuilt(ctx: CliContext, root: string, image: BuiltImage, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<void> {
   const store = await openApiStore(root);
   const plain = mode === 'tty' || mode === 'plain';
   const http = makeRegistryClient(storeRegistryOptions(ctx, root));
@@ -260,7 +267,6 @@ async function pushBuilt(ctx: CliContext, root: string, built: BuildResult, name
         throw new UserError(e.code, `pushing ${local}: ${e.message}`, `${e.hint ? `${e.hint}; ` : ''}the image ${image.id.slice(0, 19)} is built and tagged ${local} here: \`wharf push ${local}\` tries again`);
       }
     }
-    return 0;
   } finally {
     await http.close();
   }

@@ -4,7 +4,7 @@ export { createRegistryHttp, DEFAULT_CERTS_DIR, type PlainHttpHosts, type Regist
 export { createCredentialStore, type CredentialStore, type Credentials } from './credentials.js';
 export type { ProxyOptions } from './proxy.js';
 export { pullImage, shortId, type PullEvent, type PullOptions, type PullResult } from './pull.js';
-export { pushImage, type PushEvent, type PushFormat, type PushOptions, type PushResult } from './push.js';
+export { pushImage, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RemoteLayers } from './push.js';
 export { hasBlob, pushBlob, putManifest, sendBlob, streamBlob, uploadUrl, type BlobOutcome, type SendBlobOptions, type UploadTarget } from './upload.js';
 export { openWireRecords, recordPulledBlob, type WireRecords } from './wire.js';
 export { fetchBlobBytes, fetchManifestBytes, openBlobStream } from './fetch.js';

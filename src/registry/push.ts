@@ -9,7 +9,8 @@
  * the same layer always gives the same compressed digest.
  *
  * Each blob is HEADed first; a blob the store knows another repository of this registry holds
- * (pulled from there, or pushed there) is mounted from it; the rest is uploaded (monolithic, or in
+ * (pulled from there, or pushed there) is mounted from it, and so is a build's layer the store
+ * lacks (a cache hit: RemoteLayers names the cache repository); the rest is uploaded (monolithic, or in
  * chunks). A layer compressed for the first time has no digest to HEAD until it is made, so it is
  * streamed to the registry while it is compressed (as docker does), unless chunks were asked for. The manifest is PUT by tag: Docker schema2 (which docker 20.10 pulls) when the format is
  * `docker` (the default) and every layer is gzip, else an OCI manifest. The stored manifest's own
@@ -24,7 +25,7 @@ import { compressor, layerMediaType, type Compression } from '../layer/index.js'
 import { familiarName, type Descriptor, type Lease, type Reference, type Store } from '../store/index.js';
 import { limiter } from '../util/index.js';
 import { MEDIA_DOCKER_MANIFEST } from './manifest.js';
-import { repositoryOf, type RegistryHttp } from './types.js';
+import { repositoryOf, type RegistryHttp, type Repository } from './types.js';
 import { putManifest, sendBlob, streamBlob, type BlobOutcome, type UploadTarget } from './upload.js';
 import { openWireRecords, type WireCompression, type WireRecords } from './wire.js';
 
@@ -83,6 +84,20 @@ export interface PushOptions {
   readonly chunkSize?: number;
   readonly onEvent?: (e: PushEvent) => void;
   readonly signal?: AbortSignal;
+  /** The image to push (a build's result, not tagged yet); by default the one `ref` names in the store. */
+  readonly image?: { readonly manifest: ImageManifest; readonly manifestDescriptor: Descriptor };
+  /** Layers of `image` that may be absent from the store (a build's imported cache hits). */
+  readonly remote?: RemoteLayers;
+}
+
+/**
+ * Where a layer the store lacks can be had: a repository that holds it (mounted from when it is on
+ * the push's registry, so it is never downloaded), and a way to fetch it into the store when it
+ * cannot be mounted or must be compressed first.
+ */
+export interface RemoteLayers {
+  origin(d: Descriptor): Repository | undefined;
+  fetch(d: Descriptor): Promise<void>;
 }
 
 export interface PushResult {
@@ -100,7 +115,15 @@ export interface PushResult {
 
 export async function pushImage(http: RegistryHttp, store: Store, ref: Reference, opts: PushOptions = {}): Promise<PushResult> {
   const name = familiarName(ref);
-  const img = await loadImage(store, name);
+  const img = opts.image ?? (await loadImage(store, name));
+  const remote = opts.remote;
+  const absent = async (d: Descriptor) => remote !== undefined && !(await store.has(d.digest));
+  /** The bytes of a blob, fetched first when the store lacks it. */
+  const openBlob = (d: Descriptor) =>
+    (async function* () {
+      if (await absent(d)) await remote!.fetch(d);
+      yield* store.openRead(d.digest, d.size) as AsyncIterable<Uint8Array>;
+    })();
   const repo = repositoryOf(ref);
   const wire = openWireRecords(store.root, store);
   const emit = opts.onEvent ?? (() => undefined);
@@ -112,7 +135,10 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
   let compressed = 0;
   const blob = async (d: Descriptor, report: boolean, source?: Sha256) => {
     const from = await wire.origins(d.digest, repo.domain);
-    const open = () => store.openRead(d.digest, d.size) as AsyncIterable<Uint8Array>;
+    // A layer only the cache repository has is mounted from there, never downloaded and sent back.
+    const origin = (await absent(d)) ? remote!.origin(d) : undefined;
+    if (origin?.domain === repo.domain && !from.includes(origin.path)) from.unshift(origin.path);
+    const open = () => openBlob(d);
     const body = report ? () => reported(open(), d.size, (bytes) => emit({ type: 'layer', digest: d.digest, state: 'uploading', bytes, total: d.size, ...(source ? { source } : {}) })) : open;
     const outcome = await sendBlob(target, d, body, {
       mountFrom: from,
@@ -142,6 +168,8 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
             await blob(l, true);
             return l;
           }
+          // Compressing for the wire needs the bytes.
+          if (await absent(l)) await remote!.fetch(l);
           const known = await wire.compressed(l.digest, compression);
           if (known) {
             await lease.add(known.digest);

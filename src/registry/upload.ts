@@ -50,6 +50,8 @@ export interface SendBlobOptions {
    * saved, and a rerun asks the registry (GET on it) how many bytes it holds and sends the rest.
    */
   readonly sessions?: UploadSessions;
+  /** The caller has just found the blob missing (its own HEAD): upload without asking again. */
+  readonly absent?: boolean;
 }
 
 export interface UploadSessions {
@@ -68,7 +70,7 @@ export async function pushBlob(t: UploadTarget, d: Descriptor, open: () => Async
 
 /** As pushBlob, saying how: already there, mounted from another repository, or uploaded. */
 export async function sendBlob(t: UploadTarget, d: Descriptor, open: () => AsyncIterable<Uint8Array>, opts: SendBlobOptions = {}): Promise<BlobOutcome> {
-  if (await hasBlob(t, d.digest)) return 'exists';
+  if (!opts.absent && (await hasBlob(t, d.digest))) return 'exists';
   let start: Response | undefined;
   const from = opts.mountFrom?.find((p) => p !== t.repo.path);
   if (from) {

@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
-import { open, rename, mkdir, unlink } from 'node:fs/promises';
+import { open, rename, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -86,6 +86,18 @@ export function replaceFileSync(path: string, data: string | Uint8Array, mode = 
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** replaceFileSync through the thread pool, for many files written side by side. */
+export async function replaceFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tempSibling(path);
+  try {
+    await writeFile(tmp, data, { mode });
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
     throw e;
   }
 }

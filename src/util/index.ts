@@ -11,6 +11,7 @@ export {
   fsyncDir,
   lstatQuiet,
   readdirQuiet,
+  replaceFile,
   replaceFileSync,
   tempSibling,
   tempSiblingOwner,

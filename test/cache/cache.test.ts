@@ -62,3 +62,18 @@ test('records round-trip, vanish with their blob, and name their layers as GC ro
   await writeFile(join(root, 'cache', `${sha256Hex(other)}.json`), Buffer.alloc(64));
   assert.equal(await cache.get(other), undefined);
 });
+
+test('putMany stores many records at once, each as put would (record and slot), with no temp file left', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-cache-'));
+  dirs.push(root);
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256Of('layer'), size: 5 };
+  const cache = openCache(root, { has: async (d) => d === layer.digest });
+  const materials: KeyMaterial[] = Array.from({ length: 40 }, (_, i) => ({ ...base, op: { kind: 'RUN', command: { shell: `step ${i}` } } }));
+  await cache.putMany!(materials.map((m) => ({ key: cacheKey(m), layer, diffId: sha256Of('tar'), material: m, created: '2026-01-01T00:00:00Z' })));
+  for (const m of materials) {
+    assert.equal((await cache.get(cacheKey(m)))?.key, cacheKey(m));
+    assert.equal((await cache.previous(m))?.key, cacheKey(m));
+  }
+  const names = [...(await readdir(join(root, 'cache'))), ...(await readdir(join(root, 'cache', 'slots')))];
+  assert.equal(names.length, 40 + 1 + 40, names.join(' '));
+});

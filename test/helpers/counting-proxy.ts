@@ -22,6 +22,8 @@ export interface CountingProxy {
 export interface ProxyStats {
   /** Bytes of GET …/blobs/<digest> responses. */
   downloadedBytes: number;
+  /** Digests of those GETs that answered 200. */
+  downloaded: string[];
   /** Bytes of PATCH/PUT request bodies to …/blobs/uploads/. */
   uploadedBytes: number;
   /** Digests of uploads completed by a PUT (201). */
@@ -44,9 +46,9 @@ export async function startCountingProxy(upstreamPort: number): Promise<Counting
   return {
     port,
     host,
-    stats: async () => (await (await fetch(`http://${host}/__stats`)).json()) as ProxyStats,
+    stats: async () => JSON.parse(await control(port, 'GET', '/__stats')) as ProxyStats,
     reset: async () => {
-      await (await fetch(`http://${host}/__reset`, { method: 'POST' })).text();
+      await control(port, 'POST', '/__reset');
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -55,6 +57,25 @@ export async function startCountingProxy(upstreamPort: number): Promise<Counting
       await gone;
     },
   };
+}
+
+/**
+ * A request to the proxy's own endpoints on a connection of its own: the callers block in
+ * spawnSync for longer than the server keeps an idle connection, and a pooled one (global fetch)
+ * it has closed meanwhile fails with "other side closed".
+ */
+function control(port: number, method: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function serveProxy(upstreamPort: number): Promise<void> {
@@ -73,6 +94,7 @@ async function serveProxy(upstreamPort: number): Promise<void> {
     const up = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (ur) => {
       if (ur.statusCode === 201 && req.method === 'PUT' && isUpload) s.uploaded.push(url.searchParams.get('digest') ?? '?');
       if (ur.statusCode === 201 && req.method === 'POST' && url.searchParams.has('mount')) s.mounted.push(url.searchParams.get('mount')!);
+      if (isBlobGet && ur.statusCode === 200) s.downloaded.push(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       ur.on('data', (c: Buffer) => {
         if (isBlobGet && ur.statusCode === 200) s.downloadedBytes += c.length;
@@ -94,6 +116,6 @@ async function serveProxy(upstreamPort: number): Promise<void> {
   });
 }
 
-const empty = (): ProxyStats => ({ downloadedBytes: 0, uploadedBytes: 0, uploaded: [], mounted: [] });
+const empty = (): ProxyStats => ({ downloadedBytes: 0, downloaded: [], uploadedBytes: 0, uploaded: [], mounted: [] });
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) void serveProxy(Number(process.argv[2]));

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,9 +85,15 @@ export async function startRegistry(config: RegistryConfig = {}): Promise<TestRe
     const port = await freePort();
     const cfg = join(dir, 'config.yml');
     await writeFile(cfg, yaml(dir, port, config));
-    const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+    // Its log goes to a file, never a pipe: tests run wharf with spawnSync, which blocks this
+    // process's event loop, and distribution logs every 404 (a HEAD of a blob a push is about to
+    // send) at level error, ~800 bytes each. A pipe nobody drains fills after ~80 of them, and then
+    // every request that logs hangs inside the registry (a 100-step cache export stopped that way).
+    const logPath = join(dir, 'registry.log');
+    const logFd = openSync(logPath, 'w');
+    const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', logFd] });
+    closeSync(logFd);
+    const stderr = () => readFileSync(logPath, 'utf8').slice(-4000);
     let exited = false;
     const exit = new Promise<void>((res) => child.once('exit', () => ((exited = true), res())));
     const stop = async () => {
@@ -101,8 +108,9 @@ export async function startRegistry(config: RegistryConfig = {}): Promise<TestRe
     const deadline = Date.now() + 10_000;
     while (!exited && Date.now() < deadline && !(await listening(port))) await new Promise((r) => setTimeout(r, 50));
     if (!exited && (await listening(port))) return { port, host: `127.0.0.1:${port}`, dir, child, stop };
+    const log = stderr();
     await stop();
-    if (attempt >= 2) throw new Error(`docker-registry did not start: ${stderr}`);
+    if (attempt >= 2) throw new Error(`docker-registry did not start: ${log}`);
   }
 }
 
