@@ -39,9 +39,34 @@ export interface ImageStore {
   save(names: readonly string[], file: OutputDest): Promise<{ images: number; blobs: number; bytes: number }>;
   /** Loads a docker or OCI archive (a file, a directory or `{ stream, name }`); returns the names it tagged. */
   load(file: LoadInput, tag?: string): Promise<string[]>;
-  /** Removes unreferenced blobs and temp files. */
-  /** Unreferenced blobs and snapshots, dead temp files, and the kept dirs of streamed build contexts not in use. */
-  prune(): Promise<{ blobsRemoved: number; bytesReclaimed: number; tempRemoved: number; contextsRemoved: number; warnings: readonly string[] }>;
+  /**
+   * Unreferenced blobs and snapshots, dead temp files, and the kept dirs of streamed build contexts
+   * not in use; with options, first build cache records (by age, then by size) and afterwards the
+   * cache mounts no running build uses.
+   */
+  prune(opts?: PruneOptions): Promise<PruneResult>;
+}
+
+export interface PruneOptions {
+  /** Forget build cache records older than this many ms (docker's `until=`; parseDuration reads `24h`). */
+  readonly untilMs?: number;
+  /** Then forget the oldest records until the cache alone keeps at most this many bytes (docker's keep-storage). */
+  readonly keepStorageBytes?: number;
+  /** Also delete RUN --mount=type=cache directories no running build uses. */
+  readonly cacheMounts?: boolean;
+}
+
+export interface PruneResult {
+  /** Build cache records forgotten (0 unless untilMs or keepStorageBytes was given). */
+  readonly cacheRecordsForgotten: number;
+  readonly blobsRemoved: number;
+  /** Bytes the blob GC freed (cache mounts' bytes are in cacheMounts.bytesFreed). */
+  readonly bytesReclaimed: number;
+  readonly tempRemoved: number;
+  readonly contextsRemoved: number;
+  /** Present when cacheMounts was asked for: the mounts removed, their bytes, and how many were kept in use. */
+  readonly cacheMounts?: { readonly removed: readonly string[]; readonly bytesFreed: number; readonly inUse: number };
+  readonly warnings: readonly string[];
 }
 
 export async function openStore(root: string): Promise<ImageStore> {
@@ -107,10 +132,21 @@ export function imageStore(root: string, store: Store): ImageStore {
       });
       return loaded.map((e) => e.name);
     },
-    async prune() {
+    async prune(opts = {}) {
+      let cacheRecordsForgotten = 0;
+      if (opts.untilMs !== undefined || opts.keepStorageBytes !== undefined) {
+        const { pruneCache } = await import('./cache-prune.js');
+        const forgotten = await pruneCache(store, root, { ...(opts.untilMs !== undefined ? { untilMs: opts.untilMs } : {}), ...(opts.keepStorageBytes !== undefined ? { keepBytes: opts.keepStorageBytes } : {}) });
+        cacheRecordsForgotten = forgotten.length;
+      }
       const gc = await store.gc();
       const contextsRemoved = await pruneStreamedContexts(store.root);
-      return { blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, contextsRemoved, warnings: gc.warnings };
+      const result = { cacheRecordsForgotten, blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, contextsRemoved, warnings: gc.warnings };
+      if (!opts.cacheMounts) return result;
+      // The ops module brings the build planner with it; only this option needs it.
+      const { pruneCacheMounts } = await import('../ops/index.js');
+      const cm = await pruneCacheMounts(store);
+      return { ...result, cacheMounts: { removed: cm.removed, bytesFreed: cm.bytesFreed, inUse: cm.inUse } };
     },
   };
 }

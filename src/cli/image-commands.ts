@@ -207,33 +207,29 @@ export interface PruneOptions {
 }
 
 export async function prune(ctx: CliContext, root: string, opts: PruneOptions = { cacheMounts: false }): Promise<number> {
-  const { parseDuration, parseSize, pruneCache } = await import('./cache-prune.js');
+  const { parseDuration, parseSize } = await import('../api/index.js');
   let untilMs: number | undefined;
   for (const f of opts.filters ?? []) {
     if (!f.startsWith('until=')) throw new UserError('cli.bad-filter', `--filter ${f}: wharf prune takes until=DURATION`, 'e.g. --filter until=24h');
     untilMs = parseDuration(f.slice('until='.length), `--filter ${f}`);
   }
-  const keepBytes = opts.keepStorage === undefined ? undefined : parseSize(opts.keepStorage, '--keep-storage');
-  const store = await openCliStore(root);
-  if (untilMs !== undefined || keepBytes !== undefined) {
-    const forgotten = await pruneCache(store, root, { ...(untilMs !== undefined ? { untilMs } : {}), ...(keepBytes !== undefined ? { keepBytes } : {}) });
-    ctx.stdout.write(`Deleted ${forgotten.length} build cache record(s)\n`);
+  let keepStorageBytes: number | undefined;
+  if (opts.keepStorage !== undefined) {
+    keepStorageBytes = parseSize(opts.keepStorage);
+    if (keepStorageBytes === undefined) throw new UserError('cli.bad-flag', `--keep-storage ${opts.keepStorage}: not a size`, 'write it as 10gb, 512mb or 0');
   }
-  const gc = await store.gc();
-  warnAll(ctx, gc.warnings);
-  let freed = gc.bytesReclaimed;
-  ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\n`);
-  const { pruneStreamedContexts } = await import('../api/index.js');
-  const contexts = await pruneStreamedContexts(root);
-  if (contexts) ctx.stdout.write(`Deleted ${contexts} kept streamed build context(s)\n`);
-  if (opts.cacheMounts) {
-    const { pruneCacheMounts } = await import('../ops/index.js');
-    const cm = await pruneCacheMounts(store);
+  const images = await openStore(root);
+  const r = await images.prune({ ...(untilMs !== undefined ? { untilMs } : {}), ...(keepStorageBytes !== undefined ? { keepStorageBytes } : {}), cacheMounts: opts.cacheMounts });
+  if (untilMs !== undefined || keepStorageBytes !== undefined) ctx.stdout.write(`Deleted ${r.cacheRecordsForgotten} build cache record(s)\n`);
+  warnAll(ctx, r.warnings);
+  ctx.stdout.write(`Deleted ${r.blobsRemoved} blob(s), ${r.tempRemoved} temp file(s)\n`);
+  if (r.contextsRemoved) ctx.stdout.write(`Deleted ${r.contextsRemoved} kept streamed build context(s)\n`);
+  if (r.cacheMounts) {
+    const cm = r.cacheMounts;
     for (const name of cm.removed) ctx.stdout.write(`deleted cache mount ${name}\n`);
     ctx.stdout.write(`Deleted ${cm.removed.length} cache mount(s) (${humanSize(cm.bytesFreed)})${cm.inUse ? `, kept ${cm.inUse} in use by a running build` : ''}\n`);
-    freed += cm.bytesFreed;
   }
-  ctx.stdout.write(`Total reclaimed space: ${humanSize(freed)}\n`);
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(r.bytesReclaimed + (r.cacheMounts?.bytesFreed ?? 0))}\n`);
   return 0;
 }
 

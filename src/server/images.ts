@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
-import { familiarName, parseImageName, pull, push, type PullProgress, type RegistryClientOptions } from '../api/index.js';
+import { familiarName, parseDuration, parseImageName, pull, push, type PruneOptions, type PullProgress, type RegistryClientOptions } from '../api/index.js';
 import { HttpError, json, jsonStream, streamError } from './respond.js';
 import { DEFAULT_MAX_BODY } from './build.js';
 import type { Request } from './types.js';
@@ -201,8 +201,45 @@ export async function pruneImages(r: Request): Promise<void> {
   json(r.res, 200, { ImagesDeleted: null, SpaceReclaimed: gc.bytesReclaimed });
 }
 
+/**
+ * POST /build/prune, what `docker builder prune` sends: `filters={"until":{"24h":true}}`,
+ * `keep-storage=BYTES` (0, the client's default, means no limit) and `all=1` (every record goes).
+ * The same prune as `wharf prune --filter until= --keep-storage`.
+ */
 export async function pruneBuildCache(r: Request): Promise<void> {
+  const opts = buildPruneOptions(r.query);
   const store = await r.openStore();
-  const gc = await store.prune();
+  const gc = await store.prune(opts);
   json(r.res, 200, { CachesDeleted: null, SpaceReclaimed: gc.bytesReclaimed });
+}
+
+export function buildPruneOptions(q: URLSearchParams): PruneOptions {
+  let untilMs: number | undefined;
+  const filters = q.get('filters');
+  if (filters) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(filters);
+    } catch {
+      throw new HttpError(400, `build/prune: filters=${filters} is not JSON`);
+    }
+    for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+      // docker sends {"until":{"24h":true}}; older clients {"until":["24h"]}.
+      const values = Array.isArray(value) ? value.map(String) : Object.keys(value as object);
+      if (key !== 'until') throw new HttpError(400, `build/prune: filter ${key} is not one wharf knows; it takes until=DURATION`);
+      for (const v of values) {
+        try {
+          untilMs = parseDuration(v, `build/prune filter until=${v}`);
+        } catch (e) {
+          throw new HttpError(400, (e as Error).message);
+        }
+      }
+    }
+  }
+  const keepText = q.get('keep-storage');
+  const keep = keepText ? Number(keepText) : 0;
+  if (!Number.isSafeInteger(keep) || keep < 0) throw new HttpError(400, `build/prune: keep-storage=${keepText} is not a byte count`);
+  const all = ['1', 'true'].includes(q.get('all') ?? '');
+  const keepStorageBytes = keep > 0 ? keep : all ? 0 : undefined;
+  return { ...(untilMs !== undefined ? { untilMs } : {}), ...(keepStorageBytes !== undefined ? { keepStorageBytes } : {}) };
 }
