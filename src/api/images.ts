@@ -4,7 +4,7 @@
  * them: a tag, else an image ID (or a prefix of one) when no tag has that name.
  */
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, type Reference, type Store, type TagEntry } from '../store/index.js';
+import { familiarName, familiarRepository, type Reference, type Store, type TagEntry } from '../store/index.js';
 import { hostPlatform, UserError } from '../util/index.js';
 import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
 import { loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
@@ -25,8 +25,8 @@ export interface ImageEntry {
 export interface ImageStore {
   readonly root: string;
   readonly store: Store;
-  /** Every tagged image, newest first; `warnings` names the ones that could not be read. */
-  images(): Promise<{ entries: ImageEntry[]; warnings: string[] }>;
+  /** Every tagged image (or those the filter selects), newest first; `warnings` names the ones that could not be read. */
+  images(filter?: ImageFilter): Promise<{ entries: ImageEntry[]; warnings: string[] }>;
   /** The image a name or ID (prefix) names, and its tags. */
   find(name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }>;
   /** docker inspect's view of the image. */
@@ -45,6 +45,14 @@ export interface ImageStore {
    * cache mounts no running build uses.
    */
   prune(opts?: PruneOptions): Promise<PruneResult>;
+}
+
+/** docker's `images --filter`: every key given must match; the patterns of one key are alternatives. */
+export interface ImageFilter {
+  /** Go path.Match patterns (`app`, `app:*`, `lib/app:1?`) against `repo:tag` and against the repository alone. */
+  readonly reference?: readonly string[];
+  /** true: only names without a tag (`<none>`, as a pull by digest leaves them); false: only tagged ones. */
+  readonly dangling?: boolean;
 }
 
 export interface PruneOptions {
@@ -78,10 +86,12 @@ export function imageStore(root: string, store: Store): ImageStore {
   return {
     root,
     store,
-    async images() {
+    async images(filter = {}) {
       const entries: ImageEntry[] = [];
       const warnings: string[] = [];
+      const keep = imageFilter(filter);
       for (const t of await store.tags()) {
+        if (!keep(t.ref)) continue;
         try {
           const image = await loadDescriptor(store, t.ref, t.descriptor);
           entries.push({ ref: t.ref, name: familiarName(t.ref), digest: t.descriptor.digest, repoDigest: t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION], image, size: imageSize(image) });
@@ -149,6 +159,22 @@ export function imageStore(root: string, store: Store): ImageStore {
       return { ...result, cacheMounts: { removed: cm.removed, bytesFreed: cm.bytesFreed, inUse: cm.inUse } };
     },
   };
+}
+
+function imageFilter({ reference = [], dangling }: ImageFilter): (ref: Reference) => boolean {
+  return (ref) => {
+    if (dangling !== undefined && (ref.tag === undefined) !== dangling) return false;
+    if (!reference.length) return true;
+    const repo = familiarRepository(ref);
+    const names = [repo, ref.tag ? `${repo}:${ref.tag}` : repo];
+    return reference.some((p) => names.some((n) => pathMatch(p, n)));
+  };
+}
+
+/** Go's path.Match for the patterns reference= takes: `*` and `?` stop at `/`, `[...]` classes. */
+function pathMatch(pattern: string, name: string): boolean {
+  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`).test(name);
 }
 
 /** Applier errors that say the layer itself is bad, not that this host cannot unpack it. */

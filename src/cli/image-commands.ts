@@ -1,7 +1,7 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, familiarRepository, type Reference, type Store } from '../store/index.js';
-import { containers, openApiStore as openCliStore, openStore, type ImageEntry } from '../api/index.js';
+import { familiarName, familiarRepository, type Store } from '../store/index.js';
+import { containers, openApiStore as openCliStore, openStore, type ImageEntry, type ImageFilter } from '../api/index.js';
 import { UserError } from '../util/index.js';
 import { loadImage, parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
@@ -62,14 +62,14 @@ export interface ImagesOptions {
 }
 
 export async function images(ctx: CliContext, root: string, opts: ImagesOptions): Promise<number> {
-  const keep = imageFilter(opts.filters);
+  const filter = imageFilter(opts.filters);
   const template = opts.format === 'table' || opts.format === 'json' ? undefined : compileTemplate(opts.format);
   const store = await openStore(root);
   const now = new Date();
-  const listed = await store.images();
+  const listed = await store.images(filter);
   // One damaged image should not hide the others; fsck says more.
   for (const w of listed.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  const entries = listed.entries.filter((e) => keep(e.ref));
+  const entries = listed.entries;
   if (opts.quiet) {
     for (const e of entries) ctx.stdout.write(`${shortId(e.image.id)}\n`);
     return 0;
@@ -99,35 +99,18 @@ export async function images(ctx: CliContext, root: string, opts: ImagesOptions)
   return 0;
 }
 
-/**
- * `--filter reference=PATTERN` (docker's: the pattern is matched, path.Match style, against
- * `repo:tag` and against the repository alone) and `dangling=true|false` (an image with no tag,
- * `<none>`, as a pull by digest leaves it). Repeated filters of one key are alternatives; keys
- * must all match.
- */
-function imageFilter(filters: readonly string[]): (ref: Reference) => boolean {
-  const refs: string[] = [];
+/** `--filter reference=PATTERN` (repeatable) and `dangling=true|false`, as the library takes them. */
+function imageFilter(filters: readonly string[]): ImageFilter {
+  const reference: string[] = [];
   let dangling: boolean | undefined;
   for (const f of filters) {
     const eq = f.indexOf('=');
     const [key, value] = eq < 0 ? [f, ''] : [f.slice(0, eq), f.slice(eq + 1)];
-    if (key === 'reference' && value) refs.push(value);
+    if (key === 'reference' && value) reference.push(value);
     else if (key === 'dangling' && (value === 'true' || value === 'false')) dangling = value === 'true';
     else throw new UserError('cli.bad-filter', `--filter ${f}: not a filter wharf images knows`, 'use reference=PATTERN (e.g. reference=app:*) or dangling=true|false');
   }
-  return (ref) => {
-    if (dangling !== undefined && (ref.tag === undefined) !== dangling) return false;
-    if (!refs.length) return true;
-    const repo = familiarRepository(ref);
-    const names = [repo, ref.tag ? `${repo}:${ref.tag}` : repo];
-    return refs.some((p) => names.some((n) => pathMatch(p, n)));
-  };
-}
-
-/** Go's path.Match for the patterns reference= takes: `*` and `?` stop at `/`, `[...]` classes. */
-function pathMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
-  return new RegExp(`^${re}$`).test(name);
+  return { reference, ...(dangling !== undefined ? { dangling } : {}) };
 }
 
 /** A time as Go's time.Time prints it, which docker's CreatedAt is: `2024-05-01 10:20:30 +0000 UTC`. */
