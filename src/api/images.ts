@@ -11,6 +11,7 @@ import { loadArchive, saveImages, type LoadInput, type OutputDest } from '../arc
 import { openSnapshots } from '../snapshot/index.js';
 import { openApiStore } from './open-store.js';
 import { pruneStreamedContexts } from './build-input.js';
+import { fsckStore, type FsckResult } from './fsck.js';
 
 export interface ImageEntry {
   readonly ref: Reference;
@@ -45,6 +46,8 @@ export interface ImageStore {
    * cache mounts no running build uses.
    */
   prune(opts?: PruneOptions): Promise<PruneResult>;
+  /** Every referenced blob and every snapshot checked; unreferenced blobs listed with what keeps them. */
+  fsck(): Promise<FsckResult>;
 }
 
 /** docker's `images --filter`: every key given must match; the patterns of one key are alternatives. */
@@ -158,6 +161,7 @@ export function imageStore(root: string, store: Store): ImageStore {
       const cm = await pruneCacheMounts(store);
       return { ...result, cacheMounts: { removed: cm.removed, bytesFreed: cm.bytesFreed, inUse: cm.inUse } };
     },
+    fsck: () => fsckStore(store, root),
   };
 }
 

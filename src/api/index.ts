@@ -11,6 +11,7 @@ export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type PruneOptions, type PruneResult } from './images.js';
 export { parseDuration } from './cache-prune.js';
+export type { FsckResult } from './fsck.js';
 export { openApiStore } from './open-store.js';
 export type { RunOptions, RunHooks } from './run.js';
 export * as containers from './containers.js';

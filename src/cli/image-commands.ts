@@ -1,12 +1,11 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, familiarRepository, type Store } from '../store/index.js';
-import { containers, openApiStore as openCliStore, openStore, type ImageEntry, type ImageFilter } from '../api/index.js';
+import { familiarName, familiarRepository } from '../store/index.js';
+import { openStore, type ImageEntry, type ImageFilter } from '../api/index.js';
 import { UserError } from '../util/index.js';
-import { loadImage, parseTagName } from '../image/index.js';
+import { parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { compileTemplate } from './go-template.js';
-import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
 type Out = CliContext['stdout'];
 
@@ -217,9 +216,8 @@ export async function prune(ctx: CliContext, root: string, opts: PruneOptions = 
 }
 
 export async function fsck(ctx: CliContext, root: string): Promise<number> {
-  const store = await openCliStore(root);
-  const r = await store.fsck();
-  const snaps = await checkSnapshots(store, root);
+  const r = await (await openStore(root)).fsck();
+  const snaps = r.snapshotProblems;
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
   for (const p of snaps) ctx.stdout.write(`snapshot: ${p.message}\n`);
   for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}${r.keptBy.has(d) ? ` (kept by ${KEEPERS[r.keptBy.get(d)!]?.[0] ?? r.keptBy.get(d)})` : ''}\n`);
@@ -244,21 +242,4 @@ function unreferencedDetail(all: readonly Sha256[], keptBy: ReadonlyMap<Sha256, 
   const parts = [...(unused ? [`${unused} used by nothing (\`wharf prune\` removes them)`] : [])];
   for (const [hook, c] of counts) parts.push(`${c} kept by ${KEEPERS[hook]?.[0] ?? hook}${KEEPERS[hook] ? ` (${KEEPERS[hook]![1]})` : ''}`);
   return `: ${parts.join(', ')}`;
-}
-
-/** Snapshots checked against their blobs; the layers tagged images name are the expected ones. */
-async function checkSnapshots(store: Store, root: string): Promise<SnapshotProblem[]> {
-  const known = new Map<Sha256, LayerRef>();
-  for (const t of await store.tags().catch(() => [])) {
-    const img = await loadImage(store, familiarName(t.ref)).catch(() => undefined);
-    if (!img) continue; // store.fsck reports it
-    const chains = chainOf(img.config.rootfs.diff_ids);
-    img.manifest.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: img.config.rootfs.diff_ids[i]! }));
-  }
-  // A container's image may be untagged by now: its snapshots are still what it runs on.
-  for (const c of containers.listRecords(root)) {
-    const chains = chainOf(c.imageConfig.rootfs.diff_ids);
-    c.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: c.imageConfig.rootfs.diff_ids[i]! }));
-  }
-  return store.withLock(() => openSnapshots(root, store).fsck(known));
 }
