@@ -7,7 +7,7 @@ import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, familiarRepository, type Reference, type Store, type TagEntry } from '../store/index.js';
 import { hostPlatform, UserError } from '../util/index.js';
 import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
-import { loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
+import { importRootfs, loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openApiStore } from './open-store.js';
 import { pruneStreamedContexts } from './build-input.js';
@@ -38,6 +38,11 @@ export interface ImageStore {
   rmi(name: string, force?: boolean): Promise<Reference[]>;
   /** Writes one archive to a path, or to a stream the caller owns (`{ stream, name }`, never ended). */
   save(names: readonly string[], file: OutputDest): Promise<{ images: number; blobs: number; bytes: number }>;
+  /**
+   * A one-layer image from a rootfs tarball, tagged `name`, as `docker import`; its layer is unpacked
+   * now (best effort) as load does. Returns the image ID.
+   */
+  import(file: string, name: string, opts?: ImportOptions): Promise<Sha256>;
   /** Loads a docker or OCI archive (a file, a directory or `{ stream, name }`); returns the names it tagged. */
   load(file: LoadInput, tag?: string): Promise<string[]>;
   /**
@@ -56,6 +61,13 @@ export interface ImageFilter {
   readonly reference?: readonly string[];
   /** true: only names without a tag (`<none>`, as a pull by digest leaves them); false: only tagged ones. */
   readonly dangling?: boolean;
+}
+
+export interface ImportOptions {
+  /** Layer compression; gzip by default. */
+  readonly compression?: 'gzip' | 'zstd';
+  /** Image and history timestamps (SOURCE_DATE_EPOCH, seconds). */
+  readonly sourceDateEpoch?: number;
 }
 
 export interface PruneOptions {
@@ -127,6 +139,16 @@ export function imageStore(root: string, store: Store): ImageStore {
       return refs;
     },
     save: (names, file) => saveImages(store, names, file),
+    async import(file, name, opts = {}) {
+      const compression = opts.compression ?? 'gzip';
+      if (compression !== 'gzip' && compression !== 'zstd') {
+        throw new UserError('import.bad-compression', `compression ${String(compression)} is not supported`, 'use gzip or zstd');
+      }
+      const ref = parseTagName(name, 'import FILE');
+      const img = await importRootfs(store, file, ref, { compression, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) });
+      await unpackLayers(root, store, img.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: img.config.rootfs.diff_ids[i]! })));
+      return img.id;
+    },
     async load(file, tag) {
       const name = tag ? parseTagName(tag, '-t') : undefined;
       const snapshots = openSnapshots(root, store);
@@ -179,6 +201,15 @@ function imageFilter({ reference = [], dangling }: ImageFilter): (ref: Reference
 function pathMatch(pattern: string, name: string): boolean {
   const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
   return new RegExp(`^${re}$`).test(name);
+}
+
+/**
+ * Unpacks an imported image's layers into snapshots now, as `docker import` extracts into its
+ * storage driver, so the first build or run on it starts at once. Best effort: a layer that cannot
+ * be unpacked here (whiteouts need root) is unpacked when first used.
+ */
+async function unpackLayers(root: string, store: Store, layers: Parameters<ReturnType<typeof openSnapshots>['prepare']>[0]): Promise<void> {
+  await openSnapshots(root, store).prepare(layers).catch(() => undefined);
 }
 
 /** Applier errors that say the layer itself is bad, not that this host cannot unpack it. */
