@@ -9,9 +9,10 @@ export type { BuildOptions, BuildHooks, BuildResult, FileOutputType } from './bu
 export { build, BAD_CACHE_FILTER, writeOutput, run } from './lazy.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
-export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type PruneOptions, type PruneResult } from './images.js';
+export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult } from './images.js';
 export { parseDuration } from './cache-prune.js';
 export type { FsckResult } from './fsck.js';
+export { login, logout, loginDomain, type LoginOptions } from './login.js';
 export { openApiStore } from './open-store.js';
 export type { RunOptions, RunHooks } from './run.js';
 export * as containers from './containers.js';
