@@ -22,7 +22,7 @@ export { checkBaseReference } from './base-reference.js';
 export { parseBuildNetwork, type BuildNetwork } from './build-network.js';
 export { runnablePlatform } from './platform.js';
 export { parseRunPolicy, parseSize, type RunPolicy, type LimitFlags } from './build-limits.js';
-export { parseSourceDateEpoch } from './source-date-epoch.js';
+export { buildSourceDateEpoch, parseSourceDateEpoch } from './source-date-epoch.js';
 export { parseCacheFrom, parseCacheTo, type CacheFromSpec, type CacheToSpec } from './cache-options.js';
 export { MAX_DOCKERFILE_BYTES } from './build-input.js';
 export { stepsWithLines, type BuildMetadata, type StepMetadata } from './build-metadata.js';
