@@ -35,6 +35,7 @@ export { parseImageName } from '../image/index.js';
 export { familiarName, fullName, type Reference, type Store } from '../store/index.js';
 export type { RegistryClient, RegistryClientOptions, PushResult } from '../registry/index.js';
 export { plan, type PlanOptions, type PlanResult } from './plan.js';
+export { forgetBuild, type ForgetBuildOptions } from './forget-build.js';
 export { planCacheState, type PlanCacheOptions, type PlanCacheResult } from './plan-cache.js';
 export { plainHttpHostsIn, withStoreRegistry } from './plain-http-hosts.js';
 export { pruneStreamedContexts, streamedContextKey } from './build-input.js';
