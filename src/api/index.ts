@@ -28,6 +28,8 @@ export { MAX_DOCKERFILE_BYTES } from './build-input.js';
 export { stepsWithLines, type BuildMetadata, type StepMetadata } from './build-metadata.js';
 export { runtimeStateDir, sharedTmpfs, reapDeadRuntimes } from './runtime-state.js';
 export type { Advice, AdviceRule, BuildEvent, PullProgress } from '../progress/index.js';
+// `wharf build --report/--report-json`: collect a build's events into a record, draw records as one HTML page.
+export { reportCollector, renderReportHtml, type BuildRecord, type ReportCollector, type ReportPage } from '../progress/index.js';
 export type { Diagnostic } from '../diag/index.js';
 export { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 export { UserError, isUserError } from '../util/index.js';

@@ -10,7 +10,7 @@ import { parseOutput } from './output-spec.js';
 import { refuseTerminal } from './archive-commands.js';
 import { UserError, isUserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
-import { createRenderer, reportCollector, type BuildEvent, type ProgressMode } from '../progress/index.js';
+import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import type { Compression } from '../layer/index.js';
 import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
@@ -30,6 +30,7 @@ import {
   parseRunPolicy,
   buildSourceDateEpoch,
   parseSourceDateEpoch,
+  reportCollector,
   pushNamed,
   pushOptions,
   writeOutput,
