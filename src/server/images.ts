@@ -258,7 +258,8 @@ export function buildPruneOptions(q: URLSearchParams): PruneOptions {
   const keepText = q.get('keep-storage');
   const keep = keepText ? Number(keepText) : 0;
   if (!Number.isSafeInteger(keep) || keep < 0) throw new HttpError(400, `build/prune: keep-storage=${keepText} is not a byte count`);
-  const all = ['1', 'true'].includes(q.get('all') ?? '');
-  const keepStorageBytes = keep > 0 ? keep : all ? 0 : undefined;
-  return { ...(untilMs !== undefined ? { untilMs } : {}), ...(keepStorageBytes !== undefined ? { keepStorageBytes } : {}) };
+  // all=1 forgets every record, also those whose layers a tagged image still uses (which
+  // keep-storage counts as free): every record is older than 0 ms.
+  if (['1', 'true'].includes(q.get('all') ?? '') && untilMs === undefined) untilMs = 0;
+  return { ...(untilMs !== undefined ? { untilMs } : {}), ...(keep > 0 ? { keepStorageBytes: keep } : {}) };
 }

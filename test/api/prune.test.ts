@@ -58,7 +58,7 @@ test('prune() keepStorageBytes forgets the oldest records until the cache fits; 
 test('POST /build/prune query reads as docker builder prune sends it', () => {
   assert.deepEqual(buildPruneOptions(new URLSearchParams('keep-storage=0&filters={}')), {});
   assert.deepEqual(buildPruneOptions(new URLSearchParams('keep-storage=1024&filters={"until":{"24h":true}}')), { untilMs: 86_400_000, keepStorageBytes: 1024 });
-  assert.deepEqual(buildPruneOptions(new URLSearchParams('all=1&keep-storage=0')), { keepStorageBytes: 0 });
+  assert.deepEqual(buildPruneOptions(new URLSearchParams('all=1&keep-storage=0')), { untilMs: 0 });
   assert.throws(() => buildPruneOptions(new URLSearchParams('filters={"label":{"x":true}}')), /filter label is not one wharf knows/);
   assert.throws(() => buildPruneOptions(new URLSearchParams('filters={"until":{"2d":true}}')), /"2d" is not a duration/);
 });
