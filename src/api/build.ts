@@ -9,6 +9,7 @@
  * A step's UserError is thrown as a StepFailure (build-failure.ts): the same code and message,
  * plus where in the Dockerfile it happened; step-error events carry that `line` too.
  */
+import { buildSourceDateEpoch } from './source-date-epoch.js';
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -147,7 +148,10 @@ export interface BuildResult {
 
 export type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
 
-export async function build(o: BuildOptions, hooks: BuildHooks = {}): Promise<BuildResult> {
+export async function build(options: BuildOptions, hooks: BuildHooks = {}): Promise<BuildResult> {
+  const sourceDateEpoch = buildSourceDateEpoch(options.buildArgs, options.sourceDateEpoch);
+  const { sourceDateEpoch: _given, ...rest } = options;
+  const o: BuildOptions = sourceDateEpoch === undefined ? rest : { ...rest, sourceDateEpoch };
   const t0 = hooks.startedAt ?? performance.now();
   const signal = hooks.signal ?? new AbortController().signal;
   const cwd = o.cwd ?? resolve('.');

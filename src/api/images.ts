@@ -4,13 +4,14 @@
  * them: a tag, else an image ID (or a prefix of one) when no tag has that name.
  */
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, type Reference, type Store, type TagEntry } from '../store/index.js';
+import { familiarName, familiarRepository, type Reference, type Store, type TagEntry } from '../store/index.js';
 import { hostPlatform, UserError } from '../util/index.js';
 import { REPO_DIGEST_ANNOTATION, historyRows, imageSize, inspectView, loadDescriptor, loadImage, notFound, parseImageName, parseTagName, type LoadedImage } from '../image/index.js';
-import { loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
+import { importRootfs, loadArchive, saveImages, type LoadInput, type OutputDest } from '../archive/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { openApiStore } from './open-store.js';
 import { pruneStreamedContexts } from './build-input.js';
+import { fsckStore, type FsckResult } from './fsck.js';
 
 export interface ImageEntry {
   readonly ref: Reference;
@@ -25,8 +26,8 @@ export interface ImageEntry {
 export interface ImageStore {
   readonly root: string;
   readonly store: Store;
-  /** Every tagged image, newest first; `warnings` names the ones that could not be read. */
-  images(): Promise<{ entries: ImageEntry[]; warnings: string[] }>;
+  /** Every tagged image (or those the filter selects), newest first; `warnings` names the ones that could not be read. */
+  images(filter?: ImageFilter): Promise<{ entries: ImageEntry[]; warnings: string[] }>;
   /** The image a name or ID (prefix) names, and its tags. */
   find(name: string): Promise<{ image: LoadedImage; tags: TagEntry[] }>;
   /** docker inspect's view of the image. */
@@ -37,11 +38,58 @@ export interface ImageStore {
   rmi(name: string, force?: boolean): Promise<Reference[]>;
   /** Writes one archive to a path, or to a stream the caller owns (`{ stream, name }`, never ended). */
   save(names: readonly string[], file: OutputDest): Promise<{ images: number; blobs: number; bytes: number }>;
+  /**
+   * A one-layer image from a rootfs tarball, tagged `name`, as `docker import`; its layer is unpacked
+   * now (best effort) as load does. Returns the image ID.
+   */
+  import(file: string, name: string, opts?: ImportOptions): Promise<Sha256>;
   /** Loads a docker or OCI archive (a file, a directory or `{ stream, name }`); returns the names it tagged. */
   load(file: LoadInput, tag?: string): Promise<string[]>;
-  /** Removes unreferenced blobs and temp files. */
-  /** Unreferenced blobs and snapshots, dead temp files, and the kept dirs of streamed build contexts not in use. */
-  prune(): Promise<{ blobsRemoved: number; bytesReclaimed: number; tempRemoved: number; contextsRemoved: number; warnings: readonly string[] }>;
+  /**
+   * Unreferenced blobs and snapshots, dead temp files, and the kept dirs of streamed build contexts
+   * not in use; with options, first build cache records (by age, then by size) and afterwards the
+   * cache mounts no running build uses.
+   */
+  prune(opts?: PruneOptions): Promise<PruneResult>;
+  /** Every referenced blob and every snapshot checked; unreferenced blobs listed with what keeps them. */
+  fsck(): Promise<FsckResult>;
+}
+
+/** docker's `images --filter`: every key given must match; the patterns of one key are alternatives. */
+export interface ImageFilter {
+  /** Go path.Match patterns (`app`, `app:*`, `lib/app:1?`) against `repo:tag` and against the repository alone. */
+  readonly reference?: readonly string[];
+  /** true: only names without a tag (`<none>`, as a pull by digest leaves them); false: only tagged ones. */
+  readonly dangling?: boolean;
+}
+
+export interface ImportOptions {
+  /** Layer compression; gzip by default. */
+  readonly compression?: 'gzip' | 'zstd';
+  /** Image and history timestamps (SOURCE_DATE_EPOCH, seconds). */
+  readonly sourceDateEpoch?: number;
+}
+
+export interface PruneOptions {
+  /** Forget build cache records older than this many ms (docker's `until=`; parseDuration reads `24h`). */
+  readonly untilMs?: number;
+  /** Then forget the oldest records until the cache alone keeps at most this many bytes (docker's keep-storage). */
+  readonly keepStorageBytes?: number;
+  /** Also delete RUN --mount=type=cache directories no running build uses. */
+  readonly cacheMounts?: boolean;
+}
+
+export interface PruneResult {
+  /** Build cache records forgotten (0 unless untilMs or keepStorageBytes was given). */
+  readonly cacheRecordsForgotten: number;
+  readonly blobsRemoved: number;
+  /** Bytes the blob GC freed (cache mounts' bytes are in cacheMounts.bytesFreed). */
+  readonly bytesReclaimed: number;
+  readonly tempRemoved: number;
+  readonly contextsRemoved: number;
+  /** Present when cacheMounts was asked for: the mounts removed, their bytes, and how many were kept in use. */
+  readonly cacheMounts?: { readonly removed: readonly string[]; readonly bytesFreed: number; readonly inUse: number };
+  readonly warnings: readonly string[];
 }
 
 export async function openStore(root: string): Promise<ImageStore> {
@@ -53,10 +101,12 @@ export function imageStore(root: string, store: Store): ImageStore {
   return {
     root,
     store,
-    async images() {
+    async images(filter = {}) {
       const entries: ImageEntry[] = [];
       const warnings: string[] = [];
+      const keep = imageFilter(filter);
       for (const t of await store.tags()) {
+        if (!keep(t.ref)) continue;
         try {
           const image = await loadDescriptor(store, t.ref, t.descriptor);
           entries.push({ ref: t.ref, name: familiarName(t.ref), digest: t.descriptor.digest, repoDigest: t.descriptor.annotations?.[REPO_DIGEST_ANNOTATION], image, size: imageSize(image) });
@@ -89,6 +139,16 @@ export function imageStore(root: string, store: Store): ImageStore {
       return refs;
     },
     save: (names, file) => saveImages(store, names, file),
+    async import(file, name, opts = {}) {
+      const compression = opts.compression ?? 'gzip';
+      if (compression !== 'gzip' && compression !== 'zstd') {
+        throw new UserError('import.bad-compression', `compression ${String(compression)} is not supported`, 'use gzip or zstd');
+      }
+      const ref = parseTagName(name, 'import FILE');
+      const img = await importRootfs(store, file, ref, { compression, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) });
+      await unpackLayers(root, store, img.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: img.config.rootfs.diff_ids[i]! })));
+      return img.id;
+    },
     async load(file, tag) {
       const name = tag ? parseTagName(tag, '-t') : undefined;
       const snapshots = openSnapshots(root, store);
@@ -107,12 +167,49 @@ export function imageStore(root: string, store: Store): ImageStore {
       });
       return loaded.map((e) => e.name);
     },
-    async prune() {
+    async prune(opts = {}) {
+      let cacheRecordsForgotten = 0;
+      if (opts.untilMs !== undefined || opts.keepStorageBytes !== undefined) {
+        const { pruneCache } = await import('./cache-prune.js');
+        const forgotten = await pruneCache(store, root, { ...(opts.untilMs !== undefined ? { untilMs: opts.untilMs } : {}), ...(opts.keepStorageBytes !== undefined ? { keepBytes: opts.keepStorageBytes } : {}) });
+        cacheRecordsForgotten = forgotten.length;
+      }
       const gc = await store.gc();
       const contextsRemoved = await pruneStreamedContexts(store.root);
-      return { blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, contextsRemoved, warnings: gc.warnings };
+      const result = { cacheRecordsForgotten, blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, tempRemoved: gc.tempRemoved, contextsRemoved, warnings: gc.warnings };
+      if (!opts.cacheMounts) return result;
+      // The ops module brings the build planner with it; only this option needs it.
+      const { pruneCacheMounts } = await import('../ops/index.js');
+      const cm = await pruneCacheMounts(store);
+      return { ...result, cacheMounts: { removed: cm.removed, bytesFreed: cm.bytesFreed, inUse: cm.inUse } };
     },
+    fsck: () => fsckStore(store, root),
   };
+}
+
+function imageFilter({ reference = [], dangling }: ImageFilter): (ref: Reference) => boolean {
+  return (ref) => {
+    if (dangling !== undefined && (ref.tag === undefined) !== dangling) return false;
+    if (!reference.length) return true;
+    const repo = familiarRepository(ref);
+    const names = [repo, ref.tag ? `${repo}:${ref.tag}` : repo];
+    return reference.some((p) => names.some((n) => pathMatch(p, n)));
+  };
+}
+
+/** Go's path.Match for the patterns reference= takes: `*` and `?` stop at `/`, `[...]` classes. */
+function pathMatch(pattern: string, name: string): boolean {
+  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`).test(name);
+}
+
+/**
+ * Unpacks an imported image's layers into snapshots now, as `docker import` extracts into its
+ * storage driver, so the first build or run on it starts at once. Best effort: a layer that cannot
+ * be unpacked here (whiteouts need root) is unpacked when first used.
+ */
+async function unpackLayers(root: string, store: Store, layers: Parameters<ReturnType<typeof openSnapshots>['prepare']>[0]): Promise<void> {
+  await openSnapshots(root, store).prepare(layers).catch(() => undefined);
 }
 
 /** Applier errors that say the layer itself is bad, not that this host cannot unpack it. */

@@ -1,12 +1,11 @@
 // Implementation of `wharf bench`, loaded lazily by its command module: runs builds, measures, reports.
-import { forgetLineages } from '../ops/index.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import { buildOptionArgs, type BenchFlags } from './build-options.js';
-import { parseBuildArgs } from '../api/index.js';
+import { forgetBuild, parseBuildArgs } from '../api/index.js';
 import { interruptSignal } from './interrupt.js';
 import { openChangedFiles } from './bench-changes.js';
 import { benchReport, renderBenchText, renderRunLine, type BenchMode, type MeasuredRun } from './bench-report.js';
@@ -16,8 +15,6 @@ import type { BuildRecord } from '../progress/index.js';
 import { reportPathProblem, writeReport } from './report-file.js';
 import { FsBlobStore } from '../store/index.js';
 import { openCache } from '../cache/index.js';
-import { openSnapshots } from '../snapshot/index.js';
-import { StatCache } from '../context/index.js';
 import type { Sha256 } from '../hash/index.js';
 import { mergeAdvice, nonReproducible, type Rerun } from '../advice/index.js';
 import type { Advice } from '../progress/index.js';
@@ -85,7 +82,7 @@ export async function runBench(ctx: CliContext, root: string, context: string, f
     let previous = await build('warm-up (not counted)');
     const measured: MeasuredRun[] = [];
     for (let i = 1; i <= runs; i++) {
-      if (mode === 'cold') await forgetBuild(root, contextDir, previous);
+      if (mode === 'cold') await forgetPrevious(root, contextDir, previous);
       if (mode === 'change') await changes.rewrite(i);
       previous = await build(`run ${i}/${runs}`);
       measured.push(previous);
@@ -145,26 +142,9 @@ async function rerunTwice(root: string, last: MeasuredRun, build: (label: string
 /** 2023-11-14: any fixed instant does; file times newer than it are clamped to it. */
 const FIXED_EPOCH = 1700000000;
 
-/**
- * Makes the next build of this context start cold while keeping its base images, so it costs what
- * a first build on a machine that already pulled the bases costs:
- * - the cache records of every step of the previous build go (each step misses and runs);
- * - so do the snapshots of the layers those steps made: otherwise a re-run finds its own output
- *   already unpacked under its chain ID and throws the fresh upper dir away instead of moving it
- *   into place, which is not what a first build does;
- * - and the context's stat cache, so every file a COPY uses is read and hashed again.
- * Base image snapshots stay (their layers come from the image, not from a cache record). Layer
- * blobs stay too: a tagged image may use them, and writing a layer costs the same either way.
- * `--no-cache` is not equivalent: it keeps the stat cache and the step snapshots.
- */
-async function forgetBuild(root: string, contextDir: string, previous: MeasuredRun): Promise<void> {
-  const blobs = new FsBlobStore(root);
-  const removed = await openCache(root, blobs).forget(previous.steps.map((s) => s.cacheKey as Sha256));
-  const layers = new Set(removed.map((r) => r.layer.digest));
-  await openSnapshots(root, blobs).removeLayers(layers);
-  // Else the next run's COPY would start from the previous one's files (incremental COPY).
-  await forgetLineages(root, layers);
-  await StatCache.forget(root, contextDir);
+/** `--mode cold`: the library's forgetBuild, for the previous run's steps. */
+async function forgetPrevious(root: string, contextDir: string, previous: MeasuredRun): Promise<void> {
+  await forgetBuild(root, { cacheKeys: previous.steps.map((s) => s.cacheKey), contextDir });
 }
 
 /**

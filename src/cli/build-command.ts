@@ -10,7 +10,7 @@ import { parseOutput } from './output-spec.js';
 import { refuseTerminal } from './archive-commands.js';
 import { UserError, isUserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
-import { createRenderer, reportCollector, type BuildEvent, type ProgressMode } from '../progress/index.js';
+import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import type { Compression } from '../layer/index.js';
 import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
@@ -27,7 +27,9 @@ import {
   parseCacheFrom,
   parseCacheTo,
   parseRunPolicy,
+  buildSourceDateEpoch,
   parseSourceDateEpoch,
+  reportCollector,
   pushNamed,
   pushOptions,
   writeOutput,
@@ -153,10 +155,9 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
   const cacheTo = (flags.cacheTo ?? []).map(parseCacheTo);
   const cacheFrom = (flags.cacheFrom ?? []).map(parseCacheFrom);
   const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
-  // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins).
-  const sourceDateEpoch = buildArgs.has('SOURCE_DATE_EPOCH')
-    ? parseSourceDateEpoch(buildArgs.get('SOURCE_DATE_EPOCH'), '--build-arg SOURCE_DATE_EPOCH')
-    : parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
+  // As BuildKit: the environment's SOURCE_DATE_EPOCH, or the build arg of that name (which wins;
+  // build() applies that too, checked here so a bad value fails before any output).
+  const sourceDateEpoch = buildSourceDateEpoch(buildArgs, () => parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH));
 
   // Colours only on a terminal, and never with NO_COLOR set (no-color.org: any non-empty value).
   const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr, { color: ctx.stderr.isTTY === true && !ctx.env.NO_COLOR });

@@ -1,13 +1,12 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
-import { familiarName, familiarRepository, type Reference, type Store } from '../store/index.js';
-import { containers, openApiStore as openCliStore, openStore, type ImageEntry } from '../api/index.js';
+import { familiarName, familiarRepository } from '../store/index.js';
+import { containers, openStore, type ImageEntry, type ImageFilter } from '../api/index.js';
 import { UserError } from '../util/index.js';
-import { loadImage, parseTagName } from '../image/index.js';
+import { parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
 import { compileTemplate } from './go-template.js';
 import { containerView } from './container-commands.js';
-import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 
 type Out = CliContext['stdout'];
 
@@ -63,14 +62,14 @@ export interface ImagesOptions {
 }
 
 export async function images(ctx: CliContext, root: string, opts: ImagesOptions): Promise<number> {
-  const keep = imageFilter(opts.filters);
+  const filter = imageFilter(opts.filters);
   const template = opts.format === 'table' || opts.format === 'json' ? undefined : compileTemplate(opts.format);
   const store = await openStore(root);
   const now = new Date();
-  const listed = await store.images();
+  const listed = await store.images(filter);
   // One damaged image should not hide the others; fsck says more.
   for (const w of listed.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  const entries = listed.entries.filter((e) => keep(e.ref));
+  const entries = listed.entries;
   if (opts.quiet) {
     for (const e of entries) ctx.stdout.write(`${shortId(e.image.id)}\n`);
     return 0;
@@ -100,35 +99,18 @@ export async function images(ctx: CliContext, root: string, opts: ImagesOptions)
   return 0;
 }
 
-/**
- * `--filter reference=PATTERN` (docker's: the pattern is matched, path.Match style, against
- * `repo:tag` and against the repository alone) and `dangling=true|false` (an image with no tag,
- * `<none>`, as a pull by digest leaves it). Repeated filters of one key are alternatives; keys
- * must all match.
- */
-function imageFilter(filters: readonly string[]): (ref: Reference) => boolean {
-  const refs: string[] = [];
+/** `--filter reference=PATTERN` (repeatable) and `dangling=true|false`, as the library takes them. */
+function imageFilter(filters: readonly string[]): ImageFilter {
+  const reference: string[] = [];
   let dangling: boolean | undefined;
   for (const f of filters) {
     const eq = f.indexOf('=');
     const [key, value] = eq < 0 ? [f, ''] : [f.slice(0, eq), f.slice(eq + 1)];
-    if (key === 'reference' && value) refs.push(value);
+    if (key === 'reference' && value) reference.push(value);
     else if (key === 'dangling' && (value === 'true' || value === 'false')) dangling = value === 'true';
     else throw new UserError('cli.bad-filter', `--filter ${f}: not a filter wharf images knows`, 'use reference=PATTERN (e.g. reference=app:*) or dangling=true|false');
   }
-  return (ref) => {
-    if (dangling !== undefined && (ref.tag === undefined) !== dangling) return false;
-    if (!refs.length) return true;
-    const repo = familiarRepository(ref);
-    const names = [repo, ref.tag ? `${repo}:${ref.tag}` : repo];
-    return refs.some((p) => names.some((n) => pathMatch(p, n)));
-  };
-}
-
-/** Go's path.Match for the patterns reference= takes: `*` and `?` stop at `/`, `[...]` classes. */
-function pathMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
-  return new RegExp(`^${re}$`).test(name);
+  return { reference, ...(dangling !== undefined ? { dangling } : {}) };
 }
 
 /** A time as Go's time.Time prints it, which docker's CreatedAt is: `2024-05-01 10:20:30 +0000 UTC`. */
@@ -226,40 +208,35 @@ export interface PruneOptions {
 }
 
 export async function prune(ctx: CliContext, root: string, opts: PruneOptions = { cacheMounts: false }): Promise<number> {
-  const { parseDuration, parseSize, pruneCache } = await import('./cache-prune.js');
+  const { parseDuration, parseSize } = await import('../api/index.js');
   let untilMs: number | undefined;
   for (const f of opts.filters ?? []) {
     if (!f.startsWith('until=')) throw new UserError('cli.bad-filter', `--filter ${f}: wharf prune takes until=DURATION`, 'e.g. --filter until=24h');
     untilMs = parseDuration(f.slice('until='.length), `--filter ${f}`);
   }
-  const keepBytes = opts.keepStorage === undefined ? undefined : parseSize(opts.keepStorage, '--keep-storage');
-  const store = await openCliStore(root);
-  if (untilMs !== undefined || keepBytes !== undefined) {
-    const forgotten = await pruneCache(store, root, { ...(untilMs !== undefined ? { untilMs } : {}), ...(keepBytes !== undefined ? { keepBytes } : {}) });
-    ctx.stdout.write(`Deleted ${forgotten.length} build cache record(s)\n`);
+  let keepStorageBytes: number | undefined;
+  if (opts.keepStorage !== undefined) {
+    keepStorageBytes = parseSize(opts.keepStorage);
+    if (keepStorageBytes === undefined) throw new UserError('cli.bad-flag', `--keep-storage ${opts.keepStorage}: not a size`, 'write it as 10gb, 512mb or 0');
   }
-  const gc = await store.gc();
-  warnAll(ctx, gc.warnings);
-  let freed = gc.bytesReclaimed;
-  ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${gc.tempRemoved} temp file(s)\n`);
-  const { pruneStreamedContexts } = await import('../api/index.js');
-  const contexts = await pruneStreamedContexts(root);
-  if (contexts) ctx.stdout.write(`Deleted ${contexts} kept streamed build context(s)\n`);
-  if (opts.cacheMounts) {
-    const { pruneCacheMounts } = await import('../ops/index.js');
-    const cm = await pruneCacheMounts(store);
+  const images = await openStore(root);
+  const r = await images.prune({ ...(untilMs !== undefined ? { untilMs } : {}), ...(keepStorageBytes !== undefined ? { keepStorageBytes } : {}), cacheMounts: opts.cacheMounts });
+  if (untilMs !== undefined || keepStorageBytes !== undefined) ctx.stdout.write(`Deleted ${r.cacheRecordsForgotten} build cache record(s)\n`);
+  warnAll(ctx, r.warnings);
+  ctx.stdout.write(`Deleted ${r.blobsRemoved} blob(s), ${r.tempRemoved} temp file(s)\n`);
+  if (r.contextsRemoved) ctx.stdout.write(`Deleted ${r.contextsRemoved} kept streamed build context(s)\n`);
+  if (r.cacheMounts) {
+    const cm = r.cacheMounts;
     for (const name of cm.removed) ctx.stdout.write(`deleted cache mount ${name}\n`);
     ctx.stdout.write(`Deleted ${cm.removed.length} cache mount(s) (${humanSize(cm.bytesFreed)})${cm.inUse ? `, kept ${cm.inUse} in use by a running build` : ''}\n`);
-    freed += cm.bytesFreed;
   }
-  ctx.stdout.write(`Total reclaimed space: ${humanSize(freed)}\n`);
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(r.bytesReclaimed + (r.cacheMounts?.bytesFreed ?? 0))}\n`);
   return 0;
 }
 
 export async function fsck(ctx: CliContext, root: string): Promise<number> {
-  const store = await openCliStore(root);
-  const r = await store.fsck();
-  const snaps = await checkSnapshots(store, root);
+  const r = await (await openStore(root)).fsck();
+  const snaps = r.snapshotProblems;
   for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
   for (const p of snaps) ctx.stdout.write(`snapshot: ${p.message}\n`);
   for (const d of r.unreferenced) ctx.stdout.write(`unreferenced: ${d}${r.keptBy.has(d) ? ` (kept by ${KEEPERS[r.keptBy.get(d)!]?.[0] ?? r.keptBy.get(d)})` : ''}\n`);
@@ -284,23 +261,6 @@ function unreferencedDetail(all: readonly Sha256[], keptBy: ReadonlyMap<Sha256, 
   const parts = [...(unused ? [`${unused} used by nothing (\`wharf prune\` removes them)`] : [])];
   for (const [hook, c] of counts) parts.push(`${c} kept by ${KEEPERS[hook]?.[0] ?? hook}${KEEPERS[hook] ? ` (${KEEPERS[hook]![1]})` : ''}`);
   return `: ${parts.join(', ')}`;
-}
-
-/** Snapshots checked against their blobs; the layers tagged images name are the expected ones. */
-async function checkSnapshots(store: Store, root: string): Promise<SnapshotProblem[]> {
-  const known = new Map<Sha256, LayerRef>();
-  for (const t of await store.tags().catch(() => [])) {
-    const img = await loadImage(store, familiarName(t.ref)).catch(() => undefined);
-    if (!img) continue; // store.fsck reports it
-    const chains = chainOf(img.config.rootfs.diff_ids);
-    img.manifest.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: img.config.rootfs.diff_ids[i]! }));
-  }
-  // A container's image may be untagged by now: its snapshots are still what it runs on.
-  for (const c of containers.listRecords(root)) {
-    const chains = chainOf(c.imageConfig.rootfs.diff_ids);
-    c.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: c.imageConfig.rootfs.diff_ids[i]! }));
-  }
-  return store.withLock(() => openSnapshots(root, store).fsck(known));
 }
 
 /** A container by name, ID or ID prefix; undefined when there is none (an ambiguous prefix is an error). */

@@ -3,7 +3,7 @@
  * wharf share credentials. The password is read from stdin only; one on the command line would be
  * visible in `ps` and the shell history, so it is refused.
  */
-import { createCredentialStore, createRegistryHttp } from '../registry/index.js';
+import { login, loginDomain, logout } from '../api/index.js';
 import { UserError } from '../util/index.js';
 import type { CliContext } from './context.js';
 import { dockerConfigDir, registryOptions } from './registry-options.js';
@@ -16,13 +16,6 @@ export interface LoginFlags {
 }
 
 const MAX_PASSWORD = 64 << 10;
-
-/** docker accepts `https://host/` and `host/`; the key is the bare domain. */
-export function loginDomain(server: string): string {
-  const d = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  if (!d || /[\s@]/.test(d)) throw new UserError('registry.bad-host', `invalid registry name ${JSON.stringify(server)}`, 'give a registry host, e.g. `wharf login registry.example:5000`');
-  return d === 'index.docker.io' || d === 'registry-1.docker.io' ? 'docker.io' : d;
-}
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -37,7 +30,7 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/[\r\n]+$/, '');
 }
 
-export async function login(ctx: CliContext, server: string, flags: LoginFlags, stdin: NodeJS.ReadableStream): Promise<number> {
+export async function loginCmd(ctx: CliContext, server: string, flags: LoginFlags, stdin: NodeJS.ReadableStream): Promise<number> {
   if (flags.password !== undefined) {
     throw new UserError('registry.password-flag', 'a password on the command line is refused: it would show in `ps` and the shell history', `pipe it in instead: \`echo "$PASSWORD" | wharf login -u USER --password-stdin ${server}\``);
   }
@@ -46,21 +39,13 @@ export async function login(ctx: CliContext, server: string, flags: LoginFlags, 
   if (!flags.username) throw new UserError('registry.username', '--password-stdin needs a username', `run \`wharf login -u USER --password-stdin ${domain}\``);
   const password = await readStdin(stdin);
   if (!password) throw new UserError('registry.password-empty', 'the password read from stdin is empty', 'pipe the password into --password-stdin');
-  const creds = { username: flags.username, password };
-  const client = createRegistryHttp(registryOptions(ctx, flags));
-  try {
-    await client.checkLogin(domain, creds);
-  } finally {
-    await client.close();
-  }
-  await createCredentialStore(dockerConfigDir(ctx)).store(domain, creds);
+  await login({ server: domain, username: flags.username, password, registry: registryOptions(ctx, flags) });
   ctx.stdout.write('Login Succeeded\n');
   return 0;
 }
 
-export async function logout(ctx: CliContext, server: string): Promise<number> {
-  const domain = loginDomain(server);
-  const found = await createCredentialStore(dockerConfigDir(ctx)).erase(domain);
+export async function logoutCmd(ctx: CliContext, server: string): Promise<number> {
+  const { domain, found } = await logout(server, { configDir: dockerConfigDir(ctx) });
   ctx.stdout.write(found ? `Removing login credentials for ${domain}\n` : `Not logged in to ${domain}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 // `--report FILE.html` of build and bench: the path checked before any work, the page written after.
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { renderReportHtml, type ReportPage } from '../progress/index.js';
+import { renderReportHtml, type ReportPage } from '../api/index.js';
 import { UserError } from '../util/index.js';
 
 /** An error message when `path` cannot be a report file (its directory missing, or a directory itself). */

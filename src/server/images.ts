@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
-import { familiarName, parseImageName, pull, push, type PullProgress, type RegistryClientOptions } from '../api/index.js';
+import { familiarName, parseDuration, parseImageName, pull, push, type ImageFilter, type PruneOptions, type PullProgress, type RegistryClientOptions } from '../api/index.js';
 import { HttpError, json, jsonStream, streamError } from './respond.js';
 import { DEFAULT_MAX_BODY } from './build.js';
 import type { Request } from './types.js';
@@ -17,8 +17,9 @@ import type { Request } from './types.js';
 const unix = (iso: string | undefined): number => (iso ? Math.floor(Date.parse(iso) / 1000) : 0);
 
 export async function listImages(r: Request): Promise<void> {
+  const filter = imageFilter(r.query);
   const store = await r.openStore();
-  const { entries } = await store.images();
+  const { entries } = await store.images(filter);
   const byId = new Map<string, { tags: string[]; digests: string[]; e: (typeof entries)[number] }>();
   for (const e of entries) {
     const g = byId.get(e.image.id) ?? { tags: [], digests: [], e };
@@ -38,6 +39,35 @@ export async function listImages(r: Request): Promise<void> {
     Labels: e.image.config.config?.Labels ?? null,
     Containers: -1,
   })));
+}
+
+/** GET /images/json's `filters={"reference":{"app:*":true},"dangling":{"true":true}}`, read as `wharf images --filter` reads its flags. */
+export function imageFilter(q: URLSearchParams): ImageFilter {
+  const out: { reference?: string[]; dangling?: boolean } = {};
+  for (const [key, values] of Object.entries(parseFilters(q, 'images/json'))) {
+    if (key === 'reference') out.reference = values;
+    else if (key === 'dangling' && values.length === 1 && (values[0] === 'true' || values[0] === 'false')) out.dangling = values[0] === 'true';
+    else throw new HttpError(400, `images/json: filter ${key}=${values.join(',')} is not one wharf knows; it takes reference=PATTERN and dangling=true|false`);
+  }
+  return out;
+}
+
+/** docker's filters query: `{"key":{"value":true}}`, or from older clients `{"key":["value"]}`. */
+function parseFilters(q: URLSearchParams, what: string): Record<string, string[]> {
+  const text = q.get('filters');
+  if (!text) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, `${what}: filters=${text} is not JSON`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, `${what}: filters=${text} is not a JSON object`);
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    out[key] = Array.isArray(value) ? value.map(String) : value && typeof value === 'object' ? Object.keys(value) : [String(value)];
+  }
+  return out;
 }
 
 export async function inspectImage(r: Request, [name]: readonly string[]): Promise<void> {
@@ -201,8 +231,35 @@ export async function pruneImages(r: Request): Promise<void> {
   json(r.res, 200, { ImagesDeleted: null, SpaceReclaimed: gc.bytesReclaimed });
 }
 
+/**
+ * POST /build/prune, what `docker builder prune` sends: `filters={"until":{"24h":true}}`,
+ * `keep-storage=BYTES` (0, the client's default, means no limit) and `all=1` (every record goes).
+ * The same prune as `wharf prune --filter until= --keep-storage`.
+ */
 export async function pruneBuildCache(r: Request): Promise<void> {
+  const opts = buildPruneOptions(r.query);
   const store = await r.openStore();
-  const gc = await store.prune();
+  const gc = await store.prune(opts);
   json(r.res, 200, { CachesDeleted: null, SpaceReclaimed: gc.bytesReclaimed });
+}
+
+export function buildPruneOptions(q: URLSearchParams): PruneOptions {
+  let untilMs: number | undefined;
+  for (const [key, values] of Object.entries(parseFilters(q, 'build/prune'))) {
+    if (key !== 'until') throw new HttpError(400, `build/prune: filter ${key} is not one wharf knows; it takes until=DURATION`);
+    for (const v of values) {
+      try {
+        untilMs = parseDuration(v, `build/prune filter until=${v}`);
+      } catch (e) {
+        throw new HttpError(400, (e as Error).message);
+      }
+    }
+  }
+  const keepText = q.get('keep-storage');
+  const keep = keepText ? Number(keepText) : 0;
+  if (!Number.isSafeInteger(keep) || keep < 0) throw new HttpError(400, `build/prune: keep-storage=${keepText} is not a byte count`);
+  // all=1 forgets every record, also those whose layers a tagged image still uses (which
+  // keep-storage counts as free): every record is older than 0 ms.
+  if (['1', 'true'].includes(q.get('all') ?? '') && untilMs === undefined) untilMs = 0;
+  return { ...(untilMs !== undefined ? { untilMs } : {}), ...(keep > 0 ? { keepStorageBytes: keep } : {}) };
 }

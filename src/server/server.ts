@@ -14,7 +14,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { chmod, chown, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { arch, release } from 'node:os';
-import { makeRegistryClient, openStore, UserError } from '../api/index.js';
+import { login, openStore, UserError } from '../api/index.js';
 import type { Duplex } from 'node:stream';
 import { handleBuild } from './build.js';
 import { loadTls } from './tls.js';
@@ -128,14 +128,11 @@ async function auth(r: Request): Promise<void> {
   const b = body as { username?: unknown; password?: unknown; serveraddress?: unknown };
   if (typeof b.username !== 'string' || typeof b.password !== 'string') throw new HttpError(400, 'auth: give username and password');
   const server = typeof b.serveraddress === 'string' && b.serveraddress ? b.serveraddress : 'docker.io';
-  const domain = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '').replace(/^index\.docker\.io$/, 'docker.io');
-  const client = makeRegistryClient(r.options.registry);
   try {
-    await client.checkLogin(domain, { username: b.username, password: b.password });
+    // Checked only: docker keeps the credentials on the client side and sends them with each push.
+    await login({ server, username: b.username, password: b.password, registry: r.options.registry, save: false });
   } catch (e) {
     throw new HttpError(401, messageOf(e));
-  } finally {
-    await client.close();
   }
   json(r.res, 200, { Status: 'Login Succeeded', IdentityToken: '' });
 }

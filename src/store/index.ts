@@ -6,7 +6,7 @@
  *   parseReference('app:1') → Result<Reference>
  */
 export type { BlobStore, BlobWriter, Descriptor, Lease, ResumableBlobWriter } from './types.js';
-export { openStore, type GcHook, type Store } from './store.js';
+export { openStore, type FsckProblem, type FsckReport, type GcHook, type Store } from './store.js';
 export { FsBlobStore } from './blobs.js';
 export { parseReference, fullName, familiarName, familiarRepository, repositoryName, type Reference } from './reference.js';
 export { emptyIndex, tagDescriptor, tagOf, type OciIndex, type TagEntry } from './oci-index.js';

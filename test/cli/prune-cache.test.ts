@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
-import { parseDuration, parseSize } from '../../src/cli/cache-prune.js';
+import { parseDuration, parseSize } from '../../src/api/index.js';
 
 // fsck tells blobs nothing uses from blobs the build cache keeps; prune trims the cache by age
 // (--filter until=) and by size (--keep-storage), oldest first.
@@ -25,9 +25,9 @@ test('durations and sizes parse as docker takes them', () => {
   assert.equal(parseDuration('24h', 'x'), 86_400_000);
   assert.equal(parseDuration('1h30m', 'x'), 5_400_000);
   assert.throws(() => parseDuration('2d', '--filter until=2d'), /--filter until=2d: "2d" is not a duration/);
-  assert.equal(parseSize('0', 'x'), 0);
-  assert.equal(parseSize('512mb', 'x'), 512 * 1024 * 1024);
-  assert.equal(parseSize('1.5g', 'x'), 1.5 * 1024 ** 3);
+  assert.equal(parseSize('0'), 0);
+  assert.equal(parseSize('512mb'), 512 * 1024 * 1024);
+  assert.equal(parseSize('1.5g'), 1.5 * 1024 ** 3);
 });
 
 test('fsck counts blobs nothing uses apart from those the build cache keeps; prune removes exactly the former', async () => {

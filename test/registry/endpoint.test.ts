@@ -69,7 +69,7 @@ test('network errors name the host and the fix: DNS failure, unknown CA, expired
 });
 
 test('wharf login takes docker\'s spellings of a server', async () => {
-  const { loginDomain } = await import('../../src/cli/login-command.js');
+  const { loginDomain } = await import('../../src/api/index.js');
   assert.equal(loginDomain('https://index.docker.io/v1/'), 'docker.io');
   assert.equal(loginDomain('registry-1.docker.io'), 'docker.io');
   assert.equal(loginDomain('https://reg.example:5000/'), 'reg.example:5000');

@@ -11,7 +11,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--password-stdin', 'read the password from stdin')
     .option('--insecure-registry <host>', 'allow plain http to this registry (repeatable)', collect)
     .action(async (server: string, opts, cmd) => {
-      const { login } = await import('../login-command.js');
+      const { loginCmd: login } = await import('../login-command.js');
       setExitCode(cmd, await login(ctx, server, opts, process.stdin));
     });
   program
@@ -19,7 +19,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .description('Remove the stored credentials for a registry')
     .argument('<server>', 'registry host[:port]')
     .action(async (server: string, _opts, cmd) => {
-      const { logout } = await import('../login-command.js');
+      const { logoutCmd: logout } = await import('../login-command.js');
       setExitCode(cmd, await logout(ctx, server));
     });
 };

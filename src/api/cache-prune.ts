@@ -1,5 +1,6 @@
 /**
- * `wharf prune --filter until=DURATION` and `--keep-storage SIZE`: build cache records are
+ * Pruning the build cache by age (docker's `until=`) and by size (`keep-storage`), for
+ * `openStore(root).prune()`, which `wharf prune` and the server's prune endpoints call: records are
  * forgotten, oldest first, so GC can then remove the layers only they kept. A record's age is
  * when its step ran. `--keep-storage` counts the bytes the cache alone keeps (a layer a tagged
  * image uses is not freed by forgetting its record, so it counts for nothing).
@@ -28,15 +29,8 @@ export function parseDuration(text: string, flag: string): number {
     total += Number(m[1]) * UNITS[m[2]!]!;
     end = re.lastIndex;
   }
-  if (!text || end !== text.length) throw new UserError('cli.bad-filter', `${flag}: ${JSON.stringify(text)} is not a duration`, 'write it as Go does: 24h, 90m, 1h30m');
+  if (!text || end !== text.length) throw new UserError('prune.bad-filter', `${flag}: ${JSON.stringify(text)} is not a duration`, 'write it as Go does: 24h, 90m, 1h30m');
   return total;
-}
-
-/** `10gb`, `512MB`, `1.5g`, `0` (docker's RAMInBytes: binary units, b optional). */
-export function parseSize(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
-  if (!m) throw new UserError('cli.bad-flag', `${flag} ${text}: not a size`, 'write it as 10gb, 512mb or 0');
-  return Math.floor(Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase()));
 }
 
 /** Forgets the records the filters select; returns them. GC afterwards frees their layers. */
