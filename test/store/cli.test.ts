@@ -60,9 +60,13 @@ test('inspect prints docker-like JSON, by name or by ID prefix', () => {
 });
 
 test('unknown and invalid names are user errors with a hint, no stack', () => {
+  // inspect looks for a container too (as docker's does), so it names neither kind.
   const r = wharf('inspect', 'nope:1');
   assert.equal(r.code, 1);
-  assert.equal(r.err, `error: image nope:1 not found in ${root}\nhint: build it or \`wharf import\`/\`wharf load\` it\n`);
+  assert.equal(r.err, 'error: no such image or container: nope:1\nhint: `wharf images` lists the images and `wharf ps -a` the containers\n');
+  const hist = wharf('history', 'nope:1');
+  assert.equal(hist.code, 1);
+  assert.equal(hist.err, `error: image nope:1 not found in ${root}\nhint: build it or \`wharf import\`/\`wharf load\` it\n`);
   const bad = wharf('history', 'Bad Name');
   assert.equal(bad.code, 1);
   assert.match(bad.err, /^error: invalid reference "Bad Name"/);
