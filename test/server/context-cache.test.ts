@@ -2,37 +2,23 @@
 // time; it is unpacked over the previous one of the same tags/target, files whose tar headers
 // (path, size, mtime, mode, owner) match are neither written nor hashed again, and a changed file
 // is hashed and misses its own step.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
-import { startServe, type ServeChild } from './helpers.js';
+import { servedBusyboxSuite } from './helpers.js';
 
-const suite = {} as { dir: string; env: WharfBuildEnv };
-let server: ServeChild;
-
-before(async () => {
-  suite.dir = await mkdtemp(join(tmpdir(), 'wharf-serve-ctxcache-'));
-  suite.env = wharfBuildEnv(suite.dir);
-  suite.env.importBusybox();
-  server = await startServe(suite.dir, suite.env.root);
-});
-after(async () => {
-  await server?.stop();
-  if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
-});
+const suite = servedBusyboxSuite('wharf-serve-ctxcache-');
 
 /** The context counters of the server's log line for the `n`th build request (1-based), once logged. */
 async function buildNote(n: number): Promise<{ files: number; hashed: number; fromCache: number }> {
   for (let i = 0; i < 200; i++) {
-    const lines = server.log().split('\n').filter((l) => / POST \/v[\d.]+\/build\?/.test(l));
+    const lines = suite.server.log().split('\n').filter((l) => / POST \/v[\d.]+\/build\?/.test(l));
     const m = lines[n - 1] && /; context (\d+) files, (\d+) hashed \(\d+ bytes\), (\d+) from the stat cache/.exec(lines[n - 1]!);
     if (m) return { files: Number(m[1]), hashed: Number(m[2]), fromCache: Number(m[3]) };
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`no log line for build ${n}:\n${server.log()}`);
+  throw new Error(`no log line for build ${n}:\n${suite.server.log()}`);
 }
 
 test('a second identical build through serve hashes no file; a one-file change hashes that file and misses its step', async () => {
@@ -47,7 +33,7 @@ test('a second identical build through serve hashes no file; a one-file change h
   const past = Date.now() / 1000 - 3600;
   for (const f of ['Dockerfile', 'a.txt', 'b.txt', 'c.txt']) await utimes(join(ctx, f), past, past);
 
-  const first = server.docker(['build', '-t', 'cc:1', ctx]);
+  const first = suite.server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(first.status, 0, first.stderr);
   const n1 = await buildNote(1);
   assert.equal(n1.files, 4);
@@ -65,7 +51,7 @@ test('a second identical build through serve hashes no file; a one-file change h
   };
   const before = { a: await inode('a.txt'), b: await inode('b.txt') };
 
-  const second = server.docker(['build', '-t', 'cc:1', ctx]);
+  const second = suite.server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(second.status, 0, second.stderr);
   assert.equal((second.stdout.match(/Using cache/g) ?? []).length, 4);
   const n2 = await buildNote(2);
@@ -73,14 +59,14 @@ test('a second identical build through serve hashes no file; a one-file change h
   assert.deepEqual({ a: await inode('a.txt'), b: await inode('b.txt') }, before, 'unchanged files are not written again');
 
   // Another tag is another project: its first build trusts nothing from cc:1's cache.
-  const other = server.docker(['build', '-t', 'other:1', ctx]);
+  const other = suite.server.docker(['build', '-t', 'other:1', ctx]);
   assert.equal(other.status, 0, other.stderr);
   assert.equal((await buildNote(3)).hashed, 3);
 
   // b.txt changes (same size, another mtime): hashed alone; its COPY and what follows run again.
   await writeFile(join(ctx, 'b.txt'), 'BRAVO\n');
   await utimes(join(ctx, 'b.txt'), past + 60, past + 60);
-  const changed = server.docker(['build', '-t', 'cc:1', ctx]);
+  const changed = suite.server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(changed.status, 0, changed.stderr);
   const n4 = await buildNote(4);
   assert.deepEqual(n4, { files: 4, hashed: 1, fromCache: 2 });
@@ -94,23 +80,23 @@ test('a second identical build through serve hashes no file; a one-file change h
 
   // A changed mode alone (no content change) is seen too: the file is hashed again.
   await chmod(join(ctx, 'c.txt'), 0o600);
-  const mode = server.docker(['build', '-t', 'cc:1', ctx]);
+  const mode = suite.server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(mode.status, 0, mode.stderr);
   assert.equal((await buildNote(5)).hashed, 1);
 
   // A file gone from the context is gone from the kept dir (COPY . would otherwise see it).
   await rm(join(ctx, 'c.txt'));
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox:test\nCOPY . /all/\n');
-  const removed = server.docker(['build', '-t', 'cc:1', ctx]);
+  const removed = suite.server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(removed.status, 0, removed.stderr);
   assert.deepEqual((await readdir(keptDir)).sort(), ['Dockerfile', 'a.txt', 'b.txt']);
   assert.equal(suite.env.wharf(['run', 'cc:1', 'ls', '/all']).stdout, 'Dockerfile\na.txt\nb.txt\n');
 
   // `docker builder prune` (POST /build/prune) removes the kept dirs no build is using.
-  const pruned = server.docker(['builder', 'prune', '-f']);
+  const pruned = suite.server.docker(['builder', 'prune', '-f']);
   assert.equal(pruned.status, 0, pruned.stderr);
   assert.deepEqual((await readdir(streams)).filter((n) => !n.endsWith('.lock')), []);
-  const again = server.docker(['build', '-t', 'cc:1', ctx]);
+  const again = suite.server.docker(['build', '-t', 'cc:1', ctx]);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /Using cache/, 'the build cache itself is kept');
 });
@@ -119,7 +105,7 @@ test('docker build -f with a Dockerfile outside the context: the CLI\'s tar (no 
   const ctx = await suite.env.context('outside-ctx', { 'a.txt': 'from outside\n' });
   const df = join(suite.dir, 'Outside.Dockerfile');
   await writeFile(df, 'FROM busybox:test\nCOPY a.txt /a.txt\n');
-  const b = server.docker(['build', '-t', 'outside:1', '-f', df, ctx]);
+  const b = suite.server.docker(['build', '-t', 'outside:1', '-f', df, ctx]);
   assert.equal(b.status, 0, b.stderr);
   assert.equal(suite.env.wharf(['run', 'outside:1', 'cat', '/a.txt']).stdout, 'from outside\n');
 });

@@ -1,30 +1,14 @@
 // Containers through `wharf serve` with the stock docker CLI: create, start, ps -a, stop, commit,
 // rm on the store's container records (so `wharf ps -a` sees them, and the daemon sees the CLI's).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
-import { startServe, type ServeChild } from './helpers.js';
+import { servedBusyboxSuite } from './helpers.js';
 
-const suite = {} as { dir: string; env: WharfBuildEnv };
-let server: ServeChild;
-
-before(async () => {
-  suite.dir = await mkdtemp(join(tmpdir(), 'wharf-serve-ct-'));
-  suite.env = wharfBuildEnv(suite.dir);
-  suite.env.importBusybox();
-  server = await startServe(suite.dir, suite.env.root);
-});
-after(async () => {
-  await server?.stop();
-  if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
-});
+const suite = servedBusyboxSuite('wharf-serve-ct-');
 
 const docker = (args: string[]): string => {
-  const r = server.docker(args);
+  const r = suite.server.docker(args);
   assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
@@ -50,7 +34,7 @@ test('docker create / start / ps -a / stop / commit / rm through wharf serve; wh
   assert.match(img, /^sha256:[0-9a-f]{64}$/);
   assert.equal(wharf(['run', '--rm', 'webimg:1']), 'made\n');
   assert.match(wharf(['history', 'webimg:1']), /via docker/);
-  const rmRunning = server.docker(['rm', 'web']);
+  const rmRunning = suite.server.docker(['rm', 'web']);
   assert.notEqual(rmRunning.status, 0);
   assert.match(rmRunning.stderr, /cannot remove a running container/);
   assert.equal(docker(['stop', '-t', '1', 'web']).trim(), 'web');
@@ -71,7 +55,7 @@ test('docker run --rm through wharf serve leaves no container; docker run withou
   assert.equal(docker(['run', '--rm', 'busybox:test', 'sh', '-c', 'echo hi; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort']), 'hi\nlo\ntap0\n');
   assert.equal(docker(['run', '--rm', '--network', 'none', 'busybox:test', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "']), 'lo\n');
   assert.equal(wharf(['ps', '-aq']), '');
-  const kept = server.docker(['run', '--name', 'kept', 'busybox:test', 'sh', '-c', 'echo a; exit 4']);
+  const kept = suite.server.docker(['run', '--name', 'kept', 'busybox:test', 'sh', '-c', 'echo a; exit 4']);
   assert.equal(kept.status, 4);
   assert.equal(kept.stdout, 'a\n');
   assert.match(wharf(['ps', '-a']), /Exited \(4\).* kept\n/);

@@ -5,6 +5,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { wharfBin } from '../helpers/paths.js';
 import { DOCKER } from '../helpers/dockerd.js';
+import { before, after } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { wharfBuildEnv, type WharfBuildEnv } from '../helpers/wharf-build.js';
 
 export interface ServeChild {
   readonly socket: string;
@@ -51,4 +55,26 @@ export function raw(socket: string, method: string, path: string, opts: { header
     req.on('error', reject);
     req.end(opts.body);
   });
+}
+
+export interface ServedSuite {
+  dir: string;
+  env: WharfBuildEnv;
+  server: ServeChild;
+}
+
+/** One `wharf serve` on a store with busybox:test for a test file: its before/after hooks start and remove it. */
+export function servedBusyboxSuite(prefix: string): ServedSuite {
+  const suite = {} as ServedSuite;
+  before(async () => {
+    suite.dir = await mkdtemp(join(tmpdir(), prefix));
+    suite.env = wharfBuildEnv(suite.dir);
+    suite.env.importBusybox();
+    suite.server = await startServe(suite.dir, suite.env.root);
+  });
+  after(async () => {
+    await suite.server?.stop();
+    if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
 }
