@@ -7,7 +7,6 @@ import type { Sha256 } from '../hash/index.js';
 import { loadImage } from '../image/index.js';
 import { chainOf, openSnapshots, type LayerRef, type SnapshotProblem } from '../snapshot/index.js';
 import { familiarName, type FsckReport, type Store } from '../store/index.js';
-import { listRecords } from '../container/index.js';
 
 export interface FsckResult extends FsckReport {
   /** Snapshots that do not match their layer (or whose layer no image or container names). */
@@ -29,6 +28,8 @@ async function checkSnapshots(store: Store, root: string): Promise<SnapshotProbl
     img.manifest.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: img.config.rootfs.diff_ids[i]! }));
   }
   // A container's image may be untagged by now: its snapshots are still what it runs on.
+  // Loaded here: the container module brings ops and the planner (see open-store.ts).
+  const { listRecords } = await import('../container/index.js');
   for (const c of listRecords(root)) {
     const chains = chainOf(c.imageConfig.rootfs.diff_ids);
     c.layers.forEach((descriptor, i) => chains[i] && known.set(chains[i]!, { descriptor, diffId: c.imageConfig.rootfs.diff_ids[i]! }));

@@ -6,7 +6,7 @@
  */
 import './native.js';
 export type { BuildOptions, BuildHooks, BuildResult, FileOutputType } from './build.js';
-export { build, BAD_CACHE_FILTER, writeOutput, run } from './lazy.js';
+export { build, BAD_CACHE_FILTER, writeOutput, run, plan, planCacheState, loadContainers, type ContainersApi } from './lazy.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult } from './images.js';
@@ -15,7 +15,7 @@ export type { FsckResult } from './fsck.js';
 export { login, logout, loginDomain, type LoginOptions } from './login.js';
 export { openApiStore } from './open-store.js';
 export type { RunOptions, RunHooks } from './run.js';
-export * as containers from './containers.js';
+export type * as containers from './containers.js';
 export { makePuller, makeRegistryClient, withRegistry, pullProgress, pushNamed, pushOptions, type Puller, type PullerOptions, type PushFlags } from './registry.js';
 export { parseBuildArgs, parsePlatform } from './build-args.js';
 export { checkBaseReference } from './base-reference.js';
@@ -36,8 +36,8 @@ export { UserError, isUserError } from '../util/index.js';
 export { parseImageName } from '../image/index.js';
 export { familiarName, fullName, type Reference, type Store } from '../store/index.js';
 export type { RegistryClient, RegistryClientOptions, PushResult } from '../registry/index.js';
-export { plan, type PlanOptions, type PlanResult } from './plan.js';
+export type { PlanOptions, PlanResult } from './plan.js';
 export { forgetBuild, type ForgetBuildOptions } from './forget-build.js';
-export { planCacheState, type PlanCacheOptions, type PlanCacheResult } from './plan-cache.js';
+export type { PlanCacheOptions, PlanCacheResult } from './plan-cache.js';
 export { plainHttpHostsIn, withStoreRegistry } from './plain-http-hosts.js';
 export { pruneStreamedContexts, streamedContextKey } from './build-input.js';

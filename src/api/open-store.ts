@@ -4,7 +4,6 @@ import { FsBlobStore, openStore, type GcHook, type Store } from '../store/index.
 import { openSnapshots } from '../snapshot/index.js';
 import { openCache } from '../cache/index.js';
 import { openWireRecords } from '../registry/index.js';
-import { containersGcHook } from '../container/index.js';
 
 /**
  * The one place the CLI opens the store, so every command gets the same GC hooks: layer
@@ -17,7 +16,20 @@ export async function openApiStore(root: string): Promise<Store> {
   // Before the store's own sweep: containers a killed wharf left running still hold its mounts.
   await reapDeadRuntimes(join(root, 'tmp'));
   const blobs = new FsBlobStore(root);
-  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageHook(root, blobs), openWireRecords(root, blobs).gcHook(), containersGcHook(root)] });
+  return openStore(root, { gcHooks: [openCache(root, blobs).gcHook(), openSnapshots(root, blobs).gcHook(), copyLineageHook(root, blobs), openWireRecords(root, blobs).gcHook(), containersHook(root)] });
+}
+
+/**
+ * The working containers' hook, loaded when GC runs: src/container brings ops, the planner and
+ * the runtime with it (for `commit --change` and `cp`), which `pull` and `push` never use.
+ */
+function containersHook(root: string): GcHook {
+  const hook = async () => (await import('../container/index.js')).containersGcHook(root);
+  return {
+    name: 'containers',
+    roots: async (warn) => (await hook()).roots!(warn),
+    collect: async (live, warn) => (await hook()).collect!(live, warn),
+  };
 }
 
 /**

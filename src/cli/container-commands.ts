@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { containers, parseSourceDateEpoch, UserError } from '../api/index.js';
+import { loadContainers, parseSourceDateEpoch, UserError, type containers } from '../api/index.js';
 type ContainerRecord = containers.ContainerRecord;
 type ContainerStdio = containers.ContainerStdio;
 type ContainerDeps = containers.ContainerDeps;
@@ -32,8 +32,9 @@ function createOptions(ctx: CliContext, image: string, cmd: string[], name: stri
 }
 
 export async function create(ctx: CliContext, root: string, image: string, cmd: string[], opts: ProcessFlags & { name?: string }): Promise<number> {
-  const deps = await containers.openContainers(root);
-  const rec = await containers.createContainer(deps, createOptions(ctx, image, cmd, opts.name, opts, false));
+  const api = await loadContainers();
+  const deps = await api.openContainers(root);
+  const rec = await api.createContainer(deps, createOptions(ctx, image, cmd, opts.name, opts, false));
   ctx.stdout.write(rec.id + '\n');
   return 0;
 }
@@ -49,6 +50,7 @@ export interface RunFlags extends ProcessFlags {
 
 /** `run`: create, then either watch the process here (foreground) or in a detached watcher (`-d`). */
 export async function run(ctx: CliContext, root: string, image: string, cmd: string[], opts: RunFlags): Promise<number> {
+  const api = await loadContainers();
   if (opts.runtime === 'crun') {
     throw new UserError('cli.bad-flag', '--runtime crun is for throwaway runs only: kept containers run on runc (its cgroup freezer pauses them for commit)', 'drop --runtime, or use `wharf run --rm` without -i, -t, -d and --name');
   }
@@ -57,8 +59,8 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
   const tty = opts.tty === true;
   if (tty && !opts.interactive) throw new UserError('cli.bad-flag', '-t needs -i', 'use -it for an interactive terminal');
   if (tty && !(process.stdin.isTTY && process.stdout.isTTY)) throw new UserError('cli.bad-flag', '-t needs a terminal on stdin and stdout', 'run it from a terminal, or drop -t');
-  const deps = await containers.openContainers(root);
-  const rec = await containers.createContainer(deps, createOptions(ctx, image, cmd, opts.name, opts, tty));
+  const deps = await api.openContainers(root);
+  const rec = await api.createContainer(deps, createOptions(ctx, image, cmd, opts.name, opts, tty));
   if (opts.detach) {
     await startDetached(root, rec);
     ctx.stdout.write(rec.id + '\n');
@@ -67,7 +69,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
   try {
     return await foreground(deps, rec.id, tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough());
   } finally {
-    if (opts.rm) await containers.removeContainer(deps, rec.id, true);
+    if (opts.rm) await api.removeContainer(deps, rec.id, true);
   }
 }
 
@@ -79,12 +81,13 @@ const passThrough = (): ContainerStdio => ({ kind: 'fds', stdout: 1, stderr: 2 }
  * them to the container's init (with a terminal, Ctrl-C reaches the container as a keystroke).
  */
 async function foreground(deps: ContainerDeps, id: string, stdio: ContainerStdio, execReq?: containers.ExecRequest): Promise<number> {
+  const api = await loadContainers();
   let forward: ((sig: NodeJS.Signals) => void) | undefined;
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, () => forward?.(sig)] as const);
   for (const [sig, h] of handlers) process.on(sig, h);
   try {
     const hooks = { onSpawn: (f: (sig: NodeJS.Signals) => void) => (forward = f) };
-    const status = execReq ? await containers.execInContainer(deps, id, execReq, stdio, hooks) : await containers.runContainerProcess(deps, id, stdio, hooks);
+    const status = execReq ? await api.execInContainer(deps, id, execReq, stdio, hooks) : await api.runContainerProcess(deps, id, stdio, hooks);
     return status.exitCode;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
@@ -97,7 +100,8 @@ async function foreground(deps: ContainerDeps, id: string, stdio: ContainerStdio
  * watcher has recorded the start (or the container already ended).
  */
 async function startDetached(root: string, rec: ContainerRecord): Promise<void> {
-  const p = containers.pathsOf(root, rec.id);
+  const api = await loadContainers();
+  const p = api.pathsOf(root, rec.id);
   const begun = new Date().toISOString();
   const log = openSync(p.log, 'a', 0o600);
   const child = spawn(process.execPath, [process.argv[1]!, '--root', root, 'container', '__monitor', rec.id], { detached: true, stdio: ['ignore', log, log] });
@@ -109,7 +113,7 @@ async function startDetached(root: string, rec: ContainerRecord): Promise<void> 
   const until = Date.now() + 30_000;
   for (;;) {
     // This watcher's own record: the state a previous run left says nothing about this one.
-    const now = containers.readRecord(root, rec.id);
+    const now = api.readRecord(root, rec.id);
     if (now && now.state.status === 'exited' && (now.state.finishedAt ?? '') > begun) return;
     // Running once the runtime has made the container (its state dir), so an `exec` right after works.
     if (now && now.state.monitorPid === child.pid && readdirQuiet(p.runtimeRoot).some((d) => existsSync(join(p.runtimeRoot, d, 'state.json')))) return;
@@ -142,19 +146,21 @@ function lastLines(file: string): string {
 
 /** The hidden `container __monitor ID`: watches the container to its end, output to the log (its own stdio). */
 export async function monitor(root: string, id: string): Promise<number> {
-  const deps = await containers.openContainers(root);
+  const api = await loadContainers();
+  const deps = await api.openContainers(root);
   // In a session of its own: no terminal signals; a `stop` reaches the container through the runtime.
   process.on('SIGHUP', () => undefined);
-  await containers.runContainerProcess(deps, id, { kind: 'fds', stdout: 1, stderr: 2 });
+  await api.runContainerProcess(deps, id, { kind: 'fds', stdout: 1, stderr: 2 });
   return 0;
 }
 
 export async function start(ctx: CliContext, root: string, names: string[]): Promise<number> {
+  const api = await loadContainers();
   // Opened for its repairs (containers a killed wharf left running are reaped first).
-  await containers.openContainers(root);
+  await api.openContainers(root);
   for (const n of names) {
-    const rec = containers.findRecord(root, n);
-    if (await containers.isRunning(root, rec)) throw new UserError('container.running', `container ${rec.name} is already running`, `\`wharf stop ${rec.name}\` stops it`);
+    const rec = api.findRecord(root, n);
+    if (await api.isRunning(root, rec)) throw new UserError('container.running', `container ${rec.name} is already running`, `\`wharf stop ${rec.name}\` stops it`);
     if (!rec.process.args.length) throw new UserError('container.no-command', `container ${rec.name} has no command`, 'set one with `wharf container config --cmd` and commit, or create it with a command');
     await startDetached(root, rec);
     ctx.stdout.write(n + '\n');
@@ -163,39 +169,43 @@ export async function start(ctx: CliContext, root: string, names: string[]): Pro
 }
 
 export async function stop(ctx: CliContext, root: string, names: string[], timeout: string): Promise<number> {
+  const api = await loadContainers();
   const t = Number(timeout);
   if (!Number.isInteger(t) || t < 0) throw new UserError('cli.bad-flag', `-t ${timeout}: expected whole seconds`, 'e.g. -t 10');
-  const deps = await containers.openContainers(root);
+  const deps = await api.openContainers(root);
   for (const n of names) {
-    await containers.stopContainer(deps, n, t);
+    await api.stopContainer(deps, n, t);
     ctx.stdout.write(n + '\n');
   }
   return 0;
 }
 
 export async function kill(ctx: CliContext, root: string, names: string[], signal: string): Promise<number> {
-  const deps = await containers.openContainers(root);
+  const api = await loadContainers();
+  const deps = await api.openContainers(root);
   for (const n of names) {
-    await containers.killContainer(deps, n, signal);
+    await api.killContainer(deps, n, signal);
     ctx.stdout.write(n + '\n');
   }
   return 0;
 }
 
 export async function rm(ctx: CliContext, root: string, names: string[], force: boolean): Promise<number> {
-  const deps = await containers.openContainers(root);
+  const api = await loadContainers();
+  const deps = await api.openContainers(root);
   for (const n of names) {
-    await containers.removeContainer(deps, n, force);
+    await api.removeContainer(deps, n, force);
     ctx.stdout.write(n + '\n');
   }
   return 0;
 }
 
 export async function exec(ctx: CliContext, root: string, name: string, cmd: string[], opts: { interactive?: boolean; tty?: boolean; env: string[]; user?: string; workdir?: string }): Promise<number> {
+  const api = await loadContainers();
   const tty = opts.tty === true;
   if (tty && !(process.stdin.isTTY && process.stdout.isTTY)) throw new UserError('cli.bad-flag', '-t needs a terminal on stdin and stdout', 'run it from a terminal, or drop -t');
   if (!cmd.length) throw new UserError('cli.bad-flag', 'exec needs a command', `e.g. wharf exec ${name} sh`);
-  const deps = await containers.openContainers(root);
+  const deps = await api.openContainers(root);
   const stdio: ContainerStdio = tty ? { kind: 'inherit' } : opts.interactive ? { kind: 'fds', stdin: 0, stdout: 1, stderr: 2 } : passThrough();
   return foreground(deps, name, stdio, {
     args: cmd, tty, env: opts.env.map((e) => (e.includes('=') ? e : `${e}=${ctx.env[e] ?? ''}`)),
@@ -205,8 +215,9 @@ export async function exec(ctx: CliContext, root: string, name: string, cmd: str
 
 /** `logs [-f]`: the detached container's output; with -f, what follows until it stops. */
 export async function logs(ctx: CliContext, root: string, name: string, follow: boolean): Promise<number> {
-  const rec = containers.findRecord(root, name);
-  const file = containers.pathsOf(root, rec.id).log;
+  const api = await loadContainers();
+  const rec = api.findRecord(root, name);
+  const file = api.pathsOf(root, rec.id).log;
   let offset = 0;
   const drain = () => {
     let fd: number;
@@ -227,8 +238,8 @@ export async function logs(ctx: CliContext, root: string, name: string, follow: 
   };
   drain();
   while (follow) {
-    const now = containers.readRecord(root, rec.id);
-    const running = now !== undefined && containers.liveStatus(now) === 'running';
+    const now = api.readRecord(root, rec.id);
+    const running = now !== undefined && api.liveStatus(now) === 'running';
     await new Promise((r) => setTimeout(r, 100));
     drain();
     if (!running) break;
@@ -248,7 +259,8 @@ function statusText(rec: ContainerRecord, { status: s, orphaned }: Observed): st
 }
 
 export async function ps(ctx: CliContext, root: string, opts: { all?: boolean; quiet?: boolean }): Promise<number> {
-  const seen = await Promise.all(containers.listRecords(root).map(async (r) => [r, await containers.observedStatus(root, r)] as const));
+  const api = await loadContainers();
+  const seen = await Promise.all(api.listRecords(root).map(async (r) => [r, await api.observedStatus(root, r)] as const));
   const all = seen.filter(([, o]) => opts.all || o.status === 'running');
   if (opts.quiet) {
     for (const [r] of all) ctx.stdout.write(short(r.id) + '\n');
@@ -265,16 +277,18 @@ export async function ps(ctx: CliContext, root: string, opts: { all?: boolean; q
 }
 
 export async function inspect(ctx: CliContext, root: string, names: string[]): Promise<number> {
+  const api = await loadContainers();
   const out = [];
-  for (const n of names) out.push(await containerView(root, containers.findRecord(root, n)));
+  for (const n of names) out.push(await containerView(root, api.findRecord(root, n)));
   ctx.stdout.write(JSON.stringify(out, null, 4) + '\n');
   return 0;
 }
 
 /** docker inspect's view of a container (also for the top-level `wharf inspect`). */
 export async function containerView(root: string, r: ContainerRecord): Promise<Record<string, unknown>> {
-  const { status, orphaned } = await containers.observedStatus(root, r);
-  const p = containers.pathsOf(root, r.id);
+  const api = await loadContainers();
+  const { status, orphaned } = await api.observedStatus(root, r);
+  const p = api.pathsOf(root, r.id);
   return {
     Id: r.id, Name: r.name, Created: r.created, Image: r.imageManifest.digest, ImageName: r.image,
     Path: r.process.args[0] ?? '', Args: r.process.args.slice(1),
@@ -292,34 +306,37 @@ export async function containerView(root: string, r: ContainerRecord): Promise<R
 
 /** `copy CONTAINER SRC DEST` (host → container), `copy CONTAINER:PATH DEST`, and docker's `cp SRC CONTAINER:PATH`. */
 export async function copy(ctx: CliContext, root: string, args: string[]): Promise<number> {
-  const deps = await containers.openContainers(root);
+  const api = await loadContainers();
+  const deps = await api.openContainers(root);
   const colon = (s: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*:/.test(s) && !s.startsWith('/') && !s.startsWith('.');
   if (args.length === 3) {
-    await containers.copyIntoContainer(deps, args[0]!, args[1]!, args[2]!, ctx.cwd);
+    await api.copyIntoContainer(deps, args[0]!, args[1]!, args[2]!, ctx.cwd);
     return 0;
   }
   if (args.length === 2 && colon(args[0]!)) {
     const [c, ...rest] = args[0]!.split(':');
-    await containers.copyFromContainer(deps, c!, rest.join(':'), args[1]!, ctx.cwd);
+    await api.copyFromContainer(deps, c!, rest.join(':'), args[1]!, ctx.cwd);
     return 0;
   }
   if (args.length === 2 && colon(args[1]!)) {
     const [c, ...rest] = args[1]!.split(':');
-    await containers.copyIntoContainer(deps, c!, args[0]!, rest.join(':') || '/', ctx.cwd);
+    await api.copyIntoContainer(deps, c!, args[0]!, rest.join(':') || '/', ctx.cwd);
     return 0;
   }
   throw new UserError('cli.bad-args', `copy ${args.join(' ')}: expected CONTAINER SRC DEST, CONTAINER:PATH DEST or SRC CONTAINER:PATH`, 'e.g. wharf copy web ./app /srv/app');
 }
 
 export async function config(root: string, name: string, edits: containers.ConfigEdits): Promise<number> {
-  await containers.editContainerConfig(root, name, edits);
+  const api = await loadContainers();
+  await api.editContainerConfig(root, name, edits);
   return 0;
 }
 
 export async function commit(ctx: CliContext, root: string, name: string, tag: string | undefined, opts: { message?: string; author?: string; change: string[]; pause: boolean }): Promise<number> {
-  const deps = await containers.openContainers(root);
+  const api = await loadContainers();
+  const deps = await api.openContainers(root);
   const sde = parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
-  const r = await containers.commitContainer(deps, name, {
+  const r = await api.commitContainer(deps, name, {
     changes: opts.change, pause: opts.pause,
     ...(opts.message !== undefined ? { message: opts.message } : {}), ...(opts.author !== undefined ? { author: opts.author } : {}),
     ...(tag !== undefined ? { tag } : {}), ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),

@@ -1,7 +1,7 @@
 // Implementations of the image-management commands, loaded lazily by their command modules.
 import { sha256Hex, type Sha256 } from '../hash/index.js';
 import { familiarName, familiarRepository } from '../store/index.js';
-import { containers, openStore, type ImageEntry, type ImageFilter } from '../api/index.js';
+import { loadContainers, openStore, type containers, type ImageEntry, type ImageFilter } from '../api/index.js';
 import { UserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
 import type { CliContext } from './context.js';
@@ -130,7 +130,7 @@ export async function inspect(ctx: CliContext, root: string, names: string[], fo
   const store = await openStore(root);
   const views = [];
   for (const n of names) {
-    const rec = type === 'image' ? undefined : findContainer(root, n);
+    const rec = type === 'image' ? undefined : await findContainer(root, n);
     if (rec) views.push(await containerView(root, rec));
     else if (type === 'container') throw new UserError('container.not-found', `no such container: ${n}`, '`wharf ps -a` lists the containers (by name and ID)');
     else if (type === 'image') views.push(await store.inspect(n));
@@ -264,9 +264,10 @@ function unreferencedDetail(all: readonly Sha256[], keptBy: ReadonlyMap<Sha256, 
 }
 
 /** A container by name, ID or ID prefix; undefined when there is none (an ambiguous prefix is an error). */
-function findContainer(root: string, name: string): containers.ContainerRecord | undefined {
+async function findContainer(root: string, name: string): Promise<containers.ContainerRecord | undefined> {
+  const api = await loadContainers();
   try {
-    return containers.findRecord(root, name);
+    return api.findRecord(root, name);
   } catch (e) {
     if (e instanceof UserError && e.code === 'container.not-found') return undefined;
     throw e;

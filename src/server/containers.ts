@@ -9,7 +9,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { containers, isUserError } from '../api/index.js';
+import { isUserError, loadContainers, type containers, type ContainersApi } from '../api/index.js';
 import { HttpError, json } from './respond.js';
 import type { Request, ServeOptions } from './types.js';
 
@@ -55,15 +55,23 @@ export class Containers {
   /** `--rm` containers: removed once their process ends (this server's memory only). */
   private readonly autoRemove = new Set<string>();
 
-  constructor(private readonly options: ServeOptions) {}
+  /** The containers API is loaded with the first server (api/lazy.ts: it pulls in the runtime). */
+  static async open(options: ServeOptions): Promise<Containers> {
+    return new Containers(options, await loadContainers());
+  }
+
+  private constructor(
+    private readonly options: ServeOptions,
+    private readonly api: ContainersApi,
+  ) {}
 
   private open(): Promise<containers.ContainerDeps> {
-    return (this.deps ??= containers.openContainers(this.options.root));
+    return (this.deps ??= this.api.openContainers(this.options.root));
   }
 
   find(idOrName: string): ContainerRecord {
     try {
-      return containers.findRecord(this.options.root, idOrName);
+      return this.api.findRecord(this.options.root, idOrName);
     } catch (e) {
       if (isUserError(e)) throw new HttpError(404, `No such container: ${idOrName}`);
       throw e;
@@ -93,7 +101,7 @@ export class Containers {
     const workdir = typeof body.WorkingDir === 'string' && body.WorkingDir ? body.WorkingDir : undefined;
     let rec: ContainerRecord;
     try {
-      rec = await containers.createContainer(await this.open(), {
+      rec = await this.api.createContainer(await this.open(), {
         image: body.Image, cmd: strings(body.Cmd, 'Cmd'), env: strings(body.Env, 'Env'), network,
         ...(name ? { name } : {}), ...(user ? { user } : {}), ...(workdir ? { workdir } : {}),
       });
@@ -130,7 +138,7 @@ export class Containers {
 
   async start(r: Request, c: ContainerRecord): Promise<void> {
     const deps = await this.open();
-    if (await containers.isRunning(this.options.root, c)) {
+    if (await this.api.isRunning(this.options.root, c)) {
       r.res.writeHead(304).end();
       return;
     }
@@ -141,7 +149,7 @@ export class Containers {
     };
     this.pending.delete(c.id);
     this.watched.set(c.id, w);
-    const logFile = containers.pathsOf(this.options.root, c.id).log;
+    const logFile = this.api.pathsOf(this.options.root, c.id).log;
     const emit = (kind: 1 | 2) => (line: string) => {
       const f = frame(kind, Buffer.from(line + '\n'));
       if (w.logBytes + f.length <= MAX_LOG_BYTES) {
@@ -156,7 +164,7 @@ export class Containers {
       for (const s of w.attached) s.write(f);
     };
     const begun = new Date().toISOString();
-    const done = containers.runContainerProcess(deps, c.id, { kind: 'lines', stdout: emit(1), stderr: emit(2) }).then(
+    const done = this.api.runContainerProcess(deps, c.id, { kind: 'lines', stdout: emit(1), stderr: emit(2) }).then(
       ({ exitCode }) => {
         w.exitCode = exitCode;
       },
@@ -169,13 +177,13 @@ export class Containers {
     ).finally(async () => {
       w.running = false;
       for (const s of w.attached) s.end();
-      if (this.autoRemove.delete(c.id)) await containers.removeContainer(deps, c.id, true).catch(() => undefined);
+      if (this.autoRemove.delete(c.id)) await this.api.removeContainer(deps, c.id, true).catch(() => undefined);
       exit();
     });
     // Answer once the record says running (so a `ps` right after lists it), or with the failure to start.
     const started = (async () => {
       for (;;) {
-        const now = containers.readRecord(this.options.root, c.id);
+        const now = this.api.readRecord(this.options.root, c.id);
         if (!now || (now.state.status === 'running' && now.state.monitorPid === process.pid) || (now.state.finishedAt ?? '') >= begun) return;
         await new Promise((res) => setTimeout(res, 20));
       }
@@ -193,15 +201,15 @@ export class Containers {
     // Headers now: the docker CLI waits for them before it starts the container.
     r.res.flushHeaders();
     const ended = async (): Promise<boolean> => {
-      const now = containers.readRecord(this.options.root, c.id);
+      const now = this.api.readRecord(this.options.root, c.id);
       if (!now) return true;
       if (condition === 'removed') return false;
       if (condition === 'next-exit') return now.state.status === 'exited' && (now.state.finishedAt ?? '') >= since && !this.watched.get(c.id)?.running;
-      return !(await containers.isRunning(this.options.root, now)) && !this.watched.get(c.id)?.running;
+      return !(await this.api.isRunning(this.options.root, now)) && !this.watched.get(c.id)?.running;
     };
     while (!r.signal.aborted && !(await ended())) await new Promise((res) => setTimeout(res, 50));
     const w = this.watched.get(c.id);
-    const exitCode = w ? w.exitCode : (containers.readRecord(this.options.root, c.id)?.state.exitCode ?? 0);
+    const exitCode = w ? w.exitCode : (this.api.readRecord(this.options.root, c.id)?.state.exitCode ?? 0);
     r.res.end(JSON.stringify({ StatusCode: exitCode, Error: w?.error ? { Message: w.error } : null }) + '\n');
   }
 
@@ -215,7 +223,7 @@ export class Containers {
     } else if (stdout) {
       // Started by the CLI: its log file has both streams in one.
       try {
-        const text = readFileSync(containers.pathsOf(this.options.root, c.id).log);
+        const text = readFileSync(this.api.pathsOf(this.options.root, c.id).log);
         if (text.length) r.res.write(frame(1, text));
       } catch {
         // no output yet
@@ -226,16 +234,16 @@ export class Containers {
 
   async stop(r: Request, c: ContainerRecord): Promise<void> {
     const t = Number(r.query.get('t') ?? '10');
-    if (!(await containers.isRunning(this.options.root, c))) {
+    if (!(await this.api.isRunning(this.options.root, c))) {
       r.res.writeHead(304).end();
       return;
     }
-    await containers.stopContainer(await this.open(), c.id, Number.isFinite(t) && t >= 0 ? t : 10);
+    await this.api.stopContainer(await this.open(), c.id, Number.isFinite(t) && t >= 0 ? t : 10);
     r.res.writeHead(204).end();
   }
 
   async kill(r: Request, c: ContainerRecord): Promise<void> {
-    await containers.killContainer(await this.open(), c.id, r.query.get('signal') || 'KILL').catch((e: unknown) => {
+    await this.api.killContainer(await this.open(), c.id, r.query.get('signal') || 'KILL').catch((e: unknown) => {
       if (isUserError(e) && e.code === 'container.not-running') throw new HttpError(409, `Container ${c.id} is not running`);
       throw e;
     });
@@ -244,7 +252,7 @@ export class Containers {
 
   async remove(r: Request, c: ContainerRecord): Promise<void> {
     try {
-      await containers.removeContainer(await this.open(), c.id, yes(r.query.get('force')));
+      await this.api.removeContainer(await this.open(), c.id, yes(r.query.get('force')));
     } catch (e) {
       if (isUserError(e) && e.code === 'container.running') {
         throw new HttpError(409, `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
@@ -261,8 +269,8 @@ export class Containers {
   async list(r: Request): Promise<void> {
     const all = yes(r.query.get('all'));
     const out = [];
-    for (const c of containers.listRecords(this.options.root)) {
-      const { status } = await containers.observedStatus(this.options.root, c);
+    for (const c of this.api.listRecords(this.options.root)) {
+      const { status } = await this.api.observedStatus(this.options.root, c);
       if (!all && status !== 'running') continue;
       out.push({
         Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageManifest.digest, Command: c.process.args.join(' '),
@@ -281,7 +289,7 @@ export class Containers {
     const tag = r.query.get('tag');
     const comment = r.query.get('comment');
     const author = r.query.get('author');
-    const res = await containers.commitContainer(await this.open(), c.id, {
+    const res = await this.api.commitContainer(await this.open(), c.id, {
       changes: r.query.getAll('changes').flatMap((x) => x.split('\n')).filter(Boolean), pause: r.query.get('pause') === null || yes(r.query.get('pause')),
       ...(repo ? { tag: `${repo}:${tag || 'latest'}` } : {}), ...(comment ? { message: comment } : {}), ...(author ? { author } : {}),
     });
@@ -289,7 +297,7 @@ export class Containers {
   }
 
   async inspect(r: Request, c: ContainerRecord): Promise<void> {
-    const { status } = await containers.observedStatus(this.options.root, c);
+    const { status } = await this.api.observedStatus(this.options.root, c);
     const w = this.watched.get(c.id);
     json(r.res, 200, {
       Id: c.id,
@@ -312,7 +320,7 @@ export class Containers {
     const deps = await this.open();
     const running = [...this.watched.entries()].filter(([, w]) => w.running);
     await Promise.all(running.map(async ([id, w]) => {
-      await containers.stopContainer(deps, id, 0).catch(() => undefined);
+      await this.api.stopContainer(deps, id, 0).catch(() => undefined);
       await w.exited;
     }));
   }

@@ -193,7 +193,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const tls = await loadTls(options.tls, options.host);
   const where = parseHost(options.host, tls?.requestCert === true);
   const active = new Set<AbortController>();
-  const containers = new Containers(options);
+  const containers = await Containers.open(options);
   const routes = [...ROUTES, ...containerRoutes(containers)];
   const httpOptions = { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, requestTimeout: 0 };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
