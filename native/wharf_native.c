@@ -175,21 +175,33 @@ static void walk_dir(struct walk *w) {
   closedir(d);
 }
 
-// readTreeXattrs(dir) → [rel, name, value, ...]; rel is '' for dir itself.
-static napi_value read_tree_xattrs(napi_env env, napi_callback_info info) {
+// A walk over the path in the call's first argument, with an empty output array; NULL after
+// throwing (no memory, or a path too long for walk.path).
+static struct walk *open_walk(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   struct walk *w = calloc(1, sizeof *w);
-  if (!w) return throw_errno(env, "read xattrs", ENOMEM);
+  if (!w) {
+    throw_errno(env, "read xattrs", ENOMEM);
+    return NULL;
+  }
   w->env = env;
   size_t len;
   if (napi_get_value_string_utf8(env, argv[0], w->path, sizeof w->path, &len) != napi_ok || len + 1 >= sizeof w->path) {
     free(w);
-    return throw_errno(env, "read xattrs", ENAMETOOLONG);
+    throw_errno(env, "read xattrs", ENAMETOOLONG);
+    return NULL;
   }
   w->root_len = len;
   napi_create_array(env, &w->out);
+  return w;
+}
+
+// readTreeXattrs(dir) → [rel, name, value, ...]; rel is '' for dir itself.
+static napi_value read_tree_xattrs(napi_env env, napi_callback_info info) {
+  struct walk *w = open_walk(env, info);
+  if (!w) return NULL;
   push_xattrs(w, "");
   if (w->err == 0) walk_dir(w);
   napi_value out = w->out;
@@ -204,18 +216,8 @@ static napi_value read_tree_xattrs(napi_env env, napi_callback_info info) {
 // readFileXattrs(path) → [name, value, ...]: one path's attributes (not following a symlink);
 // [] when it has none or the file system keeps none.
 static napi_value read_file_xattrs(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct walk *w = calloc(1, sizeof *w);
-  if (!w) return throw_errno(env, "read xattrs", ENOMEM);
-  w->env = env;
-  size_t len;
-  if (napi_get_value_string_utf8(env, argv[0], w->path, sizeof w->path, &len) != napi_ok || len + 1 >= sizeof w->path) {
-    free(w);
-    return throw_errno(env, "read xattrs", ENAMETOOLONG);
-  }
-  napi_create_array(env, &w->out);
+  struct walk *w = open_walk(env, info);
+  if (!w) return NULL;
   push_xattrs(w, "");
   napi_value triples = w->out;
   int err = w->err;
