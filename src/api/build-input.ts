@@ -181,12 +181,12 @@ function unreadable(what: string, e: unknown): UserError {
 }
 
 /**
- * The `contextKey` of a streamed context as `wharf serve` and `wharf build -` name it: the same
+ * The `contextKey` option of a streamed context as `wharf serve` and `wharf build -` name it: the same
  * tags, target and Dockerfile are taken for the same project (two entry points, one cache). Without
  * a tag there is nothing to tell two projects apart (a file of theirs with the same size and mtime
  * second would be taken from the other's tree), so an untagged build's context is hashed whole.
  */
-export function streamedContextKey(tags: readonly string[], target: string | undefined, dockerfile: string | undefined): string | undefined {
-  if (tags.length === 0) return undefined;
-  return JSON.stringify({ tags: [...tags].sort(), target: target ?? '', dockerfile: dockerfile || 'Dockerfile' });
+export function streamedContextKey(tags: readonly string[], target: string | undefined, dockerfile: string | undefined): { contextKey?: string } {
+  if (tags.length === 0) return {};
+  return { contextKey: JSON.stringify({ tags: [...tags].sort(), target: target ?? '', dockerfile: dockerfile || 'Dockerfile' }) };
 }

@@ -172,7 +172,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         root,
         cwd: ctx.cwd,
         context: context === '-' ? process.stdin : context,
-        ...(context === '-' ? withContextKey(streamedContextKey(flags.tag, flags.target, flags.file)) : {}),
+        ...(context === '-' ? streamedContextKey(flags.tag, flags.target, flags.file) : {}),
         ...(flags.file !== undefined ? { dockerfile: flags.file } : {}),
         stdin: process.stdin,
         tags: [...tags, ...named],
@@ -272,5 +272,3 @@ async function pushBuilt(ctx: CliContext, root: string, image: BuiltImage, names
     await http.close();
   }
 }
-
-const withContextKey = (contextKey: string | undefined) => (contextKey === undefined ? {} : { contextKey });

@@ -70,7 +70,7 @@ export async function handleBuild(r: Request): Promise<void> {
         context: body,
         // The same tags, target and Dockerfile name the same project across builds: its files whose
         // tar headers are unchanged are not hashed again (docker's clients send a fresh tar each time).
-        ...withContextKey(streamedContextKey(tags, q.get('target') ?? undefined, stableDockerfileName(q.get('dockerfile')))),
+        ...streamedContextKey(tags, q.get('target') ?? undefined, stableDockerfileName(q.get('dockerfile'))),
         ...(q.get('dockerfile') ? { dockerfile: q.get('dockerfile')! } : {}),
         tags,
         buildArgs,
@@ -155,5 +155,3 @@ function render(e: BuildEvent, say: (line: string) => void): void {
       return;
   }
 }
-
-const withContextKey = (contextKey: string | undefined) => (contextKey === undefined ? {} : { contextKey });
