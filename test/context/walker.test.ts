@@ -54,7 +54,9 @@ function options(c: WalkerCase): WalkOptions {
 
 /**
  * The permission cases need a directory the walker cannot read, which root always can: the tree
- * is handed to uid 65534 with foo/bar at mode 0000 and the walk runs in a child as that user.
+ * is handed to uid 65534 with foo/bar at mode 0000 and the walk runs in a child as that user. The
+ * child loads wharf's modules before it drops to that user: the checkout may sit in a directory
+ * only root can enter (a `mktemp -d` clone).
  */
 async function walkAsNobody(root: string, c: WalkerCase): Promise<string[] | { error: string }> {
   await chmod(root, 0o755);
@@ -63,8 +65,8 @@ async function walkAsNobody(root: string, c: WalkerCase): Promise<string[] | { e
   await chmod(join(root, 'foo', 'bar'), 0);
   const mod = new URL('../../src/context/index.js', import.meta.url).href;
   const script = `
-    process.setgid(65534); process.setuid(65534);
     const { PatternMatcher, walkContext } = await import(${JSON.stringify(mod)});
+    process.setgid(65534); process.setuid(65534);
     const mk = (ps) => ps.length ? PatternMatcher.create(ps).value : undefined;
     try {
       const es = await walkContext(${JSON.stringify(root)}, { include: mk(${JSON.stringify(c.include)}), exclude: mk(${JSON.stringify(c.exclude)}) });
