@@ -2,7 +2,8 @@
  * Results of a peer benchmark and their markdown table. Pure: the runner fills a `PeerResults`
  * and these functions only read it.
  */
-import { ratio, summarize, type Ratio, type Summary } from './stats.js';
+import type { Floor } from './floor.js';
+import { median, ratio, summarize, type Ratio, type Summary } from './stats.js';
 
 export const modes = ['cold', 'noop', 'change'] as const;
 export type Mode = (typeof modes)[number];
@@ -23,6 +24,8 @@ export interface PeerResults {
   readonly config: Record<string, unknown>;
   readonly builders: readonly string[];
   readonly cells: readonly Cell[];
+  /** Per counted round of `wide` cold: the RUN commands run bare (floor.ts). */
+  readonly floors?: { readonly wide: readonly Floor[] };
 }
 
 export interface CellSummary extends Cell {
@@ -81,5 +84,19 @@ export function renderMarkdown(r: PeerResults): string {
     });
     lines.push(`| ${[scenario, mode, ...r.builders.map((b) => cellText(at(b))), ...ratioCells].join(' | ')} |`);
   }
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + floorText(r, cells);
+}
+
+/** `wide` cold against its floor: each builder's median over the floor's median. */
+function floorText(r: PeerResults, cells: readonly CellSummary[]): string {
+  const fs = r.floors?.wide;
+  if (!fs?.length) return '';
+  const m = (pick: (f: Floor) => number) => median(fs.map(pick));
+  const floor = m((f) => f.floorS);
+  const vs = cells
+    .filter((c) => c.scenario === 'wide' && c.mode === 'cold' && c.summary)
+    .map((c) => `${c.builder} ${(c.summary!.median / 1000 / floor).toFixed(2)}×`);
+  return `\n\`wide\` cold floor (its RUN commands run bare in a chroot, median of ${fs.length}): ${floor.toFixed(2)} s = ` +
+    `max(Σ CPU ${m((f) => f.cpuS).toFixed(2)} s / ${fs[0]!.cores} cores, longest stage ${m((f) => f.longestStageS).toFixed(2)} s); ` +
+    `the stages run bare ${fs[0]!.cores} at a time took ${m((f) => f.bareParallelS).toFixed(2)} s. Against the floor: ${vs.join(', ')}.\n`;
 }

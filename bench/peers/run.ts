@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureFloor, type Floor } from './floor.js';
 import { cleanupAll, installSignalHandlers, stopping } from './procs.js';
 import { modes, renderMarkdown, type Cell, type Mode, type PeerResults } from './report.js';
 import { changeFile, restoreFile, scenarioNames, scenarioSpec, writeScenario, type ScenarioName } from './scenarios.js';
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0]!;
   const setup = await setupPeers(list(values.builders!), values['wharf-bin']!, log);
   const cells: Cell[] = [];
+  // `wide` cold against its own floor (floor.ts), measured in the same rounds as the builders.
+  const floors: Floor[] = [];
   const ready = setup.builders.filter((b) => !b.unavailable).map((b) => b.builder);
 
   for (const name of scenarios) {
@@ -90,6 +93,11 @@ async function main(): Promise<void> {
           if (round >= 0) times.get(b.name)!.push(r.ms);
           line.push(`${b.name} ${(r.ms / 1000).toFixed(2)}s`);
         }
+        if (name === 'wide' && mode === 'cold' && !stopping()) {
+          const f = await measureFloor(spec.dockerfile, setup.rootfs, setup.work);
+          if (round >= 0) floors.push(f);
+          line.push(`floor ${f.floorS.toFixed(2)}s (bare ${f.bareParallelS.toFixed(2)}s)`);
+        }
         log(`  ${name} ${mode} ${round < 0 ? 'warm-up' : `run ${round + 1}/${runs}`}: ${line.join(', ')}`);
       }
       if (mode === 'change') restoreFile(spec, dirs);
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
     config: { scenarios, modes: wantedModes, runs, warmup, scale, seed, durationS: Math.round((Date.now() - started.getTime()) / 1000) },
     builders: setup.builders.map((b) => b.builder.name),
     cells,
+    ...(floors.length ? { floors: { wide: floors } } : {}),
   };
   const md = `# wharf against its peers\n\n${results.date}, ${results.machine['cores']} cores (${results.machine['cpu']}), ` +
     `${results.machine['memoryGiB']} GiB, kernel ${results.machine['kernel']}, load ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}; ` +

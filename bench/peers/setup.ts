@@ -24,6 +24,8 @@ export const builderNames = ['docker-classic', 'buildkit', 'buildah', 'wharf', '
 export interface PeerSetup {
   /** A temp dir for scenarios and stores; removed at cleanup. */
   readonly work: string;
+  /** The busybox rootfs every builder's base image is made of (for the bare-command floor). */
+  readonly rootfs: string;
   /** The builders asked for, each loaded with the base, or with the reason it cannot run. */
   readonly builders: { builder: Builder; unavailable: string | null }[];
   readonly versions: Record<string, string>;
@@ -86,7 +88,7 @@ export async function setupPeers(wanted: readonly string[], measuredWharf: strin
     log(`setup: ${name}: ${unavailable ?? 'ready'}`);
     builders.push({ builder, unavailable });
   }
-  return { work, builders, versions: await versions(socket, measuredWharf) };
+  return { work, rootfs, builders, versions: await versions(socket, measuredWharf) };
 }
 
 async function versions(socket: string | null, measuredWharf: string): Promise<Record<string, string>> {

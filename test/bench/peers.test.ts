@@ -108,3 +108,24 @@ test('markdown table: medians with ranges, ratios wharf/peer, reasons for missin
   assert.equal(served[0], '| scenario | mode | buildkit s | wharf s | wharf-serve s | wharf/buildkit | wharf-serve/buildkit |');
   assert.equal(served[2], '| app | noop | 1.50 (1.00–2.00) | 0.60 (0.50–0.70) | 0.30 (0.30–0.30) | 0.40× | 0.20× |');
 });
+
+test('the wide floor: RUNs grouped by stage, run bare in a chroot of busybox, CPU summed', async () => {
+  const { measureFloor, stageRuns } = await import('../../bench/peers/floor.js');
+  const { makeBusyboxRootfs } = await import('../helpers/busybox.js');
+  const wide = scenarioSpec('wide', opts).dockerfile;
+  const stages = stageRuns(wide);
+  assert.equal(stages.length, 4);
+  assert.ok(stages.every((s) => s.length === 2 && s[0]!.startsWith('mkdir /out')));
+
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-floor-'));
+  try {
+    makeBusyboxRootfs(join(dir, 'rootfs'));
+    // ~0.2 s of sha256 over zeros per stage; a command that cannot run fails the measurement.
+    const f = await measureFloor('FROM x\nRUN dd if=/dev/zero bs=1M count=64 2>/dev/null | sha256sum > /dev/null\nFROM y\nRUN seq 1 50000 | sha256sum > /dev/null\n', join(dir, 'rootfs'), dir);
+    assert.ok(f.cpuS > 0.01, `CPU time was measured: ${f.cpuS}`);
+    assert.equal(f.floorS, Math.max(f.cpuS / f.cores, f.longestStageS));
+    await assert.rejects(measureFloor('FROM x\nRUN exit 3\n', join(dir, 'rootfs'), dir), /bare run of `exit 3` failed/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
