@@ -105,7 +105,8 @@ export function wharfBuilder(wharfBin: string, root: string): Builder {
       if (loaded.status !== 0) throw new Error(`wharf load: ${loaded.stderr}`);
     },
     build(s, tag) {
-      return wharf(['build', '--progress', 'quiet', '-t', tag, '-f', s.dockerfile, s.context]);
+      // --network none, as every peer here is given (wharf's default is a slirp4netns network per RUN).
+      return wharf(['build', '--progress', 'quiet', '--network', 'none', '-t', tag, '-f', s.dockerfile, s.context]);
     },
     async resetCache() {
       unmountUnder(root);
