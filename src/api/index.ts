@@ -6,7 +6,8 @@
  */
 import './native.js';
 export type { BuildOptions, BuildHooks, BuildResult, FileOutputType } from './build.js';
-export { build, BAD_CACHE_FILTER, writeOutput, run, plan, planCacheState, loadContainers, type ContainersApi } from './lazy.js';
+export type { BuildPushOptions } from './build-push.js';
+export { build, BAD_CACHE_FILTER, NOTHING_TO_PUSH, writeOutput, run, plan, planCacheState, loadContainers, type ContainersApi } from './lazy.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
 export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult } from './images.js';

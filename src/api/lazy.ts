@@ -22,4 +22,4 @@ export const planCacheState: typeof PlanCache.planCacheState = async (o) => (awa
 export type ContainersApi = typeof Containers;
 export const loadContainers = (): Promise<ContainersApi> => import('./containers.js');
 
-export { BAD_CACHE_FILTER } from './build-codes.js';
+export { BAD_CACHE_FILTER, NOTHING_TO_PUSH } from './build-codes.js';
