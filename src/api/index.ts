@@ -10,7 +10,7 @@ export type { BuildPushOptions } from './build-push.js';
 export { build, BAD_CACHE_FILTER, NOTHING_TO_PUSH, writeOutput, run, plan, planCacheState, loadContainers, type ContainersApi } from './lazy.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
-export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult } from './images.js';
+export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult, type RemoveResult } from './images.js';
 export { parseDuration } from './cache-prune.js';
 export type { FsckResult } from './fsck.js';
 export { login, logout, loginDomain, type LoginOptions } from './login.js';
