@@ -2,3 +2,5 @@
 export const BAD_CACHE_FILTER = 'build.bad-cache-filter';
 /** The code of the UserError for `push` with no name to push to (a usage error to the CLI). */
 export const NOTHING_TO_PUSH = 'build.nothing-to-push';
+/** The code of a `bench` option that makes no sense (a usage error to the CLI). */
+export const BENCH_USAGE = 'bench.usage';
