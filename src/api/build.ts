@@ -47,6 +47,7 @@ import { parseRunPolicy, type RunPolicy } from './build-limits.js';
 import { checkBaseReference } from './base-reference.js';
 import { failureLocator, StepFailure, type FailureLocator } from './build-failure.js';
 import { buildAdvice, changedStreaks } from './build-advice.js';
+import { pushBuilt, pushTargets, type BuildPushOptions } from './build-push.js';
 
 export interface BuildOptions {
   /** The store root. */
@@ -111,13 +112,15 @@ export interface BuildOptions {
   /** Advice from this build's misses (an `advice` event before build-done, and `wharf.advice` in the metadata). */
   readonly explain?: boolean;
   /**
-   * The result's push (`--push`): called once the image is committed, before it is tagged here,
-   * while the build still knows where its imported cache layers are. `remote` lets a push to the
-   * cache's registry mount them there instead of downloading them. When the push leaves layers
-   * absent from the store, the image is not tagged here (BuildResult.stored is false); when it
-   * fails, the layers are fetched and the tags set before its error is thrown.
+   * Push the result under each of its tags (`--push`; `registry` has the credentials): once the
+   * image is committed, before it is tagged here, while the build still knows where its imported
+   * cache layers are, so a push to the cache's registry mounts them there instead of downloading
+   * them. Events: `push-started`, `push` (each layer), `pushed` per name, and `push-not-stored`
+   * when layers stayed in the registry and the image is not tagged here (BuildResult.stored is
+   * false). A failed push fetches the layers and sets the tags before its error is thrown. Without
+   * tags it is a UserError (code NOTHING_TO_PUSH) before the build starts.
    */
-  readonly push?: (image: CommittedImage, remote: RemoteLayers) => Promise<void>;
+  readonly push?: boolean | BuildPushOptions;
 }
 
 export interface BuildHooks {
@@ -155,6 +158,8 @@ export async function build(options: BuildOptions, hooks: BuildHooks = {}): Prom
   const t0 = hooks.startedAt ?? performance.now();
   const signal = hooks.signal ?? new AbortController().signal;
   const cwd = o.cwd ?? resolve('.');
+  const tags = uniqueRefs((o.tags ?? []).map((t) => (typeof t === 'string' ? parseTagName(t, '-t') : t)));
+  const push = pushTargets(o.push, tags);
   const store = o.store ?? (await openApiStore(o.root));
   const streamed = typeof o.context !== 'string';
   const input = await openBuildInput(store, {
@@ -169,7 +174,7 @@ export async function build(options: BuildOptions, hooks: BuildHooks = {}): Prom
     throw e;
   });
   try {
-    return await buildFrom(o, store, input, { t0, signal, cwd, emit: hooks.onEvent ?? (() => {}), onDiagnostic: hooks.onDiagnostic });
+    return await buildFrom(o, store, input, { t0, signal, cwd, tags, push, emit: hooks.onEvent ?? (() => {}), onDiagnostic: hooks.onDiagnostic });
   } finally {
     await input.dispose();
   }
@@ -182,6 +187,9 @@ interface Run {
   readonly t0: number;
   readonly signal: AbortSignal;
   readonly cwd: string;
+  /** The image's names, each once. */
+  readonly tags: readonly Reference[];
+  readonly push: ReturnType<typeof pushTargets>;
   readonly emit: (e: BuildEvent) => void;
   readonly onDiagnostic: ((d: Diagnostic) => void) | undefined;
 }
@@ -214,7 +222,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   const { t0, emit, signal } = r;
   const root = o.root;
   const buildArgs = o.buildArgs instanceof Map ? new Map(o.buildArgs) : new Map(Object.entries(o.buildArgs ?? {}));
-  const tags = uniqueRefs((o.tags ?? []).map((t) => (typeof t === 'string' ? parseTagName(t, '-t') : t)));
+  const tags = r.tags;
   const names = o.names ?? (o.tags ?? []).filter((t): t is string => typeof t === 'string');
   const policy = o.policy ?? defaultPolicy(o.network ?? 'default');
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
@@ -302,7 +310,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // A result kept here needs the layers of its own stage's hits: each is fetched as soon as its
     // step hits, while the solve goes on (not when it has finished). A pushed result does not:
     // its push mounts them from the cache's registry.
-    const prefetch = cacheEnds.sources.length > 0 && (o.output !== undefined || (tags.length > 0 && !o.push));
+    const prefetch = cacheEnds.sources.length > 0 && (o.output !== undefined || (tags.length > 0 && !r.push));
     const solveEmit = !prefetch
       ? emit
       : (e: BuildEvent) => {
@@ -328,12 +336,12 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // all hit imported records fetches nothing (its image ID is still printed). A pushed result
     // fetches only what its push cannot mount.
     const layerRefs = draft.layers.map((descriptor, i) => ({ descriptor, diffId: draft.config.rootfs.diff_ids[i]! }));
-    if (o.output || (tags.length && !o.push)) await imports.ensure(layerRefs);
+    if (o.output || (tags.length && !r.push)) await imports.ensure(layerRefs);
     const image = await commitImage(lease.blobs, settled.draft, { created: settled.created });
     const setTags = async () => {
       for (const t of tags) await store.setTag(t, image.manifestDescriptor);
     };
-    if (!o.push) await setTags();
+    if (!r.push) await setTags();
     if (o.output) await writeOutputImage(store, image, tags[0], o.output.type, typeof o.output.dest === 'string' ? resolve(r.cwd, o.output.dest) : o.output.dest);
     for (const [i, spec] of cacheTo.entries()) {
       const dest = cacheEnds.dests[i];
@@ -362,14 +370,14 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       at: Math.round(performance.now() - t0),
     });
     let stored = true;
-    if (o.push) {
+    if (r.push) {
       const diffIds = new Map(layerRefs.map((l) => [l.descriptor.digest, l.diffId] as const));
       const remote: RemoteLayers = {
         origin: (d) => imports.sourceRepository(d),
         fetch: (d) => imports.ensure([{ descriptor: d, diffId: diffIds.get(d.digest)! }]),
       };
       try {
-        await o.push(image, remote);
+        await pushBuilt(image, remote, r.push, { store, registry: withStoreRegistry(o.registry, root), emit, t0, signal });
       } catch (e) {
         // The image stays here, tagged, for `wharf push` to try again (if its layers can be had).
         if (await imports.ensure(layerRefs).then(() => true, () => false)) await setTags();
@@ -377,6 +385,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       }
       for (const l of draft.layers) if (!(await lease.blobs.has(l.digest))) stored = false;
       if (stored) await setTags();
+      else emit({ type: 'push-not-stored', names: tags.map((t) => fullName(t)), at: at() });
     }
     await imports.persist();
     return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };

@@ -36,6 +36,11 @@ export interface ImageStore {
   tag(source: string, target: string): Promise<void>;
   /** Removes a tag (or an image ID's only tag; all of them with force); returns the names removed. */
   rmi(name: string, force?: boolean): Promise<Reference[]>;
+  /**
+   * docker's image delete (`wharf rmi`, `DELETE /images/{name}`): rmi, then the blobs no longer
+   * referenced are collected; `deleted` has the image's ID when no name is left on it and it is gone.
+   */
+  remove(name: string, opts?: { readonly force?: boolean }): Promise<RemoveResult>;
   /** Writes one archive to a path, or to a stream the caller owns (`{ stream, name }`, never ended). */
   save(names: readonly string[], file: OutputDest): Promise<{ images: number; blobs: number; bytes: number }>;
   /**
@@ -79,6 +84,16 @@ export interface PruneOptions {
   readonly cacheMounts?: boolean;
 }
 
+export interface RemoveResult {
+  readonly untagged: readonly Reference[];
+  /** The image IDs removed (none while another name still has the image). */
+  readonly deleted: readonly string[];
+  /** What the blob collection freed, and what it skipped (unreadable records). */
+  readonly blobsRemoved: number;
+  readonly bytesReclaimed: number;
+  readonly warnings: readonly string[];
+}
+
 export interface PruneResult {
   /** Build cache records forgotten (0 unless untilMs or keepStorageBytes was given). */
   readonly cacheRecordsForgotten: number;
@@ -98,6 +113,11 @@ export async function openStore(root: string): Promise<ImageStore> {
 }
 
 export function imageStore(root: string, store: Store): ImageStore {
+  const rmi = async (name: string, force = false): Promise<Reference[]> => {
+    const refs = await refsToRemove(store, name, force);
+    for (const ref of refs) await store.removeTag(ref);
+    return refs;
+  };
   return {
     root,
     store,
@@ -133,10 +153,13 @@ export function imageStore(root: string, store: Store): ImageStore {
       const { image } = await findImage(store, source);
       await store.setTag(to, image.target);
     },
-    async rmi(name, force = false) {
-      const refs = await refsToRemove(store, name, force);
-      for (const ref of refs) await store.removeTag(ref);
-      return refs;
+    rmi,
+    async remove(name, opts = {}) {
+      const { image } = await findImage(store, name);
+      const untagged = await rmi(name, opts.force === true);
+      const gc = await store.gc();
+      const gone = !(await store.has(image.target.digest)) && !(await tagsOf(store, await store.tags(), image.id)).length;
+      return { untagged, deleted: gone ? [image.id] : [], blobsRemoved: gc.blobsRemoved, bytesReclaimed: gc.bytesReclaimed, warnings: gc.warnings };
     },
     save: (names, file) => saveImages(store, names, file),
     async import(file, name, opts = {}) {

@@ -6,10 +6,13 @@
  */
 import './native.js';
 export type { BuildOptions, BuildHooks, BuildResult, FileOutputType } from './build.js';
-export { build, BAD_CACHE_FILTER, writeOutput, run, plan, planCacheState, loadContainers, type ContainersApi } from './lazy.js';
+export type { BuildPushOptions } from './build-push.js';
+export type { BenchOptions, BenchHooks, BenchBuild, BenchEvent } from './bench.js';
+export type { BenchMode, BenchReport, MeasuredRun, RunReport, StepName, StepSummaryLine } from './bench-report.js';
+export { build, bench, BAD_CACHE_FILTER, BENCH_USAGE, NOTHING_TO_PUSH, writeOutput, run, plan, planCacheState, loadContainers, type ContainersApi } from './lazy.js';
 export { StepFailure, type LocatedFailure } from './build-failure.js';
 export { pull, push, type PullOptions, type PullResult, type PushApiOptions, type Hooks } from './pull-push.js';
-export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult } from './images.js';
+export { openStore, imageStore, findImage, refsToRemove, type ImageStore, type ImageEntry, type ImageFilter, type ImportOptions, type PruneOptions, type PruneResult, type RemoveResult } from './images.js';
 export { parseDuration } from './cache-prune.js';
 export type { FsckResult } from './fsck.js';
 export { login, logout, loginDomain, type LoginOptions } from './login.js';

@@ -10,9 +10,12 @@ import type * as Run from './run.js';
 import type * as Plan from './plan.js';
 import type * as PlanCache from './plan-cache.js';
 import type * as Containers from './containers.js';
+import type * as Bench from './bench.js';
 
 export const build: typeof Build.build = async (o, hooks) => (await import('./build.js')).build(o, hooks);
 export const writeOutput: typeof Build.writeOutput = async (path, data, flag) => (await import('./build.js')).writeOutput(path, data, flag);
+// `wharf bench` builds as build does, and forgets cache records and reads advice besides.
+export const bench: typeof Bench.bench = async (o, hooks) => (await import('./bench.js')).bench(o, hooks);
 export const run: typeof Run.run = async (o, hooks) => (await import('./run.js')).run(o, hooks);
 // `wharf plan` (and --cache) needs the planner, solver and ops; containers need src/container and
 // with it the runtime, layers and snapshots: as heavy, and as unused by pull/push/login.
@@ -22,4 +25,4 @@ export const planCacheState: typeof PlanCache.planCacheState = async (o) => (awa
 export type ContainersApi = typeof Containers;
 export const loadContainers = (): Promise<ContainersApi> => import('./containers.js');
 
-export { BAD_CACHE_FILTER } from './build-codes.js';
+export { BAD_CACHE_FILTER, BENCH_USAGE, NOTHING_TO_PUSH } from './build-codes.js';

@@ -163,11 +163,12 @@ export function pushProgress(image: string, t0: number): (e: PushEvent) => PushP
 /**
  * Pushes a stored image under one name: `The push refers to repository [...]`, a line per layer
  * and `TAG: digest: sha256:… size: N`, as docker prints them, to `log` (nothing without one).
- * With `progress`, the layers' events go there instead of their lines (bars on a tty, json).
+ * With `progress`, the layers' events go there instead of their lines (bars on a tty, json),
+ * their times counted from `t0`.
  */
-export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, log: ((line: string) => void) | undefined, progress?: (e: PushProgress) => void): Promise<PushResult> {
+export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, log: ((line: string) => void) | undefined, progress?: (e: PushProgress) => void, t0 = performance.now()): Promise<PushResult> {
   if (log) log(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]`);
-  const toProgress = progress && pushProgress(fullName(tagged), performance.now());
+  const toProgress = progress && pushProgress(fullName(tagged), t0);
   const onEvent = progress ? (e: PushEvent) => progress(toProgress!(e)) : log ? pushLines(log) : undefined;
   const r = await pushImage(http, store, tagged, { ...opts, ...(onEvent ? { onEvent } : {}) });
   if (log) log(`${r.tag}: digest: ${r.digest} size: ${r.size}`);

@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import type { CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
-import { fullName, type Reference } from '../store/index.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 import { reportPathProblem, writeReport } from './report-file.js';
 import { reportDiagnostic, reportDiagnosticsFailed, reportFailure } from './build-failure.js';
@@ -12,16 +11,14 @@ import { UserError, isUserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import type { Compression } from '../layer/index.js';
-import type { PushOptions } from '../registry/index.js';
 import { interruptSignal } from './interrupt.js';
 import { readSecretFlags, readSshFlags } from './build-secrets.js';
 import { storeRegistryOptions } from './registry.js';
 import {
   BAD_CACHE_FILTER,
+  NOTHING_TO_PUSH,
   build,
   streamedContextKey,
-  makeRegistryClient,
-  openApiStore,
   parseBuildArgs,
   parseBuildNetwork,
   parseCacheFrom,
@@ -30,10 +27,7 @@ import {
   buildSourceDateEpoch,
   parseSourceDateEpoch,
   reportCollector,
-  pushNamed,
-  pushOptions,
   writeOutput,
-  type BuildOptions,
   type BuildResult,
 } from '../api/index.js';
 
@@ -146,12 +140,6 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
   // every name it has.
   const named = output && output.type === 'image' ? output.names.map((n) => parseTagName(n, '-o name=')) : [];
   const pushing = flags.push === true || (output?.type === 'image' && output.push);
-  const pushes = pushing ? uniqueRefs([...tags, ...named]) : [];
-  if (pushing && !pushes.length) {
-    ctx.stderr.write(`error: ${flags.push ? '--push' : `--output ${flags.output}`}: nothing to push to: name the image with -t NAME (or -o type=registry,name=NAME)\n`);
-    return 2;
-  }
-  const pushOpts = pushes.length ? pushOptions({}) : undefined;
   const cacheTo = (flags.cacheTo ?? []).map(parseCacheTo);
   const cacheFrom = (flags.cacheFrom ?? []).map(parseCacheFrom);
   const buildArgs = parseBuildArgs(flags.buildArg, ctx.env);
@@ -196,9 +184,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         cacheTo,
         ...(output && output.type !== 'image' ? { output: { type: output.type, dest: output.dest === '-' ? { stream: ctx.stdout, name: 'stdout' } : output.dest } } : {}),
         registry: storeRegistryOptions(ctx, root),
-        // Pushed from inside the build: layers its cache import left in the cache's registry are
-        // mounted into the pushed repository, not downloaded to be sent back.
-        ...(pushes.length ? { push: (image: BuiltImage, remote: RemoteLayers) => pushBuilt(ctx, root, image, pushes, { ...pushOpts!, image, remote }, mode, interrupt.signal) } : {}),
+        ...(pushing ? { push: { flag: flags.push ? '--push' : `--output ${flags.output}` } } : {}),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
         explain: flags.explain === true,
       },
@@ -206,9 +192,6 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
     ).finally(() => renderer.close());
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), built.imageId, '--iidfile');
     if (flags.metadataFile) await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(built.metadata, null, 2) + '\n', '--metadata-file');
-    if (!built.stored && mode !== 'quiet' && mode !== 'json') {
-      ctx.stderr.write(`not stored here: layers of ${pushes.map((p) => fullName(p)).join(', ')} hit the cache and stay in the registry; \`wharf pull\` fetches it\n`);
-    }
     return 0;
   } catch (e) {
     // An abort from Ctrl-C surfaces as whatever was interrupted; report it as the interruption,
@@ -226,7 +209,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
       return 1;
     }
     failed(e instanceof Error ? e.message : String(e));
-    if (isUserError(e) && e.code === BAD_CACHE_FILTER) {
+    if (isUserError(e) && (e.code === BAD_CACHE_FILTER || e.code === NOTHING_TO_PUSH)) {
       ctx.stderr.write(`error: ${e.message}\n`);
       return 2;
     }
@@ -237,38 +220,5 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
     return code;
   } finally {
     interrupt.dispose();
-  }
-}
-
-type BuiltImage = Parameters<NonNullable<BuildOptions['push']>>[0];
-type RemoteLayers = Parameters<NonNullable<BuildOptions['push']>>[1];
-
-const uniqueRefs = (refs: Reference[]): Reference[] => [...new Map(refs.map((r) => [fullName(r.tag || r.digest ? r : { ...r, tag: 'latest' }), r])).values()];
-
-/**
- * `--push`: each name in turn, from inside the build (before the image is tagged here); a failure
- * leaves it tagged here and says so. Lines as `docker push` prints them go to stderr, with the build's output (a
- * `pushed` event with --progress json).
- */
-async function pushBuilt(ctx: CliContext, root: string, image: BuiltImage, names: Reference[], opts: PushOptions, mode: ProgressMode, signal: AbortSignal): Promise<void> {
-  const store = await openApiStore(root);
-  const plain = mode === 'tty' || mode === 'plain';
-  const http = makeRegistryClient(storeRegistryOptions(ctx, root));
-  try {
-    for (const n of names) {
-      const tagged: Reference = n.tag ? n : { ...n, tag: 'latest' };
-      try {
-        const r = await pushNamed(http, store, tagged, { ...opts, signal }, plain ? (line) => ctx.stderr.write(line + '\n') : undefined);
-        // --progress json keeps stderr one JSON event per line; quiet prints nothing more.
-        if (plain) ctx.stderr.write(`pushed ${fullName(tagged)}@${r.digest}\n`);
-        else if (mode === 'json') ctx.stderr.write(JSON.stringify({ type: 'pushed', name: fullName(tagged), digest: r.digest, size: r.size, mediaType: r.mediaType }) + '\n');
-      } catch (e) {
-        if (!isUserError(e) || signal.aborted) throw e;
-        const local = fullName(tagged);
-        throw new UserError(e.code, `pushing ${local}: ${e.message}`, `${e.hint ? `${e.hint}; ` : ''}the image ${image.id.slice(0, 19)} is built and tagged ${local} here: \`wharf push ${local}\` tries again`);
-      }
-    }
-  } finally {
-    await http.close();
   }
 }

@@ -179,19 +179,22 @@ export async function tag(ctx: CliContext, root: string, src: string, dst: strin
 
 export async function rmi(ctx: CliContext, root: string, names: string[], force = false): Promise<number> {
   const images = await openStore(root);
-  const store = images.store;
   let failed = 0;
+  const gc = { blobsRemoved: 0, bytesReclaimed: 0, warnings: new Set<string>() };
   for (const n of names) {
     try {
-      for (const ref of await images.rmi(n, force)) ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
+      const r = await images.remove(n, { force });
+      for (const ref of r.untagged) ctx.stdout.write(`Untagged: ${familiarName(ref)}\n`);
+      gc.blobsRemoved += r.blobsRemoved;
+      gc.bytesReclaimed += r.bytesReclaimed;
+      for (const w of r.warnings) gc.warnings.add(w);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       ctx.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       failed++;
     }
   }
-  const gc = await store.gc();
-  warnAll(ctx, gc.warnings);
+  warnAll(ctx, [...gc.warnings]);
   if (gc.blobsRemoved) ctx.stdout.write(`Deleted ${gc.blobsRemoved} blob(s), ${humanSize(gc.bytesReclaimed)} reclaimed\n`);
   return failed ? 1 : 0;
 }

@@ -202,6 +202,13 @@ export type BuildEvent =
   /** One layer of an imported record fetched from its source: a step needed its files, or the result its bytes. */
   | { readonly type: 'cache-fetched'; readonly source: string; readonly digest: string; readonly bytes: number; readonly at: number }
   /** A cache export written: records, and layer blobs (and their bytes) the destination did not have yet; `layersMounted`: linked from another repository of its registry instead. */
-  | { readonly type: 'cache-exported'; readonly dest: string; readonly records: number; readonly mounts?: number; readonly layersWritten: number; readonly bytesWritten: number; readonly layersMounted?: number; readonly at: number };
+  | { readonly type: 'cache-exported'; readonly dest: string; readonly records: number; readonly mounts?: number; readonly layersWritten: number; readonly bytesWritten: number; readonly layersMounted?: number; readonly at: number }
+  /** A build's push (`push: true`) of one name begins; its layers' progress follows as `push` events. */
+  | { readonly type: 'push-started'; readonly name: string; readonly at: number }
+  | PushProgress
+  /** One name pushed: its manifest's digest, size and media type (as `wharf push --progress json` reports it). */
+  | { readonly type: 'pushed'; readonly name: string; readonly digest: string; readonly size: number; readonly mediaType: string }
+  /** The pushed image was not tagged here: layers of these names hit a registry cache and were mounted there, never fetched. */
+  | { readonly type: 'push-not-stored'; readonly names: readonly string[]; readonly at: number };
 
 export type EventSink = (event: BuildEvent) => void;

@@ -1,6 +1,6 @@
 import type { EventSink, StepRef } from './events.js';
 import { ttyRenderer } from './tty.js';
-import { adviceLines, cacheLine, resultLines, seconds, summaryLine } from './summary.js';
+import { adviceLines, cacheLine, pushLine, resultLines, seconds, summaryLine } from './summary.js';
 import { humanBytes, layerId } from './pull.js';
 
 export type ProgressMode = 'plain' | 'json' | 'quiet' | 'tty';
@@ -47,7 +47,7 @@ export function plainRenderer(out: Writable): EventSink {
         else if (e.state === 'exists') out.write(`#pull ${e.image} ${layerId(e.digest)} already exists\n`);
         break;
       default: {
-        const line = cacheLine(e);
+        const line = cacheLine(e) ?? pushLine(e);
         if (line) out.write(`${line}\n`);
       }
     }

@@ -46,7 +46,8 @@ export function reportCollector(): ReportCollector {
   let failed: string | undefined;
   const set = (id: string, s: ReportStep) => steps.set(id, s);
   const sink: EventSink = (e) => {
-    last = Math.max(last, e.at);
+    // `pushed` has no time: it is the object `wharf push --progress json` prints.
+    if ('at' in e) last = Math.max(last, e.at);
     switch (e.type) {
       case 'build-graph':
         graph = e.stages;

@@ -1,4 +1,5 @@
 import type { Advice, BuildEvent } from './events.js';
+import { layerId, pushStatus } from './pull.js';
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
@@ -33,4 +34,23 @@ export function cacheLine(e: BuildEvent): string | undefined {
 export function adviceLines(advice: readonly Advice[]): string[] {
   if (!advice.length) return ['advice: none (nothing in the cache misses of this build points at the Dockerfile)'];
   return advice.map((a) => `advice: line${a.lines.length === 1 ? '' : 's'} ${a.lines.join(', ')}: ${a.text}`);
+}
+
+/**
+ * The lines a build's push prints, as `docker push` does (undefined: not a push event, or a layer
+ * still under way: logs get one line per layer once it is settled).
+ */
+export function pushLine(e: BuildEvent): string | undefined {
+  switch (e.type) {
+    case 'push-started':
+      return `The push refers to repository [${e.name.replace(/:[^:/]+$/, '')}]`;
+    case 'push':
+      return e.state === 'pushed' || e.state === 'exists' || e.state === 'mounted' ? `${layerId(e.digest)}: ${pushStatus(e)}` : undefined;
+    case 'pushed':
+      return `${e.name.slice(e.name.lastIndexOf(':') + 1)}: digest: ${e.digest} size: ${e.size}\npushed ${e.name}@${e.digest}`;
+    case 'push-not-stored':
+      return `not stored here: layers of ${e.names.join(', ')} hit the cache and stay in the registry; \`wharf pull\` fetches it`;
+    default:
+      return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 import type { BuildEvent, StepRef } from './events.js';
-import { adviceLines, cacheLine, resultLines, summaryLine } from './summary.js';
+import { adviceLines, cacheLine, pushLine, resultLines, summaryLine } from './summary.js';
 import { humanBytes, layerId, progressBar } from './pull.js';
 
 interface TtyStream {
@@ -144,6 +144,14 @@ export function ttyRenderer(out: TtyStream, opts: TtyOptions = {}): { sink: (e: 
         out.write(summaryLine(e) + '\n');
         break;
       default: {
+        // A push's lines whole, never cut: they name the repository and the digest to copy.
+        const pushed = pushLine(e);
+        if (pushed) {
+          clear();
+          out.write(`${pushed}\n`);
+          draw();
+          break;
+        }
         const line = cacheLine(e);
         if (line) finish(line, e.type === 'cache-warning' ? 'warning' : undefined);
       }

@@ -101,14 +101,8 @@ export async function tagImage(r: Request, [name]: readonly string[]): Promise<v
 export async function removeImage(r: Request, [name]: readonly string[]): Promise<void> {
   const store = await r.openStore();
   const force = ['1', 'true'].includes(r.query.get('force') ?? '');
-  const { image } = await store.find(name!);
-  const removed = await store.rmi(name!, force);
-  const left = (await store.images()).entries.some((e) => e.image.id === image.id);
-  const out: Record<string, string>[] = removed.map((ref) => ({ Untagged: familiarName(ref) }));
-  if (!left) {
-    const gc = await store.prune();
-    if (gc.blobsRemoved) out.push({ Deleted: image.id });
-  }
+  const removed = await store.remove(name!, { force });
+  const out: Record<string, string>[] = [...removed.untagged.map((ref) => ({ Untagged: familiarName(ref) })), ...removed.deleted.map((id) => ({ Deleted: id }))];
   json(r.res, 200, out);
 }
 

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { wharfBin } from '../helpers/paths.js';
-import { benchReport, renderBenchText, type BenchReport } from '../../src/cli/bench-report.js';
+import { renderBenchText } from '../../src/cli/bench-report.js';
+import { benchReport, type BenchReport } from '../../src/api/bench-report.js';
 
 // `wharf bench` end to end: real builds (runc containers) on a busybox base imported with `wharf import`.
 let dir: string;

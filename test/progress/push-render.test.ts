@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pushRenderer, type PushProgress } from '../../src/progress/index.js';
+import { createRenderer, pushRenderer, type BuildEvent, type PushProgress } from '../../src/progress/index.js';
 
 const L1 = 'sha256:' + '1'.repeat(64);
 const L2 = 'sha256:' + '2'.repeat(64);
@@ -39,4 +39,24 @@ test('wharf push on a narrow tty: lines are cut to the width and the bar is left
 
 test('wharf push in a log: a line per finished layer, as docker push prints them, no bars', () => {
   assert.equal(out('plain'), '222222222222: Layer already exists\n333333333333: Mounted from team/base\n111111111111: Pushed\n');
+});
+
+test('a build\'s push in the build output (plain): the lines `wharf build --push` prints, settled layers only', () => {
+  let text = '';
+  const r = createRenderer('plain', { write: (s) => (text += s) });
+  const digest = 'sha256:' + 'd'.repeat(64);
+  const events: BuildEvent[] = [
+    { type: 'push-started', name: 'reg:5000/app:1', at: 1 },
+    ...EVENTS,
+    { type: 'pushed', name: 'reg:5000/app:1', digest, size: 527, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' },
+    { type: 'push-not-stored', names: ['reg:5000/app:1'], at: 2 },
+  ];
+  for (const e of events) r.sink(e);
+  r.close();
+  assert.equal(
+    text,
+    'The push refers to repository [reg:5000/app]\n222222222222: Layer already exists\n333333333333: Mounted from team/base\n111111111111: Pushed\n' +
+      `1: digest: ${digest} size: 527\npushed reg:5000/app:1@${digest}\n` +
+      'not stored here: layers of reg:5000/app:1 hit the cache and stay in the registry; `wharf pull` fetches it\n',
+  );
 });
