@@ -273,6 +273,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
 
   const lease = await store.lease();
   let stateDir: Promise<string> | undefined;
+  const snapshots = openSnapshots(root, lease.blobs);
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
@@ -281,7 +282,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       store,
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
-      snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
+      snapshots: lazySnapshots(snapshots, imports.ensure),
       executor: createLazyOciExecutor({
         stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
       }),
@@ -392,6 +393,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   } finally {
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
+    // The steps' snapshots were written without syncs (overlay.ts, `volatile`): one for all.
+    await snapshots.flush();
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
     if (made) await rm(made, { recursive: true, force: true });

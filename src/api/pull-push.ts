@@ -44,12 +44,13 @@ export async function pull(o: PullOptions, hooks: Hooks<PullProgress> = {}): Pro
   const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
   const toProgress = pullProgress(familiarName(tagged), performance.now());
   const onEvent = hooks.onEvent;
+  const snapshots = openSnapshots(o.root, store);
   const r = await withRegistry(withStoreRegistry(o.registry, o.root), (http) => pullImage(http, store, tagged, {
     platform,
-    snapshots: openSnapshots(o.root, store),
+    snapshots,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(onEvent ? { onEvent: (e: PullEvent) => onEvent(toProgress(e)) } : {}),
-  }));
+  })).finally(() => snapshots.flush());
   return { name: fullName(tagged), repoDigest: r.repoDigest, downloaded: r.downloaded };
 }
 

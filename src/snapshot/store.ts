@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -6,6 +7,7 @@ import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReu
 import { pruneLinks } from './overlay.js';
 import { sayNoSpace } from '../util/index.js';
 import { checkSnapshots, RECORD, type LayerRecord } from './verify.js';
+import { currentBoot, madeDurable, syncSnapshots, SYNCED_DIR, type MadeIn } from './durable.js';
 import type { LayerRef, SnapshotStore } from './types.js';
 import { chainIds, pidAlive, type BlobStore } from '../store/index.js';
 
@@ -24,10 +26,15 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   // every snapshot, per RUN).
   let swept: Promise<void> | undefined;
 
+  // Whether this store installed a snapshot since its last flush (durable.ts).
+  let unsynced = false;
+
   /** Renames a finished `<tmp>/fs` into place; another process winning the race is fine. */
   async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord): Promise<void> {
     await writeFile(join(tmp, 'blob'), blob + '\n');
-    await writeFile(join(tmp, RECORD), JSON.stringify(record) + '\n');
+    const made: MadeIn = currentBoot() ? { boot: currentBoot(), madeAt: Date.now() } : {};
+    await writeFile(join(tmp, RECORD), JSON.stringify({ ...record, ...made }) + '\n');
+    unsynced = true;
     try {
       await rename(tmp, join(dir, sha256Hex(chain)));
     } catch (e) {
@@ -44,9 +51,31 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
    */
   const present = new Set<Sha256>();
 
+  /**
+   * Whether the snapshot of `chain` is there and can be used. One made in an earlier boot and not
+   * synced before it ended may have lost files (durable.ts): it is moved aside and removed, so the
+   * caller unpacks or commits it again.
+   */
+  async function usable(chain: Sha256): Promise<boolean> {
+    if (!(await exists(fsOf(chain)))) return false;
+    const snap = join(dir, sha256Hex(chain));
+    let made: MadeIn = {};
+    try {
+      made = JSON.parse(readFileSync(join(snap, RECORD), 'utf8')) as MadeIn;
+    } catch (e) {
+      // No record: made before records existed, trusted as it always was. A torn one: not.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') made = { boot: '?' };
+    }
+    if (madeDurable(dir, made)) return true;
+    const aside = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await rename(snap, aside).catch(() => undefined);
+    await rm(aside, { recursive: true, force: true });
+    return false;
+  }
+
   async function unpack(chain: Sha256, layer: LayerRef, parent: Sha256 | null): Promise<void> {
     if (present.has(chain)) return;
-    if (await exists(fsOf(chain))) {
+    if (await usable(chain)) {
       present.add(chain);
       return;
     }
@@ -70,7 +99,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
     const chains = chainOf([...parent.map((l) => l.diffId), layer.diffId]);
     const chain = chains.at(-1)!;
-    if (await exists(fsOf(chain))) return layer;
+    if (await usable(chain)) return layer;
     await mkdir(tmp, { recursive: true });
     await rename(upper, join(tmp, 'fs'));
     await install(chain, tmp, layer.digest, { diffId: layer.diffId, parent: chains.at(-2) ?? null });
@@ -85,7 +114,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       const chains = chainOf(layers.map((l) => l.diffId));
       const chain = chains.at(-1)!;
       const layer = layers.at(-1)!;
-      if (present.has(chain) || inflight.has(chain) || (await exists(fsOf(chain)))) return undefined;
+      if (present.has(chain) || inflight.has(chain) || (await usable(chain))) return undefined;
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       await mkdir(join(tmp, 'fs'), { recursive: true });
       return {
@@ -131,7 +160,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     async removeLayers(layerBlobs) {
       let removed = 0;
       for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (name.startsWith('.tmp-') || name === LINK_DIR) continue;
+        if (name.startsWith('.tmp-') || NOT_SNAPSHOTS.has(name)) continue;
         const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
         if (!layerBlobs.has(blob as Sha256)) continue;
         await rm(join(dir, name), { recursive: true, force: true });
@@ -145,7 +174,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       async collect(live) {
         let freed = 0;
         for (const name of await readdir(dir).catch(() => [] as string[])) {
-          if (name === LINK_DIR) continue;
+          if (NOT_SNAPSHOTS.has(name)) continue;
           const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
           // A blob GC spared (a live lease, the grace period) keeps its snapshot too.
           if (!name.startsWith('.tmp-') && (live.has(blob as Sha256) || (isSha256(blob) && (await blobs.has(blob))))) continue;
@@ -159,11 +188,19 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     }),
 
     fsck: (known) => checkSnapshots(dir, blobs, known ?? new Map()),
+
+    async flush() {
+      if (!unsynced) return;
+      unsynced = false;
+      await syncSnapshots(dir);
+    },
   };
 }
 
 /** Not a chain ID, so never taken for a snapshot. */
 const LINK_DIR = 'l';
+/** The dirs in snapshots/ that are not snapshots. */
+export const NOT_SNAPSHOTS: ReadonlySet<string> = new Set([LINK_DIR, SYNCED_DIR]);
 
 /** Removes temp dirs left by processes that died mid-unpack. */
 async function sweep(dir: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { Descriptor, GcHook } from '../store/index.js';
  *   snapshots/<chain hex>/layer   JSON {diffId, parent}: what the chain ID was computed from, so
  *                                 fsck can check the name against the blob (verify.ts)
  *   snapshots/l/<name>            short links to the fs dirs for overlay mounts (overlay.ts)
+ *   snapshots/synced/<boot id>    when the last syncfs of that boot started (durable.ts)
  */
 export interface LayerRef {
   readonly descriptor: Descriptor;
@@ -64,4 +65,9 @@ export interface SnapshotStore {
    * expected layer of chains images name, for snapshots made before the record existed.
    */
   fsck(known?: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]>;
+  /**
+   * Makes the snapshots this store installed durable: one syncfs of their file system (durable.ts).
+   * A build calls it once at its end; never rejects.
+   */
+  flush(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { isSha256, sha256FromHex, sha256Of, type Sha256 } from '../hash/index.js
 import { layerDiffId } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
 import type { LayerRef, SnapshotProblem } from './types.js';
+import { SYNCED_DIR } from './durable.js';
 
 /** The file in a snapshot dir that records what its chain ID was computed from. */
 export const RECORD = 'layer';
@@ -35,7 +36,7 @@ async function readRecord(snap: string): Promise<LayerRecord | 'bad' | undefined
 export async function checkSnapshots(dir: string, blobs: BlobStore, known: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]> {
   const problems: SnapshotProblem[] = [];
   for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
-    if (name.startsWith('.tmp-') || name === 'l') continue;
+    if (name.startsWith('.tmp-') || name === 'l' || name === SYNCED_DIR) continue;
     if (!/^[0-9a-f]{64}$/.test(name)) {
       problems.push({ chain: name, message: `snapshots/${name} is not named by a chain ID` });
       continue;

@@ -191,5 +191,6 @@ test('a snapshot is never unpacked from a blob whose content is not its diff_id 
   // The right diff_id unpacks, and records what the chain ID was made from.
   const [fs] = await snaps.prepare([{ descriptor, diffId: diffIdOf(OTHER_LAYER) as Sha256 }]);
   assert.equal(await readFile(join(fs!, 'etc', 'hello'), 'utf8'), 'EVIL layer\n');
-  assert.deepEqual(JSON.parse(await readFile(join(fs!, '..', 'layer'), 'utf8')), { diffId: diffIdOf(OTHER_LAYER), parent: null });
+  const { diffId, parent } = JSON.parse(await readFile(join(fs!, '..', 'layer'), 'utf8')) as { diffId: string; parent: null };
+  assert.deepEqual({ diffId, parent }, { diffId: diffIdOf(OTHER_LAYER), parent: null });
 });

@@ -1,0 +1,83 @@
+/**
+ * When a snapshot can be trusted after the machine went down. Snapshots are written without fsync
+ * (unpacked layers, and step upper dirs mounted `volatile`, overlay.ts): a kill -9 loses nothing
+ * of them (the page cache survives), a power loss can leave one with empty or missing files under
+ * its name. So each snapshot records the boot it was made in and when, and after a syncfs of the
+ * store's file system the snapshot store notes, per boot, the time that syncfs started
+ * (`snapshots/synced/<boot id>`). A snapshot from another boot is trusted only when a syncfs of
+ * its boot started after it was made; otherwise it is removed and unpacked again from its blob
+ * (blobs are fsynced). One syncfs per build replaces the sync every overlay umount did.
+ *
+ * The markers need no fsync: a lost or torn one only makes snapshots untrusted (unpacked again).
+ * A clock that jumps between a snapshot and the syncfs errs the same way, or is harmless.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { replaceFileSync } from '../util/index.js';
+
+/** The dir of per-boot sync markers, inside the snapshots dir (never a chain ID). */
+export const SYNCED_DIR = 'synced';
+
+/** What a snapshot's record says of when it was made (absent in records older than this). */
+export interface MadeIn {
+  readonly boot?: string;
+  /** Date.now() when it was installed. */
+  readonly madeAt?: number;
+}
+
+let bootId: string | undefined;
+
+/** This boot's id ('' where the kernel does not say: then every snapshot is trusted, as before). */
+export function currentBoot(): string {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootId = '';
+    }
+    if (!/^[0-9a-f-]{1,64}$/.test(bootId)) bootId = '';
+  }
+  return bootId;
+}
+
+/** Whether a snapshot made as `made` says is known to be on disk. */
+export function madeDurable(snapshotsDir: string, made: MadeIn): boolean {
+  const boot = currentBoot();
+  if (!made.boot || !boot || made.boot === boot) return true;
+  if (!/^[0-9a-f-]{1,64}$/.test(made.boot) || typeof made.madeAt !== 'number') return false;
+  return syncedAt(snapshotsDir, made.boot) >= made.madeAt;
+}
+
+function syncedAt(snapshotsDir: string, boot: string): number {
+  try {
+    const n = Number(readFileSync(join(snapshotsDir, SYNCED_DIR, boot), 'utf8').trim());
+    return Number.isFinite(n) ? n : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * syncfs(2) of the file system `snapshotsDir` is on (`sync -f`, off the event loop), then this
+ * boot's marker moves to when it started. Never rejects: a failed sync leaves the marker as it was.
+ */
+export async function syncSnapshots(snapshotsDir: string): Promise<void> {
+  const boot = currentBoot();
+  if (!boot) return;
+  const started = Date.now();
+  const ok = await new Promise<boolean>((resolve) => {
+    const c = spawn('sync', ['-f', snapshotsDir], { stdio: 'ignore' });
+    c.on('error', () => resolve(false));
+    c.on('close', (code) => resolve(code === 0));
+  });
+  if (!ok) return;
+  try {
+    const dir = join(snapshotsDir, SYNCED_DIR);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Another process may have noted a later sync meanwhile: keep the later one.
+    if (syncedAt(snapshotsDir, boot) < started) replaceFileSync(join(dir, boot), `${started}\n`);
+  } catch {
+    // no marker: this boot's snapshots count as unsynced after a reboot, and are unpacked again
+  }
+}

@@ -1,0 +1,129 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../../src/store/index.js';
+import { openSnapshots, type LayerRef } from '../../src/snapshot/index.js';
+import { currentBoot } from '../../src/snapshot/durable.js';
+import { sha256Hex } from '../../src/hash/index.js';
+import { requireRoot } from '../helpers/busybox.js';
+
+// Snapshots are written without syncs; one made in an earlier boot is used only when a syncfs of
+// that boot started after it was made (src/snapshot/durable.ts). Another boot is simulated by
+// rewriting the boot id in the snapshot's record.
+describe('snapshots across a power loss', () => {
+  let tmp: string;
+  let root: string;
+  let store: Store;
+  const otherBoot = '00000000-0000-4000-8000-000000000000';
+
+  before(async () => {
+    requireRoot();
+    assert.ok(currentBoot(), 'this kernel tells its boot id');
+    tmp = mkdtempSync(join(tmpdir(), 'wharf-durable-'));
+    root = join(tmp, 'root');
+    store = await openStore(root);
+  });
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** A one-file layer committed from an upper dir; returns it and its snapshot dir. */
+  async function committed(name: string): Promise<{ layer: LayerRef; snap: string }> {
+    const upper = join(tmp, `upper-${name}`);
+    mkdirSync(upper, { recursive: true });
+    writeFileSync(join(upper, 'file'), `${name}\n`);
+    const l = await openSnapshots(root, store).commitUpper(upper, [], 'none');
+    const layer: LayerRef = { descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, diffId: l.diffId };
+    // A bottom layer's chain ID is its diff_id.
+    return { layer, snap: join(root, 'snapshots', sha256Hex(l.diffId)) };
+  }
+
+  function setRecord(snap: string, patch: Record<string, unknown>): void {
+    const rec = JSON.parse(readFileSync(join(snap, 'layer'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(snap, 'layer'), JSON.stringify({ ...rec, ...patch }) + '\n');
+  }
+
+  /** Marks the snapshot as possibly torn: a file only a stale copy would have. */
+  function plant(snap: string): void {
+    writeFileSync(join(snap, 'fs', 'stale'), 'left by a crash\n');
+  }
+
+  it('records this boot and when the snapshot was made', async () => {
+    const before = Date.now();
+    const { snap } = await committed('a');
+    const rec = JSON.parse(readFileSync(join(snap, 'layer'), 'utf8')) as { boot: string; madeAt: number };
+    assert.equal(rec.boot, currentBoot());
+    assert.ok(rec.madeAt >= before && rec.madeAt <= Date.now());
+  });
+
+  it('unpacks again a snapshot of an earlier boot that no sync covered', async () => {
+    const { layer, snap } = await committed('b');
+    setRecord(snap, { boot: otherBoot, madeAt: Date.now() });
+    plant(snap);
+    const [lower] = await openSnapshots(root, store).prepare([layer]);
+    assert.equal(lower, join(snap, 'fs'));
+    assert.equal(existsSync(join(snap, 'fs', 'stale')), false, 'the stale snapshot was replaced');
+    assert.equal(readFileSync(join(snap, 'fs', 'file'), 'utf8'), 'b\n', 'unpacked from its blob');
+    const rec = JSON.parse(readFileSync(join(snap, 'layer'), 'utf8')) as { boot: string };
+    assert.equal(rec.boot, currentBoot());
+    assert.deepEqual(readdirSync(join(root, 'snapshots')).filter((n) => n.startsWith('.tmp-')), [], 'no temp dir left');
+  });
+
+  it('keeps a snapshot of an earlier boot when a sync of that boot started after it', async () => {
+    const { layer, snap } = await committed('c');
+    setRecord(snap, { boot: otherBoot, madeAt: 1000 });
+    mkdirSync(join(root, 'snapshots', 'synced'), { recursive: true });
+    writeFileSync(join(root, 'snapshots', 'synced', otherBoot), '2000\n');
+    plant(snap);
+    await openSnapshots(root, store).prepare([layer]);
+    assert.ok(existsSync(join(snap, 'fs', 'stale')), 'kept as it was');
+
+    // A sync that started before the snapshot was made does not cover it.
+    const d = await committed('d');
+    setRecord(d.snap, { boot: otherBoot, madeAt: 3000 });
+    plant(d.snap);
+    await openSnapshots(root, store).prepare([d.layer]);
+    assert.equal(existsSync(join(d.snap, 'fs', 'stale')), false);
+  });
+
+  it('takes a torn record for a torn snapshot, and a missing one for an old snapshot', async () => {
+    const e = await committed('e');
+    writeFileSync(join(e.snap, 'layer'), '');
+    plant(e.snap);
+    await openSnapshots(root, store).prepare([e.layer]);
+    assert.equal(existsSync(join(e.snap, 'fs', 'stale')), false, 'torn record: unpacked again');
+
+    const f = await committed('f');
+    rmSync(join(f.snap, 'layer'));
+    plant(f.snap);
+    await openSnapshots(root, store).prepare([f.layer]);
+    assert.ok(existsSync(join(f.snap, 'fs', 'stale')), 'no record: made before records, trusted as before');
+  });
+
+  it('flush syncs once after installs and notes when; without installs it does nothing', async () => {
+    const marker = join(root, 'snapshots', 'synced', currentBoot());
+    rmSync(marker, { force: true });
+    const snaps = openSnapshots(root, store);
+    await snaps.flush();
+    assert.equal(existsSync(marker), false, 'nothing installed: no sync, no marker');
+    const upper = join(tmp, 'upper-g');
+    mkdirSync(upper);
+    writeFileSync(join(upper, 'g'), 'g\n');
+    const l = await snaps.commitUpper(upper, [], 'none');
+    const rec = JSON.parse(readFileSync(join(root, 'snapshots', sha256Hex(l.diffId), 'layer'), 'utf8')) as { madeAt: number };
+    await snaps.flush();
+    assert.ok(Number(readFileSync(marker, 'utf8')) >= rec.madeAt, 'the sync started after the snapshot was made');
+  });
+
+  it('fsck and GC leave the markers alone', async () => {
+    const snaps = openSnapshots(root, store);
+    assert.deepEqual((await snaps.fsck()).filter((p) => p.chain === 'synced'), []);
+    const { openApiStore } = await import('../../src/api/open-store.js');
+    const withHooks = await openApiStore(root);
+    // Nothing is tagged: the snapshots' blobs are garbage (within the grace period or not), the markers stay.
+    await withHooks.gc();
+    assert.ok(existsSync(join(root, 'snapshots', 'synced', currentBoot())));
+  });
+});
