@@ -394,7 +394,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     // The steps' snapshots were written without syncs (overlay.ts, `volatile`): one for all.
-    await snapshots.flush();
+    await snapshots.flush({ background: true });
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
     if (made) await rm(made, { recursive: true, force: true });

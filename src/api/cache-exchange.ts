@@ -254,7 +254,7 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
     removeLayers: (b) => inner.removeLayers(b),
     gcHook: () => inner.gcHook(),
     fsck: (k) => inner.fsck(k),
-    flush: () => inner.flush(),
+    flush: (o) => inner.flush(o),
   };
 }
 

@@ -50,7 +50,7 @@ export async function pull(o: PullOptions, hooks: Hooks<PullProgress> = {}): Pro
     snapshots,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(onEvent ? { onEvent: (e: PullEvent) => onEvent(toProgress(e)) } : {}),
-  })).finally(() => snapshots.flush());
+  })).finally(() => snapshots.flush({ background: true }));
   return { name: fullName(tagged), repoDigest: r.repoDigest, downloaded: r.downloaded };
 }
 

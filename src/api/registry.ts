@@ -107,7 +107,7 @@ export function makePuller(registry: RegistryClientOptions | undefined, root: st
       stop.abort(new UserError('build.interrupted', 'the build stopped'));
       await Promise.allSettled(pulls.values());
       await client?.close();
-      await snapshots.flush();
+      await snapshots.flush({ background: true });
     },
   };
 }

@@ -59,13 +59,29 @@ function syncedAt(snapshotsDir: string, boot: string): number {
 }
 
 /**
- * syncfs(2) of the file system `snapshotsDir` is on (`sync -f`, off the event loop), then this
- * boot's marker moves to when it started. Never rejects: a failed sync leaves the marker as it was.
+ * syncfs(2) of the file system `snapshotsDir` is on (`sync -f`), then this boot's marker moves to
+ * when it started, unless another process noted a later one. Never rejects: a failed sync leaves
+ * the marker as it was. With `background`, a detached shell does both and nobody waits: under
+ * load a syncfs can take 200 ms here, and nothing of the build's result depends on it (the marker
+ * is written only once the sync is done, so an early exit or a crash leaves it behind, not ahead).
  */
-export async function syncSnapshots(snapshotsDir: string): Promise<void> {
+export async function syncSnapshots(snapshotsDir: string, opts: { readonly background?: boolean } = {}): Promise<void> {
   const boot = currentBoot();
   if (!boot) return;
   const started = Date.now();
+  const dir = join(snapshotsDir, SYNCED_DIR);
+  const marker = join(dir, boot);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    return; // no marker can be written: this boot's snapshots count as unsynced after a reboot
+  }
+  if (opts.background) {
+    const c = spawn('sh', ['-c', SYNC_SCRIPT, 'sh', snapshotsDir, marker, String(started)], { detached: true, stdio: 'ignore' });
+    c.on('error', () => undefined);
+    c.unref();
+    return;
+  }
   const ok = await new Promise<boolean>((resolve) => {
     const c = spawn('sync', ['-f', snapshotsDir], { stdio: 'ignore' });
     c.on('error', () => resolve(false));
@@ -73,11 +89,17 @@ export async function syncSnapshots(snapshotsDir: string): Promise<void> {
   });
   if (!ok) return;
   try {
-    const dir = join(snapshotsDir, SYNCED_DIR);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Another process may have noted a later sync meanwhile: keep the later one.
-    if (syncedAt(snapshotsDir, boot) < started) replaceFileSync(join(dir, boot), `${started}\n`);
+    if (syncedAt(snapshotsDir, boot) < started) replaceFileSync(marker, `${started}\n`);
   } catch {
-    // no marker: this boot's snapshots count as unsynced after a reboot, and are unpacked again
+    // as above
   }
 }
+
+/** The same as the foreground path, for `sh -c SCRIPT sh DIR MARKER STARTED`. */
+const SYNC_SCRIPT = [
+  'sync -f "$1" || exit 1',
+  'old=$(cat "$2" 2>/dev/null) || old=-1',
+  'case $old in ""|*[!0-9]*) old=-1;; esac',
+  '[ "$old" -lt "$3" ] || exit 0',
+  'printf "%s\\n" "$3" > "$2.tmp-$$" && mv -f "$2.tmp-$$" "$2" || rm -f "$2.tmp-$$"',
+].join('\n');

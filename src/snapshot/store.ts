@@ -189,10 +189,10 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
 
     fsck: (known) => checkSnapshots(dir, blobs, known ?? new Map()),
 
-    async flush() {
+    async flush(opts) {
       if (!unsynced) return;
       unsynced = false;
-      await syncSnapshots(dir);
+      await syncSnapshots(dir, opts);
     },
   };
 }

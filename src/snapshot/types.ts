@@ -67,7 +67,7 @@ export interface SnapshotStore {
   fsck(known?: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]>;
   /**
    * Makes the snapshots this store installed durable: one syncfs of their file system (durable.ts).
-   * A build calls it once at its end; never rejects.
+   * A build calls it once at its end, in the `background` (nobody waits for the sync); never rejects.
    */
-  flush(): Promise<void>;
+  flush(opts?: { readonly background?: boolean }): Promise<void>;
 }

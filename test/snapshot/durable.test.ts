@@ -127,3 +127,27 @@ describe('snapshots across a power loss', () => {
     assert.ok(existsSync(join(root, 'snapshots', 'synced', currentBoot())));
   });
 });
+
+describe('the background sync', () => {
+  it('writes the marker once the sync is done, and never lowers it', async () => {
+    requireRoot();
+    const { syncSnapshots } = await import('../../src/snapshot/durable.js');
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-durable-bg-'));
+    try {
+      const marker = join(dir, 'synced', currentBoot());
+      const before = Date.now();
+      await syncSnapshots(dir, { background: true });
+      for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25));
+      const t = Number(readFileSync(marker, 'utf8'));
+      assert.ok(t >= before && t <= Date.now(), `the marker holds when the sync started: ${t}`);
+      writeFileSync(marker, `${Date.now() + 60_000}\n`);
+      const later = readFileSync(marker, 'utf8');
+      await syncSnapshots(dir, { background: true });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(readFileSync(marker, 'utf8'), later, 'a later marker stays');
+      assert.deepEqual(readdirSync(join(dir, 'synced')), [currentBoot()], 'no temp file left');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
