@@ -53,11 +53,16 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** Runs a command to its end, timing it from spawn to exit; output is kept, not shown. */
+/**
+ * Runs a command to its end, timing it from spawn to exit; output is kept, not shown. A variable
+ * given as undefined in `env` is removed from the child's environment.
+ */
 export function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
+    const child = spawn(cmd, args, { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let stdout = '';
     let stderr = '';

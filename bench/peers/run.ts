@@ -28,13 +28,15 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(projectRoot, 'bench', 'results') },
     // Another build of wharf (a branch checked out and built elsewhere) to measure instead of this one.
     'wharf-bin': { type: 'string', default: wharfBin },
+    // Start wharf with NODE_EXTRA_CA_CERTS as it is here (builders.ts, WHARF_ENV_UNSET).
+    'keep-env': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
     `usage: node dist/bench/peers/run.js [--scenarios ${scenarioNames.join(',')}] [--builders ${builderNames.join(',')}]\n` +
-      `  [--modes ${modes.join(',')}] [--runs 5] [--warmup 1] [--scale 1 (bigctx size)] [--seed 1] [--out bench/results] [--wharf-bin bin/wharf.js]\n`,
+      `  [--modes ${modes.join(',')}] [--runs 5] [--warmup 1] [--scale 1 (bigctx size)] [--seed 1] [--out bench/results] [--wharf-bin bin/wharf.js] [--keep-env]\n`,
   );
   process.exit(0);
 }
@@ -55,7 +57,7 @@ installSignalHandlers();
 async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = os.loadavg()[0]!;
-  const setup = await setupPeers(list(values.builders!), values['wharf-bin']!, log);
+  const setup = await setupPeers(list(values.builders!), values['wharf-bin']!, log, values['keep-env']);
   const cells: Cell[] = [];
   // `wide` cold against its own floor (floor.ts), measured in the same rounds as the builders.
   const floors: Floor[] = [];
@@ -127,7 +129,8 @@ async function main(): Promise<void> {
   };
   const md = `# wharf against its peers\n\n${results.date}, ${results.machine['cores']} cores (${results.machine['cpu']}), ` +
     `${results.machine['memoryGiB']} GiB, kernel ${results.machine['kernel']}, load ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}; ` +
-    `docker ${setup.versions['docker']}, ${setup.versions['buildah']}, node ${process.version}; ${runs} runs after ${warmup} warm-up, scale ${scale}.\n` +
+    `docker ${setup.versions['docker']}, ${setup.versions['buildah']}, node ${process.version}; ${runs} runs after ${warmup} warm-up, scale ${scale}` +
+    `${process.env['NODE_EXTRA_CA_CERTS'] && !values['keep-env'] ? '; the wharf CLI started without NODE_EXTRA_CA_CERTS (set here)' : ''}.\n` +
     `Median seconds (min–max); wharf/peer is the ratio of medians.\n\n${renderMarkdown(results)}`;
   mkdirSync(values.out!, { recursive: true });
   const stamp = results.date.replace(/[:.]/g, '-');

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRootfs } from '../../test/helpers/busybox.js';
 import { DOCKER, startDockerd } from '../../test/helpers/dockerd.js';
-import { BASE, buildahBuilder, dockerBuilder, wharfBuilder, wharfServeBuilder, type Builder } from './builders.js';
+import { BASE, WHARF_ENV_UNSET, buildahBuilder, dockerBuilder, wharfBuilder, wharfServeBuilder, type Builder } from './builders.js';
 import { must, onCleanup, run, unmountUnder } from './procs.js';
 
 /** The project root (this file runs compiled from dist/bench/peers). */
@@ -31,7 +31,7 @@ export interface PeerSetup {
   readonly versions: Record<string, string>;
 }
 
-export async function setupPeers(wanted: readonly string[], measuredWharf: string, log: (s: string) => void): Promise<PeerSetup> {
+export async function setupPeers(wanted: readonly string[], measuredWharf: string, log: (s: string) => void, keepEnv = false): Promise<PeerSetup> {
   const needs = [...(wanted.some((b) => b.startsWith('docker') || b === 'buildkit' || b === 'wharf-serve') ? ['docker.io'] : []), ...(wanted.includes('buildah') ? ['buildah'] : [])];
   const ensure = spawnSync('bash', [join(projectRoot, 'scripts', 'ensure-host-packages.sh'), ...needs], { stdio: 'inherit' });
   if (ensure.status !== 0) throw new Error('installing host packages failed');
@@ -66,7 +66,7 @@ export async function setupPeers(wanted: readonly string[], measuredWharf: strin
     'docker-classic': dockerBuilder('docker-classic', () => socket, false),
     buildkit: dockerBuilder('buildkit', () => socket, true),
     buildah: buildahBuilder(join(work, 'buildah')),
-    wharf: wharfBuilder(measuredWharf, join(work, 'wharf-store')),
+    wharf: wharfBuilder(measuredWharf, join(work, 'wharf-store'), keepEnv ? {} : WHARF_ENV_UNSET),
   };
   if (wanted.includes('wharf-serve')) {
     const served = wharfServeBuilder(measuredWharf, join(work, 'wharf-serve-store'));
