@@ -1,6 +1,6 @@
 // Implementation of `wharf build`, loaded lazily by its command module: wiring only.
 import { resolve } from 'node:path';
-import type { CliContext } from './context.js';
+import { withRuntimeCache, type CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { fullName, type Reference } from '../store/index.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
@@ -200,6 +200,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         // mounted into the pushed repository, not downloaded to be sent back.
         ...(pushes.length ? { push: (image: BuiltImage, remote: RemoteLayers) => pushBuilt(ctx, root, image, pushes, { ...pushOpts!, image, remote }, mode, interrupt.signal) } : {}),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+        ...withRuntimeCache(ctx),
         explain: flags.explain === true,
       },
       { onEvent: report ? (e) => (renderer.sink(e), report.sink(e)) : (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
