@@ -384,7 +384,7 @@ function signalNumber(sig: NodeJS.Signals | null): number {
 }
 
 /** Probes of this process, by probe key (a key of its own where there is none). */
-const detected = new Map<string, Promise<OciRuntimeName>>();
+const detected = new Map<string, Promise<{ works: boolean; definite: boolean }>>();
 
 /**
  * crun starts a container in about a third of runc's time. On a host with cgroup v1 controllers it
@@ -414,15 +414,11 @@ async function chooseRuntime(stateDir: string, searchPath?: string, cache?: Host
   }
   const memo = key ?? '';
   let probe = fresh ? undefined : detected.get(memo);
-  if (!probe) {
-    probe = probeCrun(stateDir).then(({ works, definite }) => {
-      // A probe that could not make its cgroups says nothing lasting about crun: not kept.
-      if (cache && key && definite) writeVerdict(cache, key, works ? 'crun' : 'runc');
-      return works ? 'crun' : 'runc';
-    });
-    detected.set(memo, probe);
-  }
-  return { runtime: await probe, kept: false };
+  if (!probe) detected.set(memo, (probe = probeCrun(stateDir)));
+  const { works, definite } = await probe;
+  // A probe that could not make its cgroups says nothing lasting about crun: not kept.
+  if (cache && key && definite) writeVerdict(cache, key, works ? 'crun' : 'runc');
+  return { runtime: works ? 'crun' : 'runc', kept: false };
 }
 
 /** Whether an executable `name` is in one of the dirs of `searchPath`. */
