@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync,
+  chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir, release } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ import { seccompConfig } from '../../src/runtime/seccomp.js';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
 import { isUserError, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
+import { importBusyboxBase } from '../helpers/wharf-build.js';
+import { wharfBin } from '../helpers/paths.js';
 
 const builtLauncher = fileURLToPath(new URL('../../native/wharf-launch', import.meta.url));
 if (existsSync(builtLauncher)) setNativeLauncher(builtLauncher);
@@ -225,5 +227,44 @@ describe('host cache with a real crun: tampered filters are compiled again, stal
     } finally {
       process.env['PATH'] = saved;
     }
+  });
+});
+
+describe('wharf build keeps the cache where WHARF_RUNTIME_CACHE says, across fresh store roots', () => {
+  let tmp: string;
+  before(() => {
+    requireRoot();
+    tmp = mkdtempSync(join(tmpdir(), 'wharf-hostcache-cli-'));
+    mkdirSync(join(tmp, 'app'));
+    writeFileSync(join(tmp, 'app', 'Dockerfile'), 'FROM busybox:test\nRUN echo one > /one\nRUN cat /one\n');
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  function build(n: number, cache: string): void {
+    const root = join(tmp, `root-${n}`);
+    importBusyboxBase(join(tmp, `base-${n}`), root);
+    const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'build', '--progress', 'plain', '-t', 'x:1', join(tmp, 'app')], {
+      encoding: 'utf8', env: { ...process.env, WHARF_RUNTIME_CACHE: cache },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /RUN cat \/one/);
+  }
+
+  it('writes the verdict and the filter once; a build with a fresh root uses them as they are', () => {
+    const cache = join(tmp, 'cache');
+    build(1, cache);
+    const names = readdirSync(cache).sort();
+    assert.equal(names.length, 2, names.join(' '));
+    assert.equal(names[0], 'crun-probe');
+    assert.match(names[1]!, /^seccomp-[0-9a-f]{64}\.bpf$/);
+    const inodes = names.map((n) => statSync(join(cache, n)).ino);
+    build(2, cache);
+    assert.deepEqual(readdirSync(cache).sort(), names);
+    assert.deepEqual(names.map((n) => statSync(join(cache, n)).ino), inodes, 'neither probed nor compiled again');
+  });
+
+  it('keeps nothing with WHARF_RUNTIME_CACHE=off', () => {
+    build(3, 'off');
+    assert.ok(!existsSync(join(tmp, 'off')));
   });
 });
