@@ -416,7 +416,6 @@ async function chooseRuntime(stateDir: string, searchPath?: string, cache?: Host
   let probe = fresh ? undefined : detected.get(memo);
   if (!probe) detected.set(memo, (probe = probeCrun(stateDir)));
   const { works, definite } = await probe;
-  // A probe that could not make its cgroups says nothing lasting about crun: not kept.
   if (cache && key && definite) writeVerdict(cache, key, works ? 'crun' : 'runc');
   return { runtime: works ? 'crun' : 'runc', kept: false };
 }
@@ -476,7 +475,10 @@ async function probeCrun(stateDir: string): Promise<{ works: boolean; definite: 
       c.on('close', () => resolve(text));
     });
     ran = stderr !== undefined;
-    return { works: ran && stderr!.includes(program) && !stderr!.includes('hybrid mode') && !stderr!.includes('wharf-launch'), definite: ran };
+    const works = ran && stderr!.includes(program) && !stderr!.includes('hybrid mode') && !stderr!.includes('wharf-launch');
+    // Kept (probe-verdict.ts): a pass, or crun's refusal of the host's cgroups. Any other failure
+    // may be passing (a fork failing under load): not kept, so the next process probes again.
+    return { works, definite: works || (ran && stderr!.includes('hybrid mode')) };
   } catch {
     return { works: false, definite: false }; // the cgroups could not be made: runc makes its own
   } finally {

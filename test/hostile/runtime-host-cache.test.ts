@@ -230,6 +230,31 @@ describe('host cache with a real crun: tampered filters are compiled again, stal
   });
 });
 
+describe('host cache: a crun that fails for another reason is not kept as runc', () => {
+  let tmp: string;
+  before(() => {
+    requireRoot();
+    tmp = mkdtempSync(join(tmpdir(), 'wharf-hostcache-flaky-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('takes runc for this process and probes again in the next (a fork failing under load is not lasting)', async () => {
+    const bin = join(tmp, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'crun'), '#!/bin/sh\necho "fork: Resource temporarily unavailable" >&2; exit 1\n', { mode: 0o755 });
+    const cacheDir = join(tmp, 'cache');
+    const saved = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${PATH}`;
+    try {
+      const e = await createOciExecutor({ stateDir: join(tmp, 'state'), searchPath: `${bin}:${PATH}`, cacheDir, runtime: 'auto' });
+      assert.equal(e.runtime, 'runc');
+      assert.deepEqual(readdirSync(cacheDir), [], 'no verdict kept');
+    } finally {
+      process.env['PATH'] = saved;
+    }
+  });
+});
+
 describe('wharf build keeps the cache where WHARF_RUNTIME_CACHE says, across fresh store roots', () => {
   let tmp: string;
   before(() => {
