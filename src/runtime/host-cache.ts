@@ -3,7 +3,7 @@
  * first RUN: the crun probe's verdict and crun's compilation of the seccomp profile. Both cost a
  * container start or more per process (tens of ms of the first RUN).
  *
- * It is host-wide (the CLI's default is /run/wharf, cleared at each boot), not in the store root:
+ * It is host-wide (the CLI's default is /run/wharf/runtime, cleared at each boot), not in the store root:
  * the answers depend on the host (kernel, cgroup layout, crun binary), not on a store, and a CI
  * runner or benchmark that starts every build with a fresh store root would otherwise never hit it.
  *
