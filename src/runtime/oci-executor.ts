@@ -5,14 +5,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nativeLauncher, UserError } from '../util/index.js';
 import { createRunCgroups, hostCgroupMode, runCgroupName, type RunCgroups } from './cgroups.js';
-import { fileIdentity, openHostCache, type HostCache } from './host-cache.js';
+import { openHostCache, type HostCache } from './host-cache.js';
 import { launchCommand } from './launcher.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
 import { containerResolvConf } from './resolv-conf.js';
 import { forgetVerdict, probeKey, readVerdict, writeVerdict } from './probe-verdict.js';
-import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION, type PersistedSeccomp } from './seccomp-cache.js';
+import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION, seccompCompiler, type PersistedSeccomp } from './seccomp-cache.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
@@ -57,7 +57,7 @@ export interface OciExecutor extends Executor {
 export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
   const crunPath = options.searchPath !== undefined ? findOnPath('crun', options.searchPath) : undefined;
   const cache = options.cacheDir !== undefined && crunPath !== undefined ? openHostCache(options.cacheDir) : undefined;
-  const compiler = crunPath !== undefined ? fileIdentity(crunPath) : undefined;
+  const compiler = crunPath !== undefined ? seccompCompiler(crunPath) : undefined;
   const persisted = cache && compiler ? { cache, compiler } : undefined;
   if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted);
   const choice = await chooseRuntime(options.stateDir, options.searchPath, cache);

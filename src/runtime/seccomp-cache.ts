@@ -7,14 +7,14 @@
  * same profile carry the filter. runc has no such annotation.
  *
  * With a host cache (host-cache.ts), the compiled filter is kept across processes too, keyed by
- * the profile, crun's binary and the architecture: the first RUN of a later process carries it
+ * the profile, crun's and libseccomp's binaries and the architecture: the first RUN of a later process carries it
  * like any later RUN. Only an intact, root-owned entry is used (the filter is the sandbox).
  *
  *   const { bpf, compiling } = precompiledSeccomp(profileJson, compile, persisted?)
  *   bpf: undefined until the compilation is done; compiling: the run that started it awaits it
  *   before it returns, so nothing of it outlives the runs (and the state dir they use)
  */
-import { readEntry, sha256, writeEntry, type HostCache } from './host-cache.js';
+import { fileIdentity, readEntry, sha256, writeEntry, type HostCache } from './host-cache.js';
 
 const compiled = new Map<string, { bpf?: string | undefined }>();
 
@@ -28,7 +28,7 @@ export interface Precompiled {
 /** Where compiled filters are kept across processes: the cache and what identifies the compiler. */
 export interface PersistedSeccomp {
   readonly cache: HostCache;
-  /** fileIdentity of the crun binary that compiles (and would compile) the profile. */
+  /** seccompCompiler() of the crun that compiles (and would compile) the profile. */
   readonly compiler: string;
 }
 
@@ -38,6 +38,22 @@ const FORMAT = 'seccomp-bpf-v1';
 const MAX_BPF_BYTES = 4096 * 8;
 /** Profiles differ by capabilities (cap-add) and kernel release; keep the few newest. */
 const KEEP = 16;
+
+const TRIPLETS: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', ppc64: 'powerpc64le-linux-gnu', s390x: 's390x-linux-gnu' };
+
+/**
+ * What compiles the filter: the crun binary at `crunPath` and the libseccomp it loads (crun links
+ * it dynamically; an upgrade of either may change the output). The library is looked for where
+ * Debian, Fedora and Alpine put it; undefined when crun is not there.
+ */
+export function seccompCompiler(crunPath: string): string | undefined {
+  const crun = fileIdentity(crunPath);
+  if (!crun) return undefined;
+  const triplet = TRIPLETS[process.arch];
+  const libs = [...(triplet ? [`/lib/${triplet}`, `/usr/lib/${triplet}`] : []), '/usr/lib64', '/usr/lib', '/lib']
+    .map((d) => fileIdentity(`${d}/libseccomp.so.2`)).filter((x) => x !== undefined);
+  return [crun, ...libs].join('|');
+}
 
 /** The cache entry name of a profile compiled by `compiler` for this architecture. */
 export function seccompEntryName(profileJson: string, compiler: string): string {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
 import { onPath, type OciExecutor } from '../../src/runtime/oci-executor.js';
 import { openHostCache, readEntry, sha256, writeEntry, type HostCache } from '../../src/runtime/host-cache.js';
-import { forgetCompiledSeccomp, seccompEntryName } from '../../src/runtime/seccomp-cache.js';
+import { forgetCompiledSeccomp, seccompCompiler, seccompEntryName } from '../../src/runtime/seccomp-cache.js';
 import { probeKey } from '../../src/runtime/probe-verdict.js';
 import { hostCgroupMode } from '../../src/runtime/cgroups.js';
 import { seccompConfig } from '../../src/runtime/seccomp.js';
@@ -123,9 +123,10 @@ describe('host cache with a real crun: tampered filters are compiled again, stal
     cacheDir = join(tmp, 'cache');
     cache = openHostCache(cacheDir)!;
     const crun = PATH.split(':').map((d) => join(d, 'crun')).find((p) => existsSync(p))!;
-    const st = statSync(crun, { bigint: true });
     const profile = JSON.stringify(seccompConfig({ capabilities: DEFAULT_CAPABILITIES, nodeArch: process.arch, kernelRelease: release() }));
-    bpfName = seccompEntryName(profile, `${crun}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}`);
+    const compiler = seccompCompiler(crun);
+    assert.ok(compiler && /libseccomp/.test(compiler), `crun and its libseccomp identify the compiler: ${compiler}`);
+    bpfName = seccompEntryName(profile, compiler);
   });
   after(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
