@@ -7,8 +7,9 @@
  * same profile carry the filter. runc has no such annotation.
  *
  * With a host cache (host-cache.ts), the compiled filter is kept across processes too, keyed by
- * the profile, crun's and libseccomp's binaries and the architecture: the first RUN of a later process carries it
- * like any later RUN. Only an intact, root-owned entry is used (the filter is the sandbox).
+ * the profile, crun's and libseccomp's binaries and the architecture: the first RUN of a later
+ * process carries it like any later RUN. Only an intact, root-owned entry is used (the filter is
+ * the sandbox).
  *
  *   const { bpf, compiling } = precompiledSeccomp(profileJson, compile, persisted?)
  *   bpf: undefined until the compilation is done; compiling: the run that started it awaits it
