@@ -107,6 +107,8 @@ export interface BuildOptions {
   readonly searchPath?: string;
   /** The OCI runtime of RUN steps; `auto` (default): crun where its probe passes, else runc. */
   readonly runtime?: 'auto' | 'runc' | 'crun';
+  /** A root-only dir keeping crun's probe verdict and compiled seccomp filters across builds (runtime: OciExecutorOptions.cacheDir). */
+  readonly runtimeCacheDir?: string;
   /** An open store to use instead of opening `root` (a server keeps one). */
   readonly store?: Store;
   /** Advice from this build's misses (an `advice` event before build-done, and `wharf.advice` in the metadata). */
@@ -285,6 +287,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       snapshots: lazySnapshots(snapshots, imports.ensure),
       executor: createLazyOciExecutor({
         stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
+        ...(o.runtimeCacheDir !== undefined ? { cacheDir: o.runtimeCacheDir } : {}),
       }),
       context: buildContext,
       platform,

@@ -27,6 +27,8 @@ export interface RunOptions {
   readonly runtime?: 'auto' | 'runc' | 'crun';
   /** Where runc/crun are looked up: a PATH value. */
   readonly searchPath?: string;
+  /** As BuildOptions.runtimeCacheDir. */
+  readonly runtimeCacheDir?: string;
   readonly store?: Store;
 }
 
@@ -46,7 +48,8 @@ export async function run(o: RunOptions, hooks: RunHooks = {}): Promise<{ exitCo
   const env = [...(c.Env ?? []), ...(o.env ?? [])];
   const stateDir = await runtimeStateDir(store);
   try {
-    const executor = await createOciExecutor({ stateDir, runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}) });
+    const executor = await createOciExecutor({ stateDir, runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
+      ...(o.runtimeCacheDir !== undefined ? { cacheDir: o.runtimeCacheDir } : {}) });
     const status = await runInContainer(
       { store, snapshots: openSnapshots(o.root, store), executor },
       layersOf(img),

@@ -1,6 +1,6 @@
 // Implementation of `wharf build`, loaded lazily by its command module: wiring only.
 import { resolve } from 'node:path';
-import type { CliContext } from './context.js';
+import { withRuntimeCache, type CliContext } from './context.js';
 import type { BuildFlags } from './build-options.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 import { reportPathProblem, writeReport } from './report-file.js';
@@ -186,6 +186,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         registry: storeRegistryOptions(ctx, root),
         ...(pushing ? { push: { flag: flags.push ? '--push' : `--output ${flags.output}` } } : {}),
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+        ...withRuntimeCache(ctx),
         explain: flags.explain === true,
       },
       { onEvent: report ? (e) => (renderer.sink(e), report.sink(e)) : (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },

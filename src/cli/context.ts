@@ -15,6 +15,23 @@ export interface CliContext {
   root(cmd: Command): string;
 }
 
+/**
+ * Where crun's probe verdict and compiled seccomp filters are kept across commands: WHARF_RUNTIME_CACHE,
+ * else /run/wharf/runtime (host-wide, root-only, cleared at boot: the answers are the host's, and a
+ * build with a fresh store root gains from them too); `off` (or empty): none.
+ */
+export function runtimeCacheDir(ctx: CliContext): string | undefined {
+  const v = ctx.env.WHARF_RUNTIME_CACHE;
+  if (v === undefined) return '/run/wharf/runtime';
+  return v === '' || v === 'off' ? undefined : resolve(ctx.cwd, v);
+}
+
+/** `runtimeCacheDir` as an option to spread. */
+export function withRuntimeCache(ctx: CliContext): { runtimeCacheDir?: string } {
+  const dir = runtimeCacheDir(ctx);
+  return dir !== undefined ? { runtimeCacheDir: dir } : {};
+}
+
 export function createCliContext(): CliContext {
   const env = process.env;
   return {

@@ -1,7 +1,7 @@
 // Implementation of `wharf run`, loaded lazily by its command module: flags, env and printing.
 import { UserError } from '../util/index.js';
 import { run as runContainer } from '../api/index.js';
-import type { CliContext } from './context.js';
+import { withRuntimeCache, type CliContext } from './context.js';
 import { interruptSignal } from './interrupt.js';
 import { networkMode } from './container-commands.js';
 
@@ -29,6 +29,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
         network,
         runtime: opts.runtime as 'auto' | 'runc' | 'crun',
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+        ...withRuntimeCache(ctx),
       },
       { onStdout: (l) => ctx.stdout.write(l + '\n'), onStderr: (l) => ctx.stderr.write(l + '\n'), signal: interrupt.signal },
     );

@@ -2,7 +2,7 @@
 // SIGTERM/SIGINT as "stop accepting, let running requests finish, exit 0".
 import { serve } from '../server/index.js';
 import { parseSize, UserError } from '../api/index.js';
-import type { CliContext } from './context.js';
+import { withRuntimeCache, type CliContext } from './context.js';
 import { registryOptions } from './registry-options.js';
 import { WHARF_VERSION } from './version.js';
 
@@ -35,6 +35,7 @@ export async function serveCmd(ctx: CliContext, root: string, opts: ServeFlags):
     },
     registry: registryOptions(ctx),
     ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
+    ...withRuntimeCache(ctx),
     log,
     maxBodyBytes,
     version: WHARF_VERSION,

@@ -2,7 +2,8 @@
  * runtime: the Executor interface (types.ts) and its OCI runtime backend (runc or crun driven by a
  * generated config.json), plus what RUN needs around it: users from the image's /etc/passwd, paths
  * resolved inside a rootfs, and sweeping containers (and the cgroups wharf made for crun) dead builds
- * left behind.
+ * left behind. crun's probe verdict and compiled seccomp filters are kept across processes in a
+ * root-only host cache (host-cache.ts) when the caller names one (`cacheDir`).
  *
  *   const exec = createLazyOciExecutor(opts)     the runtime is found on first use
  *   await exec.run(process, rootfs, mounts, stdio, signal) → ExitStatus

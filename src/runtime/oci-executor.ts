@@ -3,14 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../util/index.js';
+import { nativeLauncher, UserError } from '../util/index.js';
 import { createRunCgroups, hostCgroupMode, runCgroupName, type RunCgroups } from './cgroups.js';
+import { openHostCache, type HostCache } from './host-cache.js';
 import { launchCommand } from './launcher.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
 import { containerResolvConf } from './resolv-conf.js';
-import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
+import { forgetVerdict, probeKey, readVerdict, writeVerdict } from './probe-verdict.js';
+import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION, seccompCompiler, type PersistedSeccomp } from './seccomp-cache.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
@@ -34,6 +36,12 @@ export interface OciExecutorOptions {
    * only when it is in one of these dirs: a probe of a missing crun still forks Node (~10 ms).
    */
   readonly searchPath?: string;
+  /**
+   * A root-only dir where the crun probe's verdict and compiled seccomp filters are kept across
+   * processes (host-cache.ts; the CLI gives /run/wharf/runtime). Used only with `searchPath`, which
+   * names the crun binary the entries are keyed by. Default: none, every process works them out.
+   */
+  readonly cacheDir?: string;
 }
 
 export interface OciExecutor extends Executor {
@@ -47,10 +55,44 @@ export interface OciExecutor extends Executor {
 }
 
 export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
-  const runtime = options.runtime === undefined || options.runtime === 'auto'
-    ? await detectOciRuntime(options.stateDir, options.searchPath)
-    : options.runtime;
-  return executorFor(runtime, options);
+  const crunPath = options.searchPath !== undefined ? findOnPath('crun', options.searchPath) : undefined;
+  const cache = options.cacheDir !== undefined && crunPath !== undefined ? openHostCache(options.cacheDir) : undefined;
+  const compiler = crunPath !== undefined ? seccompCompiler(crunPath) : undefined;
+  const persisted = cache && compiler ? { cache, compiler } : undefined;
+  if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted);
+  const choice = await chooseRuntime(options.stateDir, options.searchPath, cache);
+  let current = await executorFor(choice.runtime, options, persisted);
+  if (choice.runtime !== 'crun' || !cache) return current;
+  // A kept verdict can be wrong (the host changed in a way its key does not see). crun then fails
+  // before the step's program starts, so the step is run again on what a new probe picks.
+  let reprobed = false;
+  return {
+    get runtime() {
+      return current.runtime;
+    },
+    cleanupStale: () => current.cleanupStale(),
+    run: async (spec, rootfs, mounts, stdio, signal) => {
+      try {
+        return await current.run(spec, rootfs, mounts, stdio, signal);
+      } catch (e) {
+        if (!(e instanceof CrunUnusable) || current.runtime !== 'crun') throw e;
+        forgetVerdict(cache);
+        if (!choice.kept || reprobed) throw e;
+        reprobed = true;
+        const again = await chooseRuntime(options.stateDir, options.searchPath, cache, true);
+        if (again.runtime === 'crun') throw e;
+        current = await executorFor(again.runtime, options, persisted);
+        return current.run(spec, rootfs, mounts, stdio, signal);
+      }
+    },
+  };
+}
+
+/** crun failed the way the probe looks for (hybrid cgroups, the launcher): its container never started. */
+class CrunUnusable extends UserError {
+  constructor(why: string) {
+    super('runtime.crun-unusable', `crun could not start the step's container: ${why}`, 'pass --runtime runc, or run again with --runtime auto (crun is probed anew)');
+  }
 }
 
 /**
@@ -80,7 +122,7 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
   };
 }
 
-async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions): Promise<OciExecutor> {
+async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions, persisted: PersistedSeccomp | undefined): Promise<OciExecutor> {
   const rootDir = join(options.stateDir, runtime);
   await mkdir(rootDir, { recursive: true, mode: 0o700 });
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
@@ -95,7 +137,7 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions)
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns },
+      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns, seccompCache: persisted },
         spec, rootfs, mounts, stdio, signal),
   };
 }
@@ -108,6 +150,8 @@ interface Backend {
   readonly bundlesDir: string;
   readonly resolvConf: string | undefined;
   readonly slirp4netns: string | undefined;
+  /** Where compiled seccomp filters are kept across processes (crun only). */
+  readonly seccompCache: PersistedSeccomp | undefined;
 }
 
 async function runContainer(
@@ -145,7 +189,7 @@ async function runContainer(
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
     const seccomp = (config['linux'] as { seccomp?: unknown }).seccomp;
     if (be.runtime === 'crun' && seccomp) {
-      const pre = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp));
+      const pre = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp), be.seccompCache);
       if (pre.bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: pre.bpf };
       compiling = pre.compiling;
     }
@@ -172,7 +216,15 @@ async function runContainer(
     if (status.exitCode !== 0) {
       // The runtime's own failure (bad cwd, missing executable) is in its log; say it unless the
       // runtime already printed it on stderr.
-      const why = await runtimeError(join(bundle, 'runtime.log'));
+      const log = join(bundle, 'runtime.log');
+      const why = await runtimeError(log);
+      if (be.runtime === 'crun') {
+        // What the probe rules out: crun refusing the host's cgroups, or the launcher failing
+        // before crun started (crun makes its log file first thing).
+        if (why?.includes('hybrid mode')) throw new CrunUnusable(why);
+        const launch = seen.find((l) => l.startsWith('wharf-launch:'));
+        if (be.launched && status.exitCode === 125 && launch && !existsSync(log)) throw new CrunUnusable(launch);
+      }
       if (why && !seen.some((l) => l.includes(why))) stdio.stderr?.(`${be.runtime}: ${why}`);
     }
     return status;
@@ -331,7 +383,8 @@ function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? (SIGNALS[sig] ?? 0) : 0;
 }
 
-let detected: Promise<OciRuntimeName> | undefined;
+/** Probes of this process, by probe key (a key of its own where there is none). */
+const detected = new Map<string, Promise<{ works: boolean; definite: boolean }>>();
 
 /**
  * crun starts a container in about a third of runc's time. On a host with cgroup v1 controllers it
@@ -341,26 +394,52 @@ let detected: Promise<OciRuntimeName> | undefined;
  * cgroup mount and (through the launcher) the cgroups worked and crun is usable; anything else →
  * runc.
  */
-export function detectOciRuntime(stateDir: string, searchPath?: string): Promise<OciRuntimeName> {
-  if (searchPath !== undefined && !onPath('crun', searchPath)) return Promise.resolve('runc');
-  detected ??= probeCrun(stateDir).then((works) => (works ? 'crun' : 'runc'));
-  return detected;
+export async function detectOciRuntime(stateDir: string, searchPath?: string, cache?: HostCache): Promise<OciRuntimeName> {
+  return (await chooseRuntime(stateDir, searchPath, cache)).runtime;
+}
+
+/**
+ * The probe's verdict: kept in `cache` by the key of crun's and the launcher's binaries (with
+ * `searchPath` naming crun) and the boot (probe-verdict.ts), else probed once per process and key.
+ * `kept`: read from the cache. `fresh`: probe again whatever is known.
+ */
+async function chooseRuntime(stateDir: string, searchPath?: string, cache?: HostCache, fresh = false): Promise<{ runtime: OciRuntimeName; kept: boolean }> {
+  const crunPath = searchPath !== undefined ? findOnPath('crun', searchPath) : undefined;
+  if (searchPath !== undefined && crunPath === undefined) return { runtime: 'runc', kept: false };
+  const viaLauncher = launched('crun');
+  const key = crunPath !== undefined ? probeKey(crunPath, viaLauncher ? nativeLauncher() : undefined, hostCgroupMode()) : undefined;
+  if (cache && key && !fresh) {
+    const kept = readVerdict(cache, key);
+    if (kept) return { runtime: kept, kept: true };
+  }
+  const memo = key ?? '';
+  let probe = fresh ? undefined : detected.get(memo);
+  if (!probe) detected.set(memo, (probe = probeCrun(stateDir)));
+  const { works, definite } = await probe;
+  if (cache && key && definite) writeVerdict(cache, key, works ? 'crun' : 'runc');
+  return { runtime: works ? 'crun' : 'runc', kept: false };
 }
 
 /** Whether an executable `name` is in one of the dirs of `searchPath`. */
 export function onPath(name: string, searchPath: string): boolean {
-  return searchPath.split(':').some((dir) => {
-    if (!dir) return false;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return statSync(join(dir, name)).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return findOnPath(name, searchPath) !== undefined;
 }
 
-async function probeCrun(stateDir: string): Promise<boolean> {
+/** The first executable `name` in the dirs of `searchPath` (as a spawn of `name` finds it). */
+function findOnPath(name: string, searchPath: string): string | undefined {
+  for (const dir of searchPath.split(':')) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      if (statSync(join(dir, name)).isFile()) return join(dir, name);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function probeCrun(stateDir: string): Promise<{ works: boolean; definite: boolean }> {
   const id = `wharf-probe-${randomBytes(6).toString('hex')}`;
   const bundle = join(stateDir, 'bundles', id);
   const rootDir = join(stateDir, 'crun');
@@ -396,9 +475,12 @@ async function probeCrun(stateDir: string): Promise<boolean> {
       c.on('close', () => resolve(text));
     });
     ran = stderr !== undefined;
-    return ran && stderr!.includes(program) && !stderr!.includes('hybrid mode') && !stderr!.includes('wharf-launch');
+    const works = ran && stderr!.includes(program) && !stderr!.includes('hybrid mode') && !stderr!.includes('wharf-launch');
+    // Kept (probe-verdict.ts): a pass, or crun's refusal of the host's cgroups. Any other failure
+    // may be passing (a fork failing under load): not kept, so the next process probes again.
+    return { works, definite: works || (ran && stderr!.includes('hybrid mode')) };
   } catch {
-    return false; // the cgroups could not be made: runc makes its own
+    return { works: false, definite: false }; // the cgroups could not be made: runc makes its own
   } finally {
     // Without crun installed there is no container to delete (and a spawn is a fork of Node).
     if (ran && existsSync(join(rootDir, id))) await runtimeCommand({ runtime: 'crun', rootDir }, ['delete', '--force', id]);

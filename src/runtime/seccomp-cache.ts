@@ -6,10 +6,17 @@
  * a container that never starts, whose state dir then holds `seccomp.bpf`); later RUNs with the
  * same profile carry the filter. runc has no such annotation.
  *
- *   const { bpf, compiling } = precompiledSeccomp(profileJson, compile)
+ * With a host cache (host-cache.ts), the compiled filter is kept across processes too, keyed by
+ * the profile, crun's and libseccomp's binaries and the architecture: the first RUN of a later
+ * process carries it like any later RUN. Only an intact, root-owned entry is used (the filter is
+ * the sandbox).
+ *
+ *   const { bpf, compiling } = precompiledSeccomp(profileJson, compile, persisted?)
  *   bpf: undefined until the compilation is done; compiling: the run that started it awaits it
  *   before it returns, so nothing of it outlives the runs (and the state dir they use)
  */
+import { fileIdentity, readEntry, sha256, writeEntry, type HostCache } from './host-cache.js';
+
 const compiled = new Map<string, { bpf?: string | undefined }>();
 
 export interface Precompiled {
@@ -19,20 +26,75 @@ export interface Precompiled {
   readonly compiling?: Promise<void>;
 }
 
+/** Where compiled filters are kept across processes: the cache and what identifies the compiler. */
+export interface PersistedSeccomp {
+  readonly cache: HostCache;
+  /** seccompCompiler() of the crun that compiles (and would compile) the profile. */
+  readonly compiler: string;
+}
+
+/** Bumped when what is stored, or how it is keyed, changes. */
+const FORMAT = 'seccomp-bpf-v1';
+/** Docker's profile compiles to ~2–6 KiB; a filter may hold at most 4096 instructions of 8 bytes. */
+const MAX_BPF_BYTES = 4096 * 8;
+/** Profiles differ by capabilities (cap-add) and kernel release; keep the few newest. */
+const KEEP = 16;
+
+const TRIPLETS: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', ppc64: 'powerpc64le-linux-gnu', s390x: 's390x-linux-gnu' };
+
 /**
- * The filter of `profileJson` when it is ready; otherwise starts `compile` (once per profile and
- * process; a failure leaves crun compiling as before).
+ * What compiles the filter: the crun binary at `crunPath` and the libseccomp it loads (crun links
+ * it dynamically; an upgrade of either may change the output). The library is looked for where
+ * Debian, Fedora and Alpine put it; undefined when crun is not there.
  */
-export function precompiledSeccomp(profileJson: string, compile: () => Promise<Buffer | undefined>): Precompiled {
+export function seccompCompiler(crunPath: string): string | undefined {
+  const crun = fileIdentity(crunPath);
+  if (!crun) return undefined;
+  const triplet = TRIPLETS[process.arch];
+  const libs = [...(triplet ? [`/lib/${triplet}`, `/usr/lib/${triplet}`] : []), '/usr/lib64', '/usr/lib', '/lib']
+    .map((d) => fileIdentity(`${d}/libseccomp.so.2`)).filter((x) => x !== undefined);
+  return [crun, ...libs].join('|');
+}
+
+/** The cache entry name of a profile compiled by `compiler` for this architecture. */
+export function seccompEntryName(profileJson: string, compiler: string): string {
+  return `seccomp-${sha256([FORMAT, process.arch, compiler, profileJson].join('\0'))}.bpf`;
+}
+
+/**
+ * The filter of `profileJson` when it is ready (in this process, else in `persisted`); otherwise
+ * starts `compile` (once per profile and process; a failure leaves crun compiling as before) and
+ * stores its result in `persisted`.
+ */
+export function precompiledSeccomp(profileJson: string, compile: () => Promise<Buffer | undefined>, persisted?: PersistedSeccomp): Precompiled {
   const entry = compiled.get(profileJson);
   if (entry) return entry.bpf !== undefined ? { bpf: entry.bpf } : {};
   const e: { bpf?: string | undefined } = {};
+  const name = persisted ? seccompEntryName(profileJson, persisted.compiler) : undefined;
+  const kept = persisted && name ? readEntry(persisted.cache, name, MAX_BPF_BYTES) : undefined;
+  if (kept && validFilter(kept)) {
+    e.bpf = kept.toString('base64');
+    compiled.set(profileJson, e);
+    return { bpf: e.bpf };
+  }
   compiled.set(profileJson, e);
   const compiling = compile().then((b) => {
-    // An empty or ragged filter is no filter: BPF instructions are 8 bytes each.
-    if (b && b.length > 0 && b.length % 8 === 0) e.bpf = b.toString('base64');
+    if (b && validFilter(b)) {
+      e.bpf = b.toString('base64');
+      if (persisted && name) writeEntry(persisted.cache, name, b, { prefix: 'seccomp-', keep: KEEP });
+    }
   }, () => undefined);
   return { compiling };
+}
+
+/** An empty or ragged filter is no filter: BPF instructions are 8 bytes each. */
+function validFilter(b: Buffer): boolean {
+  return b.length > 0 && b.length % 8 === 0 && b.length <= MAX_BPF_BYTES;
+}
+
+/** Forgets what this process compiled (tests: the next run reads the host cache or compiles). */
+export function forgetCompiledSeccomp(): void {
+  compiled.clear();
 }
 
 export const SECCOMP_BPF_ANNOTATION = 'run.oci.seccomp_bpf_data';

@@ -84,6 +84,7 @@ export async function handleBuild(r: Request): Promise<void> {
         cacheFrom: cacheFrom.map((ref) => `type=registry,ref=${ref}`),
         registry: r.options.registry,
         ...(r.options.searchPath !== undefined ? { searchPath: r.options.searchPath } : {}),
+        ...(r.options.runtimeCacheDir !== undefined ? { runtimeCacheDir: r.options.runtimeCacheDir } : {}),
       },
       { onEvent: (e) => render(e, say), onDiagnostic: (d) => say(formatDiagnostic(d)), signal: r.signal },
     );

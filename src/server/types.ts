@@ -14,6 +14,8 @@ export interface ServeOptions {
   readonly registry: RegistryClientOptions;
   /** PATH for the OCI runtime lookup. */
   readonly searchPath?: string;
+  /** As BuildOptions.runtimeCacheDir. */
+  readonly runtimeCacheDir?: string;
   /** One line per request, and the server's own notices. */
   readonly log: (line: string) => void;
   /** Largest request body (a build context, an archive to load). Default 4 GiB. */
