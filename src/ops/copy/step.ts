@@ -44,6 +44,8 @@ export function copyStepCreatedBy(v: CopyVertex): string {
   return copyCreatedBy(cp.kind, [...cp.sources.map((w) => w.value), ...cp.contents.map((f) => `<<${f.name}`)], cp.dest.value);
 }
 
+const destIsDir = (dest: string) => dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+
 /** The stage a COPY --from reads (the plan resolved names and indices into edges). */
 function copyFromStage(v: CopyVertex, stages: ReadonlyMap<number, StageState>): StageState | undefined {
   const edge = v.edges.find((e) => e.via === 'copy-from');
@@ -149,11 +151,11 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
         const taken = spliced ? ` (${spliced} of them straight from its layer)` : '';
         io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step${taken}, copied ${cloned.copied}${cloned.removed ? `, left out ${cloned.removed} removed` : ''}`);
         layer = { descriptor: cloned.descriptor, diffId: cloned.diffId };
-      } else layer = await writeThroughOverlay(deps, state, async (rootfs) => {
-        owner = await resolveOwner(rootfs, cp.chown?.value);
+      } else layer = await writeThroughOverlay(deps, state, async (rootfs, users) => {
+        owner = await resolveOwner(users, cp.chown?.value);
         const opts = {
           dest: absolutePath(state, destRaw),
-          destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
+          destIsDir: destIsDir(destRaw),
           owner,
           ...(from && !cp.chown ? { keepOwner: true } : {}),
           ...(chmod ? { chmod } : {}),
@@ -170,7 +172,9 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
           if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
           if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectionOf(v).roots : [], cp.contents, opts);
         }
-      }, planned ? inspect : undefined, planned ? { onFile } : undefined);
+      }, planned ? inspect : undefined, planned ? { onFile } : undefined,
+      // ADD (archives, URLs) always writes on a mount.
+      cp.kind === 'COPY' ? { dest: absolutePath(state, destRaw), replaceFile: !destIsDir(destRaw) } : undefined);
       if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner, spans));
       return layer;
     },

@@ -1,0 +1,147 @@
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { restoreXattrs, type Xattrs } from '../layer/index.js';
+import { readRegularFileSync } from '../util/index.js';
+import { copiedUpXattrs, lowerChild, lowerRoot, type LowerEntry, type MergedDir } from './lower-view.js';
+
+/**
+ * A step that only adds files (WORKDIR, COPY) written straight into a fresh upper dir, with no
+ * overlay mounted: the mount, the lookups through it and the umount (which syncs the upper file
+ * system) were most of such a step. The upper dir must come out exactly as overlayfs would leave
+ * it, so this is used only where that can be shown:
+ *
+ * - plan: every existing directory on the way to the destination is made in the upper dir as
+ *   overlayfs copies one up (mode, owner, the xattrs it carries, its times); no symlink and no
+ *   non-directory may be on the way (their resolution needs the merged view);
+ * - the step writes into the upper dir as it would into the merged tree;
+ * - settle: every entry the step made beside what the lowers have is checked against them (a new
+ *   name, or a non-directory replacing a non-directory: what overlayfs leaves is the new entry
+ *   alone); copied-up directories the step never touched (their ctime unchanged) are removed, as
+ *   overlayfs would never have copied them up.
+ *
+ * Undefined or false anywhere means "mount instead": the caller then runs the step the usual way.
+ */
+export interface DirectUpper {
+  readonly upper: string;
+  /** /etc/passwd and /etc/group read through the lowers; throws NeedsMount when they cannot be. */
+  readonly userFiles: (path: '/etc/passwd' | '/etc/group') => string;
+  /** After the step wrote: checks and trims the upper dir; false if it must be redone on a mount. */
+  settle(): boolean;
+}
+
+/** Thrown (and caught by the caller) when a read needs the merged view after all. */
+export class NeedsMount extends Error {
+  constructor(why: string) {
+    super(`needs an overlay mount: ${why}`);
+  }
+}
+
+/** A directory made in the upper dir as a copy-up of the lowers' one. */
+interface CopiedUp {
+  readonly rel: string;
+  readonly lower: LowerEntry & { kind: 'dir' };
+  ctimeNs: bigint;
+}
+
+/**
+ * Makes `upper` (absent) ready for a step that writes at or below `dest` (path components).
+ * `replaceFile`: dest may be a regular file of the image that the step replaces.
+ */
+export async function directUpper(lowers: readonly string[], upper: string, dest: readonly string[], replaceFile: boolean): Promise<DirectUpper | undefined> {
+  const root = lowerRoot(lowers);
+  if (!root) return undefined;
+  const chain: CopiedUp[] = [];
+  let parent = root;
+  for (const [i, name] of dest.entries()) {
+    if (name === '..' || name === '.') return undefined;
+    const e = lowerChild(parent, name);
+    if (!e) return undefined;
+    if (e.kind === 'missing') break;
+    if (e.kind === 'other') {
+      if (i === dest.length - 1 && replaceFile && e.st.isFile()) break;
+      return undefined;
+    }
+    chain.push({ rel: dest.slice(0, i + 1).join('/'), lower: e, ctimeNs: 0n });
+    parent = e;
+  }
+  mkdirSync(upper);
+  // Top down (a parent before its child), owner before mode (chown clears set-id bits).
+  const xattrs: [string, Xattrs][] = [];
+  for (const c of chain) {
+    const path = join(upper, c.rel);
+    mkdirSync(path);
+    lchownSync(path, c.lower.st.uid, c.lower.st.gid);
+    chmodSync(path, c.lower.st.mode & 0o7777);
+    const x = copiedUpXattrs(c.lower.dirs[0]!);
+    if (!x) return undefined;
+    if (x.size) xattrs.push([c.rel, x]);
+  }
+  await restoreXattrs(upper, xattrs);
+  // Times last: making the child moved the parent's (overlayfs restores them the same way).
+  for (const c of chain) utimesSync(join(upper, c.rel), c.lower.st.atime, c.lower.st.mtime);
+  for (const c of chain) c.ctimeNs = lstatSync(join(upper, c.rel), { bigint: true }).ctimeNs;
+
+  return {
+    upper,
+    userFiles: (path) => readThroughLowers(root, path),
+    settle: () => settle(upper, root, chain),
+  };
+}
+
+function settle(upper: string, root: MergedDir, chain: CopiedUp[]): boolean {
+  // A copy-up is kept when the step touched it or anything below it.
+  let keep = -1;
+  for (const [i, c] of chain.entries()) if (lstatSync(join(upper, c.rel), { bigint: true }).ctimeNs !== c.ctimeNs) keep = i;
+  if (keep + 1 < chain.length) {
+    const parent = keep >= 0 ? join(upper, chain[keep]!.rel) : undefined;
+    const times = parent ? lstatSync(parent) : undefined;
+    rmSync(join(upper, chain[keep + 1]!.rel), { recursive: true });
+    if (parent) utimesSync(parent, times!.atime, times!.mtime);
+    chain.length = keep + 1;
+  }
+  const copied = new Map(chain.map((c) => [c.rel, c.lower]));
+  return checkNew(upper, '', root, copied);
+}
+
+/** Whether every entry of the upper dir `rel` (merged with `lower`) is one overlayfs would leave as is. */
+function checkNew(upper: string, rel: string, lower: MergedDir, copied: ReadonlyMap<string, LowerEntry & { kind: 'dir' }>): boolean {
+  for (const name of readdirSync(join(upper, rel))) {
+    const childRel = rel ? `${rel}/${name}` : name;
+    const below = copied.get(childRel);
+    if (below) {
+      if (!checkNew(upper, childRel, below, copied)) return false;
+      continue;
+    }
+    const st = lstatSync(join(upper, childRel));
+    if (st.isCharacterDevice() || st.isBlockDevice()) return false;
+    const l = lowerChild(lower, name);
+    if (!l) return false;
+    if (l.kind === 'missing') continue;
+    // A non-directory replacing a non-directory: overlayfs leaves the new one alone in the upper
+    // dir. A directory over a directory (a merge) or any change of type: mount instead.
+    if (l.kind === 'other' && !st.isDirectory()) continue;
+    return false;
+  }
+  return true;
+}
+
+/** Larger than any real passwd or group file (as runtime/user.ts). */
+const MAX_DB_BYTES = 32 * 1024 * 1024;
+
+function readThroughLowers(root: MergedDir, path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  let dir = root;
+  for (const [i, name] of parts.entries()) {
+    const e = lowerChild(dir, name);
+    if (!e) throw new NeedsMount(`cannot read ${path} through the lowers`);
+    if (e.kind === 'missing') return '';
+    if (i === parts.length - 1) {
+      if (e.kind === 'other' && e.st.isFile()) return readRegularFileSync(e.path, { maxBytes: MAX_DB_BYTES, what: `${path} in the image` }).toString('utf8');
+      throw new NeedsMount(`${path} is not a regular file in the image`);
+    }
+    if (e.kind !== 'dir') throw new NeedsMount(`${path} has a symlink or a file on its way`);
+    dir = e;
+  }
+  return '';
+}
+
