@@ -16,6 +16,8 @@ import { layerRefs, type BuildDeps, type StageState } from './state.js';
 export interface DirectTarget {
   readonly dest: string;
   readonly replaceFile: boolean;
+  /** The directories it makes below dest (relative, parents first), when known beforehand. */
+  readonly dirsBelow?: readonly string[];
 }
 
 /** How many steps of this process wrote straight into an upper dir, and how many on a mount (for tests). */
@@ -44,7 +46,7 @@ export async function writeThroughOverlay(
     try {
       const upper = join(work, 'upper');
       const dest = posix.normalize(direct.dest).split('/').filter(Boolean);
-      const view = await directUpper(lowers, upper, dest, direct.replaceFile).catch(() => undefined);
+      const view = await directUpper(lowers, upper, dest, direct.replaceFile, direct.dirsBelow).catch(() => undefined);
       const wrote = view && (await write(upper, view.userFiles).then(() => true, () => false));
       if (view && wrote && settled(view)) {
         fsWriteCounts.direct++;

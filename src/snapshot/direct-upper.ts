@@ -47,7 +47,11 @@ interface CopiedUp {
  * Makes `upper` (absent) ready for a step that writes at or below `dest` (path components).
  * `replaceFile`: dest may be a regular file of the image that the step replaces.
  */
-export async function directUpper(lowers: readonly string[], upper: string, dest: readonly string[], replaceFile: boolean): Promise<DirectUpper | undefined> {
+export async function directUpper(
+  lowers: readonly string[], upper: string, dest: readonly string[], replaceFile: boolean,
+  /** Directories the step makes below dest (relative to it, parents first), if it says. */
+  dirsBelow: readonly string[] = [],
+): Promise<DirectUpper | undefined> {
   const root = lowerRoot(lowers);
   if (!root) return undefined;
   const chain: CopiedUp[] = [];
@@ -63,6 +67,23 @@ export async function directUpper(lowers: readonly string[], upper: string, dest
     }
     chain.push({ rel: dest.slice(0, i + 1).join('/'), lower: e, ctimeNs: 0n });
     parent = e;
+  }
+  // A directory the step makes where the image has one is copied up too (the copy finds it there,
+  // keeps its owner and mode, and sets its time, which copies it up), so the copy sees it as it
+  // would in the merged view.
+  if (chain.length === dest.length && dirsBelow.length) {
+    const destRel = dest.join('/');
+    const found = new Map<string, MergedDir>([['', chain.at(-1)?.lower ?? root]]);
+    for (const below of dirsBelow) {
+      const slash = below.lastIndexOf('/');
+      const up = found.get(slash < 0 ? '' : below.slice(0, slash));
+      if (!up) continue;
+      const e = lowerChild(up, below.slice(slash + 1));
+      if (!e) return undefined;
+      if (e.kind !== 'dir') continue;
+      found.set(below, e);
+      chain.push({ rel: destRel ? `${destRel}/${below}` : below, lower: e, ctimeNs: 0n });
+    }
   }
   mkdirSync(upper);
   // Top down (a parent before its child), owner before mode (chown clears set-id bits).
@@ -88,18 +109,25 @@ export async function directUpper(lowers: readonly string[], upper: string, dest
   };
 }
 
-function settle(upper: string, root: MergedDir, chain: CopiedUp[]): boolean {
-  // A copy-up is kept when the step touched it or anything below it.
-  let keep = -1;
-  for (const [i, c] of chain.entries()) if (lstatSync(join(upper, c.rel), { bigint: true }).ctimeNs !== c.ctimeNs) keep = i;
-  if (keep + 1 < chain.length) {
-    const parent = keep >= 0 ? join(upper, chain[keep]!.rel) : undefined;
-    const times = parent ? lstatSync(parent) : undefined;
-    rmSync(join(upper, chain[keep + 1]!.rel), { recursive: true });
-    if (parent) utimesSync(parent, times!.atime, times!.mtime);
-    chain.length = keep + 1;
+function settle(upper: string, root: MergedDir, made: CopiedUp[]): boolean {
+  // A copy-up is kept when the step touched it or anything below it; the others are removed, the
+  // topmost of each, and their parent gets back the times it had before.
+  const kept = new Set<string>();
+  for (const c of made) {
+    if (lstatSync(join(upper, c.rel), { bigint: true }).ctimeNs === c.ctimeNs) continue;
+    for (let rel = c.rel; rel && !kept.has(rel); rel = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0))) kept.add(rel);
   }
-  const copied = new Map(chain.map((c) => [c.rel, c.lower]));
+  for (const c of made) {
+    if (kept.has(c.rel)) continue;
+    const slash = c.rel.lastIndexOf('/');
+    const parentRel = slash < 0 ? '' : c.rel.slice(0, slash);
+    if (parentRel && !kept.has(parentRel)) continue; // goes with its parent
+    const parent = join(upper, parentRel);
+    const times = lstatSync(parent);
+    rmSync(join(upper, c.rel), { recursive: true });
+    if (parentRel) utimesSync(parent, times.atime, times.mtime);
+  }
+  const copied = new Map(made.filter((c) => kept.has(c.rel)).map((c) => [c.rel, c.lower]));
   return checkNew(upper, '', root, copied);
 }
 

@@ -27,6 +27,8 @@ let ctx: string;
 let started: number;
 const EPOCH = 1_700_000_000;
 const OLD = new Date('2000-01-01T00:00:00Z');
+/** The time of every context file (copied files keep theirs). */
+const CTX_TIME = Date.parse('2010-01-01T00:00:00Z') / 1000;
 
 before(async () => {
   requireRoot();
@@ -56,7 +58,7 @@ before(async () => {
   });
   await build({ root, context: baseCtx, tags: ['fswd-base:2'], sourceDateEpoch: EPOCH });
   ctx = await writeContext(dir, 'ctx', {
-    'f.txt': 'file\n', 'config/a.json': '{}\n', 'config/deep/b.txt': 'bee\n', 'src/main.sh': 'echo\n', 'src/sub/x.txt': 'x\n', 'tc/existing.txt/inner': 'i\n',
+    'f.txt': 'file\n', 'config/a.json': '{}\n', 'config/deep/b.txt': 'bee\n', 'src/main.sh': 'echo\n', 'src/sub/x.txt': 'x\n', 'tc/existing.txt/inner': 'i\n', 'only/sub/y.txt': 'y\n', 'only/opt/opq/z.txt': 'z\n',
   });
   await chmod(join(ctx, 'src/main.sh'), 0o755);
   await mkdir(join(ctx, 'empty'));
@@ -145,6 +147,17 @@ test('COPY: into new dirs, into dirs of the base, over a file, --chown/--chmod, 
   await same('COPY config/ /etc/conf/', 'direct', 'scratch');
 });
 
+test('COPY of directories the image has: they are copied up first, keeping owner and mode', async () => {
+  const merged = await same('COPY src/ /app/', 'direct');
+  assert.deepEqual(merged.find((e) => e.path === 'app/sub')?.uid, 1000);
+  // Only a file in an existing subdirectory: its parent keeps its old time.
+  const only = await same('COPY only/sub/ /app/sub/', 'direct');
+  assert.deepEqual(only.map((e) => [e.path, e.mtime]), [['app', OLD.getTime() / 1000], ['app/sub', EPOCH], ['app/sub/y.txt', CTX_TIME]]);
+  await same('COPY only/ /app/', 'direct');
+  await same('COPY only/ /', 'direct');
+  await same('COPY . /', 'direct');
+});
+
 test('COPY into a whiteout or an opaque dir of the top layer', async () => {
   await same('COPY config/ /opt/gone/', 'direct');
   await same('COPY config/ /opt/opq/', 'direct');
@@ -156,8 +169,8 @@ test('a symlink on the way, a directory merging with one of the image, a type ch
   await same('COPY config/ /linkdir/conf/', 'mounted');
   await same('COPY f.txt /linkdir', 'mounted');
   await same('WORKDIR /linkdir/w', 'mounted');
-  // /app/sub exists: the copy merges a directory with it.
-  await same('COPY src/ /app/', 'mounted');
+  // COPY --from: its directories are not known beforehand, and /app/sub merges with the image's.
+  await same('COPY --from=fswd-base:1 /app/ /app/', 'mounted');
   // A directory where the image has a file: the copy replaces it.
   await same('COPY tc/ /app/', 'mounted');
 });

@@ -13,7 +13,7 @@ import { copyAll, resolveOwner } from './copy.js';
 import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './fetch-url.js';
 import { readLineage, writeLineage } from './lineage.js';
 import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, spliceSource } from './reuse.js';
-import { selectContext, selectStage, type Selection, type SourceSpec } from './sources.js';
+import { selectContext, selectStage, type Selection, type SourceRoot, type SourceSpec } from './sources.js';
 
 /** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
 const MAX_EXPLAIN_RECORDS = 2000;
@@ -45,6 +45,13 @@ export function copyStepCreatedBy(v: CopyVertex): string {
 }
 
 const destIsDir = (dest: string) => dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+
+/** The directories dir sources make below the destination, parents first (each source's walk is depth-first). */
+function contextDirsBelow(roots: readonly SourceRoot[]): string[] {
+  const dirs = new Set<string>();
+  for (const r of roots) if (r.items[0]?.type === 'dir') for (const it of r.items.slice(1)) if (it.type === 'dir') dirs.add(it.rel);
+  return [...dirs].sort((a, b) => a.split('/').length - b.split('/').length);
+}
 
 /** The stage a COPY --from reads (the plan resolved names and indices into edges). */
 function copyFromStage(v: CopyVertex, stages: ReadonlyMap<number, StageState>): StageState | undefined {
@@ -146,6 +153,10 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
       const earlier = previous && spliceSource(previous, (d) => deps.blobs.path(d));
       const cloned = previous && planned ? await cloneThenCommit(deps, state, previous, planned, inspect, { ...(earlier ? { from: earlier } : {}), onFile }) : undefined;
       let owner = previous?.owner ?? { uid: 0, gid: 0 };
+      // A context COPY's directories are known before it runs: those the image has already are
+      // copied up first when it writes without a mount (fs-write.ts). COPY --from's are not (a
+      // directory merging with one of the image then takes the mount).
+      const dirsBelow = cp.kind === 'COPY' && !from && urlSources(cp).length === 0 && cp.sources.length ? contextDirsBelow(selectionOf(v).roots) : undefined;
       let layer: StepLayer;
       if (cloned) {
         const taken = spliced ? ` (${spliced} of them straight from its layer)` : '';
@@ -174,7 +185,7 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
         }
       }, planned ? inspect : undefined, planned ? { onFile } : undefined,
       // ADD (archives, URLs) always writes on a mount.
-      cp.kind === 'COPY' ? { dest: absolutePath(state, destRaw), replaceFile: !destIsDir(destRaw) } : undefined);
+      cp.kind === 'COPY' ? { dest: absolutePath(state, destRaw), replaceFile: !destIsDir(destRaw), ...(dirsBelow ? { dirsBelow } : {}) } : undefined);
       if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner, spans));
       return layer;
     },
