@@ -6,13 +6,17 @@ import { copiedUpXattrs, lowerChild, lowerRoot, type LowerEntry, type MergedDir 
 
 /**
  * A step that only adds files (WORKDIR, COPY) written straight into a fresh upper dir, with no
- * overlay mounted: the mount, the lookups through it and the umount (which syncs the upper file
- * system) were most of such a step. The upper dir must come out exactly as overlayfs would leave
- * it, so this is used only where that can be shown:
+ * overlay mounted: no mount, no lookups through it, and no umount, whose sync of the upper file
+ * system was most of such a step (the layer's own fsync then flushes the step's files). The upper
+ * dir must come out exactly as overlayfs would leave it, so this is used only where that can be
+ * shown:
  *
- * - plan: every existing directory on the way to the destination is made in the upper dir as
- *   overlayfs copies one up (mode, owner, the xattrs it carries, its times); no symlink and no
- *   non-directory may be on the way (their resolution needs the merged view);
+ * - plan: every existing directory on the way to the destination (and those a context COPY copies
+ *   into) is made in the upper dir as overlayfs copies one up (mode, owner, the xattrs it carries:
+ *   all but its own `trusted.overlay.*`; its times, restored on the parent too); no symlink and no
+ *   non-directory may be on the way (their resolution needs the merged view). A new directory
+ *   gets no `trusted.overlay.opaque`, as the kernels wharf runs on leave it (6.x); where an older
+ *   one sets it, a layer made on a mount says `.wh..wh..opq` in a directory with nothing below;
  * - the step writes into the upper dir as it would into the merged tree;
  * - settle: every entry the step made beside what the lowers have is checked against them (a new
  *   name, or a non-directory replacing a non-directory: what overlayfs leaves is the new entry
