@@ -6,8 +6,8 @@ import { copiedUpXattrs, lowerChild, lowerRoot, type LowerEntry, type MergedDir 
 
 /**
  * A step that only adds files (WORKDIR, COPY) written straight into a fresh upper dir, with no
- * overlay mounted: no mount, no lookups through it, and no umount, whose sync of the upper file
- * system was most of such a step (the layer's own fsync then flushes the step's files). The upper
+ * overlay mounted: no mount, no lookups through it, and no umount, which synced the upper file
+ * system before the layer blob's own fsync (that one now flushes the step's files). The upper
  * dir must come out exactly as overlayfs would leave it, so this is used only where that can be
  * shown:
  *
