@@ -7,16 +7,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from '../../src/api/index.js';
+import { build, openStore as openImageStore } from '../../src/api/index.js';
 import { openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
 import { readTar } from '../../src/layer/index.js';
 import { fsWriteCounts } from '../../src/ops/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
+import { mountPoints } from '../../src/util/index.js';
 import { wharfBin } from '../helpers/paths.js';
 import { writeContext } from '../helpers/wharf-build.js';
 
@@ -173,4 +174,13 @@ test('a symlink on the way, a directory merging with one of the image, a type ch
   await same('COPY --from=fswd-base:1 /app/ /app/', 'mounted');
   // A directory where the image has a file: the copy replaces it.
   await same('COPY tc/ /app/', 'mounted');
+});
+
+test('after both ways and every fallback: no temp dirs, no mounts, fsck clean', async () => {
+  const tmp = await readdir(join(root, 'tmp')).catch(() => [] as string[]);
+  assert.deepEqual(tmp.filter((n) => /fsdirect|fswrite|fsread/.test(n)), []);
+  assert.deepEqual(mountPoints().filter((m) => m.startsWith(dir)), []);
+  const report = await (await openImageStore(root)).fsck();
+  assert.deepEqual(report.problems, []);
+  assert.deepEqual(report.snapshotProblems, []);
 });
