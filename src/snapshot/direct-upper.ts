@@ -44,7 +44,8 @@ export class NeedsMount extends Error {
 interface CopiedUp {
   readonly rel: string;
   readonly lower: LowerEntry & { kind: 'dir' };
-  ctimeNs: bigint;
+  /** Its lstat once made: a step that touched it changed one of these. */
+  made?: { ctimeNs: bigint; mtimeNs: bigint; mode: bigint; uid: bigint; gid: bigint };
 }
 
 /**
@@ -69,7 +70,7 @@ export async function directUpper(
       if (i === dest.length - 1 && replaceFile && e.st.isFile()) break;
       return undefined;
     }
-    chain.push({ rel: dest.slice(0, i + 1).join('/'), lower: e, ctimeNs: 0n });
+    chain.push({ rel: dest.slice(0, i + 1).join('/'), lower: e });
     parent = e;
   }
   // A directory the step makes where the image has one is copied up too (the copy finds it there,
@@ -86,7 +87,7 @@ export async function directUpper(
       if (!e) return undefined;
       if (e.kind !== 'dir') continue;
       found.set(below, e);
-      chain.push({ rel: destRel ? `${destRel}/${below}` : below, lower: e, ctimeNs: 0n });
+      chain.push({ rel: destRel ? `${destRel}/${below}` : below, lower: e });
     }
   }
   mkdirSync(upper);
@@ -104,7 +105,10 @@ export async function directUpper(
   await restoreXattrs(upper, xattrs);
   // Times last: making the child moved the parent's (overlayfs restores them the same way).
   for (const c of chain) utimesSync(join(upper, c.rel), c.lower.st.atime, c.lower.st.mtime);
-  for (const c of chain) c.ctimeNs = lstatSync(join(upper, c.rel), { bigint: true }).ctimeNs;
+  for (const c of chain) {
+    const st = lstatSync(join(upper, c.rel), { bigint: true });
+    c.made = { ctimeNs: st.ctimeNs, mtimeNs: st.mtimeNs, mode: st.mode, uid: st.uid, gid: st.gid };
+  }
 
   return {
     upper,
@@ -117,8 +121,14 @@ function settle(upper: string, root: MergedDir, made: CopiedUp[]): boolean {
   // A copy-up is kept when the step touched it or anything below it; the others are removed, the
   // topmost of each, and their parent gets back the times it had before.
   const kept = new Set<string>();
+  const childrenOf = new Map<string, string[]>();
   for (const c of made) {
-    if (lstatSync(join(upper, c.rel), { bigint: true }).ctimeNs === c.ctimeNs) continue;
+    const slash = c.rel.lastIndexOf('/');
+    const parentRel = slash < 0 ? '' : c.rel.slice(0, slash);
+    childrenOf.set(parentRel, [...(childrenOf.get(parentRel) ?? []), c.rel.slice(slash + 1)]);
+  }
+  for (const c of made) {
+    if (!touched(join(upper, c.rel), c, childrenOf.get(c.rel) ?? [])) continue;
     for (let rel = c.rel; rel && !kept.has(rel); rel = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0))) kept.add(rel);
   }
   for (const c of made) {
@@ -133,6 +143,19 @@ function settle(upper: string, root: MergedDir, made: CopiedUp[]): boolean {
   }
   const copied = new Map(made.filter((c) => kept.has(c.rel)).map((c) => [c.rel, c.lower]));
   return checkNew(upper, '', root, copied);
+}
+
+/**
+ * Whether the step changed a copied-up dir: its ctime, or (where the kernel's coarse timestamps
+ * could leave the ctime as it was) its times, mode, owner, or entries beyond the copy-ups in it. So
+ * a dir the step wrote into is never taken for untouched and removed.
+ */
+function touched(path: string, c: CopiedUp, copiedUpChildren: readonly string[]): boolean {
+  const st = lstatSync(path, { bigint: true });
+  const m = c.made!;
+  if (st.ctimeNs !== m.ctimeNs || st.mtimeNs !== m.mtimeNs || st.mode !== m.mode || st.uid !== m.uid || st.gid !== m.gid) return true;
+  const names = readdirSync(path);
+  return names.length !== copiedUpChildren.length || names.some((n) => !copiedUpChildren.includes(n));
 }
 
 /** Whether every entry of the upper dir `rel` (merged with `lower`) is one overlayfs would leave as is. */
