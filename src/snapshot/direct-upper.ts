@@ -20,7 +20,7 @@ import { copiedUpXattrs, lowerChild, lowerRoot, type LowerEntry, type MergedDir 
  * - the step writes into the upper dir as it would into the merged tree;
  * - settle: every entry the step made beside what the lowers have is checked against them (a new
  *   name, or a non-directory replacing a non-directory: what overlayfs leaves is the new entry
- *   alone); copied-up directories the step never touched (their ctime unchanged) are removed, as
+ *   alone); copied-up directories the step never touched (see touched()) are removed, as
  *   overlayfs would never have copied them up.
  *
  * Undefined or false anywhere means "mount instead": the caller then runs the step the usual way.
