@@ -75,6 +75,8 @@ export interface BuildOptions {
   readonly target?: string;
   readonly labels?: Readonly<Record<string, string>>;
   /** Run every step even when a cached result exists. */
+  /** Internal: 'overlay' makes COPY and WORKDIR always write through an overlay mount (tests compare both ways). */
+  readonly fsWrite?: 'direct' | 'overlay';
   readonly noCache?: boolean;
   /** Stages (names or indexes) whose steps run even when cached. */
   readonly noCacheStages?: readonly string[];
@@ -294,6 +296,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
       compression: o.compression ?? 'none',
       incrementalCopy: !o.noCache && noCacheStages.size === 0,
+      ...(o.fsWrite ? { fsWrite: o.fsWrite } : {}),
       signal,
       network: o.network ?? 'default',
       extraHosts: o.extraHosts ?? [],

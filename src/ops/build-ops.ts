@@ -96,10 +96,10 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
           break;
         case 'workdir': {
           const path = absolutePath(state, v.instruction.value.value);
-          layer = await writeThroughOverlay(deps, state, async (rootfs) => {
-            const u = await resolveUser(rootfs, state.draft.config.config?.User);
+          layer = await writeThroughOverlay(deps, state, async (rootfs, users) => {
+            const u = await resolveUser(users, state.draft.config.config?.User);
             await mkdirInRoot(rootfs, path, { uid: u.uid, gid: u.gid });
-          });
+          }, undefined, undefined, { dest: path, replaceFile: false });
           break;
         }
         default:

@@ -1,36 +1,83 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { readTreeXattrs, type TarReuse, type Xattrs } from '../layer/index.js';
-import { mountOverlay, type LayerRef } from '../snapshot/index.js';
+import { directUpper, mountOverlay, type DirectUpper, type LayerRef } from '../snapshot/index.js';
+import type { UserFiles } from '../runtime/index.js';
 import { cloneCopy, type PlannedItem } from './copy/reuse.js';
 import type { CopyLineage } from './copy/lineage.js';
 import type { StepLayer } from '../solver/index.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
 
 /**
- * A step that writes files without a container (COPY, ADD, WORKDIR): the stage's layers are
- * mounted with a fresh upper dir, `write` changes the merged tree directly, and the upper dir is
- * committed as the layer and kept as its snapshot — the same path a RUN takes, so directories that
- * already exist keep their owner and mode, symlinks on the way resolve inside the image, and a
- * later RUN mounts the result without unpacking it again.
+ * Where a step writes, for writing straight into a fresh upper dir (snapshot/direct-upper.ts):
+ * the image path (absolute) everything it writes is at or below, and whether that path may be a
+ * regular file of the image the step replaces.
+ */
+export interface DirectTarget {
+  readonly dest: string;
+  readonly replaceFile: boolean;
+  /** The directories it makes below dest (relative, parents first), when known beforehand. */
+  readonly dirsBelow?: readonly string[];
+}
+
+/** How many steps of this process wrote straight into an upper dir, and how many on a mount (for tests). */
+export const fsWriteCounts = { direct: 0, mounted: 0 };
+
+/**
+ * A step that writes files without a container (COPY, WORKDIR): `write` gets the tree to change
+ * and where to read the image's users from (the merged tree, or a reader through the lowers).
+ *
+ * With `direct`, the step first writes straight into a fresh upper dir, as overlayfs would leave
+ * it (snapshot/direct-upper.ts); wherever that cannot be shown to give the same upper dir (a
+ * symlink on the way, a type change, a failure of any kind) it runs again the usual way: the
+ * stage's layers are mounted with a fresh upper dir and `write` changes the merged tree, so
+ * directories that already exist keep their owner and mode and symlinks on the way resolve
+ * inside the image. Either way the upper dir is committed as the layer and kept as its snapshot,
+ * the same path a RUN takes, so a later RUN mounts the result without unpacking it again.
  */
 export async function writeThroughOverlay(
-  deps: BuildDeps, state: StageState, write: (rootfs: string) => Promise<void>, inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void, reuse?: TarReuse,
+  deps: BuildDeps, state: StageState, write: (rootfs: string, users: string | UserFiles) => Promise<void>, inspect?: (xattrs: ReadonlyMap<string, Xattrs>) => void, reuse?: TarReuse,
+  direct?: DirectTarget,
 ): Promise<StepLayer> {
   const layers = layerRefs(state.draft);
   const lowers = await deps.snapshots.prepare(layers);
+  if (direct && deps.fsWrite !== 'overlay') {
+    const work = await deps.store.tempDir('fsdirect');
+    try {
+      const upper = join(work, 'upper');
+      const dest = posix.normalize(direct.dest).split('/').filter(Boolean);
+      const view = await directUpper(lowers, upper, dest, direct.replaceFile, direct.dirsBelow).catch(() => undefined);
+      const wrote = view && (await write(upper, view.userFiles).then(() => true, () => false));
+      if (view && wrote && settled(view)) {
+        fsWriteCounts.direct++;
+        return await commit(deps, upper, layers, inspect, reuse);
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  fsWriteCounts.mounted++;
   const work = await deps.store.tempDir('fswrite');
   const upper = join(work, 'upper');
   try {
     const mount = await mountOverlay({ lowers, upper, target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
     try {
-      await write(mount.target);
+      await write(mount.target, mount.target);
     } finally {
       await mount.unmount();
     }
     return await commit(deps, upper, layers, inspect, reuse);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** An upper dir that cannot be checked is redone on a mount, like one that fails the check. */
+function settled(view: DirectUpper): boolean {
+  try {
+    return view.settle();
+  } catch {
+    return false;
   }
 }
 

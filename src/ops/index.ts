@@ -13,6 +13,7 @@
  *   mounts/   RUN --mount: cache, bind, secret, ssh (tmpfs is a spec only)
  */
 export { buildOps } from './build-ops.js';
+export { fsWriteCounts } from './fs-write.js';
 export { applyMeta } from './meta.js';
 export { copyAll, type Owner } from './copy/copy.js';
 export { selectStage } from './copy/sources.js';

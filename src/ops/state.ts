@@ -40,6 +40,11 @@ export interface BuildDeps {
    * under --no-cache, which asks for every step to be done afresh.
    */
   readonly incrementalCopy: boolean;
+  /**
+   * How COPY and WORKDIR write (fs-write.ts): straight into an upper dir where that gives the same
+   * layer (the default), or always through an overlay mount ('overlay': for tests comparing both).
+   */
+  readonly fsWrite?: 'direct' | 'overlay';
   /** Ctrl-C: cancels work outside a step's own io (an ADD <url> fetch while its key is made). */
   readonly signal?: AbortSignal;
   /** `--network`: for RUN steps that do not ask for one (`RUN --network=`). */

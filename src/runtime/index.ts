@@ -10,7 +10,7 @@
  */
 export type { Executor, ExitStatus, MountSpec, NetworkMode, ProcessSpec, ResourceLimits, Stdio, Ulimit } from './types.js';
 export { createLazyOciExecutor, createOciExecutor } from './oci-executor.js';
-export { resolveUser } from './user.js';
+export { resolveUser, type UserFiles } from './user.js';
 export { resolveInRoot, resolveInRootSync } from './in-root.js';
 export { removeLeftoverContainers } from './leftovers.js';
 export { removeLeftoverCgroups } from './cgroups.js';

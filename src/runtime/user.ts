@@ -17,11 +17,18 @@ interface GroupEntry { name: string; gid: number; members: string[] }
 const NUMERIC = /^[0-9]+$/;
 
 /**
+ * Reads /etc/passwd or /etc/group of an image some other way than through a rootfs dir (a step
+ * that writes straight into an upper dir reads them through the lower dirs): the text, '' when the
+ * file is absent.
+ */
+export type UserFiles = (path: '/etc/passwd' | '/etc/group') => string;
+
+/**
  * Resolves Docker's USER forms against the rootfs's /etc/passwd and /etc/group, as Docker does:
  * a name must exist; a bare uid without a passwd entry runs with gid 0; `user` alone takes the
  * primary group from passwd.
  */
-export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
+export async function resolveUser(rootfs: string | UserFiles, user: string | undefined): Promise<ResolvedUser> {
   const spec = user?.trim() ?? '';
   if (spec === '') {
     // An image without a root entry still runs as root; a passwd that cannot be read safely
@@ -70,7 +77,8 @@ export async function resolveUser(rootfs: string, user: string | undefined): Pro
 /** Larger than any real passwd or group file; a bigger one is refused rather than read into memory. */
 const MAX_DB_BYTES = 32 * 1024 * 1024;
 
-async function readDb<T>(rootfs: string, path: string, parse: (text: string) => T[]): Promise<T[]> {
+async function readDb<T>(rootfs: string | UserFiles, path: '/etc/passwd' | '/etc/group', parse: (text: string) => T[]): Promise<T[]> {
+  if (typeof rootfs === 'function') return parse(rootfs(path));
   // Synchronous: two small files per RUN (passwd, group), read where the thread pool costs more.
   // The image chose what is at this path: resolved inside the root, then opened without blocking
   // (a FIFO would hang wharf, /dev/zero would be read until it runs out of memory).

@@ -8,7 +8,7 @@ import { applyLayer, isTarArchive, restoreXattrs } from '../../layer/index.js';
 import type { ChmodSpec } from '../../instructions/index.js';
 import { selectContext, type SourceItem, type SourceRoot } from './sources.js';
 import type { ContextEntry } from '../../context/index.js';
-import { resolveInRoot, resolveInRootSync, resolveUser } from '../../runtime/index.js';
+import { resolveInRoot, resolveInRootSync, resolveUser, type UserFiles } from '../../runtime/index.js';
 import { carriedXattr, openRegularFile, readXattrsOf, timeSlicer, UserError } from '../../util/index.js';
 
 export type { SourceItem, SourceRoot } from './sources.js';
@@ -32,7 +32,7 @@ export function contextRoots(contextDir: string, entries: readonly ContextEntry[
  * `--chown`: numeric `uid[:gid]` (gid defaults to uid) or names from the image's passwd/group. An
  * empty user (`:GROUP`) is root, as in BuildKit.
  */
-export async function resolveOwner(rootfs: string, chown: string | undefined): Promise<Owner> {
+export async function resolveOwner(rootfs: string | UserFiles, chown: string | undefined): Promise<Owner> {
   if (!chown) return { uid: 0, gid: 0 };
   const [u = '', g] = chown.split(':');
   if (u === '') return resolveOwner(rootfs, g ? `0:${g}` : '0');

@@ -13,7 +13,7 @@ import { copyAll, resolveOwner } from './copy.js';
 import { addFetched, checkChecksumFlag, fetchUrl, isUrlSource, type FetchedUrl } from './fetch-url.js';
 import { readLineage, writeLineage } from './lineage.js';
 import { cloneable as treeCloneable, lineageId, lineageOf, planCopy, spliceSource } from './reuse.js';
-import { selectContext, selectStage, type Selection, type SourceSpec } from './sources.js';
+import { selectContext, selectStage, type Selection, type SourceRoot, type SourceSpec } from './sources.js';
 
 /** Larger COPYs keep no per-file records: a miss is then explained as "the copied files changed". */
 const MAX_EXPLAIN_RECORDS = 2000;
@@ -42,6 +42,15 @@ export function sourceSpec(ins: CopyInstruction, label: string): SourceSpec {
 export function copyStepCreatedBy(v: CopyVertex): string {
   const cp = v.instruction;
   return copyCreatedBy(cp.kind, [...cp.sources.map((w) => w.value), ...cp.contents.map((f) => `<<${f.name}`)], cp.dest.value);
+}
+
+const destIsDir = (dest: string) => dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+
+/** The directories dir sources make below the destination, parents first (each source's walk is depth-first). */
+function contextDirsBelow(roots: readonly SourceRoot[]): string[] {
+  const dirs = new Set<string>();
+  for (const r of roots) if (r.items[0]?.type === 'dir') for (const it of r.items.slice(1)) if (it.type === 'dir') dirs.add(it.rel);
+  return [...dirs].sort((a, b) => a.split('/').length - b.split('/').length);
 }
 
 /** The stage a COPY --from reads (the plan resolved names and indices into edges). */
@@ -144,16 +153,20 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
       const earlier = previous && spliceSource(previous, (d) => deps.blobs.path(d));
       const cloned = previous && planned ? await cloneThenCommit(deps, state, previous, planned, inspect, { ...(earlier ? { from: earlier } : {}), onFile }) : undefined;
       let owner = previous?.owner ?? { uid: 0, gid: 0 };
+      // A context COPY's directories are known before it runs: those the image has already are
+      // copied up first when it writes without a mount (fs-write.ts). COPY --from's are not (a
+      // directory merging with one of the image then takes the mount).
+      const dirsBelow = cp.kind === 'COPY' && !from && urlSources(cp).length === 0 && cp.sources.length ? contextDirsBelow(selectionOf(v).roots) : undefined;
       let layer: StepLayer;
       if (cloned) {
         const taken = spliced ? ` (${spliced} of them straight from its layer)` : '';
         io.log('stdout', `reused ${cloned.linked} unchanged files from the previous run of this step${taken}, copied ${cloned.copied}${cloned.removed ? `, left out ${cloned.removed} removed` : ''}`);
         layer = { descriptor: cloned.descriptor, diffId: cloned.diffId };
-      } else layer = await writeThroughOverlay(deps, state, async (rootfs) => {
-        owner = await resolveOwner(rootfs, cp.chown?.value);
+      } else layer = await writeThroughOverlay(deps, state, async (rootfs, users) => {
+        owner = await resolveOwner(users, cp.chown?.value);
         const opts = {
           dest: absolutePath(state, destRaw),
-          destIsDir: destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.'),
+          destIsDir: destIsDir(destRaw),
           owner,
           ...(from && !cp.chown ? { keepOwner: true } : {}),
           ...(chmod ? { chmod } : {}),
@@ -170,7 +183,9 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
           if (urls.length) await addFetched(rootfs, await Promise.all(urls.map((u) => fetchOnce(u, cp, v.label))), deps.blobs, sources.length, opts);
           if (local.length || cp.contents.length) await copyAll(rootfs, local.length ? selectionOf(v).roots : [], cp.contents, opts);
         }
-      }, planned ? inspect : undefined, planned ? { onFile } : undefined);
+      }, planned ? inspect : undefined, planned ? { onFile } : undefined,
+      // ADD (archives, URLs) always writes on a mount.
+      cp.kind === 'COPY' ? { dest: absolutePath(state, destRaw), replaceFile: !destIsDir(destRaw), ...(dirsBelow ? { dirsBelow } : {}) } : undefined);
       if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner, spans));
       return layer;
     },
