@@ -265,6 +265,12 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
 
   const lease = await store.lease();
   let stateDir: Promise<string> | undefined;
+  // One spare network: RUNs after the first find theirs ready (network-pool.ts says why one).
+  const executor = createLazyOciExecutor({
+    stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', spareNetworks: 1,
+    ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
+  });
+  let closingExecutor: Promise<void> | undefined;
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
@@ -274,9 +280,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: lazySnapshots(openSnapshots(root, lease.blobs), imports.ensure),
-      executor: createLazyOciExecutor({
-        stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
-      }),
+      executor,
       context: buildContext,
       platform,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
@@ -315,6 +319,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
         };
     const solveOpts = { cache: imports.view, emit: solveEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
+    // No step runs after the solve: the spare network goes while the image is written.
+    closingExecutor = executor.close();
     const withLines = stepsWithLines(result.steps, plan, file);
     const changedBefore = keepHistory ? history.changed(identity) : new Map<string, number>();
     const explained = o.explain ? buildAdvice(plan, file, result.misses, changedBefore, buildContext.entries) : undefined;
@@ -381,11 +387,13 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     await imports.persist();
     return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };
   } finally {
+    closingExecutor ??= executor.close();
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
     if (made) await rm(made, { recursive: true, force: true });
+    await closingExecutor;
   }
 }
 

@@ -9,6 +9,7 @@ import { launchCommand } from './launcher.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
+import { createNetworkPool, type NetworkPool } from './network-pool.js';
 import { containerResolvConf } from './resolv-conf.js';
 import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION } from './seccomp-cache.js';
 import { recordStubs, removeStubs } from './stubs.js';
@@ -34,6 +35,11 @@ export interface OciExecutorOptions {
    * only when it is in one of these dirs: a probe of a missing crun still forks Node (~10 ms).
    */
   readonly searchPath?: string;
+  /**
+   * How many `default` networks to keep ready for the next RUNs (network-pool.ts); default 0.
+   * With spares, `close()` the executor when done: they are processes.
+   */
+  readonly spareNetworks?: number;
 }
 
 export interface OciExecutor extends Executor {
@@ -44,6 +50,11 @@ export interface OciExecutor extends Executor {
    * before any run; never while runs of this state dir are in flight).
    */
   cleanupStale(): Promise<void>;
+  /**
+   * Ends what the executor keeps between runs (the spare networks of network-pool.ts); resolves
+   * once their processes are gone. Call when the build is over, after its last run.
+   */
+  close(): Promise<void>;
 }
 
 export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
@@ -77,6 +88,8 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
     },
     cleanupStale: async () => (await get()).cleanupStale(),
     run: async (spec, rootfs, mounts, stdio, signal) => (await get()).run(spec, rootfs, mounts, stdio, signal),
+    // Never run: nothing was made, and nothing is started to close it.
+    close: async () => (ready ? (await ready.catch(() => undefined))?.close() : undefined),
   };
 }
 
@@ -85,6 +98,7 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions)
   await mkdir(rootDir, { recursive: true, mode: 0o700 });
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
   const backend = { runtime, rootDir };
+  const networks = createNetworkPool(() => openSlirpNetwork(options.slirp4netns ? { slirp4netns: options.slirp4netns } : {}), options.spareNetworks ?? 0);
   return {
     runtime,
     cleanupStale: async () => {
@@ -95,8 +109,9 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions)
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns },
+      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks },
         spec, rootfs, mounts, stdio, signal),
+    close: () => networks.close(),
   };
 }
 
@@ -107,7 +122,8 @@ interface Backend {
   readonly rootDir: string;
   readonly bundlesDir: string;
   readonly resolvConf: string | undefined;
-  readonly slirp4netns: string | undefined;
+  /** Where RUNs on network `default` get their namespace. */
+  readonly networks: NetworkPool;
 }
 
 async function runContainer(
@@ -132,7 +148,7 @@ async function runContainer(
     const resolv = be.resolvConf ?? hostResolvConf();
     writeFileSync(etcFiles.resolvConf, spec.network === 'default' ? containerResolvConf(resolv) : resolv);
     writeFileSync(etcFiles.hostname, hostname + '\n');
-    if (spec.network === 'default') net = await openSlirpNetwork(be.slirp4netns ? { slirp4netns: be.slirp4netns } : {});
+    if (spec.network === 'default') net = await be.networks.take();
     const config = buildOciConfig({
       spec, user, rootfs, mounts, etcFiles, ...(net ? { netnsPath: net.path } : {}),
       ...(be.launched ? {} : { cgroupsPath: `/${id}` }),
