@@ -102,20 +102,25 @@ test('a failed build and an interrupted one leave no spare network behind', asyn
   assertNothingLeft(before, 'after an interrupted build');
 });
 
-test('the CLI starts slirp4netns once per RUN plus one spare, and none for --network none or an all-cached build', async () => {
+test('the CLI starts slirp4netns once per RUN plus one spare (and no holder), and none for --network none or an all-cached build', async () => {
   // A slirp4netns first in PATH that logs each start and then is the real one.
   const bin = mkdtempSync(join(tmpdir(), 'wharf-netpool-bin-'));
   try {
     const log = join(bin, 'log');
     writeFileSync(log, '');
-    const real = spawnSync('sh', ['-c', 'command -v slirp4netns'], { encoding: 'utf8' }).stdout.trim();
-    writeFileSync(join(bin, 'slirp4netns'), `#!/bin/sh\necho started >> ${log}\nexec ${real} "$@"\n`);
-    chmodSync(join(bin, 'slirp4netns'), 0o755);
+    // unshare too: with the native addon, no holder process makes the namespaces.
+    for (const program of ['slirp4netns', 'unshare']) {
+      const real = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).stdout.trim();
+      writeFileSync(join(bin, program), `#!/bin/sh\necho ${program} >> ${log}\nexec ${real} "$@"\n`);
+      chmodSync(join(bin, program), 0o755);
+    }
     const env = { ...process.env, PATH: `${bin}:${process.env['PATH']}` };
     const wharf = (args: string[]) => {
       const r = spawnSync(process.execPath, [wharfBin, '--root', suite.env.root, ...args], { encoding: 'utf8', env });
       assert.equal(r.status, 0, r.stderr);
-      return readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+      const started = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      assert.ok(!started.includes('unshare'), 'the addon makes the namespaces');
+      return started.length;
     };
     const ctx = await suite.env.context('counted', { Dockerfile: 'FROM busybox:test\nRUN echo 1 > /a\nRUN echo 2 > /b\nRUN echo 3 > /c\n' });
     assert.equal(wharf(['build', '--progress', 'quiet', ctx]), 4, 'three RUNs on the default network: three, and one spare');

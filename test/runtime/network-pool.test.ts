@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createNetworkPool } from '../../src/runtime/network-pool.js';
 import type { NetworkNamespace } from '../../src/runtime/index.js';
 
@@ -71,11 +72,17 @@ function alive(pids: number[]): number[] {
 test('a wharf killed with SIGKILL leaves no slirp4netns running, its spare\'s included', async () => {
   const runtime = new URL('../../src/runtime/index.js', import.meta.url).href;
   const pool = new URL('../../src/runtime/network-pool.js', import.meta.url).href;
-  // Takes one namespace (the spare starts after it), waits for the spare, prints its children.
+  const util = new URL('../../src/util/index.js', import.meta.url).href;
+  const addon = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
+  // As the CLI: namespaces made by the addon. Takes two (the spare starts after the first), waits
+  // for the next spare, prints its slirp4netns children.
   const script = `
     import { openSlirpNetwork } from ${JSON.stringify(runtime)};
     import { createNetworkPool } from ${JSON.stringify(pool)};
+    import { setNativeAddon } from ${JSON.stringify(util)};
+    import { createRequire } from 'node:module';
     import { readdirSync, readFileSync } from 'node:fs';
+    setNativeAddon(() => createRequire(${JSON.stringify(addon)})(${JSON.stringify(addon)}));
     const p = createNetworkPool(() => openSlirpNetwork(), 1);
     await p.take();
     await p.take();
