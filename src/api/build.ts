@@ -270,7 +270,6 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', spareNetworks: 1,
     ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
   });
-  let closingExecutor: Promise<void> | undefined;
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
@@ -319,8 +318,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
         };
     const solveOpts = { cache: imports.view, emit: solveEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
-    // No step runs after the solve: the spare network goes while the image is written.
-    closingExecutor = executor.close();
+    // No step runs after the solve: the spare network goes while the image is written. Killed,
+    // not waited for: slirp4netns takes ~20 ms to exit (network.ts), and the build does not need it.
+    void executor.close();
     const withLines = stepsWithLines(result.steps, plan, file);
     const changedBefore = keepHistory ? history.changed(identity) : new Map<string, number>();
     const explained = o.explain ? buildAdvice(plan, file, result.misses, changedBefore, buildContext.entries) : undefined;
@@ -387,13 +387,12 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     await imports.persist();
     return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };
   } finally {
-    closingExecutor ??= executor.close();
+    void executor.close(); // a failed or interrupted solve (a second call does nothing)
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
     if (made) await rm(made, { recursive: true, force: true });
-    await closingExecutor;
   }
 }
 

@@ -51,7 +51,14 @@ function netnsDescriptors(): string[] {
   return fds;
 }
 
-function assertNothingLeft(netnsBefore: string[], what: string): void {
+/**
+ * A build kills its spare and does not wait for it to exit (slirp4netns takes ~20 ms, network.ts):
+ * within moments nothing is left. A spare left running would stay (and fail this) for good.
+ */
+async function assertNothingLeft(netnsBefore: string[], what: string): Promise<void> {
+  for (let i = 0; i < 150 && (networkChildren().length || netnsDescriptors().length !== netnsBefore.length); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   assert.deepEqual(networkChildren(), [], `${what}: no slirp4netns, holder or runtime process is left`);
   assert.deepEqual(netnsDescriptors(), netnsBefore, `${what}: no network namespace descriptor is left`);
 }
@@ -66,7 +73,7 @@ RUN readlink /proc/self/ns/net > /ns3 && wget -q -O /fetched3 ${remote.url}/pkg.
   });
   const before = netnsDescriptors();
   await build({ root: suite.env.root, context: ctx, tags: ['netpool:1'] });
-  assertNothingLeft(before, 'after the build');
+  await assertNothingLeft(before, 'after the build');
   const out = suite.env.wharf(['run', '--rm', '--network', 'none', 'netpool:1', 'cat', '/ns1', '/ns2', '/ns3', '/fetched2', '/fetched3']);
   assert.equal(out.status, 0, out.stderr);
   const lines = out.stdout.split('\n');
@@ -81,7 +88,7 @@ test('a failed build and an interrupted one leave no spare network behind', asyn
   const failing = await suite.env.context('failing', { Dockerfile: 'FROM busybox:test\nRUN true\nRUN echo one > /x\nRUN exit 3\n' });
   const before = netnsDescriptors();
   await assert.rejects(build({ root: suite.env.root, context: failing }), /exit(ed with)? code 3/);
-  assertNothingLeft(before, 'after a failed build');
+  await assertNothingLeft(before, 'after a failed build');
 
   const slow = await suite.env.context('interrupted', { Dockerfile: 'FROM busybox:test\nRUN true\nRUN echo go && sleep 30\n' });
   const ac = new AbortController();
@@ -99,7 +106,7 @@ test('a failed build and an interrupted one leave no spare network behind', asyn
   }));
   assert.ok(performance.now() - t < 20_000, 'the abort ended the build, not the sleep');
   assert.ok(spareSeen, 'slirp4netns ran while the step did');
-  assertNothingLeft(before, 'after an interrupted build');
+  await assertNothingLeft(before, 'after an interrupted build');
 });
 
 test('the CLI starts slirp4netns once per RUN plus one spare (and no holder), and none for --network none or an all-cached build', async () => {
