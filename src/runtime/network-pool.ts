@@ -43,8 +43,10 @@ export function createNetworkPool(open: () => Promise<NetworkNamespace>, spares 
       try {
         return spare ?? (await open());
       } finally {
-        // After the taken one is ready, so a spare does not compete with it for the CPU.
-        refill();
+        // After the taken one is ready, so a spare does not compete with it for the CPU; and on a
+        // later turn of the event loop: an open starts synchronously (the namespace, the spawn of
+        // slirp4netns: a few ms), which would otherwise come before the RUN goes on.
+        setImmediate(refill);
       }
     },
     close() {

@@ -22,14 +22,21 @@ function fakes(failAt = new Set<number>()) {
   return { made, open };
 }
 
+/** The pool starts its next spare on a later turn of the event loop. */
+const turn = () => new Promise((r) => setImmediate(r));
+
 test('each take gets a namespace no other take gets; one spare is kept; close closes only the spare', async () => {
   const { made, open } = fakes();
   const pool = createNetworkPool(open, 1);
   assert.equal(made.length, 0, 'nothing before the first take');
   const a = await pool.take();
+  assert.equal(made.length, 1, 'the spare starts after the take has returned');
+  await turn();
   assert.equal(made.length, 2, 'the first take opened its own and started a spare');
   const b = await pool.take();
+  await turn();
   const c = await pool.take();
+  await turn();
   assert.deepEqual([a.path, b.path, c.path], ['ns0', 'ns1', 'ns2'], 'the later takes got the spares, in order');
   assert.equal(made.length, 4, 'one spare at a time');
   await pool.close();
@@ -43,16 +50,20 @@ test('parallel takes do not share a spare; a spare that failed to open is replac
   const { made, open } = fakes(new Set([1]));
   const pool = createNetworkPool(open, 1);
   await pool.take();
+  await turn();
   const [x, y] = await Promise.all([pool.take(), pool.take()]);
   assert.notEqual(x.path, y.path);
   assert.ok(![x.path, y.path].includes('ns1'), 'the failed spare is not handed out');
+  await turn();
   await pool.close();
   assert.equal(made.filter((m) => m.closed).length, 1, 'the one spare left is closed');
 
   const none = fakes();
   const bare = createNetworkPool(none.open, 0);
   await bare.take();
+  await turn();
   await bare.take();
+  await turn();
   assert.equal(none.made.length, 2);
   await bare.close();
 });
