@@ -63,25 +63,35 @@ async function assertNothingLeft(netnsBefore: string[], what: string): Promise<v
   assert.deepEqual(netnsDescriptors(), netnsBefore, `${what}: no network namespace descriptor is left`);
 }
 
+/** Writes the packets the loopback has received to `file`, then pings over it. */
+const fresh = (file: string) => `grep lo: /proc/net/dev | awk '{print $3}' > ${file} && ping -c 1 127.0.0.1 > /dev/null`;
+
 test('each RUN of a build has a network namespace of its own, with outbound access; nothing is left after the build', async () => {
   const ctx = await suite.env.context('distinct', {
+    // Each RUN records its namespace's inode and the packets its loopback has seen (0 in a new
+    // namespace), then leaves a trace there (a ping of itself). Inode numbers are reused once a
+    // namespace is gone, so only RUNs whose namespaces coexist (each one and the next: a spare
+    // is made while the RUN before runs) can be told apart by them; the loopback count tells
+    // a namespace used before from a new one whatever its number.
     Dockerfile: `FROM busybox:test
-RUN readlink /proc/self/ns/net > /ns1
-RUN readlink /proc/self/ns/net > /ns2 && wget -q -O /fetched2 ${remote.url}/pkg.txt
-RUN readlink /proc/self/ns/net > /ns3 && wget -q -O /fetched3 ${remote.url}/pkg.txt
+RUN readlink /proc/self/ns/net > /ns1 && ${fresh('/lo1')}
+RUN readlink /proc/self/ns/net > /ns2 && ${fresh('/lo2')} && wget -q -O /fetched2 ${remote.url}/pkg.txt
+RUN readlink /proc/self/ns/net > /ns3 && ${fresh('/lo3')} && wget -q -O /fetched3 ${remote.url}/pkg.txt
 `,
   });
   const before = netnsDescriptors();
   await build({ root: suite.env.root, context: ctx, tags: ['netpool:1'] });
   await assertNothingLeft(before, 'after the build');
-  const out = suite.env.wharf(['run', '--rm', '--network', 'none', 'netpool:1', 'cat', '/ns1', '/ns2', '/ns3', '/fetched2', '/fetched3']);
+  const out = suite.env.wharf(['run', '--rm', '--network', 'none', 'netpool:1', 'cat', '/ns1', '/ns2', '/ns3', '/lo1', '/lo2', '/lo3', '/fetched2', '/fetched3']);
   assert.equal(out.status, 0, out.stderr);
   const lines = out.stdout.split('\n');
-  const namespaces = lines.slice(0, 3);
-  assert.ok(namespaces.every((n) => /^net:\[\d+\]$/.test(n)), out.stdout);
-  assert.equal(new Set(namespaces).size, 3, `three RUNs, three namespaces: ${namespaces.join(' ')}`);
-  assert.ok(!namespaces.includes(readlinkSync('/proc/self/ns/net')), 'none is the host\'s');
-  assert.deepEqual(lines.slice(3), ['package index', 'package index', ''], 'RUNs on a spare network reach the remote host');
+  const [ns1, ns2, ns3] = lines.slice(0, 3);
+  assert.ok([ns1, ns2, ns3].every((n) => /^net:\[\d+\]$/.test(n!)), out.stdout);
+  assert.notEqual(ns1, ns2, 'the second RUN is not in the first one\'s namespace');
+  assert.notEqual(ns2, ns3, 'the third RUN is not in the second one\'s namespace');
+  assert.ok(![ns1, ns2, ns3].includes(readlinkSync('/proc/self/ns/net')), 'none is the host\'s');
+  assert.deepEqual(lines.slice(3, 6), ['0', '0', '0'], 'each RUN\'s loopback is new: no namespace served an earlier RUN');
+  assert.deepEqual(lines.slice(6), ['package index', 'package index', ''], 'RUNs on a spare network reach the remote host');
 });
 
 test('a failed build and an interrupted one leave no spare network behind', async () => {
