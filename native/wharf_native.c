@@ -9,6 +9,8 @@
 // OpenSSL that Node itself exports, looked up when first used (without it those calls are absent
 // and the rest works).
 //
+// And a new network namespace without a helper process (src/runtime/network.ts).
+//
 // Built by `npm run build` (scripts/build-native.mjs) with the system C compiler against Node's
 // own headers; Node-API only, so one build serves every Node version of the machine.
 #define _GNU_SOURCE
@@ -24,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -614,6 +618,46 @@ static napi_value sha256_digest(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// newNetNamespace() -> descriptor (O_CLOEXEC) of a new, empty network namespace. unshare(2) with
+// CLONE_NEWNET moves only the calling thread, so a thread of its own does it, opens its namespace
+// and ends; the descriptor keeps the namespace. Not a thread of the pool: those resolve host names
+// (getaddrinfo), which must stay in the host's namespace. The thread starts with every signal
+// blocked, so none of Node's is handled on it.
+struct netns_job {
+  int fd;
+  int err;
+};
+
+static void *netns_thread(void *arg) {
+  struct netns_job *job = arg;
+  if (unshare(CLONE_NEWNET) != 0) {
+    job->err = errno;
+    return NULL;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/ns/net", (long)syscall(SYS_gettid));
+  job->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (job->fd < 0) job->err = errno;
+  return NULL;
+}
+
+static napi_value new_net_namespace(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct netns_job job = {-1, 0};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t thread;
+  int rc = pthread_create(&thread, NULL, netns_thread, &job);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) return throw_errno(env, "new network namespace", rc);
+  pthread_join(thread, NULL);
+  if (job.fd < 0) return throw_errno(env, "new network namespace", job.err);
+  napi_value out;
+  CHECK(napi_create_int32(env, job.fd, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
@@ -625,6 +669,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sha256Create", NULL, sha256_create, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Update", NULL, sha256_update, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Digest", NULL, sha256_digest, NULL, NULL, NULL, napi_default, NULL},
+      {"newNetNamespace", NULL, new_net_namespace, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

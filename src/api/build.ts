@@ -278,6 +278,12 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   const lease = await store.lease();
   let stateDir: Promise<string> | undefined;
   const snapshots = openSnapshots(root, lease.blobs);
+  // One spare network: RUNs after the first find theirs ready (network-pool.ts says why one).
+  const executor = createLazyOciExecutor({
+    stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', spareNetworks: 1,
+    ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
+    ...(o.runtimeCacheDir !== undefined ? { cacheDir: o.runtimeCacheDir } : {}),
+  });
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
@@ -287,10 +293,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       blobs: lease.blobs,
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: lazySnapshots(snapshots, imports.ensure),
-      executor: createLazyOciExecutor({
-        stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
-        ...(o.runtimeCacheDir !== undefined ? { cacheDir: o.runtimeCacheDir } : {}),
-      }),
+      executor,
       context: buildContext,
       platform,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
@@ -330,6 +333,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
         };
     const solveOpts = { cache: imports.view, emit: solveEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
+    // No step runs after the solve: the spare network goes while the image is written. Killed,
+    // not waited for: slirp4netns takes ~20 ms to exit (network.ts), and the build does not need it.
+    void executor.close();
     const withLines = stepsWithLines(result.steps, plan, file);
     const changedBefore = keepHistory ? history.changed(identity) : new Map<string, number>();
     const explained = o.explain ? buildAdvice(plan, file, result.misses, changedBefore, buildContext.entries) : undefined;
@@ -397,6 +403,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     await imports.persist();
     return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };
   } finally {
+    void executor.close(); // a failed or interrupted solve (a second call does nothing)
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     // The steps' snapshots were written without syncs (overlay.ts, `volatile`): one for all.

@@ -10,15 +10,17 @@
  * interface, address range, forwarding sysctl or firewall rule to pick, collide with, or leave
  * behind when wharf is killed), its addresses are fixed (10.0.2.100, gateway 10.0.2.2), and
  * `--disable-host-loopback` keeps the host's 127.0.0.1 services out of reach. The price is
- * throughput (a user-mode stack) and two short-lived processes per RUN (README, "Network").
+ * throughput (a user-mode stack) and a process per RUN (README, "Network"); network-pool.ts opens
+ * them ahead of the RUNs that use them.
  *
- * The namespace is made by a short-lived holder (`unshare --net`) and then kept by a descriptor
- * wharf holds (and, while the step runs, by its processes); slirp4netns joins it by that path and
- * ends with wharf, when its `--exit-fd` closes, if not killed before.
+ * The namespace is made by a thread of the native addon, or without it by a short-lived holder
+ * (`unshare --net`), and then kept by a descriptor wharf holds (and, while the step runs, by its
+ * processes); slirp4netns joins it by that path and ends with wharf, when its `--exit-fd` closes,
+ * if not killed before.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { UserError } from '../util/index.js';
+import { nativeAddon, UserError } from '../util/index.js';
 
 export interface NetworkNamespace {
   /** The namespace, for config.json's `linux.namespaces` (`/proc/<wharf>/fd/<n>`, valid until close). */
@@ -40,28 +42,8 @@ const MISSING_HINT = 'install it (apt-get install slirp4netns), or build with --
 
 /** A fresh network namespace with outbound NAT; fails with a `runtime.network-*` UserError. */
 export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<NetworkNamespace> {
-  // `cat` keeps the holder up until its namespace is opened (and ends with wharf's end of the pipe).
-  const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stopHolder = () => stop(holder, () => holder.kill('SIGKILL'));
-  try {
-    // The line comes once unshare(2) is done: before that /proc/<pid>/ns/net is the host's own.
-    await firstOutput(holder, holder.stdout!, 'unshare', 'util-linux');
-  } catch (e) {
-    await stopHolder();
-    throw e;
-  }
-  // runc and slirp4netns join through a descriptor of ours, not /proc/<holder>: should the holder
-  // die and its pid be reused, they could otherwise join some other process's namespace.
-  let nsFd: number;
-  try {
-    nsFd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
-  } catch (e) {
-    await stopHolder();
-    throw new UserError('runtime.network-failed', `could not open the RUN's network namespace: ${(e as Error).message}`, 'build with --network none or --network host to do without it');
-  }
+  const { fd: nsFd, holderGone } = await newNamespace();
   const path = `/proc/${process.pid}/fd/${nsFd}`;
-  // The descriptor keeps the namespace alive from here on: the holder has done its part.
-  void stopHolder();
   const program = opts.slirp4netns ?? 'slirp4netns';
   // No --enable-sandbox: its private mount namespace holds copies of every mount the host has at
   // that instant (a dockerd's BuildKit rootfs and context mounts among them) while it sets up, and
@@ -76,15 +58,48 @@ export async function openSlirpNetwork(opts: SlirpOptions = {}): Promise<Network
     await firstOutput(slirp, slirp.stdio[3] as NodeJS.ReadableStream, program, 'slirp4netns');
   } catch (e) {
     closeSync(nsFd);
-    await Promise.all([stopSlirp(), stopHolder()]);
+    await Promise.all([stopSlirp(), holderGone]);
     throw e;
   }
   let gone: Promise<void> | undefined;
   const close = () => {
     closeSync(nsFd);
-    return Promise.all([stopSlirp(), stopHolder()]).then(() => undefined);
+    return Promise.all([stopSlirp(), holderGone]).then(() => undefined);
   };
   return { path, close: () => (gone ??= close()) };
+}
+
+/**
+ * A descriptor of a new network namespace, and when its holder is gone: made by a thread of the
+ * native addon (under a millisecond, no process) or, without it, by a holder process
+ * (`unshare --net`: two programs started, 5–10 ms).
+ */
+async function newNamespace(): Promise<{ fd: number; holderGone: Promise<void> }> {
+  const native = nativeAddon()?.newNetNamespace;
+  if (native) {
+    try {
+      return { fd: native(), holderGone: Promise.resolve() };
+    } catch {
+      // e.g. refused to the addon's thread: the holder says why, should it fail as well
+    }
+  }
+  // `cat` keeps the holder up until its namespace is opened (and ends with wharf's end of the pipe).
+  const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'echo; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stopHolder = () => stop(holder, () => holder.kill('SIGKILL'));
+  let fd: number;
+  try {
+    // The line comes once unshare(2) is done: before that /proc/<pid>/ns/net is the host's own.
+    await firstOutput(holder, holder.stdout!, 'unshare', 'util-linux');
+    // runc and slirp4netns join through a descriptor of ours, not /proc/<holder>: should the
+    // holder die and its pid be reused, they could otherwise join some other process's namespace.
+    fd = openSync(`/proc/${holder.pid}/ns/net`, 'r');
+  } catch (e) {
+    await stopHolder();
+    if (e instanceof UserError) throw e;
+    throw new UserError('runtime.network-failed', `could not open the RUN's network namespace: ${(e as Error).message}`, 'build with --network none or --network host to do without it');
+  }
+  // The descriptor keeps the namespace alive from here on: the holder has done its part.
+  return { fd, holderGone: stopHolder() };
 }
 
 /** Resolves when `out` yields its first bytes; rejects with the program's stderr if it ends first. */

@@ -10,6 +10,7 @@ import { launchCommand } from './launcher.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
+import { createNetworkPool, type NetworkPool } from './network-pool.js';
 import { containerResolvConf } from './resolv-conf.js';
 import { forgetVerdict, probeKey, readVerdict, writeVerdict } from './probe-verdict.js';
 import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION, seccompCompiler, type PersistedSeccomp } from './seccomp-cache.js';
@@ -42,6 +43,11 @@ export interface OciExecutorOptions {
    * names the crun binary the entries are keyed by. Default: none, every process works them out.
    */
   readonly cacheDir?: string;
+  /**
+   * How many `default` networks to keep ready for the next RUNs (network-pool.ts); default 0.
+   * With spares, `close()` the executor when done: they are processes.
+   */
+  readonly spareNetworks?: number;
 }
 
 export interface OciExecutor extends Executor {
@@ -52,6 +58,11 @@ export interface OciExecutor extends Executor {
    * before any run; never while runs of this state dir are in flight).
    */
   cleanupStale(): Promise<void>;
+  /**
+   * Ends what the executor keeps between runs (the spare networks of network-pool.ts); resolves
+   * once their processes are gone. Call when the build is over, after its last run.
+   */
+  close(): Promise<void>;
 }
 
 export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
@@ -81,10 +92,13 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
         reprobed = true;
         const again = await chooseRuntime(options.stateDir, options.searchPath, cache, true);
         if (again.runtime === 'crun') throw e;
+        const old = current;
         current = await executorFor(again.runtime, options, persisted);
+        await old.close();
         return current.run(spec, rootfs, mounts, stdio, signal);
       }
     },
+    close: () => current.close(),
   };
 }
 
@@ -119,6 +133,8 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
     },
     cleanupStale: async () => (await get()).cleanupStale(),
     run: async (spec, rootfs, mounts, stdio, signal) => (await get()).run(spec, rootfs, mounts, stdio, signal),
+    // Never run: nothing was made, and nothing is started to close it.
+    close: async () => (ready ? (await ready.catch(() => undefined))?.close() : undefined),
   };
 }
 
@@ -127,6 +143,7 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions,
   await mkdir(rootDir, { recursive: true, mode: 0o700 });
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
   const backend = { runtime, rootDir };
+  const networks = createNetworkPool(() => openSlirpNetwork(options.slirp4netns ? { slirp4netns: options.slirp4netns } : {}), options.spareNetworks ?? 0);
   return {
     runtime,
     cleanupStale: async () => {
@@ -137,8 +154,9 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions,
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, slirp4netns: options.slirp4netns, seccompCache: persisted },
+      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted },
         spec, rootfs, mounts, stdio, signal),
+    close: () => networks.close(),
   };
 }
 
@@ -149,7 +167,8 @@ interface Backend {
   readonly rootDir: string;
   readonly bundlesDir: string;
   readonly resolvConf: string | undefined;
-  readonly slirp4netns: string | undefined;
+  /** Where RUNs on network `default` get their namespace. */
+  readonly networks: NetworkPool;
   /** Where compiled seccomp filters are kept across processes (crun only). */
   readonly seccompCache: PersistedSeccomp | undefined;
 }
@@ -176,7 +195,7 @@ async function runContainer(
     const resolv = be.resolvConf ?? hostResolvConf();
     writeFileSync(etcFiles.resolvConf, spec.network === 'default' ? containerResolvConf(resolv) : resolv);
     writeFileSync(etcFiles.hostname, hostname + '\n');
-    if (spec.network === 'default') net = await openSlirpNetwork(be.slirp4netns ? { slirp4netns: be.slirp4netns } : {});
+    if (spec.network === 'default') net = await be.networks.take();
     const config = buildOciConfig({
       spec, user, rootfs, mounts, etcFiles, ...(net ? { netnsPath: net.path } : {}),
       ...(be.launched ? {} : { cgroupsPath: `/${id}` }),

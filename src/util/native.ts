@@ -31,6 +31,11 @@ export interface NativeAddon {
   sha256Update(hasher: unknown, chunk: Uint8Array): Promise<void>;
   /** The digest in lowercase hex; the hasher is finished. */
   sha256Digest(hasher: unknown): string;
+  /**
+   * A descriptor (close-on-exec) of a new network namespace, made by a short-lived thread (absent
+   * from an addon built before it). Throws an Error with `errno` (EPERM without CAP_SYS_ADMIN).
+   */
+  newNetNamespace?(): number;
 }
 
 export type DirStats = [paths: string, stats: Float64Array, sigs: string];
