@@ -34,13 +34,23 @@ function runMknod(path: string, mode: number, kind: 'c' | 'b' | 'p', major = 0, 
   });
 }
 
-/** A file on disk that is what a tar entry describes, going by its metadata (see ApplyOptions.reuse). */
+/**
+ * A file on disk that is what a tar entry describes, going by its metadata (see ApplyOptions.reuse).
+ * Tar mtimes are often whole seconds (the docker CLI's are): a file rewritten with the same size
+ * within the second of its last mtime looks unchanged. So, as git does with racily clean entries,
+ * a file is trusted only when it was written here (its ctime) RACY_SECONDS or more after its mtime;
+ * then any later change of the sender's file falls in a later second. A racy one is rewritten, and
+ * is trusted from then on.
+ */
 function sameFile(st: Stats, e: ReadEntry): boolean {
   return (
     st.isFile() && st.nlink === 1 && e.xattrs.size === 0 && st.size === e.size && (st.mode & 0o7777) === (e.mode & 0o7777) &&
-    st.uid === e.uid && st.gid === e.gid && Math.abs(st.mtimeMs - e.mtime * 1000) < 1
+    st.uid === e.uid && st.gid === e.gid && Math.abs(st.mtimeMs - e.mtime * 1000) < 1 && st.ctimeMs - e.mtime * 1000 >= RACY_SECONDS * 1000
   );
 }
+
+/** Seconds between a file's mtime and when it was written here for its metadata to be trusted. */
+const RACY_SECONDS = 3;
 
 const exists = (p: string) => lstat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
 
