@@ -406,7 +406,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     void executor.close(); // a failed or interrupted solve (a second call does nothing)
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
-    // The steps' snapshots were written without syncs (overlay.ts, `volatile`): one for all.
+    // Snapshots unpacked or written without a mount were not synced (durable.ts): one sync for all.
     await snapshots.flush({ background: true });
     await lease.release();
     const made = await stateDir?.catch(() => undefined);

@@ -110,7 +110,7 @@ export async function mountRootfs(deps: ContainerDeps, rec: ContainerRecord): Pr
   const p = pathsOf(deps.root, rec.id);
   if (await isMountPoint(p.rootfs)) return p.rootfs;
   const lowers = await deps.snapshots.prepare(layerRefsOf(rec));
-  await mountOverlay({ lowers, upper: p.upper, target: p.rootfs, linkDir: deps.snapshots.linkDir, durable: true });
+  await mountOverlay({ lowers, upper: p.upper, target: p.rootfs, linkDir: deps.snapshots.linkDir });
   return p.rootfs;
 }
 

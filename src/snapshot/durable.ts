@@ -1,12 +1,14 @@
 /**
  * When a snapshot can be trusted after the machine went down. Snapshots are written without fsync
- * (unpacked layers, and step upper dirs mounted `volatile`, overlay.ts): a kill -9 loses nothing
- * of them (the page cache survives), a power loss can leave one with empty or missing files under
+ * (unpacked layers, and the upper dirs COPY and WORKDIR write without a mount, direct-upper.ts;
+ * an overlay's umount syncs its upper file system, a RUN's among them): a kill -9 loses nothing of
+ * them (the page cache survives), a power loss can leave one with empty or missing files under
  * its name. So each snapshot records the boot it was made in and when, and after a syncfs of the
  * store's file system the snapshot store notes, per boot, the time that syncfs started
  * (`snapshots/synced/<boot id>`). A snapshot from another boot is trusted only when a syncfs of
  * its boot started after it was made; otherwise it is removed and unpacked again from its blob
- * (blobs are fsynced). One syncfs per build replaces the sync every overlay umount did.
+ * (blobs are fsynced). Overlays are not mounted `volatile` (no sync at umount): tried, and on a
+ * quiet machine the RUNs after the first were 13–20 ms slower each (bench/README.md).
  *
  * The markers need no fsync: a lost or torn one only makes snapshots untrusted (unpacked again).
  * A clock that jumps between a snapshot and the syncfs errs the same way, or is harmless.

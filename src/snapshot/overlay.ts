@@ -31,11 +31,6 @@ export interface OverlayOptions {
    * 100-layer stage making and removing them was most of what a mount cost (~25 ms per RUN).
    */
   readonly linkDir?: string;
-  /**
-   * A mount whose upper dir must survive a crash as it is (a kept working container): no
-   * `volatile`, so the kernel syncs it as usual. Build steps leave this unset.
-   */
-  readonly durable?: boolean;
 }
 
 export interface OverlayMount {
@@ -55,16 +50,6 @@ const MAX_OPTIONS = 4095;
  */
 const FIXED_OPTIONS = 'index=off,redirect_dir=off,metacopy=off';
 
-/**
- * `volatile` (Linux 5.10+): no sync of the upper file system, neither at umount nor for a step's
- * own fsync calls. Without it every umount syncs ALL dirty data of the file system the store is on
- * (other processes' too: 50–170 ms per build on a busy machine here), and every fsync of a package
- * manager inside a RUN waits for the disk. A step's layer is made durable as a blob (fsynced), and
- * its snapshot by the one syncfs a build ends with (SnapshotStore.flush). Asked once per process:
- * a kernel that refuses the option mounts without it.
- */
-let volatileOption: boolean | undefined;
-
 /** What mount(2) is given: option string and the dir its relative paths start from. */
 interface MountPlan {
   readonly cwd: string;
@@ -83,13 +68,11 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
   mkdirSync(work, { recursive: true });
   try {
     const plan = (opts.linkDir && sharedLinks(opts.linkDir, opts.lowers, upper, work)) || ownLinks(scratch, opts.lowers, upper, work);
-    if (plan.options.length + ',volatile'.length > MAX_OPTIONS) {
+    if (plan.options.length > MAX_OPTIONS) {
       throw new UserError('snapshot.too-many-layers', `an image of ${opts.lowers.length} layers is too deep to mount`,
         'squash some layers of the base image');
     }
-    let failed = volatileOption === false || opts.durable ? 'not tried' : await mountIn(plan.cwd, `${plan.options},volatile`, target);
-    if (volatileOption === undefined && !opts.durable) volatileOption = failed === undefined;
-    if (failed !== undefined) failed = await mountIn(plan.cwd, plan.options, target);
+    const failed = await mountIn(plan.cwd, plan.options, target);
     if (failed !== undefined) {
       throw new UserError('snapshot.mount-failed', `cannot mount overlay on ${target}: ${failed}`,
         'wharf needs root and a kernel with overlayfs');
