@@ -1,8 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeBusyboxRootfs, requireRoot } from './busybox.js';
 
 /** The docker 20.10 client from Debian's docker.io (the other `docker` on the PATH lacks buildx). */
 export const DOCKER = '/usr/bin/docker';
@@ -52,6 +54,34 @@ export async function startDockerd(): Promise<PrivateDockerd> {
       if (child.exitCode === null) child.kill('SIGKILL');
       spawnSync('umount', ['-R', join(dir, 'data')], { stdio: 'ignore' });
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The set-up of a docker peer test file: a temp dir with a busybox rootfs and its tar
+ * (`<dir>/rootfs.tar`) and a private dockerd, made before the tests and removed after them.
+ * Read `dir` and `dockerd` inside tests, once `before` has run.
+ */
+export function dockerPeerSuite(prefix: string): { readonly dir: string; readonly dockerd: PrivateDockerd } {
+  const s: { dir: string; dockerd: PrivateDockerd | undefined } = { dir: '', dockerd: undefined };
+  before(async () => {
+    requireRoot();
+    s.dir = await mkdtemp(join(tmpdir(), prefix));
+    makeBusyboxRootfs(join(s.dir, 'rootfs'));
+    execFileSync('tar', ['-C', join(s.dir, 'rootfs'), '-cf', join(s.dir, 'rootfs.tar'), '.']);
+    s.dockerd = await startDockerd();
+  });
+  after(async () => {
+    await s.dockerd?.stop();
+    if (s.dir) await rm(s.dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return s.dir;
+    },
+    get dockerd() {
+      return s.dockerd!;
     },
   };
 }

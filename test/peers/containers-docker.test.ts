@@ -1,29 +1,14 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
-import { startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
+import { spawnSync } from 'node:child_process';
+import { dockerPeerSuite } from '../helpers/dockerd.js';
 import { wharfBin } from '../helpers/paths.js';
 
 // A buildah-style script makes an image with create / run / copy / config / commit only (no
 // Dockerfile); the image runs in wharf, and docker 20.10 runs its `wharf save` the same way.
-let dir: string;
-let dockerd: PrivateDockerd;
-
-before(async () => {
-  requireRoot();
-  dir = await mkdtemp(join(tmpdir(), 'wharf-peer-containers-'));
-  makeBusyboxRootfs(join(dir, 'rootfs'));
-  execFileSync('tar', ['-C', join(dir, 'rootfs'), '-cf', join(dir, 'rootfs.tar'), '.']);
-  dockerd = await startDockerd();
-});
-after(async () => {
-  await dockerd?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = dockerPeerSuite('wharf-peer-containers-');
 
 const SCRIPT = `#!/bin/sh
 set -eu
@@ -43,13 +28,13 @@ wharf rm step2 >/dev/null
 `;
 
 test('an image made by a script of container commands runs in wharf and, saved, the same in docker 20.10', async () => {
-  await mkdir(join(dir, 'app'));
-  await writeFile(join(dir, 'app', 'hello.sh'), 'echo "$GREETING ${1:-nobody} from $(pwd)"; cat /data/made; ls /app\n');
-  await writeFile(join(dir, 'app', 'remove-me'), 'x\n');
-  await writeFile(join(dir, 'build.sh'), SCRIPT, { mode: 0o755 });
-  const root = join(dir, 'store');
-  const env = { ...process.env, WHARF_BIN: wharfBin, ROOT: root, DIR: dir, SOURCE_DATE_EPOCH: '1700000000' };
-  const built = spawnSync('sh', [join(dir, 'build.sh')], { encoding: 'utf8', env });
+  await mkdir(join(suite.dir, 'app'));
+  await writeFile(join(suite.dir, 'app', 'hello.sh'), 'echo "$GREETING ${1:-nobody} from $(pwd)"; cat /data/made; ls /app\n');
+  await writeFile(join(suite.dir, 'app', 'remove-me'), 'x\n');
+  await writeFile(join(suite.dir, 'build.sh'), SCRIPT, { mode: 0o755 });
+  const root = join(suite.dir, 'store');
+  const env = { ...process.env, WHARF_BIN: wharfBin, ROOT: root, DIR: suite.dir, SOURCE_DATE_EPOCH: '1700000000' };
+  const built = spawnSync('sh', [join(suite.dir, 'build.sh')], { encoding: 'utf8', env });
   assert.equal(built.status, 0, built.stderr);
   const id = built.stdout.trim().split('\n').at(-1)!;
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
@@ -61,21 +46,21 @@ test('an image made by a script of container commands runs in wharf and, saved, 
   assert.equal(wharf(['ps', '-aq']).stdout, '', 'the script removed its containers');
   assert.equal(wharf(['fsck']).status, 0);
 
-  assert.equal(wharf(['save', '-o', join(dir, 'scripted.tar'), 'scripted:1']).status, 0);
-  const loaded = dockerd.docker(['load', '-i', join(dir, 'scripted.tar')]);
+  assert.equal(wharf(['save', '-o', join(suite.dir, 'scripted.tar'), 'scripted:1']).status, 0);
+  const loaded = suite.dockerd.docker(['load', '-i', join(suite.dir, 'scripted.tar')]);
   assert.equal(loaded.status, 0, loaded.stderr);
-  assert.equal(dockerd.docker(['image', 'inspect', '--format', '{{.Id}}', 'scripted:1']).stdout.trim(), id);
-  const inDocker = dockerd.docker(['run', '--rm', '--network', 'none', 'scripted:1']);
+  assert.equal(suite.dockerd.docker(['image', 'inspect', '--format', '{{.Id}}', 'scripted:1']).stdout.trim(), id);
+  const inDocker = suite.dockerd.docker(['run', '--rm', '--network', 'none', 'scripted:1']);
   assert.equal(inDocker.stdout, expected, inDocker.stderr);
-  const cfg = JSON.parse(dockerd.docker(['image', 'inspect', '--format', '{{json .Config}}', 'scripted:1']).stdout) as { Labels: Record<string, string>; ExposedPorts: Record<string, unknown>; WorkingDir: string };
+  const cfg = JSON.parse(suite.dockerd.docker(['image', 'inspect', '--format', '{{json .Config}}', 'scripted:1']).stdout) as { Labels: Record<string, string>; ExposedPorts: Record<string, unknown>; WorkingDir: string };
   assert.equal(cfg.Labels['org.example.kind'], 'script');
   assert.ok('8080/tcp' in cfg.ExposedPorts);
   assert.equal(cfg.WorkingDir, '/app');
-  const history = dockerd.docker(['history', '--no-trunc', '--format', '{{.Comment}}', 'scripted:1']).stdout;
+  const history = suite.dockerd.docker(['history', '--no-trunc', '--format', '{{.Comment}}', 'scripted:1']).stdout;
   assert.match(history, /app files/);
 
   // Same script, same SOURCE_DATE_EPOCH, fresh store: the same image ID.
-  const again = spawnSync('sh', [join(dir, 'build.sh')], { encoding: 'utf8', env: { ...env, ROOT: join(dir, 'store2') } });
+  const again = spawnSync('sh', [join(suite.dir, 'build.sh')], { encoding: 'utf8', env: { ...env, ROOT: join(suite.dir, 'store2') } });
   assert.equal(again.status, 0, again.stderr);
   assert.equal(again.stdout.trim().split('\n').at(-1), id);
 });
