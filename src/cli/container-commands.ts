@@ -169,32 +169,30 @@ export async function start(ctx: CliContext, root: string, names: string[]): Pro
 }
 
 export async function stop(ctx: CliContext, root: string, names: string[], timeout: string): Promise<number> {
-  const api = await loadContainers();
   const t = Number(timeout);
   if (!Number.isInteger(t) || t < 0) throw new UserError('cli.bad-flag', `-t ${timeout}: expected whole seconds`, 'e.g. -t 10');
-  const deps = await api.openContainers(root);
-  for (const n of names) {
-    await api.stopContainer(deps, n, t);
-    ctx.stdout.write(n + '\n');
-  }
-  return 0;
+  return eachNamed(ctx, root, names, (api, deps, n) => api.stopContainer(deps, n, t));
 }
 
 export async function kill(ctx: CliContext, root: string, names: string[], signal: string): Promise<number> {
-  const api = await loadContainers();
-  const deps = await api.openContainers(root);
-  for (const n of names) {
-    await api.killContainer(deps, n, signal);
-    ctx.stdout.write(n + '\n');
-  }
-  return 0;
+  return eachNamed(ctx, root, names, (api, deps, n) => api.killContainer(deps, n, signal));
 }
 
 export async function rm(ctx: CliContext, root: string, names: string[], force: boolean): Promise<number> {
+  return eachNamed(ctx, root, names, (api, deps, n) => api.removeContainer(deps, n, force));
+}
+
+type ContainersApi = Awaited<ReturnType<typeof loadContainers>>;
+
+/** `stop`, `kill` and `rm`: the operation on each named container in turn, printing its name as docker does. */
+async function eachNamed(
+  ctx: CliContext, root: string, names: readonly string[],
+  op: (api: ContainersApi, deps: Awaited<ReturnType<ContainersApi['openContainers']>>, name: string) => Promise<unknown>,
+): Promise<number> {
   const api = await loadContainers();
   const deps = await api.openContainers(root);
   for (const n of names) {
-    await api.removeContainer(deps, n, force);
+    await op(api, deps, n);
     ctx.stdout.write(n + '\n');
   }
   return 0;
