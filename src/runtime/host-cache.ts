@@ -65,9 +65,10 @@ export function readEntry(cache: HostCache, name: string, maxBytes: number): Buf
       got += n;
     }
     const header = buf.subarray(0, HEADER_BYTES).toString('latin1');
-    if (header !== `${MAGIC} ${header.slice(MAGIC.length + 1, MAGIC.length + 65)}\n`) return undefined;
+    const digest = header.slice(MAGIC.length + 1, MAGIC.length + 65);
+    if (header !== `${MAGIC} ${digest}\n`) return undefined;
     const payload = buf.subarray(HEADER_BYTES);
-    return sha256(payload) === header.slice(MAGIC.length + 1, MAGIC.length + 65) ? payload : undefined;
+    return sha256(payload) === digest ? payload : undefined;
   } catch {
     return undefined;
   } finally {

@@ -71,7 +71,7 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   const compiler = crunPath !== undefined ? seccompCompiler(crunPath) : undefined;
   const persisted = cache && compiler ? { cache, compiler } : undefined;
   if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted);
-  const choice = await chooseRuntime(options.stateDir, options.searchPath, cache);
+  const choice = await chooseRuntime(options.stateDir, options.searchPath, cache, false, crunPath);
   let current = await executorFor(choice.runtime, options, persisted);
   if (choice.runtime !== 'crun' || !cache) return current;
   // A kept verdict can be wrong (the host changed in a way its key does not see). crun then fails
@@ -420,10 +420,13 @@ export async function detectOciRuntime(stateDir: string, searchPath?: string, ca
 /**
  * The probe's verdict: kept in `cache` by the key of crun's and the launcher's binaries (with
  * `searchPath` naming crun) and the boot (probe-verdict.ts), else probed once per process and key.
- * `kept`: read from the cache. `fresh`: probe again whatever is known.
+ * `kept`: read from the cache. `fresh`: probe again whatever is known. `crunPath`: where
+ * `searchPath` has crun, when the caller looked already.
  */
-async function chooseRuntime(stateDir: string, searchPath?: string, cache?: HostCache, fresh = false): Promise<{ runtime: OciRuntimeName; kept: boolean }> {
-  const crunPath = searchPath !== undefined ? findOnPath('crun', searchPath) : undefined;
+async function chooseRuntime(
+  stateDir: string, searchPath?: string, cache?: HostCache, fresh = false,
+  crunPath = searchPath !== undefined ? findOnPath('crun', searchPath) : undefined,
+): Promise<{ runtime: OciRuntimeName; kept: boolean }> {
   if (searchPath !== undefined && crunPath === undefined) return { runtime: 'runc', kept: false };
   const viaLauncher = launched('crun');
   const key = crunPath !== undefined ? probeKey(crunPath, viaLauncher ? nativeLauncher() : undefined, hostCgroupMode()) : undefined;

@@ -70,14 +70,10 @@ export function precompiledSeccomp(profileJson: string, compile: () => Promise<B
   const entry = compiled.get(profileJson);
   if (entry) return entry.bpf !== undefined ? { bpf: entry.bpf } : {};
   const e: { bpf?: string | undefined } = {};
-  const name = persisted ? seccompEntryName(profileJson, persisted.compiler) : undefined;
-  const kept = persisted && name ? readEntry(persisted.cache, name, MAX_BPF_BYTES) : undefined;
-  if (kept && validFilter(kept)) {
-    e.bpf = kept.toString('base64');
-    compiled.set(profileJson, e);
-    return { bpf: e.bpf };
-  }
   compiled.set(profileJson, e);
+  const name = persisted && seccompEntryName(profileJson, persisted.compiler);
+  const kept = persisted && name ? readEntry(persisted.cache, name, MAX_BPF_BYTES) : undefined;
+  if (kept && validFilter(kept)) return { bpf: (e.bpf = kept.toString('base64')) };
   const compiling = compile().then((b) => {
     if (b && validFilter(b)) {
       e.bpf = b.toString('base64');
