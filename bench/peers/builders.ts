@@ -87,10 +87,6 @@ export function buildahBuilder(root: string): Builder {
 }
 
 /**
- * wharf through its CLI. A cold run gets a fresh store root with the base imported again (untimed),
- * which also empties the context stat cache: nothing of an earlier build survives.
- */
-/**
  * What wharf's Node process is started without: NODE_EXTRA_CA_CERTS makes Node parse that CA
  * bundle at every start, before any of wharf runs (~35 ms of `node -e 0` on this project's
  * machine, which sets it to the system bundle). A machine without it is the usual case, and no
@@ -98,6 +94,10 @@ export function buildahBuilder(root: string): Builder {
  */
 export const WHARF_ENV_UNSET: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: undefined };
 
+/**
+ * wharf through its CLI. A cold run gets a fresh store root with the base imported again (untimed),
+ * which also empties the context stat cache: nothing of an earlier build survives.
+ */
 export function wharfBuilder(wharfBin: string, root: string, env: NodeJS.ProcessEnv = WHARF_ENV_UNSET): Builder {
   const wharf = (args: string[]) => run(process.execPath, [wharfBin, '--root', root, ...args], env);
   let base = '';

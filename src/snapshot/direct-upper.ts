@@ -80,10 +80,9 @@ export async function directUpper(
     const destRel = dest.join('/');
     const found = new Map<string, MergedDir>([['', chain.at(-1)?.lower ?? root]]);
     for (const below of dirsBelow) {
-      const slash = below.lastIndexOf('/');
-      const up = found.get(slash < 0 ? '' : below.slice(0, slash));
+      const up = found.get(parentOf(below));
       if (!up) continue;
-      const e = lowerChild(up, below.slice(slash + 1));
+      const e = lowerChild(up, below.slice(below.lastIndexOf('/') + 1));
       if (!e) return undefined;
       if (e.kind !== 'dir') continue;
       found.set(below, e);
@@ -117,24 +116,25 @@ export async function directUpper(
   };
 }
 
+/** The relative path of a relative path's parent ('' for the root). */
+const parentOf = (rel: string): string => rel.slice(0, Math.max(rel.lastIndexOf('/'), 0));
+
 function settle(upper: string, root: MergedDir, made: CopiedUp[]): boolean {
   // A copy-up is kept when the step touched it or anything below it; the others are removed, the
   // topmost of each, and their parent gets back the times it had before.
   const kept = new Set<string>();
   const childrenOf = new Map<string, string[]>();
   for (const c of made) {
-    const slash = c.rel.lastIndexOf('/');
-    const parentRel = slash < 0 ? '' : c.rel.slice(0, slash);
-    childrenOf.set(parentRel, [...(childrenOf.get(parentRel) ?? []), c.rel.slice(slash + 1)]);
+    const parentRel = parentOf(c.rel);
+    childrenOf.set(parentRel, [...(childrenOf.get(parentRel) ?? []), c.rel.slice(c.rel.lastIndexOf('/') + 1)]);
   }
   for (const c of made) {
     if (!touched(join(upper, c.rel), c, childrenOf.get(c.rel) ?? [])) continue;
-    for (let rel = c.rel; rel && !kept.has(rel); rel = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0))) kept.add(rel);
+    for (let rel = c.rel; rel && !kept.has(rel); rel = parentOf(rel)) kept.add(rel);
   }
   for (const c of made) {
     if (kept.has(c.rel)) continue;
-    const slash = c.rel.lastIndexOf('/');
-    const parentRel = slash < 0 ? '' : c.rel.slice(0, slash);
+    const parentRel = parentOf(c.rel);
     if (parentRel && !kept.has(parentRel)) continue; // goes with its parent
     const parent = join(upper, parentRel);
     const times = lstatSync(parent);

@@ -28,6 +28,9 @@ export interface MadeIn {
   readonly madeAt?: number;
 }
 
+/** What a boot id looks like (it also names a marker file, so nothing else is taken). */
+const BOOT_ID = /^[0-9a-f-]{1,64}$/;
+
 let bootId: string | undefined;
 
 /** This boot's id ('' where the kernel does not say: then every snapshot is trusted, as before). */
@@ -38,7 +41,7 @@ export function currentBoot(): string {
     } catch {
       bootId = '';
     }
-    if (!/^[0-9a-f-]{1,64}$/.test(bootId)) bootId = '';
+    if (!BOOT_ID.test(bootId)) bootId = '';
   }
   return bootId;
 }
@@ -47,7 +50,7 @@ export function currentBoot(): string {
 export function madeDurable(snapshotsDir: string, made: MadeIn): boolean {
   const boot = currentBoot();
   if (!made.boot || !boot || made.boot === boot) return true;
-  if (!/^[0-9a-f-]{1,64}$/.test(made.boot) || typeof made.madeAt !== 'number') return false;
+  if (!BOOT_ID.test(made.boot) || typeof made.madeAt !== 'number') return false;
   return syncedAt(snapshotsDir, made.boot) >= made.madeAt;
 }
 

@@ -13,4 +13,4 @@ export { isMountPoint, mountOverlay, unmountReliably } from './overlay.js';
 export { dropPureCopyUps } from './copy-ups.js';
 export type { LayerRef, SnapshotProblem, SnapshotStore, StagedSnapshot } from './types.js';
 export { chainOf, openSnapshots } from './store.js';
-export { directUpper, NeedsMount, type DirectUpper } from './direct-upper.js';
+export { directUpper, type DirectUpper } from './direct-upper.js';

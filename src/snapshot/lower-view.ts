@@ -29,7 +29,7 @@ export interface MergedDir {
 export function lowerRoot(lowers: readonly string[]): MergedDir | undefined {
   const dirs: string[] = [];
   for (const l of lowers) {
-    const x = xattrsOf(l);
+    const x = readFileXattrsSync(l);
     if (!x) return undefined;
     dirs.push(l);
     if (isOpaque(x)) break;
@@ -54,7 +54,7 @@ export function lowerChild(parent: MergedDir, name: string): LowerEntry | undefi
       if (dirs.length === 0) return { kind: 'other', path, st };
       break;
     }
-    const x = xattrsOf(path);
+    const x = readFileXattrsSync(path);
     if (!x) return undefined;
     dirs.push(path);
     top ??= st;
@@ -65,13 +65,9 @@ export function lowerChild(parent: MergedDir, name: string): LowerEntry | undefi
 
 /** The attributes overlayfs copies up with a directory: all but its own `trusted.overlay.*`. */
 export function copiedUpXattrs(dir: string): XattrValues | undefined {
-  const x = xattrsOf(dir);
+  const x = readFileXattrsSync(dir);
   if (!x) return undefined;
   return new Map([...x].filter(([name]) => !name.startsWith('trusted.overlay.')));
-}
-
-function xattrsOf(path: string): XattrValues | undefined {
-  return readFileXattrsSync(path);
 }
 
 const isOpaque = (x: XattrValues) => x.get(OPAQUE)?.toString() === 'y';

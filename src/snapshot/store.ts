@@ -6,8 +6,8 @@ import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
 import { sayNoSpace } from '../util/index.js';
-import { checkSnapshots, RECORD, type LayerRecord } from './verify.js';
-import { currentBoot, madeDurable, syncSnapshots, SYNCED_DIR, type MadeIn } from './durable.js';
+import { checkSnapshots, LINK_DIR, NOT_SNAPSHOTS, RECORD, type LayerRecord } from './verify.js';
+import { currentBoot, madeDurable, syncSnapshots, type MadeIn } from './durable.js';
 import type { LayerRef, SnapshotStore } from './types.js';
 import { chainIds, pidAlive, type BlobStore } from '../store/index.js';
 
@@ -32,7 +32,8 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   /** Renames a finished `<tmp>/fs` into place; another process winning the race is fine. */
   async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord): Promise<void> {
     await writeFile(join(tmp, 'blob'), blob + '\n');
-    const made: MadeIn = currentBoot() ? { boot: currentBoot(), madeAt: Date.now() } : {};
+    const boot = currentBoot();
+    const made: MadeIn = boot ? { boot, madeAt: Date.now() } : {};
     await writeFile(join(tmp, RECORD), JSON.stringify({ ...record, ...made }) + '\n');
     unsynced = true;
     try {
@@ -197,10 +198,6 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   };
 }
 
-/** Not a chain ID, so never taken for a snapshot. */
-const LINK_DIR = 'l';
-/** The dirs in snapshots/ that are not snapshots. */
-export const NOT_SNAPSHOTS: ReadonlySet<string> = new Set([LINK_DIR, SYNCED_DIR]);
 
 /** Removes temp dirs left by processes that died mid-unpack. */
 async function sweep(dir: string): Promise<void> {

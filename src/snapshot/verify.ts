@@ -15,6 +15,11 @@ import { SYNCED_DIR } from './durable.js';
 /** The file in a snapshot dir that records what its chain ID was computed from. */
 export const RECORD = 'layer';
 
+/** The short links for overlay mounts (overlay.ts): not a chain ID, so never taken for a snapshot. */
+export const LINK_DIR = 'l';
+/** The dirs in snapshots/ that are not snapshots. */
+export const NOT_SNAPSHOTS: ReadonlySet<string> = new Set([LINK_DIR, SYNCED_DIR]);
+
 export interface LayerRecord {
   readonly diffId: Sha256;
   /** The chain ID of the layers below; null for a bottom layer. */
@@ -36,7 +41,7 @@ async function readRecord(snap: string): Promise<LayerRecord | 'bad' | undefined
 export async function checkSnapshots(dir: string, blobs: BlobStore, known: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]> {
   const problems: SnapshotProblem[] = [];
   for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
-    if (name.startsWith('.tmp-') || name === 'l' || name === SYNCED_DIR) continue;
+    if (name.startsWith('.tmp-') || NOT_SNAPSHOTS.has(name)) continue;
     if (!/^[0-9a-f]{64}$/.test(name)) {
       problems.push({ chain: name, message: `snapshots/${name} is not named by a chain ID` });
       continue;
