@@ -12,15 +12,15 @@
  */
 import { nativeLauncher } from '../util/index.js';
 
-/** argv (program first) that joins `procsFiles`' cgroups, hides the v2 mount and runs `command`. */
-export function launchCommand(procsFiles: readonly string[], command: readonly string[]): string[] {
+/** argv (program first) that joins the cgroups of `tasksFiles`, hides the v2 mount and runs `command`. */
+export function launchCommand(tasksFiles: readonly string[], command: readonly string[]): string[] {
   const native = nativeLauncher();
-  if (native) return [native, ...procsFiles, '--', ...command];
-  return ['unshare', '--mount', '--propagation', 'slave', '--', 'sh', '-c', SCRIPT, 'wharf-launch', ...procsFiles, '--', ...command];
+  if (native) return [native, ...tasksFiles, '--', ...command];
+  return ['unshare', '--mount', '--propagation', 'slave', '--', 'sh', '-c', SCRIPT, 'wharf-launch', ...tasksFiles, '--', ...command];
 }
 
 const SCRIPT = [
-  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift',
+  'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift',
   'if grep -q " /sys/fs/cgroup/unified " /proc/self/mounts; then umount -l /sys/fs/cgroup/unified || exit 125; fi',
   'exec "$@"',
 ].join('\n');

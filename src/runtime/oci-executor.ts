@@ -224,7 +224,7 @@ async function runContainer(
     }
     started = true;
     const seen: string[] = [];
-    const status = await runAndWait(be, id, bundle, cgroups?.procsFiles ?? [], {
+    const status = await runAndWait(be, id, bundle, cgroups?.tasksFiles ?? [], {
       stdout: stdio.stdout,
       stderr: (line) => {
         if (seen.push(line) > 20) seen.shift();
@@ -316,13 +316,13 @@ function hostResolvConf(): string {
   return resolvConf;
 }
 
-function runAndWait(be: Backend, id: string, bundle: string, procsFiles: readonly string[], stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
+function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonly string[], stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
   const args = [
     '--root', be.rootDir, '--log', join(bundle, 'runtime.log'), '--log-format', 'json',
     'run', '--bundle', bundle, id,
   ];
   const [program, ...argv] = be.launched
-    ? launchCommand(procsFiles, [be.runtime, '--cgroup-manager=disabled', ...args])
+    ? launchCommand(tasksFiles, [be.runtime, '--cgroup-manager=disabled', ...args])
     : [be.runtime, ...args];
   const child = spawn(program!, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
 
@@ -488,7 +488,7 @@ async function probeCrun(stateDir: string): Promise<{ works: boolean; definite: 
     }));
     if (viaLauncher) cgroups = createRunCgroups(runCgroupName(id), { pids: 64, allDevices: false });
     const args = ['--root', rootDir, 'run', '--bundle', bundle, id];
-    const [cmd, ...argv] = viaLauncher ? launchCommand(cgroups!.procsFiles, ['crun', '--cgroup-manager=disabled', ...args]) : ['crun', ...args];
+    const [cmd, ...argv] = viaLauncher ? launchCommand(cgroups!.tasksFiles, ['crun', '--cgroup-manager=disabled', ...args]) : ['crun', ...args];
     const stderr = await new Promise<string | undefined>((resolve) => {
       let text = '';
       const c = spawn(cmd!, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
