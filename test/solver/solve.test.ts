@@ -118,3 +118,44 @@ test('the first failure aborts the running sibling and is what solve rejects wit
   assert.deepEqual(events.filter((e) => e.type === 'step-error').map((e) => (e as { step: { instruction: string } }).step.instruction), ['RUN fail']);
 });
 
+
+test('a stage runs its steps that read no other stage beside the stages it copies from later', async () => {
+  // Stage a is slow; the final stage's RUN reads nothing, its COPY --from=b needs only b, and its
+  // COPY --from=a has to wait for a: the order of `executed` shows what waited for what.
+  const plan = planOf(`FROM scratch AS a
+RUN a-slow
+FROM scratch AS b
+RUN b1
+FROM scratch
+RUN own
+COPY --from=b /y /y
+COPY --from=a /x /x
+`);
+  const finished: string[] = [];
+  const emit = (e: BuildEvent) => void (e.type === 'step-done' && finished.push(e.step.instruction));
+  const r = await solve(plan, fakeOps([], { now: 0, max: 0 }, []), { cache: memoryCache(), emit });
+  assert.deepEqual(finished, ['RUN b1', 'RUN own', 'COPY --from=b /y /y', 'RUN a-slow', 'COPY --from=a /x /x']);
+  assert.deepEqual(r.target.trail, ['RUN own', 'COPY --from=b /y /y', 'COPY --from=a /x /x']);
+});
+
+test('steps waiting for another stage hold no slot: more waiting stages than slots still finish', async () => {
+  // With one slot, three stages that each wait on a fourth (which has not started) would deadlock
+  // if a waiting stage kept its slot.
+  const plan = planOf(`FROM scratch AS last
+RUN l1
+FROM scratch AS w1
+RUN w1a
+COPY --from=last /x /x
+FROM scratch AS w2
+COPY --from=last /y /y
+FROM scratch
+COPY --from=w1 /a /a
+COPY --from=w2 /b /b
+`);
+  const executed: string[] = [];
+  const inFlight = { now: 0, max: 0 };
+  await solve(plan, fakeOps(executed, inFlight, []), { cache: memoryCache(), emit: () => {}, concurrency: 1 });
+  assert.equal(inFlight.max, 1);
+  assert.equal(executed.length, 6);
+  assert.ok(executed.indexOf('RUN l1') < executed.indexOf('COPY --from=last /x /x'));
+});
