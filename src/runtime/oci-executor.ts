@@ -70,9 +70,9 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   const cache = options.cacheDir !== undefined && crunPath !== undefined ? openHostCache(options.cacheDir) : undefined;
   const compiler = crunPath !== undefined ? seccompCompiler(crunPath) : undefined;
   const persisted = cache && compiler ? { cache, compiler } : undefined;
-  if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted);
+  if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted, crunPath);
   const choice = await chooseRuntime(options.stateDir, options.searchPath, cache, false, crunPath);
-  let current = await executorFor(choice.runtime, options, persisted);
+  let current = await executorFor(choice.runtime, options, persisted, crunPath);
   if (choice.runtime !== 'crun' || !cache) return current;
   // A kept verdict can be wrong (the host changed in a way its key does not see). crun then fails
   // before the step's program starts, so the step is run again on what a new probe picks.
@@ -93,7 +93,7 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
         const again = await chooseRuntime(options.stateDir, options.searchPath, cache, true);
         if (again.runtime === 'crun') throw e;
         const old = current;
-        current = await executorFor(again.runtime, options, persisted);
+        current = await executorFor(again.runtime, options, persisted, crunPath);
         await old.close();
         return current.run(spec, rootfs, mounts, stdio, signal);
       }
@@ -138,7 +138,7 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
   };
 }
 
-async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions, persisted: PersistedSeccomp | undefined): Promise<OciExecutor> {
+async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions, persisted: PersistedSeccomp | undefined, crunPath: string | undefined): Promise<OciExecutor> {
   const rootDir = join(options.stateDir, runtime);
   await mkdir(rootDir, { recursive: true, mode: 0o700 });
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
@@ -154,7 +154,7 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions,
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted },
+      runContainer({ runtime, program: runtime === 'crun' ? (crunPath ?? runtime) : runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted },
         spec, rootfs, mounts, stdio, signal),
     close: () => networks.close(),
   };
@@ -162,6 +162,11 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions,
 
 interface Backend {
   readonly runtime: OciRuntimeName;
+  /**
+   * What the launcher execs: crun's path when the search found it. The launcher runs a path from a
+   * sealed copy, so crun does not copy and exec itself again (wharf_launch.c says why).
+   */
+  readonly program: string;
   /** crun through the launcher, with cgroups made by wharf (launcher.ts). */
   readonly launched: boolean;
   readonly rootDir: string;
@@ -280,7 +285,7 @@ async function compileSeccomp(be: Backend, seccomp: unknown): Promise<Buffer | u
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }], seccomp },
     }));
     const args = ['--root', be.rootDir, 'create', '--bundle', bundle, id];
-    const [program, ...argv] = be.launched ? launchCommand([], [be.runtime, '--cgroup-manager=disabled', ...args]) : [be.runtime, ...args];
+    const [program, ...argv] = be.launched ? launchCommand([], [be.program, '--cgroup-manager=disabled', ...args]) : [be.runtime, ...args];
     const ok = await new Promise<boolean>((resolve) => {
       const c = spawn(program!, argv, { stdio: 'ignore', cwd: bundle });
       c.on('error', () => resolve(false));
@@ -322,7 +327,7 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
     'run', '--bundle', bundle, id,
   ];
   const [program, ...argv] = be.launched
-    ? launchCommand(tasksFiles, [be.runtime, '--cgroup-manager=disabled', ...args])
+    ? launchCommand(tasksFiles, [be.program, '--cgroup-manager=disabled', ...args])
     : [be.runtime, ...args];
   const child = spawn(program!, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
 
@@ -436,7 +441,7 @@ async function chooseRuntime(
   }
   const memo = key ?? '';
   let probe = fresh ? undefined : detected.get(memo);
-  if (!probe) detected.set(memo, (probe = probeCrun(stateDir)));
+  if (!probe) detected.set(memo, (probe = probeCrun(stateDir, crunPath ?? 'crun')));
   const { works, definite } = await probe;
   if (cache && key && definite) writeVerdict(cache, key, works ? 'crun' : 'runc');
   return { runtime: works ? 'crun' : 'runc', kept: false };
@@ -461,7 +466,7 @@ function findOnPath(name: string, searchPath: string): string | undefined {
   return undefined;
 }
 
-async function probeCrun(stateDir: string): Promise<{ works: boolean; definite: boolean }> {
+async function probeCrun(stateDir: string, crun: string): Promise<{ works: boolean; definite: boolean }> {
   const id = `wharf-probe-${randomBytes(6).toString('hex')}`;
   const bundle = join(stateDir, 'bundles', id);
   const rootDir = join(stateDir, 'crun');
@@ -488,7 +493,7 @@ async function probeCrun(stateDir: string): Promise<{ works: boolean; definite: 
     }));
     if (viaLauncher) cgroups = createRunCgroups(runCgroupName(id), { pids: 64, allDevices: false });
     const args = ['--root', rootDir, 'run', '--bundle', bundle, id];
-    const [cmd, ...argv] = viaLauncher ? launchCommand(cgroups!.tasksFiles, ['crun', '--cgroup-manager=disabled', ...args]) : ['crun', ...args];
+    const [cmd, ...argv] = viaLauncher ? launchCommand(cgroups!.tasksFiles, [crun, '--cgroup-manager=disabled', ...args]) : [crun, ...args];
     const stderr = await new Promise<string | undefined>((resolve) => {
       let text = '';
       const c = spawn(cmd!, argv, { stdio: ['ignore', 'ignore', 'pipe'] });

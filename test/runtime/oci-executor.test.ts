@@ -295,6 +295,19 @@ describe('crun on a cgroup v1 host: the launcher without a C compiler, and the s
     }
   });
 
+  it('the launcher runs a program given by path from a sealed in-memory copy (the runtime cannot be written through it)', () => {
+    // What a container could reach of the runtime (/proc/<pid>/exe) is a copy sealed against writes,
+    // as runc and crun make one themselves (CVE-2019-5736); a bare name is exec'd as it is.
+    const script = 'readlink /proc/$$/exe; (echo x >> /proc/$$/exe) 2>/dev/null && echo wrote || echo refused';
+    const [program, ...args] = launchCommand([], ['/bin/sh', '-c', script]);
+    const sealed = spawnSync(program!, args, { encoding: 'utf8' });
+    assert.equal(sealed.status, 0, sealed.stderr);
+    assert.deepEqual(sealed.stdout.trim().split('\n'), ['/memfd:wharf-runtime (deleted)', 'refused']);
+    const [p2, ...a2] = launchCommand([], ['sh', '-c', 'readlink /proc/$$/exe']);
+    const plain = spawnSync(p2!, a2, { encoding: 'utf8' });
+    assert.ok(!plain.stdout.includes('memfd'), plain.stdout);
+  });
+
   it("kills what is left in a dead wharf's cgroup dirs and removes them; live owners' dirs stay", async () => {
     // A pid that is surely not running: a child that has exited and been reaped.
     const dead = spawnSync('true').pid!;
