@@ -192,3 +192,20 @@ test('entries copied out of the previous layer are checked: a lineage whose offs
   assert.equal(imageId(full.meta), imageId(checked.meta));
   assert.equal(imageId(full.meta) === imageId(spliced.meta), false);
 });
+
+test('a lineage a crash emptied or cut short (they are written without fsync) is a miss: the COPY copies in full', async () => {
+  const ctx = await env.context('reuse-torn', { Dockerfile: 'FROM busybox:test\nCOPY . /app/\n', 'a.txt': 'one\n', 'b.txt': 'bee\n' });
+  assert.equal((await env.build(ctx)).status, 0);
+  const lineageDir = join(env.root, 'cache', 'copy-lineage');
+  const names = execFileSync('ls', [lineageDir], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  assert.ok(names.length >= 1);
+  for (const [i, name] of names.entries()) {
+    const path = join(lineageDir, name);
+    await writeFile(path, i % 2 ? (await readFile(path, 'utf8')).slice(0, 40) : '');
+  }
+  await writeFile(join(ctx, 'a.txt'), 'two\n');
+  const r = await env.build(ctx, ['-t', 'reuse:torn']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(reusedLine(r.stderr), undefined, 'nothing reused from a torn lineage');
+  assert.equal(run('reuse:torn', 'cat', '/app/a.txt', '/app/b.txt').stdout, 'two\nbee\n');
+});

@@ -10,8 +10,9 @@
  *                                                 is `lineageId` (reuse.ts): the parent's diff_ids,
  *                                                 the step's op, exec and platform
  *
- * - Written with `atomicWriteFile` (temp sibling `.<name>.tmp-<pid>-…`, fsync, rename); a record
- *   lost anyway only makes the next COPY copy in full.
+ * - Written with `replaceFileSync` (temp sibling `.<name>.tmp-<pid>-…`, rename, no fsync, as the
+ *   build cache's records): a record lost or emptied by a crash does not parse and only makes the
+ *   next COPY copy in full. Its fsync and thread-pool round trips were ~1 ms of every context COPY.
  * - Readers never read a temp sibling; one whose writer is dead is removed by the next listing.
  * - A record of another format, or one that does not parse, is a miss (never an error); listing
  *   code skips it and warns.
@@ -25,7 +26,7 @@ import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../../hash/index.js';
 import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../../store/index.js';
 import type { FileSpan } from '../../layer/index.js';
-import { atomicWriteFile, tempSiblingOwner } from '../../util/index.js';
+import { replaceFileSync, tempSiblingOwner } from '../../util/index.js';
 
 /**
  * One file a COPY wrote: content fingerprint, size, source mtime (ms, as the copy sets it), final
@@ -86,7 +87,7 @@ export function readLineage(root: string, id: Sha256): CopyLineage | undefined {
   return { layer: stored.layer, diffId: stored.diffId, owner: stored.owner, dirs: new Map(Object.entries(stored.dirs)), files, spans };
 }
 
-export async function writeLineage(root: string, id: Sha256, lineage: CopyLineage): Promise<void> {
+export function writeLineage(root: string, id: Sha256, lineage: CopyLineage): void {
   const paths: string[] = [];
   const files: (string | number)[] = [];
   for (const [p, file] of lineage.files) {
@@ -96,7 +97,7 @@ export async function writeLineage(root: string, id: Sha256, lineage: CopyLineag
   }
   const stored: StoredLineage = { v: FORMAT, layer: lineage.layer, diffId: lineage.diffId, owner: lineage.owner, dirs: Object.fromEntries(lineage.dirs), paths, files };
   mkdirSync(join(root, 'cache', 'copy-lineage'), { recursive: true });
-  await atomicWriteFile(lineageFile(root, id), JSON.stringify(stored));
+  replaceFileSync(lineageFile(root, id), JSON.stringify(stored));
 }
 
 /**

@@ -186,7 +186,7 @@ export function copyStep(deps: BuildDeps, image: (ref: string) => Promise<StageS
       }, planned ? inspect : undefined, planned ? { onFile } : undefined,
       // ADD (archives, URLs) always writes on a mount.
       cp.kind === 'COPY' ? { dest: absolutePath(state, destRaw), replaceFile: !destIsDir(destRaw), ...(dirsBelow ? { dirsBelow } : {}) } : undefined);
-      if (lineage && planned && cloneable) await writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner, spans));
+      if (lineage && planned && cloneable) writeLineage(deps.store.root, lineage, lineageOf(layer, planned, owner, spans));
       return layer;
     },
   };
