@@ -114,12 +114,15 @@ async function commit(
   return { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId };
 }
 
-/** A read-only view of another stage's files for COPY --from (its own throwaway upper dir). */
-export async function withStageView<T>(deps: BuildDeps, state: StageState, read: (rootfs: string) => Promise<T>): Promise<T> {
+/**
+ * A view of another stage's files: read-only for COPY --from and a read-only bind (the lowers
+ * alone, no upper dir), or with a throwaway upper dir (`writable`) for `RUN --mount=from=…,rw`.
+ */
+export async function withStageView<T>(deps: BuildDeps, state: StageState, read: (rootfs: string) => Promise<T>, writable = false): Promise<T> {
   const lowers = await deps.snapshots.prepare(layerRefs(state.draft));
   const work = await deps.store.tempDir('fsread');
   try {
-    const mount = await mountOverlay({ lowers, upper: join(work, 'upper'), target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
+    const mount = await mountOverlay({ lowers, ...(writable ? { upper: join(work, 'upper') } : {}), target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
     try {
       return await read(mount.target);
     } finally {

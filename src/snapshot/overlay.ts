@@ -21,8 +21,13 @@ const { EBUSY, EINVAL, ENOENT } = constants.errno;
 export interface OverlayOptions {
   /** Lower dirs, top (newest layer) first. Empty means an empty base (FROM scratch). */
   readonly lowers: readonly string[];
-  /** The upper dir (created if missing); it receives every change and is kept by unmount. */
-  readonly upper: string;
+  /**
+   * The upper dir (created if missing); it receives every change and is kept by unmount. Without
+   * one the mount is a read-only view of the lowers: nothing to copy up, and its umount has no
+   * upper file system to sync (an overlay's umount syncs its upper dir's whole file system, every
+   * other writer's dirty pages included: milliseconds per read of another stage).
+   */
+  readonly upper?: string;
   /** The mount point (created if missing); removed by unmount. */
   readonly target: string;
   /**
@@ -35,7 +40,6 @@ export interface OverlayOptions {
 
 export interface OverlayMount {
   readonly target: string;
-  readonly upper: string;
   /** Unmounts (lazily if still busy) and removes the work dir, links dir and mount point. Idempotent. */
   unmount(): Promise<void>;
 }
@@ -58,16 +62,15 @@ interface MountPlan {
 
 export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> {
   const target = resolve(opts.target);
-  const upper = resolve(opts.upper);
   const scratch = join(dirname(target), `.overlay-${randomBytes(6).toString('hex')}`);
-  const work = join(scratch, 'work');
+  const rw = opts.upper !== undefined ? { upper: resolve(opts.upper), work: join(scratch, 'work') } : undefined;
   // The dirs and links are made synchronously: each is microseconds of local metadata work, less
   // than a thread-pool round trip.
-  mkdirSync(upper, { recursive: true });
+  if (rw) mkdirSync(rw.upper, { recursive: true });
   mkdirSync(target, { recursive: true });
-  mkdirSync(work, { recursive: true });
+  mkdirSync(rw?.work ?? scratch, { recursive: true });
   try {
-    const plan = (opts.linkDir && sharedLinks(opts.linkDir, opts.lowers, upper, work)) || ownLinks(scratch, opts.lowers, upper, work);
+    const plan = (opts.linkDir && (rw || opts.lowers.length > 1) && sharedLinks(opts.linkDir, opts.lowers, rw)) || ownLinks(scratch, opts.lowers, rw);
     if (plan.options.length > MAX_OPTIONS) {
       throw new UserError('snapshot.too-many-layers', `an image of ${opts.lowers.length} layers is too deep to mount`,
         'squash some layers of the base image');
@@ -86,7 +89,6 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
   let unmounted: Promise<void> | undefined;
   return {
     target,
-    upper,
     unmount: () => (unmounted ??= (async () => {
       await unmountReliably(target);
       rmSync(scratch, { recursive: true, force: true });
@@ -95,25 +97,33 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
   };
 }
 
+/** Upper and work dir of a writable mount. */
+interface Writable {
+  readonly upper: string;
+  readonly work: string;
+}
+
 /**
  * Links in a dir of this mount's own (`<scratch>/l`): lowers named 0, 1, … and the upper and work
  * dirs U and W, so any path works. Removed with the scratch dir at unmount.
  */
-function ownLinks(scratch: string, lowers: readonly string[], upper: string, work: string): MountPlan {
+function ownLinks(scratch: string, lowers: readonly string[], rw: Writable | undefined): MountPlan {
   const links = join(scratch, 'l');
   mkdirSync(links);
   const names: string[] = [];
-  if (lowers.length === 0) {
-    mkdirSync(join(links, 'empty'));
-    names.push('empty');
-  }
   for (const [i, lower] of lowers.entries()) {
     const name = i.toString(36); // lower case only, so never U or W below
     symlinkSync(resolve(lower), join(links, name));
     names.push(name);
   }
-  symlinkSync(upper, join(links, 'U'));
-  symlinkSync(work, join(links, 'W'));
+  // FROM scratch has no lowers; read-only, the kernel wants two at least.
+  for (let i = 0; names.length < (rw ? 1 : 2); i++) {
+    mkdirSync(join(links, `empty${i}`));
+    names.push(`empty${i}`);
+  }
+  if (!rw) return { cwd: links, options: `lowerdir=${names.join(':')},${FIXED_OPTIONS}` };
+  symlinkSync(rw.upper, join(links, 'U'));
+  symlinkSync(rw.work, join(links, 'W'));
   return { cwd: links, options: `lowerdir=${names.join(':')},upperdir=U,workdir=W,${FIXED_OPTIONS}` };
 }
 
@@ -124,12 +134,12 @@ function ownLinks(scratch: string, lowers: readonly string[], upper: string, wor
  * that cannot be done safely (a name taken by another path, a path with a character the option
  * string treats as a separator): the caller then makes links of its own.
  */
-function sharedLinks(linkDir: string, lowers: readonly string[], upper: string, work: string): MountPlan | undefined {
+function sharedLinks(linkDir: string, lowers: readonly string[], rw: Writable | undefined): MountPlan | undefined {
   if (lowers.length === 0) return undefined;
   const dir = resolve(linkDir);
   const rel = (p: string) => relative(dir, resolve(p));
-  const upperRel = rel(upper);
-  const workRel = rel(work);
+  const upperRel = rw ? rel(rw.upper) : '';
+  const workRel = rw ? rel(rw.work) : '';
   if (OPTION_SEPARATORS.test(upperRel) || OPTION_SEPARATORS.test(workRel)) return undefined;
   mkdirSync(dir, { recursive: true });
   const names: string[] = [];
@@ -139,7 +149,8 @@ function sharedLinks(linkDir: string, lowers: readonly string[], upper: string, 
     if (OPTION_SEPARATORS.test(to) || !ensureLink(join(dir, name), to)) return undefined;
     names.push(name);
   }
-  return { cwd: dir, options: `lowerdir=${names.join(':')},upperdir=${upperRel},workdir=${workRel},${FIXED_OPTIONS}` };
+  const upperOptions = rw ? `upperdir=${upperRel},workdir=${workRel},` : '';
+  return { cwd: dir, options: `lowerdir=${names.join(':')},${upperOptions}${FIXED_OPTIONS}` };
 }
 
 /** `,` separates mount options, `:` lower dirs, a backslash escapes; `=` is fine inside a value. */

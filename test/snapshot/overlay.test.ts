@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
@@ -99,6 +99,31 @@ describe('overlay mounts', () => {
     symlinkSync('nowhere', join(linkDir, 'dangling'));
     assert.equal(pruneLinks(linkDir), 2);
     assert.equal(readdirSync(linkDir).length, 118);
+  });
+
+  it('without an upper dir: a read-only view of 0, 1 or many lowers (whiteouts hide, writes are refused, nothing is left)', async () => {
+    const base = join(tmp, 'ro-base');
+    const top = join(tmp, 'ro-top');
+    mkdirSync(base, { recursive: true });
+    mkdirSync(top, { recursive: true });
+    writeFileSync(join(base, 'kept'), 'base\n');
+    writeFileSync(join(base, 'gone'), 'base\n');
+    execFileSync('mknod', [join(top, 'gone'), 'c', '0', '0']); // overlayfs's whiteout
+    writeFileSync(join(top, 'new'), 'top\n');
+    const linkDir = join(tmp, 'ro-links');
+    for (const [name, lowers, links] of [['none', [], undefined], ['one', [base], linkDir], ['two', [top, base], undefined], ['two-shared', [top, base], linkDir]] as const) {
+      const m = await mountOverlay({ lowers: [...lowers], target: join(tmp, `ro-${name}`), ...(links ? { linkDir: links } : {}) });
+      try {
+        const want = lowers.length === 0 ? [] : lowers.length === 1 ? ['gone', 'kept'] : ['kept', 'new'];
+        assert.deepEqual(readdirSync(m.target).sort(), want, name);
+        assert.throws(() => writeFileSync(join(m.target, 'x'), 'x'), /EROFS/, `${name}: read-only`);
+      } finally {
+        await m.unmount();
+      }
+      assert.deepEqual(mountsUnder(tmp), [], name);
+      assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('.overlay-')), [], `${name}: scratch dir removed`);
+    }
+    assert.deepEqual(readdirSync(base).sort(), ['gone', 'kept'], 'the lowers are untouched');
   });
 
   it('mounts an empty base (no lower layers)', async () => {

@@ -18,7 +18,7 @@ export async function withBind<T>(deps: BuildDeps, label: string, m: Mount, from
   const target = m.target!;
   const source = m.source ?? CONTEXT_ROOT;
   if (m.from !== undefined) {
-    return withStageView(deps, await fromOf(m), async (rootfs) => add({ spec: { type: 'bind', source: await resolveInRoot(rootfs, source), destination: target, readonly: m.readOnly } }));
+    return withStageView(deps, await fromOf(m), async (rootfs) => add({ spec: { type: 'bind', source: await resolveInRoot(rootfs, source), destination: target, readonly: m.readOnly } }), !m.readOnly);
   }
   const tmp = await deps.store.tempDir('bind');
   try {
