@@ -95,7 +95,7 @@ export interface ApplyOptions {
  * and its message names the entry. writeLayer only needs a blob writer from the store.
  */
 export interface LayerCodec {
-  writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult>;
+  writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'> & Partial<Pick<BlobStore, 'putBytes'>>): Promise<LayerResult>;
   /** `stream` is the (possibly compressed) blob; compression is detected from content. */
   applyLayer(stream: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult>;
 }

@@ -17,8 +17,16 @@ export function layerTarStream(dir: string, opts: Pick<LayerWriteOptions, 'form'
   return Readable.from(tarDirectory(dir, opts), { objectMode: false });
 }
 
-/** Only a blob writer is needed, so any BlobStore (or a bare sink in a benchmark) will do. */
-export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pick<BlobStore, 'writer'>): Promise<LayerResult> {
+/**
+ * Where a layer goes: a blob writer, and `putBytes` (when there is one) for a plain tar small
+ * enough to be stored in one synchronous write. Any BlobStore (or a bare sink in a benchmark) will do.
+ */
+export type LayerSink = Pick<BlobStore, 'writer'> & Partial<Pick<BlobStore, 'putBytes'>>;
+
+/** A plain tar up to this size is gathered and stored with putBytes (store/blobs.ts SMALL_WRITE). */
+const SMALL_TAR = 256 * 1024;
+
+export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: LayerSink): Promise<LayerResult> {
   const { reuse, ...tarOpts } = opts;
   // Tar offsets are blob offsets only when the blob is the tar itself.
   return storeTar(layerTarStream(dir, reuse && opts.compression === 'none' ? { ...tarOpts, reuse } : tarOpts), opts.compression, blobs);
@@ -31,21 +39,14 @@ export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: Pi
  * every entry when the layer is unpacked. With `expect`, a tar whose diff_id differs is refused
  * before its blob is committed (nothing is stored).
  */
-export async function writeLayerFromTar(src: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
+export async function writeLayerFromTar(src: Readable, compression: Compression, blobs: LayerSink, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
   return storeTar(await decompressed(src, expect?.what), compression, blobs, expect);
 }
 
-async function storeTar(tar: Readable, compression: Compression, blobs: Pick<BlobStore, 'writer'>, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
+async function storeTar(tar: Readable, compression: Compression, blobs: LayerSink, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
+  if (compression === 'none') return storePlain(tar, blobs, expect);
   const writer = await blobs.writer();
   try {
-    if (compression === 'none') {
-      // The blob is the tar itself: the writer's digest is the diff_id (one sha256 pass, not two).
-      for await (const chunk of tar as AsyncIterable<Buffer>) await writer.write(chunk);
-      const { digest, size } = await writer.commit(expect?.diffId as Sha256 | undefined).catch((e: unknown) => {
-        throw (e as UserError).code === 'store.digest-mismatch' ? diffIdMismatch(expect!.what, expect!.diffId) : e;
-      });
-      return { diffId: digest, digest, size, mediaType: layerMediaType(compression) };
-    }
     const tap = new HashTap();
     await pipeline(tar, tap, compressor(compression), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) await writer.write(chunk);
@@ -57,5 +58,42 @@ async function storeTar(tar: Readable, compression: Compression, blobs: Pick<Blo
   } catch (e) {
     await writer.abort();
     throw e;
+  }
+}
+
+/** The blob is the tar itself: its digest is the diff_id (one sha256 pass, not two). */
+async function storePlain(tar: Readable, blobs: LayerSink, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
+  const expected = expect?.diffId as Sha256 | undefined;
+  const named = (e: unknown): unknown => ((e as UserError).code === 'store.digest-mismatch' ? diffIdMismatch(expect!.what, expect!.diffId) : e);
+  const chunks = (tar as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  try {
+    // Most layers of a build are a few files: gathered whole, they are stored in one synchronous write.
+    const head: Buffer[] = [];
+    let size = 0;
+    let next = await chunks.next();
+    for (; blobs.putBytes && !next.done && size <= SMALL_TAR; next = await chunks.next()) {
+      head.push(next.value);
+      size += next.value.length;
+    }
+    if (blobs.putBytes && next.done) {
+      const { digest, size: stored } = await blobs.putBytes(Buffer.concat(head, size), expected).catch((e: unknown) => {
+        throw named(e);
+      });
+      return { diffId: digest, digest, size: stored, mediaType: layerMediaType('none') };
+    }
+    const writer = await blobs.writer();
+    try {
+      for (const chunk of head) await writer.write(chunk);
+      for (; !next.done; next = await chunks.next()) await writer.write(next.value);
+      const { digest, size: stored } = await writer.commit(expected).catch((e: unknown) => {
+        throw named(e);
+      });
+      return { diffId: digest, digest, size: stored, mediaType: layerMediaType('none') };
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+  } finally {
+    await chunks.return?.();
   }
 }

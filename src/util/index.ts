@@ -9,6 +9,7 @@ export { NoSpaceError, isNoSpace, sayNoSpace } from './no-space.js';
 export {
   atomicWriteFile,
   fsyncDir,
+  fsyncDirSync,
   lstatQuiet,
   readdirQuiet,
   replaceFile,

@@ -7,12 +7,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { applyLayer, writeLayer, writeLayerFromTar } from '../../src/layer/index.js';
+import { applyLayer, layerTarStream, writeLayer, writeLayerFromTar } from '../../src/layer/index.js';
+import { FsBlobStore } from '../../src/store/index.js';
 import type { LayerWriteOptions } from '../../src/layer/types.js';
 import { testBlobStore } from './test-blob-store.js';
 import { listTree } from './tree.js';
@@ -223,4 +225,33 @@ test('writeLayerFromTar stores a foreign tar unchanged: diff_id is the sha256 of
   const dst = await mkdtemp(join(tmp, 'dst-import-'));
   await applyLayer(createReadStream(blobs.path(res.digest)), dst, { form: 'plain' });
   assert.deepEqual(await listTree(dst), await listTree(src));
+});
+
+test('a small plain layer is stored in one write and a large one streamed: the same bytes as the tar stream; a wrong diff_id stores nothing', async () => {
+  const store = new FsBlobStore(join(tmp, 'fs-store'));
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const collect = async (dir: string) => {
+    const parts: Buffer[] = [];
+    for await (const c of layerTarStream(dir, { form: 'plain', sourceDateEpoch: 0 })) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  };
+  for (const [name, size] of [['small', 3000], ['large', 600 * 1024]] as const) {
+    const dir = join(tmp, `sink-${name}`);
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    await writeFile(join(dir, 'sub', 'data'), Buffer.alloc(size, 'x'));
+    await writeFile(join(dir, 'note'), `${name}\n`);
+    const tar = await collect(dir);
+    const res = await writeLayer(dir, { form: 'plain', compression: 'none', sourceDateEpoch: 0 }, store);
+    assert.equal(res.digest, sha(tar), name);
+    assert.equal(res.diffId, res.digest, name);
+    assert.equal(res.size, tar.length, name);
+    assert.ok((await readFile(store.path(res.digest))).equals(tar), `${name}: stored bytes are the tar`);
+    // The same tar fed back with a wrong diff_id is refused before anything is stored.
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const again = new FsBlobStore(join(tmp, `fs-store-${name}-2`));
+    await assert.rejects(writeLayerFromTar(Readable.from([tar]), 'none', again, { diffId: wrong, what: `${name} layer` }),
+      (e: Error & { code?: string }) => e.code === 'layer.diff-id-mismatch' && e.message.startsWith(`${name} layer:`));
+    assert.equal(await again.has(res.digest), false, `${name}: nothing stored`);
+    assert.deepEqual(await readdir(again.tmpDir).catch(() => []), [], `${name}: no temp file left`);
+  }
 });
