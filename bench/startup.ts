@@ -3,7 +3,8 @@
 // its V8 code cache) and from the ~140 ES modules under dist/src, and a no-op `wharf build` (every
 // step cached; a COPY from the context, so nothing runs) both ways. Also the in-process cost of
 // loading the build implementation's modules and of instantiating xxhash-wasm.
-// Needs root (the first, uncached build mounts an overlay). Usage: node dist/bench/startup.js [runs]
+// With a second checkout (built), its bundle runs in the same loop: a before/after of one session.
+// Needs root (the first, uncached build mounts an overlay). Usage: node dist/bench/startup.js [runs] [other-checkout]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ const runs = Number(process.argv[2] ?? 20);
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(projectRoot, 'bin', 'wharf.js');
 const modules = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
+const other = process.argv[3];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,12 +51,19 @@ async function main(): Promise<void> {
     writeFileSync(join(ctx, 'a.txt'), 'a\n');
     const build = ['--root', join(tmp, 'root'), 'build', '--progress', 'quiet', '-t', 'startup:1', ctx];
     timed([bin, ...build]); // the real build; every later one is a no-op
+    const otherBin = other && join(other, 'bin', 'wharf.js');
     const variants: [string, string[]][] = [
       ['node -e 0', ['-e', '0']],
       ['wharf --version (bundle)', [bin, '--version']],
       ['wharf --version (dist/src modules)', [modules, '--version']],
       ['no-op build (bundle)', [bin, ...build]],
       ['no-op build (dist/src modules)', [modules, ...build]],
+      ...(otherBin
+        ? ([
+            [`wharf --version (bundle of ${other})`, [otherBin, '--version']],
+            [`no-op build (bundle of ${other})`, [otherBin, ...build]],
+          ] as [string, string[]][])
+        : []),
     ];
     const times = variants.map(() => [] as number[]);
     for (let i = 0; i < runs + 2; i++) {

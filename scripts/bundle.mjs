@@ -44,16 +44,32 @@ if (dynamic) {
 // answers from the real module. The source map still fits: the replacement is on the same line.
 const LAZY = /\brequire\("(node:(?:child_process|http|https|zlib|tls|net)|undici)"\)/g;
 const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
+// Both bundles are kept pure ASCII. esbuild escapes strings, but not comments or regular
+// expressions; ONE character above U+00FF (a `→` in a comment) makes V8 hold the whole ~1.1 MB
+// source as a two-byte string: decoding it took ~1.5 ms more at every start, and the code cache
+// check hashes twice the bytes (bench/README.md, "Start-up snapshot"). A `\uXXXX` escape means
+// the same in a comment, a string, a regular expression (astral characters as a surrogate pair
+// of escapes, which a `u` regular expression reads as one code point) and an identifier; only a
+// raw template string would differ, and the bundle has none (checked below). Columns after an
+// escaped character on its line move in the source map.
+const RAW_TEMPLATE = /\bString\.raw\b/;
+function ascii(text, file) {
+  if (RAW_TEMPLATE.test(text)) {
+    console.error(`scripts/bundle.mjs: ${file} uses String.raw, whose text a \\u escape would change`);
+    process.exit(1);
+  }
+  return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 for (const f of result.outputFiles) {
   mkdirSync(dirname(f.path), { recursive: true });
   if (f === js) {
     const [first, ...rest] = f.text.split('\n');
-    writeFileSync(f.path, [`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("$1")'));
+    writeFileSync(f.path, ascii([`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("$1")'), f.path));
   } else writeFileSync(f.path, f.contents);
 }
 // undici as one CommonJS file of its own, which bin/wharf.js loads on first use with a code cache
 // (from node_modules it was compiled afresh by every registry command: ~70 ms).
-await build({
+const undici = await build({
   stdin: { contents: "module.exports = require('undici');", resolveDir: root, loader: 'js' },
   outfile: join(root, 'dist', 'undici.cjs'),
   bundle: true,
@@ -61,7 +77,9 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
+  write: false,
 });
+for (const f of undici.outputFiles) writeFileSync(f.path, ascii(f.text, f.path));
 // Code caches of the previous bundle (bin/wharf.js) are of no use any more.
 rmSync(join(root, 'dist', '.v8cache'), { recursive: true, force: true });
 rmSync(join(root, 'dist', 'wharf.mjs'), { force: true });

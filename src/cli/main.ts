@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { createCliContext } from './context.js';
+import { createCliContext, type CliContext } from './context.js';
 import { commands } from './commands/index.js';
 import { isUserError, setNativeAddon, setNativeLauncher, type NativeAddon } from '../util/index.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
@@ -45,6 +45,20 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
+/**
+ * Registers the commands up to the one `args` names: the options of all ~20 commands take ~3 ms to
+ * declare, at every start (bench/README.md, "Start-up snapshot"). Without a command name, or with
+ * one that none registers (`help`, a typo, which commander answers with the list), all are.
+ */
+function registerCommands(program: Command, ctx: CliContext, args: string[]): void {
+  // The first bare word is the command: the program takes no arguments, and only --root a value.
+  const word = args.find((a, i) => /^[a-z]+$/.test(a) && args[i - 1] !== '--root');
+  for (const register of commands) {
+    register(program, ctx);
+    if (word && program.commands.some((c) => c.name() === word || c.aliases().includes(word))) return;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   wireNativeAddon(argv[1]);
   quietOnClosedPipe(process.stdout);
@@ -63,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   // Program options are positional (so `wharf run IMAGE ls -l` passes `-l` to the container), so
   // every command repeats --root: `wharf --root D images` and `wharf images --root D` both work.
   program.enablePositionalOptions();
-  for (const register of commands) register(program, ctx);
+  registerCommands(program, ctx, argv.slice(2));
   for (const c of program.commands) {
     c.exitOverride();
     if (!c.options.some((o) => o.long === '--root')) c.option('--root <dir>', 'store root (see wharf --help)');
