@@ -10,6 +10,7 @@
  * plus where in the Dockerfile it happened; step-error events carry that `line` too.
  */
 import { buildSourceDateEpoch } from './source-date-epoch.js';
+import { rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -410,7 +411,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     await snapshots.flush({ background: true });
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
-    if (made) await rm(made, { recursive: true, force: true });
+    // A few dirs on tmpfs (the runtime's state, empty bundles dir): removed in place, not through the thread pool.
+    if (made) rmSync(made, { recursive: true, force: true });
   }
 }
 

@@ -1,9 +1,9 @@
-import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isSha256, sha256FromHex, type Sha256 } from '../hash/index.js';
-import { fsyncDir, readdirQuiet, UserError } from '../util/index.js';
+import { fsyncDir, fsyncDirSync, readdirQuiet, UserError } from '../util/index.js';
 import { FsBlobStore, LeasedBlobStore, sweepPartial } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
 import { closeStore, sweepDeadTemp } from './private.js';
@@ -118,17 +118,18 @@ class OciStore extends FsBlobStore implements Store {
     return sweepDeadTemp(this.tmpDir);
   }
 
+  /** index.json and oci-layout: small, written synchronously (temp file, fsync, rename, fsync of the root). */
   private async writeRootFile(name: string, data: string): Promise<void> {
     const tmp = this.tempPath(name);
-    const fh = await open(tmp, 'wx', 0o644);
+    const fd = openSync(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(data);
-      await fh.sync();
+      writeFileSync(fd, data);
+      fsyncSync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(tmp, join(this.root, name));
-    await fsyncDir(this.root);
+    renameSync(tmp, join(this.root, name));
+    fsyncDirSync(this.root);
   }
 
   async withLock<T>(fn: () => Promise<T>): Promise<T> {

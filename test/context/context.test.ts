@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile, symlink, rm, utimes, chmod, stat } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, writeFile, symlink, rm, utimes, chmod, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadXxh64, type Xxh64Hasher } from '../../src/hash/index.js';
@@ -92,6 +92,25 @@ test('an unchanged context is digested again without reading a file; touch keeps
   assert.equal(touched.filesRead, 1);
   const again = await digestAll();
   assert.equal(again.filesRead, 0);
+});
+
+test('a stat cache a crash cut short or emptied (it is written without fsync) loses only what is gone: the rest is read again', async () => {
+  const cold = await digestAll();
+  const statFile = StatCache.fileFor(storeRoot, ctxDir);
+  const text = await readFile(statFile, 'utf8');
+  const lines = text.split('\n').filter(Boolean);
+  assert.equal(lines.length, 7, 'a header and six records');
+  // Cut inside the fourth record: three records survive whole, the cut one is dropped.
+  await writeFile(statFile, text.slice(0, text.indexOf(lines[4]!) + 10));
+  const cut = await digestAll();
+  assert.equal(cut.digest, cold.digest);
+  assert.equal(cut.fromCache, 3);
+  assert.equal(cut.filesRead, 3);
+  await writeFile(statFile, '');
+  const emptied = await digestAll();
+  assert.equal(emptied.digest, cold.digest);
+  assert.equal(emptied.filesRead, 6);
+  assert.equal((await digestAll()).filesRead, 0, 'written again whole');
 });
 
 test('a content change changes the digest, even at the same size, and the records say which file', async () => {
