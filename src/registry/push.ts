@@ -160,7 +160,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
     for (const l of img.manifest.layers) emit({ type: 'layer', digest: l.digest, state: 'waiting', total: l.size });
     const config = blob(img.manifest.config, false);
     config.catch(() => undefined); // awaited below
-    layers = await Promise.all(
+    layers = await allDone(
       img.manifest.layers.map((l) =>
         limit(async () => {
           opts.signal?.throwIfAborted();
@@ -190,6 +190,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
           return made.descriptor;
         }),
       ),
+      config,
     );
     await config;
   } finally {
@@ -276,4 +277,20 @@ async function compressCopy(store: Store, lease: Lease, wire: WireRecords, l: De
   } finally {
     await w.abort();
   }
+}
+
+/**
+ * Promise.all that settles only when every task (and `also`) has: a failed upload must not leave
+ * the others writing compressed copies, or adding them to a lease already released, after the
+ * push has rejected. The first failure is what it rejects with.
+ */
+async function allDone<T>(tasks: readonly Promise<T>[], also: Promise<unknown>): Promise<T[]> {
+  let first: { readonly reason: unknown } | undefined;
+  const noted = <U>(p: Promise<U>) => p.catch((reason: unknown) => {
+    first ??= { reason };
+    throw reason;
+  });
+  const settled = await Promise.allSettled([...tasks.map(noted), noted(also)]);
+  if (first) throw first.reason;
+  return settled.slice(0, tasks.length).map((r) => (r as PromiseFulfilledResult<T>).value);
 }

@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, isUserError, NOTHING_TO_PUSH, type BuildEvent, type RegistryClientOptions } from '../../src/api/index.js';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
@@ -57,5 +58,8 @@ test('push: true without a tag is a UserError before the build starts; a failed 
     assert.match(e.hint ?? '', /is built and tagged 127\.0\.0\.1:9\/lib\/nowhere:1 here: `wharf push 127\.0\.0\.1:9\/lib\/nowhere:1` tries again/);
     return true;
   });
+  // Nothing of the push goes on after it failed: no compressed copy still being written, no lease
+  // made again after its release (both were left behind, and raced the test's clean-up).
+  assert.deepEqual(readdirSync(join(suite.env.root, 'tmp')).filter((n) => /\.(blob|lease)\./.test(n)), []);
   assert.equal(suite.env.wharf(['inspect', name]).status, 0, 'kept and tagged here for a later push');
 });
