@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { noopBuildArgs } from './noop-context.js';
 
 const runs = Number(process.argv[2] ?? 20);
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -61,11 +62,7 @@ function buildBlob(dir: string, name: string, entry: string): string {
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'wharf-bench-snapshot-'));
   try {
-    const ctx = join(tmp, 'ctx');
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /a.txt\n');
-    writeFileSync(join(ctx, 'a.txt'), 'a\n');
-    const build = ['--root', join(tmp, 'root'), 'build', '--progress', 'quiet', '-t', 'startup:1', ctx];
+    const build = noopBuildArgs(tmp);
     const bin = join(projectRoot, 'bin', 'wharf.js');
     const snapBin = snapshotTree(join(tmp, 'tree'));
     run(node, [bin, ...build]); // the real build; every later one is a no-op

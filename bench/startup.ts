@@ -6,11 +6,12 @@
 // With a second checkout (built), its bundle runs in the same loop: a before/after of one session.
 // Needs root (the first, uncached build mounts an overlay). Usage: node dist/bench/startup.js [runs] [other-checkout]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { noopBuildArgs } from './noop-context.js';
 
 const runs = Number(process.argv[2] ?? 20);
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,11 +46,7 @@ async function inProcess(): Promise<{ buildModules: number; wasm: number }> {
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'wharf-bench-startup-'));
   try {
-    const ctx = join(tmp, 'ctx');
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /a.txt\n');
-    writeFileSync(join(ctx, 'a.txt'), 'a\n');
-    const build = ['--root', join(tmp, 'root'), 'build', '--progress', 'quiet', '-t', 'startup:1', ctx];
+    const build = noopBuildArgs(tmp);
     timed([bin, ...build]); // the real build; every later one is a no-op
     const otherBin = other && join(other, 'bin', 'wharf.js');
     const variants: [string, string[]][] = [
