@@ -159,7 +159,7 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
     // The config goes alongside the layers: its HEAD, POST and PUT need not wait for the largest.
     for (const l of img.manifest.layers) emit({ type: 'layer', digest: l.digest, state: 'waiting', total: l.size });
     const config = blob(img.manifest.config, false);
-    config.catch(() => undefined); // awaited below
+    config.catch(() => undefined); // settled with the layers below
     layers = await allDone(
       img.manifest.layers.map((l) =>
         limit(async () => {
@@ -192,7 +192,6 @@ export async function pushImage(http: RegistryHttp, store: Store, ref: Reference
       ),
       config,
     );
-    await config;
   } finally {
     await lease.release();
   }

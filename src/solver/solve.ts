@@ -185,8 +185,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   };
 
   /** One filesystem step of `stage` on the state before it (undefined for FROM): cached or run. */
-  const runVertex = async (stage: PlanStage, v: FromVertex | LayerVertex, before: S | undefined): Promise<S> => {
-    let state = before;
+  const runVertex = async (stage: PlanStage, v: FromVertex | LayerVertex, state: S | undefined): Promise<S> => {
     const ref = refs.get(v.id)!;
     const started = performance.now();
     const record = (key: ParentKey, cached: boolean, miss?: MissReason) => {
@@ -196,9 +195,9 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
     };
     try {
       if (v.kind === 'from') {
-        state = await ops.from(stage, v, done, io(ref));
-        opts.emit({ type: 'step-cached', step: ref, key: state.key, durationMs: record(state.key, true), at: now() });
-        return state;
+        const from = await ops.from(stage, v, done, io(ref));
+        opts.emit({ type: 'step-cached', step: ref, key: from.key, durationMs: record(from.key, true), at: now() });
+        return from;
       }
       const own = await ops.keyMaterial(v, state!, done);
       const material = withEnvelope(ops.keyFields, state!.key, own.key);
@@ -207,9 +206,9 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       const forced = opts.noCache || opts.noCacheStages?.has(stage.index);
       const hit = forced ? undefined : await opts.cache.get(key);
       if (hit) {
-        state = await ops.reuse(v, state!, hit);
+        const reused = await ops.reuse(v, state!, hit);
         opts.emit({ type: 'step-cached', step: ref, key, durationMs: record(key, true), at: now() });
-        return state;
+        return reused;
       }
       missed.add(v.id);
       const miss: MissReason | undefined = forced
@@ -221,9 +220,8 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       const result = await ops.execute(v, state!, key, done, io(ref));
       const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};
       await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: result.created ?? new Date().toISOString(), ...detail });
-      state = result.state;
       opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false, miss), at: now() });
-      return state;
+      return result.state;
     } catch (caught) {
       const e = withStep(caught, ref.number);
       // Steps cut short by another failure are not errors of their own.

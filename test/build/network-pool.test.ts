@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,19 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { build } from '../../src/api/index.js';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
-import { startRemoteHost, type RemoteHost } from '../helpers/remote-host.js';
+import { remoteHostForFile } from '../helpers/remote-host.js';
 
 // The spare `default` networks of a build (src/runtime/network-pool.ts): every RUN still gets a
 // namespace of its own with outbound access, and the spares end with the build, whichever way it
 // ends; a build with no RUN on the default network makes none.
 const suite = busyboxStoreForFile('wharf-build-netpool-');
-let remote: RemoteHost;
-before(async () => {
-  remote = await startRemoteHost({ 'pkg.txt': 'package index\n' });
-});
-after(async () => {
-  await remote?.close();
-});
+const remote = remoteHostForFile({ 'pkg.txt': 'package index\n' });
 
 /** This process's children that a RUN's network (or its container) is made of. */
 function networkChildren(): string[] {

@@ -1,19 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
-import { startRemoteHost, type RemoteHost } from '../helpers/remote-host.js';
+import { remoteHostForFile } from '../helpers/remote-host.js';
 
 // `wharf build`'s network: RUN steps get their own network with outbound access by default (as
 // docker's), `--network none|host` and `RUN --network=` change it, `--add-host` adds hosts lines.
 // The "internet" is a server in a network namespace the test makes (helpers/remote-host.ts).
 const suite = busyboxStoreForFile('wharf-build-network-');
-let remote: RemoteHost;
-before(async () => {
-  remote = await startRemoteHost({ 'pkg.txt': 'package index\n' });
-});
-after(async () => {
-  await remote?.close();
-});
+const remote = remoteHostForFile({ 'pkg.txt': 'package index\n' });
 
 const interfaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '";
 

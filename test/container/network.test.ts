@@ -1,19 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
-import { startRemoteHost, type RemoteHost } from '../helpers/remote-host.js';
+import { remoteHostForFile } from '../helpers/remote-host.js';
 
 // Containers get the network RUN steps have by default (docker's bridge): a namespace of their
 // own with outbound NAT through slirp4netns, run by the container's watcher and ended with it.
 const suite = busyboxStoreForFile('wharf-containers-net-');
-let remote: RemoteHost;
-before(async () => {
-  remote = await startRemoteHost({ 'hello.txt': 'hello from the remote host\n' });
-});
-after(async () => {
-  await remote?.close();
-});
+const remote = remoteHostForFile({ 'hello.txt': 'hello from the remote host\n' });
 
 const ok = (args: string[]): string => {
   const r = suite.env.wharf(args);

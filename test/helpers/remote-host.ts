@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -91,4 +92,30 @@ async function waitListening(host: string, port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`the test server on ${host}:${port} did not start`);
+}
+
+/** A remote host for a whole test file: started before its tests, closed after them. */
+export function remoteHostForFile(files: Record<string, string>): Omit<RemoteHost, 'close'> {
+  let host: RemoteHost | undefined;
+  before(async () => {
+    host = await startRemoteHost(files);
+  });
+  after(async () => {
+    await host?.close();
+  });
+  const started = (): RemoteHost => {
+    if (!host) throw new Error('the remote host is started by the before hook of the test file');
+    return host;
+  };
+  return {
+    get ip() {
+      return started().ip;
+    },
+    get port() {
+      return started().port;
+    },
+    get url() {
+      return started().url;
+    },
+  };
 }
