@@ -1,6 +1,7 @@
-// Per-RUN overhead of wharf (overlay mount + OCI runtime start + unmount) for `true`, with runc and
-// with crun (through the launcher on a cgroup v1 host), against a bare `runc run` of `true` on the
-// same rootfs, interleaved in the same process so all see the same machine load. Needs root.
+// Per-RUN overhead of wharf (overlay mount + container start + unmount) for `true`, with runc, with
+// crun (through the launcher on a cgroup v1 host) and with wharf's own launcher (wharf-container),
+// against a bare `runc run` of `true` on the same rootfs, interleaved in the same process so all
+// see the same machine load. Needs root.
 // Usage: node dist/bench/run-overhead.js [iterations]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,10 +60,11 @@ async function main(): Promise<void> {
     const bareRoot = join(state, 'bare');
     bareBundle(join(tmp, 'bare-bundle'), rootfs);
     const runc = await createOciExecutor({ stateDir: join(state, 'wharf-runc'), runtime: 'runc' });
-    const crun = await createOciExecutor({ stateDir: join(state, 'wharf-crun'), runtime: 'auto' });
+    const crun = await createOciExecutor({ stateDir: join(state, 'wharf-crun'), runtime: 'crun' });
+    const own = await createOciExecutor({ stateDir: join(state, 'wharf-own'), runtime: 'wharf' });
 
     const bare: number[] = [];
-    const times = new Map<Awaited<ReturnType<typeof createOciExecutor>>, number[]>([[runc, []], [crun, []]]);
+    const times = new Map<Awaited<ReturnType<typeof createOciExecutor>>, number[]>([[runc, []], [crun, []], [own, []]]);
     for (let i = 0; i < iterations + 2; i++) {
       let t = performance.now();
       const code = await exec('runc', ['--root', bareRoot, 'run', '--bundle', join(tmp, 'bare-bundle'), `bare-${i}`]);
@@ -87,10 +89,12 @@ async function main(): Promise<void> {
     const b = median(bare);
     const w = median(times.get(runc)!);
     const c = median(times.get(crun)!);
+    const o = median(times.get(own)!);
     console.log(JSON.stringify({
       bench: 'run-overhead', iterations, runtime: runc.runtime, second: crun.runtime,
       bareRuncMedianMs: +b.toFixed(1), wharfRunMedianMs: +w.toFixed(1), ratio: +(w / b).toFixed(2),
       wharfCrunMedianMs: +c.toFixed(1), crunRatio: +(c / b).toFixed(2),
+      wharfOwnMedianMs: +o.toFixed(1), ownRatio: +(o / b).toFixed(2),
     }));
   } finally {
     for (const d of cleanup) rmSync(d, { recursive: true, force: true });

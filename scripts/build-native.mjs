@@ -1,6 +1,6 @@
 // Compiles native/wharf_native.c (mount, umount, xattr reads without child processes) into
 // dist/native/wharf_native.node with the system C compiler and Node's own headers, and
-// native/wharf_launch.c into dist/native/wharf-launch. Optional: when there is no compiler or no
+// native/wharf_launch.c into dist/native/wharf-launch, native/wharf_container.c into dist/native/wharf-container. Optional: when there is no compiler or no
 // headers, wharf runs the mount, umount and getfattr programs (and unshare and sh) instead, so
 // this warns and succeeds.
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,16 @@ const l = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Werror', join(roo
 if (l.status !== 0) {
   rmSync(launcher, { force: true });
   console.warn(`scripts/build-native.mjs: the C compiler failed on wharf_launch.c; wharf will start crun through unshare and sh`);
+}
+
+// The container launcher (native/wharf_container.c, src/runtime/container-plan.ts): RUN steps
+// without an OCI runtime. Without it they run on crun or runc.
+const container = join(root, 'dist', 'native', 'wharf-container');
+rmSync(container, { force: true });
+const c = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Werror', join(root, 'native', 'wharf_container.c'), '-o', container], { stdio: 'inherit' });
+if (c.status !== 0) {
+  rmSync(container, { force: true });
+  console.warn(`scripts/build-native.mjs: the C compiler failed on wharf_container.c; RUN steps will use crun or runc`);
 }
 
 const out = join(root, 'dist', 'native', 'wharf_native.node');

@@ -109,7 +109,7 @@ export interface BuildOptions {
   /** Where the OCI runtime (runc, crun) is looked up: a PATH value. */
   readonly searchPath?: string;
   /** The OCI runtime of RUN steps; `auto` (default): crun where its probe passes, else runc. */
-  readonly runtime?: 'auto' | 'runc' | 'crun';
+  readonly runtime?: 'auto' | 'wharf' | 'runc' | 'crun';
   /** A root-only dir keeping crun's probe verdict and compiled seccomp filters across builds (runtime: OciExecutorOptions.cacheDir). */
   readonly runtimeCacheDir?: string;
   /** An open store to use instead of opening `root` (a server keeps one). */

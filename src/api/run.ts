@@ -24,7 +24,7 @@ export interface RunOptions {
   readonly workdir?: string;
   /** Default `default`: outbound NAT through slirp4netns, as RUN steps (docker's bridge). */
   readonly network?: NetworkMode;
-  readonly runtime?: 'auto' | 'runc' | 'crun';
+  readonly runtime?: 'auto' | 'wharf' | 'runc' | 'crun';
   /** Where runc/crun are looked up: a PATH value. */
   readonly searchPath?: string;
   /** As BuildOptions.runtimeCacheDir. */

@@ -32,7 +32,7 @@ import {
 } from '../api/index.js';
 
 const MODES = ['auto', 'tty', 'plain', 'json', 'quiet'];
-const RUNTIMES = ['auto', 'runc', 'crun'];
+const RUNTIMES = ['auto', 'wharf', 'crun', 'runc'];
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'zstd'];
 
 /**
@@ -173,7 +173,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
         pull: flags.pull === true,
         ...(flags.platform ? { platform: flags.platform } : {}),
         network: net.value.network,
-        runtime: flags.runtime as 'auto' | 'runc' | 'crun',
+        runtime: flags.runtime as 'auto' | 'wharf' | 'runc' | 'crun',
         extraHosts: net.value.extraHosts,
         policy: policy.value,
         compression: flags.compression as Compression,

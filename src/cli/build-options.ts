@@ -25,7 +25,7 @@ export function addBuildOptions(cmd: Command): Command {
     .option('--shm-size <size>', 'size of /dev/shm in RUN steps, e.g. 128m (default 64m)')
     .option('--memory <size>', 'memory limit of each RUN step, e.g. 2g (default: none)')
     .option('--pids-limit <n>', 'most processes and threads in one RUN step; -1 for none (default 4096)')
-    .option('--runtime <name>', 'OCI runtime of RUN steps: auto (crun where it works, else runc), runc or crun', 'auto')
+    .option('--runtime <name>', 'what runs RUN steps: auto (wharf\'s own launcher where it works, else crun, else runc), wharf, crun or runc', 'auto')
     .option('--compression <kind>', 'how new layers are stored: none (default, as docker keeps them locally), gzip or zstd', 'none')
     .option('--no-cache-filter <stage>', 'run the steps of this stage (name or index) even when cached (repeatable)', collect, [])
     .option('--no-cache', 'run every step even when a cached result exists')
@@ -67,7 +67,7 @@ export interface BuildOptions {
   readonly memory?: string;
   readonly pidsLimit?: string;
   readonly compression: string;
-  /** `--runtime`: auto, runc or crun. */
+  /** `--runtime`: auto, wharf, crun or runc. */
   readonly runtime: string;
   readonly secret: string[];
   readonly ssh: string[];

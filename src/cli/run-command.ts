@@ -15,7 +15,7 @@ export interface RunOptions {
 
 export async function run(ctx: CliContext, root: string, image: string, cmd: string[], opts: RunOptions): Promise<number> {
   const network = networkMode(opts.network);
-  if (!['auto', 'runc', 'crun'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, runc or crun');
+  if (!['auto', 'wharf', 'crun', 'runc'].includes(opts.runtime)) throw new UserError('cli.bad-flag', `--runtime ${opts.runtime} is not supported`, 'use --runtime auto, wharf, crun or runc');
   const interrupt = interruptSignal(() => new Error('interrupted'));
   try {
     const { exitCode } = await runContainer(
@@ -27,7 +27,7 @@ export async function run(ctx: CliContext, root: string, image: string, cmd: str
         ...(opts.user !== undefined ? { user: opts.user } : {}),
         ...(opts.workdir !== undefined ? { workdir: opts.workdir } : {}),
         network,
-        runtime: opts.runtime as 'auto' | 'runc' | 'crun',
+        runtime: opts.runtime as 'auto' | 'wharf' | 'runc' | 'crun',
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
         ...withRuntimeCache(ctx),
       },

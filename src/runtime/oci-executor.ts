@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nativeLauncher, UserError } from '../util/index.js';
+import { nativeContainer, nativeLauncher, UserError } from '../util/index.js';
 import { createRunCgroups, hostCgroupMode, runCgroupName, type RunCgroups } from './cgroups.js';
 import { openHostCache, type HostCache } from './host-cache.js';
+import { containerPlan, PlanUnsupported } from './container-plan.js';
 import { launchCommand } from './launcher.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
@@ -13,12 +14,19 @@ import { openSlirpNetwork, type NetworkNamespace } from './network.js';
 import { createNetworkPool, type NetworkPool } from './network-pool.js';
 import { containerResolvConf } from './resolv-conf.js';
 import { forgetVerdict, probeKey, readVerdict, writeVerdict } from './probe-verdict.js';
-import { precompiledSeccomp, SECCOMP_BPF_ANNOTATION, seccompCompiler, type PersistedSeccomp } from './seccomp-cache.js';
+import { compiledSeccomp, precompiledSeccomp, SECCOMP_BPF_ANNOTATION, seccompCompiler, type PersistedSeccomp } from './seccomp-cache.js';
 import { recordStubs, removeStubs } from './stubs.js';
 import type { ExitStatus, Executor, MountSpec, ProcessSpec, Stdio } from './types.js';
 import { resolveUser } from './user.js';
 
 export type OciRuntimeName = 'runc' | 'crun';
+/**
+ * What runs a step: an OCI runtime, or `wharf`, wharf's own container launcher
+ * (native/wharf_container.c), which sets up what the same config.json asks without a runtime's
+ * state and process round trips. It needs crun beside it (crun compiles the seccomp profile) and
+ * a host where wharf makes the step's cgroups (v1 controllers).
+ */
+export type RuntimeName = OciRuntimeName | 'wharf';
 
 export interface OciExecutorOptions {
   /**
@@ -26,8 +34,11 @@ export interface OciExecutorOptions {
    * runtime's state in `<runtime>/`, passed as `--root` so we never collide with other users of runc.
    */
   readonly stateDir: string;
-  /** `auto` (default) uses crun when it works on this host and runc otherwise. */
-  readonly runtime?: OciRuntimeName | 'auto';
+  /**
+   * `auto` (default) uses wharf's own launcher where it can (crun works here through the launcher
+   * and the build made wharf-container), else crun when it works on this host, else runc.
+   */
+  readonly runtime?: RuntimeName | 'auto';
   /** Contents of the container's /etc/resolv.conf; default: the host's. */
   readonly resolvConf?: string;
   /** The slirp4netns program for network `default` (default: found in PATH). */
@@ -51,8 +62,8 @@ export interface OciExecutorOptions {
 }
 
 export interface OciExecutor extends Executor {
-  /** The OCI runtime this executor drives, once chosen. */
-  readonly runtime: OciRuntimeName;
+  /** What runs the steps, once chosen. */
+  readonly runtime: RuntimeName;
   /**
    * Removes containers and bundles a killed earlier wharf left in `stateDir` (call at start-up,
    * before any run; never while runs of this state dir are in flight).
@@ -70,8 +81,66 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   const cache = options.cacheDir !== undefined && crunPath !== undefined ? openHostCache(options.cacheDir) : undefined;
   const compiler = crunPath !== undefined ? seccompCompiler(crunPath) : undefined;
   const persisted = cache && compiler ? { cache, compiler } : undefined;
+  if (options.runtime === 'wharf') {
+    const why = wharfUnusableWhy(crunPath);
+    if (why) throw new UserError('runtime.wharf-unusable', `--runtime wharf cannot run here: ${why}`, 'pass --runtime auto, crun or runc');
+  }
   if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted, crunPath);
   const choice = await chooseRuntime(options.stateDir, options.searchPath, cache, false, crunPath);
+  const fallback = await withReprobe(choice, options, cache, persisted, crunPath);
+  if (choice.runtime !== 'crun' || wharfUnusableWhy(crunPath)) return fallback;
+  return withFallback(await executorFor('wharf', options, persisted, crunPath), fallback);
+}
+
+/**
+ * Why wharf's own launcher cannot run steps here (undefined: it can): it needs the program the
+ * build made, a host where wharf makes the step's cgroups, and crun to compile the seccomp profile.
+ */
+function wharfUnusableWhy(crunPath: string | undefined): string | undefined {
+  if (!nativeContainer()) return 'the build made no wharf-container program (no C compiler?)';
+  if (!launched('crun')) return 'the host has no cgroup v1 controllers (wharf makes the cgroups of a step only there)';
+  if (crunPath === undefined && !findOnPath('crun', process.env['PATH'] ?? '')) return 'crun, which compiles the seccomp profile, is not installed';
+  return undefined;
+}
+
+/**
+ * Steps run on `own` (wharf's launcher) until it cannot run one: a config it cannot carry, a
+ * seccomp profile crun failed to compile, a container it failed to set up (before the step's
+ * program ran). That step and every one after it run on `fallback`.
+ */
+function withFallback(own: OciExecutor, fallback: OciExecutor): OciExecutor {
+  let current = own;
+  return {
+    get runtime() {
+      return current.runtime;
+    },
+    cleanupStale: async () => {
+      await own.cleanupStale();
+      await fallback.cleanupStale();
+    },
+    run: async (spec, rootfs, mounts, stdio, signal) => {
+      if (current === own) {
+        try {
+          return await own.run(spec, rootfs, mounts, stdio, signal);
+        } catch (e) {
+          if (!(e instanceof WharfUnusable || e instanceof PlanUnsupported)) throw e;
+          current = fallback;
+        }
+      }
+      return fallback.run(spec, rootfs, mounts, stdio, signal);
+    },
+    close: async () => {
+      await own.close();
+      await fallback.close();
+    },
+  };
+}
+
+/** The executor `choice` picked, run again on a new probe's pick when a kept "crun works" was wrong. */
+async function withReprobe(
+  choice: { runtime: OciRuntimeName; kept: boolean }, options: OciExecutorOptions, cache: HostCache | undefined,
+  persisted: PersistedSeccomp | undefined, crunPath: string | undefined,
+): Promise<OciExecutor> {
   let current = await executorFor(choice.runtime, options, persisted, crunPath);
   if (choice.runtime !== 'crun' || !cache) return current;
   // A kept verdict can be wrong (the host changed in a way its key does not see). crun then fails
@@ -102,6 +171,13 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   };
 }
 
+/** wharf-container could not set the step's container up: the step's program never ran. */
+class WharfUnusable extends UserError {
+  constructor(why: string) {
+    super('runtime.wharf-unusable', `wharf's container launcher could not start the step's container: ${why}`, 'pass --runtime crun or --runtime runc');
+  }
+}
+
 /** crun failed the way the probe looks for (hybrid cgroups, the launcher): its container never started. */
 class CrunUnusable extends UserError {
   constructor(why: string) {
@@ -113,8 +189,8 @@ class CrunUnusable extends UserError {
  * Whether crun runs through the launcher with cgroups made by wharf (a host with v1 controllers)
  * or as it is, managing the cgroups itself (a cgroup v2 host, where it works as it stands).
  */
-function launched(runtime: OciRuntimeName): boolean {
-  return runtime === 'crun' && hostCgroupMode() === 'legacy';
+function launched(runtime: RuntimeName): boolean {
+  return runtime !== 'runc' && hostCgroupMode() === 'legacy';
 }
 
 /**
@@ -127,7 +203,7 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
   let chosen: OciExecutor | undefined;
   const get = () => (ready ??= options.stateDir().then((stateDir) => createOciExecutor({ ...options, stateDir })).then((e) => (chosen = e)));
   return {
-    get runtime(): OciRuntimeName {
+    get runtime(): RuntimeName {
       if (!chosen) throw new Error('the OCI runtime is chosen on the first run');
       return chosen.runtime;
     },
@@ -138,11 +214,13 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
   };
 }
 
-async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions, persisted: PersistedSeccomp | undefined, crunPath: string | undefined): Promise<OciExecutor> {
-  const rootDir = join(options.stateDir, runtime);
+async function executorFor(runtime: RuntimeName, options: OciExecutorOptions, persisted: PersistedSeccomp | undefined, crunPath: string | undefined): Promise<OciExecutor> {
+  // wharf's launcher has no state of its own; crun compiles its seccomp filters.
+  const oci: OciRuntimeName = runtime === 'wharf' ? 'crun' : runtime;
+  const rootDir = join(options.stateDir, oci);
   await mkdir(rootDir, { recursive: true, mode: 0o700 });
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
-  const backend = { runtime, rootDir };
+  const backend = { runtime: oci, rootDir };
   const networks = createNetworkPool(() => openSlirpNetwork(options.slirp4netns ? { slirp4netns: options.slirp4netns } : {}), options.spareNetworks ?? 0);
   return {
     runtime,
@@ -154,14 +232,16 @@ async function executorFor(runtime: OciRuntimeName, options: OciExecutorOptions,
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, program: runtime === 'crun' ? (crunPath ?? runtime) : runtime, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted },
+      runContainer({ runtime, oci, program: oci === 'crun' ? (crunPath ?? oci) : oci, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted },
         spec, rootfs, mounts, stdio, signal),
     close: () => networks.close(),
   };
 }
 
 interface Backend {
-  readonly runtime: OciRuntimeName;
+  readonly runtime: RuntimeName;
+  /** The OCI runtime of `kill`, `delete` and the seccomp compilation (crun for `wharf`). */
+  readonly oci: OciRuntimeName;
   /**
    * What the launcher execs: crun's path when the search found it. The launcher runs a path from a
    * sealed copy, so crun does not copy and exec itself again (wharf_launch.c says why).
@@ -212,12 +292,21 @@ async function runContainer(
       .filter((d) => !/^\/(dev|proc|sys)\/./.test(d)); // these live on the /dev, /proc, /sys mounts
     stubs = await recordStubs(rootfs, destinations, spec.cwd);
     const seccomp = (config['linux'] as { seccomp?: unknown }).seccomp;
-    if (be.runtime === 'crun' && seccomp) {
-      const pre = precompiledSeccomp(JSON.stringify(seccomp), () => compileSeccomp(be, seccomp), be.seccompCache);
+    let seccompFile: string | undefined;
+    if (be.oci === 'crun' && seccomp) {
+      const profile = JSON.stringify(seccomp);
+      const pre = precompiledSeccomp(profile, () => compileSeccomp(be, seccomp), be.seccompCache);
       if (pre.bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: pre.bpf };
       compiling = pre.compiling;
+      if (be.runtime === 'wharf') {
+        // The launcher loads the compiled filter itself: it waits for the compilation.
+        const bpf = pre.bpf ?? (await compiledSeccomp(profile));
+        if (bpf === undefined) throw new PlanUnsupported('the seccomp profile could not be compiled');
+        seccompFile = join(bundle, 'seccomp.bpf');
+        writeFileSync(seccompFile, Buffer.from(bpf, 'base64'));
+      }
     }
-    writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
+    if (be.runtime !== 'wharf') writeFileSync(join(bundle, 'config.json'), ociConfigJson(config));
 
     if (signal?.aborted) throw aborted(signal);
     if (be.launched) {
@@ -227,6 +316,8 @@ async function runContainer(
         allDevices: spec.security === 'insecure',
       });
     }
+    const plan = join(bundle, 'plan');
+    if (be.runtime === 'wharf') writeFileSync(plan, containerPlan(config, { tasksFiles: cgroups?.tasksFiles ?? [], ...(seccompFile ? { seccompFile } : {}) }));
     started = true;
     const seen: string[] = [];
     const status = await runAndWait(be, id, bundle, cgroups?.tasksFiles ?? [], {
@@ -237,7 +328,11 @@ async function runContainer(
       },
     }, signal);
     if (signal?.aborted) throw aborted(signal);
-    if (status.exitCode !== 0) {
+    if (status.exitCode !== 0 && be.runtime === 'wharf') {
+      // Written only when the container was not set up: the step's program never ran.
+      const failed = readIfThere(`${plan}.failed`);
+      if (failed !== undefined) throw new WharfUnusable(failed.replace(/^wharf-container: /, '').trim());
+    } else if (status.exitCode !== 0) {
       // The runtime's own failure (bad cwd, missing executable) is in its log; say it unless the
       // runtime already printed it on stderr.
       const log = join(bundle, 'runtime.log');
@@ -256,7 +351,7 @@ async function runContainer(
     // A foreground `run` removes its container when the init exits; its state dir (`<root>/<id>`)
     // is left only when the runtime itself was killed or failed, so only then is a `delete` (one
     // more runtime process, 10–30 ms per RUN) needed.
-    if (started && existsSync(join(be.rootDir, id))) await runtimeCommand(be, ['delete', '--force', id]);
+    if (started && be.runtime !== 'wharf' && existsSync(join(be.rootDir, id))) await runtimeCommand({ runtime: be.oci, rootDir: be.rootDir }, ['delete', '--force', id]);
     // Not awaited: network.ts says why.
     void net?.close();
     await cgroups?.remove();
@@ -285,7 +380,7 @@ async function compileSeccomp(be: Backend, seccomp: unknown): Promise<Buffer | u
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }], seccomp },
     }));
     const args = ['--root', be.rootDir, 'create', '--bundle', bundle, id];
-    const [program, ...argv] = be.launched ? launchCommand([], [be.program, '--cgroup-manager=disabled', ...args]) : [be.runtime, ...args];
+    const [program, ...argv] = be.launched ? launchCommand([], [be.program, '--cgroup-manager=disabled', ...args]) : [be.oci, ...args];
     const ok = await new Promise<boolean>((resolve) => {
       const c = spawn(program!, argv, { stdio: 'ignore', cwd: bundle });
       c.on('error', () => resolve(false));
@@ -293,8 +388,16 @@ async function compileSeccomp(be: Backend, seccomp: unknown): Promise<Buffer | u
     });
     return ok ? await readFile(join(be.rootDir, id, 'seccomp.bpf')) : undefined;
   } finally {
-    if (existsSync(join(be.rootDir, id))) await runtimeCommand(be, ['delete', '--force', id]);
+    if (existsSync(join(be.rootDir, id))) await runtimeCommand({ runtime: be.oci, rootDir: be.rootDir }, ['delete', '--force', id]);
     await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -326,9 +429,11 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
     '--root', be.rootDir, '--log', join(bundle, 'runtime.log'), '--log-format', 'json',
     'run', '--bundle', bundle, id,
   ];
-  const [program, ...argv] = be.launched
-    ? launchCommand(tasksFiles, [be.program, '--cgroup-manager=disabled', ...args])
-    : [be.runtime, ...args];
+  const [program, ...argv] = be.runtime === 'wharf'
+    ? [nativeContainer()!, join(bundle, 'plan')]
+    : be.launched
+      ? launchCommand(tasksFiles, [be.program, '--cgroup-manager=disabled', ...args])
+      : [be.oci, ...args];
   const child = spawn(program!, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
 
   let killing: Promise<void> | undefined;
@@ -338,7 +443,9 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
     // while the runtime is still up.
     killing ??= (async () => {
       while (child.exitCode === null && child.signalCode === null) {
-        await runtimeCommand(be, ['kill', id, 'KILL']);
+        // wharf-container kills its container when it is told to end (SIGTERM).
+        if (be.runtime === 'wharf') child.kill('SIGTERM');
+        else await runtimeCommand({ runtime: be.oci, rootDir: be.rootDir }, ['kill', id, 'KILL']);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -351,7 +458,7 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
   const exited = new Promise<ExitStatus>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
       reject(e.code === 'ENOENT'
-        ? new UserError('runtime.missing', `${be.runtime} is not installed`, `install it: apt-get install ${be.runtime}`)
+        ? new UserError('runtime.missing', `${program} is not installed`, be.runtime === 'wharf' ? 'run npm run build, or pass --runtime crun or runc' : `install it: apt-get install ${be.runtime}`)
         : e);
     });
     child.on('close', (code, sig) => resolve({ exitCode: code ?? 128 + signalNumber(sig) }));

@@ -17,7 +17,7 @@
  */
 import { fileIdentity, readEntry, sha256, writeEntry, type HostCache } from './host-cache.js';
 
-const compiled = new Map<string, { bpf?: string | undefined }>();
+const compiled = new Map<string, { bpf?: string | undefined; done?: Promise<void> }>();
 
 export interface Precompiled {
   /** The base64 filter, once compiled. */
@@ -69,7 +69,7 @@ export function seccompEntryName(profileJson: string, compiler: string): string 
 export function precompiledSeccomp(profileJson: string, compile: () => Promise<Buffer | undefined>, persisted?: PersistedSeccomp): Precompiled {
   const entry = compiled.get(profileJson);
   if (entry) return entry.bpf !== undefined ? { bpf: entry.bpf } : {};
-  const e: { bpf?: string | undefined } = {};
+  const e: { bpf?: string | undefined; done?: Promise<void> } = {};
   compiled.set(profileJson, e);
   const name = persisted && seccompEntryName(profileJson, persisted.compiler);
   const kept = persisted && name ? readEntry(persisted.cache, name, MAX_BPF_BYTES) : undefined;
@@ -80,7 +80,18 @@ export function precompiledSeccomp(profileJson: string, compile: () => Promise<B
       if (persisted && name) writeEntry(persisted.cache, name, b, { prefix: 'seccomp-', keep: KEEP });
     }
   }, () => undefined);
+  e.done = compiling;
   return { compiling };
+}
+
+/**
+ * The filter of `profileJson` once the compilation precompiledSeccomp started is over; undefined
+ * when it failed or none was started. For a launcher that cannot run a step without it.
+ */
+export async function compiledSeccomp(profileJson: string): Promise<string | undefined> {
+  const entry = compiled.get(profileJson);
+  await entry?.done;
+  return entry?.bpf;
 }
 
 /** An empty or ragged filter is no filter: BPF instructions are 8 bytes each. */

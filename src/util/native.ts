@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 /**
  * The optional native addon (native/wharf_native.c): mount, umount and xattr reads as system
  * calls rather than child processes. The CLI says where it is (setNativeAddon); it is loaded on
@@ -77,4 +79,19 @@ export function setNativeLauncher(path: string | undefined): void {
 /** The launcher program, when the build made one. */
 export function nativeLauncher(): string | undefined {
   return launcher;
+}
+
+let container: { readonly beside: string | undefined; readonly path: string | undefined } | undefined;
+
+/**
+ * dist/native/wharf-container (native/wharf_container.c), which the build makes beside the
+ * launcher: it runs a step in a container of its own making, without an OCI runtime.
+ */
+export function nativeContainer(): string | undefined {
+  if (container?.beside !== launcher) container = undefined;
+  if (!container) {
+    const path = launcher !== undefined ? join(dirname(launcher), 'wharf-container') : undefined;
+    container = { beside: launcher, path: path !== undefined && existsSync(path) ? path : undefined };
+  }
+  return container.path;
 }

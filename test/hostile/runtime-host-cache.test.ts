@@ -22,7 +22,7 @@ import { probeKey } from '../../src/runtime/probe-verdict.js';
 import { hostCgroupMode } from '../../src/runtime/cgroups.js';
 import { seccompConfig } from '../../src/runtime/seccomp.js';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
-import { isUserError, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
+import { isUserError, nativeContainer, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { importBusyboxBase } from '../helpers/wharf-build.js';
 import { wharfBin } from '../helpers/paths.js';
@@ -30,6 +30,8 @@ import { wharfBin } from '../helpers/paths.js';
 const builtLauncher = fileURLToPath(new URL('../../native/wharf-launch', import.meta.url));
 if (existsSync(builtLauncher)) setNativeLauncher(builtLauncher);
 const PATH = process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+/** What `auto` runs steps on when crun's verdict is "works": wharf's own launcher where it can. */
+const AUTO_CRUN = nativeContainer() && hostCgroupMode() === 'legacy' ? 'wharf' : 'crun';
 
 /** A static program that calls add_key and prints its result and errno (EPERM = 1 under the profile). */
 const ADD_KEY = `
@@ -151,7 +153,7 @@ describe('host cache with a real crun: tampered filters are compiled again, stal
 
   it('keeps the verdict and the filter, and a later first RUN uses the kept filter (still confined)', async () => {
     const e = await executor();
-    assert.equal(e.runtime, 'crun');
+    assert.equal(e.runtime, AUTO_CRUN);
     assert.match(readFileSync(join(cacheDir, 'crun-probe'), 'utf8'), /"runtime":"crun"/);
     forgetCompiledSeccomp();
     await run(e, 'true'); // compiles on the side and keeps the result
@@ -189,12 +191,12 @@ describe('host cache with a real crun: tampered filters are compiled again, stal
   it('probes again when the kept verdict has another key, and obeys one with the right key', async () => {
     const kept = JSON.parse(readFileSync(join(cacheDir, 'crun-probe'), 'utf8').split('\n')[1]!) as { key: string };
     writeEntry(cache, 'crun-probe', Buffer.from(JSON.stringify({ key: sha256('another crun'), runtime: 'runc' })));
-    assert.equal((await executor()).runtime, 'crun', 'stale verdict → probed');
+    assert.equal((await executor()).runtime, AUTO_CRUN, 'stale verdict → probed');
     assert.match(readFileSync(join(cacheDir, 'crun-probe'), 'utf8'), new RegExp(`"key":"${kept.key}","runtime":"crun"`));
     writeEntry(cache, 'crun-probe', Buffer.from(JSON.stringify({ key: kept.key, runtime: 'runc' })));
     assert.equal((await executor()).runtime, 'runc', 'the kept verdict is what decides');
     writeFileSync(join(cacheDir, 'crun-probe'), 'garbage');
-    assert.equal((await executor()).runtime, 'crun', 'an entry without its hash header → probed');
+    assert.equal((await executor()).runtime, AUTO_CRUN, 'an entry without its hash header → probed');
   });
 
   it('falls back to runc when a kept "crun works" is wrong (crun refuses the host), and says so with --runtime crun', async () => {
@@ -215,8 +217,10 @@ describe('host cache with a real crun: tampered filters are compiled again, stal
     const saved = process.env['PATH'];
     process.env['PATH'] = searchPath; // the runtime (and the launcher) find crun on PATH
     try {
+      // Nothing compiled in this process: wharf's launcher would need this crun to compile the profile.
+      forgetCompiledSeccomp();
       const e = await executor({ searchPath });
-      assert.equal(e.runtime, 'crun', 'the kept verdict was taken');
+      assert.equal(e.runtime, AUTO_CRUN, 'the kept verdict was taken');
       const r = await run(e, 'echo ran');
       assert.equal(r.exitCode, 0, r.out.join('\n'));
       assert.ok(r.out.includes('ran'), r.out.join('\n'));

@@ -75,7 +75,7 @@ test('bad values name the flag and the accepted form', async () => {
     [['--shm-size', 'big'], /^error: --shm-size big: give a size such as 64m/],
     [['--memory', '1k'], /^error: --memory 1k: give a size of at least 6m/],
     [['--pids-limit', 'lots'], /^error: --pids-limit lots: give a number of processes, or -1/],
-    [['--runtime', 'kata'], /^error: --runtime kata: use one of auto, runc, crun/],
+    [['--runtime', 'kata'], /^error: --runtime kata: use one of auto, wharf, crun, runc/],
   ];
   for (const [flags, want] of cases) {
     const r = suite.env.wharf(['build', ...flags, ctx]);

@@ -95,7 +95,9 @@ test('30 kill -9 at random times during COPY and RUN: the next command repairs t
     ].join('\n'),
   });
   const t0 = Date.now();
-  const first = startBuild(ctx, ['-t', 'k:1']);
+  // On crun: its containers outlive a killed build until the next command sweeps them (wharf's own
+  // launcher takes its container down with it: the last test).
+  const first = startBuild(ctx, ['--runtime', 'crun', '-t', 'k:1']);
   assert.equal(await first.exited, 0);
   const buildMs = Date.now() - t0;
 
@@ -103,7 +105,7 @@ test('30 kill -9 at random times during COPY and RUN: the next command repairs t
   let leftMounts = 0;
   let leftContainers = 0;
   for (let i = 0; i < 30; i++) {
-    const b = startBuild(ctx, ['--no-cache', '-t', 'k:1']);
+    const b = startBuild(ctx, ['--runtime', 'crun', '--no-cache', '-t', 'k:1']);
     await Promise.race([sleep(Math.floor(Math.random() * buildMs * 0.9)), b.exited]);
     try {
       process.kill(b.pid, 'SIGKILL');
@@ -152,7 +154,7 @@ test('kill -9 while a RUN runs for good: the next command kills its container an
   let observed = 0;
   let cgroupsSeen = 0;
   for (let attempt = 0; attempt < 8 && observed < 3; attempt++) {
-    const b = startBuild(ctx, ['--no-cache']);
+    const b = startBuild(ctx, ['--runtime', 'crun', '--no-cache']);
     await waitUntil('the RUN started', () => processesWith(long).length > 0, 15_000);
     process.kill(b.pid, 'SIGKILL');
     assert.equal(await b.exited, null);
@@ -174,5 +176,23 @@ test('kill -9 while a RUN runs for good: the next command kills its container an
   // wharf's own and outlive it too, until the sweep.
   if (readFileSync('/proc/self/mountinfo', 'utf8').includes(' /sys/fs/cgroup/pids ') && existsSync('/usr/bin/crun')) {
     assert.ok(cgroupsSeen >= 1, 'no round saw the cgroup dirs outlive the killed build');
+  }
+});
+
+test("kill -9 while a RUN runs for good on wharf's own launcher: the container dies with the build, the next command removes the rest", async () => {
+  const long = `${token}-own`;
+  const ctx = await env.context('own', { Dockerfile: `FROM busybox:test\nRUN sleep 300; echo ${long}\n` });
+  for (let round = 0; round < 3; round++) {
+    const b = startBuild(ctx, ['--runtime', 'wharf', '--no-cache']);
+    await waitUntil('the RUN started', () => processesWith(long).length > 0, 15_000);
+    process.kill(b.pid, 'SIGKILL');
+    assert.equal(await b.exited, null);
+    // No command runs in between: the launcher dies with wharf, and the container with the launcher.
+    await waitUntil('the container died with the build', () => processesWith(long).length === 0, 2000);
+    const images = env.wharf(['images']);
+    assert.equal(images.status, 0, images.stderr);
+    assert.ok(!readdirSync('/dev/shm').some((n) => n.startsWith(`wharf-${b.pid}.`)), 'its runtime state dir is gone');
+    assert.deepEqual(cgroupDirsOf(b.pid), [], 'its cgroup dirs are gone');
+    assert.deepEqual(mountsUnder(env.root), []);
   }
 });

@@ -14,13 +14,18 @@ import { precompiledSeccomp } from '../../src/runtime/seccomp-cache.js';
 import { seccompConfig } from '../../src/runtime/seccomp.js';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
 import { release } from 'node:os';
-import { isUserError, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
+import { isUserError, nativeContainer, nativeLauncher, setNativeLauncher } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
 // As the CLI runs: crun through the launcher the build compiled.
 const builtLauncher = fileURLToPath(new URL('../../native/wharf-launch', import.meta.url));
 if (existsSync(builtLauncher)) setNativeLauncher(builtLauncher);
 const crunInstalled = onPath('crun', process.env['PATH'] ?? '');
+
+/** The OCI runtime whose state dir an executor uses (wharf's own launcher: crun's, for its seccomp compilations). */
+function ociOf(executor: OciExecutor): 'crun' | 'runc' {
+  return executor.runtime === 'wharf' ? 'crun' : executor.runtime;
+}
 
 /** cgroup dirs wharf made for crun's steps (named after this process). */
 function ownCgroupDirs(): string[] {
@@ -33,7 +38,8 @@ function ownCgroupDirs(): string[] {
   });
 }
 
-for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${want === 'auto' ? 'runtime, auto: crun where it works' : 'runc'}, busybox rootfs)`, () => {
+const TITLES = { auto: "auto: wharf's own launcher where it works", crun: 'crun', runc: 'runc' } as const;
+for (const want of ['auto', 'crun', 'runc'] as const) describe(`executor of RUN steps (real ${TITLES[want]}, busybox rootfs)`, () => {
   let tmp: string;
   let rootfs: string;
   let stateDir: string;
@@ -61,9 +67,10 @@ for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${wan
     return { ...status, stdout, stderr };
   }
 
-  it('auto picks crun where it is installed, hybrid cgroups included (through the launcher); runc when asked', async () => {
+  it("auto picks wharf's own launcher where crun works through the launcher and the build made it; crun or runc when asked", async () => {
     const chosen = await detectOciRuntime(stateDir);
-    if (want === 'runc') assert.equal(executor.runtime, 'runc');
+    if (want !== 'auto') assert.equal(executor.runtime, want);
+    else if (chosen === 'crun' && hostCgroupMode() === 'legacy' && nativeContainer()) assert.equal(executor.runtime, 'wharf');
     else assert.equal(executor.runtime, chosen);
     if (crunInstalled) assert.equal(chosen, 'crun');
   });
@@ -84,8 +91,8 @@ for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${wan
     assert.deepEqual(r.stdout, ['made', 'refused', '1'], r.stderr.join('\n'));
   });
 
-  it('crun: once the profile is compiled on the side, later steps carry the filter, and it still confines them', async () => {
-    if (executor.runtime !== 'crun') return assert.equal(want, 'runc');
+  it('crun and wharf: once the profile is compiled on the side, later steps carry the filter, and it still confines them', async () => {
+    if (executor.runtime === 'runc') return assert.equal(want, 'runc');
     const key = JSON.stringify(seccompConfig({ capabilities: DEFAULT_CAPABILITIES, nodeArch: process.arch, kernelRelease: release() }));
     // The first step with the profile compiles it on the side and returns once that is over.
     await run('true');
@@ -231,7 +238,7 @@ for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${wan
     await assert.rejects(run('sleep 1000', {}, ac.signal), (e) => isUserError(e) && e.code === 'runtime.aborted');
     assert.ok(Date.now() - start < 5000, `abort took ${Date.now() - start} ms`);
     assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(tmp), 'a mount under the test dir remains');
-    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), [], 'runtime state remains');
+    assert.deepEqual(readdirSync(join(stateDir, ociOf(executor))), [], 'runtime state remains');
     assert.deepEqual(readdirSync(join(stateDir, 'bundles')), [], 'a bundle remains');
   });
 
@@ -246,15 +253,17 @@ for (const want of ['auto', 'runc'] as const) describe(`OCI executor (real ${wan
       mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/dev', type: 'tmpfs', source: 'tmpfs' }],
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
     }));
-    const rootDir = join(stateDir, executor.runtime);
-    const [program, ...args] = executor.runtime === 'crun' && hostCgroupMode() === 'legacy'
+    // wharf's own launcher keeps no state: what it sweeps are crun's containers (its seccomp compilations).
+    const oci = ociOf(executor);
+    const rootDir = join(stateDir, oci);
+    const [program, ...args] = oci === 'crun' && hostCgroupMode() === 'legacy'
       ? launchCommand([], ['crun', '--cgroup-manager=disabled', '--root', rootDir, 'create', '--bundle', bundle, id])
-      : [executor.runtime, '--root', rootDir, 'create', '--bundle', bundle, id];
+      : [oci, '--root', rootDir, 'create', '--bundle', bundle, id];
     const created = spawnSync(program!, args, { stdio: 'ignore' });
     assert.equal(created.status, 0);
-    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), [id]);
+    assert.deepEqual(readdirSync(join(stateDir, oci)), [id]);
     await executor.cleanupStale();
-    assert.deepEqual(readdirSync(join(stateDir, executor.runtime)), []);
+    assert.deepEqual(readdirSync(join(stateDir, oci)), []);
     assert.deepEqual(readdirSync(join(stateDir, 'bundles')), []);
     // runc's own mount point stubs for this hand-made container (not the executor's)
     for (const stub of ['proc', 'dev']) rmSync(join(rootfs, stub), { recursive: true, force: true });

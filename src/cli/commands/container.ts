@@ -31,7 +31,7 @@ const defines: Record<string, Define> = {
     .option('-d, --detach', 'run in the background and print the container ID')
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a terminal (with -i)')
-    .option('--runtime <name>', 'OCI runtime for --rm runs: auto, runc or crun (kept containers always use runc: its freezer pauses them for commit)', 'auto'))
+    .option('--runtime <name>', 'what runs --rm runs: auto, wharf, crun or runc (kept containers always use runc: its freezer pauses them for commit)', 'auto'))
     .passThroughOptions()
     .action(async (image: string, command: string[], opts: RunCliOptions, cmd) => {
       // --rm without a terminal or -d is the throwaway run it always was (no record at all).

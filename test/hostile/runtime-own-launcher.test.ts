@@ -1,0 +1,151 @@
+/**
+ * wharf's own container launcher (native/wharf_container.c) against a hostile rootfs: every mount
+ * point, stub and working directory is resolved inside the root (symlinks with absolute or `..`
+ * targets stay in it), a container it cannot set up is refused clearly with nothing left behind,
+ * and its container dies with it.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
+import type { OciExecutor } from '../../src/runtime/oci-executor.js';
+import { isUserError, nativeContainer, setNativeLauncher } from '../../src/util/index.js';
+import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
+
+const builtLauncher = fileURLToPath(new URL('../../native/wharf-launch', import.meta.url));
+if (existsSync(builtLauncher)) setNativeLauncher(builtLauncher);
+
+describe("wharf's own container launcher: a hostile rootfs", () => {
+  let tmp: string;
+  let rootfs: string;
+  let outside: string;
+  let own: OciExecutor;
+
+  before(async () => {
+    requireRoot();
+    assert.ok(nativeContainer(), 'the build made dist/native/wharf-container');
+    tmp = mkdtempSync(join(tmpdir(), 'wharf-own-launcher-'));
+    rootfs = join(tmp, 'rootfs');
+    outside = join(tmp, 'outside');
+    mkdirSync(outside);
+    makeBusyboxRootfs(rootfs);
+    own = await createOciExecutor({ stateDir: join(tmp, 'state'), resolvConf: 'nameserver 192.0.2.1\n', runtime: 'wharf' });
+  });
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function run(script: string, extra: Partial<ProcessSpec> = {}, mounts: Parameters<OciExecutor['run']>[2] = []) {
+    const out: string[] = [];
+    const spec: ProcessSpec = { args: ['/bin/sh', '-c', script], env: [], cwd: '/', network: 'none', ...extra };
+    const status = await own.run(spec, rootfs, mounts, { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+    return { ...status, out };
+  }
+
+  it('follows symlinks of mount points and the working directory inside the root, never out of it', async () => {
+    // Absolute and `..` targets that name a host dir: resolved in the root, they name dirs of the rootfs.
+    symlinkSync(outside, join(rootfs, 'mnt'));
+    symlinkSync(`../../../../../../../..${outside}`, join(rootfs, 'work'));
+    const shared = join(tmp, 'shared');
+    mkdirSync(shared);
+    writeFileSync(join(shared, 'data'), 'bound\n');
+    try {
+      const r = await run('cat /mnt/sub/data; pwd; ls -d /' + outside.slice(1) + '/sub', { cwd: '/work/deeper' },
+        [{ type: 'bind', source: shared, destination: '/mnt/sub', readonly: true }]);
+      assert.equal(r.exitCode, 0, r.out.join('\n'));
+      // pwd prints the physical path: the link's target as the root sees it.
+      assert.deepEqual(r.out, ['bound', outside + '/deeper', outside + '/sub']);
+      assert.deepEqual(readdirSync(outside), [], 'nothing was made in the host dir the links name');
+      // Made where the links lead inside the root, as runc makes them.
+      assert.ok(lstatSync(join(rootfs, outside.slice(1), 'deeper')).isDirectory());
+    } finally {
+      rmSync(join(rootfs, 'mnt'));
+      rmSync(join(rootfs, 'work'));
+      rmSync(join(rootfs, 'tmp'), { recursive: true, force: true });
+    }
+  });
+
+  it('binds /etc/hosts where a symlink in the image points, inside the root, and leaves the host file alone', async () => {
+    const hostFile = join(outside, 'hosts');
+    writeFileSync(hostFile, 'host original\n');
+    mkdirSync(join(rootfs, outside.slice(1)), { recursive: true });
+    writeFileSync(join(rootfs, outside.slice(1), 'hosts'), 'image copy\n');
+    symlinkSync(hostFile, join(rootfs, 'etc', 'hosts'));
+    try {
+      const r = await run('grep -c localhost /etc/hosts; echo changed > /etc/hosts 2>/dev/null; cat /etc/resolv.conf');
+      assert.deepEqual(r.out, ['2', 'nameserver 192.0.2.1']);
+      assert.equal(readFileSync(hostFile, 'utf8'), 'host original\n');
+      assert.equal(readFileSync(join(rootfs, outside.slice(1), 'hosts'), 'utf8'), 'image copy\n', 'the image file under the bind is untouched');
+    } finally {
+      rmSync(join(rootfs, 'etc', 'hosts'));
+      rmSync(join(rootfs, 'tmp'), { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a mount point it cannot use (/proc a regular file) with a clear error, and leaves nothing behind', async () => {
+    writeFileSync(join(rootfs, 'proc'), 'not a dir');
+    try {
+      await assert.rejects(run('echo never'), (e) => isUserError(e) && e.code === 'runtime.wharf-unusable' &&
+        /mount on \/proc: Not a directory/.test(e.message) && /--runtime crun/.test(e.hint ?? ''));
+      assert.deepEqual(readdirSync(join(tmp, 'state', 'bundles')), [], 'no bundle is left');
+      assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(tmp), 'no mount is left');
+    } finally {
+      rmSync(join(rootfs, 'proc'));
+    }
+  });
+
+  it('auto runs on crun from the step its launcher could not set up, and for the rest of the build', async () => {
+    // A launcher that fails as one does on a kernel without what it needs: before the step's program ran.
+    const fake = join(tmp, 'fake-native');
+    mkdirSync(fake);
+    symlinkSync(builtLauncher, join(fake, 'wharf-launch'));
+    writeFileSync(join(fake, 'wharf-container'), '#!/bin/sh\necho "wharf-container: openat2: Function not implemented" | tee "$1.failed" >&2\nexit 125\n', { mode: 0o755 });
+    setNativeLauncher(join(fake, 'wharf-launch'));
+    const auto = await createOciExecutor({ stateDir: join(tmp, 'state-auto'), resolvConf: '', runtime: 'auto' });
+    try {
+      assert.equal(auto.runtime, 'wharf');
+      for (const n of [1, 2]) {
+        const out: string[] = [];
+        const status = await auto.run({ args: ['/bin/sh', '-c', `echo ran ${n}`], env: [], cwd: '/', network: 'none' }, rootfs, [], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+        assert.equal(status.exitCode, 0, out.join('\n'));
+        assert.deepEqual(out.filter((l) => !l.startsWith('wharf-container:')), [`ran ${n}`], 'the step ran once, on crun');
+        assert.equal(auto.runtime, 'crun');
+      }
+    } finally {
+      setNativeLauncher(builtLauncher);
+      await auto.close();
+    }
+  });
+
+  it('its container dies with it: a launcher killed with SIGKILL takes the step down', async () => {
+    const marker = `sleep ${900000 + Math.floor(Math.random() * 99999)}`;
+    const running = run(`exec ${marker}`);
+    let launcher: number | undefined;
+    for (let i = 0; i < 100 && launcher === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'wharf-container'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      if (pids.length && execFileSync('pgrep', ['-f', `^${marker}$`]).length) launcher = Number(pids[0]);
+    }
+    assert.ok(launcher, 'the step started');
+    process.kill(launcher, 'SIGKILL');
+    const r = await running;
+    assert.equal(r.exitCode, 137);
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      alive = (() => {
+        try {
+          execFileSync('pgrep', ['-f', `^${marker}$`]);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+    }
+    assert.equal(alive, false, 'the step outlived its launcher');
+  });
+});
