@@ -547,6 +547,7 @@ static void setup_and_exec(int unshare_flags) {
       die("drop capability", NULL);
     }
   }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) die("clear ambient capabilities", NULL);
   if (prctl(PR_SET_KEEPCAPS, 1) != 0) die("keep capabilities", NULL);
   if (setgroups(ngroups, groups) != 0) die("setgroups", NULL);
   if (setresgid(gid, gid, gid) != 0) die("setgid", NULL);
