@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -158,9 +158,11 @@ for (const want of ['auto', 'crun', 'runc'] as const) describe(`executor of RUN 
     assert.deepEqual(r.stdout, ['refused', 'wharf']);
   });
 
-  it("with network 'none' has only loopback", async () => {
-    const r = await run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
-    assert.deepEqual(r.stdout, ['lo']);
+  it("with network 'none' has only loopback, up, in a namespace of its own", async () => {
+    const r = await run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; cat /sys/class/net/lo/flags; readlink /proc/self/ns/net");
+    assert.equal(r.stdout[0], 'lo');
+    assert.equal(Number(r.stdout[1]) & 1, 1, `lo is up (IFF_UP): ${r.stdout[1]}`);
+    assert.notEqual(r.stdout[2], readlinkSync('/proc/self/ns/net'));
   });
 
   it("with network 'host' sees the host's interfaces", async () => {
