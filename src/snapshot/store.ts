@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
@@ -20,7 +20,8 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   const dir = join(root, 'snapshots');
   const linkDir = join(dir, LINK_DIR);
   const fsOf = (chain: Sha256) => join(dir, sha256Hex(chain), 'fs');
-  const exists = async (p: string) => (await stat(p).catch(() => undefined)) !== undefined;
+  // Synchronous: answered from the inode cache, and a thread-pool round trip costs more than the stat.
+  const exists = (p: string) => statSync(p, { throwIfNoEntry: false }) !== undefined;
   const inflight = new Map<Sha256, Promise<void>>();
   // Leftovers of dead processes are swept once per process, not on every prepare (a readdir of
   // every snapshot, per RUN).
@@ -29,21 +30,28 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   // Whether this store installed a snapshot since its last flush (durable.ts).
   let unsynced = false;
 
-  /** Renames a finished `<tmp>/fs` into place; another process winning the race is fine. */
+  /**
+   * Renames a finished `<tmp>/fs` into place; another process winning the race is fine. The two
+   * records and the rename are synchronous: each is a few microseconds of work next to a
+   * thread-pool round trip.
+   */
   async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord): Promise<void> {
-    await writeFile(join(tmp, 'blob'), blob + '\n');
+    writeFileSync(join(tmp, 'blob'), blob + '\n');
     const boot = currentBoot();
     const made: MadeIn = boot ? { boot, madeAt: Date.now() } : {};
-    await writeFile(join(tmp, RECORD), JSON.stringify({ ...record, ...made }) + '\n');
+    writeFileSync(join(tmp, RECORD), JSON.stringify({ ...record, ...made }) + '\n');
     unsynced = true;
     try {
-      await rename(tmp, join(dir, sha256Hex(chain)));
+      renameSync(tmp, join(dir, sha256Hex(chain)));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
       await rm(tmp, { recursive: true, force: true });
     }
   }
+
+  /** Upper dirs handed out by upperDir() and not yet committed or discarded: `<tmp>/fs`. */
+  const uppers = new Set<string>();
 
   /**
    * Chains seen installed by this process. A snapshot is removed only by GC, which spares those of
@@ -58,7 +66,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
    * caller unpacks or commits it again.
    */
   async function usable(chain: Sha256): Promise<boolean> {
-    if (!(await exists(fsOf(chain)))) return false;
+    if (!exists(fsOf(chain))) return false;
     const snap = join(dir, sha256Hex(chain));
     let made: MadeIn = {};
     try {
@@ -100,10 +108,15 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
     const chains = chainOf([...parent.map((l) => l.diffId), layer.diffId]);
     const chain = chains.at(-1)!;
-    if (await usable(chain)) return layer;
-    await mkdir(tmp, { recursive: true });
-    await rename(upper, join(tmp, 'fs'));
+    if (present.has(chain) || (await usable(chain))) return layer;
+    // An upper dir from upperDir() already sits in a temp dir of its own here: that dir is the snapshot.
+    if (tmp !== dirname(upper)) {
+      mkdirSync(tmp, { recursive: true });
+      renameSync(upper, join(tmp, 'fs'));
+    }
     await install(chain, tmp, layer.digest, { diffId: layer.diffId, parent: chains.at(-2) ?? null });
+    // Seen installed: the next step's prepare needs no look at it (see present).
+    present.add(chain);
     return layer;
   }
 
@@ -146,15 +159,33 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       return chains.map(fsOf).reverse();
     },
 
-    async commitUpper(upper, parent, compression, sourceDateEpoch, xattrs, reuse) {
+    async upperDir() {
+      swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
+      await swept;
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+      mkdirSync(tmp);
+      const path = join(tmp, 'fs');
+      uppers.add(path);
+      return {
+        path,
+        async discard() {
+          if (!uppers.delete(path)) return;
+          await rm(tmp, { recursive: true, force: true });
+        },
+      };
+    },
+
+    async commitUpper(upper, parent, compression, sourceDateEpoch, xattrs, reuse) {
+      const own = uppers.delete(upper);
+      const tmp = own ? dirname(upper) : join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       try {
         return await commit(upper, tmp, parent, compression, sourceDateEpoch, xattrs, reuse);
       } catch (e) {
         throw sayNoSpace(e, 'writing the layer', root);
       } finally {
-        await rm(tmp, { recursive: true, force: true });
-        await rm(upper, { recursive: true, force: true });
+        // Installed, both are gone (one lstat each); otherwise they go with all they hold.
+        if (exists(tmp)) await rm(tmp, { recursive: true, force: true });
+        if (exists(upper)) await rm(upper, { recursive: true, force: true });
       }
     },
 
