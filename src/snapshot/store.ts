@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { closeSync, mkdirSync, open, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
-import { sayNoSpace } from '../util/index.js';
+import { readdirQuiet, sayNoSpace } from '../util/index.js';
 import { checkSnapshots, LINK_DIR, NOT_SNAPSHOTS, RECORD, type LayerRecord } from './verify.js';
 import { currentBoot, madeDurable, syncSnapshots, type MadeIn } from './durable.js';
 import type { LayerRef, SnapshotStore } from './types.js';
@@ -36,11 +36,15 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
    * thread-pool round trip.
    */
   async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord): Promise<void> {
-    await settleRecords(tmp);
-    writeFileSync(join(tmp, 'blob'), blob + '\n');
-    const boot = currentBoot();
-    const made: MadeIn = boot ? { boot, madeAt: Date.now() } : {};
-    writeFileSync(join(tmp, RECORD), JSON.stringify({ ...record, ...made }) + '\n');
+    const [blobFd, recordFd] = await takeRecords(tmp);
+    try {
+      writeRecord(join(tmp, 'blob'), blobFd, blob + '\n');
+      const boot = currentBoot();
+      const made: MadeIn = boot ? { boot, madeAt: Date.now() } : {};
+      writeRecord(join(tmp, RECORD), recordFd, JSON.stringify({ ...record, ...made }) + '\n');
+    } finally {
+      closeQuietly(blobFd, recordFd);
+    }
     unsynced = true;
     try {
       renameSync(tmp, join(dir, sha256Hex(chain)));
@@ -54,18 +58,19 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   /** Upper dirs handed out by upperDir() and not yet committed or discarded: `<tmp>/fs`. */
   const uppers = new Set<string>();
   /**
-   * The record files of an upperDir()'s temp dir, made empty on the thread pool as soon as the dir
-   * is: making an inode costs 0.2-0.6 ms of kernel time on this kind of host, and this way it runs
-   * beside the step's own work; install() only fills them. Settled before the dir is installed or
-   * removed (a failure is harmless: install() makes them then).
+   * The record files of an upperDir()'s temp dir, opened ('w') on the thread pool as soon as the
+   * dir is made: making an inode costs 0.2-0.6 ms of kernel time on this kind of host, and this way
+   * it runs beside the step's own work. One pool call each (not writeFile's open, write and close,
+   * each waiting for this thread to be idle); install() writes and closes the descriptors. A
+   * failed open is harmless: install() makes the file then.
    */
-  const recordsMade = new Map<string, Promise<unknown>>();
-  const settleRecords = async (tmp: string) => {
-    const made = recordsMade.get(tmp);
-    if (!made) return;
-    recordsMade.delete(tmp);
-    await made;
+  const recordsOpened = new Map<string, Promise<(number | undefined)[]>>();
+  const takeRecords = async (tmp: string): Promise<(number | undefined)[]> => {
+    const opened = recordsOpened.get(tmp);
+    recordsOpened.delete(tmp);
+    return opened ? await opened : [];
   };
+  const openQuietly = (path: string) => new Promise<number | undefined>((resolve) => open(path, 'w', (e, fd) => resolve(e ? undefined : fd)));
 
   /**
    * Chains seen installed by this process. A snapshot is removed only by GC, which spares those of
@@ -137,7 +142,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   return {
     linkDir,
     async stage(layers) {
-      swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
+      swept ??= sweep(dir);
       await swept;
       const chains = chainOf(layers.map((l) => l.diffId));
       const chain = chains.at(-1)!;
@@ -159,7 +164,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       };
     },
     async prepare(layers) {
-      swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
+      swept ??= sweep(dir);
       await swept;
       const chains = chainOf(layers.map((l) => l.diffId));
       for (const [i, chain] of chains.entries()) {
@@ -174,18 +179,18 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     },
 
     async upperDir() {
-      swept ??= mkdir(dir, { recursive: true }).then(() => sweep(dir));
+      swept ??= sweep(dir);
       await swept;
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       mkdirSync(tmp);
-      recordsMade.set(tmp, Promise.all([writeFile(join(tmp, 'blob'), ''), writeFile(join(tmp, RECORD), '')]).catch(() => undefined));
+      recordsOpened.set(tmp, Promise.all([openQuietly(join(tmp, 'blob')), openQuietly(join(tmp, RECORD))]));
       const path = join(tmp, 'fs');
       uppers.add(path);
       return {
         path,
         async discard() {
           if (!uppers.delete(path)) return;
-          await settleRecords(tmp);
+          closeQuietly(...(await takeRecords(tmp)));
           await rm(tmp, { recursive: true, force: true });
         },
       };
@@ -200,7 +205,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
         throw sayNoSpace(e, 'writing the layer', root);
       } finally {
         // Installed, both are gone (one lstat each); otherwise they go with all they hold.
-        await settleRecords(tmp);
+        closeQuietly(...(await takeRecords(tmp)));
         if (exists(tmp)) await rm(tmp, { recursive: true, force: true });
         if (exists(upper)) await rm(upper, { recursive: true, force: true });
       }
@@ -247,9 +252,29 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
 }
 
 
+/** A record's content: through the descriptor opened for it beforehand, else into a new file. */
+function writeRecord(path: string, fd: number | undefined, data: string): void {
+  if (fd === undefined) writeFileSync(path, data);
+  else writeFileSync(fd, data);
+}
+
+function closeQuietly(...fds: (number | undefined)[]): void {
+  for (const fd of fds) {
+    if (fd === undefined) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed: nothing to release
+    }
+  }
+}
+
 /** Removes temp dirs left by processes that died mid-unpack. */
 async function sweep(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
+  // The dir and its listing synchronously (two calls of microseconds): through the thread pool they
+  // were 2-6 ms of the first file step here, queued behind the build's other start-up work.
+  mkdirSync(dir, { recursive: true });
+  for (const name of readdirQuiet(dir)) {
     if (name.startsWith('.tmp-') && !pidAlive(Number(name.split('-')[1]))) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
