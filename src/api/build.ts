@@ -11,7 +11,7 @@
  */
 import { buildSourceDateEpoch } from './source-date-epoch.js';
 import { rmSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { access, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
@@ -157,6 +157,10 @@ export interface BuildResult {
 export type FileOutputType = 'oci' | 'docker' | 'tar' | 'local';
 
 export async function build(options: BuildOptions, hooks: BuildHooks = {}): Promise<BuildResult> {
+  // libuv starts its thread pool at the first asynchronous call (0.3-3 ms here before that call
+  // is served, more on a busy machine): started now, beside the parsing and planning, rather than
+  // in the first file step, the first user of the pool.
+  void access(options.root).catch(() => undefined);
   const sourceDateEpoch = buildSourceDateEpoch(options.buildArgs, options.sourceDateEpoch);
   const { sourceDateEpoch: _given, ...rest } = options;
   const o: BuildOptions = sourceDateEpoch === undefined ? rest : { ...rest, sourceDateEpoch };

@@ -250,6 +250,7 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
       return inner.prepare(layers);
     },
     stage: (l) => inner.stage(l),
+    upperDir: () => inner.upperDir(),
     commitUpper: (...a) => inner.commitUpper(...a),
     removeLayers: (b) => inner.removeLayers(b),
     gcHook: () => inner.gcHook(),

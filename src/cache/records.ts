@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { link, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { limiter, replaceFile, replaceFileSync, tempSiblingOwner } from '../util/index.js';
+import { limiter, replaceFile, replaceFileSync, tempSibling, tempSiblingOwner } from '../util/index.js';
 import { pidAlive, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 import { slotOf, type KeyMaterial } from './key.js';
 
@@ -63,7 +63,7 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
       // for absent), and the layer it names was made durable before it.
       mkdirSync(join(dir, 'slots'), { recursive: true });
       replaceFileSync(fileOf(record.key), JSON.stringify(record));
-      replaceFileSync(slotFile(record.material), record.key);
+      linkSlotSync(fileOf(record.key), slotFile(record.material));
     },
     async putMany(records) {
       mkdirSync(join(dir, 'slots'), { recursive: true });
@@ -72,7 +72,7 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
         records.map((record) =>
           limit(async () => {
             await replaceFile(fileOf(record.key), JSON.stringify(record));
-            await replaceFile(slotFile(record.material), record.key);
+            await linkSlot(fileOf(record.key), slotFile(record.material));
           }),
         ),
       );
@@ -80,9 +80,9 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
     async previous(material) {
       let key = '';
       try {
-        key = readFileSync(slotFile(material), 'utf8').trim();
+        key = slotKey(readFileSync(slotFile(material), 'utf8'));
       } catch {
-        // no earlier run of this instruction
+        // no earlier run of this instruction (or a slot that does not parse)
       }
       return isSha256(key) ? read(fileOf(key)) : undefined;
     },
@@ -114,6 +114,39 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
       },
     }),
   };
+}
+
+/**
+ * A slot names the latest record of its instruction. It is a hard link to that record file (made
+ * beside it, renamed into place): a link costs ~20 us here where creating a file's inode costs
+ * 0.2-0.6 ms, per step. The record is still looked up by its key, so a forgotten record is not
+ * found through its slot. Slots written as the bare key (earlier versions) still read.
+ */
+function linkSlotSync(record: string, slot: string): void {
+  const tmp = tempSibling(slot);
+  try {
+    linkSync(record, tmp);
+    renameSync(tmp, slot);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function linkSlot(record: string, slot: string): Promise<void> {
+  const tmp = tempSibling(slot);
+  try {
+    await link(record, tmp);
+    await rename(tmp, slot);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** The key a slot names: the record's own (a link to it) or, in slots of earlier versions, the bare key. */
+function slotKey(text: string): string {
+  return text.startsWith('{') ? String((JSON.parse(text) as { key?: unknown }).key ?? '') : text.trim();
 }
 
 // Synchronous on purpose: a record is a few hundred bytes, and readFile's open/fstat/read/close

@@ -75,6 +75,18 @@ export interface BuildContext {
   close(): Promise<void>;
 }
 
+/**
+ * A first build of a context reads every file it copies: its hasher (a wasm module, ~1 ms to
+ * instantiate, compiled off this thread) starts loading now, beside the planning and the steps
+ * before the first COPY, not when that COPY asks for its first fingerprint.
+ */
+function loadingNow(hasher: OpenContextOptions['hasher']): OpenContextOptions['hasher'] {
+  if (typeof hasher !== 'function') return hasher;
+  const loading = hasher();
+  loading.catch(() => undefined); // a failure is the first fingerprint's to report
+  return () => loading;
+}
+
 /** Reads the ignore file, walks the context and opens its stat cache. */
 export async function openContext(opts: OpenContextOptions): Promise<Result<BuildContext, IgnoreFileError>> {
   const ignore = await loadIgnoreFile(opts.contextDir, opts.dockerfile);
@@ -85,8 +97,8 @@ export async function openContext(opts: OpenContextOptions): Promise<Result<Buil
     : opts.streamKey !== undefined
       ? await StatCache.openStreamed(opts.storeRoot, opts.streamKey)
       : await StatCache.open(opts.storeRoot, opts.contextDir);
-  const fp = new Fingerprinter(opts.contextDir, opts.hasher, cache);
   const files = entries.filter((e) => e.type === 'file').length;
+  const fp = new Fingerprinter(opts.contextDir, cache.empty && files > 0 ? loadingNow(opts.hasher) : opts.hasher, cache);
   return ok({
     dir: opts.contextDir,
     ignoreFile: ignore.value.file,

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readRegularFileSync, replaceFileSync } from '../util/index.js';
@@ -78,7 +78,8 @@ export class StatCache {
     } catch {
       // No cache yet, or not a file wharf wrote: it is only an accelerator, start empty (saving
       // renames a fresh one into place). One an earlier wharf left in JSON would never be read again.
-      await rm(file.replace(/\.statcache$/, '.json'), { force: true });
+      // Synchronous: one unlink of a file that is almost never there, not a thread-pool round trip.
+      rmSync(file.replace(/\.statcache$/, '.json'), { force: true });
     }
     return new StatCache(file, parseRecords(text));
   }
@@ -103,6 +104,11 @@ export class StatCache {
   /** Deletes a context dir's cache, so the next build reads every file it uses (a cold start). */
   static async forget(storeRoot: string, contextDir: string): Promise<void> {
     await rm(StatCache.fileFor(storeRoot, contextDir), { force: true });
+  }
+
+  /** Whether the cache knows no file at all (a first build of this context): every file is read. */
+  get empty(): boolean {
+    return this.records.size === 0;
   }
 
   static inMemory(): StatCache {

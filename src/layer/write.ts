@@ -28,8 +28,10 @@ const SMALL_TAR = 256 * 1024;
 
 export async function writeLayer(dir: string, opts: LayerWriteOptions, blobs: LayerSink): Promise<LayerResult> {
   const { reuse, ...tarOpts } = opts;
-  // Tar offsets are blob offsets only when the blob is the tar itself.
-  return storeTar(layerTarStream(dir, reuse && opts.compression === 'none' ? { ...tarOpts, reuse } : tarOpts), opts.compression, blobs);
+  // Tar offsets are blob offsets only when the blob is the tar itself. A plain tar is read
+  // straight from the generator: a Readable around it cost more than a small layer's whole tar.
+  if (opts.compression === 'none') return storePlain(tarDirectory(dir, reuse ? { ...tarOpts, reuse } : tarOpts), blobs);
+  return storeTar(layerTarStream(dir, tarOpts), opts.compression, blobs);
 }
 
 /**
@@ -62,10 +64,10 @@ async function storeTar(tar: Readable, compression: Compression, blobs: LayerSin
 }
 
 /** The blob is the tar itself: its digest is the diff_id (one sha256 pass, not two). */
-async function storePlain(tar: Readable, blobs: LayerSink, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
+async function storePlain(tar: AsyncIterable<Buffer>, blobs: LayerSink, expect?: { readonly diffId: string; readonly what: string }): Promise<LayerResult> {
   const expected = expect?.diffId as Sha256 | undefined;
   const named = (e: unknown): unknown => ((e as UserError).code === 'store.digest-mismatch' ? diffIdMismatch(expect!.what, expect!.diffId) : e);
-  const chunks = (tar as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const chunks = tar[Symbol.asyncIterator]();
   try {
     // Most layers of a build are a few files: gathered whole, they are stored in one synchronous write.
     const head: Buffer[] = [];

@@ -42,9 +42,10 @@ export async function writeThroughOverlay(
   const layers = layerRefs(state.draft);
   const lowers = await deps.snapshots.prepare(layers);
   if (direct && deps.fsWrite !== 'overlay') {
-    const work = await deps.store.tempDir('fsdirect');
+    // The upper dir is made where its snapshot will be (commitUpper keeps it in place).
+    const fresh = await deps.snapshots.upperDir();
     try {
-      const upper = join(work, 'upper');
+      const upper = fresh.path;
       const dest = posix.normalize(direct.dest).split('/').filter(Boolean);
       const view = await directUpper(lowers, upper, dest, direct.replaceFile, direct.dirsBelow).catch(() => undefined);
       const wrote = view && (await write(upper, view.userFiles).then(() => true, () => false));
@@ -53,7 +54,7 @@ export async function writeThroughOverlay(
         return await commit(deps, upper, layers, inspect, reuse);
       }
     } finally {
-      await rm(work, { recursive: true, force: true });
+      await fresh.discard();
     }
   }
   fsWriteCounts.mounted++;

@@ -46,6 +46,12 @@ export interface SnapshotStore {
    */
   stage(layers: readonly LayerRef[]): Promise<StagedSnapshot | undefined>;
   /**
+   * A fresh upper dir (absent; its parent exists) in a private temp dir of the snapshot store:
+   * commitUpper makes that temp dir the snapshot as it is, with no dir of its own to make and no
+   * rename of the upper. `discard()` removes it when it is not committed (a no-op once it is).
+   */
+  upperDir(): Promise<{ readonly path: string; discard(): Promise<void> }>;
+  /**
    * Writes an overlay upper dir as a layer on top of `parent` and moves the dir into place as the
    * new layer's snapshot (not a copy). The upper dir is gone afterwards either way. `reuse` ties
    * the tar to an earlier layer the upper was hard-linked from (see TarReuse).
