@@ -272,7 +272,7 @@ static int set_attrs(int fd, unsigned long flags, int recursive) {
   return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
 }
 
-/* Runs fn on a fresh descriptor of `dest` in the rootfs (the mount now on top of it). */
+/* A fresh descriptor of `dest` in the rootfs: of the mount now on top of it, if any. */
 static int reopen(const char *dest) {
   int fd = in_root(dest);
   if (fd < 0) die("open in rootfs", dest);
@@ -335,8 +335,6 @@ static void do_mount(char **a) {
   }
   int fd = reopen(dest);
   if (flags & MS_REMOUNT) {
-    close(fd);
-    fd = reopen(dest);
     if (set_attrs(fd, flags, 0) != 0) die("remount", dest);
   } else if (flags & MS_BIND) {
     if (mount(source, fd_path(fd, p), NULL, MS_BIND | (flags & MS_REC), NULL) != 0) die("bind mount on", dest);
