@@ -7,6 +7,7 @@
  *   containerPlan(config, { tasksFiles, seccompFile }) → the plan file's bytes
  */
 
+import { UserError } from '../util/index.js';
 import { ALL_CAPABILITIES } from './oci-config.js';
 
 type Json = Record<string, unknown>;
@@ -19,7 +20,11 @@ export interface PlanExtras {
 }
 
 /** The config asks for something the plan cannot give: run the step with crun or runc instead. */
-export class PlanUnsupported extends Error {}
+export class PlanUnsupported extends UserError {
+  constructor(what: string) {
+    super('runtime.plan-unsupported', `wharf's container launcher cannot give a step ${what}`, 'pass --runtime crun or --runtime runc');
+  }
+}
 
 // Linux's mount flags (include/uapi/linux/mount.h).
 const MS = {

@@ -82,24 +82,26 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   const compiler = crunPath !== undefined ? seccompCompiler(crunPath) : undefined;
   const persisted = cache && compiler ? { cache, compiler } : undefined;
   if (options.runtime === 'wharf') {
-    const why = wharfUnusableWhy(crunPath);
+    const why = wharfUnusableWhy(options.searchPath, crunPath);
     if (why) throw new UserError('runtime.wharf-unusable', `--runtime wharf cannot run here: ${why}`, 'pass --runtime auto, crun or runc');
   }
   if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted, crunPath);
   const choice = await chooseRuntime(options.stateDir, options.searchPath, cache, false, crunPath);
   const fallback = await withReprobe(choice, options, cache, persisted, crunPath);
-  if (choice.runtime !== 'crun' || wharfUnusableWhy(crunPath)) return fallback;
+  if (choice.runtime !== 'crun' || wharfUnusableWhy(options.searchPath, crunPath)) return fallback;
   return withFallback(await executorFor('wharf', options, persisted, crunPath), fallback);
 }
 
 /**
  * Why wharf's own launcher cannot run steps here (undefined: it can): it needs the program the
- * build made, a host where wharf makes the step's cgroups, and crun to compile the seccomp profile.
+ * build made, a host where wharf makes the step's cgroups, and crun to compile the seccomp profile
+ * (looked for in `searchPath` when given; without one, a crun that is missing fails its first
+ * compilation, and the step then runs on the fallback).
  */
-function wharfUnusableWhy(crunPath: string | undefined): string | undefined {
+function wharfUnusableWhy(searchPath: string | undefined, crunPath: string | undefined): string | undefined {
   if (!nativeContainer()) return 'the build made no wharf-container program (no C compiler?)';
   if (!launched('crun')) return 'the host has no cgroup v1 controllers (wharf makes the cgroups of a step only there)';
-  if (crunPath === undefined && !findOnPath('crun', process.env['PATH'] ?? '')) return 'crun, which compiles the seccomp profile, is not installed';
+  if (searchPath !== undefined && crunPath === undefined) return 'crun, which compiles the seccomp profile, is not installed';
   return undefined;
 }
 
@@ -301,7 +303,7 @@ async function runContainer(
       if (be.runtime === 'wharf') {
         // The launcher loads the compiled filter itself: it waits for the compilation.
         const bpf = pre.bpf ?? (await compiledSeccomp(profile));
-        if (bpf === undefined) throw new PlanUnsupported('the seccomp profile could not be compiled');
+        if (bpf === undefined) throw new PlanUnsupported('its seccomp profile: crun could not compile it');
         seccompFile = join(bundle, 'seccomp.bpf');
         writeFileSync(seccompFile, Buffer.from(bpf, 'base64'));
       }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { containerPlan, PlanUnsupported } from '../../src/runtime/container-plan.js';
 import { buildOciConfig, DEFAULT_CAPABILITIES } from '../../src/runtime/oci-config.js';
 import type { ProcessSpec } from '../../src/runtime/types.js';
+import { isUserError } from '../../src/util/index.js';
 
 const host = { nodeArch: 'x64', kernelRelease: '6.1.0' };
 const etcFiles = { hosts: '/b/hosts', resolvConf: '/b/resolv.conf', hostname: '/b/hostname' };
@@ -106,4 +107,9 @@ test('what the plan cannot say is refused, never dropped', () => {
   no((x) => ((x['process'] as { capabilities: Record<string, string[]> }).capabilities['ambient'] = ['CAP_CHOWN']));
   no((x) => ((x['process'] as { args: string[] }).args = ['a\0b']));
   no(() => undefined, { tasksFiles: [] }); // a seccomp profile without its compiled filter
+  // A user error, with the way out: `--runtime auto` never shows it (the step runs on crun).
+  const x = structuredClone(c);
+  (x['root'] as { readonly: boolean }).readonly = true;
+  assert.throws(() => containerPlan(x, { tasksFiles: [], seccompFile: '/s' }), (e) =>
+    isUserError(e) && e.code === 'runtime.plan-unsupported' && /a read-only root/.test(e.message) && /--runtime crun/.test(e.hint ?? ''));
 });
