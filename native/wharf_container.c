@@ -352,13 +352,17 @@ static void do_mount(char **a) {
   close(fd);
 }
 
+/* `path` in the rootfs, or -1 when it is not there (a masked or read-only path this kernel lacks). */
+static int open_if_there(const char *path) {
+  int fd = in_root(path);
+  if (fd < 0 && errno != ENOENT) die("open in rootfs", path);
+  return fd;
+}
+
 /* Docker's masked paths: an empty read-only tmpfs over a dir, /dev/null over anything else. */
 static void mask(const char *path) {
-  int fd = in_root(path);
-  if (fd < 0) {
-    if (errno == ENOENT) return;
-    die("open in rootfs", path);
-  }
+  int fd = open_if_there(path);
+  if (fd < 0) return;
   struct stat st;
   char p[64];
   if (fstat(fd, &st) != 0) die("stat", path);
@@ -373,11 +377,8 @@ static void mask(const char *path) {
 
 /* Docker's read-only paths: a recursive bind of the path over itself, made read-only. */
 static void make_readonly(const char *path) {
-  int fd = in_root(path);
-  if (fd < 0) {
-    if (errno == ENOENT) return;
-    die("open in rootfs", path);
-  }
+  int fd = open_if_there(path);
+  if (fd < 0) return;
   char p[64];
   if (mount(fd_path(fd, p), fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL) != 0) die("bind", path);
   close(fd);

@@ -87,9 +87,12 @@ export async function createOciExecutor(options: OciExecutorOptions): Promise<Oc
   }
   if (options.runtime !== undefined && options.runtime !== 'auto') return executorFor(options.runtime, options, persisted, crunPath);
   const choice = await chooseRuntime(options.stateDir, options.searchPath, cache, false, crunPath);
-  const fallback = await withReprobe(choice, options, cache, persisted, crunPath);
-  if (choice.runtime !== 'crun' || wharfUnusableWhy(options.searchPath, crunPath)) return fallback;
-  return withFallback(await executorFor('wharf', options, persisted, crunPath), fallback);
+  const chosen = () => withReprobe(choice, options, cache, persisted, crunPath);
+  if (choice.runtime !== 'crun' || wharfUnusableWhy(options.searchPath, crunPath)) return chosen();
+  // wharf's own launcher until it cannot run a step: a config it cannot carry, a seccomp profile
+  // crun failed to compile, a container it failed to set up (before the step's program ran).
+  const own = await executorFor('wharf', options, persisted, crunPath);
+  return switching(own, async (e, current) => (current === own && (e instanceof WharfUnusable || e instanceof PlanUnsupported) ? chosen() : undefined));
 }
 
 /**
@@ -106,48 +109,12 @@ function wharfUnusableWhy(searchPath: string | undefined, crunPath: string | und
 }
 
 /**
- * Steps run on `own` (wharf's launcher) until it cannot run one: a config it cannot carry, a
- * seccomp profile crun failed to compile, a container it failed to set up (before the step's
- * program ran). That step and every one after it run on `fallback`.
+ * Runs steps on `first` until a run fails with an error `next` answers with another executor (the
+ * step's program never ran): that run is made again on it, and so is every later one. The one
+ * left behind is closed.
  */
-function withFallback(own: OciExecutor, fallback: OciExecutor): OciExecutor {
-  let current = own;
-  return {
-    get runtime() {
-      return current.runtime;
-    },
-    cleanupStale: async () => {
-      await own.cleanupStale();
-      await fallback.cleanupStale();
-    },
-    run: async (spec, rootfs, mounts, stdio, signal) => {
-      if (current === own) {
-        try {
-          return await own.run(spec, rootfs, mounts, stdio, signal);
-        } catch (e) {
-          if (!(e instanceof WharfUnusable || e instanceof PlanUnsupported)) throw e;
-          current = fallback;
-        }
-      }
-      return fallback.run(spec, rootfs, mounts, stdio, signal);
-    },
-    close: async () => {
-      await own.close();
-      await fallback.close();
-    },
-  };
-}
-
-/** The executor `choice` picked, run again on a new probe's pick when a kept "crun works" was wrong. */
-async function withReprobe(
-  choice: { runtime: OciRuntimeName; kept: boolean }, options: OciExecutorOptions, cache: HostCache | undefined,
-  persisted: PersistedSeccomp | undefined, crunPath: string | undefined,
-): Promise<OciExecutor> {
-  let current = await executorFor(choice.runtime, options, persisted, crunPath);
-  if (choice.runtime !== 'crun' || !cache) return current;
-  // A kept verdict can be wrong (the host changed in a way its key does not see). crun then fails
-  // before the step's program starts, so the step is run again on what a new probe picks.
-  let reprobed = false;
+function switching(first: OciExecutor, next: (e: unknown, current: OciExecutor) => Promise<OciExecutor | undefined>): OciExecutor {
+  let current = first;
   return {
     get runtime() {
       return current.runtime;
@@ -157,20 +124,36 @@ async function withReprobe(
       try {
         return await current.run(spec, rootfs, mounts, stdio, signal);
       } catch (e) {
-        if (!(e instanceof CrunUnusable) || current.runtime !== 'crun') throw e;
-        forgetVerdict(cache);
-        if (!choice.kept || reprobed) throw e;
-        reprobed = true;
-        const again = await chooseRuntime(options.stateDir, options.searchPath, cache, true);
-        if (again.runtime === 'crun') throw e;
+        const other = await next(e, current);
+        if (!other) throw e;
         const old = current;
-        current = await executorFor(again.runtime, options, persisted, crunPath);
+        current = other;
         await old.close();
         return current.run(spec, rootfs, mounts, stdio, signal);
       }
     },
     close: () => current.close(),
   };
+}
+
+/** The executor `choice` picked, run again on a new probe's pick when a kept "crun works" was wrong. */
+async function withReprobe(
+  choice: { runtime: OciRuntimeName; kept: boolean }, options: OciExecutorOptions, cache: HostCache | undefined,
+  persisted: PersistedSeccomp | undefined, crunPath: string | undefined,
+): Promise<OciExecutor> {
+  const first = await executorFor(choice.runtime, options, persisted, crunPath);
+  if (choice.runtime !== 'crun' || !cache) return first;
+  // A kept verdict can be wrong (the host changed in a way its key does not see). crun then fails
+  // before the step's program starts, so the step is run again on what a new probe picks.
+  let reprobed = false;
+  return switching(first, async (e, current) => {
+    if (!(e instanceof CrunUnusable) || current.runtime !== 'crun') return undefined;
+    forgetVerdict(cache);
+    if (!choice.kept || reprobed) return undefined;
+    reprobed = true;
+    const again = await chooseRuntime(options.stateDir, options.searchPath, cache, true);
+    return again.runtime === 'crun' ? undefined : executorFor(again.runtime, options, persisted, crunPath);
+  });
 }
 
 /** wharf-container could not set the step's container up: the step's program never ran. */
@@ -188,8 +171,9 @@ class CrunUnusable extends UserError {
 }
 
 /**
- * Whether crun runs through the launcher with cgroups made by wharf (a host with v1 controllers)
- * or as it is, managing the cgroups itself (a cgroup v2 host, where it works as it stands).
+ * Whether the step's cgroups are made by wharf and joined by the launcher (crun, and wharf's own
+ * launcher, on a host with v1 controllers), or crun manages them itself (a cgroup v2 host, where
+ * it works as it stands). runc always makes its own.
  */
 function launched(runtime: RuntimeName): boolean {
   return runtime !== 'runc' && hostCgroupMode() === 'legacy';
@@ -298,7 +282,7 @@ async function runContainer(
     if (be.oci === 'crun' && seccomp) {
       const profile = JSON.stringify(seccomp);
       const pre = precompiledSeccomp(profile, () => compileSeccomp(be, seccomp), be.seccompCache);
-      if (pre.bpf) config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: pre.bpf };
+      if (pre.bpf && be.runtime === 'crun') config['annotations'] = { [SECCOMP_BPF_ANNOTATION]: pre.bpf };
       compiling = pre.compiling;
       if (be.runtime === 'wharf') {
         // The launcher loads the compiled filter itself: it waits for the compilation.
