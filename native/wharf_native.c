@@ -1,6 +1,7 @@
 // The three system calls a build step needs that Node has no API for: mount(2) of an overlay,
-// umount2(2), and reading a tree's extended attributes. Without this addon each is a child process
-// (mount, umount, getfattr: ~2.5 ms each, three per step); see src/util/native.ts for the fallback.
+// umount2(2) (also on the thread pool), and reading a tree's extended attributes. Without this
+// addon each is a child process (mount, umount, getfattr: ~2.5 ms each, three per step); see
+// src/util/native.ts for the fallback.
 // Also one directory's sorted listing with every entry's lstat in one call, for walking a build
 // context and for writing a layer tar: Node's lstatSync resolves the whole path and allocates a
 // BigInt Stats per file, which was most of a no-op build of a 50,000-file context.
@@ -37,7 +38,8 @@
     if ((call) != napi_ok) return NULL;                                                           \
   } while (0)
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
+// An Error named after errno (its `code`), with `errno` set, as Node's own fs errors have.
+static napi_value errno_error(napi_env env, const char *what, int err) {
   char msg[512];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value code, message, error;
@@ -48,7 +50,11 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   napi_value errno_value;
   napi_create_int32(env, err, &errno_value);
   napi_set_named_property(env, error, "errno", errno_value);
-  napi_throw(env, error);
+  return error;
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  napi_throw(env, errno_error(env, what, err));
   return NULL;
 }
 
@@ -111,6 +117,56 @@ static napi_value do_umount(napi_env env, napi_callback_info info) {
   free(target);
   if (rc != 0) return throw_errno(env, "umount", err);
   return NULL;
+}
+
+// umountAsync(target, detach) → a promise: umount2(2) on the thread pool. An overlay's umount syncs
+// its upper dir's whole file system (milliseconds, more under load); the step commits its layer
+// from the upper dir meanwhile (src/ops/container.ts).
+struct umount_job {
+  char *target;
+  bool detach;
+  int err;
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+static void umount_execute(napi_env env, void *data) {
+  struct umount_job *job = data;
+  job->err = umount2(job->target, job->detach ? MNT_DETACH : 0) == 0 ? 0 : errno;
+}
+
+static void umount_complete(napi_env env, napi_status status, void *data) {
+  struct umount_job *job = data;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (status == napi_ok && job->err == 0) napi_resolve_deferred(env, job->deferred, undefined);
+  else napi_reject_deferred(env, job->deferred, errno_error(env, "umount", status == napi_ok ? job->err : EIO));
+  napi_delete_async_work(env, job->work);
+  free(job->target);
+  free(job);
+}
+
+static napi_value do_umount_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], promise, name;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct umount_job *job = calloc(1, sizeof *job);
+  if (!job) return throw_errno(env, "umount", ENOMEM);
+  if (argc > 1) napi_get_value_bool(env, argv[1], &job->detach);
+  job->target = argc > 0 ? string_arg(env, argv[0]) : NULL;
+  if (!job->target) {
+    free(job);
+    return throw_errno(env, "umount", EINVAL);
+  }
+  napi_create_string_utf8(env, "wharf:umount", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, name, umount_execute, umount_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job->target);
+    free(job);
+    return throw_errno(env, "umount", ENOMEM);
+  }
+  return promise;
 }
 
 struct walk {
@@ -662,6 +718,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, do_umount, NULL, NULL, NULL, napi_default, NULL},
+      {"umountAsync", NULL, do_umount_async, NULL, NULL, NULL, napi_default, NULL},
       {"readTreeXattrs", NULL, read_tree_xattrs, NULL, NULL, NULL, napi_default, NULL},
       {"readFileXattrs", NULL, read_file_xattrs, NULL, NULL, NULL, napi_default, NULL},
       {"readDirStats", NULL, read_dir_stats, NULL, NULL, NULL, napi_default, NULL},

@@ -252,6 +252,8 @@ export function lazySnapshots(inner: SnapshotStore, ensure: (layers: readonly La
     stage: (l) => inner.stage(l),
     upperDir: () => inner.upperDir(),
     commitUpper: (...a) => inner.commitUpper(...a),
+    syncPoint: (p) => inner.syncPoint(p),
+    synced: (p) => inner.synced(p),
     removeLayers: (b) => inner.removeLayers(b),
     gcHook: () => inner.gcHook(),
     fsck: (k) => inner.fsck(k),

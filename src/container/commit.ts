@@ -67,7 +67,7 @@ export async function commitContainer(deps: ContainerDeps, nameOrId: string, o: 
     const lowers = await snapshots.prepare(parent);
     const xattrs = await readTreeXattrs(copy);
     await dropPureCopyUps(copy, lowers, undefined, xattrs);
-    const layer = await snapshots.commitUpper(copy, parent, o.compression ?? 'none', o.sourceDateEpoch, xattrs);
+    const layer = await snapshots.commitUpper(copy, parent, { compression: o.compression ?? 'none', xattrs, ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}) });
     const created = imageTimestamp(o.sourceDateEpoch);
     const draft = addLayer(fromImage(config, rec.layers), { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId }, {
       created,

@@ -111,7 +111,11 @@ async function commit(
 ): Promise<StepLayer> {
   const xattrs = inspect ? await readTreeXattrs(upper) : undefined;
   if (xattrs) inspect!(xattrs);
-  const layer = await deps.snapshots.commitUpper(upper, layers, deps.compression, deps.sourceDateEpoch, xattrs, reuse);
+  const layer = await deps.snapshots.commitUpper(upper, layers, {
+    compression: deps.compression,
+    ...(deps.sourceDateEpoch !== undefined ? { sourceDateEpoch: deps.sourceDateEpoch } : {}),
+    ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}),
+  });
   return { descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: layer.diffId };
 }
 

@@ -12,6 +12,11 @@
  *
  * The markers need no fsync: a lost or torn one only makes snapshots untrusted (unpacked again).
  * A clock that jumps between a snapshot and the syncfs errs the same way, or is harmless.
+ *
+ * An overlay's umount is such a syncfs (of its upper dir's whole file system), and every RUN ends
+ * with one: a RUN's snapshot counts as made when its umount began (its files were all written
+ * before), and when nothing was installed after the last umount began, that umount covers the
+ * build and the end-of-build sync is not needed (store.ts, `flush`).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -92,11 +97,22 @@ export async function syncSnapshots(snapshotsDir: string, opts: { readonly backg
     c.on('error', () => resolve(false));
     c.on('close', (code) => resolve(code === 0));
   });
-  if (!ok) return;
+  if (ok) noteSynced(snapshotsDir, started);
+}
+
+/**
+ * A syncfs of the snapshots' file system that started at `startedAt` has completed (this one's,
+ * or an overlay's umount): this boot's marker moves there unless it is already later.
+ */
+export function noteSynced(snapshotsDir: string, startedAt: number): void {
+  const boot = currentBoot();
+  if (!boot) return;
   try {
-    if (syncedAt(snapshotsDir, boot) < started) replaceFileSync(marker, `${started}\n`);
+    const dir = join(snapshotsDir, SYNCED_DIR);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (syncedAt(snapshotsDir, boot) < startedAt) replaceFileSync(join(dir, boot), `${startedAt}\n`);
   } catch {
-    // as above
+    // no marker: this boot's snapshots count as unsynced after a reboot
   }
 }
 

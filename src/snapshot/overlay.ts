@@ -40,8 +40,11 @@ export interface OverlayOptions {
 
 export interface OverlayMount {
   readonly target: string;
-  /** Unmounts (lazily if still busy) and removes the work dir, links dir and mount point. Idempotent. */
-  unmount(): Promise<void>;
+  /**
+   * Unmounts (lazily if still busy) and removes the work dir, links dir and mount point. Idempotent.
+   * True when the mount went away there and then: its umount synced the upper dir's file system.
+   */
+  unmount(): Promise<boolean>;
 }
 
 /** Page size minus room for the NUL; the kernel rejects longer option strings. */
@@ -86,13 +89,14 @@ export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> 
     throw e;
   }
 
-  let unmounted: Promise<void> | undefined;
+  let unmounted: Promise<boolean> | undefined;
   return {
     target,
     unmount: () => (unmounted ??= (async () => {
-      await unmountReliably(target);
+      const how = await unmountReliably(target);
       rmSync(scratch, { recursive: true, force: true });
       rmSync(target, { recursive: true, force: true });
+      return how === 'unmounted';
     })()),
   };
 }
@@ -194,36 +198,43 @@ export function pruneLinks(linkDir: string): number {
 
 /**
  * Unmounts `target`; a mount still busy (a straggling process holding a file) is retried briefly and
- * then detached lazily, so a build never leaves a mount behind in /proc/mounts.
+ * then detached lazily, so a build never leaves a mount behind in /proc/mounts. Says which it was
+ * ('absent': nothing was mounted there).
  */
-export async function unmountReliably(target: string): Promise<void> {
+export async function unmountReliably(target: string): Promise<'unmounted' | 'detached' | 'absent'> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    if ((await umountOnce(target, false)) !== 'busy') return;
+    const how = await umountOnce(target, false);
+    if (how !== 'busy') return how;
     await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
   }
   const lazy = await umountOnce(target, true);
   if (lazy === 'busy') throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: still busy after a lazy unmount`);
+  return lazy === 'absent' ? 'absent' : 'detached';
 }
 
 /**
  * One umount through the addon when there is one (umount2: EINVAL means nothing is mounted there),
- * else the umount program: 'done' when nothing is mounted at `target` any more.
+ * else the umount program.
  */
-async function umountOnce(target: string, detach: boolean): Promise<'done' | 'busy'> {
+async function umountOnce(target: string, detach: boolean): Promise<'unmounted' | 'absent' | 'busy'> {
   const native = nativeAddon();
   if (!native) {
-    if (!(await isMountPoint(target))) return 'done';
+    if (!(await isMountPoint(target))) return 'absent';
     const res = await exec('umount', detach ? ['-l', target] : [target]);
-    if (res.code === 0 || !(await isMountPoint(target))) return 'done';
+    if (res.code === 0) return 'unmounted';
+    if (!(await isMountPoint(target))) return 'absent';
     if (detach) throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${res.stderr.trim()}`);
     return 'busy';
   }
   try {
-    native.umount(target, detach);
-    return 'done';
+    // On the thread pool: an overlay's umount syncs its upper file system, and the caller may
+    // have other work meanwhile (container.ts commits the upper dir).
+    if (native.umountAsync) await native.umountAsync(target, detach);
+    else native.umount(target, detach);
+    return 'unmounted';
   } catch (e) {
     const errno = (e as { errno?: number }).errno;
-    if (errno === EINVAL || errno === ENOENT) return 'done';
+    if (errno === EINVAL || errno === ENOENT) return 'absent';
     if (errno === EBUSY) return 'busy';
     throw new UserError('snapshot.unmount-failed', `cannot unmount ${target}: ${(e as Error).message}`);
   }

@@ -3,12 +3,12 @@ import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
-import { applyLayer, writeLayer, type Compression, type LayerResult, type TarReuse, type Xattrs } from '../layer/index.js';
+import { applyLayer, writeLayer, type LayerResult } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
 import { readdirQuiet, sayNoSpace } from '../util/index.js';
 import { checkSnapshots, LINK_DIR, NOT_SNAPSHOTS, RECORD, type LayerRecord } from './verify.js';
-import { currentBoot, madeDurable, syncSnapshots, type MadeIn } from './durable.js';
-import type { LayerRef, SnapshotStore } from './types.js';
+import { currentBoot, madeDurable, noteSynced, syncSnapshots, type MadeIn } from './durable.js';
+import type { CommitOptions, LayerRef, SnapshotStore, SyncPoint } from './types.js';
 import { chainIds, pidAlive, type BlobStore } from '../store/index.js';
 
 /** Chain IDs of a layer stack (the keys snapshots live under). */
@@ -27,25 +27,30 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   // every snapshot, per RUN).
   let swept: Promise<void> | undefined;
 
-  // Whether this store installed a snapshot since its last flush (durable.ts).
-  let unsynced = false;
+  // When the newest snapshot this store installed since its last flush counts as made, and when
+  // the latest sync known to have completed started (durable.ts): a flush with newestMade no later
+  // than coveredAt needs no sync of its own. 0: none.
+  let newestMade = 0;
+  let coveredAt = 0;
+  let snapshotsDev: number | undefined;
 
   /**
    * Renames a finished `<tmp>/fs` into place; another process winning the race is fine. The two
    * records and the rename are synchronous: each is a few microseconds of work next to a
    * thread-pool round trip.
    */
-  async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord): Promise<void> {
+  async function install(chain: Sha256, tmp: string, blob: Sha256, record: LayerRecord, writtenBefore?: SyncPoint): Promise<void> {
     const [blobFd, recordFd] = await takeRecords(tmp);
+    const madeAt = writtenBefore?.at ?? Date.now();
     try {
       writeRecord(join(tmp, 'blob'), blobFd, blob + '\n');
       const boot = currentBoot();
-      const made: MadeIn = boot ? { boot, madeAt: Date.now() } : {};
+      const made: MadeIn = boot ? { boot, madeAt } : {};
       writeRecord(join(tmp, RECORD), recordFd, JSON.stringify({ ...record, ...made }) + '\n');
     } finally {
       closeQuietly(blobFd, recordFd);
     }
-    unsynced = true;
+    newestMade = Math.max(newestMade, madeAt);
     try {
       renameSync(tmp, join(dir, sha256Hex(chain)));
     } catch (e) {
@@ -123,7 +128,8 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   }
 
   /** The upper dir's layer into the blobs, and the dir itself into place as its snapshot. */
-  async function commit(upper: string, tmp: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>, reuse?: TarReuse): Promise<LayerResult> {
+  async function commit(upper: string, tmp: string, parent: readonly LayerRef[], o: CommitOptions): Promise<LayerResult> {
+    const { compression, sourceDateEpoch, xattrs, reuse } = o;
     const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
     const chains = chainOf([...parent.map((l) => l.diffId), layer.diffId]);
     const chain = chains.at(-1)!;
@@ -133,7 +139,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       mkdirSync(tmp, { recursive: true });
       renameSync(upper, join(tmp, 'fs'));
     }
-    await install(chain, tmp, layer.digest, { diffId: layer.diffId, parent: chains.at(-2) ?? null });
+    await install(chain, tmp, layer.digest, { diffId: layer.diffId, parent: chains.at(-2) ?? null }, o.writtenBefore);
     // Seen installed: the next step's prepare needs no look at it (see present).
     present.add(chain);
     return layer;
@@ -196,11 +202,11 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       };
     },
 
-    async commitUpper(upper, parent, compression, sourceDateEpoch, xattrs, reuse) {
+    async commitUpper(upper, parent, opts) {
       const own = uppers.delete(upper);
       const tmp = own ? dirname(upper) : join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       try {
-        return await commit(upper, tmp, parent, compression, sourceDateEpoch, xattrs, reuse);
+        return await commit(upper, tmp, parent, opts);
       } catch (e) {
         throw sayNoSpace(e, 'writing the layer', root);
       } finally {
@@ -243,10 +249,25 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
 
     fsck: (known) => checkSnapshots(dir, blobs, known ?? new Map()),
 
+    syncPoint(path) {
+      // One stat of the snapshots dir per store; the upper dir's is a few microseconds.
+      snapshotsDev ??= statSync(dir, { throwIfNoEntry: false })?.dev;
+      const dev = statSync(path, { throwIfNoEntry: false })?.dev;
+      return dev !== undefined && dev === snapshotsDev ? { at: Date.now() - 1 } : undefined;
+    },
+
+    synced(point) {
+      coveredAt = Math.max(coveredAt, point.at);
+    },
+
     async flush(opts) {
-      if (!unsynced) return;
-      unsynced = false;
-      await syncSnapshots(dir, opts);
+      if (newestMade === 0) return;
+      const covered = newestMade <= coveredAt;
+      newestMade = 0;
+      // Every snapshot installed counts as made before a sync that has completed: its marker is
+      // all that is left to write (no process to start at the end of every build).
+      if (covered) noteSynced(dir, coveredAt);
+      else await syncSnapshots(dir, opts);
     },
   };
 }

@@ -33,6 +33,27 @@ export interface SnapshotProblem {
   readonly message: string;
 }
 
+/** How commitUpper writes the layer. */
+export interface CommitOptions {
+  readonly compression: Compression;
+  readonly sourceDateEpoch?: number;
+  /** The upper dir's extended attributes, when the caller has read them already. */
+  readonly xattrs?: ReadonlyMap<string, Xattrs>;
+  /** Ties the tar to an earlier layer the upper was hard-linked from (see TarReuse). */
+  readonly reuse?: TarReuse;
+  /**
+   * Every file of the upper dir was written before this point (a RUN's, whose umount syncs
+   * them): the snapshot counts as made then, and is durable once `synced(point)` is called.
+   */
+  readonly writtenBefore?: SyncPoint;
+}
+
+/** When a sync of the snapshots' file system started (SnapshotStore.syncPoint). */
+export interface SyncPoint {
+  /** Date.now() when taken, minus 1: everything installed in that millisecond or later is after it. */
+  readonly at: number;
+}
+
 export interface SnapshotStore {
   /** Where overlay mounts keep the short links of these lower dirs (OverlayOptions.linkDir). */
   readonly linkDir: string;
@@ -56,7 +77,15 @@ export interface SnapshotStore {
    * new layer's snapshot (not a copy). The upper dir is gone afterwards either way. `reuse` ties
    * the tar to an earlier layer the upper was hard-linked from (see TarReuse).
    */
-  commitUpper(upper: string, parent: readonly LayerRef[], compression: Compression, sourceDateEpoch?: number, xattrs?: ReadonlyMap<string, Xattrs>, reuse?: TarReuse): Promise<LayerResult>;
+  commitUpper(upper: string, parent: readonly LayerRef[], opts: CommitOptions): Promise<LayerResult>;
+  /**
+   * A syncfs of the file system `path` is on starts now (an overlay's umount syncs its upper dir's
+   * file system): undefined when that is not the snapshots' file system. Pass the point to
+   * `synced` once that sync has completed; see durable.ts.
+   */
+  syncPoint(path: string): SyncPoint | undefined;
+  /** The sync begun at `point` completed: everything written before it is on disk. */
+  synced(point: SyncPoint): void;
   /**
    * Removes the snapshots made of these layer blobs (whatever stack they sit on), so a build that
    * runs those steps again commits its upper dir into place as a first build does. Nothing may be
@@ -72,8 +101,9 @@ export interface SnapshotStore {
    */
   fsck(known?: ReadonlyMap<Sha256, LayerRef>): Promise<SnapshotProblem[]>;
   /**
-   * Makes the snapshots this store installed durable: one syncfs of their file system (durable.ts).
-   * A build calls it once at its end, in the `background` (nobody waits for the sync); never rejects.
+   * Makes the snapshots this store installed durable: one syncfs of their file system (durable.ts),
+   * unless a sync already covers them all (`synced`). A build calls it once at its end, in the
+   * `background` (nobody waits for the sync); never rejects.
    */
   flush(opts?: { readonly background?: boolean }): Promise<void>;
 }

@@ -10,6 +10,8 @@ export interface NativeAddon {
   mountOverlay(cwd: string, options: string, target: string): void;
   /** umount2(2); `detach` is MNT_DETACH. Throws an Error with `errno` (EINVAL: not a mount point). */
   umount(target: string, detach: boolean): void;
+  /** umount2(2) on the thread pool; rejects with an Error with `errno` (absent from an addon built before it). */
+  umountAsync?(target: string, detach: boolean): Promise<void>;
   /** Every attribute under `dir`, without following symlinks: rel ('' for dir), name, value, … */
   readTreeXattrs(dir: string): (string | Buffer)[];
   /** One path's attributes, not following a symlink: name, value, … (absent from an addon built before it). */

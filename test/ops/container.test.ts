@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile, lstat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -9,7 +9,8 @@ import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 import { wharfBin } from '../helpers/paths.js';
 import { openStore, parseReference, type Store } from '../../src/store/index.js';
 import { addLayer, commitImage, fromImage, imageTimestamp, loadImage } from '../../src/image/index.js';
-import { openSnapshots } from '../../src/snapshot/index.js';
+import { chainOf, openSnapshots } from '../../src/snapshot/index.js';
+import { currentBoot } from '../../src/snapshot/durable.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
 import { layersOf, runInContainer } from '../../src/ops/index.js';
 
@@ -93,6 +94,35 @@ test('a step committed from the overlay upper dir shows every kind of change as 
   const chown = await lstat(join(fs, 'chownme'));
   assert.deepEqual([chown.uid, chown.gid], [1000, 1000]);
   assert.equal(await overlayMounts(), 0);
+});
+
+test("a RUN's umount is the sync that makes its snapshot and the ones before it durable: no sync at the end", async () => {
+  // A store of its own: the other tests count the snapshots of theirs.
+  const root = join(dir, 'store-synced');
+  const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'base:1'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const store = await openStore(root);
+  const base = await loadImage(store, 'base:1');
+  const stateDir = await store.tempDir('runtime');
+  const snapshots = openSnapshots(root, store);
+  const deps = { store, snapshots, executor: await createOciExecutor({ stateDir }) };
+  const res = await runInContainer(deps, layersOf(base), { args: ['sh', '-c', 'echo synced > /f'], env: ['PATH=/bin'], cwd: '/', network: 'none' }, [], {}, undefined, { compression: 'none' });
+  await rm(stateDir, { recursive: true, force: true });
+  assert.equal(res.exitCode, 0);
+  const chains = chainOf([...layersOf(base).map((l) => l.diffId), res.layer!.diffId]);
+  const madeAt = (chain: string) => (JSON.parse(readFileSync(join(root, 'snapshots', chain.slice('sha256:'.length), 'layer'), 'utf8')) as { madeAt: number }).madeAt;
+  const marker = join(root, 'snapshots', 'synced', currentBoot());
+  rmSync(marker, { force: true });
+  // No `sync` or `sh` to start: the marker can only come from the umount's sync.
+  const path = process.env.PATH;
+  process.env.PATH = join(dir, 'no-tools');
+  try {
+    await snapshots.flush();
+  } finally {
+    process.env.PATH = path;
+  }
+  const synced = Number(readFileSync(marker, 'utf8'));
+  for (const chain of chains) assert.ok(madeAt(chain) <= synced, `${chain} counts as made before the sync that covers it`);
 });
 
 test('wharf run uses the image config, streams output and returns the exit code', () => {

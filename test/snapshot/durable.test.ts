@@ -34,7 +34,7 @@ describe('snapshots across a power loss', () => {
     const upper = join(tmp, `upper-${name}`);
     mkdirSync(upper, { recursive: true });
     writeFileSync(join(upper, 'file'), `${name}\n`);
-    const l = await openSnapshots(root, store).commitUpper(upper, [], 'none');
+    const l = await openSnapshots(root, store).commitUpper(upper, [], { compression: 'none' });
     const layer: LayerRef = { descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, diffId: l.diffId };
     // A bottom layer's chain ID is its diff_id.
     return { layer, snap: join(root, 'snapshots', sha256Hex(l.diffId)) };
@@ -111,10 +111,73 @@ describe('snapshots across a power loss', () => {
     const upper = join(tmp, 'upper-g');
     mkdirSync(upper);
     writeFileSync(join(upper, 'g'), 'g\n');
-    const l = await snaps.commitUpper(upper, [], 'none');
+    const l = await snaps.commitUpper(upper, [], { compression: 'none' });
     const rec = JSON.parse(readFileSync(join(root, 'snapshots', sha256Hex(l.diffId), 'layer'), 'utf8')) as { madeAt: number };
     await snaps.flush();
     assert.ok(Number(readFileSync(marker, 'utf8')) >= rec.madeAt, 'the sync started after the snapshot was made');
+  });
+
+  /** An upper dir on the store's file system holding one file. */
+  function upperWith(name: string): string {
+    const upper = join(tmp, `upper-${name}`);
+    mkdirSync(upper);
+    writeFileSync(join(upper, name), `${name}\n`);
+    return upper;
+  }
+  const recordOf = (diffId: string) => JSON.parse(readFileSync(join(root, 'snapshots', sha256Hex(diffId as LayerRef['diffId']), 'layer'), 'utf8')) as { madeAt: number };
+
+  /** Runs `fn` with no `sync` or `sh` to be found: a flush that needs a sync cannot do one. */
+  async function withoutSyncTools<T>(fn: () => Promise<T>): Promise<T> {
+    const path = process.env.PATH;
+    process.env.PATH = join(tmp, 'no-tools');
+    try {
+      return await fn();
+    } finally {
+      process.env.PATH = path;
+    }
+  }
+
+  it('a completed sync covers what was installed before it began: flush then only writes the marker', async () => {
+    const marker = join(root, 'snapshots', 'synced', currentBoot());
+    rmSync(marker, { force: true });
+    const snaps = openSnapshots(root, store);
+    const first = await snaps.commitUpper(upperWith('h'), [], { compression: 'none' });
+    await new Promise((r) => setTimeout(r, 3)); // the point's millisecond is later than the install's
+    const upper = upperWith('i');
+    const point = snaps.syncPoint(upper);
+    assert.ok(point, 'the upper dir is on the snapshots\' file system');
+    const second = await snaps.commitUpper(upper, [], { compression: 'none', writtenBefore: point });
+    assert.equal(recordOf(second.diffId).madeAt, point.at, 'a snapshot whose files were written before the point counts as made then');
+    assert.ok(recordOf(first.diffId).madeAt <= point.at);
+    snaps.synced(point);
+    await withoutSyncTools(() => snaps.flush());
+    assert.equal(Number(readFileSync(marker, 'utf8')), point.at, 'the marker moved to the point without a sync of its own');
+  });
+
+  it('an install after the point, or a point whose sync never completed, leaves the sync to flush', async () => {
+    const marker = join(root, 'snapshots', 'synced', currentBoot());
+    for (const late of [true, false]) {
+      rmSync(marker, { force: true });
+      const snaps = openSnapshots(root, store);
+      const upper = upperWith(late ? 'j' : 'k');
+      const point = snaps.syncPoint(upper)!;
+      await new Promise((r) => setTimeout(r, 3));
+      if (late) {
+        await snaps.commitUpper(upper, [], { compression: 'none' }); // made after the sync began
+        snaps.synced(point);
+      } else {
+        await snaps.commitUpper(upper, [], { compression: 'none', writtenBefore: point }); // its umount failed: no synced()
+      }
+      await withoutSyncTools(() => snaps.flush());
+      assert.equal(existsSync(marker), false, `no sync could run, so no marker (${late ? 'install after the point' : 'point never synced'})`);
+      await snaps.commitUpper(upperWith(late ? 'j2' : 'k2'), [], { compression: 'none' });
+      await snaps.flush();
+      assert.ok(Number(readFileSync(marker, 'utf8')) > point.at, 'a real sync, later than the point');
+    }
+  });
+
+  it('gives no sync point for a path on another file system', () => {
+    assert.equal(openSnapshots(root, store).syncPoint('/proc/self'), undefined);
   });
 
   it('fsck and GC leave the markers alone', async () => {
