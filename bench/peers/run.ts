@@ -6,6 +6,7 @@
  *
  *   npm run bench:peers -- --scenarios app,wide --builders buildkit,wharf --runs 3 --scale 0.1
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
           if (failed.has(b.name)) continue;
           if (mode === 'cold') await b.resetCache([tag(b.name)]);
           if (mode === 'change') changeFile(spec, dirs, ++change);
+          // Every timed build starts with nothing dirty on disk: else the first sync it makes (an
+          // overlay's umount syncs the whole file system) also writes back what the untimed reset,
+          // or the builder before it, left in the page cache.
+          spawnSync('sync');
           const r = await b.build(dirs, tag(b.name));
           if (r.status !== 0) {
             const why = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ');
