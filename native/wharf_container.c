@@ -6,6 +6,7 @@
  * second process to sync with), this ~3 ms.
  *
  *   wharf-container PLAN_FILE
+ *   wharf-container --serve      (many, one after another or at once: see serve() below)
  *
  * The plan is a list of NUL-terminated fields: a directive's name, then its fixed fields (`env`
  * and `args` give their count first). Directives, in the order they apply:
@@ -58,6 +59,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <poll.h>
 #include <unistd.h>
 
 #define MAX_PLAN (1 << 20)
@@ -582,13 +584,11 @@ static void setup_and_exec(int unshare_flags) {
   _exit(missing ? 127 : 126);
 }
 
-int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: wharf-container PLAN_FILE\n");
-    return 125;
-  }
-  plan_path = argv[1];
-  read_plan(argv[1]);
+/* ---- the launcher: one container from one plan ---- */
+
+static int launch(const char *plan) {
+  plan_path = plan;
+  read_plan(plan);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP, joined_net = 0, new_net = 0;
   const char *name;
@@ -652,4 +652,216 @@ int main(int argc, char **argv) {
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
+}
+
+/*
+ * ---- serve: many launchers forked from one process ----
+ *
+ *   wharf-container --serve
+ *
+ * wharf starts one per build and hands it each RUN: Node's spawn of a launcher (the JavaScript
+ * side of a child process, two pipes, the fork of a large process and the exec) was ~2 ms of every
+ * RUN, a fork of this small process is ~0.1. Each launcher is a fork running launch() exactly as
+ * `wharf-container PLAN_FILE` would, with its stdout and stderr on pipes this process relays.
+ *
+ * Commands on stdin, one per line:  run ID PLAN_FILE   kill ID   (kill: SIGTERM to its launcher,
+ * which kills its container). On stdout, frames:  out ID LEN\n<LEN bytes>  err ID LEN\n<LEN bytes>
+ * and, once the launcher is reaped and both its pipes are drained,  exit ID STATUS\n  (STATUS as
+ * the launcher's exit code, 128+n for signal n). At the end of stdin every launcher is told to end
+ * (SIGTERM) and the server exits when all are reaped. It dies with wharf (PR_SET_PDEATHSIG), and
+ * its launchers die with it.
+ */
+#define MAX_JOBS 256
+#define MAX_ID 64
+
+struct job {
+  char id[MAX_ID + 1];
+  pid_t pid;
+  int fds[2]; /* stdout, stderr; -1 once drained */
+  int status; /* -1 until reaped */
+};
+
+static struct job jobs[MAX_JOBS];
+static int reaped_pipe[2] = { -1, -1 };
+
+static void on_child(int sig) {
+  (void)sig;
+  int saved = errno;
+  ssize_t ignored = write(reaped_pipe[1], "c", 1);
+  (void)ignored;
+  errno = saved;
+}
+
+static void write_all(const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(1, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) _exit(1); /* wharf stopped reading: it is gone */
+    p += w;
+    len -= (size_t)w;
+  }
+}
+
+static struct job *job_by_id(const char *id) {
+  for (int i = 0; i < MAX_JOBS; i++)
+    if (jobs[i].pid > 0 && strcmp(jobs[i].id, id) == 0) return &jobs[i];
+  return NULL;
+}
+
+static void start_job(const char *id, const char *plan) {
+  char line[MAX_ID + 64];
+  struct job *j = NULL;
+  for (int i = 0; i < MAX_JOBS && !j; i++)
+    if (jobs[i].pid == 0) j = &jobs[i];
+  int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+  pid_t pid = -1;
+  if (j && strlen(id) <= MAX_ID && !job_by_id(id) && pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0) pid = fork();
+  if (pid == 0) {
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(125);
+    /* Nothing of the server's (its pipes to wharf, other launchers' pipes) reaches the container. */
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3, ~0U, 0) != 0)
+#endif
+      for (int fd = 3; fd < 1024; fd++) close(fd);
+    _exit(launch(plan));
+  }
+  if (pid < 0) {
+    /* Said as a launch that failed: 125, with the reason where a launcher's own setup failure goes. */
+    const char *why = !j ? "too many containers at once" : strlen(id) > MAX_ID || job_by_id(id) ? "a bad container id" : strerror(errno);
+    char message[256];
+    int len = snprintf(message, sizeof message, "wharf-container: cannot start a launcher: %s\n", why);
+    snprintf(line, sizeof line, "err %.*s %d\n", MAX_ID, id, len);
+    write_all(line, strlen(line));
+    write_all(message, (size_t)len);
+    snprintf(line, sizeof line, "exit %.*s 125\n", MAX_ID, id);
+    write_all(line, strlen(line));
+    for (int k = 0; k < 2; k++) {
+      if (out[k] >= 0) close(out[k]);
+      if (err[k] >= 0) close(err[k]);
+    }
+    return;
+  }
+  close(out[1]);
+  close(err[1]);
+  snprintf(j->id, sizeof j->id, "%s", id);
+  j->pid = pid;
+  j->fds[0] = out[0];
+  j->fds[1] = err[0];
+  j->status = -1;
+}
+
+static void command(char *line) {
+  char *verb = strtok(line, " ");
+  char *id = strtok(NULL, " ");
+  char *rest = strtok(NULL, "");
+  if (!verb || !id) return;
+  if (strcmp(verb, "run") == 0 && rest) start_job(id, rest);
+  else if (strcmp(verb, "kill") == 0) {
+    struct job *j = job_by_id(id);
+    if (j && j->status < 0) kill(j->pid, SIGTERM);
+  }
+}
+
+static int serve(void) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1; /* wharf died before the line above */
+  signal(SIGPIPE, SIG_IGN);
+  if (pipe2(reaped_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
+  struct sigaction sa = { 0 };
+  sa.sa_handler = on_child;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, NULL);
+  static char in[65536];
+  static char buf[65536];
+  size_t have = 0;
+  int open_in = 1;
+  for (;;) {
+    struct pollfd p[2 + 2 * MAX_JOBS];
+    struct { struct job *j; int k; } who[2 + 2 * MAX_JOBS];
+    int n = 0, live = 0;
+    if (open_in) p[n++] = (struct pollfd){ .fd = 0, .events = POLLIN };
+    p[n++] = (struct pollfd){ .fd = reaped_pipe[0], .events = POLLIN };
+    for (int i = 0; i < MAX_JOBS; i++) {
+      if (jobs[i].pid == 0) continue;
+      live++;
+      for (int k = 0; k < 2; k++)
+        if (jobs[i].fds[k] >= 0) {
+          who[n].j = &jobs[i];
+          who[n].k = k;
+          p[n++] = (struct pollfd){ .fd = jobs[i].fds[k], .events = POLLIN };
+        }
+    }
+    if (!open_in && live == 0) return 0;
+    if (poll(p, (nfds_t)n, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    for (int x = 0; x < n; x++) {
+      if (!p[x].revents) continue;
+      if (p[x].fd == 0 && open_in) {
+        ssize_t r = read(0, in + have, sizeof in - 1 - have);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          open_in = 0; /* wharf is done: end every container */
+          for (int i = 0; i < MAX_JOBS; i++)
+            if (jobs[i].pid > 0 && jobs[i].status < 0) kill(jobs[i].pid, SIGTERM);
+          continue;
+        }
+        have += (size_t)r;
+        char *start = in, *nl;
+        while ((nl = memchr(start, '\n', have - (size_t)(start - in)))) {
+          *nl = '\0';
+          command(start);
+          start = nl + 1;
+        }
+        have -= (size_t)(start - in);
+        memmove(in, start, have);
+        if (have == sizeof in - 1) have = 0; /* a line longer than any command: dropped */
+      } else if (p[x].fd == reaped_pipe[0]) {
+        while (read(reaped_pipe[0], buf, sizeof buf) > 0) {
+        }
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+          for (int i = 0; i < MAX_JOBS; i++)
+            if (jobs[i].pid == pid) jobs[i].status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      } else {
+        struct job *j = who[x].j;
+        int k = who[x].k;
+        ssize_t r = read(j->fds[k], buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          close(j->fds[k]);
+          j->fds[k] = -1;
+          continue;
+        }
+        char line[MAX_ID + 64];
+        snprintf(line, sizeof line, "%s %.*s %zd\n", k == 0 ? "out" : "err", MAX_ID, j->id, r);
+        write_all(line, strlen(line));
+        write_all(buf, (size_t)r);
+      }
+    }
+    for (int i = 0; i < MAX_JOBS; i++) {
+      struct job *j = &jobs[i];
+      if (j->pid == 0 || j->status < 0 || j->fds[0] >= 0 || j->fds[1] >= 0) continue;
+      char line[MAX_ID + 64];
+      snprintf(line, sizeof line, "exit %.*s %d\n", MAX_ID, j->id, j->status);
+      write_all(line, strlen(line));
+      memset(j, 0, sizeof *j);
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--serve") == 0) return serve();
+  if (argc != 2) {
+    fprintf(stderr, "usage: wharf-container PLAN_FILE | --serve\n");
+    return 125;
+  }
+  return launch(argv[1]);
 }

@@ -8,6 +8,7 @@ import { createRunCgroups, hostCgroupMode, runCgroupName, type RunCgroups } from
 import { openHostCache, type HostCache } from './host-cache.js';
 import { containerPlan, PlanUnsupported } from './container-plan.js';
 import { launchCommand } from './launcher.js';
+import { startLaunchServer, type LaunchServer } from './launch-server.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, capabilitiesOfMask, hostsFile, ociConfigJson } from './oci-config.js';
 import { openSlirpNetwork, type NetworkNamespace } from './network.js';
@@ -208,6 +209,10 @@ async function executorFor(runtime: RuntimeName, options: OciExecutorOptions, pe
   await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
   const backend = { runtime: oci, rootDir };
   const networks = createNetworkPool(() => openSlirpNetwork(options.slirp4netns ? { slirp4netns: options.slirp4netns } : {}), options.spareNetworks ?? 0);
+  // The own launcher's RUNs are forks of one server, started with the executor (launch-server.ts);
+  // a server that ended is replaced at the next run.
+  let server = runtime === 'wharf' ? startLaunchServer(nativeContainer()!) : undefined;
+  const launchServer = () => (server?.alive ? server : (server = startLaunchServer(nativeContainer()!)));
   return {
     runtime,
     cleanupStale: async () => {
@@ -218,9 +223,12 @@ async function executorFor(runtime: RuntimeName, options: OciExecutorOptions, pe
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, oci, program: oci === 'crun' ? (crunPath ?? oci) : oci, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted },
+      runContainer({ runtime, oci, program: oci === 'crun' ? (crunPath ?? oci) : oci, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted, launchServer },
         spec, rootfs, mounts, stdio, signal),
-    close: () => networks.close(),
+    close: () => {
+      server?.close();
+      return networks.close();
+    },
   };
 }
 
@@ -242,6 +250,8 @@ interface Backend {
   readonly networks: NetworkPool;
   /** Where compiled seccomp filters are kept across processes (crun only). */
   readonly seccompCache: PersistedSeccomp | undefined;
+  /** The server the own launcher's runs are forked from (`wharf` only). */
+  readonly launchServer: () => LaunchServer;
 }
 
 async function runContainer(
@@ -411,15 +421,14 @@ function hostResolvConf(): string {
 }
 
 function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonly string[], stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
+  if (be.runtime === 'wharf') return runOnServer(be.launchServer(), id, join(bundle, 'plan'), stdio, signal);
   const args = [
     '--root', be.rootDir, '--log', join(bundle, 'runtime.log'), '--log-format', 'json',
     'run', '--bundle', bundle, id,
   ];
-  const [program, ...argv] = be.runtime === 'wharf'
-    ? [nativeContainer()!, join(bundle, 'plan')]
-    : be.launched
-      ? launchCommand(tasksFiles, [be.program, '--cgroup-manager=disabled', ...args])
-      : [be.oci, ...args];
+  const [program, ...argv] = be.launched
+    ? launchCommand(tasksFiles, [be.program, '--cgroup-manager=disabled', ...args])
+    : [be.oci, ...args];
   const child = spawn(program!, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: bundle });
 
   let killing: Promise<void> | undefined;
@@ -429,9 +438,7 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
     // while the runtime is still up.
     killing ??= (async () => {
       while (child.exitCode === null && child.signalCode === null) {
-        // wharf-container kills its container when it is told to end (SIGTERM).
-        if (be.runtime === 'wharf') child.kill('SIGTERM');
-        else await runtimeCommand({ runtime: be.oci, rootDir: be.rootDir }, ['kill', id, 'KILL']);
+        await runtimeCommand({ runtime: be.oci, rootDir: be.rootDir }, ['kill', id, 'KILL']);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -444,7 +451,7 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
   const exited = new Promise<ExitStatus>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
       reject(e.code === 'ENOENT'
-        ? new UserError('runtime.missing', `${program} is not installed`, be.runtime === 'wharf' ? 'run npm run build, or pass --runtime crun or runc' : `install it: apt-get install ${be.runtime}`)
+        ? new UserError('runtime.missing', `${program} is not installed`, `install it: apt-get install ${be.runtime}`)
         : e);
     });
     child.on('close', (code, sig) => resolve({ exitCode: code ?? 128 + signalNumber(sig) }));
@@ -453,6 +460,30 @@ function runAndWait(be: Backend, id: string, bundle: string, tasksFiles: readonl
     await killing;
     return status;
   }).finally(() => signal?.removeEventListener('abort', onAbort));
+}
+
+/** The own launcher's run, forked by the launch server; an abort tells it to end until it has. */
+async function runOnServer(server: LaunchServer, id: string, plan: string, stdio: Stdio, signal?: AbortSignal): Promise<ExitStatus> {
+  const job = server.run(id, plan, stdio);
+  let done = false;
+  const onAbort = (): void => {
+    // wharf-container kills its container when it is told to end (SIGTERM); until it has set up
+    // its handler a SIGTERM may come too early, so it is said again.
+    const again = (): void => {
+      if (done) return;
+      job.kill();
+      setTimeout(again, 50).unref();
+    };
+    again();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  try {
+    return { exitCode: await job.exited };
+  } finally {
+    done = true;
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Runs a short runtime command (kill, delete); its failure is reported as false, never thrown. */

@@ -2,7 +2,7 @@
  * wharf's own container launcher (native/wharf_container.c) against a hostile rootfs: every mount
  * point, stub and working directory is resolved inside the root (symlinks with absolute or `..`
  * targets stay in it), a container it cannot set up is refused clearly with nothing left behind,
- * and its container dies with it.
+ * its container dies with it, and a step reaches nothing of the server its launcher is forked from.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,7 +103,17 @@ describe("wharf's own container launcher: a hostile rootfs", () => {
     const fake = join(tmp, 'fake-native');
     mkdirSync(fake);
     symlinkSync(builtLauncher, join(fake, 'wharf-launch'));
-    writeFileSync(join(fake, 'wharf-container'), '#!/bin/sh\necho "wharf-container: openat2: Function not implemented" | tee "$1.failed" >&2\nexit 125\n', { mode: 0o755 });
+    // It serves as the real one does (launch-server.ts): each run fails before the step's program.
+    writeFileSync(join(fake, 'wharf-container'), [
+      '#!/bin/sh',
+      'msg="wharf-container: openat2: Function not implemented"',
+      'while read -r verb id plan; do',
+      '  [ "$verb" = run ] || continue',
+      '  echo "$msg" > "$plan.failed"',
+      '  printf "err %s %d\\n%s\\nexit %s 125\\n" "$id" $((${#msg} + 1)) "$msg" "$id"',
+      'done',
+      '',
+    ].join('\n'), { mode: 0o755 });
     setNativeLauncher(join(fake, 'wharf-launch'));
     const auto = await createOciExecutor({ stateDir: join(tmp, 'state-auto'), resolvConf: '', runtime: 'auto' });
     try {
@@ -121,31 +131,61 @@ describe("wharf's own container launcher: a hostile rootfs", () => {
     }
   });
 
+  const childrenOf = (pid: number): number[] => {
+    try {
+      return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const running = (marker: string): boolean => {
+    try {
+      execFileSync('pgrep', ['-f', `^${marker}$`]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** The launch server (wharf's child) and the launcher it forked for the step running `marker`. */
+  async function serverAndLauncher(marker: string): Promise<{ server: number; launcher: number }> {
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const server = Number(execFileSync('pgrep', ['-P', String(process.pid), '-f', 'wharf-container --serve'], { encoding: 'utf8' }).trim().split('\n')[0]);
+      const launcher = childrenOf(server)[0];
+      if (launcher && running(marker)) return { server, launcher };
+    }
+    throw new Error('the step did not start');
+  }
+  async function goneSoon(marker: string): Promise<boolean> {
+    for (let i = 0; i < 50 && running(marker); i++) await new Promise((r) => setTimeout(r, 20));
+    return !running(marker);
+  }
+
   it('its container dies with it: a launcher killed with SIGKILL takes the step down', async () => {
     const marker = `sleep ${900000 + Math.floor(Math.random() * 99999)}`;
-    const running = run(`exec ${marker}`);
-    let launcher: number | undefined;
-    for (let i = 0; i < 100 && launcher === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'wharf-container'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-      if (pids.length && execFileSync('pgrep', ['-f', `^${marker}$`]).length) launcher = Number(pids[0]);
-    }
-    assert.ok(launcher, 'the step started');
+    const step = run(`exec ${marker}`);
+    const { launcher } = await serverAndLauncher(marker);
     process.kill(launcher, 'SIGKILL');
-    const r = await running;
+    const r = await step;
     assert.equal(r.exitCode, 137);
-    let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      alive = (() => {
-        try {
-          execFileSync('pgrep', ['-f', `^${marker}$`]);
-          return true;
-        } catch {
-          return false;
-        }
-      })();
-    }
-    assert.equal(alive, false, 'the step outlived its launcher');
+    assert.ok(await goneSoon(marker), 'the step outlived its launcher');
+  });
+
+  it('the launch server killed: its steps fail with a clear error, their containers die, the next step gets a new server', async () => {
+    const marker = `sleep ${900000 + Math.floor(Math.random() * 99999)}`;
+    const step = run(`exec ${marker}`);
+    const { server } = await serverAndLauncher(marker);
+    process.kill(server, 'SIGKILL');
+    await assert.rejects(step, (e: unknown) => isUserError(e) && e.code === 'runtime.launcher-gone' && /SIGKILL/.test(e.message));
+    assert.ok(await goneSoon(marker), 'the step outlived the server');
+    const next = await run('echo again');
+    assert.equal(next.exitCode, 0, next.out.join('\n'));
+    assert.deepEqual(next.out, ['again']);
+  });
+
+  it("a step sees none of the launch server's descriptors (its command pipe above all)", async () => {
+    const r = await run('ls /proc/self/fd');
+    assert.equal(r.exitCode, 0, r.out.join('\n'));
+    assert.deepEqual(r.out.sort(), ['0', '1', '2', '3'], "stdin, stdout, stderr and ls's own directory");
   });
 });
