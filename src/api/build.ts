@@ -336,7 +336,19 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
           }
           emit(e);
         };
-    const solveOpts = { cache: imports.view, emit: solveEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
+    // The first step that runs, of a build with RUN steps: the executor gets ready (chooses its
+    // runtime, starts its launch server) beside it, not in the first RUN. A build whose steps are
+    // all cached starts nothing.
+    const runs = plan.stages.some((s) => s.vertices.some((v) => v.kind === 'run'));
+    let preparing = !runs;
+    const stepEmit = (e: BuildEvent): void => {
+      if (!preparing && e.type === 'step-started') {
+        preparing = true;
+        executor.prepare();
+      }
+      solveEmit(e);
+    };
+    const solveOpts = { cache: imports.view, emit: stepEmit, noCache: o.noCache === true, noCacheStages, signal, startedAt: t0, lineOf, ...(baseline ? { baseline } : {}) };
     const result = await solve(plan, buildOps(deps), solveOpts);
     // No step runs after the solve: the spare network goes while the image is written. Killed,
     // not waited for: slirp4netns takes ~20 ms to exit (network.ts), and the build does not need it.

@@ -75,6 +75,11 @@ export interface OciExecutor extends Executor {
    * once their processes are gone. Call when the build is over, after its last run.
    */
   close(): Promise<void>;
+  /**
+   * Gets ready for a run that is coming (a lazy executor chooses its runtime and starts its launch
+   * server now rather than in the first run); what fails is said by that run.
+   */
+  prepare(): void;
 }
 
 export async function createOciExecutor(options: OciExecutorOptions): Promise<OciExecutor> {
@@ -121,6 +126,7 @@ function switching(first: OciExecutor, next: (e: unknown, current: OciExecutor) 
       return current.runtime;
     },
     cleanupStale: () => current.cleanupStale(),
+    prepare: () => current.prepare(),
     run: async (spec, rootfs, mounts, stdio, signal) => {
       try {
         return await current.run(spec, rootfs, mounts, stdio, signal);
@@ -196,6 +202,7 @@ export function createLazyOciExecutor(options: Omit<OciExecutorOptions, 'stateDi
     },
     cleanupStale: async () => (await get()).cleanupStale(),
     run: async (spec, rootfs, mounts, stdio, signal) => (await get()).run(spec, rootfs, mounts, stdio, signal),
+    prepare: () => void get().catch(() => undefined),
     // Never run: nothing was made, and nothing is started to close it.
     close: async () => (ready ? (await ready.catch(() => undefined))?.close() : undefined),
   };
@@ -229,6 +236,7 @@ async function executorFor(runtime: RuntimeName, options: OciExecutorOptions, pe
       server?.close();
       return networks.close();
     },
+    prepare: () => undefined, // made ready when created (its launch server is started then)
   };
 }
 

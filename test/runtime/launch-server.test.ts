@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
+import { createLazyOciExecutor } from '../../src/runtime/oci-executor.js';
 import type { OciExecutor } from '../../src/runtime/oci-executor.js';
 import { nativeContainer, setNativeLauncher } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
@@ -60,6 +61,26 @@ describe('launch server', () => {
     assert.equal(r.out.length, 10001);
     assert.ok(r.out.slice(0, 10000).every((l) => l === 'x'.repeat(100)));
     assert.equal(r.out[10000], 'é€ tail');
+  });
+
+  it('a lazy executor told to prepare starts its launch server before the first run', async () => {
+    const lazy = createLazyOciExecutor({ stateDir: async () => join(tmp, 'state-lazy'), resolvConf: '', runtime: 'wharf' });
+    const servers = (): number[] => {
+      const r = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'wharf-container --serve'], { encoding: 'utf8' });
+      return r.stdout.trim().split('\n').filter(Boolean).map(Number);
+    };
+    const before = servers();
+    lazy.prepare();
+    let started: number[] = [];
+    for (let i = 0; i < 100 && started.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      started = servers().filter((p) => !before.includes(p));
+    }
+    assert.equal(started.length, 1, 'one launch server, before any run');
+    const s = await lazy.run({ args: ['/bin/true'], env: [], cwd: '/', network: 'none' }, rootfs, [], {});
+    assert.equal(s.exitCode, 0);
+    assert.deepEqual(servers().filter((p) => !before.includes(p)), started, 'the run used it');
+    await lazy.close();
   });
 
   it('a server nobody closes does not keep Node running', () => {
