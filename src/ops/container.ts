@@ -77,10 +77,17 @@ export async function runInContainer(
       if ((await unmounted) && point) deps.snapshots.synced(point);
     }
   } finally {
-    // Once committed, the upper dir is a snapshot and the work dir is empty: removed in place, not
-    // through a thread pool that may be busy with a layer's fsyncs (up to 7 ms here for one
-    // rmdir). An upper dir still here (a failed step, `wharf run`) can hold a step's every file.
-    if (existsSync(upper)) await rm(work, { recursive: true, force: true });
-    else rmSync(work, { recursive: true, force: true });
+    await removeWorkDir(work, upper);
   }
+}
+
+/**
+ * A step's work dir, once done. Once its upper dir is committed (moved into the snapshots) it is
+ * empty and is removed in place, not through a thread pool that may be busy with a layer's
+ * fsyncs (up to 7 ms here for one rmdir); an upper dir still there (a failed step, `wharf run`)
+ * can hold a step's every file, and goes through the thread pool.
+ */
+export async function removeWorkDir(work: string, upper: string): Promise<void> {
+  if (existsSync(upper)) await rm(work, { recursive: true, force: true });
+  else rmSync(work, { recursive: true, force: true });
 }

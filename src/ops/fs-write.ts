@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { readTreeXattrs, type TarReuse, type Xattrs } from '../layer/index.js';
 import { directUpper, mountOverlay, type DirectUpper, type LayerRef } from '../snapshot/index.js';
@@ -7,6 +6,7 @@ import { cloneCopy, type PlannedItem } from './copy/reuse.js';
 import type { CopyLineage } from './copy/lineage.js';
 import type { StepLayer } from '../solver/index.js';
 import { layerRefs, type BuildDeps, type StageState } from './state.js';
+import { removeWorkDir } from './container.js';
 
 /**
  * Where a step writes, for writing straight into a fresh upper dir (snapshot/direct-upper.ts):
@@ -69,7 +69,7 @@ export async function writeThroughOverlay(
     }
     return await commit(deps, upper, layers, inspect, reuse);
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work, upper);
   }
 }
 
@@ -101,7 +101,7 @@ export async function cloneThenCommit(
     if (!cloned) return undefined;
     return { ...(await commit(deps, upper, layers, inspect, reuse)), ...cloned };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work, upper);
   }
 }
 
@@ -134,6 +134,6 @@ export async function withStageView<T>(deps: BuildDeps, state: StageState, read:
       await mount.unmount();
     }
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work, join(work, 'upper'));
   }
 }

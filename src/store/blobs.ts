@@ -1,5 +1,5 @@
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink, mkdtemp, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
@@ -59,8 +59,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   async tempDir(prefix: string): Promise<string> {
-    await mkdir(this.tmpDir, { recursive: true });
-    return mkdtemp(join(this.tmpDir, `${process.pid}.${prefix.replace(/[^\w-]/g, '_')}.`));
+    // Synchronous: microseconds of local metadata work, where a thread-pool round trip can wait
+    // behind a layer's fsyncs (each RUN and file step makes one).
+    mkdirSync(this.tmpDir, { recursive: true });
+    return mkdtempSync(join(this.tmpDir, `${process.pid}.${prefix.replace(/[^\w-]/g, '_')}.`));
   }
 
   async writer(): Promise<BlobWriter> {
