@@ -36,18 +36,25 @@ describe('launch server', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function run(script: string) {
+  async function run(script: string, root = rootfs) {
     const out: string[] = [];
     const err: string[] = [];
     const spec: ProcessSpec = { args: ['/bin/sh', '-c', script], env: ['PATH=/bin'], cwd: '/', network: 'none' };
-    const status = await own.run(spec, rootfs, [], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    const status = await own.run(spec, root, [], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
     return { ...status, out, err };
   }
 
   it('steps at once keep their own output, stdout apart from stderr, in order, and their own exit codes', async () => {
     const script = (tag: string, code: number) =>
       `i=0; while [ $i -lt 200 ]; do echo ${tag}-out-$i; echo ${tag}-err-$i >&2; i=$((i+1)); done; exit ${code}`;
-    const [a, b, c] = await Promise.all([run(script('a', 0)), run(script('b', 3)), run(script('c', 0))]);
+    // A rootfs each, as the steps of a build have (each its own overlay mount): the mount points
+    // a container makes and removes in its rootfs are its own.
+    const roots = ['a', 'b', 'c'].map((t) => {
+      const r = join(tmp, `rootfs-${t}`);
+      makeBusyboxRootfs(r);
+      return r;
+    });
+    const [a, b, c] = await Promise.all([run(script('a', 0), roots[0]), run(script('b', 3), roots[1]), run(script('c', 0), roots[2])]);
     for (const [r, tag, code] of [[a, 'a', 0], [b, 'b', 3], [c, 'c', 0]] as const) {
       assert.equal(r.exitCode, code);
       assert.deepEqual(r.out, Array.from({ length: 200 }, (_, i) => `${tag}-out-${i}`));
