@@ -63,7 +63,9 @@ function runCached(file, st, name, requireFn) {
   } catch {
     // first run of this command: compiled from source, and the cache written at exit
   }
-  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  // The bundles are pure ASCII (scripts/bundle.mjs writes them so): read as latin1 they are the same
+  // string, without UTF-8 decoding (~3.5 ms for the 1.2 MB bundle here, ~0.3-2 ms as latin1).
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     process.once('exit', () => {
       try {

@@ -96,3 +96,29 @@ export function unmountUnder(dir: string): void {
     .sort((a, b) => b.length - a.length);
   for (const p of points) spawnSync('umount', ['-l', p], { stdio: 'ignore' });
 }
+
+/** Busy and total CPU time of the whole machine so far, from /proc/stat (clock ticks). */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle, iowait
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits until the machine is quiet: a 100 ms window with under 10% of its CPU time busy, or
+ * `maxMs`. A builder's daemon goes on after its build returns (BuildKit's cleanup of its
+ * containers and mounts, containerd's GC): without this, that work ran on the next build's clock.
+ */
+export async function quiesce(maxMs = 5000): Promise<number> {
+  const start = Date.now();
+  let last = cpuTimes();
+  while (Date.now() - start < maxMs) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = cpuTimes();
+    const busy = (now.busy - last.busy) / Math.max(1, now.total - last.total);
+    last = now;
+    if (busy < 0.1) break;
+  }
+  return Date.now() - start;
+}

@@ -12,7 +12,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureFloor, type Floor } from './floor.js';
-import { cleanupAll, installSignalHandlers, stopping } from './procs.js';
+import { cleanupAll, installSignalHandlers, quiesce, stopping } from './procs.js';
 import { modes, renderMarkdown, type Cell, type Mode, type PeerResults } from './report.js';
 import { changeFile, restoreFile, scenarioNames, scenarioSpec, writeScenario, type ScenarioName } from './scenarios.js';
 import { builderNames, projectRoot, setupPeers, wharfBin } from './setup.js';
@@ -86,10 +86,12 @@ async function main(): Promise<void> {
           if (failed.has(b.name)) continue;
           if (mode === 'cold') await b.resetCache([tag(b.name)]);
           if (mode === 'change') changeFile(spec, dirs, ++change);
-          // Every timed build starts with nothing dirty on disk: else the first sync it makes (an
-          // overlay's umount syncs the whole file system) also writes back what the untimed reset,
-          // or the builder before it, left in the page cache.
+          // Every timed build starts with nothing dirty on disk and an idle machine: else the first
+          // sync it makes (an overlay's umount syncs the whole file system) also writes back what
+          // the untimed reset, or the builder before it, left in the page cache, and a daemon's work
+          // after its build returned (BuildKit's cleanup) runs on the next builder's clock.
           spawnSync('sync');
+          await quiesce();
           const r = await b.build(dirs, tag(b.name));
           if (r.status !== 0) {
             const why = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ');

@@ -1,6 +1,7 @@
 // scripts/bundle.mjs writes the CLI's bundles as pure ASCII, so V8 holds each source as a
-// one-byte string (bench/README.md, "Start-up snapshot"): one character above U+00FF would make
-// the whole bundle two-byte again. The `\uXXXX` escapes it writes must mean what the characters
+// one-byte string (bench/README.md, "Start-up snapshot") and bin/wharf.js can read them as latin1,
+// without UTF-8 decoding: one byte above 0x7F would be misread, and one character above U+00FF
+// would make the whole bundle two-byte again. The `\uXXXX` escapes it writes must mean what the characters
 // meant: the Dockerfile duration parser's units include two non-ASCII micro signs, in regular
 // expressions and object keys.
 import { test } from 'node:test';
