@@ -18,6 +18,9 @@ const other = process.argv[3];
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'wharf.js');
 const work = mkdtempSync(join(tmpdir(), 'wharf-bench-first-run-'));
 const cache = join(work, 'cache');
+// The other checkout has a host cache of its own: the cache holds one probe verdict, keyed by the
+// launcher binary, so two checkouts sharing one would each probe crun again at every build.
+const otherCache = join(work, 'cache-other');
 const env: NodeJS.ProcessEnv = { ...process.env, WHARF_RUNTIME_CACHE: cache };
 delete env['NODE_EXTRA_CA_CERTS'];
 
@@ -25,7 +28,7 @@ interface Event { type: string; at: number; step?: { position: number; instructi
 
 function wharf(program: string, root: string, args: string[]): { ms: number; out: string } {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [program, '--root', root, ...args], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [program, '--root', root, ...args], { encoding: 'utf8', env: program === bin ? env : { ...env, WHARF_RUNTIME_CACHE: otherCache } });
   if (r.status !== 0) throw new Error(`wharf ${args.join(' ')}: ${r.stderr}`);
   return { ms: performance.now() - t, out: r.stdout + r.stderr };
 }

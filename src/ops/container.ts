@@ -57,19 +57,19 @@ export async function runInContainer(
     // thread pool while the upper dir, which nothing writes to any more, is committed. The
     // overlay is not used meanwhile, and the step ends only once it is gone. That sync covers
     // the new snapshot's files and every snapshot installed before it (durable.ts).
-    const committing = commit !== undefined && status.exitCode === 0;
+    const committing = status.exitCode === 0 ? commit : undefined;
     const point = committing ? deps.snapshots.syncPoint(upper) : undefined;
     const unmounted = mount.unmount();
     unmounted.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     try {
-      if (!commit || !committing) return status;
+      if (!committing) return status;
       // Mount-point stubs copy their parent dirs up; an untouched copy-up is not part of the step.
       // The xattrs are read once for both the opaque test and the layer tar.
       const xattrs = await readTreeXattrs(upper);
       await dropPureCopyUps(upper, lowers, undefined, xattrs);
       const layer = await deps.snapshots.commitUpper(upper, layers, {
-        compression: commit.compression, xattrs,
-        ...(commit.sourceDateEpoch !== undefined ? { sourceDateEpoch: commit.sourceDateEpoch } : {}),
+        compression: committing.compression, xattrs,
+        ...(committing.sourceDateEpoch !== undefined ? { sourceDateEpoch: committing.sourceDateEpoch } : {}),
         ...(point ? { writtenBefore: point } : {}),
       });
       return { ...status, layer };

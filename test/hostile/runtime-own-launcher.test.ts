@@ -188,4 +188,10 @@ describe("wharf's own container launcher: a hostile rootfs", () => {
     assert.equal(r.exitCode, 0, r.out.join('\n'));
     assert.deepEqual(r.out.sort(), ['0', '1', '2', '3'], "stdin, stdout, stderr and ls's own directory");
   });
+
+  it('a step inherits no signal the launch server ignores or blocks (SIGPIPE ends a pipeline as usual)', async () => {
+    const r = await run('grep -E "^Sig(Ign|Blk)" /proc/self/status; yes | head -n 1');
+    assert.equal(r.exitCode, 0, r.out.join('\n'));
+    assert.deepEqual(r.out, ['SigBlk:\t0000000000000000', 'SigIgn:\t0000000000000000', 'y']);
+  });
 });
