@@ -47,8 +47,9 @@ export async function run(o: RunOptions, hooks: RunHooks = {}): Promise<{ exitCo
   if (!args.length) throw new UserError('run.no-command', `image ${o.image} has no Entrypoint or Cmd`, `give a command, e.g. ${o.image} sh -c '...'`);
   const env = [...(c.Env ?? []), ...(o.env ?? [])];
   const stateDir = await runtimeStateDir(store);
+  let executor: Awaited<ReturnType<typeof createOciExecutor>> | undefined;
   try {
-    const executor = await createOciExecutor({ stateDir, runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
+    executor = await createOciExecutor({ stateDir, runtime: o.runtime ?? 'auto', ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
       ...(o.runtimeCacheDir !== undefined ? { cacheDir: o.runtimeCacheDir } : {}) });
     const status = await runInContainer(
       { store, snapshots: openSnapshots(o.root, store), executor },
@@ -60,6 +61,8 @@ export async function run(o: RunOptions, hooks: RunHooks = {}): Promise<{ exitCo
     );
     return { exitCode: status.exitCode };
   } finally {
+    // Its launch server is a process (a long-lived `wharf serve` would keep one per run).
+    await executor?.close();
     await rm(stateDir, { recursive: true, force: true });
   }
 }
