@@ -339,11 +339,10 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // The first step that runs, of a build with RUN steps: the executor gets ready (chooses its
     // runtime, starts its launch server) beside it, not in the first RUN. A build whose steps are
     // all cached starts nothing.
-    const runs = plan.stages.some((s) => s.vertices.some((v) => v.kind === 'run'));
-    let preparing = !runs;
+    let prepared = !plan.stages.some((s) => s.vertices.some((v) => v.kind === 'run'));
     const stepEmit = (e: BuildEvent): void => {
-      if (!preparing && e.type === 'step-started') {
-        preparing = true;
+      if (!prepared && e.type === 'step-started') {
+        prepared = true;
         executor.prepare();
       }
       solveEmit(e);

@@ -42,7 +42,8 @@ export interface OverlayMount {
   readonly target: string;
   /**
    * Unmounts (lazily if still busy) and removes the work dir, links dir and mount point. Idempotent.
-   * True when the mount went away there and then: its umount synced the upper dir's file system.
+   * True when the mount went away there and then (not lazily): with an upper dir, its umount
+   * synced that dir's file system.
    */
   unmount(): Promise<boolean>;
 }
