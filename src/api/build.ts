@@ -29,7 +29,7 @@ import { createLazyOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { openBuildHistory, openCache } from '../cache/index.js';
 import { solve, type StepSummary } from '../solver/index.js';
 import type { BuildEvent } from '../progress/index.js';
-import { buildOps } from '../ops/index.js';
+import { buildOps, keptWorkDirs } from '../ops/index.js';
 import type { Compression } from '../layer/index.js';
 import type { RegistryClientOptions, RemoteLayers } from '../registry/index.js';
 import { runtimeStateDir } from './runtime-state.js';
@@ -289,6 +289,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     ...(o.searchPath !== undefined ? { searchPath: o.searchPath } : {}),
     ...(o.runtimeCacheDir !== undefined ? { cacheDir: o.runtimeCacheDir } : {}),
   });
+  const workDirs = keptWorkDirs(store);
+  let workDirsGone: Promise<void> | undefined;
   try {
     signal.throwIfAborted();
     const at = () => Math.round(performance.now() - t0);
@@ -299,6 +301,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       protect: (d: Parameters<typeof lease.add>[0]) => lease.add(d),
       snapshots: lazySnapshots(snapshots, imports.ensure),
       executor,
+      workDirs,
       context: buildContext,
       platform,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
@@ -352,6 +355,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     // No step runs after the solve: the spare network goes while the image is written. Killed,
     // not waited for: slirp4netns takes ~20 ms to exit (network.ts), and the build does not need it.
     void executor.close();
+    workDirsGone = workDirs.close(); // on the thread pool while the image is written
     const withLines = stepsWithLines(result.steps, plan, file);
     const changedBefore = keepHistory ? history.changed(identity) : new Map<string, number>();
     const explained = o.explain ? buildAdvice(plan, file, result.misses, changedBefore, buildContext.entries) : undefined;
@@ -420,6 +424,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     return { imageId: image.id, digest: image.manifestDescriptor.digest, names, image, steps: result.steps, metadata, stored };
   } finally {
     void executor.close(); // a failed or interrupted solve (a second call does nothing)
+    await (workDirsGone ?? workDirs.close()).catch(() => undefined);
     // Fingerprints taken before a failure are still right: keep them for the next attempt.
     await buildContext.close().catch(() => {});
     // Snapshots unpacked or written without a mount were not synced (durable.ts): one sync for all.

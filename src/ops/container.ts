@@ -1,11 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { LoadedImage } from '../image/index.js';
 import { readTreeXattrs, type Compression, type LayerResult } from '../layer/index.js';
 import type { Executor, ExitStatus, MountSpec, ProcessSpec, Stdio } from '../runtime/index.js';
-import { dropPureCopyUps, mountOverlay, type LayerRef, type SnapshotStore } from '../snapshot/index.js';
+import { dropPureCopyUps, makeUpperStubs, mountOverlay, type LayerRef, type SnapshotStore } from '../snapshot/index.js';
 import type { Store } from '../store/index.js';
+import { workLayout, type WorkDirs } from './work-dirs.js';
 
 /**
  * One process in a throwaway container on top of an image's layers: overlay mount of the layer
@@ -16,6 +16,8 @@ export interface ContainerDeps {
   readonly store: Store;
   readonly snapshots: SnapshotStore;
   readonly executor: Executor;
+  /** Work dirs kept across a build's RUNs; without, each run makes and removes its own. */
+  readonly workDirs?: WorkDirs;
 }
 
 export interface CommitRequest {
@@ -42,10 +44,14 @@ export async function runInContainer(
   commit?: CommitRequest,
 ): Promise<ContainerResult> {
   const lowers = await deps.snapshots.prepare(layers);
-  const work = await deps.store.tempDir('container');
-  const upper = join(work, 'upper');
+  const kept = deps.workDirs;
+  const work = kept ? await kept.take() : await deps.store.tempDir('container');
+  const { upper, rootfs, stubs: spares } = workLayout(work);
+  let reusable = false;
   try {
-    const mount = await mountOverlay({ lowers, upper, target: join(work, 'rootfs'), linkDir: deps.snapshots.linkDir });
+    // Made in the plain upper dir, not by the runtime through the overlay (upper-stubs.ts says why).
+    const stubs = makeUpperStubs(lowers, upper, kept ? spares : undefined);
+    const mount = await mountOverlay({ lowers, upper, target: rootfs, linkDir: deps.snapshots.linkDir, keepDirs: kept !== undefined });
     let status: ExitStatus;
     try {
       status = await deps.executor.run(spec, mount.target, mounts, stdio, signal);
@@ -63,7 +69,9 @@ export async function runInContainer(
     unmounted.catch(() => undefined); // awaited below; a rejection before then is not unhandled
     try {
       if (!committing) return status;
-      // Mount-point stubs copy their parent dirs up; an untouched copy-up is not part of the step.
+      stubs.remove();
+      // Mount-point stubs the runtime made copied their parent dirs up; an untouched copy-up is
+      // not part of the step.
       // The xattrs are read once for both the opaque test and the layer tar.
       const xattrs = await readTreeXattrs(upper);
       await dropPureCopyUps(upper, lowers, undefined, xattrs);
@@ -74,10 +82,12 @@ export async function runInContainer(
       });
       return { ...status, layer };
     } finally {
-      if ((await unmounted) && point) deps.snapshots.synced(point);
+      reusable = await unmounted;
+      if (reusable && point) deps.snapshots.synced(point);
     }
   } finally {
-    await removeWorkDir(work, upper);
+    if (kept && reusable && !existsSync(upper)) kept.give(work);
+    else await removeWorkDir(work, upper);
   }
 }
 

@@ -18,5 +18,6 @@ export { applyMeta } from './meta.js';
 export { copyAll, type Owner } from './copy/copy.js';
 export { selectStage } from './copy/sources.js';
 export { layersOf, runInContainer } from './container.js';
+export { keptWorkDirs, type WorkDirs } from './work-dirs.js';
 export { copyLineageGcHook, forgetLineages } from './copy/lineage.js';
 export { pruneCacheMounts, withCacheMountDir } from './mounts/cache.js';

@@ -93,7 +93,7 @@ export async function runStep(deps: BuildDeps, v: RunVertex, state: StageState, 
       fromOf,
       (setup) =>
         runInContainer(
-          { store: deps.store, snapshots: deps.snapshots, executor: deps.executor },
+          { store: deps.store, snapshots: deps.snapshots, executor: deps.executor, ...(deps.workDirs ? { workDirs: deps.workDirs } : {}) },
           layerRefs(state.draft),
           // Later duplicates win: mount defaults (SSH_AUTH_SOCK) yield to the RUN's env, secrets do not.
           { args: p.args, env: [...setup.defaultEnv, ...p.env, ...proxy, ...setup.env], user: p.user || undefined, cwd: p.workdir, network: p.network,

@@ -7,6 +7,7 @@ import type { Compression } from '../layer/index.js';
 import type { Executor, NetworkMode, ResourceLimits } from '../runtime/index.js';
 import type { LayerRef, SnapshotStore } from '../snapshot/index.js';
 import type { BlobStore, Store } from '../store/index.js';
+import type { WorkDirs } from './work-dirs.js';
 
 /** A stage as the build goes: the image so far and the key its next filesystem step chains on. */
 export interface StageState {
@@ -27,6 +28,8 @@ export interface BuildDeps {
   readonly protect: (digest: LayerRef['descriptor']['digest']) => Promise<void>;
   readonly snapshots: SnapshotStore;
   readonly executor: Executor;
+  /** RUN work dirs kept across the build's steps (work-dirs.ts); closed by whoever made them. */
+  readonly workDirs?: WorkDirs;
   readonly context: BuildContext;
   readonly platform: Platform;
   /**

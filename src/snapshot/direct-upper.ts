@@ -1,8 +1,8 @@
-import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { restoreXattrs, type Xattrs } from '../layer/index.js';
 import { readRegularFileSync } from '../util/index.js';
-import { copiedUpXattrs, lowerChild, lowerRoot, type LowerEntry, type MergedDir } from './lower-view.js';
+import { copiedUpXattrs, copyUpOwnerAndMode, lowerChild, lowerRoot, type LowerEntry, type MergedDir } from './lower-view.js';
 
 /**
  * A step that only adds files (WORKDIR, COPY) written straight into a fresh upper dir, with no
@@ -90,13 +90,12 @@ export async function directUpper(
     }
   }
   mkdirSync(upper);
-  // Top down (a parent before its child), owner before mode (chown clears set-id bits).
+  // Top down: a parent before its child.
   const xattrs: [string, Xattrs][] = [];
   for (const c of chain) {
     const path = join(upper, c.rel);
     mkdirSync(path);
-    lchownSync(path, c.lower.st.uid, c.lower.st.gid);
-    chmodSync(path, c.lower.st.mode & 0o7777);
+    copyUpOwnerAndMode(path, c.lower.st);
     const x = copiedUpXattrs(c.lower.dirs[0]!);
     if (!x) return undefined;
     if (x.size) xattrs.push([c.rel, x]);

@@ -1,4 +1,4 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { readFileXattrsSync, type XattrValues } from '../util/index.js';
 
@@ -61,6 +61,19 @@ export function lowerChild(parent: MergedDir, name: string): LowerEntry | undefi
     if (isOpaque(x)) break;
   }
   return top ? { kind: 'dir', dirs, st: top } : { kind: 'missing' };
+}
+
+/** What a directory's copy-up takes from the lower one before its xattrs and times. */
+export type DirOwner = Pick<Stats, 'uid' | 'gid' | 'mode'>;
+
+/**
+ * Gives the dir `path` the owner and mode of a copy-up of `lower` (a lower dir's Stats): owner
+ * before mode (chown clears set-id bits). Its xattrs (copiedUpXattrs) and times are the caller's
+ * to set, times last.
+ */
+export function copyUpOwnerAndMode(path: string, lower: DirOwner): void {
+  lchownSync(path, lower.uid, lower.gid);
+  chmodSync(path, lower.mode & 0o7777);
 }
 
 /** The attributes overlayfs copies up with a directory: all but its own `trusted.overlay.*`. */

@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile, lstat } from 'node:fs/promises';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -12,10 +14,12 @@ import { addLayer, commitImage, fromImage, imageTimestamp, loadImage } from '../
 import { chainOf, openSnapshots } from '../../src/snapshot/index.js';
 import { currentBoot } from '../../src/snapshot/durable.js';
 import { createOciExecutor } from '../../src/runtime/index.js';
-import { layersOf, runInContainer } from '../../src/ops/index.js';
+import { keptWorkDirs, layersOf, runInContainer } from '../../src/ops/index.js';
+import { setNativeAddon, type NativeAddon } from '../../src/util/index.js';
 
 // Real containers end to end: a busybox base imported with `wharf import`, a RUN-like step through
 // overlayfs + runc committed as a layer, and the result checked with umoci.
+const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
 let dir: string;
 let root: string;
 let store: Store;
@@ -123,6 +127,50 @@ test("a RUN's umount is the sync that makes its snapshot and the ones before it 
   }
   const synced = Number(readFileSync(marker, 'utf8'));
   for (const chain of chains) assert.ok(madeAt(chain) <= synced, `${chain} counts as made before the sync that covers it`);
+});
+
+test('kept work dirs: RUNs reuse one work dir, stubs made in the upper dir serve as mount points and reach no layer, close leaves tmp/ empty', async () => {
+  const root = join(dir, 'store-kept');
+  const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'base:1'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const store = await openStore(root);
+  const base = await loadImage(store, 'base:1');
+  const stateDir = await store.tempDir('runtime');
+  // The lowers are read in process (the addon's xattr reads), as the CLI does: then the stubs are wharf's.
+  setNativeAddon(() => createRequire(addonPath)(addonPath) as NativeAddon);
+  const workDirs = keptWorkDirs(store);
+  const containerDirs = () => readdirSync(join(root, 'tmp')).filter((n) => n.includes('.container.'));
+  try {
+    const deps = { store, snapshots: openSnapshots(root, store), executor: await createOciExecutor({ stateDir }), workDirs };
+    let layers = layersOf(base);
+    const seen: string[] = [];
+    for (const step of ['ls / > /top1; cat /etc/hosts > /hosts1; mount | grep -c " /proc " > /proc1', 'ls / > /top2; echo x > /etc/added']) {
+      const res = await runInContainer(deps, layers, { args: ['sh', '-c', step], env: ['PATH=/bin'], cwd: '/', network: 'none' }, [], {}, undefined, { compression: 'none' });
+      assert.equal(res.exitCode, 0);
+      const listing = execFileSync('tar', ['-tvf', store.path(res.layer!.digest)], { encoding: 'utf8' });
+      assert.doesNotMatch(listing, /\b(proc|dev|sys)\/?$|etc\/(hosts|resolv\.conf|hostname)$/m, 'no stub in the layer');
+      layers = [...layers, { descriptor: { mediaType: res.layer!.mediaType, digest: res.layer!.digest, size: res.layer!.size }, diffId: res.layer!.diffId }];
+      seen.push(...containerDirs());
+    }
+    assert.equal(new Set(seen).size, 1, `one work dir for both RUNs: ${seen.join(', ')}`);
+    // /proc, /dev and /sys were wharf's stubs (not the runtime's): back among the spares. /etc is
+    // not: the second step wrote into it, so it is that step's.
+    const spares = readdirSync(join(root, 'tmp', seen[0]!, 'stubs'));
+    assert.equal(spares.filter((n) => /^d\d+$/.test(n)).length, 3, spares.join(' '));
+    assert.ok(spares.includes('empty'));
+    const lowers = await deps.snapshots.prepare(layers);
+    const top = (name: string) => readFileSync(join(lowers[1]!, name), 'utf8');
+    assert.match(top('top1'), /^proc$/m, 'the stub was there for the run');
+    assert.match(top('hosts1'), /localhost/, "/etc/hosts is the runtime's file, bound over the stub");
+    assert.equal(top('proc1').trim(), '1', '/proc mounted on the stub');
+    assert.deepEqual(readdirSync(join(lowers[0]!, 'etc')), ['added'], "the second step's /etc holds its own file alone");
+    assert.equal(await overlayMounts(), 0);
+  } finally {
+    setNativeAddon(undefined);
+    await workDirs.close();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+  assert.deepEqual(containerDirs(), [], 'close removed the kept work dir');
 });
 
 test('wharf run uses the image config, streams output and returns the exit code', () => {
