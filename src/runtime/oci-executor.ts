@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, sta
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nativeContainer, nativeLauncher, UserError } from '../util/index.js';
-import { createRunCgroups, hostCgroupMode, runCgroupName, type RunCgroups } from './cgroups.js';
+import { cgroupPool, createRunCgroups, hostCgroupMode, runCgroupName, type CgroupPool, type RunCgroups } from './cgroups.js';
 import { openHostCache, type HostCache } from './host-cache.js';
 import { containerPlan, PlanUnsupported } from './container-plan.js';
 import { launchCommand } from './launcher.js';
@@ -220,6 +220,7 @@ async function executorFor(runtime: RuntimeName, options: OciExecutorOptions, pe
   // a server that ended is replaced at the next run.
   let server = runtime === 'wharf' ? startLaunchServer(nativeContainer()!) : undefined;
   const launchServer = () => (server?.alive ? server : (server = startLaunchServer(nativeContainer()!)));
+  const cgroups = cgroupPool();
   return {
     runtime,
     cleanupStale: async () => {
@@ -230,11 +231,11 @@ async function executorFor(runtime: RuntimeName, options: OciExecutorOptions, pe
       await mkdir(join(options.stateDir, 'bundles'), { recursive: true, mode: 0o700 });
     },
     run: (spec, rootfs, mounts, stdio, signal) =>
-      runContainer({ runtime, oci, program: oci === 'crun' ? (crunPath ?? oci) : oci, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted, launchServer },
+      runContainer({ runtime, oci, program: oci === 'crun' ? (crunPath ?? oci) : oci, launched: launched(runtime), rootDir, bundlesDir: join(options.stateDir, 'bundles'), resolvConf: options.resolvConf, networks, seccompCache: persisted, launchServer, cgroups },
         spec, rootfs, mounts, stdio, signal),
-    close: () => {
+    close: async () => {
       server?.close();
-      return networks.close();
+      await Promise.all([networks.close(), cgroups.close()]);
     },
     prepare: () => undefined, // made ready when created (its launch server is started then)
   };
@@ -260,6 +261,8 @@ interface Backend {
   readonly seccompCache: PersistedSeccomp | undefined;
   /** The server the own launcher's runs are forked from (`wharf` only). */
   readonly launchServer: () => LaunchServer;
+  /** Where a launched step's cgroups come from, and go back to. */
+  readonly cgroups: CgroupPool;
 }
 
 async function runContainer(
@@ -314,11 +317,11 @@ async function runContainer(
 
     if (signal?.aborted) throw aborted(signal);
     if (be.launched) {
-      cgroups = createRunCgroups(runCgroupName(id), {
+      cgroups = be.cgroups.take({
         ...(spec.limits?.pids !== undefined ? { pids: spec.limits.pids } : {}),
         ...(spec.limits?.memoryBytes !== undefined ? { memoryBytes: spec.limits.memoryBytes } : {}),
         allDevices: spec.security === 'insecure',
-      });
+      }, () => runCgroupName(id));
     }
     const plan = join(bundle, 'plan');
     if (be.runtime === 'wharf') writeFileSync(plan, containerPlan(config, { tasksFiles: cgroups?.tasksFiles ?? [], ...(seccompFile ? { seccompFile } : {}) }));

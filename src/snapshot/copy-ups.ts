@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstat, readdir, rmdir } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { readdirSync, rmdirSync, type Stats } from 'node:fs';
 import { lstatQuiet } from '../util/index.js';
 import { join, posix } from 'node:path';
 import type { Xattrs } from '../layer/index.js';
@@ -34,12 +33,14 @@ export async function dropPureCopyUps(
   // Deepest first, so a parent can go once its only child went.
   for (const rel of [...candidates].sort((a, b) => b.split('/').length - a.split('/').length)) {
     const path = join(upper, rel);
-    const st = await lstat(path).catch(() => undefined);
-    if (!st?.isDirectory() || (await readdir(path)).length > 0) continue;
+    // Synchronous: one or two lookups, where a thread-pool round trip waits behind the RUN's
+    // umount and its sync (0.5-0.9 ms a RUN).
+    const st = lstatQuiet(path);
+    if (!st?.isDirectory() || readdirSync(path).length > 0) continue;
     const below = lowerDir(lowers, rel);
     if (!below || !sameMetadata(st, below)) continue;
     if (xattrs ? xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString() === 'y' : await isOpaque(path)) continue;
-    await rmdir(path);
+    rmdirSync(path);
     dropped.push(rel);
   }
   return dropped;

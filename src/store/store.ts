@@ -7,6 +7,7 @@ import { fsyncDir, fsyncDirSync, readdirQuiet, UserError } from '../util/index.j
 import { FsBlobStore, LeasedBlobStore, sweepPartial } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
 import { closeStore, sweepDeadTemp } from './private.js';
+import { keepSpare, removeSpares, takeSpare } from './spares.js';
 import { emptyIndex, MEDIA_TYPE_INDEX, tagOf, withTag, withoutTag, type OciIndex, type TagEntry } from './oci-index.js';
 import { fullName, type Reference } from './reference.js';
 import { walk } from './walk.js';
@@ -54,6 +55,13 @@ export interface StoreOptions {
 
 /** The whole store: blobs plus tags in index.json, GC and fsck. */
 export interface Store extends BlobStore {
+  /**
+   * A `kind` dir kept in the store by an earlier command (spares.ts), now a private temp dir as
+   * tempDir's, with what it held; undefined when there is none.
+   */
+  takeSpare(kind: string): string | undefined;
+  /** Keeps a dir for a later takeSpare (moved away); false when enough are kept: remove it. */
+  keepSpare(kind: string, path: string): boolean;
   tags(): Promise<TagEntry[]>;
   /** The manifest descriptor a reference names: by digest (any present manifest) or by tag. */
   resolve(ref: Reference): Promise<Descriptor | undefined>;
@@ -111,6 +119,16 @@ class OciStore extends FsBlobStore implements Store {
         if (!existsSync(this.indexPath)) await this.writeRootFile('index.json', JSON.stringify(emptyIndex()));
       });
     }
+  }
+
+  takeSpare(kind: string): string | undefined {
+    mkdirSync(this.tmpDir, { recursive: true });
+    const dest = this.tempPath(kind);
+    return takeSpare(this.root, kind, dest) ? dest : undefined;
+  }
+
+  keepSpare(kind: string, path: string): boolean {
+    return keepSpare(this.root, kind, path);
   }
 
   /** Removes temp files and dirs of processes that are gone (and their mounts); returns how many. */
@@ -281,7 +299,7 @@ class OciStore extends FsBlobStore implements Store {
       if (blobsRemoved) await fsyncDir(this.blobDir);
       const keys = new Set(live.blobs.keys());
       for (const h of this.opts.gcHooks ?? []) if (h.collect) bytesReclaimed += await h.collect(keys, warn);
-      const tempRemoved = (await this.sweepTemp()) + (await sweepPartial(this.root));
+      const tempRemoved = (await this.sweepTemp()) + (await sweepPartial(this.root)) + (await removeSpares(this.root));
       return { blobsRemoved, bytesReclaimed, tempRemoved, warnings };
     });
   }

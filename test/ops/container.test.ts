@@ -25,6 +25,7 @@ let root: string;
 let store: Store;
 
 const wharf = (args: string[]) => spawnSync(process.execPath, [wharfBin, '--root', root, ...args], { encoding: 'utf8' });
+const wharfIn = (storeRoot: string, args: string[]) => spawnSync(process.execPath, [wharfBin, '--root', storeRoot, ...args], { encoding: 'utf8' });
 const overlayMounts = async () => (await readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.includes(root)).length;
 
 before(async () => {
@@ -129,7 +130,7 @@ test("a RUN's umount is the sync that makes its snapshot and the ones before it 
   for (const chain of chains) assert.ok(madeAt(chain) <= synced, `${chain} counts as made before the sync that covers it`);
 });
 
-test('kept work dirs: RUNs reuse one work dir, stubs made in the upper dir serve as mount points and reach no layer, close leaves tmp/ empty', async () => {
+test('kept work dirs: RUNs reuse one work dir, stubs made in the upper dir serve as mount points and reach no layer; the store keeps it for the next build, prune removes it', async () => {
   const root = join(dir, 'store-kept');
   const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'base:1'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -170,7 +171,22 @@ test('kept work dirs: RUNs reuse one work dir, stubs made in the upper dir serve
     await workDirs.close();
     await rm(stateDir, { recursive: true, force: true });
   }
-  assert.deepEqual(containerDirs(), [], 'close removed the kept work dir');
+  assert.deepEqual(containerDirs(), [], 'close took the work dir out of tmp/');
+  const spares = readdirSync(join(root, 'spare'));
+  assert.equal(spares.filter((n) => n.startsWith('container.')).length, 1, 'kept in the store for the next build');
+  const next = await keptWorkDirs(store).take();
+  assert.ok(next.startsWith(join(root, 'tmp', `${process.pid}.container.`)), 'the next build takes it into tmp/ under its pid');
+  assert.ok(readdirSync(join(next, 'stubs')).includes('empty'), 'with its spare stubs');
+  assert.deepEqual(readdirSync(join(root, 'spare')), []);
+  await rm(next, { recursive: true, force: true });
+  // prune removes the spares a store keeps.
+  const kept = keptWorkDirs(store);
+  kept.give(await kept.take());
+  await kept.close();
+  assert.equal(readdirSync(join(root, 'spare')).length, 1);
+  const pruned = wharfIn(root, ['prune']);
+  assert.equal(pruned.status, 0, pruned.stderr);
+  assert.deepEqual(readdirSync(join(root, 'spare')), []);
 });
 
 test('wharf run uses the image config, streams output and returns the exit code', () => {
