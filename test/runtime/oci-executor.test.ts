@@ -55,7 +55,8 @@ for (const want of ['auto', 'crun', 'runc'] as const) describe(`executor of RUN 
     rootfsListing = readdirSync(rootfs).sort();
     executor = await createOciExecutor({ stateDir, resolvConf: 'nameserver 192.0.2.53\n', runtime: want });
   });
-  after(() => {
+  after(async () => {
+    await executor?.close(); // the cgroups it kept for its next step go
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -107,9 +108,35 @@ for (const want of ['auto', 'crun', 'runc'] as const) describe(`executor of RUN 
     assert.equal(r.stdout.at(-1), 'rc=1');
   });
 
-  it('removes the cgroup dirs it made for each step', async () => {
+  it('removes the cgroup dirs it made for a step with a memory limit', async () => {
+    const before = ownCgroupDirs().sort(); // kept ones of earlier steps without one
     await run('true', { limits: { pids: 10, memoryBytes: 64 << 20 } });
-    assert.deepEqual(ownCgroupDirs(), []);
+    assert.deepEqual(ownCgroupDirs().sort(), before);
+  });
+
+  it("hands a step's cgroups to its next step with the same limits (not with a memory limit), and removes them when closed", async () => {
+    if (want === 'runc') return; // runc makes its own cgroups
+    const own = await createOciExecutor({ stateDir: join(tmp, 'state-pool'), runtime: want });
+    const before = new Set(ownCgroupDirs()); // the shared executor's kept ones
+    const added = () => ownCgroupDirs().filter((d) => !before.has(d)).sort();
+    const step = async (limits: ProcessSpec['limits']) => {
+      const status = await own.run({ args: ['/bin/sh', '-c', 'true'], env: [], cwd: '/', network: 'none', ...(limits ? { limits } : {}) }, rootfs, [], {});
+      assert.equal(status.exitCode, 0);
+    };
+    try {
+      await step({ pids: 50 });
+      const first = added();
+      assert.equal(first.length, 3, 'pids, memory and devices, kept after the step');
+      await step({ pids: 50 });
+      assert.deepEqual(added(), first, 'the same cgroups, taken again');
+      await step({ pids: 60 });
+      assert.equal(added().length, 6, 'other limits, other cgroups');
+      await step({ pids: 50, memoryBytes: 64 << 20 });
+      assert.equal(added().length, 6, 'a memory limit gets fresh cgroups, removed after the step');
+    } finally {
+      await own.close();
+    }
+    assert.deepEqual(added(), [], 'close removes the kept ones');
   });
 
   it('looks crun up on the PATH it is given before probing it, and takes runc when it is not there', async () => {
@@ -300,7 +327,7 @@ describe('crun on a cgroup v1 host: the launcher without a C compiler, and the s
         rootfs, [], { stdout: (l) => out.push(l) });
       assert.equal(status.exitCode, 1, 'grep -c finds no cgroup2 mount');
       assert.deepEqual(out, ['33', String(48 << 20), '0']);
-      assert.deepEqual(ownCgroupDirs(), []);
+      assert.deepEqual(ownCgroupDirs(), [], 'a step with a memory limit: its cgroups are removed after it');
     } finally {
       setNativeLauncher(built);
     }
