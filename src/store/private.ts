@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detachMount, mountPoints, mountsUnder, readdirQuiet } from '../util/index.js';
 import { pidAlive } from './lock.js';
+import { SPARE_DIR } from './spares.js';
 
 /**
  * The store is closed to other local users, as Docker closes /var/lib/docker (0710 since the fix
@@ -16,7 +17,7 @@ import { pidAlive } from './lock.js';
  */
 export const ROOT_MODE = 0o710;
 export const PRIVATE_MODE = 0o700;
-export const PRIVATE_DIRS = ['snapshots', 'tmp', 'cache', 'cache-mounts', 'context'] as const;
+export const PRIVATE_DIRS = ['snapshots', 'tmp', 'cache', 'cache-mounts', 'context', SPARE_DIR] as const;
 
 /**
  * Creates the root and its private dirs with those modes, and tightens them where an older wharf

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -9,8 +9,9 @@ import { readdirQuiet } from '../util/index.js';
  * ext4 a new directory costs 0.15-0.7 ms and its removal 0.1-0.4, and a RUN's work dir (its mount
  * point, the overlay's work dir, the spare mount-point stubs) holds a dozen. A process takes one by
  * renaming it into tmp/ under its own pid, so one killed while it holds it leaves it to the sweep of
- * tmp/ (mounts and all), and gives it back by renaming it here. At most MAX_SPARES of a kind are
- * kept; `wharf prune` removes them all. Nothing in them is ever part of an image.
+ * tmp/ (mounts and all), and gives it back by renaming it here (the dir is made 0700 with the
+ * store's other private dirs, private.ts). At most MAX_SPARES of a kind are kept; `wharf prune`
+ * removes them all. Nothing in them is ever part of an image.
  */
 export const SPARE_DIR = 'spare';
 const MAX_SPARES = 4;
@@ -35,7 +36,6 @@ export function keepSpare(root: string, kind: string, path: string): boolean {
   const dir = join(root, SPARE_DIR);
   if (readdirQuiet(dir).filter((n) => n.startsWith(`${kind}.`)).length >= MAX_SPARES) return false;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     renameSync(path, join(dir, `${kind}.${randomBytes(6).toString('hex')}`));
     return true;
   } catch {

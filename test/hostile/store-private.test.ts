@@ -60,7 +60,7 @@ test('a RUN as USER 65534 writes, COPY works, and nobody can neither list the st
 
   const root = env.root;
   assert.equal(mode(root), 0o710, 'store root');
-  for (const d of ['snapshots', 'tmp', 'cache', 'cache-mounts', 'context']) assert.equal(mode(join(root, d)), 0o700, d);
+  for (const d of ['snapshots', 'tmp', 'cache', 'cache-mounts', 'context', 'spare']) assert.equal(mode(join(root, d)), 0o700, d);
   const suid = inSnapshots(root, 'x/id');
   assert.equal(mode(suid) & 0o4000, 0o4000, 'the planted binary is setuid');
   const node = inSnapshots(root, 'node');
