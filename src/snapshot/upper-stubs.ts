@@ -127,11 +127,16 @@ export function makeUpperStubs(
   return {
     made: made.map((m) => m.rel),
     remove() {
-      // A holder the step changed (its ctime moved) keeps the times the step left it.
+      // A holder the step changed keeps the times the step left it: its ctime moved, or it holds
+      // more than the stubs (a change within the clock's tick leaves the ctime as it was).
+      const ours = [...made.map((m) => m.rel), ...copiedUp.keys()];
       const changed = new Map<string, BigIntStats>();
       for (const [rel, h] of holders) {
-        const st = lstatSync(join(upper, rel), { bigint: true, throwIfNoEntry: false });
-        if (st?.isDirectory() && st.ctimeNs !== h.after) changed.set(rel, st);
+        const path = join(upper, rel);
+        const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+        if (!st?.isDirectory() || !underUpper(upper, rel)) continue;
+        const mine = (name: string) => ours.includes(rel ? `${rel}/${name}` : name);
+        if (st.ctimeNs !== h.after || !readdirSync(path).every(mine)) changed.set(rel, st);
       }
       for (const m of [...made].reverse()) takeOut(upper, m.rel, m.dir, pool);
       // An /etc copied up for the stubs alone, now empty, goes too (as dropPureCopyUps would).
