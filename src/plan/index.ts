@@ -5,6 +5,7 @@
  *   planDockerfile(ast, { buildArgs, target, imageEnv }, parseDiagnostics) → lint + resolve + plan
  *   planDockerfileAsync(ast, opts, images, parseDiagnostics) → the same, base images from a BaseImageResolver
  *   vertexOp(vertex) → the expanded operation as plain data (the `op` of a cache key)
+ *   stepsUpToLastRun(plan) → ids of the steps with a RUN at or after them in their stage
  *
  * Every stage is a chain of vertices starting at its FROM. A filesystem vertex (FROM, RUN, COPY,
  * ADD, WORKDIR) names `fsParent`, the previous filesystem vertex of its stage: that is the parent
@@ -17,3 +18,4 @@ export { planDockerfile, planDockerfileAsync } from './from-dockerfile.js';
 export { vertexOp } from './op.js';
 export { renderPlanText, renderPlanJson, renderPlanDot } from './render.js';
 export { checkEntitlements, ENTITLEMENTS, type Entitlement } from './entitlements.js';
+export { stepsUpToLastRun } from './run-steps.js';

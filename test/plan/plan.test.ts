@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAst } from '../helpers/parse-ast.js';
 import { resolveStages } from '../../src/instructions/index.js';
-import { buildPlan, planDockerfile, vertexOp, type Plan } from '../../src/plan/index.js';
+import { buildPlan, planDockerfile, stepsUpToLastRun, vertexOp, type Plan } from '../../src/plan/index.js';
 import { canonicalJSON } from '../../src/hash/index.js';
 import { SourceFile } from '../../src/diag/index.js';
 import { parseDockerfile } from '../../src/syntax/index.js';
@@ -140,4 +140,21 @@ test('vertexOp is plain data without source positions, equal for equal expanded 
   assert.deepEqual(ops(a), ops(b));
   assert.doesNotMatch(ops(a).join(''), /"(range|node|start|end)"/);
   assert.match(ops(a)[1]!, /"mounts":\[\{"id":"\/c","mode":493,"readOnly":false,"sharing":"shared","target":"\/c","type":"cache"\}\]/);
+});
+
+test('stepsUpToLastRun: the steps with a RUN at or after them in their stage (a build prepares its executor at the first to start)', () => {
+  const p = okPlan([
+    'FROM alpine AS tools',
+    'WORKDIR /w',
+    'RUN make',
+    'COPY late.txt /late.txt',
+    'FROM alpine',
+    'COPY --from=tools /w /w',
+    'COPY manifest.txt /m',
+    '',
+  ].join('\n'));
+  const label = (id: string) => p.stages.flatMap((s) => s.vertices).find((v) => v.id === id)!.kind;
+  const ids = stepsUpToLastRun(p);
+  assert.deepEqual([...ids].map(label), ['from', 'workdir', 'run'], 'the COPY after the last RUN, and a stage without RUN, need no executor');
+  assert.equal(stepsUpToLastRun(okPlan('FROM alpine\nCOPY a /a\n')).size, 0);
 });
