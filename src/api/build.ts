@@ -341,8 +341,8 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
         };
     // The first step that runs with a RUN at or after it in its stage: the executor gets ready
     // (chooses its runtime, starts its launch server) beside it, not in the first RUN. A build whose
-    // RUNs are all cached starts nothing (a changed COPY at the end: the launch server and a spare
-    // network were ~5-10 ms of a 90 ms build).
+    // RUNs are all cached starts nothing (a changed COPY at the end: starting the launch server was
+    // a few ms of a 90 ms build).
     const beforeRun = stepsUpToLastRun(plan);
     let prepared = beforeRun.size === 0;
     const stepEmit = (e: BuildEvent): void => {
