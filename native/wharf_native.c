@@ -22,7 +22,9 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -714,6 +717,73 @@ static napi_value new_net_namespace(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// spawnDetached(argv): a process nobody waits for (the background sync at a build's end), started
+// with posix_spawn (a vfork: ~0.3 ms, where Node's spawn forks its whole address space, 3-4 ms
+// here). It gets a session of its own, /dev/null as stdin, stdout and stderr, no other descriptor
+// and default signals; a thread of ours reaps it (libuv only waits for its own children), and if
+// this process exits first, init does. Returns its pid; throws an Error with errno.
+extern char **environ;
+
+static void *reap_thread(void *arg) {
+  pid_t pid = (pid_t)(intptr_t)arg;
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  return NULL;
+}
+
+static napi_value spawn_detached(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  uint32_t n = 0;
+  bool is_array = false;
+  if (argc < 1 || napi_is_array(env, arg, &is_array) != napi_ok || !is_array || napi_get_array_length(env, arg, &n) != napi_ok || n == 0 || n > 64) {
+    return throw_errno(env, "spawnDetached: argv", EINVAL);
+  }
+  char *argv[65] = {0};
+  int err = 0;
+  for (uint32_t i = 0; i < n && !err; i++) {
+    napi_value v;
+    if (napi_get_element(env, arg, i, &v) != napi_ok || !(argv[i] = string_arg(env, v))) err = EINVAL;
+  }
+  pid_t pid = -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  if (!err) {
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    for (int fd = 0; fd < 3; fd++) posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_RDWR, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  }
+  for (uint32_t i = 0; i < n; i++) free(argv[i]);
+  if (err) return throw_errno(env, "spawnDetached", err);
+  // The reaper starts with every signal blocked, so none of Node's is handled on it.
+  sigset_t old;
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t ta;
+  pthread_attr_init(&ta);
+  pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  // Without a thread the child stays a zombie until this process exits (then init reaps it).
+  (void)pthread_create(&t, &ta, reap_thread, (void *)(intptr_t)pid);
+  pthread_attr_destroy(&ta);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  napi_value out;
+  CHECK(napi_create_int32(env, pid, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
@@ -727,6 +797,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sha256Update", NULL, sha256_update, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Digest", NULL, sha256_digest, NULL, NULL, NULL, napi_default, NULL},
       {"newNetNamespace", NULL, new_net_namespace, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnDetached", NULL, spawn_detached, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

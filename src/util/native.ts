@@ -40,6 +40,12 @@ export interface NativeAddon {
    * from an addon built before it). Throws an Error with `errno` (EPERM without CAP_SYS_ADMIN).
    */
   newNetNamespace?(): number;
+  /**
+   * Starts `argv` (looked up on PATH) through posix_spawn, in a session of its own, with /dev/null
+   * as stdio, no other descriptor, default signals; a thread of the addon reaps it. Returns its pid
+   * (absent from an addon built before it). Throws an Error with `errno`.
+   */
+  spawnDetached?(argv: readonly string[]): number;
 }
 
 export type DirStats = [paths: string, stats: Float64Array, sigs: string];

@@ -8,6 +8,9 @@ import { openSnapshots, type LayerRef } from '../../src/snapshot/index.js';
 import { currentBoot } from '../../src/snapshot/durable.js';
 import { sha256Hex } from '../../src/hash/index.js';
 import { requireRoot } from '../helpers/busybox.js';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { nativeAddon, setNativeAddon, type NativeAddon } from '../../src/util/index.js';
 
 // Snapshots are written without syncs; one made in an earlier boot is used only when a syncfs of
 // that boot started after it was made (src/snapshot/durable.ts). Another boot is simulated by
@@ -191,10 +194,13 @@ describe('snapshots across a power loss', () => {
   });
 });
 
-describe('the background sync', () => {
+for (const withAddon of [false, true]) describe(`the background sync (${withAddon ? "the addon's posix_spawn" : "Node's spawn"})`, () => {
   it('writes the marker once the sync is done, and never lowers it', async () => {
     requireRoot();
     const { syncSnapshots } = await import('../../src/snapshot/durable.js');
+    const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
+    setNativeAddon(withAddon ? () => createRequire(addonPath)(addonPath) as NativeAddon : undefined);
+    if (withAddon) assert.equal(typeof nativeAddon()?.spawnDetached, 'function');
     const dir = mkdtempSync(join(tmpdir(), 'wharf-durable-bg-'));
     try {
       const marker = join(dir, 'synced', currentBoot());
@@ -210,6 +216,7 @@ describe('the background sync', () => {
       assert.equal(readFileSync(marker, 'utf8'), later, 'a later marker stays');
       assert.deepEqual(readdirSync(join(dir, 'synced')), [currentBoot()], 'no temp file left');
     } finally {
+      setNativeAddon(undefined);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -168,3 +168,35 @@ test('a blob hashed on the thread pool through the addon has the digest and byte
   await w.abort();
   assert.equal(await store.has(`sha256:${createHash('sha256').update('x').digest('hex')}` as never), false);
 });
+
+test('spawnDetached: a process in a session of its own, /dev/null for stdio, no other descriptor, default signals, reaped by the addon', async () => {
+  useAddon();
+  const native = nativeAddon()!;
+  assert.equal(typeof native.spawnDetached, 'function', 'the build made the addon with spawnDetached');
+  const out = join(tmp, 'detached.txt');
+  const script = [
+    'ls -l /proc/$$/fd/ > "$1.fds"', // the shell's own, listed by a child
+    'grep -E "^(SigIgn|SigBlk)" /proc/self/status > "$1.sig"',
+    'echo "$(cut -d" " -f6 /proc/self/stat) $$" > "$1.sid"',
+    'mv "$1.fds" "$1"',
+  ].join('\n');
+  const pid = native.spawnDetached!(['sh', '-c', script, 'sh', out]);
+  assert.ok(pid > 0);
+  for (let i = 0; i < 200 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 10));
+  const fds = [...(await readFile(out, 'utf8')).matchAll(/ (\d+) -> (.*)$/gm)].map((m) => [m[1]!, m[2]!] as const);
+  // sh redirects its own stdout to the list (keeping the old one aside): every other is /dev/null.
+  assert.deepEqual(fds.filter(([, t]) => t !== '/dev/null' && !t.endsWith('.fds')), [], `no descriptor of Node's: ${JSON.stringify(fds)}`);
+  assert.deepEqual(fds.filter(([fd]) => fd === '0' || fd === '2').map(([, t]) => t), ['/dev/null', '/dev/null']);
+  const [sid, shPid] = (await readFile(`${out}.sid`, 'utf8')).trim().split(' ');
+  assert.equal(sid, shPid, 'the session leader');
+  const sig = await readFile(`${out}.sig`, 'utf8');
+  assert.match(sig, /SigBlk:\s+0+\n/, 'nothing blocked');
+  // Node ignores SIGPIPE and SIGXFSZ; the child has them back. (glibc's internal 32 and 33 are
+  // left ignored by its posix_spawn: no program relies on them.)
+  const ignored = BigInt(`0x${/SigIgn:\s+([0-9a-f]+)/.exec(sig)![1]}`);
+  assert.equal(ignored & ((1n << 12n) | (1n << 24n)), 0n, sig);
+  // Reaped: no zombie left behind under this process.
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(existsSync(`/proc/${pid}`), false, 'the addon reaped it');
+  assert.throws(() => native.spawnDetached!(['/no/such/program']), /spawnDetached/);
+});
