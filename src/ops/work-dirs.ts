@@ -33,10 +33,13 @@ export function keptWorkDirs(store: Pick<Store, 'tempDir' | 'takeSpare' | 'keepS
   const release = (work: string) => (store.keepSpare(KIND, work) ? undefined : rm(work, { recursive: true, force: true }));
   return {
     async take() {
-      const work = free.pop() ?? store.takeSpare(KIND);
-      if (!work) return store.tempDir(KIND);
-      rmSync(workLayout(work).upper, { recursive: true, force: true }); // never kept with one; made sure
-      return work;
+      const mine = free.pop();
+      if (mine) return mine;
+      const spare = store.takeSpare(KIND);
+      if (!spare) return store.tempDir(KIND);
+      // Never kept with one; another process's, so made sure of.
+      rmSync(workLayout(spare).upper, { recursive: true, force: true });
+      return spare;
     },
     give(work) {
       if (closed) void release(work);

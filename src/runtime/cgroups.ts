@@ -164,7 +164,9 @@ export function cgroupPool(): CgroupPool {
         tasksFiles: dirs.map((d) => join(d, 'tasks')),
         remove: () => (gone ??= (async () => {
           if (key === undefined || closed || !dirs.every(isEmptyCgroup)) return removeDirs(dirs);
-          free.set(key, [...(free.get(key) ?? []), dirs]);
+          const kept = free.get(key) ?? [];
+          kept.push(dirs);
+          free.set(key, kept);
         })()),
       };
     },

@@ -101,14 +101,17 @@ test('a step committed from the overlay upper dir shows every kind of change as 
   assert.equal(await overlayMounts(), 0);
 });
 
-test("a RUN's umount is the sync that makes its snapshot and the ones before it durable: no sync at the end", async () => {
-  // A store of its own: the other tests count the snapshots of theirs.
-  const root = join(dir, 'store-synced');
+/** A store of its own with the base imported (the other tests count the snapshots of theirs), and a runtime state dir in it. */
+async function storeOfItsOwn(name: string) {
+  const root = join(dir, name);
   const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'base:1'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const store = await openStore(root);
-  const base = await loadImage(store, 'base:1');
-  const stateDir = await store.tempDir('runtime');
+  return { root, store, base: await loadImage(store, 'base:1'), stateDir: await store.tempDir('runtime') };
+}
+
+test("a RUN's umount is the sync that makes its snapshot and the ones before it durable: no sync at the end", async () => {
+  const { root, store, base, stateDir } = await storeOfItsOwn('store-synced');
   const snapshots = openSnapshots(root, store);
   const deps = { store, snapshots, executor: await createOciExecutor({ stateDir }) };
   const res = await runInContainer(deps, layersOf(base), { args: ['sh', '-c', 'echo synced > /f'], env: ['PATH=/bin'], cwd: '/', network: 'none' }, [], {}, undefined, { compression: 'none' });
@@ -131,12 +134,7 @@ test("a RUN's umount is the sync that makes its snapshot and the ones before it 
 });
 
 test('kept work dirs: RUNs reuse one work dir, stubs made in the upper dir serve as mount points and reach no layer; the store keeps it for the next build, prune removes it', async () => {
-  const root = join(dir, 'store-kept');
-  const r = spawnSync(process.execPath, [wharfBin, '--root', root, 'import', join(dir, 'base.tar'), 'base:1'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const store = await openStore(root);
-  const base = await loadImage(store, 'base:1');
-  const stateDir = await store.tempDir('runtime');
+  const { root, store, base, stateDir } = await storeOfItsOwn('store-kept');
   // The lowers are read in process (the addon's xattr reads), as the CLI does: then the stubs are wharf's.
   setNativeAddon(() => createRequire(addonPath)(addonPath) as NativeAddon);
   const workDirs = keptWorkDirs(store);
