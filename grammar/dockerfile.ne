@@ -7,10 +7,23 @@
 @preprocessor typescript
 
 @{%
+import type moo from 'moo';
 import { lineLexer } from '../lexer.js';
 import type { JsonValue, LineSyntax, Tok } from '../line-syntax.js';
 
-const lexer = lineLexer('\\');
+/**
+ * The grammar's own lexer is only asked `has` while this module loads; the parser is always given
+ * the lexer for the line's escape character (instruction.ts). Building a moo lexer takes ~2 ms,
+ * which a build whose Dockerfile was parsed before never needs (api/parse-cache.ts), so the
+ * default one is built on its first use.
+ */
+const lexer = {
+  has: (_type: string): boolean => true,
+  reset: (chunk: string, info?: moo.LexerState) => void lineLexer('\\').reset(chunk, info),
+  next: () => lineLexer('\\').next(),
+  save: () => lineLexer('\\').save(),
+  formatError: (token: moo.Token, message?: string) => lineLexer('\\').formatError(token, message),
+};
 
 /** Tokens after the keyword carry their leading blanks (see lexer.ts); drop them here. */
 const strip = (t: Tok): Tok => {

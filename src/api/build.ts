@@ -12,14 +12,14 @@
 import { buildSourceDateEpoch } from './source-date-epoch.js';
 import { rmSync } from 'node:fs';
 import { access, rm, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
-import { UserError, hostPlatform, type Platform } from '../util/index.js';
+import { UserError, formatPlatform, hostPlatform, type Platform } from '../util/index.js';
 import { loadXxh64, type Sha256 } from '../hash/index.js';
-import { parseDockerfile } from '../syntax/index.js';
+import { parseDockerfileKept } from './parse-cache.js';
 import type { BaseImageResolver } from '../instructions/index.js';
 import { checkEntitlements, planDockerfile, planDockerfileAsync, stepsUpToLastRun, type Plan, type Vertex } from '../plan/index.js';
 import { openContext } from '../context/index.js';
@@ -237,19 +237,34 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   // Front end: parse, scope, plan, once. Base images are read from the store as FROM lines name
   // them (their Env is needed for expansion); one that cannot be read is left to the FROM step.
   const file = failure.file;
-  const parsed = parseDockerfile(file);
+  const parsed = parseDockerfileKept(file, join(root, 'cache', 'parsed'));
   let diags: Diagnostic[] = [...parsed.diagnostics];
   let plan;
   if (parsed.ast) {
-    // A missing base is pulled here, before planning: its Env and ONBUILD shape the plan.
-    const images: BaseImageResolver = {
-      config: (ref) => puller.ensure(ref).then(() => loadImage(store, ref, platform)).then((img) => img.config.config ?? {}, () => undefined),
-    };
     const opts = { buildArgs, target: o.target, targetPlatform: platform, buildPlatform: hostPlatform(), checkReference: checkBaseReference };
-    // Every image the target needs starts pulling now, all at once: a first plan without the
-    // images' configs names them (FROM lines expand with global ARGs only), and the real plan
-    // below waits for each one as it gets to it.
-    puller.prefetch(imagesOf(planDockerfile(parsed.ast, opts).plan));
+    // At the first base image the store lacks (any, under --pull), every image the target needs
+    // starts pulling, all at once: a first plan without the images' configs names them (FROM
+    // lines expand with global ARGs only). A build from stored images plans once.
+    const ast = parsed.ast;
+    let prefetched = false;
+    const images: BaseImageResolver = {
+      config: async (ref) => {
+        try {
+          let img = await puller.stored(ref);
+          if (!img) {
+            if (!prefetched) {
+              prefetched = true;
+              puller.prefetch(imagesOf(planDockerfile(ast, opts).plan));
+            }
+            img = await puller.image(ref);
+          }
+          return img.config.config ?? {};
+        } catch {
+          // left to the FROM step, which says what is wrong
+          return undefined;
+        }
+      },
+    };
     const planned = await planDockerfileAsync(parsed.ast, opts, images, parsed.diagnostics);
     diags = planned.diagnostics;
     plan = planned.plan;
@@ -314,7 +329,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       limits: policy.limits,
       secrets: new Map(o.secrets ?? []),
       sshAgents: new Map(o.sshAgents ?? []),
-      ensureImage: (ref: string) => puller.ensure(ref),
+      loadImage: (ref: string, p: Platform) => (formatPlatform(p) === formatPlatform(platform) ? puller.image(ref) : puller.ensure(ref).then(() => loadImage(store, ref, p))),
     };
     // Misses are explained against the previous build of the same target (a stdin context's
     // temp dir is new each time, so it has none).

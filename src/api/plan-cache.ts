@@ -70,7 +70,6 @@ export async function planCacheState(o: PlanCacheOptions): Promise<PlanCacheResu
       compression: 'none',
       incrementalCopy: false,
       network: 'default',
-      ensureImage: async () => {},
     });
     const ops: VertexOps<Awaited<ReturnType<typeof real.from>>> = {
       ...real,

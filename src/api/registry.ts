@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { familiarName, fullName, type Reference, type Store } from '../store/index.js';
-import { loadImage, parseImageName } from '../image/index.js';
+import { loadImage, parseImageName, type LoadedImage } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createRegistryHttp, pushImage, pullImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryClientOptions, type RegistryHttp } from '../registry/index.js';
 import type { Compression } from '../layer/index.js';
@@ -50,6 +50,14 @@ export function pullProgress(image: string, t0: number): (e: PullEvent) => PullP
  */
 export interface Puller {
   ensure(ref: string): Promise<void>;
+  /**
+   * The image `ref` names for the build's platform, pulled first when ensure() says so; read from
+   * the store once per build (a build's FROMs and its plan ask for the same base again and again,
+   * and each read checks the manifest's and config's digests).
+   */
+  image(ref: string): Promise<LoadedImage>;
+  /** The stored image when nothing needs pulling for it (never under --pull), else undefined. */
+  stored(ref: string): Promise<LoadedImage | undefined>;
   /** Starts pulling these now, all at once; ensure() later waits for the same pull. */
   prefetch(refs: Iterable<string>): void;
   close(): Promise<void>;
@@ -73,16 +81,28 @@ export function makePuller(registry: RegistryClientOptions | undefined, root: st
   // Made on the first pull: a build from images the store has never loads the HTTP client.
   let client: RegistryClient | undefined;
   const snapshots = openSnapshots(root, store);
-  async function pull(name: string): Promise<void> {
-    if (!always) {
-      // An image stored for another platform (an earlier pull without --platform) is pulled
-      // again for this one, as docker does; the tag then names this platform's image.
-      const have = await loadImage(store, name, platform).then((img) => matches(img.config, platform), (e: unknown) => {
-        if (isUserError(e) && e.code === 'image.not-found') return false;
-        throw e;
-      });
-      if (have) return;
+  const loaded = new Map<string, Promise<LoadedImage>>();
+  const load = (name: string): Promise<LoadedImage> => {
+    let p = loaded.get(name);
+    if (!p) {
+      loaded.set(name, (p = loadImage(store, name, platform)));
+      // Not kept when it failed: the image may be there after its pull.
+      p.catch(() => loaded.delete(name));
     }
+    return p;
+  };
+  const stored = async (name: string): Promise<LoadedImage | undefined> => {
+    if (always) return undefined;
+    // An image stored for another platform (an earlier pull without --platform) is pulled
+    // again for this one, as docker does; the tag then names this platform's image.
+    const img = await load(name).catch((e: unknown) => {
+      if (isUserError(e) && e.code === 'image.not-found') return undefined;
+      throw e;
+    });
+    return img && matches(img.config, platform) ? img : undefined;
+  };
+  async function pull(name: string): Promise<void> {
+    if (await stored(name)) return;
     const ref = parseImageName(name);
     const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
     const toProgress = pullProgress(familiarName(tagged), t0);
@@ -90,6 +110,8 @@ export function makePuller(registry: RegistryClientOptions | undefined, root: st
     await pullImage(client, store, tagged, { platform, snapshots, signal, onEvent: (e) => emit(toProgress(e)) }).catch((e: unknown) => {
       throw isUserError(e) ? new UserError(e.code, `pulling ${name}: ${e.message}`, e.hint, { subject: name }) : e;
     });
+    // The name now points at what was pulled.
+    loaded.delete(name);
   }
   const ensure = (name: string) => {
     let p = pulls.get(name);
@@ -98,6 +120,8 @@ export function makePuller(registry: RegistryClientOptions | undefined, root: st
   };
   return {
     ensure,
+    image: (name) => ensure(name).then(() => load(name)),
+    stored,
     prefetch(refs) {
       // A failure is reported by the step that needs the image (its ensure() gets the same promise).
       for (const r of refs) ensure(r).catch(() => undefined);

@@ -34,8 +34,7 @@ function platformOf(text: string): Platform {
 export async function imageState(deps: BuildDeps, ref: string, platform: Platform = deps.platform): Promise<StageState> {
   let img;
   try {
-    await deps.ensureImage?.(ref);
-    img = await loadImage(deps.store, ref, platform);
+    img = await (deps.loadImage ? deps.loadImage(ref, platform) : loadImage(deps.store, ref, platform));
   } catch (e) {
     if (isUserError(e) && e.code === 'image.not-found') {
       throw new UserError('build.image-not-found', `image ${ref} not found`, '`wharf pull` it, or `wharf import`/`wharf load` it into the store');

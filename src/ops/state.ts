@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { ImageDraft } from '../image/index.js';
+import type { ImageDraft, LoadedImage } from '../image/index.js';
 import type { Platform } from '../util/index.js';
 import type { ParentKey } from '../cache/index.js';
 import type { BuildContext } from '../context/index.js';
@@ -64,10 +64,10 @@ export interface BuildDeps {
   /** `--ssh` agent sockets by id. */
   readonly sshAgents?: ReadonlyMap<string, string>;
   /**
-   * Makes sure an image named by FROM (or COPY --from=IMAGE) is in the store, pulling it when the
-   * store lacks it (or always, under --pull). Without it, a missing image is an error.
+   * The image a FROM (or COPY --from=IMAGE) names, pulled when the store lacks it (or always,
+   * under --pull). Without it, the store's, and a missing image is an error.
    */
-  readonly ensureImage?: (ref: string) => Promise<void>;
+  readonly loadImage?: (ref: string, platform: Platform) => Promise<LoadedImage>;
 }
 
 export function layerRefs(draft: ImageDraft): LayerRef[] {

@@ -12,7 +12,8 @@
  *   chompHeredocContent            → the heredoc helper for COPY/RUN lowering
  */
 export type { Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Word } from './ast.js';
-export { parseDockerfile } from './parse.js';
+export { parseDockerfile, type ParseResult } from './parse.js';
+export { PARSER_ID } from './generated/parser-id.js';
 export { dumpBuildkit } from './dump.js';
 export { chompHeredocContent } from './heredoc.js';
 export { unknownInstructionDiagnostic, unknownInstructionDiagnostics } from './hints.js';

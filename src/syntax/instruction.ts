@@ -100,6 +100,7 @@ export function parseLineSyntax(text: string, escape: EscapeChar): LineSyntax {
 
 /** The exec form: a JSON array, or undefined when `text` is not JSON at all (shell form then). */
 export function parseJsonArray(text: string): JsonValue[] | undefined {
+  const jsonParser = (jsonParserMade ??= makeJsonParser());
   jsonParser.parser.restore(jsonParser.initial);
   try {
     jsonParser.parser.feed(text);
@@ -110,10 +111,12 @@ export function parseJsonArray(text: string): JsonValue[] | undefined {
   return results.length ? results[0] : undefined;
 }
 
-const jsonParser = (() => {
-  const parser = new nearley.Parser(jsonGrammar, { lexer: jsonLexer as unknown as nearley.Lexer });
+/** Made on first use, as the line lexers are (lexer.ts). */
+let jsonParserMade: { parser: nearley.Parser; initial: ReturnType<nearley.Parser['save']> } | undefined;
+const makeJsonParser = () => {
+  const parser = new nearley.Parser(jsonGrammar, { lexer: jsonLexer() as unknown as nearley.Lexer });
   return { parser, initial: parser.save() };
-})();
+};
 
 const trimEnd = (s: string): string => s.replace(/\s+$/u, '');
 
