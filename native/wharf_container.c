@@ -766,9 +766,23 @@ static void command(char *line) {
   }
 }
 
+/*
+ * Every signal's disposition back to the default, as the launchers and their containers must
+ * start: an ignored signal stays ignored across exec, and wharf starts the server with
+ * posix_spawn, whose reset (POSIX_SPAWN_SETSIGDEF) leaves out glibc's own two signals (32 and 33)
+ * whatever the process that started wharf ignored. SIG_DFL with no flags and an empty mask is an
+ * all-zero kernel sigaction, whatever its layout.
+ */
+static void default_signals(void) {
+  uint64_t none[4] = { 0 };
+  for (int s = 1; s <= 64; s++)
+    if (s != SIGKILL && s != SIGSTOP) syscall(SYS_rt_sigaction, s, none, NULL, 8);
+}
+
 static int serve(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1; /* wharf died before the line above */
+  default_signals();
   signal(SIGPIPE, SIG_IGN);
   if (pipe2(reaped_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
   struct sigaction sa = { 0 };

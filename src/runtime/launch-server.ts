@@ -10,10 +10,9 @@
  *   server.close()                                             after the last run
  *
  * The server's process is referenced only while a run is in flight: an executor nobody closes
- * never keeps Node alive.
+ * never keeps Node alive. It is started through the addon's posix_spawn (util/piped-child.ts).
  */
-import { spawn } from 'node:child_process';
-import { UserError } from '../util/index.js';
+import { UserError, spawnPiped } from '../util/index.js';
 import { LineSplitter } from './lines.js';
 import type { Stdio } from './types.js';
 
@@ -43,17 +42,11 @@ interface Pending {
 }
 
 export function startLaunchServer(program: string): LaunchServer {
-  const child = spawn(program, ['--serve'], { stdio: ['pipe', 'pipe', 'ignore'], cwd: '/' });
+  const child = spawnPiped(program, ['--serve'], '/');
   const jobs = new Map<string, Pending>();
   let alive = true;
   let ended: UserError | undefined;
-  const refs = (on: boolean): void => {
-    for (const h of [child, child.stdin, child.stdout] as { ref(): void; unref(): void }[]) {
-      if (on) h.ref();
-      else h.unref();
-    }
-  };
-  refs(false);
+  child.ref(false);
 
   const gone = (why: string): void => {
     if (!alive) return;
@@ -63,16 +56,15 @@ export function startLaunchServer(program: string): LaunchServer {
       'run the build again; if it keeps happening, pass --runtime crun');
     for (const j of jobs.values()) j.reject(ended);
     jobs.clear();
-    refs(false);
+    child.ref(false);
   };
-  child.on('error', (e) => gone(`could not run: ${e.message}`));
-  child.on('exit', (code, sig) => gone(`ended (${sig ?? `exit status ${code}`})`));
-  child.stdin!.on('error', () => undefined); // the exit above says what happened
+  child.onExit((how) => gone('error' in how ? `could not run: ${how.error.message}` : `ended (${how.signal ?? `exit status ${how.code}`})`));
+  child.stdin.on('error', () => undefined); // the exit above says what happened
 
   // Frames: `out ID LEN\n<bytes>`, `err ID LEN\n<bytes>`, `exit ID STATUS\n`.
   let buf: Buffer = Buffer.alloc(0);
   let payload: { job: Pending | undefined; stream: 'out' | 'err'; left: number } | undefined;
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     for (;;) {
       if (payload) {
@@ -96,7 +88,7 @@ export function startLaunchServer(program: string): LaunchServer {
         job.out.end();
         job.err.end();
         job.resolve(Number(n));
-        if (jobs.size === 0) refs(false);
+        if (jobs.size === 0) child.ref(false);
       } else if (kind === 'out' || kind === 'err') {
         payload = { job, stream: kind, left: Number(n) };
       }
@@ -113,17 +105,17 @@ export function startLaunchServer(program: string): LaunchServer {
       const exited = new Promise<number>((resolve, reject) => {
         jobs.set(id, { out: new LineSplitter(stdio.stdout), err: new LineSplitter(stdio.stderr), resolve, reject });
       });
-      refs(true);
-      child.stdin!.write(`run ${id} ${planFile}\n`);
+      child.ref(true);
+      child.stdin.write(`run ${id} ${planFile}\n`);
       return {
         exited,
         kill: () => {
-          if (alive && jobs.has(id)) child.stdin!.write(`kill ${id}\n`);
+          if (alive && jobs.has(id)) child.stdin.write(`kill ${id}\n`);
         },
       };
     },
     close() {
-      child.stdin!.end();
+      child.stdin.end();
     },
   };
 }

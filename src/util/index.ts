@@ -29,6 +29,7 @@ export {
 export { openRegularFile, readRegularFile, readRegularFileSync, type ReadRegularOptions } from './read-regular.js';
 export { detachMount, mountPoints, mountsUnder } from './mounts.js';
 export { DIR_STAT_FIELDS, nativeAddon, nativeContainer, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
+export { spawnPiped, type ChildEnd, type PipedChild } from './piped-child.js';
 export { appendAll } from './arrays.js';
 export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';
 export { compareBytewise } from './bytewise.js';

@@ -46,6 +46,15 @@ export interface NativeAddon {
    * (absent from an addon built before it). Throws an Error with `errno`.
    */
   spawnDetached?(argv: readonly string[]): number;
+  /**
+   * Starts `argv` (looked up on PATH) in `cwd` through posix_spawn, with pipes as stdin and stdout,
+   * /dev/null as stderr, no other descriptor, default signals, in this process's session. Returns
+   * [pid, our end of its stdin, our end of its stdout]; reapChild reaps it (absent from an addon
+   * built before it). Throws an Error with `errno`.
+   */
+  spawnPiped?(argv: readonly string[], cwd: string): [pid: number, stdin: number, stdout: number];
+  /** waitpid(pid, WNOHANG): undefined while it runs, else [exit code or -1, signal number or 0]. */
+  reapChild?(pid: number): [code: number, signal: number] | undefined;
 }
 
 export type DirStats = [paths: string, stats: Float64Array, sigs: string];

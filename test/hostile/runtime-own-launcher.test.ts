@@ -11,13 +11,17 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { createOciExecutor, type ProcessSpec } from '../../src/runtime/index.js';
 import type { OciExecutor } from '../../src/runtime/oci-executor.js';
-import { isUserError, nativeContainer, setNativeLauncher } from '../../src/util/index.js';
+import { isUserError, nativeAddon, nativeContainer, setNativeAddon, setNativeLauncher, type NativeAddon } from '../../src/util/index.js';
 import { makeBusyboxRootfs, requireRoot } from '../helpers/busybox.js';
 
 const builtLauncher = fileURLToPath(new URL('../../native/wharf-launch', import.meta.url));
 if (existsSync(builtLauncher)) setNativeLauncher(builtLauncher);
+// The launch server starts as the CLI starts it: through the addon's posix_spawn (util/piped-child.ts).
+const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
+setNativeAddon(() => createRequire(addonPath)(addonPath) as NativeAddon);
 
 describe("wharf's own container launcher: a hostile rootfs", () => {
   let tmp: string;
@@ -28,6 +32,7 @@ describe("wharf's own container launcher: a hostile rootfs", () => {
   before(async () => {
     requireRoot();
     assert.ok(nativeContainer(), 'the build made dist/native/wharf-container');
+    assert.ok(nativeAddon()?.spawnPiped, 'the build made the addon, with spawnPiped');
     tmp = mkdtempSync(join(tmpdir(), 'wharf-own-launcher-'));
     rootfs = join(tmp, 'rootfs');
     outside = join(tmp, 'outside');
