@@ -14,8 +14,8 @@
  * numbers, booleans, null and undefined (as a marker, so a property set to undefined comes back
  * set), and the Dockerfile's SourceFile (as a marker, given back as the caller's). Each object is
  * reached once, except objects and arrays of primitives only: nodes share ranges and empty lists,
- * which come back as equal copies (no code compares them by identity). Anything else (an object with the marker's
- * own key among them) is parsed at every build.
+ * which come back as equal copies (no code compares them by identity). Anything else (an object
+ * with the marker's own key among them) is parsed at every build.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +39,11 @@ export function parseDockerfileKept(file: SourceFile, dir: string): ParseResult 
   const path = join(dir, `${sha256Hex(sha256Of(file.name))}.json`);
   try {
     const kept = JSON.parse(readRegularFileSync(path, { maxBytes: MAX_CACHED_BYTES }).toString('utf8')) as Kept;
-    if (kept && kept.id === id) return revive(kept.result, file) as ParseResult;
+    if (kept && kept.id === id) {
+      const result = revive(kept.result, file) as ParseResult;
+      // The shape the build reads first; anything else is not a parse (a store someone wrote into).
+      if (Array.isArray(result?.diagnostics) && Array.isArray(result.ast?.instructions)) return result;
+    }
   } catch {
     // not parsed here before, or unreadable: parsed below
   }

@@ -74,7 +74,11 @@ test('a torn, foreign or unreadable kept file is a miss, never an error', () => 
   parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
   const [name] = readdirSync(dir);
   const path = join(dir, name!);
-  for (const content of ['{"id":', 'null', '[]', '{"id":"sha256:00","result":{}}', '\u0000\u0001']) {
+  const id = (JSON.parse(readFileSync(path, 'utf8')) as { id: string }).id;
+  const torn = ['{"id":', 'null', '[]', '{"id":"sha256:00","result":{}}', '\u0000\u0001'];
+  // The right id with something else than a parse under it.
+  const foreign = [5, null, {}, { diagnostics: [] }, { diagnostics: [], ast: { instructions: 'x' } }].map((result) => JSON.stringify({ id, result }));
+  for (const content of [...torn, ...foreign]) {
     writeFileSync(path, content);
     const read = parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
     assert.deepStrictEqual(read, parseDockerfile(new SourceFile('Dockerfile', text)), JSON.stringify(content));
