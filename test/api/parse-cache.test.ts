@@ -13,6 +13,8 @@ import { encodeExact, parseDockerfileKept, revive } from '../../src/api/parse-ca
 import { conformanceDir, projectRoot } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-parse-cache-'));
+/** The kept file is written when the caller next waits (parse-cache.ts). */
+const written = () => new Promise((resolve) => setImmediate(resolve));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function corpus(): [string, string][] {
@@ -29,7 +31,7 @@ function corpus(): [string, string][] {
   return out;
 }
 
-test('every corpus Dockerfile comes back from the kept file equal to a fresh parse, undefined properties included', () => {
+test('every corpus Dockerfile comes back from the kept file equal to a fresh parse, undefined properties included', async () => {
   const files = corpus();
   assert.ok(files.length >= 40, `corpus of ${files.length}`);
   let kept = 0;
@@ -40,6 +42,7 @@ test('every corpus Dockerfile comes back from the kept file equal to a fresh par
     const first = parseDockerfileKept(file, dir);
     assert.deepStrictEqual(first, fresh, name);
     if (!fresh.ast) continue;
+    await written();
     assert.equal(readdirSync(dir).length, 1, `${name}: one file kept`);
     const again = parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
     // deepStrictEqual compares the SourceFile too: the kept parse gets the caller's back.
@@ -49,10 +52,11 @@ test('every corpus Dockerfile comes back from the kept file equal to a fresh par
   assert.ok(kept >= 38, `${kept} parses kept`);
 });
 
-test('the kept file is what a build reads: the parse is not run again for the same name and text', () => {
+test('the kept file is what a build reads: the parse is not run again for the same name and text', async () => {
   const dir = join(tmp, 'read');
   const file = new SourceFile('Dockerfile', 'FROM busybox\n# a comment\nRUN true\n');
   parseDockerfileKept(file, dir);
+  await written();
   const [name] = readdirSync(dir);
   const path = join(dir, name!);
   // A kept result changed on disk (same id) comes back as written: proof that it was read.
@@ -62,16 +66,20 @@ test('the kept file is what a build reads: the parse is not run again for the sa
   // Another text under the same name is parsed, and replaces the kept file (one per name).
   const other = new SourceFile('Dockerfile', 'FROM busybox\n# another\n');
   assert.equal(parseDockerfileKept(other, dir).ast?.comments[0]?.text, ' another');
+  await written();
   assert.deepEqual(readdirSync(dir), [name]);
+  assert.match(readFileSync(path, 'utf8'), /another/);
   // Another name keeps a file of its own: names may show in what the parse says.
   parseDockerfileKept(new SourceFile('app/Dockerfile', other.text), dir);
+  await written();
   assert.equal(readdirSync(dir).length, 2);
 });
 
-test('a torn, foreign or unreadable kept file is a miss, never an error', () => {
+test('a torn, foreign or unreadable kept file is a miss, never an error', async () => {
   const dir = join(tmp, 'torn');
   const text = 'FROM busybox\nRUN echo hi\n';
   parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
+  await written();
   const [name] = readdirSync(dir);
   const path = join(dir, name!);
   const id = (JSON.parse(readFileSync(path, 'utf8')) as { id: string }).id;
@@ -82,6 +90,7 @@ test('a torn, foreign or unreadable kept file is a miss, never an error', () => 
     writeFileSync(path, content);
     const read = parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
     assert.deepStrictEqual(read, parseDockerfile(new SourceFile('Dockerfile', text)), JSON.stringify(content));
+    await written();
   }
 });
 

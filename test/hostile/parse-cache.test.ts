@@ -12,10 +12,12 @@ import { parseDockerfileKept } from '../../src/api/parse-cache.js';
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-hostile-parse-cache-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test('a FIFO or a symlink in place of the kept file is not read (no hang, no read through the link)', () => {
+test('a FIFO or a symlink in place of the kept file is not read (no hang, no read through the link)', async () => {
+  const written = () => new Promise((resolve) => setImmediate(resolve));
   const dir = join(tmp, 'hostile');
   const text = 'FROM busybox\nRUN echo hostile\n';
   parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
+  await written();
   const [name] = readdirSync(dir);
   const path = join(dir, name!);
   // A link to a kept parse of another text that claims this one's id: followed, it would be read.
@@ -28,9 +30,12 @@ test('a FIFO or a symlink in place of the kept file is not read (no hang, no rea
   const viaLink = parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
   assert.match(JSON.stringify(viaLink.ast), /hostile/);
   assert.doesNotMatch(JSON.stringify(viaLink.ast), /decoyed/);
+  await written();
+  assert.match(readFileSync(decoy, 'utf8'), /echo decoyed/, 'the link was replaced, its target left alone');
   rmSync(path, { force: true });
   execFileSync('mkfifo', [path]);
   const viaFifo = parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
   assert.match(JSON.stringify(viaFifo.ast), /hostile/);
+  await written();
 });
 
