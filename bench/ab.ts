@@ -2,9 +2,10 @@
 // built by both, interleaved, on stores of their own made for the run. `noop` rebuilds with
 // nothing changed, `change` appends a line to the scenario's changed file before each build (both
 // see it changed, each once), `cold` builds on a fresh store each time (the base imported untimed).
-// Both bundles' V8 code caches for `build` are removed first and remade by one untimed no-op each:
-// a cache made by another kind of build changes every later start by 1-2 ms (bench/README.md,
-// "Speed, eighth round"), and a store's history (snapshots, records) moves change builds too.
+// Both bundles' V8 code caches for `build` are removed first and remade by the same untimed builds
+// (a cold one, then a no-op): a cache holds the code its writer ran, and one a no-op wrote made
+// later change builds 2-7 ms slower (bench/README.md, "Speed, eighth round"); a store's history
+// (snapshots, records) moves change builds too, hence stores of their own.
 // Each checkout keeps its own runtime host cache. NODE_EXTRA_CA_CERTS is unset for every build.
 // Needs root. Usage: node dist/bench/ab.js OTHER/bin/wharf.js [app|wide] [noop|change|cold] [rounds]
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -53,7 +54,7 @@ try {
     for (const f of existsSync(cacheDir) ? readdirSync(cacheDir) : []) if (f.startsWith('build-')) rmSync(join(cacheDir, f));
     fresh(who);
     wharf(who, build);
-    wharf(who, build); // the code cache is written by this no-op
+    wharf(who, build);
   }
   const times: Record<string, number[]> = { this: [], other: [] };
   for (let i = 0; i < rounds; i++) {

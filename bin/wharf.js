@@ -7,12 +7,13 @@
 //  - loads the bundle rather than the ~140 ES modules under dist/src (Node 20 resolves, reads,
 //    compiles and links each one: ~100 ms more);
 //  - compiles it with a V8 code cache kept per command under dist/.v8cache/ (written at the first
-//    run of a command, named after the bundle's size and mtime, which bundle.mjs clears), so later
-//    runs skip parsing and compiling what they ran before (~50 ms of CPU for `build`).
+//    run of a command, named after the bundle's size and mtime, which bundle.mjs clears; for
+//    `build`, written again by the first build that ran steps), so later runs skip parsing and
+//    compiling what they ran before (~50 ms of CPU for `build`).
 // A bare `tsc` after the bundle was made leaves the bundle older than dist/src/cli/main.js; then
 // the modules under dist/src are used. (The bundle has no import(): scripts/bundle.mjs checks.)
 'use strict';
-const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -51,12 +52,24 @@ function runBundle(st) {
     const u = stats(undici);
     return u ? (undiciExports ??= runCached(undici, u, liftoff ? 'undici-liftoff' : 'undici', req)) : req(id);
   }, req);
-  runCached(bundle, st, command, bundleRequire);
+  // A build that ran steps widens a cache written by a run that did not (a no-op build, the first
+  // after an install): without it the code of steps (layers, containers, the launch server) was
+  // compiled from source at every later build, 2-7 ms of a changed one (bench/README.md, "Speed,
+  // eighth round"). The CLI says so through this hook; the cache is rewritten once, and a marker
+  // beside it says it holds that code.
+  let ranSteps = false;
+  globalThis[Symbol.for('wharf.codeCache')] = { ranSteps: () => void (ranSteps = true) };
+  runCached(bundle, st, command, bundleRequire, () => ranSteps);
 }
 
-/** Runs a CommonJS file compiled with a V8 code cache kept under dist/.v8cache/ (written at exit when missing). */
-function runCached(file, st, name, requireFn) {
+/**
+ * Runs a CommonJS file compiled with a V8 code cache kept under dist/.v8cache/ (written at exit when
+ * missing, and once more when `widen()` says at exit that this run ran code the cache was not
+ * written after: a cache holds what the run that wrote it had compiled).
+ */
+function runCached(file, st, name, requireFn, widen = () => false) {
   const cacheFile = join(dirname(bundle), '.v8cache', `${name}-${st.size}-${Math.trunc(st.mtimeMs)}`);
+  const widened = `${cacheFile}.widened`;
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -66,18 +79,21 @@ function runCached(file, st, name, requireFn) {
   // The bundles are pure ASCII (scripts/bundle.mjs writes them so): read as latin1 they are the same
   // string, without UTF-8 decoding (~3.5 ms for the 1.2 MB bundle here, ~0.3-2 ms as latin1).
   const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
-  if (!cachedData || script.cachedDataRejected) {
-    process.once('exit', () => {
-      try {
-        mkdirSync(dirname(cacheFile), { recursive: true });
-        const tmp = `${cacheFile}.${process.pid}`;
-        writeFileSync(tmp, script.createCachedData());
-        renameSync(tmp, cacheFile); // concurrent first runs: the last complete file wins
-      } catch {
-        // a read-only install runs without a cache
-      }
-    });
-  }
+  const fresh = !cachedData || script.cachedDataRejected;
+  process.once('exit', () => {
+    const wide = widen();
+    if (!fresh && (!wide || existsSync(widened))) return;
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      const tmp = `${cacheFile}.${process.pid}`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile); // concurrent first runs: the last complete file wins
+      if (wide) writeFileSync(widened, '');
+      else rmSync(widened, { force: true });
+    } catch {
+      // a read-only install runs without a cache
+    }
+  });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireFn, module, file, dirname(file));
   return module.exports;

@@ -192,6 +192,9 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
       },
       { onEvent: report ? (e) => (renderer.sink(e), report.sink(e)) : (e) => renderer.sink(e), onDiagnostic: (d) => reportDiagnostic(ctx.stderr, json, d, at()), signal: interrupt.signal, startedAt: t0 },
     ).finally(() => renderer.close());
+    // The code of steps goes into the V8 code cache bin/wharf.js keeps, once (it widens a cache a
+    // no-op build wrote).
+    if (built.steps.some((s) => !s.cached)) (globalThis as { [k: symbol]: { ranSteps?(): void } | undefined })[Symbol.for('wharf.codeCache')]?.ranSteps?.();
     if (flags.iidfile) await writeOutput(resolve(ctx.cwd, flags.iidfile), built.imageId, '--iidfile');
     if (flags.metadataFile) await writeOutput(resolve(ctx.cwd, flags.metadataFile), JSON.stringify(built.metadata, null, 2) + '\n', '--metadata-file');
     return 0;
