@@ -136,7 +136,11 @@ class OciStore extends FsBlobStore implements Store {
     return sweepDeadTemp(this.tmpDir);
   }
 
-  /** index.json and oci-layout: small, written synchronously (temp file, fsync, rename, fsync of the root). */
+  /**
+   * index.json and oci-layout: small, written synchronously (temp file, fsync, rename, fsync of the
+   * root). Before index.json moves, blobs/ is fsynced: the renames of the blobs it names (by this
+   * process or another) are made durable there (see FsBlobStore).
+   */
   private async writeRootFile(name: string, data: string): Promise<void> {
     const tmp = this.tempPath(name);
     const fd = openSync(tmp, 'wx', 0o644);
@@ -146,6 +150,7 @@ class OciStore extends FsBlobStore implements Store {
     } finally {
       closeSync(fd);
     }
+    if (name === 'index.json' && existsSync(this.blobDir)) fsyncDirSync(this.blobDir);
     renameSync(tmp, join(this.root, name));
     fsyncDirSync(this.root);
   }
