@@ -45,9 +45,15 @@ interface HistoryFile {
 export function openBuildHistory(root: string): BuildHistory {
   const dir = join(root, 'cache', 'builds');
   const fileOf = (id: BuildIdentity) => join(dir, sha256Hex(digestOfJSON(id)));
+  // The text last read or written per file: a build whose steps are the ones of the last build (a
+  // no-op) leaves the file as it is, where replacing it made a new inode (0.1-0.7 ms here).
+  const seen = new Map<string, string>();
   const read = (id: BuildIdentity): HistoryFile | undefined => {
     try {
-      const data = JSON.parse(readFileSync(fileOf(id), 'utf8')) as unknown;
+      const path = fileOf(id);
+      const text = readFileSync(path, 'utf8');
+      seen.set(path, text);
+      const data = JSON.parse(text) as unknown;
       if (Array.isArray(data)) return { steps: data as BaselineStep[] };
       const file = data as HistoryFile | null;
       return file && Array.isArray(file.steps) ? file : undefined;
@@ -66,7 +72,11 @@ export function openBuildHistory(root: string): BuildHistory {
       mkdirSync(dir, { recursive: true });
       const kept = steps.map((s) => ({ stage: s.stage, index: s.index, instruction: s.instruction, cacheKey: s.cacheKey, ...(s.line !== undefined ? { line: s.line } : {}) }));
       const file: HistoryFile = { steps: kept, ...(changed?.size ? { changed: Object.fromEntries(changed) } : {}) };
-      replaceFileSync(fileOf(id), JSON.stringify(file));
+      const path = fileOf(id);
+      const text = JSON.stringify(file);
+      if (seen.get(path) === text) return;
+      replaceFileSync(path, text);
+      seen.set(path, text);
     },
   };
 }

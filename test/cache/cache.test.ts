@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE_KEY_VERSION, type KeyMaterial, slotOf } from '../../src/cache/key.js';
-import { cacheKey, explainMiss, openCache } from '../../src/cache/index.js';
+import { cacheKey, explainMiss, openBuildHistory, openCache } from '../../src/cache/index.js';
+import { statSync } from 'node:fs';
 import { sha256Hex, sha256Of, type Sha256 } from '../../src/hash/index.js';
 
 const base: KeyMaterial = { v: CACHE_KEY_VERSION, parent: 'scratch', op: { kind: 'RUN', command: { shell: 'make' } }, exec: { env: ['A=1'] }, platform: 'linux/amd64' };
@@ -76,4 +77,23 @@ test('putMany stores many records at once, each as put would (record and slot), 
   }
   const names = [...(await readdir(join(root, 'cache'))), ...(await readdir(join(root, 'cache', 'slots')))];
   assert.equal(names.length, 40 + 1 + 40, names.join(' '));
+});
+
+test('the build history keeps its file when a build saves the steps it read (a no-op), and replaces it otherwise', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-history-'));
+  dirs.push(root);
+  const id = { dockerfile: '/ctx/Dockerfile', context: '/ctx', target: '' };
+  const steps = [{ stage: 0, index: 1, instruction: 'RUN make', cacheKey: 'sha256:' + '1'.repeat(64), line: 2 }];
+  openBuildHistory(root).save(id, steps);
+  const [name] = await readdir(join(root, 'cache', 'builds'));
+  const path = join(root, 'cache', 'builds', name!);
+  const first = statSync(path).ino;
+  // The next build, a process of its own: reads the history, then saves the same steps.
+  const again = openBuildHistory(root);
+  assert.deepEqual(again.last(id), steps);
+  again.save(id, steps);
+  assert.equal(statSync(path).ino, first, 'the same steps: the file is left as it is');
+  again.save(id, [{ ...steps[0]!, cacheKey: 'sha256:' + '2'.repeat(64) }]);
+  assert.notEqual(statSync(path).ino, first, 'other steps: replaced');
+  assert.equal(openBuildHistory(root).last(id)?.[0]?.cacheKey, 'sha256:' + '2'.repeat(64));
 });
