@@ -42,8 +42,13 @@ function writeString(buf: Buffer, offset: number, len: number, s: string): void 
 }
 
 function writeOctal(buf: Buffer, offset: number, len: number, n: number): void {
-  // len-1 zero-padded digits then NUL, as Go's archive/tar and GNU tar write them.
-  buf.write(n.toString(8).padStart(len - 1, '0') + '\0', offset, len, 'ascii');
+  // len-1 zero-padded digits then NUL, as Go's archive/tar and GNU tar write them; digit by digit,
+  // without a string (eight fields a header, 50,000 headers for a tree of that many files).
+  buf[offset + len - 1] = 0;
+  for (let i = offset + len - 2; i >= offset; i--) {
+    buf[i] = 48 + (n % 8);
+    n = Math.floor(n / 8);
+  }
 }
 
 function paxRecord(key: string, value: Buffer): Buffer {
@@ -76,7 +81,8 @@ function ustarBlock(name: string, typeflag: string, e: {
   writeOctal(b, 329, 8, e.devmajor);
   writeOctal(b, 337, 8, e.devminor);
   let sum = 0;
-  for (const byte of b) sum += byte;
+  // Indexed: for...of goes through the iterator protocol, 512 steps a header (~2 µs of each).
+  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
   b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
   return b;
 }
