@@ -17,13 +17,13 @@ import { Readable } from 'node:stream';
 import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
-import { UserError, formatPlatform, hostPlatform, type Platform } from '../util/index.js';
+import { UserError, hostPlatform, type Platform } from '../util/index.js';
 import { loadXxh64, type Sha256 } from '../hash/index.js';
 import { parseDockerfileKept } from './parse-cache.js';
 import type { BaseImageResolver } from '../instructions/index.js';
 import { checkEntitlements, planDockerfile, planDockerfileAsync, stepsUpToLastRun, type Plan, type Vertex } from '../plan/index.js';
 import { openContext } from '../context/index.js';
-import { commitImage, updateContainerConfig, type CommittedImage, loadImage, parseTagName, settleTimes } from '../image/index.js';
+import { commitImage, updateContainerConfig, type CommittedImage, parseTagName, settleTimes } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { createLazyOciExecutor, type NetworkMode } from '../runtime/index.js';
 import { openBuildHistory, openCache } from '../cache/index.js';
@@ -329,7 +329,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       limits: policy.limits,
       secrets: new Map(o.secrets ?? []),
       sshAgents: new Map(o.sshAgents ?? []),
-      loadImage: (ref: string, p: Platform) => (formatPlatform(p) === formatPlatform(platform) ? puller.image(ref) : puller.ensure(ref).then(() => loadImage(store, ref, p))),
+      loadImage: (ref: string, p: Platform) => puller.image(ref, p),
     };
     // Misses are explained against the previous build of the same target (a stdin context's
     // temp dir is new each time, so it has none).

@@ -11,7 +11,7 @@ import { openSnapshots } from '../snapshot/index.js';
 import { createRegistryHttp, pushImage, pullImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryClientOptions, type RegistryHttp } from '../registry/index.js';
 import type { Compression } from '../layer/index.js';
 import { parseSize } from './parse-size.js';
-import { isUserError, UserError, type Platform } from '../util/index.js';
+import { formatPlatform, isUserError, UserError, type Platform } from '../util/index.js';
 import type { PullProgress, PushProgress } from '../progress/index.js';
 
 /** The registry client (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
@@ -51,11 +51,12 @@ export function pullProgress(image: string, t0: number): (e: PullEvent) => PullP
 export interface Puller {
   ensure(ref: string): Promise<void>;
   /**
-   * The image `ref` names for the build's platform, pulled first when ensure() says so; read from
-   * the store once per build (a build's FROMs and its plan ask for the same base again and again,
-   * and each read checks the manifest's and config's digests).
+   * The image `ref` names (for the build's platform unless `platform` says another, as FROM
+   * --platform does), pulled first when ensure() says so. For the build's platform it is read from
+   * the store once per build: a build's FROMs and its plan ask for the same base again and again,
+   * and each read checks the manifest's and config's digests.
    */
-  image(ref: string): Promise<LoadedImage>;
+  image(ref: string, platform?: Platform): Promise<LoadedImage>;
   /** The stored image when nothing needs pulling for it (never under --pull), else undefined. */
   stored(ref: string): Promise<LoadedImage | undefined>;
   /** Starts pulling these now, all at once; ensure() later waits for the same pull. */
@@ -120,7 +121,7 @@ export function makePuller(registry: RegistryClientOptions | undefined, root: st
   };
   return {
     ensure,
-    image: (name) => ensure(name).then(() => load(name)),
+    image: (name, p) => ensure(name).then(() => (!p || formatPlatform(p) === formatPlatform(platform) ? load(name) : loadImage(store, name, p))),
     stored,
     prefetch(refs) {
       // A failure is reported by the step that needs the image (its ensure() gets the same promise).

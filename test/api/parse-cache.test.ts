@@ -6,15 +6,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SourceFile } from '../../src/diag/index.js';
 import { parseDockerfile } from '../../src/syntax/index.js';
 import { encodeExact, parseDockerfileKept, revive } from '../../src/api/parse-cache.js';
 import { conformanceDir, projectRoot } from '../helpers/paths.js';
+import { keptFileOf, written } from '../helpers/kept-parse.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-parse-cache-'));
-/** The kept file is written when the caller next waits (parse-cache.ts). */
-const written = () => new Promise((resolve) => setImmediate(resolve));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function corpus(): [string, string][] {
@@ -55,10 +54,8 @@ test('every corpus Dockerfile comes back from the kept file equal to a fresh par
 test('the kept file is what a build reads: the parse is not run again for the same name and text', async () => {
   const dir = join(tmp, 'read');
   const file = new SourceFile('Dockerfile', 'FROM busybox\n# a comment\nRUN true\n');
-  parseDockerfileKept(file, dir);
-  await written();
-  const [name] = readdirSync(dir);
-  const path = join(dir, name!);
+  const path = await keptFileOf(dir, file.text);
+  const name = basename(path);
   // A kept result changed on disk (same id) comes back as written: proof that it was read.
   writeFileSync(path, readFileSync(path, 'utf8').replace('" a comment"', '" kept"'));
   const read = parseDockerfileKept(new SourceFile('Dockerfile', file.text), dir);
@@ -78,10 +75,7 @@ test('the kept file is what a build reads: the parse is not run again for the sa
 test('a torn, foreign or unreadable kept file is a miss, never an error', async () => {
   const dir = join(tmp, 'torn');
   const text = 'FROM busybox\nRUN echo hi\n';
-  parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
-  await written();
-  const [name] = readdirSync(dir);
-  const path = join(dir, name!);
+  const path = await keptFileOf(dir, text);
   const id = (JSON.parse(readFileSync(path, 'utf8')) as { id: string }).id;
   const torn = ['{"id":', 'null', '[]', '{"id":"sha256:00","result":{}}', '\u0000\u0001'];
   // The right id with something else than a parse under it.

@@ -2,24 +2,21 @@
 // not hang the build, and a symlink must not be followed to a file that claims the same text.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SourceFile } from '../../src/diag/index.js';
 import { parseDockerfileKept } from '../../src/api/parse-cache.js';
+import { keptFileOf, written } from '../helpers/kept-parse.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-hostile-parse-cache-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('a FIFO or a symlink in place of the kept file is not read (no hang, no read through the link)', async () => {
-  const written = () => new Promise((resolve) => setImmediate(resolve));
   const dir = join(tmp, 'hostile');
   const text = 'FROM busybox\nRUN echo hostile\n';
-  parseDockerfileKept(new SourceFile('Dockerfile', text), dir);
-  await written();
-  const [name] = readdirSync(dir);
-  const path = join(dir, name!);
+  const path = await keptFileOf(dir, text);
   // A link to a kept parse of another text that claims this one's id: followed, it would be read.
   const decoy = join(tmp, 'decoy.json');
   const decoyed = readFileSync(path, 'utf8').replaceAll('hostile', 'decoyed');
