@@ -12,6 +12,8 @@
 //
 // And a new network namespace without a helper process (src/runtime/network.ts).
 //
+// And page-aligned memory, which writes through O_DIRECT need (src/store/direct-write.ts).
+//
 // Built by `npm run build` (scripts/build-native.mjs) with the system C compiler against Node's
 // own headers; Node-API only, so one build serves every Node version of the machine.
 #define _GNU_SOURCE
@@ -882,6 +884,34 @@ static napi_value reap_child(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static void free_aligned(napi_env env, void *data, void *hint) {
+  int64_t ignored;
+  napi_adjust_external_memory(env, -(int64_t)(intptr_t)hint, &ignored);
+  free(data);
+}
+
+// alignedBuffer(size) → a Buffer of `size` zeroed bytes whose memory starts on a page boundary
+// (Node's own Buffers are only malloc-aligned), for writes through O_DIRECT.
+static napi_value aligned_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg, out;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  int64_t size = 0;
+  if (argc < 1 || napi_get_value_int64(env, arg, &size) != napi_ok || size <= 0 || size > (1 << 30)) return throw_errno(env, "alignedBuffer: size", EINVAL);
+  void *mem = NULL;
+  int err = posix_memalign(&mem, 4096, (size_t)size);
+  if (err) return throw_errno(env, "alignedBuffer", err);
+  memset(mem, 0, (size_t)size);
+  if (napi_create_external_buffer(env, (size_t)size, mem, free_aligned, (void *)(intptr_t)size, &out) != napi_ok) {
+    free(mem);
+    return throw_errno(env, "alignedBuffer", ENOMEM);
+  }
+  // Counted as V8 counts Node's own Buffers, so collections come as often as they would for those.
+  int64_t total;
+  napi_adjust_external_memory(env, size, &total);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mountOverlay", NULL, mount_overlay, NULL, NULL, NULL, napi_default, NULL},
@@ -898,6 +928,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"spawnDetached", NULL, spawn_detached, NULL, NULL, NULL, napi_default, NULL},
       {"spawnPiped", NULL, spawn_piped, NULL, NULL, NULL, napi_default, NULL},
       {"reapChild", NULL, reap_child, NULL, NULL, NULL, napi_default, NULL},
+      {"alignedBuffer", NULL, aligned_buffer, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

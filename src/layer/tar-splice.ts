@@ -6,6 +6,7 @@
  * is what makes the content the same.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { DirectReader } from './direct-read.js';
 import type { FileSpan } from './types.js';
 
 /**
@@ -22,7 +23,10 @@ export interface SplicedEntry {
 }
 
 export class Splicer {
+  /** Reads around the page cache (direct-read.ts) when they can be made, else the plain descriptor. */
+  private direct: DirectReader | undefined;
   private fd: number | undefined;
+  private opened = false;
   private failed = false;
 
   constructor(
@@ -36,7 +40,7 @@ export class Splicer {
   find(rel: string, now: FileSpan): FileSpan | undefined {
     const then = this.spans.get(rel);
     if (!then || now.inode === '' || then.inode !== now.inode || then.length !== now.length) return undefined;
-    return this.open() === undefined ? undefined : then;
+    return this.open() ? then : undefined;
   }
 
   /** A large entry's bytes in chunks, or undefined when its header there is not `header`. */
@@ -68,6 +72,8 @@ export class Splicer {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.direct?.close();
+    this.direct = undefined;
   }
 
   private *rest(span: FileSpan, first: Buffer): Generator<Buffer> {
@@ -81,19 +87,31 @@ export class Splicer {
   }
 
   private read(at: number, length: number): Buffer | undefined {
+    if (this.direct) {
+      try {
+        return this.direct.read(at, length);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        this.direct.close(); // accepted at open, refused on read: plain reads from here on
+        this.direct = undefined;
+      }
+    }
+    this.fd ??= openSync(this.blobPath, 'r');
     const buf = Buffer.allocUnsafe(length);
-    return readSync(this.fd!, buf, 0, length, at) === length ? buf : undefined;
+    return readSync(this.fd, buf, 0, length, at) === length ? buf : undefined;
   }
 
-  private open(): number | undefined {
-    if (this.fd === undefined && !this.failed) {
+  private open(): boolean {
+    if (!this.opened) {
+      this.opened = true;
+      this.direct = DirectReader.open(this.blobPath);
       try {
-        this.fd = openSync(this.blobPath, 'r');
+        if (!this.direct) this.fd = openSync(this.blobPath, 'r');
       } catch {
         this.failed = true; // gone (collected): every file is read instead
       }
     }
-    return this.fd;
+    return !this.failed;
   }
 }
 

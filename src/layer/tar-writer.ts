@@ -169,6 +169,9 @@ class TarWriter {
       }
       return undefined;
     }
+    // The entries waiting before it are read first: the earlier blob is then read front to back
+    // (a read around the page cache has only the window read ahead, direct-read.ts).
+    if (then) this.flushBatch();
     const spliced = then && this.splicer!.large(then, header);
     report(spliced !== undefined);
     return spliced ?? largeFile(abs, header, e.size);

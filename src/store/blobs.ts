@@ -7,6 +7,7 @@ import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 
 import { readdirQuiet, UserError, sayNoSpace } from '../util/index.js';
 import type { BlobStore, BlobWriter, ResumableBlobWriter } from './types.js';
 import { pidAlive } from './lock.js';
+import { DirectWriter } from './direct-write.js';
 
 /** Blobs up to this size are read synchronously. */
 const SMALL_BLOB = 1 << 20;
@@ -82,7 +83,7 @@ export class FsBlobStore implements BlobStore {
     } catch (e) {
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
-    return new FsBlobWriter(this, tmp, fh, this.beforePublish);
+    return new FsBlobWriter(this, tmp, fh, this.beforePublish, 0, DirectWriter.create(tmp, fh));
   }
 
   /**
@@ -290,6 +291,8 @@ class FsBlobWriter implements ResumableBlobWriter {
     private readonly fh: FileHandle,
     private readonly beforePublish?: (digest: Sha256) => Promise<void>,
     private kept = 0,
+    /** Writes large blobs around the page cache (not for resumable writers: they keep what is written). */
+    private readonly direct?: DirectWriter,
   ) {}
 
   private keep = false;
@@ -327,6 +330,12 @@ class FsBlobWriter implements ResumableBlobWriter {
     if (this.done) throw new Error('BlobWriter.write after commit/abort');
     if (this.failure) throw this.failure.error;
     const hashed = this.hash.update(chunk);
+    if (this.direct) {
+      await this.direct.write(chunk).catch((error: unknown) => {
+        throw sayNoSpace(error, 'writing a blob', this.store.root);
+      });
+      return await hashed;
+    }
     const at = this.position;
     this.position += chunk.length;
     const p = this.writeAt(chunk, at).catch((error: unknown) => void (this.failure ??= { error: sayNoSpace(error, 'writing a blob', this.store.root) }));
@@ -356,6 +365,7 @@ class FsBlobWriter implements ResumableBlobWriter {
     let digest: Sha256;
     try {
       digest = await this.hash.digest();
+      await this.direct?.finish();
       await this.drain();
       await this.fh.sync();
       await this.close();
@@ -378,6 +388,7 @@ class FsBlobWriter implements ResumableBlobWriter {
   private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.direct?.close();
     await this.fh.close();
   }
 
