@@ -7,7 +7,7 @@ import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 
 import { readdirQuiet, UserError, sayNoSpace } from '../util/index.js';
 import type { BlobStore, BlobWriter, ResumableBlobWriter } from './types.js';
 import { pidAlive } from './lock.js';
-import { DirectWriter } from './direct-write.js';
+import { DIRECT_CHUNK, DirectWriter } from './direct-write.js';
 
 /** Blobs up to this size are read synchronously. */
 const SMALL_BLOB = 1 << 20;
@@ -83,7 +83,7 @@ export class FsBlobStore implements BlobStore {
     } catch (e) {
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
-    return new FsBlobWriter(this, tmp, fh, this.beforePublish, 0, DirectWriter.create(tmp, fh));
+    return new FsBlobWriter(this, tmp, fh, this.beforePublish, 0, (start) => DirectWriter.create(tmp, fh, start));
   }
 
   /**
@@ -291,9 +291,14 @@ class FsBlobWriter implements ResumableBlobWriter {
     private readonly fh: FileHandle,
     private readonly beforePublish?: (digest: Sha256) => Promise<void>,
     private kept = 0,
-    /** Writes large blobs around the page cache (not for resumable writers: they keep what is written). */
-    private readonly direct?: DirectWriter,
+    /**
+     * Writes a large blob's bytes past DIRECT_CHUNK around the page cache (direct-write.ts); not
+     * for resumable writers, which keep what is written.
+     */
+    private readonly directFrom?: (start: number) => DirectWriter | undefined,
   ) {}
+
+  private direct: DirectWriter | undefined;
 
   private keep = false;
 
@@ -330,12 +335,20 @@ class FsBlobWriter implements ResumableBlobWriter {
     if (this.done) throw new Error('BlobWriter.write after commit/abort');
     if (this.failure) throw this.failure.error;
     const hashed = this.hash.update(chunk);
-    if (this.direct) {
-      await this.direct.write(chunk).catch((error: unknown) => {
+    let rest: Uint8Array | undefined;
+    if (!this.direct && this.directFrom && this.position + chunk.length > DIRECT_CHUNK) {
+      this.direct = this.directFrom(DIRECT_CHUNK);
+      if (this.direct) {
+        rest = chunk.subarray(DIRECT_CHUNK - this.position);
+        chunk = chunk.subarray(0, DIRECT_CHUNK - this.position);
+      }
+    } else if (this.direct) [rest, chunk] = [chunk, chunk.subarray(0, 0)];
+    if (rest) {
+      await this.direct!.write(rest).catch((error: unknown) => {
         throw sayNoSpace(error, 'writing a blob', this.store.root);
       });
-      return await hashed;
     }
+    if (chunk.length === 0) return await hashed;
     const at = this.position;
     this.position += chunk.length;
     const p = this.writeAt(chunk, at).catch((error: unknown) => void (this.failure ??= { error: sayNoSpace(error, 'writing a blob', this.store.root) }));

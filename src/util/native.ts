@@ -55,7 +55,7 @@ export interface NativeAddon {
   spawnPiped?(argv: readonly string[], cwd: string): [pid: number, stdin: number, stdout: number];
   /** waitpid(pid, WNOHANG): undefined while it runs, else [exit code or -1, signal number or 0]. */
   reapChild?(pid: number): [code: number, signal: number] | undefined;
-  /** `size` zeroed bytes starting on a page boundary, for O_DIRECT writes (absent from an addon built before it). */
+  /** `size` bytes, not zeroed, starting on a page boundary, for O_DIRECT (absent from an addon built before it). */
   alignedBuffer?(size: number): Buffer;
 }
 

@@ -16,7 +16,7 @@ import { DIRECT_BLOCK, DIRECT_CHUNK, DirectWriter } from '../../src/store/direct
 import { setNativeAddon, type NativeAddon } from '../../src/util/index.js';
 import { wharfBin } from '../helpers/paths.js';
 import { wharfBuildEnv } from '../helpers/wharf-build.js';
-import { openStore } from '../../src/store/index.js';
+import { FsBlobStore, openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
 
 const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
@@ -32,7 +32,7 @@ let n = 0;
 async function writeThrough(data: Buffer, openDirect?: (path: string) => Promise<FileHandle>): Promise<{ bytes: Buffer; direct: boolean }> {
   const path = join(tmp, `blob-${n++}`);
   const plain = await open(path, 'wx', 0o644);
-  const w = DirectWriter.create(path, plain, openDirect);
+  const w = DirectWriter.create(path, plain, 0, openDirect);
   assert.ok(w, 'the addon makes aligned buffers');
   let direct = false;
   try {
@@ -59,6 +59,19 @@ test('blobs of every size around the buffer and block sizes come out byte for by
     assert.equal(bytes.length, size, `size ${size}: not padded`);
     assert.ok(bytes.equals(data), `size ${size}: the same bytes`);
     assert.equal(direct, size >= DIRECT_CHUNK, `size ${size}: around the page cache only once a buffer filled`);
+  }
+});
+
+test('the blob writer writes the first 4 MiB the plain way and hands the rest over, wherever a chunk crosses', async () => {
+  const store = new FsBlobStore(join(tmp, 'handover'));
+  for (const [size, step] of [[DIRECT_CHUNK - 1, 65_536], [DIRECT_CHUNK, DIRECT_CHUNK], [DIRECT_CHUNK + 1, 1_000_003], [2 * DIRECT_CHUNK + 777, 3 * DIRECT_CHUNK], [3 * DIRECT_CHUNK, 4096]] as const) {
+    const data = randomBytes(size);
+    const w = await store.writer();
+    for (let off = 0; off < size; off += step) await w.write(data.subarray(off, off + step));
+    const { digest, size: stored } = await w.commit();
+    assert.equal(digest, `sha256:${createHash('sha256').update(data).digest('hex')}`, `size ${size}, chunks of ${step}`);
+    assert.equal(stored, size);
+    assert.ok(readFileSync(store.path(digest)).equals(data), `size ${size}, chunks of ${step}: the bytes`);
   }
 });
 
