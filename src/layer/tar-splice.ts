@@ -96,7 +96,11 @@ export class Splicer {
         this.direct = undefined;
       }
     }
-    this.fd ??= openSync(this.blobPath, 'r');
+    try {
+      this.fd ??= openSync(this.blobPath, 'r');
+    } catch {
+      return undefined; // gone since: the files are read instead
+    }
     const buf = Buffer.allocUnsafe(length);
     return readSync(this.fd, buf, 0, length, at) === length ? buf : undefined;
   }

@@ -295,7 +295,7 @@ class FsBlobWriter implements ResumableBlobWriter {
      * Writes a large blob's bytes past DIRECT_CHUNK around the page cache (direct-write.ts); not
      * for resumable writers, which keep what is written.
      */
-    private readonly directFrom?: (start: number) => DirectWriter | undefined,
+    private directFrom?: (start: number) => DirectWriter | undefined,
   ) {}
 
   private direct: DirectWriter | undefined;
@@ -335,28 +335,32 @@ class FsBlobWriter implements ResumableBlobWriter {
     if (this.done) throw new Error('BlobWriter.write after commit/abort');
     if (this.failure) throw this.failure.error;
     const hashed = this.hash.update(chunk);
-    let rest: Uint8Array | undefined;
-    if (!this.direct && this.directFrom && this.position + chunk.length > DIRECT_CHUNK) {
-      this.direct = this.directFrom(DIRECT_CHUNK);
-      if (this.direct) {
-        rest = chunk.subarray(DIRECT_CHUNK - this.position);
-        chunk = chunk.subarray(0, DIRECT_CHUNK - this.position);
-      }
-    } else if (this.direct) [rest, chunk] = [chunk, chunk.subarray(0, 0)];
-    if (rest) {
-      await this.direct!.write(rest).catch((error: unknown) => {
+    const [plain, direct] = this.split(chunk);
+    if (direct?.length) {
+      await this.direct!.write(direct).catch((error: unknown) => {
         throw sayNoSpace(error, 'writing a blob', this.store.root);
       });
     }
-    if (chunk.length === 0) return await hashed;
+    if (plain.length === 0) return await hashed;
     const at = this.position;
-    this.position += chunk.length;
-    const p = this.writeAt(chunk, at).catch((error: unknown) => void (this.failure ??= { error: sayNoSpace(error, 'writing a blob', this.store.root) }));
+    this.position += plain.length;
+    const p = this.writeAt(plain, at).catch((error: unknown) => void (this.failure ??= { error: sayNoSpace(error, 'writing a blob', this.store.root) }));
     this.pending.push(p);
     while (this.pending.length >= WRITES_IN_FLIGHT) await this.pending.shift();
     await hashed;
     const failed = this.failure as { error: unknown } | undefined;
     if (failed) throw failed.error;
+  }
+
+  /** What of `chunk` is written the plain way, and what past DIRECT_CHUNK goes around the page cache. */
+  private split(chunk: Uint8Array): [plain: Uint8Array, direct?: Uint8Array] {
+    if (this.directFrom && this.position + chunk.length > DIRECT_CHUNK) {
+      this.direct = this.directFrom(DIRECT_CHUNK);
+      this.directFrom = undefined; // asked once
+    }
+    if (!this.direct) return [chunk];
+    const head = Math.max(0, DIRECT_CHUNK - this.position);
+    return [chunk.subarray(0, head), chunk.subarray(head)];
   }
 
   /** Waits for every write behind; throws the first failure. */
