@@ -32,13 +32,13 @@ export function withRuntimeCache(ctx: CliContext): { runtimeCacheDir?: string } 
   return dir !== undefined ? { runtimeCacheDir: dir } : {};
 }
 
-export function createCliContext(): CliContext {
+export function createCliContext(stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): CliContext {
   const env = process.env;
   return {
     env,
     cwd: process.cwd(),
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout,
+    stderr,
     root(cmd: Command): string {
       const opts = cmd.optsWithGlobals() as { root?: string };
       if (opts.root) return resolve(opts.root);

@@ -8,6 +8,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { interruptRunning } from './interrupt.js';
+import { outputStream } from './stdio.js';
 
 /** Exit codes: 0 success, 1 build or user error, 2 usage error. */
 export const EXIT_OK = 0;
@@ -59,11 +60,14 @@ function registerCommands(program: Command, ctx: CliContext, args: string[]): vo
   }
 }
 
+const stdout = outputStream(1);
+const stderr = outputStream(2);
+
 async function main(argv: string[]): Promise<number> {
   wireNativeAddon(argv[1]);
-  quietOnClosedPipe(process.stdout);
-  quietOnClosedPipe(process.stderr);
-  const ctx = createCliContext();
+  quietOnClosedPipe(stdout);
+  quietOnClosedPipe(stderr);
+  const ctx = createCliContext(stdout, stderr);
   const program = new Command('wharf')
     .description('A daemonless Dockerfile build engine')
     .option('--root <dir>', 'store root (default: $WHARF_ROOT, /var/lib/wharf as root, ~/.local/share/wharf otherwise)')
@@ -121,10 +125,10 @@ main(process.argv).then(
     // would wait for V8's background compile tasks before exiting: 70-200 ms after the last output
     // of a `wharf pull` (bench/README.md, "wharf pull of an image already present"). Unless output
     // is still queued for a slow reader, exit now ('exit' handlers, like the code cache's, still run).
-    if (!process.stdout.writableLength && !process.stderr.writableLength) process.exit(c);
+    if (!stdout.writableLength && !stderr.writableLength) process.exit(c);
   },
   (e) => {
-    process.stderr.write(String(e instanceof Error ? e.stack : e) + '\n');
+    stderr.write(String(e instanceof Error ? e.stack : e) + '\n');
     process.exitCode = EXIT_ERROR;
   },
 );

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxStoreForFile } from '../helpers/wharf-build.js';
@@ -81,4 +83,37 @@ test('a closed pipe ends quietly: save | head -c 100 and history | head -1 exit 
     assert.equal(r.stdout.trim(), 'status 0', cmd);
     assert.equal(r.stderr, '', cmd);
   }
+});
+
+test('stdout a FIFO another process made non-blocking, read only after a while: the archive arrives whole', async () => {
+  // The CLI writes to a pipe's descriptor itself (src/cli/stdio.ts): a full pipe that says EAGAIN
+  // is waited on, not an error.
+  const ctx = await suite.env.context('nonblocking', { Dockerfile: dockerfile });
+  const fifo = join(ctx, '..', 'nonblocking.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wr = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  const child = spawn(process.execPath, [wharfBin, '--root', suite.env.root, 'build', '--progress', 'plain', '-o', 'type=tar,dest=-', ctx], { stdio: ['ignore', wr, 'pipe'] });
+  closeSync(wr);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await sleep(1500); // the 64 KiB pipe is full long before this
+  const parts: Buffer[] = [];
+  const buf = Buffer.alloc(1 << 16);
+  for (;;) {
+    try {
+      const n = readSync(rd, buf);
+      if (n === 0) break;
+      parts.push(Buffer.from(buf.subarray(0, n)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      await sleep(5);
+    }
+  }
+  closeSync(rd);
+  assert.equal(await exited, 0, stderr);
+  const tar = Buffer.concat(parts);
+  assert.ok(tar.length > 1 << 20, `the whole archive (${tar.length} bytes)`);
+  assert.ok(tarList(tar).includes('hello'));
 });
