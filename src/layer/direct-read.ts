@@ -11,10 +11,8 @@
  * read cost more than the reads (page faults and collections).
  */
 import { closeSync, constants, openSync, read, readSync } from 'node:fs';
-import { nativeAddon } from '../util/index.js';
+import { DIRECT_IO_BLOCK, nativeAddon } from '../util/index.js';
 
-/** Direct reads start and end on multiples of this (see store/direct-write.ts). */
-const BLOCK = 4096;
 /** Bytes per read; a request is never larger than a window less one block. */
 export const WINDOW = 8 << 20;
 
@@ -53,7 +51,7 @@ export class DirectReader {
    * throws (EINVAL: the file system refuses direct reads after all).
    */
   read(at: number, length: number): Buffer | undefined {
-    if (length > WINDOW - BLOCK) throw new Error(`DirectReader: ${length} bytes is more than a window`);
+    if (length > WINDOW - DIRECT_IO_BLOCK) throw new Error(`DirectReader: ${length} bytes is more than a window`);
     const w = this.current;
     if (w && covers(w, at, length)) return Buffer.from(w.buf.subarray(at - w.at, at - w.at + length));
     // Mostly the request runs on into the window read ahead (which starts where this one ends).
@@ -87,7 +85,7 @@ export class DirectReader {
 
   /** A window at `at`, read on this thread (a jump back, the first read, or the read ahead not done). */
   private readNow(at: number): Window {
-    const start = at - (at % BLOCK);
+    const start = at - (at % DIRECT_IO_BLOCK);
     const buf = this.current?.buf ?? this.takeSpare();
     const w: Window = { at: start, buf, length: readSync(this.fd, buf, 0, WINDOW, start) };
     // A finished read ahead of the old position is of no use now: its buffer is free.

@@ -83,7 +83,8 @@ function ustarBlock(name: string, typeflag: string, e: {
   let sum = 0;
   // Indexed: for...of goes through the iterator protocol, 512 steps a header (~2 µs of each).
   for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  // Six digits and NUL; the field's eighth byte keeps the blank written above.
+  writeOctal(b, 148, 7, sum);
   return b;
 }
 

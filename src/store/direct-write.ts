@@ -8,23 +8,21 @@
  * The blob writer (blobs.ts) writes a blob's first DIRECT_CHUNK bytes the plain way and hands
  * the rest here: a small blob costs no aligned buffer and no copy (a 1 MB one took 0.8 ms more
  * when every blob was gathered). Bytes gather in page-aligned buffers (the addon's alignedBuffer);
- * each full buffer is written at an offset that is a multiple of DIRECT_BLOCK, the last one padded
+ * each full buffer is written at an offset that is a multiple of DIRECT_IO_BLOCK, the last one padded
  * to a block and the file then cut to its size. A file system that refuses O_DIRECT (at open, or
  * EINVAL on a write, which is then written again) gets the plain way; so do the last bytes when
  * they never fill a buffer. The caller's fsync covers both descriptors' writes.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { nativeAddon } from '../util/index.js';
+import { DIRECT_IO_BLOCK, nativeAddon } from '../util/index.js';
 
 /** Bytes per write, and where the blob writer hands over (a blob up to this size is written the plain way). */
 export const DIRECT_CHUNK = 4 << 20;
-/** Direct offsets and lengths are multiples of this: the largest logical block size disks have. */
-export const DIRECT_BLOCK = 4096;
 /** Buffers being written at once. */
 const IN_FLIGHT = 3;
 
-const roundUp = (n: number) => Math.ceil(n / DIRECT_BLOCK) * DIRECT_BLOCK;
+const roundUp = (n: number) => Math.ceil(n / DIRECT_IO_BLOCK) * DIRECT_IO_BLOCK;
 
 export class DirectWriter {
   private readonly free: Buffer[] = [];
@@ -50,13 +48,13 @@ export class DirectWriter {
     private readonly openDirect: (path: string) => Promise<FileHandle>,
     start: number,
   ) {
-    if (start % DIRECT_BLOCK) throw new Error(`DirectWriter: ${start} is not a block offset`);
+    if (start % DIRECT_IO_BLOCK) throw new Error(`DirectWriter: ${start} is not a block offset`);
     this.at = start;
     this.cur = this.newBuffer();
   }
 
   /**
-   * Writes the file from `start` (a multiple of DIRECT_BLOCK; the caller writes what is before it).
+   * Writes the file from `start` (a multiple of DIRECT_IO_BLOCK; the caller writes what is before it).
    * undefined without an addon that makes aligned buffers. `openDirect` is for tests: a file
    * system that refuses O_DIRECT (at open or at the first write) is not at hand on every machine.
    */

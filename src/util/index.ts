@@ -28,7 +28,7 @@ export {
 } from './fs.js';
 export { openRegularFile, readRegularFile, readRegularFileSync, type ReadRegularOptions } from './read-regular.js';
 export { detachMount, mountPoints, mountsUnder } from './mounts.js';
-export { DIR_STAT_FIELDS, nativeAddon, nativeContainer, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
+export { DIR_STAT_FIELDS, DIRECT_IO_BLOCK, nativeAddon, nativeContainer, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
 export { spawnPiped, type ChildEnd, type PipedChild } from './piped-child.js';
 export { appendAll } from './arrays.js';
 export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';

@@ -61,6 +61,12 @@ export interface NativeAddon {
 
 export type DirStats = [paths: string, stats: Float64Array, sigs: string];
 
+/**
+ * O_DIRECT offsets and lengths are multiples of this: the largest logical block size disks have,
+ * and the alignment of alignedBuffer's memory (store/direct-write.ts, layer/direct-read.ts).
+ */
+export const DIRECT_IO_BLOCK = 4096;
+
 /** Numbers per entry in readDirStats' stats. */
 export const DIR_STAT_FIELDS = 5;
 

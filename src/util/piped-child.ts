@@ -67,12 +67,7 @@ export function spawnPiped(program: string, args: readonly string[], cwd: string
     stdin,
     stdout,
     onExit,
-    ref(on) {
-      for (const s of [stdin, stdout]) {
-        if (on) s.ref();
-        else s.unref();
-      }
-    },
+    ref: (on) => setRef([stdin, stdout], on),
   };
 }
 
@@ -104,11 +99,16 @@ function nodeChild(program: string, args: readonly string[], cwd: string): Piped
     stdin: child.stdin!,
     stdout: child.stdout!,
     onExit,
-    ref(on) {
-      for (const h of [child, child.stdin, child.stdout] as { ref(): void; unref(): void }[]) {
-        if (on) h.ref();
-        else h.unref();
-      }
-    },
+    // Node's child process pipes are sockets (they have ref/unref); the type says Writable/Readable.
+    ref: (on) => setRef([child, child.stdin, child.stdout] as unknown as Refable[], on),
   };
+}
+
+type Refable = { ref(): unknown; unref(): unknown };
+
+function setRef(handles: readonly Refable[], on: boolean): void {
+  for (const h of handles) {
+    if (on) h.ref();
+    else h.unref();
+  }
 }

@@ -1,25 +1,19 @@
 // Reads around the page cache with a window read ahead (src/layer/direct-read.ts): whatever the
 // order and size of the requests, and whether or not the read ahead has finished, every request
 // gets exactly the file's bytes there, and nothing past its end.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { DirectReader, WINDOW } from '../../src/layer/direct-read.js';
-import { setNativeAddon, type NativeAddon } from '../../src/util/index.js';
+import { withNativeAddon } from '../helpers/native-addon.js';
 
-const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-direct-read-'));
-before(() => setNativeAddon(() => createRequire(addonPath)(addonPath) as NativeAddon));
-after(() => {
-  setNativeAddon(undefined);
-  rmSync(tmp, { recursive: true, force: true });
-});
+withNativeAddon();
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('forward, straddling, backward and past-the-end requests get the file bytes, read ahead finished or not', async () => {
   // A tar-like size: a multiple of 512, not of the 4096-byte block.

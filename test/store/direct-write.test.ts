@@ -2,30 +2,25 @@
 // such a blob reads it around the cache too (src/layer/tar-splice.ts). The bytes must be exactly
 // what was written, the size exact (not padded to a block), the fsync still before the rename,
 // and a file system that refuses O_DIRECT must get the same bytes the plain way.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DIRECT_BLOCK, DIRECT_CHUNK, DirectWriter } from '../../src/store/direct-write.js';
-import { setNativeAddon, type NativeAddon } from '../../src/util/index.js';
+import { DIRECT_CHUNK, DirectWriter } from '../../src/store/direct-write.js';
+import { DIRECT_IO_BLOCK } from '../../src/util/index.js';
+import { withNativeAddon } from '../helpers/native-addon.js';
 import { wharfBin } from '../helpers/paths.js';
 import { wharfBuildEnv } from '../helpers/wharf-build.js';
 import { FsBlobStore, openStore } from '../../src/store/index.js';
 import { loadImage } from '../../src/image/index.js';
 
-const addonPath = fileURLToPath(new URL('../../native/wharf_native.node', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-direct-write-'));
-before(() => setNativeAddon(() => createRequire(addonPath)(addonPath) as NativeAddon));
-after(() => {
-  setNativeAddon(undefined);
-  rmSync(tmp, { recursive: true, force: true });
-});
+withNativeAddon();
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 let n = 0;
 /** Writes `data` in uneven chunks through a DirectWriter; returns the file's bytes and whether it went direct. */
@@ -53,7 +48,7 @@ async function writeThrough(data: Buffer, openDirect?: (path: string) => Promise
 }
 
 test('blobs of every size around the buffer and block sizes come out byte for byte, direct once a buffer fills', async () => {
-  for (const size of [0, 1, DIRECT_BLOCK - 1, DIRECT_BLOCK + 1, DIRECT_CHUNK - 1, DIRECT_CHUNK, DIRECT_CHUNK + 1, 3 * DIRECT_CHUNK + DIRECT_BLOCK + 511, 9 * DIRECT_CHUNK]) {
+  for (const size of [0, 1, DIRECT_IO_BLOCK - 1, DIRECT_IO_BLOCK + 1, DIRECT_CHUNK - 1, DIRECT_CHUNK, DIRECT_CHUNK + 1, 3 * DIRECT_CHUNK + DIRECT_IO_BLOCK + 511, 9 * DIRECT_CHUNK]) {
     const data = randomBytes(size);
     const { bytes, direct } = await writeThrough(data);
     assert.equal(bytes.length, size, `size ${size}: not padded`);
