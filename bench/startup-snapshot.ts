@@ -42,10 +42,11 @@ function snapshotTree(dir: string): string {
   const src = readFileSync(join(projectRoot, 'dist', 'wharf.cjs'), 'utf8');
   const mainCall = '\nmain(process.argv).then(';
   const call = src.lastIndexOf(mainCall);
-  const map = src.lastIndexOf('\n//# sourceMappingURL=');
-  if (call < 0 || map < call) throw new Error('dist/wharf.cjs: no top-level main(process.argv) call to hand to the snapshot');
-  const bundle = `${src.slice(0, call)}\nconst wharfRun = () => main(process.argv).then(${src.slice(call + mainCall.length, map)}
-if (require("node:v8").startupSnapshot.isBuildingSnapshot()) globalThis.wharfRun = wharfRun; else wharfRun();\n`;
+  // The bundle ends its own CommonJS wrapper (scripts/bundle.mjs) before its source map comment.
+  const close = src.lastIndexOf('\n})\n//# sourceMappingURL=');
+  if (call < 0 || close < call) throw new Error('dist/wharf.cjs: no top-level main(process.argv) call to hand to the snapshot');
+  const bundle = `${src.slice(0, call)}\nconst wharfRun = () => main(process.argv).then(${src.slice(call + mainCall.length, close)}
+if (require("node:v8").startupSnapshot.isBuildingSnapshot()) globalThis.wharfRun = wharfRun; else wharfRun();\n})\n`;
   writeFileSync(join(dir, 'dist', 'wharf.cjs'), bundle);
   return join(dir, 'bin', 'wharf.js');
 }
@@ -73,11 +74,10 @@ async function main(): Promise<void> {
     const bundle = join(tmp, 'tree', 'dist', 'wharf.cjs');
     const blob = buildBlob(tmp, 'wharf', `'use strict';
 const { readFileSync } = require('node:fs');
-const Module = require('node:module');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const file = ${JSON.stringify(bundle)};
-const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: readFileSync(${JSON.stringify(join(cacheDir, cache))}) });
+const script = new vm.Script(readFileSync(file, 'utf8'), { filename: file, cachedData: readFileSync(${JSON.stringify(join(cacheDir, cache))}) });
 if (script.cachedDataRejected) throw new Error('the code cache was rejected');
 const module = { exports: {} };
 script.runInThisContext()(module.exports, require, module, file, ${JSON.stringify(dirname(bundle))});

@@ -9,7 +9,11 @@
 //  - compiles it with a V8 code cache kept per command under dist/.v8cache/ (written at the first
 //    run of a command, named after the bundle's size and mtime, which bundle.mjs clears; for
 //    `build`, written again by the first build that ran steps), so later runs skip parsing and
-//    compiling what they ran before (~50 ms of CPU for `build`).
+//    compiling what they ran before (~50 ms of CPU for `build`);
+//  - maps the bundle and its code cache through the native addon where it was built (mapFile):
+//    read, the 1.2 MB bundle was copied twice (a Buffer, then a string) and the cache once, ~1 ms
+//    and ~600 fresh pages of every command (bench/README.md, "Speed, tenth round"). The bundle
+//    carries its own CommonJS wrapper (scripts/bundle.mjs), so the mapped string is the script.
 // A bare `tsc` after the bundle was made leaves the bundle older than dist/src/cli/main.js; then
 // the modules under dist/src are used. (The bundle has no import(): scripts/bundle.mjs checks.)
 'use strict';
@@ -31,6 +35,7 @@ if (b && b.mtimeMs >= stats(entry).mtimeMs) runBundle(b);
 else import(pathToFileURL(entry).href);
 
 function runBundle(st) {
+  const native = addon(join(dirname(bundle), 'native', 'wharf_native.node'));
   const args = process.argv.slice(2);
   const command = args.find((a, i) => /^[a-z]+$/.test(a) && args[i - 1] !== '--root') ?? 'none';
   // Registry commands use undici, whose HTTP parser is WebAssembly (llhttp). V8 compiles the parser's
@@ -50,7 +55,7 @@ function runBundle(st) {
   const bundleRequire = Object.assign((id) => {
     if (id !== 'undici') return req(id);
     const u = stats(undici);
-    return u ? (undiciExports ??= runCached(undici, u, liftoff ? 'undici-liftoff' : 'undici', req)) : req(id);
+    return u ? (undiciExports ??= runCached(undici, u, liftoff ? 'undici-liftoff' : 'undici', req, native)) : req(id);
   }, req);
   // A build that ran steps widens a cache written by a run that did not (a no-op build, the first
   // after an install): without it the code of steps (layers, containers, the launch server) was
@@ -59,7 +64,28 @@ function runBundle(st) {
   // beside it says it holds that code.
   let ranSteps = false;
   globalThis[Symbol.for('wharf.codeCache')] = { ranSteps: () => void (ranSteps = true) };
-  runCached(bundle, st, command, bundleRequire, () => ranSteps);
+  runCached(bundle, st, command, bundleRequire, native, () => ranSteps);
+}
+
+/** dist/native/wharf_native.node when it was built and offers mapFile; the bundle loads it again from Node's cache. */
+function addon(path) {
+  try {
+    const a = require(path);
+    return typeof a.mapFile === 'function' ? a : undefined;
+  } catch {
+    return undefined; // not built here: the files are read instead
+  }
+}
+
+/** A file's bytes (or, with `latin1`, its text) mapped through the addon, else read. */
+function fileContents(native, path, latin1) {
+  try {
+    const mapped = native?.mapFile(path, latin1);
+    if (mapped) return mapped;
+  } catch {
+    // read below, which says what is wrong
+  }
+  return latin1 ? readFileSync(path, 'latin1') : readFileSync(path);
 }
 
 /**
@@ -67,18 +93,18 @@ function runBundle(st) {
  * missing, and once more when `widen()` says at exit that this run ran code the cache was not
  * written after: a cache holds what the run that wrote it had compiled).
  */
-function runCached(file, st, name, requireFn, widen = () => false) {
+function runCached(file, st, name, requireFn, native, widen = () => false) {
   const cacheFile = join(dirname(bundle), '.v8cache', `${name}-${st.size}-${Math.trunc(st.mtimeMs)}`);
   const widened = `${cacheFile}.widened`;
   let cachedData;
   try {
-    cachedData = readFileSync(cacheFile);
+    cachedData = fileContents(native, cacheFile, false);
   } catch {
     // first run of this command: compiled from source, and the cache written at exit
   }
   // The bundles are pure ASCII (scripts/bundle.mjs writes them so): read as latin1 they are the same
   // string, without UTF-8 decoding (~3.5 ms for the 1.2 MB bundle here, ~0.3-2 ms as latin1).
-  const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
+  const script = new vm.Script(fileContents(native, file, true), { filename: file, cachedData });
   const fresh = !cachedData || script.cachedDataRejected;
   process.once('exit', () => {
     const wide = widen();

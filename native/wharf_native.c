@@ -14,6 +14,10 @@
 //
 // And page-aligned memory, which writes through O_DIRECT need (src/store/direct-write.ts).
 //
+// And what a short-lived CLI otherwise pays Node for at every start and exit (bench/README.md,
+// "Speed, tenth round"): its bundle and code cache mapped rather than read and copied (mapFile),
+// sha256 and random names without loading node:crypto, and an _exit once the 'exit' handlers ran.
+//
 // Built by `npm run build` (scripts/build-native.mjs) with the system C compiler against Node's
 // own headers; Node-API only, so one build serves every Node version of the machine.
 #define _GNU_SOURCE
@@ -30,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -679,6 +685,183 @@ static napi_value sha256_digest(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// The one-shot and synchronous forms, for the small inputs a build hashes on its own thread
+// (cache keys, configs, manifests, small layers): node:crypto is ~1.2 ms of every start to load.
+static bool digest_hex(EVP_MD_CTX *ctx, char hex[65]) {
+  unsigned char md[32];
+  unsigned int n = 0;
+  if (evp.final(ctx, md, &n) != 1 || n != 32) return false;
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    hex[2 * i] = digits[md[i] >> 4];
+    hex[2 * i + 1] = digits[md[i] & 15];
+  }
+  hex[64] = 0;
+  return true;
+}
+
+// The bytes of a Buffer/TypedArray argument, or a string's UTF-8 copied into *owned (freed by the caller).
+static bool bytes_arg(napi_env env, napi_value v, const void **data, size_t *len, char **owned) {
+  *owned = NULL;
+  void *p;
+  if (napi_get_buffer_info(env, v, &p, len) == napi_ok) {
+    *data = p;
+    return true;
+  }
+  napi_typedarray_type type;
+  size_t count, offset;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) == napi_ok) {
+    if (type != napi_uint8_array) return false;
+    *data = p;
+    *len = count;
+    return true;
+  }
+  if (napi_get_value_string_utf8(env, v, NULL, 0, len) != napi_ok) return false;
+  if (!(*owned = malloc(*len + 1)) || napi_get_value_string_utf8(env, v, *owned, *len + 1, len) != napi_ok) {
+    free(*owned);
+    *owned = NULL;
+    return false;
+  }
+  *data = *owned;
+  return true;
+}
+
+// sha256Hex(bytes or string) → lowercase hex of its sha256 (a string as UTF-8), or null when
+// OpenSSL's digest calls are not in the process.
+static napi_value sha256_hex(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg, result;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (!have_evp()) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  const void *data;
+  size_t len;
+  char *owned;
+  if (argc < 1 || !bytes_arg(env, arg, &data, &len, &owned)) return throw_errno(env, "sha256Hex", EINVAL);
+  EVP_MD_CTX *ctx = evp.ctx_new();
+  char hex[65];
+  bool ok = ctx && evp.init(ctx, evp.sha256(), NULL) == 1 && evp.update(ctx, data, len) == 1 && digest_hex(ctx, hex);
+  if (ctx) evp.ctx_free(ctx);
+  free(owned);
+  if (!ok) return throw_errno(env, "sha256Hex", EIO);
+  CHECK(napi_create_string_latin1(env, hex, 64, &result));
+  return result;
+}
+
+// sha256UpdateSync(hasher, bytes): hashes the chunk on this thread, between thread-pool updates
+// or instead of them.
+static napi_value sha256_update_sync(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct hasher *h;
+  const void *data;
+  size_t len;
+  char *owned;
+  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) return throw_errno(env, "sha256 update", EINVAL);
+  if (h->busy || h->done) return throw_errno(env, "sha256 update while another runs or after the digest", EBUSY);
+  if (!bytes_arg(env, argv[1], &data, &len, &owned)) return throw_errno(env, "sha256 update", EINVAL);
+  if (evp.update(h->ctx, data, len) != 1) h->failed = true;
+  free(owned);
+  if (h->failed) return throw_errno(env, "sha256 update", EIO);
+  return NULL;
+}
+
+// randomHex(bytes) → that many bytes from getrandom(2) as lowercase hex (temp names).
+static napi_value random_hex(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg, result;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  uint32_t n = 0;
+  if (argc < 1 || napi_get_value_uint32(env, arg, &n) != napi_ok || n == 0 || n > 64) return throw_errno(env, "randomHex", EINVAL);
+  unsigned char bytes[64];
+  for (size_t got = 0; got < n;) {
+    ssize_t r = getrandom(bytes + got, n - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return throw_errno(env, "getrandom", errno);
+    }
+    got += (size_t)r;
+  }
+  static const char digits[] = "0123456789abcdef";
+  char hex[129];
+  for (uint32_t i = 0; i < n; i++) {
+    hex[2 * i] = digits[bytes[i] >> 4];
+    hex[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  CHECK(napi_create_string_latin1(env, hex, 2 * n, &result));
+  return result;
+}
+
+// Node-API's external latin1 strings (Node 20.4 on; experimental, so found when first used rather
+// than linked: an addon loaded by an older Node still offers everything else).
+typedef napi_status (*create_external_latin1_fn)(napi_env, char *, size_t, napi_finalize, void *, napi_value *, bool *);
+
+static void unmap_file(napi_env env, void *data, void *hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+// mapFile(path, asString) → the regular file's bytes mapped read-only (MAP_PRIVATE): as an
+// external latin1 string (the file must be ASCII or meant as latin1) or a Buffer; null when it is
+// empty, not a regular file, or (a string) this Node has no external strings. The mapping lives as
+// long as the value. The file must be replaced by rename, never rewritten in place, while mapped
+// (a truncated mapping faults). Throws an Error with `errno` when it cannot be opened.
+static napi_value map_file(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool as_string = false;
+  if (argc < 2 || napi_get_value_bool(env, argv[1], &as_string) != napi_ok) return throw_errno(env, "mapFile", EINVAL);
+  static create_external_latin1_fn create_latin1;
+  static bool looked;
+  if (as_string && !looked) {
+    looked = true;
+    create_latin1 = (create_external_latin1_fn)dlsym(RTLD_DEFAULT, "node_api_create_external_string_latin1");
+  }
+  napi_get_null(env, &result);
+  if (as_string && !create_latin1) return result;
+  char *path = string_arg(env, argv[0]);
+  if (!path) return throw_errno(env, "mapFile", EINVAL);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int err = errno;
+  free(path);
+  if (fd < 0) return throw_errno(env, "mapFile", err);
+  struct stat st;
+  void *mem = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (mem == MAP_FAILED) return result;
+  size_t len = (size_t)st.st_size;
+  napi_status status;
+  if (as_string) {
+    bool copied = false;
+    status = create_latin1(env, mem, len, unmap_file, (void *)(uintptr_t)len, &result, &copied);
+    if (status == napi_ok && copied) munmap(mem, len);
+  } else {
+    status = napi_create_external_buffer(env, len, mem, unmap_file, (void *)(uintptr_t)len, &result);
+  }
+  if (status != napi_ok) {
+    munmap(mem, len);
+    napi_get_null(env, &result);
+  }
+  return result;
+}
+
+// exitNow(code): _exit(2), skipping Node's teardown (its platform threads, the heap, atexit
+// handlers) once a command has finished and its 'exit' handlers ran: ~0.7 ms of every command.
+static napi_value exit_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  int32_t code = 0;
+  if (argc >= 1) napi_get_value_int32(env, arg, &code);
+  _exit(code & 0xff);
+  return NULL;
+}
+
 // newNetNamespace() -> descriptor (O_CLOEXEC) of a new, empty network namespace. unshare(2) with
 // CLONE_NEWNET moves only the calling thread, so a thread of its own does it, opens its namespace
 // and ends; the descriptor keeps the namespace. Not a thread of the pool: those resolve host names
@@ -924,6 +1107,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sha256Create", NULL, sha256_create, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Update", NULL, sha256_update, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Digest", NULL, sha256_digest, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256Hex", NULL, sha256_hex, NULL, NULL, NULL, napi_default, NULL},
+      {"sha256UpdateSync", NULL, sha256_update_sync, NULL, NULL, NULL, napi_default, NULL},
+      {"randomHex", NULL, random_hex, NULL, NULL, NULL, napi_default, NULL},
+      {"mapFile", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
+      {"exitNow", NULL, exit_now, NULL, NULL, NULL, napi_default, NULL},
       {"newNetNamespace", NULL, new_net_namespace, NULL, NULL, NULL, napi_default, NULL},
       {"spawnDetached", NULL, spawn_detached, NULL, NULL, NULL, napi_default, NULL},
       {"spawnPiped", NULL, spawn_piped, NULL, NULL, NULL, napi_default, NULL},

@@ -7,7 +7,7 @@
 // Run by `npm run build` after tsc; a bare `tsc` afterwards leaves the bundle older than
 // dist/src/cli/main.js, and bin/wharf.js then falls back to the unbundled files.
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,10 +39,11 @@ if (dynamic) {
 // Built-in modules most commands never use are required on first use: child_process, http(s) and
 // zlib cost ~4 ms of a no-op build's start-up to compile (bench/README.md, "Where the time goes");
 // tls (and net, which http loads when it connects) ~3–6 ms of every `wharf pull`, whose plain-http
-// requests never use tls.
+// requests never use tls; crypto ~1.2 ms of every command, which hashes and names its temp files
+// through the native addon where it was built (src/hash/sha256.ts, src/util/random.ts).
 // A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
 // answers from the real module. The source map still fits: the replacement is on the same line.
-const LAZY = /\brequire\("(node:(?:child_process|http|https|zlib|tls|net)|undici)"\)/g;
+const LAZY = /\brequire\("(node:(?:child_process|crypto|http|https|zlib|tls|net)|undici)"\)/g;
 const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
 // Both bundles are kept pure ASCII. esbuild escapes strings, but not comments or regular
 // expressions; ONE character above U+00FF (a `→` in a comment) makes V8 hold the whole ~1.1 MB
@@ -60,12 +61,28 @@ function ascii(text, file) {
   }
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+// Each bundle carries the CommonJS wrapper Node would add (Module.wrap), so bin/wharf.js compiles
+// the file's text as it is: mapped through the addon, it is never copied (a wrapped copy was the
+// 1.2 MB string twice). The first line keeps its columns in the source map but for the wrapper.
+const WRAP_OPEN = '(function (exports, require, module, __filename, __dirname) { ';
+function wrapped(text) {
+  const map = /\n\/\/# sourceMappingURL=[^\n]*\n?$/.exec(text);
+  const body = map ? text.slice(0, map.index) : text;
+  return `${WRAP_OPEN}${body}\n})${map ? map[0] : '\n'}`;
+}
+// Written under a temp name and renamed: a running wharf may have the old file mapped, and a
+// mapping whose file is cut short in place faults.
+function writeReplacing(path, data) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
 for (const f of result.outputFiles) {
   mkdirSync(dirname(f.path), { recursive: true });
   if (f === js) {
     const [first, ...rest] = f.text.split('\n');
-    writeFileSync(f.path, ascii([`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("$1")'), f.path));
-  } else writeFileSync(f.path, f.contents);
+    writeReplacing(f.path, wrapped(ascii([`${first} ${LAZY_HELPER}`, ...rest].join('\n').replace(LAZY, '__wharfLazy("$1")'), f.path)));
+  } else writeReplacing(f.path, f.contents);
 }
 // undici as one CommonJS file of its own, which bin/wharf.js loads on first use with a code cache
 // (from node_modules it was compiled afresh by every registry command: ~70 ms).
@@ -79,7 +96,7 @@ const undici = await build({
   logLevel: 'warning',
   write: false,
 });
-for (const f of undici.outputFiles) writeFileSync(f.path, ascii(f.text, f.path));
+for (const f of undici.outputFiles) writeReplacing(f.path, wrapped(ascii(f.text, f.path)));
 // Code caches of the previous bundle (bin/wharf.js) are of no use any more.
 rmSync(join(root, 'dist', '.v8cache'), { recursive: true, force: true });
 rmSync(join(root, 'dist', 'wharf.mjs'), { force: true });

@@ -1,6 +1,6 @@
 import { lstat, readFile, utimes, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/index.js';
 
 /**
  * The files `wharf bench --mode change` rewrites: each run appends a line naming the run to the
@@ -35,7 +35,7 @@ export async function openChangedFiles(contextDir: string, paths: readonly strin
     originals.push({ path: abs, data: await readFile(abs), atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
   }
   let dirty = false;
-  const token = randomBytes(6).toString('hex');
+  const token = randomHex(6);
   return {
     async rewrite(run) {
       dirty = true;

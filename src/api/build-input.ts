@@ -6,8 +6,7 @@ import type { Readable } from 'node:stream';
 import { applyLayer, detectCompression, peekStream, BLOCK, decodeHeader } from '../layer/index.js';
 import { resolveInRoot } from '../runtime/index.js';
 import { tryAcquireLock, type Lock, type Store } from '../store/index.js';
-import { createHash } from 'node:crypto';
-import { readRegularFile, readRegularFileSync, UserError } from '../util/index.js';
+import { readRegularFile, readRegularFileSync, sha256HexOf, UserError } from '../util/index.js';
 
 /** Far larger than any real Dockerfile; a bigger file is refused rather than read into memory. */
 export const MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024;
@@ -148,7 +147,7 @@ export async function pruneStreamedContexts(root: string): Promise<number> {
 
 /** The kept context dir of a stream key, locked for this build; undefined while another build holds it. */
 async function reusedDir(store: Store, streamKey: string): Promise<{ dir: string; lock: Lock } | undefined> {
-  const dir = join(streamsDir(store.root), createHash('sha256').update(streamKey).digest('hex').slice(0, 32));
+  const dir = join(streamsDir(store.root), sha256HexOf(streamKey).slice(0, 32));
   await mkdir(join(dir, '..'), { recursive: true });
   const lock = await tryAcquireLock(`${dir}.lock`, join(store.root, 'tmp'));
   return lock ? { dir, lock } : undefined;

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createCliContext, type CliContext } from './context.js';
 import { commands } from './commands/index.js';
-import { isUserError, setNativeAddon, setNativeLauncher, type NativeAddon } from '../util/index.js';
+import { isUserError, nativeAddon, setNativeAddon, setNativeLauncher, type NativeAddon } from '../util/index.js';
 import { DiagnosticError, formatDiagnostic } from '../diag/index.js';
 import { WHARF_VERSION } from './version.js';
 import { existsSync, realpathSync } from 'node:fs';
@@ -118,6 +118,19 @@ function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
   return EXIT_ERROR;
 }
 
+/**
+ * Ends the process with _exit once the last 'exit' handler ran (this one is added last): what Node
+ * does after the handlers (stopping its platform threads, freeing the heap, atexit handlers) was
+ * ~0.7 ms of every command (bench/README.md, "Speed, tenth round"), and a finished command needs
+ * none of it. Not when Node was asked to write something in that teardown: a CPU or heap profile,
+ * V8 coverage.
+ */
+function exitAfterHandlers(): void {
+  const native = nativeAddon();
+  const writesAtExit = process.execArgv.some((a) => /^--(cpu-prof|heap-prof|prof)/.test(a)) || /--(cpu-prof|heap-prof|prof)/.test(process.env.NODE_OPTIONS ?? '') || process.env.NODE_V8_COVERAGE !== undefined;
+  if (native?.exitNow && !writesAtExit) process.once('exit', (code) => native.exitNow!(code));
+}
+
 main(process.argv).then(
   (c) => {
     process.exitCode = c;
@@ -125,7 +138,10 @@ main(process.argv).then(
     // would wait for V8's background compile tasks before exiting: 70-200 ms after the last output
     // of a `wharf pull` (bench/README.md, "wharf pull of an image already present"). Unless output
     // is still queued for a slow reader, exit now ('exit' handlers, like the code cache's, still run).
-    if (!stdout.writableLength && !stderr.writableLength) process.exit(c);
+    if (!stdout.writableLength && !stderr.writableLength) {
+      exitAfterHandlers();
+      process.exit(c);
+    }
   },
   (e) => {
     stderr.write(String(e instanceof Error ? e.stack : e) + '\n');

@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
-import { readRegularFileSync, replaceFileSync } from '../util/index.js';
+import { readRegularFileSync, replaceFileSync, sha256HexOf } from '../util/index.js';
 import type { Xxh64 } from '../hash/index.js';
 import type { ContextEntry } from './walk.js';
 
@@ -63,7 +62,7 @@ export class StatCache {
 
   /** `<root>/context/<sha256 of the absolute context path>.statcache`. */
   static fileFor(storeRoot: string, contextDir: string): string {
-    const key = createHash('sha256').update(resolve(contextDir)).digest('hex');
+    const key = sha256HexOf(resolve(contextDir));
     return join(storeRoot, 'context', `${key}.statcache`);
   }
 
@@ -90,7 +89,7 @@ export class StatCache {
    * by the tar header's fields (see streamedSignature).
    */
   static async openStreamed(storeRoot: string, key: string): Promise<StatCache> {
-    const id = createHash('sha256').update(`stream\0${key}`).digest('hex');
+    const id = sha256HexOf(`stream\0${key}`);
     const file = join(storeRoot, 'context', `stream-${id}.statcache`);
     let text = '';
     try {

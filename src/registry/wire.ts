@@ -14,12 +14,12 @@
  * its writer died) and renamed into place without fsync; a lost, torn or stale record reads as
  * absent and only costs the work it would have saved.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSha256, sha256FromHex, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
 import { walk, type BlobStore, type Descriptor, type GcHook } from '../store/index.js';
 import type { Repository } from './types.js';
+import { randomHex } from '../util/index.js';
 
 export type WireCompression = 'gzip' | 'zstd';
 
@@ -48,7 +48,7 @@ export function openWireRecords(root: string, blobs: BlobStore): WireRecords {
   const uploadPath = (d: Sha256, repo: Repository) => join(dir, 'uploads', `${sha256Hex(d)}.${sha256Hex(sha256Of(`${repo.domain}/${repo.path}`)).slice(0, 16)}`);
 
   async function put(path: string, text: string): Promise<void> {
-    const tmp = join(root, 'tmp', `${process.pid}.wire.${randomBytes(6).toString('hex')}`);
+    const tmp = join(root, 'tmp', `${process.pid}.wire.${randomHex(6)}`);
     try {
       await mkdir(join(path, '..'), { recursive: true });
       await writeFile(tmp, text);

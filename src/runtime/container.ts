@@ -16,10 +16,9 @@
  * host runs with `--cgroup-manager=disabled` (launcher.ts): no freezer of its own to pause with.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../util/index.js';
+import { randomHex, UserError } from '../util/index.js';
 import { forEachLine } from './lines.js';
 import { buildOciConfig, hostsFile, ociConfigJson } from './oci-config.js';
 import { containerResolvConf } from './resolv-conf.js';
@@ -117,7 +116,7 @@ export async function execIn(ref: ContainerRef, bundle: string, args: readonly s
     const u = await resolveUser(o.rootfs, o.user);
     proc['user'] = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: [...u.additionalGids] } : {}) };
   }
-  const file = join(bundle, `exec-${randomBytes(6).toString('hex')}.json`);
+  const file = join(bundle, `exec-${randomHex(6)}.json`);
   writeFileSync(file, JSON.stringify(proc));
   try {
     return await runtimeProcess(ref, ['exec', '--process', file, ref.id], stdio, bundle, hooks);

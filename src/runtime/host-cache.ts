@@ -18,9 +18,9 @@
  *   const c = openHostCache(dir)              undefined: not usable, callers work without it
  *   readEntry(c, name, maxBytes) → Buffer | undefined;  writeEntry(c, name, bytes);  removeEntry(c, name)
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { randomHex, sha256HexOf } from '../util/index.js';
 
 export interface HostCache {
   readonly dir: string;
@@ -82,7 +82,7 @@ export function readEntry(cache: HostCache, name: string, maxBytes: number): Buf
  * (a kernel or crun upgrade makes new keys; the old entries would only pile up).
  */
 export function writeEntry(cache: HostCache, name: string, payload: Buffer, prune?: { prefix: string; keep: number }): void {
-  const tmp = join(cache.dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  const tmp = join(cache.dir, `.tmp-${randomHex(6)}`);
   try {
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
@@ -129,5 +129,5 @@ export function fileIdentity(path: string): string | undefined {
 }
 
 export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return sha256HexOf(data);
 }

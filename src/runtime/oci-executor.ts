@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nativeContainer, nativeLauncher, UserError } from '../util/index.js';
+import { nativeContainer, nativeLauncher, randomHex, UserError } from '../util/index.js';
 import { cgroupPool, createRunCgroups, hostCgroupMode, runCgroupName, type CgroupPool, type RunCgroups } from './cgroups.js';
 import { openHostCache, type HostCache } from './host-cache.js';
 import { containerPlan, PlanUnsupported } from './container-plan.js';
@@ -271,7 +270,7 @@ async function runContainer(
   be: Backend, spec: ProcessSpec, rootfs: string, mounts: readonly MountSpec[], stdio: Stdio, signal?: AbortSignal,
 ): Promise<ExitStatus> {
   if (signal?.aborted) throw aborted(signal);
-  const id = `wharf-${randomBytes(8).toString('hex')}`;
+  const id = `wharf-${randomHex(8)}`;
   const bundle = join(be.bundlesDir, id);
   // The bundle's few small files are written synchronously: through the thread pool they were a
   // dozen round trips per RUN.
@@ -376,7 +375,7 @@ async function runContainer(
  * seccomp.bpf is read and the container deleted.
  */
 async function compileSeccomp(be: Backend, seccomp: unknown): Promise<Buffer | undefined> {
-  const id = `wharf-seccomp-${randomBytes(6).toString('hex')}`;
+  const id = `wharf-seccomp-${randomHex(6)}`;
   const bundle = join(be.bundlesDir, id);
   try {
     await mkdir(join(bundle, 'rootfs'), { recursive: true });
@@ -604,7 +603,7 @@ function findOnPath(name: string, searchPath: string): string | undefined {
 }
 
 async function probeCrun(stateDir: string, crun: string): Promise<{ works: boolean; definite: boolean }> {
-  const id = `wharf-probe-${randomBytes(6).toString('hex')}`;
+  const id = `wharf-probe-${randomHex(6)}`;
   const bundle = join(stateDir, 'bundles', id);
   const rootDir = join(stateDir, 'crun');
   const program = '/wharf-probe-missing-program';

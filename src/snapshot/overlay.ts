@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { mountPoints, nativeAddon, readdirQuiet, UserError } from '../util/index.js';
+import { mountPoints, nativeAddon, randomHex, readdirQuiet, sha256HexOf, UserError } from '../util/index.js';
 import { constants } from 'node:os';
 
 const { EBUSY, EINVAL, ENOENT } = constants.errno;
@@ -75,7 +74,7 @@ interface MountPlan {
 
 export async function mountOverlay(opts: OverlayOptions): Promise<OverlayMount> {
   const target = resolve(opts.target);
-  const scratch = join(dirname(target), opts.keepDirs ? KEPT_SCRATCH : `.overlay-${randomBytes(6).toString('hex')}`);
+  const scratch = join(dirname(target), opts.keepDirs ? KEPT_SCRATCH : `.overlay-${randomHex(6)}`);
   const rw = opts.upper !== undefined ? { upper: resolve(opts.upper), work: join(scratch, 'work') } : undefined;
   // The dirs and links are made synchronously: each is microseconds of local metadata work, less
   // than a thread-pool round trip.
@@ -176,7 +175,7 @@ const OPTION_SEPARATORS = /[,:\\\n]/;
 
 /** 11 base-36 characters (56 bits of sha256) of the link target: short, and one name per path. */
 export function linkName(to: string): string {
-  return BigInt(`0x${createHash('sha256').update(to).digest('hex').slice(0, 14)}`).toString(36).padStart(11, '0');
+  return BigInt(`0x${sha256HexOf(to).slice(0, 14)}`).toString(36).padStart(11, '0');
 }
 
 /** Makes `link` point at `to` if it does not yet; false if the name is taken by another target. */

@@ -1,11 +1,10 @@
 import { closeSync, mkdirSync, open, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { isSha256, sha256Hex, type Sha256 } from '../hash/index.js';
 import { applyLayer, writeLayer, type LayerResult } from '../layer/index.js';
 import { pruneLinks } from './overlay.js';
-import { readdirQuiet, sayNoSpace } from '../util/index.js';
+import { randomHex, readdirQuiet, sayNoSpace } from '../util/index.js';
 import { checkSnapshots, LINK_DIR, NOT_SNAPSHOTS, RECORD, type LayerRecord } from './verify.js';
 import { currentBoot, madeDurable, noteSynced, syncSnapshots, type MadeIn } from './durable.js';
 import type { CommitOptions, LayerRef, SnapshotStore, SyncPoint } from './types.js';
@@ -100,7 +99,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') made = { boot: '?' };
     }
     if (madeDurable(dir, made)) return true;
-    const aside = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const aside = join(dir, `.tmp-${process.pid}-${randomHex(6)}`);
     await rename(snap, aside).catch(() => undefined);
     await rm(aside, { recursive: true, force: true });
     return false;
@@ -112,7 +111,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       present.add(chain);
       return;
     }
-    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = join(dir, `.tmp-${process.pid}-${randomHex(6)}`);
     try {
       await mkdir(join(tmp, 'fs'), { recursive: true });
       // The diff_id is checked as the layer is applied: the snapshot is named by it.
@@ -154,7 +153,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
       const chain = chains.at(-1)!;
       const layer = layers.at(-1)!;
       if (present.has(chain) || inflight.has(chain) || (await usable(chain))) return undefined;
-      const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+      const tmp = join(dir, `.tmp-${process.pid}-${randomHex(6)}`);
       await mkdir(join(tmp, 'fs'), { recursive: true });
       return {
         fs: join(tmp, 'fs'),
@@ -187,7 +186,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
     async upperDir() {
       swept ??= sweep(dir);
       await swept;
-      const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+      const tmp = join(dir, `.tmp-${process.pid}-${randomHex(6)}`);
       mkdirSync(tmp);
       recordsOpened.set(tmp, Promise.all([openQuietly(join(tmp, 'blob')), openQuietly(join(tmp, RECORD))]));
       const path = join(tmp, 'fs');
@@ -204,7 +203,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
 
     async commitUpper(upper, parent, opts) {
       const own = uppers.delete(upper);
-      const tmp = own ? dirname(upper) : join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+      const tmp = own ? dirname(upper) : join(dir, `.tmp-${process.pid}-${randomHex(6)}`);
       try {
         return await commit(upper, tmp, parent, opts);
       } catch (e) {

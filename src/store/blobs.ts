@@ -1,10 +1,9 @@
 import { closeSync, createReadStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
-import { readdirQuiet, UserError, sayNoSpace } from '../util/index.js';
+import { randomHex, readdirQuiet, sayNoSpace, UserError } from '../util/index.js';
 import type { BlobStore, BlobWriter, ResumableBlobWriter } from './types.js';
 import { pidAlive } from './lock.js';
 import { DIRECT_CHUNK, DirectWriter } from './direct-write.js';
@@ -64,7 +63,7 @@ export class FsBlobStore implements BlobStore {
 
   /** A fresh temp path under tmp/, owned by this process. */
   tempPath(what: string): string {
-    return join(this.tmpDir, `${process.pid}.${what}.${randomBytes(8).toString('hex')}`);
+    return join(this.tmpDir, `${process.pid}.${what}.${randomHex(8)}`);
   }
 
   async tempDir(prefix: string): Promise<string> {
@@ -98,7 +97,7 @@ export class FsBlobStore implements BlobStore {
     const hex = sha256Hex(digest);
     const dir = join(this.root, PARTIAL_DIR);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const mine = join(dir, `${hex}.${process.pid}.${randomBytes(8).toString('hex')}`);
+    const mine = join(dir, `${hex}.${process.pid}.${randomHex(8)}`);
     let offset = 0;
     let claimed = false;
     for (const name of readdirQuiet(dir)) {

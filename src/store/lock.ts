@@ -1,9 +1,8 @@
 import { link, readFile, rename, unlink } from 'node:fs/promises';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../util/index.js';
+import { randomHex, UserError } from '../util/index.js';
 
 /**
  * An inter-process lock on one host: a file created with O_EXCL holding `pid starttime nonce`.
@@ -65,7 +64,7 @@ export async function tryAcquireLock(path: string, tmpDir: string): Promise<Lock
 
 async function takeLock(path: string, tmpDir: string, opts: LockOptions, wait: boolean): Promise<Lock | undefined> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  const nonce = randomBytes(8).toString('hex');
+  const nonce = randomHex(8);
   const line = ownerLine(nonce);
   // The owner line is written first and linked into place, so the lock file never exists
   // empty (an empty file would look like a dead holder and be broken while its owner lives).
@@ -114,7 +113,7 @@ async function waitOrBreak(path: string, tmpDir: string, deadline: number, attem
  * or it moved a fresh lock, which it notices by the content and puts back.
  */
 async function breakStale(path: string, tmpDir: string, judged: string): Promise<void> {
-  const aside = join(tmpDir, `${process.pid}.stale-lock.${randomBytes(6).toString('hex')}`);
+  const aside = join(tmpDir, `${process.pid}.stale-lock.${randomHex(6)}`);
   try {
     await rename(path, aside);
   } catch {

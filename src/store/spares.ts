@@ -1,8 +1,7 @@
 import { renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readdirQuiet } from '../util/index.js';
+import { randomHex, readdirQuiet } from '../util/index.js';
 
 /**
  * Dirs kept in the store between commands for reuse, as `spare/<kind>.<random>`: on this host's
@@ -36,7 +35,7 @@ export function keepSpare(root: string, kind: string, path: string): boolean {
   const dir = join(root, SPARE_DIR);
   if (readdirQuiet(dir).filter((n) => n.startsWith(`${kind}.`)).length >= MAX_SPARES) return false;
   try {
-    renameSync(path, join(dir, `${kind}.${randomBytes(6).toString('hex')}`));
+    renameSync(path, join(dir, `${kind}.${randomHex(6)}`));
     return true;
   } catch {
     return false;

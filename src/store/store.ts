@@ -1,8 +1,7 @@
 import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { isSha256, sha256FromHex, type Sha256 } from '../hash/index.js';
+import { isSha256, sha256FromHex, Sha256Stream, type Sha256 } from '../hash/index.js';
 import { fsyncDir, fsyncDirSync, readdirQuiet, UserError } from '../util/index.js';
 import { FsBlobStore, LeasedBlobStore, sweepPartial } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
@@ -364,7 +363,7 @@ function stripNames(d: Descriptor): Descriptor {
 
 
 async function hashFile(p: string): Promise<Sha256> {
-  const h = createHash('sha256');
+  const h = new Sha256Stream();
   for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
-  return sha256FromHex(h.digest('hex'));
+  return h.digest();
 }

@@ -1,11 +1,11 @@
 import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { open, rename, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './crypto.js';
 
 /** A unique sibling name for a temp file, so the final rename stays on one filesystem. */
 export function tempSibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomHex(6)}`);
 }
 
 /** The pid in a tempSibling name (`.<name>.tmp-<pid>-<hex>`), or undefined for any other name. */

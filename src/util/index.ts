@@ -31,6 +31,7 @@ export { detachMount, mountPoints, mountsUnder } from './mounts.js';
 export { DIR_STAT_FIELDS, DIRECT_IO_BLOCK, nativeAddon, nativeContainer, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
 export { spawnPiped, type ChildEnd, type PipedChild } from './piped-child.js';
 export { appendAll } from './arrays.js';
+export { randomHex, sha256HexOf } from './crypto.js';
 export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';
 export { compareBytewise } from './bytewise.js';
 export { goQuote, goQuoteList } from './go-quote.js';

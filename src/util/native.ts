@@ -35,6 +35,20 @@ export interface NativeAddon {
   sha256Update(hasher: unknown, chunk: Uint8Array): Promise<void>;
   /** The digest in lowercase hex; the hasher is finished. */
   sha256Digest(hasher: unknown): string;
+  /** Hashes the chunk (a string as UTF-8) on this thread, between or instead of sha256Update (absent from an addon built before it). */
+  sha256UpdateSync?(hasher: unknown, chunk: Uint8Array | string): void;
+  /** The sha256 of the bytes (a string as UTF-8) in lowercase hex; null without OpenSSL in the process (absent from an addon built before it). */
+  sha256Hex?(data: Uint8Array | string): string | null;
+  /** `bytes` (1-64) bytes from getrandom(2) as lowercase hex (absent from an addon built before it). */
+  randomHex?(bytes: number): string;
+  /**
+   * The regular file mapped read-only: an external latin1 string (`asString`) or a Buffer; null
+   * when empty, not a regular file, or without external strings in this Node. Throws an Error with
+   * `errno` when it cannot be opened (absent from an addon built before it).
+   */
+  mapFile?(path: string, asString: boolean): string | Buffer | null;
+  /** _exit(2), skipping Node's teardown (absent from an addon built before it). */
+  exitNow?(code: number): never;
   /**
    * A descriptor (close-on-exec) of a new network namespace, made by a short-lived thread (absent
    * from an addon built before it). Throws an Error with `errno` (EPERM without CAP_SYS_ADMIN).

@@ -4,8 +4,8 @@
  * Symlinks are never followed.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { compareBytewise } from './bytewise.js';
+import { sha256HexOf } from './crypto.js';
 import { nativeAddon } from './native.js';
 import { UserError } from './user-error.js';
 
@@ -122,7 +122,7 @@ export function xattrSummary(x: ReadonlyMap<string, Buffer> | undefined): string
   for (const name of [...x.keys()].filter(carriedXattr).sort(compareBytewise)) {
     const v = x.get(name)!;
     const text = v.toString('latin1');
-    const repr = !name.startsWith('security.') && SHOWN_VALUE.test(text) ? `v${encodeURIComponent(text)}` : `h${createHash('sha256').update(v).digest('hex').slice(0, 32)}`;
+    const repr = !name.startsWith('security.') && SHOWN_VALUE.test(text) ? `v${encodeURIComponent(text)}` : `h${sha256HexOf(v).slice(0, 32)}`;
     parts.push(`${encodeURIComponent(name)}=${repr}`);
   }
   return parts.join(',');

@@ -4,27 +4,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../helpers/paths.js';
+import { bundledCliCopy } from '../helpers/cli-copy.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wharf-code-cache-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function cliCopy(): string {
-  const dir = join(tmp, 'cli');
-  for (const d of ['bin', 'dist/src/cli']) mkdirSync(join(dir, d), { recursive: true });
-  for (const f of ['bin/wharf.js', 'bin/package.json', 'dist/wharf.cjs', 'dist/undici.cjs']) copyFileSync(join(projectRoot, f), join(dir, f));
-  symlinkSync(join(projectRoot, 'dist', 'native'), join(dir, 'dist', 'native'));
-  // Older than the bundle: bin/wharf.js takes the bundle.
-  writeFileSync(join(dir, 'dist', 'src', 'cli', 'main.js'), '');
-  utimesSync(join(dir, 'dist', 'src', 'cli', 'main.js'), new Date(0), new Date(0));
-  return join(dir, 'bin', 'wharf.js');
-}
-
 test('a build that ran steps widens a code cache a no-op build wrote, once', () => {
-  const bin = cliCopy();
+  const bin = bundledCliCopy(join(tmp, 'cli'));
   const cacheDir = join(tmp, 'cli', 'dist', '.v8cache');
   const ctx = join(tmp, 'ctx');
   mkdirSync(ctx);

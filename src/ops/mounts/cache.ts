@@ -23,12 +23,12 @@
  * - A new directory is created with the mount's mode/uid/gid; an existing one is used as it is.
  */
 import { chmod, chown, lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256Hex, sha256Of } from '../../hash/index.js';
 import type { Sharing } from '../../instructions/index.js';
 import { acquireLock, pidAlive, tryAcquireLock, type Lock, type Store } from '../../store/index.js';
+import { randomHex } from '../../util/index.js';
 
 export interface CacheDirInit {
   readonly mode: number;
@@ -135,7 +135,7 @@ export async function pruneCacheMounts(store: Store): Promise<CacheMountPruneRep
 }
 
 /** A name in the store's tmp dir that counts as this process's (swept once it is gone). */
-const tempName = (store: Store, kind: string) => join(store.tmpDir, `${process.pid}.${kind}.${randomBytes(8).toString('hex')}`);
+const tempName = (store: Store, kind: string) => join(store.tmpDir, `${process.pid}.${kind}.${randomHex(8)}`);
 
 async function ensureDir(dir: string, init: CacheDirInit): Promise<string> {
   if (await stat(dir).catch(() => undefined)) return dir;
