@@ -7,7 +7,9 @@
 // later change builds 2-7 ms slower (bench/README.md, "Speed, eighth round"); a store's history
 // (snapshots, records) moves change builds too, hence stores of their own.
 // Each checkout keeps its own runtime host cache. NODE_EXTRA_CA_CERTS is unset for every build.
-// Needs root. Usage: node dist/bench/ab.js OTHER/bin/wharf.js [app|wide] [noop|change|cold] [rounds]
+// With IDLE-MS, each timed build comes after that long idle (bench:peers waits for an idle machine
+// before each build): on this VM a disk gone idle flushes slower, 1-2 ms an fsync against 0.3.
+// Needs root. Usage: node dist/bench/ab.js OTHER/bin/wharf.js [app|wide] [noop|change|cold] [rounds] [idle-ms]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { makeBusyboxRootfs } from '../test/helpers/busybox.js';
 import { scenarioSpec, writeScenario, type ScenarioName } from './peers/scenarios.js';
 
-const [other, scenario = 'app', mode = 'change', roundsArg = '30'] = process.argv.slice(2);
+const [other, scenario = 'app', mode = 'change', roundsArg = '30', idleArg = '0'] = process.argv.slice(2);
 if (!other || !['app', 'wide'].includes(scenario) || !['noop', 'change', 'cold'].includes(mode)) {
-  process.stderr.write('usage: node dist/bench/ab.js OTHER/bin/wharf.js [app|wide] [noop|change|cold] [rounds]\n');
+  process.stderr.write('usage: node dist/bench/ab.js OTHER/bin/wharf.js [app|wide] [noop|change|cold] [rounds] [idle-ms]\n');
   process.exit(2);
 }
 const rounds = Number(roundsArg);
+const idleMs = Number(idleArg);
 const bins: Record<string, string> = { this: join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'wharf.js'), other };
 const work = mkdtempSync(join(tmpdir(), 'wharf-bench-ab-'));
 const env: NodeJS.ProcessEnv = { ...process.env };
@@ -62,11 +65,12 @@ try {
       if (mode === 'cold') fresh(who);
       if (mode === 'change') appendFileSync(join(dirs.context, spec.changeFile!), `ab ${i} ${who}\n`);
       if (mode !== 'noop') execFileSync('sync');
+      if (idleMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, idleMs);
       times[who]!.push(wharf(who, build));
     }
   }
   const [a, b] = [median(times['other']!), median(times['this']!)];
-  console.log(`${scenario} ${mode}, ${rounds} interleaved rounds, median ms: other ${a.toFixed(1)}, this ${b.toFixed(1)} (${(b - a >= 0 ? '+' : '') + (b - a).toFixed(1)})`);
+  console.log(`${scenario} ${mode}, ${rounds} interleaved rounds${idleMs ? `, ${idleMs} ms idle before each` : ''}, median ms: other ${a.toFixed(1)}, this ${b.toFixed(1)} (${(b - a >= 0 ? '+' : '') + (b - a).toFixed(1)})`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { canonicalJSON, type Sha256 } from '../hash/index.js';
+import { canonicalJSON, sha256Of, type Sha256 } from '../hash/index.js';
 import type { BlobStore, Descriptor } from '../store/index.js';
 import {
   MEDIA_TYPE_CONFIG,
@@ -92,10 +92,13 @@ export function finishImage(draft: ImageDraft, opts: CommitOptions): { config: I
   return { config, configBytes: documentBytes(config) };
 }
 
-/** Writes config and manifest blobs (layers must already be in the store). */
+/**
+ * Writes config and manifest blobs (layers must already be in the store), together where the
+ * store can (putBytesAll: their fsyncs at once).
+ */
 export async function commitImage(store: BlobStore, draft: ImageDraft, opts: CommitOptions): Promise<CommittedImage> {
   const { config, configBytes } = finishImage(draft, opts);
-  const c = await store.putBytes(configBytes);
+  const c = { digest: sha256Of(configBytes), size: configBytes.length };
   const configDescriptor: Descriptor = { mediaType: MEDIA_TYPE_CONFIG, digest: c.digest, size: c.size };
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -104,6 +107,9 @@ export async function commitImage(store: BlobStore, draft: ImageDraft, opts: Com
     layers: draft.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size, ...(l.annotations ? { annotations: l.annotations } : {}) })),
     ...(opts.annotations ? { annotations: opts.annotations } : {}),
   };
-  const m = await store.putBytes(documentBytes(manifest));
+  const manifestBytes = documentBytes(manifest);
+  const m = { digest: sha256Of(manifestBytes), size: manifestBytes.length };
+  if (store.putBytesAll) await store.putBytesAll([configBytes, manifestBytes], [c.digest, m.digest]);
+  else for (const [bytes, digest] of [[configBytes, c.digest], [manifestBytes, m.digest]] as const) await store.putBytes(bytes, digest);
   return { id: c.digest, config, configDescriptor, manifest, manifestDescriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: m.digest, size: m.size } };
 }

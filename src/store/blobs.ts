@@ -1,9 +1,9 @@
-import { closeSync, createReadStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { isSha256, PooledSha256, Sha256Stream, sha256Hex, sha256Of, type Sha256 } from '../hash/index.js';
-import { randomHex, readdirQuiet, sayNoSpace, UserError } from '../util/index.js';
+import { fsyncAll, randomHex, readdirQuiet, sayNoSpace, UserError } from '../util/index.js';
 import type { BlobStore, BlobWriter, ResumableBlobWriter } from './types.js';
 import { pidAlive } from './lock.js';
 import { DIRECT_CHUNK, DirectWriter } from './direct-write.js';
@@ -126,53 +126,86 @@ export class FsBlobStore implements BlobStore {
   protected beforePublish?: (digest: Sha256) => Promise<void>;
 
   async putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
-    // A blob already stored (a rebuild's config and manifest) is not written again: two fsyncs
-    // each, a third of a no-op build's waiting. It is leased and its mtime freshened instead,
-    // which is all a concurrent GC looks at (see Store.gc).
-    const digest = sha256Of(data);
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if ((expected === undefined || expected === digest) && (await this.stat(digest)) === size) {
-      await this.beforePublish?.(digest);
-      const now = new Date();
-      try {
-        utimesSync(this.path(digest), now, now);
-        return { digest, size };
-      } catch {
-        // removed under us: written below
-      }
+    const [put] = await this.putBytesAll([data], [expected]);
+    return put!;
+  }
+
+  /**
+   * Several blobs at once (an image's config and manifest), each as putBytes stores it; the small
+   * ones new to the store are fsynced together (fsyncAll): one flush where there was one per blob,
+   * 0.3 ms each here, 1-2 ms on a disk gone idle.
+   */
+  async putBytesAll(items: readonly (Uint8Array | string)[], expected: readonly (Sha256 | undefined)[] = []): Promise<{ digest: Sha256; size: number }[]> {
+    const out: { digest: Sha256; size: number }[] = [];
+    const small: { bytes: Uint8Array; digest: Sha256 }[] = [];
+    for (const [i, data] of items.entries()) {
+      const want = expected[i];
+      const digest = sha256Of(data);
+      const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      out.push({ digest, size });
+      if ((want === undefined || want === digest) && (await this.freshen(digest, size))) continue;
+      if (want !== undefined && want !== digest) throw digestMismatch(want, digest);
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      if (size <= SMALL_WRITE) small.push({ bytes, digest });
+      else await this.putLarge(bytes, want);
     }
-    if (expected !== undefined && expected !== digest) throw digestMismatch(expected, digest);
-    if (size <= SMALL_WRITE) return this.putSmall(typeof data === 'string' ? Buffer.from(data) : data, digest);
+    await this.putSmall(small);
+    return out;
+  }
+
+  /**
+   * A blob already stored (a rebuild's config and manifest) is not written again: two fsyncs
+   * each, a third of a no-op build's waiting. It is leased and its mtime freshened instead,
+   * which is all a concurrent GC looks at (see Store.gc). False when it is not there to reuse.
+   */
+  private async freshen(digest: Sha256, size: number): Promise<boolean> {
+    if ((await this.stat(digest)) !== size) return false;
+    await this.beforePublish?.(digest);
+    const now = new Date();
+    try {
+      utimesSync(this.path(digest), now, now);
+      return true;
+    } catch {
+      return false; // removed under us: written again
+    }
+  }
+
+  private async putLarge(data: Uint8Array, expected: Sha256 | undefined): Promise<void> {
     const w = await this.writer();
     try {
-      await w.write(typeof data === 'string' ? Buffer.from(data) : data);
-      return await w.commit(expected);
+      await w.write(data);
+      await w.commit(expected);
     } finally {
       await w.abort();
     }
   }
 
-  /** The writer's steps (temp file, fsync, lease, rename, fsync of blobs/), synchronously. */
-  private async putSmall(data: Uint8Array, digest: Sha256): Promise<{ digest: Sha256; size: number }> {
-    const tmp = this.tempPath('blob');
+  /** The writer's steps (temp file, fsync, lease, rename) for each blob, synchronously but for the fsyncs, which run together. */
+  private async putSmall(blobs: readonly { bytes: Uint8Array; digest: Sha256 }[]): Promise<void> {
+    if (!blobs.length) return;
+    const temps: string[] = [];
+    const fds: number[] = [];
     try {
       mkdirSync(this.tmpDir, { recursive: true });
-      const fd = openSync(tmp, 'wx', 0o644);
-      try {
-        for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+      for (const { bytes } of blobs) {
+        temps.push(this.tempPath('blob'));
+        fds.push(openSync(temps.at(-1)!, 'wx', 0o644));
+        for (let off = 0; off < bytes.length; ) off += writeSync(fds.at(-1)!, bytes, off, bytes.length - off);
       }
-      await this.beforePublish?.(digest);
+      await fsyncAll(fds);
       mkdirSync(this.blobDir, { recursive: true });
-      // The rename is made durable by the fsync of blobs/ before index.json next moves (Store), not here.
-      renameSync(tmp, this.path(digest));
+      for (const [i, { digest }] of blobs.entries()) {
+        await this.beforePublish?.(digest);
+        // The rename is made durable by the fsync of blobs/ before index.json next moves (Store), not here.
+        renameSync(temps[i]!, this.path(digest));
+        temps[i] = '';
+      }
     } catch (e) {
-      rmSync(tmp, { force: true });
+      for (const tmp of temps) if (tmp) rmSync(tmp, { force: true });
       throw sayNoSpace(e, 'writing a blob', this.root);
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
-    return { digest, size: data.length };
   }
 
   async putStream(src: Readable, expected?: Sha256): Promise<{ digest: Sha256; size: number }> {

@@ -1,8 +1,8 @@
 import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isSha256, sha256FromHex, Sha256Stream, type Sha256 } from '../hash/index.js';
-import { fsyncDir, fsyncDirSync, readdirQuiet, UserError } from '../util/index.js';
+import { fsyncAll, fsyncDir, fsyncDirSync, readdirQuiet, UserError } from '../util/index.js';
 import { FsBlobStore, LeasedBlobStore, sweepPartial } from './blobs.js';
 import { acquireLock, pidAlive, type Lock } from './lock.js';
 import { closeStore, sweepDeadTemp } from './private.js';
@@ -138,18 +138,19 @@ class OciStore extends FsBlobStore implements Store {
   /**
    * index.json and oci-layout: small, written synchronously (temp file, fsync, rename, fsync of the
    * root). Before index.json moves, blobs/ is fsynced: the renames of the blobs it names (by this
-   * process or another) are made durable there (see FsBlobStore).
+   * process or another) are made durable there (see FsBlobStore). That fsync and the temp file's
+   * run at once (fsyncAll): two flushes in a row were 0.5 ms here, 2-4 ms on a disk gone idle.
    */
   private async writeRootFile(name: string, data: string): Promise<void> {
     const tmp = this.tempPath(name);
-    const fd = openSync(tmp, 'wx', 0o644);
+    const fds = [openSync(tmp, 'wx', 0o644)];
     try {
-      writeFileSync(fd, data);
-      fsyncSync(fd);
+      writeFileSync(fds[0]!, data);
+      if (name === 'index.json' && existsSync(this.blobDir)) fds.push(openSync(this.blobDir, 'r'));
+      await fsyncAll(fds);
     } finally {
-      closeSync(fd);
+      for (const fd of fds) closeSync(fd);
     }
-    if (name === 'index.json' && existsSync(this.blobDir)) fsyncDirSync(this.blobDir);
     renameSync(tmp, join(this.root, name));
     fsyncDirSync(this.root);
   }

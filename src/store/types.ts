@@ -42,6 +42,8 @@ export interface BlobStore {
   /** Size of a present blob, undefined if absent. */
   stat(digest: Sha256): Promise<number | undefined>;
   putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
+  /** Several at once, each as putBytes; where it exists the new ones' fsyncs run together. */
+  putBytesAll?(items: readonly (Uint8Array | string)[], expected?: readonly (Sha256 | undefined)[]): Promise<{ digest: Sha256; size: number }[]>;
   putStream(src: Readable, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
   writer(): Promise<BlobWriter>;
   /** A writer for a blob being downloaded whose bytes outlive an interruption (absent: no resume). */

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, fsync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { open, rename, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomHex } from './crypto.js';
@@ -22,6 +22,18 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * fsync of several descriptors at once: each on a thread of the pool, so the file system commits
+ * them together (one journal commit on ext4) where one after another waited for each. One
+ * descriptor is fsynced on this thread, as before.
+ */
+export async function fsyncAll(fds: readonly number[]): Promise<void> {
+  if (fds.length === 1) return fsyncSync(fds[0]!);
+  const results = await Promise.allSettled(fds.map((fd) => new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())))));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** fsyncDir without the thread pool, for a small write that is synchronous throughout. */

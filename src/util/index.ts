@@ -8,6 +8,7 @@ export { UserError, isUserError, type UserErrorDetail } from './user-error.js';
 export { NoSpaceError, isNoSpace, sayNoSpace } from './no-space.js';
 export {
   atomicWriteFile,
+  fsyncAll,
   fsyncDir,
   fsyncDirSync,
   lstatQuiet,

@@ -30,9 +30,17 @@ test('blobs are fsynced before their rename, blobs/ before index.json moves', ()
   // thread fsyncs it), and nothing else in the build opens files as the blobs are written.
   const openOn = new Map<string, string>();
   const events: { kind: 'fsync' | 'rename'; path: string; to?: string }[] = [];
+  // fsyncs run on several threads at once (util's fsyncAll): strace splits such a call into
+  // `PID fsync(FD <unfinished ...>` and, when it returns, `PID <... fsync resumed>) = 0`. An fsync
+  // counts where it returned.
+  const started = new Map<string, string>();
   for (const l of lines) {
     const open = /openat\(AT_FDCWD, "([^"]+)".*\) = (\d+)$/.exec(l);
     if (open) openOn.set(open[2]!, open[1]!);
+    const unfinished = /^(\d+)\s+(?:fsync|fdatasync)\((\d+) <unfinished/.exec(l);
+    if (unfinished) started.set(unfinished[1]!, openOn.get(unfinished[2]!) ?? '');
+    const resumed = /^(\d+)\s+<\.\.\. (?:fsync|fdatasync) resumed>\)\s+= 0/.exec(l);
+    if (resumed && started.get(resumed[1]!)) events.push({ kind: 'fsync', path: started.get(resumed[1]!)! });
     const sync = /(?:fsync|fdatasync)\((\d+)\)\s+= 0/.exec(l);
     const path = sync && openOn.get(sync[1]!);
     if (path) events.push({ kind: 'fsync', path });

@@ -278,6 +278,22 @@ test('a stored blob put again is not rewritten, only freshened for GC', async ()
   assert.equal(await readFile(path, 'utf8'), 'same bytes');
 });
 
+test('putBytesAll stores several blobs as putBytes does, one already there only freshened; a wrong digest stores none', async () => {
+  const store = await fresh();
+  const kept = await store.putBytes('already here');
+  await utimes(store.path(kept.digest), new Date(1000), new Date(1000));
+  const big = Buffer.alloc(300 * 1024, 9); // past the small-blob path
+  const items = ['config bytes', Buffer.from('manifest bytes'), 'already here', big];
+  const put = await store.putBytesAll!(items);
+  assert.deepEqual(put, items.map((d) => ({ digest: sha256Of(d), size: Buffer.byteLength(d) })));
+  for (const [i, d] of items.entries()) assert.deepEqual(await store.readBytes(put[i]!.digest), Buffer.from(d));
+  assert.ok((await stat(store.path(kept.digest))).mtimeMs > 1_000_000, 'the stored one was freshened for GC');
+  const bad = `sha256:${'0'.repeat(64)}` as Sha256;
+  await assert.rejects(store.putBytesAll!(['x', 'y'], [undefined, bad]), /does not match its expected digest/);
+  assert.equal(await store.has(sha256Of('x')), false, 'nothing of a refused batch was stored');
+  assert.deepEqual((await readdir(join(store.root, 'tmp'))).filter((f) => f.includes('.blob.')), [], 'and no temp file is left');
+});
+
 test('a download a dead process left empty (killed before its first write) is taken over, not refused', async () => {
   const s = await fresh();
   const data = Buffer.from('the whole blob, downloaded again');
