@@ -67,11 +67,17 @@ function runBundle(st) {
   runCached(bundle, st, command, bundleRequire, native, () => ranSteps);
 }
 
-/** dist/native/wharf_native.node when it was built and offers mapFile; the bundle loads it again from Node's cache. */
+/**
+ * dist/native/wharf_native.node when it was built and offers mapFile; the bundle loads it again from
+ * Node's cache. It notes fds 0-2 as they are before anything of the CLI runs, so a command that
+ * ends through its exitNow puts them back as Node's own exit would (cli/main.ts).
+ */
 function addon(path) {
   try {
     const a = require(path);
-    return typeof a.mapFile === 'function' ? a : undefined;
+    if (typeof a.mapFile !== 'function') return undefined;
+    a.saveStdio?.();
+    return a;
   } catch {
     return undefined; // not built here: the files are read instead
   }

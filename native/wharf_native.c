@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -850,14 +851,75 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// exitNow(code): _exit(2), skipping Node's teardown (its platform threads, the heap, atexit
-// handlers) once a command has finished and its 'exit' handlers ran: ~0.7 ms of every command.
+// What Node's teardown would put back on the way out (node.cc, ResetStdio): the O_NONBLOCK flag
+// and the terminal modes of fds 0-2 as they were at start (a stream Node made on one changes
+// them, and the open file description is shared with the shell). saveStdio() notes them; bin/wharf.js
+// calls it before anything of the CLI runs.
+static struct {
+  bool saved;
+  struct {
+    bool open, tty;
+    dev_t dev;
+    ino_t ino;
+    int flags;
+    struct termios modes;
+  } fd[3];
+} stdio_at_start;
+
+// saveStdio() → true once fds 0-2 are noted.
+static napi_value save_stdio(napi_env env, napi_callback_info info) {
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    int flags = fcntl(fd, F_GETFL);
+    stdio_at_start.fd[fd].open = flags != -1 && fstat(fd, &st) == 0;
+    if (!stdio_at_start.fd[fd].open) continue;
+    stdio_at_start.fd[fd].dev = st.st_dev;
+    stdio_at_start.fd[fd].ino = st.st_ino;
+    stdio_at_start.fd[fd].flags = flags;
+    stdio_at_start.fd[fd].tty = isatty(fd) && tcgetattr(fd, &stdio_at_start.fd[fd].modes) == 0;
+  }
+  stdio_at_start.saved = true;
+  napi_value result;
+  napi_get_boolean(env, true, &result);
+  return result;
+}
+
+static void restore_stdio(void) {
+  // A background job that does not own its terminal would be stopped by SIGTTOU at tcsetattr.
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (!stdio_at_start.fd[fd].open || fstat(fd, &st) != 0) continue;
+    if (st.st_dev != stdio_at_start.fd[fd].dev || st.st_ino != stdio_at_start.fd[fd].ino) continue; // replaced since
+    int flags = fcntl(fd, F_GETFL);
+    if (flags != -1 && ((flags ^ stdio_at_start.fd[fd].flags) & O_NONBLOCK)) fcntl(fd, F_SETFL, (flags & ~O_NONBLOCK) | (stdio_at_start.fd[fd].flags & O_NONBLOCK));
+    if (stdio_at_start.fd[fd].tty) {
+      int r;
+      do r = tcsetattr(fd, TCSANOW, &stdio_at_start.fd[fd].modes);
+      while (r == -1 && errno == EINTR);
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+// exitNow(code): puts fds 0-2 back as saveStdio found them, then _exit(2), skipping the rest of
+// Node's teardown (its platform threads, the heap, atexit handlers) once a command has finished
+// and its 'exit' handlers ran: ~0.7 ms of every command. False, and nothing done, when saveStdio
+// was not called.
 static napi_value exit_now(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value arg;
+  napi_value arg, result;
   CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (!stdio_at_start.saved) {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
   int32_t code = 0;
   if (argc >= 1) napi_get_value_int32(env, arg, &code);
+  restore_stdio();
   _exit(code & 0xff);
   return NULL;
 }
@@ -1111,6 +1173,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sha256UpdateSync", NULL, sha256_update_sync, NULL, NULL, NULL, napi_default, NULL},
       {"randomHex", NULL, random_hex, NULL, NULL, NULL, napi_default, NULL},
       {"mapFile", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
+      {"saveStdio", NULL, save_stdio, NULL, NULL, NULL, napi_default, NULL},
       {"exitNow", NULL, exit_now, NULL, NULL, NULL, napi_default, NULL},
       {"newNetNamespace", NULL, new_net_namespace, NULL, NULL, NULL, napi_default, NULL},
       {"spawnDetached", NULL, spawn_detached, NULL, NULL, NULL, napi_default, NULL},

@@ -122,8 +122,10 @@ function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
  * Ends the process with _exit once the last 'exit' handler ran (this one is added last): what Node
  * does after the handlers (stopping its platform threads, freeing the heap, atexit handlers) was
  * ~0.7 ms of every command (bench/README.md, "Speed, tenth round"), and a finished command needs
- * none of it. Not when Node was asked to write something in that teardown: a CPU or heap profile,
- * V8 coverage.
+ * none of it but the one thing the addon does too: fds 0-2 put back as they were at start
+ * (O_NONBLOCK, terminal modes), which bin/wharf.js had it note. Without that note exitNow does
+ * nothing and Node exits as always. Not when Node was asked to write something in that teardown:
+ * a CPU or heap profile, V8 coverage.
  */
 function exitAfterHandlers(): void {
   const native = nativeAddon();

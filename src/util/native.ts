@@ -47,8 +47,13 @@ export interface NativeAddon {
    * `errno` when it cannot be opened (absent from an addon built before it).
    */
   mapFile?(path: string, asString: boolean): string | Buffer | null;
-  /** _exit(2), skipping Node's teardown (absent from an addon built before it). */
-  exitNow?(code: number): never;
+  /** Notes the O_NONBLOCK flag and terminal modes of fds 0-2, for exitNow to put back (absent from an addon built before it). */
+  saveStdio?(): boolean;
+  /**
+   * Puts fds 0-2 back as saveStdio found them and ends the process with _exit(2), skipping the rest
+   * of Node's teardown; false, doing nothing, when saveStdio was not called (absent from an addon built before it).
+   */
+  exitNow?(code: number): boolean;
   /**
    * A descriptor (close-on-exec) of a new network namespace, made by a short-lived thread (absent
    * from an addon built before it). Throws an Error with `errno` (EPERM without CAP_SYS_ADMIN).

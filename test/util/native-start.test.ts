@@ -2,13 +2,14 @@
  * What the native addon does so a command starts and ends without Node's costlier paths (util/crypto.ts,
  * hash/sha256.ts, bin/wharf.js, cli/main.ts): its digests and random names agree with node:crypto's,
  * with and without the addon; a mapped file is the file's bytes, stays so when the file is replaced,
- * and is refused where it must be; exitNow ends the process with its code after the 'exit' handlers.
+ * and is refused where it must be; exitNow ends the process with its code after the 'exit' handlers
+ * (only once saveStdio noted fds 0-2, which it puts back as Node's own exit would).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,22 +106,57 @@ test('mapFile: the file\'s bytes as a string or a Buffer, kept when the file is 
   }
 });
 
-test('exitNow ends the process with the code after the exit handlers registered before it', () => {
+test('exitNow ends the process with the code after the exit handlers registered before it, and only after saveStdio', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-exit-'));
   try {
     const marker = join(dir, 'handler-ran');
-    const script = [
-      `const a = require(${JSON.stringify(addonPath)});`,
-      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'yes'));`,
-      "process.once('exit', (c) => a.exitNow(c));",
-      "process.on('exit', () => process.stdout.write('not reached'));",
-      'process.exit(3);',
-    ].join('\n');
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const script = (save: boolean) =>
+      [
+        `const a = require(${JSON.stringify(addonPath)});`,
+        save ? 'a.saveStdio();' : '',
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'yes'));`,
+        "process.once('exit', (c) => { if (!a.exitNow(c)) process.stdout.write('exitNow refused;'); });",
+        "process.on('exit', () => process.stdout.write('after'));",
+        'process.exit(3);',
+      ].join('\n');
+    const r = spawnSync(process.execPath, ['-e', script(true)], { encoding: 'utf8' });
     assert.equal(r.status, 3, r.stderr);
     assert.equal(readFileSync(marker, 'utf8'), 'yes');
     assert.equal(r.stdout, '', 'a handler after it does not run: the process ended there');
+    rmSync(marker);
+    const unsaved = spawnSync(process.execPath, ['-e', script(false)], { encoding: 'utf8' });
+    assert.equal(unsaved.status, 3, unsaved.stderr);
+    assert.equal(unsaved.stdout, 'exitNow refused;after', 'without saveStdio it does nothing, and Node exits as always');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exitNow puts back the O_NONBLOCK flag a stream of Node set on a stdio descriptor shared with the parent', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-exit-'));
+  const fds: number[] = [];
+  try {
+    // A FIFO opened read-write here and given to a child as its stdin: one open file description,
+    // whose flags this process reads in /proc/self/fdinfo. Node's stream on it (process.stdin) makes it non-blocking.
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const nonBlocking = (fd: number) => (Number.parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8) & constants.O_NONBLOCK) !== 0;
+    const child = (code: string) => {
+      const fd = openSync(fifo, 'r+');
+      fds.push(fd);
+      assert.equal(nonBlocking(fd), false);
+      const r = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(addonPath)});\na.saveStdio();\nprocess.stdin.pause();\n${code}`], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+      return { r, nonBlocking: nonBlocking(fd) };
+    };
+    // What the check sees when nothing puts the flag back (killed: no teardown at all).
+    const killed = child("process.kill(process.pid, 'SIGKILL');");
+    assert.equal(killed.r.signal, 'SIGKILL');
+    assert.equal(killed.nonBlocking, true, 'the stream set the flag on the shared description');
+    const ended = child("process.once('exit', (c) => a.exitNow(c));\nprocess.exit(4);");
+    assert.equal(ended.r.status, 4, ended.r.stderr);
+    assert.equal(ended.nonBlocking, false, 'exitNow put it back before its _exit');
+  } finally {
+    for (const fd of fds) closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
 });
