@@ -43,7 +43,7 @@ if (dynamic) {
 // through the native addon where it was built (src/hash/sha256.ts, src/util/random.ts).
 // A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
 // answers from the real module. The source map still fits: the replacement is on the same line.
-const LAZY = /\brequire\("(node:(?:child_process|crypto|http|https|zlib|tls|net)|undici)"\)/g;
+const LAZY = /\brequire\("(node:(?:child_process|crypto|fs\/promises|http|https|zlib|tls|net)|undici)"\)/g;
 const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
 // Both bundles are kept pure ASCII. esbuild escapes strings, but not comments or regular
 // expressions; ONE character above U+00FF (a `→` in a comment) makes V8 hold the whole ~1.1 MB

@@ -6,7 +6,7 @@
  * (`runBuild`: the CLI runs a `wharf build` process, so the wall clock counts its start-up).
  */
 import { relative, resolve } from 'node:path';
-import { UserError } from '../util/index.js';
+import { nowMs, UserError } from '../util/index.js';
 import { FsBlobStore } from '../store/index.js';
 import { openCache } from '../cache/index.js';
 import type { Sha256 } from '../hash/index.js';
@@ -82,9 +82,9 @@ export async function bench(o: BenchOptions, hooks: BenchHooks = {}): Promise<Be
   const runBuild = hooks.runBuild ?? inProcess(o);
   try {
     const measure = async (label: string, counted: boolean, extra: Pick<BenchBuild, 'noCacheStages' | 'buildArgs'> = { noCacheStages: [], buildArgs: {} }): Promise<MeasuredRun> => {
-      const t0 = performance.now();
+      const t0 = nowMs();
       const meta = await runBuild({ label, contextDir, ...extra, signal });
-      const wallMs = performance.now() - t0;
+      const wallMs = nowMs() - t0;
       signal.throwIfAborted();
       hooks.onEvent?.({ type: 'bench-run', label, counted, wallMs, steps: meta['wharf.steps'] });
       return { wallMs, steps: meta['wharf.steps'], context: meta['wharf.context'], advice: meta['wharf.advice'] ?? [] };

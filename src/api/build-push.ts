@@ -7,7 +7,7 @@ import { fullName, type Reference, type Store } from '../store/index.js';
 import type { CommittedImage } from '../image/index.js';
 import type { RegistryClientOptions, RemoteLayers } from '../registry/index.js';
 import type { BuildEvent } from '../progress/index.js';
-import { isUserError, UserError } from '../util/index.js';
+import { isUserError, nowMs, UserError } from '../util/index.js';
 import { pushNamed, pushOptions, withRegistry, type PushFlags } from './registry.js';
 import { NOTHING_TO_PUSH } from './build-codes.js';
 
@@ -44,7 +44,7 @@ export async function pushBuilt(image: CommittedImage, remote: RemoteLayers, tar
       const tagged: Reference = n.tag ? n : { ...n, tag: 'latest' };
       const name = fullName(tagged);
       try {
-        p.emit({ type: 'push-started', name, at: Math.round(performance.now() - p.t0) });
+        p.emit({ type: 'push-started', name, at: Math.round(nowMs() - p.t0) });
         const r = await pushNamed(http, p.store, tagged, opts, undefined, p.emit, p.t0);
         p.emit({ type: 'pushed', name, digest: r.digest, size: r.size, mediaType: r.mediaType });
       } catch (e) {

@@ -10,14 +10,14 @@
  * plus where in the Dockerfile it happened; step-error events carry that `line` too.
  */
 import { buildSourceDateEpoch } from './source-date-epoch.js';
-import { rmSync } from 'node:fs';
-import { access, rm, writeFile } from 'node:fs/promises';
+import { access, rmSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
-import { UserError, hostPlatform, type Platform } from '../util/index.js';
+import { hostPlatform, nowMs, UserError, type Platform } from '../util/index.js';
 import { loadXxh64, type Sha256 } from '../hash/index.js';
 import { parseDockerfileKept } from './parse-cache.js';
 import type { BaseImageResolver } from '../instructions/index.js';
@@ -135,7 +135,7 @@ export interface BuildHooks {
   readonly onDiagnostic?: (d: Diagnostic) => void;
   /** Aborting cancels the build (running containers are killed, temp state removed). */
   readonly signal?: AbortSignal;
-  /** performance.now() when the caller started (event times count from it). */
+  /** performance.now() (or util's nowMs(), the same clock) when the caller started (event times count from it). */
   readonly startedAt?: number;
 }
 
@@ -160,11 +160,11 @@ export async function build(options: BuildOptions, hooks: BuildHooks = {}): Prom
   // libuv starts its thread pool at the first asynchronous call (0.3-3 ms here before that call
   // is served, more on a busy machine): started now, beside the parsing and planning, rather than
   // in the first file step, the first user of the pool.
-  void access(options.root).catch(() => undefined);
+  access(options.root, () => undefined);
   const sourceDateEpoch = buildSourceDateEpoch(options.buildArgs, options.sourceDateEpoch);
   const { sourceDateEpoch: _given, ...rest } = options;
   const o: BuildOptions = sourceDateEpoch === undefined ? rest : { ...rest, sourceDateEpoch };
-  const t0 = hooks.startedAt ?? performance.now();
+  const t0 = hooks.startedAt ?? nowMs();
   const signal = hooks.signal ?? new AbortController().signal;
   const cwd = o.cwd ?? resolve('.');
   const tags = uniqueRefs((o.tags ?? []).map((t) => (typeof t === 'string' ? parseTagName(t, '-t') : t)));
@@ -274,7 +274,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   if (!plan || diags.some((d) => d.severity === 'error')) throw new DiagnosticError(diags.filter((d) => d.severity === 'error'));
   failure.setPlan(plan);
   const lineOf = (v: Vertex) => (v.label.startsWith('[onbuild]') ? undefined : file.position(v.instruction.node.range.start).line);
-  emit({ type: 'build-graph', stages: buildGraph(plan, lineOf), at: Math.round(performance.now() - t0) });
+  emit({ type: 'build-graph', stages: buildGraph(plan, lineOf), at: Math.round(nowMs() - t0) });
   const noCacheStages = new Set<number>();
   for (const f of o.noCacheStages ?? []) {
     const i = /^\d+$/.test(f) ? Number(f) : plan.allStageNames.findIndex((n) => n === f.toLowerCase());
@@ -308,7 +308,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
   let workDirsGone: Promise<void> | undefined;
   try {
     signal.throwIfAborted();
-    const at = () => Math.round(performance.now() - t0);
+    const at = () => Math.round(nowMs() - t0);
     const imports = await importCaches(cacheEnds.sources, { local: openCache(root, store), store, blobs: lease.blobs, emit, now: at }, cacheEnds.reads);
     const deps = {
       store,
@@ -412,12 +412,12 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
       // Every name, in full: the summaries' "naming to docker.io/library/app:1" lines.
       ...(tags.length ? { names: tags.map((t) => fullName(t.tag || t.digest ? t : { ...t, tag: 'latest' })) } : {}),
       imageId: image.id,
-      durationMs: Math.round(performance.now() - t0),
+      durationMs: Math.round(nowMs() - t0),
       steps: result.steps.length,
       cached: result.steps.filter((s) => s.cached).length,
       context: buildContext.stats(),
       ...(cacheEnds.sources.length ? { cacheFetched: imports.fetched() } : {}),
-      at: Math.round(performance.now() - t0),
+      at: Math.round(nowMs() - t0),
     });
     let stored = true;
     if (r.push) {

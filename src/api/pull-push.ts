@@ -3,7 +3,7 @@ import { familiarName, fullName, type Reference, type Store } from '../store/ind
 import { parseImageName } from '../image/index.js';
 import { openSnapshots } from '../snapshot/index.js';
 import { pullImage, type PullEvent, type PushResult, type RegistryClientOptions } from '../registry/index.js';
-import { hostPlatform, UserError, type Platform } from '../util/index.js';
+import { hostPlatform, nowMs, UserError, type Platform } from '../util/index.js';
 import type { PullProgress, PushProgress } from '../progress/index.js';
 import { parsePlatform } from './build-args.js';
 import { openApiStore } from './open-store.js';
@@ -42,7 +42,7 @@ export async function pull(o: PullOptions, hooks: Hooks<PullProgress> = {}): Pro
   const platform = o.platform === undefined ? hostPlatform() : typeof o.platform === 'string' ? parsePlatform(o.platform) : o.platform;
   const store = o.store ?? (await openApiStore(o.root));
   const tagged: Reference = ref.digest || ref.tag ? ref : { ...ref, tag: 'latest' };
-  const toProgress = pullProgress(familiarName(tagged), performance.now());
+  const toProgress = pullProgress(familiarName(tagged), nowMs());
   const onEvent = hooks.onEvent;
   const snapshots = openSnapshots(o.root, store);
   const r = await withRegistry(withStoreRegistry(o.registry, o.root), (http) => pullImage(http, store, tagged, {

@@ -11,7 +11,7 @@ import { openSnapshots } from '../snapshot/index.js';
 import { createRegistryHttp, pushImage, pullImage, shortId, type PullEvent, type PushEvent, type PushFormat, type PushOptions, type PushResult, type RegistryClient, type RegistryClientOptions, type RegistryHttp } from '../registry/index.js';
 import type { Compression } from '../layer/index.js';
 import { parseSize } from './parse-size.js';
-import { formatPlatform, isUserError, UserError, type Platform } from '../util/index.js';
+import { formatPlatform, isUserError, nowMs, UserError, type Platform } from '../util/index.js';
 import type { PullProgress, PushProgress } from '../progress/index.js';
 
 /** The registry client (TLS, auth, retries); close it when done, or its sockets keep the process alive. */
@@ -40,7 +40,7 @@ export function pullProgress(image: string, t0: number): (e: PullEvent) => PullP
     digest: e.digest,
     bytes: e.type === 'layer' ? e.bytes : 0,
     total: e.type === 'layer' ? e.total : 0,
-    at: Math.round(performance.now() - t0),
+    at: Math.round(nowMs() - t0),
   });
 }
 
@@ -74,7 +74,7 @@ export interface PullerOptions {
 }
 
 export function makePuller(registry: RegistryClientOptions | undefined, root: string, store: Store, platform: Platform, o: PullerOptions = {}): Puller {
-  const { always = false, emit = () => {}, t0 = performance.now() } = o;
+  const { always = false, emit = () => {}, t0 = nowMs() } = o;
   const pulls = new Map<string, Promise<void>>();
   // Aborted by close(): a build that fails while prefetched pulls run does not wait for them.
   const stop = new AbortController();
@@ -182,7 +182,7 @@ export function pushProgress(image: string, t0: number): (e: PushEvent) => PushP
     bytes: e.state === 'uploading' ? e.bytes : 0,
     total: e.state === 'uploading' || e.state === 'waiting' ? e.total : 0,
     ...(e.state === 'mounted' && e.from ? { from: e.from } : {}),
-    at: Math.round(performance.now() - t0),
+    at: Math.round(nowMs() - t0),
   });
 }
 
@@ -192,7 +192,7 @@ export function pushProgress(image: string, t0: number): (e: PushEvent) => PushP
  * With `progress`, the layers' events go there instead of their lines (bars on a tty, json),
  * their times counted from `t0`.
  */
-export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, log: ((line: string) => void) | undefined, progress?: (e: PushProgress) => void, t0 = performance.now()): Promise<PushResult> {
+export async function pushNamed(http: RegistryHttp, store: Store, tagged: Reference, opts: PushOptions, log: ((line: string) => void) | undefined, progress?: (e: PushProgress) => void, t0 = nowMs()): Promise<PushResult> {
   if (log) log(`The push refers to repository [${fullName(tagged).replace(/:[^:/]+$/, '')}]`);
   const toProgress = progress && pushProgress(fullName(tagged), t0);
   const onEvent = progress ? (e: PushEvent) => progress(toProgress!(e)) : log ? pushLines(log) : undefined;

@@ -7,7 +7,7 @@ import { reportPathProblem, writeReport } from './report-file.js';
 import { reportDiagnostic, reportDiagnosticsFailed, reportFailure } from './build-failure.js';
 import { parseOutput } from './output-spec.js';
 import { refuseTerminal } from './archive-commands.js';
-import { UserError, isUserError } from '../util/index.js';
+import { isUserError, nowMs, UserError } from '../util/index.js';
 import { parseTagName } from '../image/index.js';
 import { createRenderer, type BuildEvent, type ProgressMode } from '../progress/index.js';
 import type { Compression } from '../layer/index.js';
@@ -80,7 +80,7 @@ interface BuildReport {
 }
 
 async function runBuildWith(ctx: CliContext, root: string, context: string, flags: BuildFlags, report?: BuildReport): Promise<number> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const failed = (message: string) => {
     if (report) report.failure ??= message.split('\n')[0];
   };
@@ -150,7 +150,7 @@ async function runBuildWith(ctx: CliContext, root: string, context: string, flag
   // Colours only on a terminal, and never with NO_COLOR set (no-color.org: any non-empty value).
   const renderer = createRenderer(mode, mode === 'quiet' ? ctx.stdout : ctx.stderr, { color: ctx.stderr.isTTY === true && !ctx.env.NO_COLOR });
   const json = mode === 'json';
-  const at = () => Math.round(performance.now() - t0);
+  const at = () => Math.round(nowMs() - t0);
   // Hooked before stdin is read: Ctrl-C while a context tar streams in still removes its temp dir.
   const interrupt = interruptSignal(() => new UserError('build.interrupted', 'build interrupted'));
   let built: BuildResult;

@@ -1,5 +1,5 @@
-import { open, constants } from 'node:fs/promises';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileXattrsSync, readXattrsOf, UserError, xattrSummary, xattrsReadInProcess } from '../util/index.js';
 import type { Xxh64, Xxh64Hasher } from '../hash/index.js';

@@ -1,6 +1,7 @@
 import type { BuildEvent, StepRef } from './events.js';
 import { adviceLines, cacheLine, pushLine, resultLines, summaryLine } from './summary.js';
 import { humanBytes, layerId, progressBar } from './pull.js';
+import { nowMs } from '../util/index.js';
 
 interface TtyStream {
   write(s: string): unknown;
@@ -49,7 +50,7 @@ export function fitLine(head: string, middle: string, tail: string, width: numbe
  * running steps stay at the bottom with a timer and their last lines of output, redrawn in place.
  */
 export function ttyRenderer(out: TtyStream, opts: TtyOptions = {}): { sink: (e: BuildEvent) => void; close: () => void } {
-  const now = opts.now ?? (() => performance.now());
+  const now = opts.now ?? (() => nowMs());
   const running = new Map<string, Running>();
   /** Layers downloading for a base image: `image layer` → its live line. */
   const pulling = new Map<string, string>();

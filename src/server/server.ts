@@ -22,6 +22,7 @@ import { Containers } from './containers.js';
 import { createImage, imageHistory, inspectImage, listImages, loadImages, pruneBuildCache, pruneImages, pushImage, removeImage, saveImages, tagImage } from './images.js';
 import { HttpError, json, messageOf, statusOf, text } from './respond.js';
 import { API_VERSION, MIN_API_VERSION, type Handler, type Request, type ServeOptions } from './types.js';
+import { nowMs } from '../util/index.js';
 
 export interface RunningServer {
   /** Where it listens (`unix:///…` or `tcp://127.0.0.1:PORT`, with the port chosen when 0 was asked). */
@@ -232,7 +233,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const t0 = performance.now();
+    const t0 = nowMs();
     const controller = new AbortController();
     active.add(controller);
     // The client went away before the reply was complete: cancel what it asked for.
@@ -267,7 +268,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       if (status === 500 && !controller.signal.aborted) options.log(`internal error on ${method} ${path}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     } finally {
       active.delete(controller);
-      const ms = Math.round(performance.now() - t0);
+      const ms = Math.round(nowMs() - t0);
       options.log(`${method} ${url.pathname}${url.search} ${res.statusCode}${controller.signal.aborted ? ' (client gone)' : ''} ${ms}ms${notes.map((n) => `; ${n}`).join('')}`);
     }
   }

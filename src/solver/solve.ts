@@ -5,7 +5,7 @@ import { cacheKey, withEnvelope, type BaselineStep, type BuildKeyFields, type Ke
 import type { Sha256 } from '../hash/index.js';
 import type { BuildEvent, MissReason, StepRef } from '../progress/index.js';
 import { explainAgainst, missReason, type MissPart } from './miss.js';
-import { isNoSpace, isUserError, NoSpaceError, UserError } from '../util/index.js';
+import { isNoSpace, isUserError, NoSpaceError, nowMs, UserError } from '../util/index.js';
 
 /**
  * How many steps run at once. Independent stages run side by side, and a stage waits for another
@@ -68,7 +68,7 @@ export interface SolveOptions {
   /** Stages run at once (default DEFAULT_CONCURRENCY). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
-  /** performance.now() at the start of the build, for event times. */
+  /** nowMs() (util; performance.now()'s clock) at the start of the build, for event times. */
   readonly startedAt?: number;
   /** The steps of the previous build of this target: misses are explained against them. */
   readonly baseline?: readonly BaselineStep[];
@@ -117,8 +117,8 @@ export function stepRefs(plan: Plan): Map<string, StepRef> {
 }
 
 export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>, opts: SolveOptions): Promise<SolveResult<S>> {
-  const t0 = opts.startedAt ?? performance.now();
-  const now = () => Math.round(performance.now() - t0);
+  const t0 = opts.startedAt ?? nowMs();
+  const now = () => Math.round(nowMs() - t0);
   const refs = stepRefs(plan);
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(opts.signal?.reason);
@@ -187,9 +187,9 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
   /** One filesystem step of `stage` on the state before it (undefined for FROM): cached or run. */
   const runVertex = async (stage: PlanStage, v: FromVertex | LayerVertex, state: S | undefined): Promise<S> => {
     const ref = refs.get(v.id)!;
-    const started = performance.now();
+    const started = nowMs();
     const record = (key: ParentKey, cached: boolean, miss?: MissReason) => {
-      const durationMs = Math.round(performance.now() - started);
+      const durationMs = Math.round(nowMs() - started);
       steps.push({ number: ref.number, stage: stage.index, index: ref.position, instruction: ref.instruction, cacheKey: key, cached, durationMs, ...(miss ? { miss } : {}) });
       return durationMs;
     };
@@ -231,7 +231,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
           type: 'step-error',
           step: ref,
           message: e instanceof Error ? e.message : String(e),
-          durationMs: Math.round(performance.now() - started),
+          durationMs: Math.round(nowMs() - started),
           at: now(),
           ...(detail?.exitCode !== undefined ? { exitCode: detail.exitCode } : {}),
           ...(detail?.lastOutput ? { lastOutput: detail.lastOutput } : {}),

@@ -1,6 +1,7 @@
 import { closeSync, fsync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { open, rename, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
+import { nowMs } from './clock.js';
 import { randomHex } from './crypto.js';
 
 /** A unique sibling name for a temp file, so the final rename stays on one filesystem. */
@@ -77,11 +78,11 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
  * once `ms` have passed since the last one (other stages' steps, progress output, Ctrl-C).
  */
 export function timeSlicer(ms: number): () => Promise<void> {
-  let since = performance.now();
+  let since = nowMs();
   return async () => {
-    if (performance.now() - since < ms) return;
+    if (nowMs() - since < ms) return;
     await new Promise((r) => setImmediate(r));
-    since = performance.now();
+    since = nowMs();
   };
 }
 

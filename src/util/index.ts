@@ -33,6 +33,7 @@ export { DIR_STAT_FIELDS, DIRECT_IO_BLOCK, nativeAddon, nativeContainer, nativeL
 export { spawnPiped, type ChildEnd, type PipedChild } from './piped-child.js';
 export { appendAll } from './arrays.js';
 export { randomHex, sha256HexOf } from './crypto.js';
+export { nowMs } from './clock.js';
 export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';
 export { compareBytewise } from './bytewise.js';
 export { goQuote, goQuoteList } from './go-quote.js';

@@ -1,5 +1,6 @@
 // How the bundled CLI starts and ends (bin/wharf.js, scripts/bundle.mjs, cli/main.ts): with the
-// native addon it maps its bundle rather than reading it, builds without loading node:crypto, and
+// native addon it maps its bundle rather than reading it, builds without loading node:crypto (nor
+// perf_hooks or fs/promises), and
 // still runs its 'exit' handlers; without the addon it reads the files and hashes through
 // node:crypto, to the same image. Run on copies of the CLI, one with dist/native and one without.
 import { test, after } from 'node:test';
@@ -20,6 +21,7 @@ writeFileSync(
   probe,
   `process.on('exit', () => require('node:fs').writeFileSync(process.env.WHARF_TEST_PROBE, JSON.stringify({
   crypto: process.moduleLoadList.includes('NativeModule crypto'),
+  others: ['perf_hooks', 'fs/promises'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)),
   mappedBundle: require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').some((l) => l.endsWith('/dist/wharf.cjs')),
 })));\n`,
 );
@@ -30,14 +32,14 @@ writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a /a\nCOPY b /b\n');
 writeFileSync(join(ctx, 'a'), 'first file\n');
 writeFileSync(join(ctx, 'b'), 'h\u00e9llo\n');
 
-function build(bin: string, name: string): { id: string; crypto: boolean; mappedBundle: boolean } {
+function build(bin: string, name: string): { id: string; crypto: boolean; others: string[]; mappedBundle: boolean } {
   const out = join(tmp, `${name}.probe.json`);
   const r = spawnSync(process.execPath, ['-r', probe, bin, '--root', join(tmp, `root-${name}`), 'build', '-q', '-t', 'start:1', ctx], {
     encoding: 'utf8',
     env: { ...process.env, WHARF_TEST_PROBE: out, SOURCE_DATE_EPOCH: '0' },
   });
   assert.equal(r.status, 0, r.stderr);
-  return { id: r.stdout.trim(), ...(JSON.parse(readFileSync(out, 'utf8')) as { crypto: boolean; mappedBundle: boolean }) };
+  return { id: r.stdout.trim(), ...(JSON.parse(readFileSync(out, 'utf8')) as { crypto: boolean; others: string[]; mappedBundle: boolean }) };
 }
 
 test('with the addon the CLI maps its bundle and builds without node:crypto; without it, the same image', () => {
@@ -48,6 +50,8 @@ test('with the addon the CLI maps its bundle and builds without node:crypto; wit
   assert.match(a.id, /^sha256:[0-9a-f]{64}$/);
   assert.equal(b.id, a.id, 'hashed through node:crypto, the same digests');
   assert.deepEqual({ crypto: a.crypto, mappedBundle: a.mappedBundle }, { crypto: false, mappedBundle: true });
+  // Nor perf_hooks (util's nowMs) or fs/promises (loaded on first use, and a build of COPY steps uses none).
+  assert.deepEqual(a.others, []);
   assert.deepEqual({ crypto: b.crypto, mappedBundle: b.mappedBundle }, { crypto: true, mappedBundle: false });
   // The exit handlers ran before the addon's _exit: the code cache was written at the build's exit.
   const caches = readdirSync(join(tmp, 'with', 'dist', '.v8cache')).filter((f) => f.startsWith('build-') && !f.endsWith('.widened'));
