@@ -24,6 +24,8 @@ const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 
 const entry = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+/** How scripts/bundle.mjs opens the CommonJS wrapper each bundle carries: Node's own (Module.wrap). */
+const WRAPPER = '(function (exports, require, module, __filename, __dirname) { ';
 const bundle = join(__dirname, '..', 'dist', 'wharf.cjs');
 if (!existsSync(entry)) {
   process.stderr.write('wharf: not built yet; run `npm ci` (or `npm run build`) in the wharf checkout first\n');
@@ -110,7 +112,9 @@ function runCached(file, st, name, requireFn, native, widen = () => false) {
   }
   // The bundles are pure ASCII (scripts/bundle.mjs writes them so): read as latin1 they are the same
   // string, without UTF-8 decoding (~3.5 ms for the 1.2 MB bundle here, ~0.3-2 ms as latin1).
-  const script = new vm.Script(fileContents(native, file, true), { filename: file, cachedData });
+  // A bundle from before they carried their wrapper (a checkout not built again) gets Node's.
+  const text = fileContents(native, file, true);
+  const script = new vm.Script(text.startsWith(WRAPPER) ? text : Module.wrap(text), { filename: file, cachedData });
   const fresh = !cachedData || script.cachedDataRejected;
   process.once('exit', () => {
     const wide = widen();

@@ -57,3 +57,16 @@ test('with the addon the CLI maps its bundle and builds without node:crypto; wit
   const caches = readdirSync(join(tmp, 'with', 'dist', '.v8cache')).filter((f) => f.startsWith('build-') && !f.endsWith('.widened'));
   assert.equal(caches.length, 1, caches.join(' '));
 });
+
+test('a bundle from before bundles carried their CommonJS wrapper still runs (a checkout not built again)', () => {
+  const bin = bundledCliCopy(join(tmp, 'unwrapped'));
+  const file = join(tmp, 'unwrapped', 'dist', 'wharf.cjs');
+  const text = readFileSync(file, 'latin1');
+  const open = '(function (exports, require, module, __filename, __dirname) { ';
+  const close = text.lastIndexOf('\n})\n');
+  assert.ok(text.startsWith(open) && close > 0, 'the built bundle carries its wrapper');
+  writeFileSync(file, text.slice(open.length, close) + text.slice(close + 3), 'latin1');
+  const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+});
