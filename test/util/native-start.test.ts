@@ -24,6 +24,8 @@ const inputs: (string | Uint8Array)[] = [
   '',
   'abc',
   'h\u00e9llo \u{1F600} \u0000 end',
+  // A lone surrogate: both sides write it as U+FFFD.
+  'x\uD800y',
   Buffer.from('a buffer'),
   new Uint8Array([0, 1, 2, 255]),
   // A view into the middle of a larger buffer: its offset must be honoured.
