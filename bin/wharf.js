@@ -24,8 +24,8 @@ const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 
 const entry = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
-/** How scripts/bundle.mjs opens the CommonJS wrapper each bundle carries: Node's own (Module.wrap). */
-const WRAPPER = '(function (exports, require, module, __filename, __dirname) { ';
+/** How the CommonJS wrapper each bundle carries opens: Node's own (scripts/bundle.mjs takes it from Module.wrap too). */
+const WRAPPER = Module.wrap('').slice(0, Module.wrap('').indexOf('\n'));
 const bundle = join(__dirname, '..', 'dist', 'wharf.cjs');
 if (!existsSync(entry)) {
   process.stderr.write('wharf: not built yet; run `npm ci` (or `npm run build`) in the wharf checkout first\n');

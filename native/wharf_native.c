@@ -668,6 +668,24 @@ static napi_value sha256_update(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// `n` bytes as lowercase hex into `hex` (2n characters, no terminator).
+static void hex_encode(const unsigned char *bytes, size_t n, char *hex) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    hex[2 * i] = digits[bytes[i] >> 4];
+    hex[2 * i + 1] = digits[bytes[i] & 15];
+  }
+}
+
+// Finishes `ctx` into 64 hex characters.
+static bool digest_hex(EVP_MD_CTX *ctx, char hex[64]) {
+  unsigned char md[32];
+  unsigned int n = 0;
+  if (evp.final(ctx, md, &n) != 1 || n != 32) return false;
+  hex_encode(md, 32, hex);
+  return true;
+}
+
 // sha256Digest(hasher) → the digest as lowercase hex; the hasher is finished after it.
 static napi_value sha256_digest(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -676,39 +694,21 @@ static napi_value sha256_digest(napi_env env, napi_callback_info info) {
   struct hasher *h;
   if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) return throw_errno(env, "sha256 digest", EINVAL);
   if (h->busy || h->done || h->failed) return throw_errno(env, "sha256 digest while an update runs, twice or after a failure", EBUSY);
-  unsigned char md[32];
-  unsigned int n = 0;
   h->done = true;
-  if (evp.final(h->ctx, md, &n) != 1 || n != 32) return throw_errno(env, "sha256 digest", EIO);
-  char hex[65];
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  char hex[64];
+  if (!digest_hex(h->ctx, hex)) return throw_errno(env, "sha256 digest", EIO);
   napi_create_string_latin1(env, hex, 64, &result);
   return result;
 }
 
 // The one-shot and synchronous forms, for the small inputs a build hashes on its own thread
 // (cache keys, configs, manifests, small layers): node:crypto is ~1.2 ms of every start to load.
-static bool digest_hex(EVP_MD_CTX *ctx, char hex[65]) {
-  unsigned char md[32];
-  unsigned int n = 0;
-  if (evp.final(ctx, md, &n) != 1 || n != 32) return false;
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    hex[2 * i] = digits[md[i] >> 4];
-    hex[2 * i + 1] = digits[md[i] & 15];
-  }
-  hex[64] = 0;
-  return true;
-}
 
-// The bytes of a Buffer/TypedArray argument, or a string's UTF-8 copied into *owned (freed by the caller).
+// The bytes of a Uint8Array (a Buffer is one) argument, or a string's UTF-8 copied into *owned
+// (freed by the caller).
 static bool bytes_arg(napi_env env, napi_value v, const void **data, size_t *len, char **owned) {
   *owned = NULL;
   void *p;
-  if (napi_get_buffer_info(env, v, &p, len) == napi_ok) {
-    *data = p;
-    return true;
-  }
   napi_typedarray_type type;
   size_t count, offset;
   napi_value ab;
@@ -743,7 +743,7 @@ static napi_value sha256_hex(napi_env env, napi_callback_info info) {
   char *owned;
   if (argc < 1 || !bytes_arg(env, arg, &data, &len, &owned)) return throw_errno(env, "sha256Hex", EINVAL);
   EVP_MD_CTX *ctx = evp.ctx_new();
-  char hex[65];
+  char hex[64];
   bool ok = ctx && evp.init(ctx, evp.sha256(), NULL) == 1 && evp.update(ctx, data, len) == 1 && digest_hex(ctx, hex);
   if (ctx) evp.ctx_free(ctx);
   free(owned);
@@ -787,12 +787,8 @@ static napi_value random_hex(napi_env env, napi_callback_info info) {
     }
     got += (size_t)r;
   }
-  static const char digits[] = "0123456789abcdef";
-  char hex[129];
-  for (uint32_t i = 0; i < n; i++) {
-    hex[2 * i] = digits[bytes[i] >> 4];
-    hex[2 * i + 1] = digits[bytes[i] & 15];
-  }
+  char hex[128];
+  hex_encode(bytes, n, hex);
   CHECK(napi_create_string_latin1(env, hex, 2 * n, &result));
   return result;
 }

@@ -8,6 +8,7 @@
 // dist/src/cli/main.js, and bin/wharf.js then falls back to the unbundled files.
 import { build } from 'esbuild';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,7 +41,8 @@ if (dynamic) {
 // zlib cost ~4 ms of a no-op build's start-up to compile (bench/README.md, "Where the time goes");
 // tls (and net, which http loads when it connects) ~3–6 ms of every `wharf pull`, whose plain-http
 // requests never use tls; crypto ~1.2 ms of every command, which hashes and names its temp files
-// through the native addon where it was built (src/hash/sha256.ts, src/util/random.ts).
+// through the native addon where it was built (src/util/crypto.ts); fs/promises ~0.8 ms, which a build of
+// file steps does not use.
 // A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
 // answers from the real module. The source map still fits: the replacement is on the same line.
 const LAZY = /\brequire\("(node:(?:child_process|crypto|fs\/promises|http|https|zlib|tls|net)|undici)"\)/g;
@@ -64,7 +66,7 @@ function ascii(text, file) {
 // Each bundle carries the CommonJS wrapper Node would add (Module.wrap), so bin/wharf.js compiles
 // the file's text as it is: mapped through the addon, it is never copied (a wrapped copy was the
 // 1.2 MB string twice). The first line keeps its columns in the source map but for the wrapper.
-const WRAP_OPEN = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAP_OPEN = Module.wrap('').slice(0, Module.wrap('').indexOf('\n'));
 function wrapped(text) {
   const map = /\n\/\/# sourceMappingURL=[^\n]*\n?$/.exec(text);
   const body = map ? text.slice(0, map.index) : text;

@@ -108,8 +108,7 @@ export async function commitImage(store: BlobStore, draft: ImageDraft, opts: Com
     ...(opts.annotations ? { annotations: opts.annotations } : {}),
   };
   const manifestBytes = documentBytes(manifest);
-  const m = { digest: sha256Of(manifestBytes), size: manifestBytes.length };
-  if (store.putBytesAll) await store.putBytesAll([configBytes, manifestBytes], [c.digest, m.digest]);
-  else for (const [bytes, digest] of [[configBytes, c.digest], [manifestBytes, m.digest]] as const) await store.putBytes(bytes, digest);
+  const stored = store.putBytesAll ? await store.putBytesAll([configBytes, manifestBytes]) : [await store.putBytes(configBytes), await store.putBytes(manifestBytes)];
+  const m = stored[1]!;
   return { id: c.digest, config, configDescriptor, manifest, manifestDescriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: m.digest, size: m.size } };
 }

@@ -16,3 +16,19 @@ export function randomHex(bytes: number): string {
 export function sha256HexOf(data: string | Uint8Array): string {
   return nativeAddon()?.sha256Hex?.(data) ?? createHash('sha256').update(data).digest('hex');
 }
+
+/** An incremental sha256 (chunks hashed on this thread); `digest` gives lowercase hex and ends it. */
+export interface Sha256Hasher {
+  update(chunk: Uint8Array): void;
+  digest(): string;
+}
+
+export function sha256Hasher(): Sha256Hasher {
+  const native = nativeAddon();
+  const handle = native?.sha256UpdateSync ? native.sha256Create?.() : undefined;
+  if (!native || !handle) {
+    const h = createHash('sha256');
+    return { update: (chunk) => void h.update(chunk), digest: () => h.digest('hex') };
+  }
+  return { update: (chunk) => native.sha256UpdateSync!(handle, chunk), digest: () => native.sha256Digest(handle) };
+}

@@ -32,7 +32,7 @@ export { detachMount, mountPoints, mountsUnder } from './mounts.js';
 export { DIR_STAT_FIELDS, DIRECT_IO_BLOCK, nativeAddon, nativeContainer, nativeLauncher, setNativeAddon, setNativeLauncher, type DirStats, type NativeAddon } from './native.js';
 export { spawnPiped, type ChildEnd, type PipedChild } from './piped-child.js';
 export { appendAll } from './arrays.js';
-export { randomHex, sha256HexOf } from './crypto.js';
+export { randomHex, sha256Hasher, sha256HexOf, type Sha256Hasher } from './crypto.js';
 export { nowMs } from './clock.js';
 export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';
 export { compareBytewise } from './bytewise.js';

@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledCliCopy } from '../helpers/cli-copy.js';
@@ -62,7 +63,7 @@ test('a bundle from before bundles carried their CommonJS wrapper still runs (a 
   const bin = bundledCliCopy(join(tmp, 'unwrapped'));
   const file = join(tmp, 'unwrapped', 'dist', 'wharf.cjs');
   const text = readFileSync(file, 'latin1');
-  const open = '(function (exports, require, module, __filename, __dirname) { ';
+  const open = Module.wrap('').slice(0, Module.wrap('').indexOf('\n'));
   const close = text.lastIndexOf('\n})\n');
   assert.ok(text.startsWith(open) && close > 0, 'the built bundle carries its wrapper');
   writeFileSync(file, text.slice(open.length, close) + text.slice(close + 3), 'latin1');
