@@ -42,10 +42,12 @@ if (dynamic) {
 // tls (and net, which http loads when it connects) ~3–6 ms of every `wharf pull`, whose plain-http
 // requests never use tls; crypto ~1.2 ms of every command, which hashes and names its temp files
 // through the native addon where it was built (src/util/crypto.ts); fs/promises ~0.8 ms, which a build of
-// file steps does not use.
+// file steps does not use; stream (with stream/promises) ~0.9 ms, which such a build with its
+// output on a pipe does not use either (classes that extend its classes are declared on first
+// use: src/util/lazily.ts); os and timers/promises, read at a call, not as a module loads.
 // A module is reached only through property reads (`(0, import_x.spawn)(...)`), which the proxy
 // answers from the real module. The source map still fits: the replacement is on the same line.
-const LAZY = /\brequire\("(node:(?:child_process|crypto|fs\/promises|http|https|zlib|tls|net)|undici)"\)/g;
+const LAZY = /\brequire\("(node:(?:child_process|crypto|fs\/promises|http|https|zlib|tls|net|os|stream|stream\/promises|timers\/promises)|undici)"\)/g;
 const LAZY_HELPER = 'var __wharfLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };';
 // Both bundles are kept pure ASCII. esbuild escapes strings, but not comments or regular
 // expressions; ONE character above U+00FF (a `→` in a comment) makes V8 hold the whole ~1.1 MB

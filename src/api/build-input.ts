@@ -35,7 +35,8 @@ export interface InputRequest {
   readonly context: string;
   /** `-f`: a path (inside the tar for context `-`), `-` for stdin, or undefined for `Dockerfile`. */
   readonly file: string | undefined;
-  readonly stdin: Readable;
+  /** What `-f -` reads (and a streamed context is): absent for a library call that has none, read as empty. */
+  readonly stdin: Readable | undefined;
   readonly signal: AbortSignal;
   /**
    * For a context tar: what names it across builds (BuildOptions.contextKey). It is then unpacked
@@ -48,7 +49,7 @@ export interface InputRequest {
 
 export async function openBuildInput(store: Store, req: InputRequest): Promise<BuildInput> {
   // Ctrl-C ends stdin, so whatever reads it fails (and a stdin context's temp dir goes).
-  const onAbort = () => req.stdin.destroy(req.signal.reason as Error);
+  const onAbort = () => req.stdin?.destroy(req.signal.reason as Error);
   req.signal.addEventListener('abort', onAbort, { once: true });
   try {
     req.signal.throwIfAborted();
@@ -68,7 +69,7 @@ async function dirInput(req: InputRequest): Promise<BuildInput> {
     // Not blocking, regular only, capped: a Dockerfile that is a FIFO or a device in a checked-out
     // context must not hang the build or be read without end (a symlink is followed, as before).
     text = fromStdin
-      ? await readAll(req.stdin)
+      ? req.stdin ? await readAll(req.stdin) : ''
       : readRegularFileSync(path, { maxBytes: MAX_DOCKERFILE_BYTES, what: `the Dockerfile ${path}`, followSymlink: true }).toString('utf8');
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -86,6 +87,7 @@ async function dirInput(req: InputRequest): Promise<BuildInput> {
  */
 async function stdinInput(store: Store, req: InputRequest): Promise<BuildInput> {
   if (req.file === '-') throw new UserError('build.stdin-twice', 'the context and the Dockerfile cannot both come from stdin', 'give a context directory, or pass the Dockerfile inside the tar');
+  if (!req.stdin) throw new Error('a context read from stdin needs its stream');
   const { head, rest } = await peekStream(req.stdin, BLOCK);
   const reused = isTar(head) && req.streamKey !== undefined ? await reusedDir(store, req.streamKey) : undefined;
   const tmp = reused ? undefined : await store.tempDir('stdin-context');

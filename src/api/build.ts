@@ -13,7 +13,7 @@ import { buildSourceDateEpoch } from './source-date-epoch.js';
 import { access, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { exportRootfs, exportRootfsTar, writeArchive, type OutputDest } from '../archive/index.js';
 import { fullName, type Store, type Reference } from '../store/index.js';
 import { DiagnosticError, SourceFile, type Diagnostic } from '../diag/index.js';
@@ -175,7 +175,7 @@ export async function build(options: BuildOptions, hooks: BuildHooks = {}): Prom
     cwd,
     context: typeof o.context === 'string' ? o.context : '-',
     file: o.dockerfile,
-    stdin: typeof o.context === 'string' ? (o.stdin ?? emptyStream()) : o.context,
+    stdin: typeof o.context === 'string' ? o.stdin : o.context,
     signal,
     ...(streamed && o.contextKey !== undefined ? { streamKey: o.contextKey } : {}),
   }).catch((e: unknown) => {
@@ -189,8 +189,6 @@ export async function build(options: BuildOptions, hooks: BuildHooks = {}): Prom
   }
 }
 
-/** The stdin of a directory context: only `-f -` reads it, and a library call has none. */
-const emptyStream = (): Readable => Readable.from([]);
 
 interface Run {
   readonly t0: number;

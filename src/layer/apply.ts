@@ -18,7 +18,7 @@ import { cleanArchivePath, resolveDir, unsafe } from './safe-path.js';
 import { readTar, type ReadEntry } from './tar-reader.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './tar-writer.js';
 import type { ApplyOptions, ApplyResult } from './types.js';
-import { checkDiffId, PooledHashTap, tapped } from './verify.js';
+import { checkDiffId, isPooledHashTap, tapped } from './verify.js';
 import { restoreXattrs, type Xattrs } from './xattr.js';
 
 const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
@@ -259,7 +259,7 @@ export async function applyLayer(stream: Readable, target: string, opts: ApplyOp
     raw.destroy();
   }
   // readTar reads to the end of the stream, so the hash covers every byte of the tar.
-  if (tar instanceof PooledHashTap) checkDiffId(opts.what ?? 'layer', opts.diffId!, await tar.digest());
+  if (isPooledHashTap(tar)) checkDiffId(opts.what ?? 'layer', opts.diffId!, await tar.digest());
   await applier.finish();
   return { kept: applier.kept };
 }

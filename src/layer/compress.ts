@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { Duplex, PassThrough, Readable, type Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../util/index.js';
-import { ParallelGzip } from './parallel-gzip.js';
+import { parallelGzip } from './parallel-gzip.js';
 import type { Compression } from './types.js';
 
 export const MEDIA_TYPE_LAYER = 'application/vnd.oci.image.layer.v1.tar';
@@ -56,7 +56,7 @@ function processPipe(cmd: string, args: string[], what: string): Duplex {
 export function compressor(c: Compression): Transform | Duplex {
   switch (c) {
     case 'gzip':
-      return new ParallelGzip();
+      return parallelGzip();
     case 'zstd':
       return processPipe('zstd', ['-q', '-c', '-3', '--no-progress'], 'zstd compression');
     case 'none':

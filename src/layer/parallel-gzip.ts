@@ -10,6 +10,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { lazily } from '../util/index.js';
 
 // Made on first use, so loading this module does not load zlib (a cached build never compresses).
 let gzipAsync: ((b: Buffer) => Promise<Buffer>) | undefined;
@@ -19,39 +20,46 @@ export const GZIP_BLOCK = 1024 * 1024;
 /** Members being compressed at once: the thread pool's default size. */
 const IN_FLIGHT = 4;
 
-export class ParallelGzip extends Transform {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private members = 0;
-  private readonly pending: Promise<Buffer>[] = [];
+/** A gzip Transform whose members are compressed on the thread pool. */
+export const parallelGzip = (): Transform => new (parallelGzipClass())();
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.parts.push(chunk);
-    this.size += chunk.length;
-    while (this.size >= GZIP_BLOCK) this.cut(GZIP_BLOCK);
-    // Backpressure: accept more input only while fewer than IN_FLIGHT blocks are compressing.
-    this.emitUntil(IN_FLIGHT - 1).then(() => cb(), cb);
-  }
+/** Declared on first use (util/lazily.ts says why). */
+const parallelGzipClass = lazily(
+  () =>
+    class ParallelGzip extends Transform {
+      private parts: Buffer[] = [];
+      private size = 0;
+      private members = 0;
+      private readonly pending: Promise<Buffer>[] = [];
 
-  override _flush(cb: TransformCallback): void {
-    // An empty input still makes one (empty) member: a valid gzip file, as createGzip() writes.
-    if (this.size > 0 || this.members === 0) this.cut(this.size);
-    this.emitUntil(0).then(() => cb(), cb);
-  }
+      override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+        this.parts.push(chunk);
+        this.size += chunk.length;
+        while (this.size >= GZIP_BLOCK) this.cut(GZIP_BLOCK);
+        // Backpressure: accept more input only while fewer than IN_FLIGHT blocks are compressing.
+        this.emitUntil(IN_FLIGHT - 1).then(() => cb(), cb);
+      }
 
-  private cut(n: number): void {
-    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    const block = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.parts = rest.length ? [rest] : [];
-    this.size = rest.length;
-    const member = (gzipAsync ??= promisify(gzip))(block);
-    member.catch(() => undefined); // awaited in order below; a failure is reported there
-    this.pending.push(member);
-    this.members++;
-  }
+      override _flush(cb: TransformCallback): void {
+        // An empty input still makes one (empty) member: a valid gzip file, as createGzip() writes.
+        if (this.size > 0 || this.members === 0) this.cut(this.size);
+        this.emitUntil(0).then(() => cb(), cb);
+      }
 
-  private async emitUntil(left: number): Promise<void> {
-    while (this.pending.length > left) this.push(await this.pending.shift()!);
-  }
-}
+      private cut(n: number): void {
+        const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+        const block = all.subarray(0, n);
+        const rest = all.subarray(n);
+        this.parts = rest.length ? [rest] : [];
+        this.size = rest.length;
+        const member = (gzipAsync ??= promisify(gzip))(block);
+        member.catch(() => undefined); // awaited in order below; a failure is reported there
+        this.pending.push(member);
+        this.members++;
+      }
+
+      private async emitUntil(left: number): Promise<void> {
+        while (this.pending.length > left) this.push(await this.pending.shift()!);
+      }
+    },
+);

@@ -7,19 +7,29 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { PooledSha256, Sha256Stream, type Sha256 } from '../hash/index.js';
-import { UserError } from '../util/index.js';
+import { lazily, UserError } from '../util/index.js';
 import { decompressed } from './compress.js';
 import { cleanArchivePath } from './safe-path.js';
 import { readTar } from './tar-reader.js';
 
 /** Passes bytes through unchanged while hashing them. */
-export class HashTap extends Transform {
-  readonly hash = new Sha256Stream();
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
+export interface HashTap extends Transform {
+  readonly hash: Sha256Stream;
 }
+
+/** Declared on first use (util/lazily.ts says why). */
+const hashTapClass = lazily(
+  () =>
+    class extends Transform implements HashTap {
+      readonly hash = new Sha256Stream();
+      override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+        this.hash.update(chunk);
+        cb(null, chunk);
+      }
+    },
+);
+
+export const hashTap = (): HashTap => new (hashTapClass())();
 
 /**
  * Passes bytes through unchanged while hashing them on the thread pool (PooledSha256; on this
@@ -27,32 +37,42 @@ export class HashTap extends Transform {
  * output, file and socket reads): a chunk is hashed after it was passed on. A layer's diff_id
  * hash (~120 ms of a 200 MB pull's main thread) then runs beside the unpacking instead of in it.
  */
-export class PooledHashTap extends Transform {
-  private readonly pooled = PooledSha256.create();
-  private readonly inline = this.pooled ? undefined : new Sha256Stream();
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.pooled) {
-      this.inline!.update(chunk);
-      cb(null, chunk);
-      return;
-    }
-    this.push(chunk);
-    // Resolves once at most a few chunks wait to be hashed: memory stays bounded.
-    this.pooled.update(chunk).then(() => cb(), cb);
-  }
+export interface PooledHashTap extends Transform {
   /** Bytes passed through. */
-  get size(): number {
-    return this.pooled ? this.pooled.size : this.inline!.size;
-  }
+  readonly size: number;
   /** The sha256 of every byte passed through (call after the stream ended). */
-  digest(): Promise<Sha256> {
-    return this.pooled ? this.pooled.digest() : Promise.resolve(this.inline!.digest());
-  }
+  digest(): Promise<Sha256>;
 }
+
+const pooledHashTapClass = lazily(
+  () =>
+    class extends Transform implements PooledHashTap {
+      readonly #pooled = PooledSha256.create();
+      readonly #inline = this.#pooled ? undefined : new Sha256Stream();
+      override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+        if (!this.#pooled) {
+          this.#inline!.update(chunk);
+          cb(null, chunk);
+          return;
+        }
+        this.push(chunk);
+        // Resolves once at most a few chunks wait to be hashed: memory stays bounded.
+        this.#pooled.update(chunk).then(() => cb(), cb);
+      }
+      get size(): number {
+        return this.#pooled ? this.#pooled.size : this.#inline!.size;
+      }
+      digest(): Promise<Sha256> {
+        return this.#pooled ? this.#pooled.digest() : Promise.resolve(this.#inline!.digest());
+      }
+    },
+);
+
+export const isPooledHashTap = (s: unknown): s is PooledHashTap => s instanceof pooledHashTapClass();
 
 /** `src` through a PooledHashTap (its chunks must not change once read); an error of `src` ends the tap with it. */
 export function tapped(src: Readable): PooledHashTap {
-  const tap = new PooledHashTap();
+  const tap: PooledHashTap = new (pooledHashTapClass())();
   src.on('error', (e) => tap.destroy(e));
   return src.pipe(tap);
 }

@@ -8,7 +8,7 @@ import type { BlobStore } from '../store/index.js';
 import { compressor, decompressed, layerMediaType } from './compress.js';
 import { tarDirectory } from './tar-writer.js';
 import type { Compression, LayerResult, LayerWriteOptions } from './types.js';
-import { checkDiffId, diffIdMismatch, HashTap } from './verify.js';
+import { checkDiffId, diffIdMismatch, hashTap } from './verify.js';
 import type { Sha256 } from '../hash/index.js';
 import type { UserError } from '../util/index.js';
 
@@ -49,7 +49,7 @@ async function storeTar(tar: Readable, compression: Compression, blobs: LayerSin
   if (compression === 'none') return storePlain(tar, blobs, expect);
   const writer = await blobs.writer();
   try {
-    const tap = new HashTap();
+    const tap = hashTap();
     await pipeline(tar, tap, compressor(compression), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) await writer.write(chunk);
     });

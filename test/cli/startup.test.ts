@@ -1,6 +1,6 @@
 // How the bundled CLI starts and ends (bin/wharf.js, scripts/bundle.mjs, cli/main.ts): with the
 // native addon it maps its bundle rather than reading it, builds without loading node:crypto (nor
-// perf_hooks or fs/promises), and
+// perf_hooks, fs/promises or node:stream), and
 // still runs its 'exit' handlers; without the addon it reads the files and hashes through
 // node:crypto, to the same image. Run on copies of the CLI, one with dist/native and one without.
 import { test, after } from 'node:test';
@@ -22,7 +22,7 @@ writeFileSync(
   probe,
   `process.on('exit', () => require('node:fs').writeFileSync(process.env.WHARF_TEST_PROBE, JSON.stringify({
   crypto: process.moduleLoadList.includes('NativeModule crypto'),
-  others: ['perf_hooks', 'fs/promises'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)),
+  others: ['perf_hooks', 'fs/promises', 'stream'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)),
   mappedBundle: require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').some((l) => l.endsWith('/dist/wharf.cjs')),
 })));\n`,
 );
@@ -51,7 +51,8 @@ test('with the addon the CLI maps its bundle and builds without node:crypto; wit
   assert.match(a.id, /^sha256:[0-9a-f]{64}$/);
   assert.equal(b.id, a.id, 'hashed through node:crypto, the same digests');
   assert.deepEqual({ crypto: a.crypto, mappedBundle: a.mappedBundle }, { crypto: false, mappedBundle: true });
-  // Nor perf_hooks (util's nowMs) or fs/promises (loaded on first use, and a build of COPY steps uses none).
+  // Nor perf_hooks (util's nowMs), fs/promises or node:stream (loaded on first use, and a build of
+  // COPY steps with its output on a pipe uses none).
   assert.deepEqual(a.others, []);
   assert.deepEqual({ crypto: b.crypto, mappedBundle: b.mappedBundle }, { crypto: true, mappedBundle: false });
   // The exit handlers ran before the addon's _exit: the code cache was written at the build's exit.

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
-import { GZIP_BLOCK, ParallelGzip } from '../../src/layer/parallel-gzip.js';
+import { GZIP_BLOCK, parallelGzip } from '../../src/layer/parallel-gzip.js';
 
 async function compress(chunks: Buffer[]): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), new ParallelGzip(), async (src: AsyncIterable<Buffer>) => {
+  await pipeline(Readable.from(chunks), parallelGzip(), async (src: AsyncIterable<Buffer>) => {
     for await (const c of src) out.push(c);
   });
   return Buffer.concat(out);

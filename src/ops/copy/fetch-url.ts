@@ -14,7 +14,7 @@ import { join, posix } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Sha256 } from '../../hash/index.js';
 import type { BlobStore } from '../../store/index.js';
-import { UserError } from '../../util/index.js';
+import { lazily, UserError } from '../../util/index.js';
 import { copyRoots, type CopyOptions } from './copy.js';
 
 export interface FetchedUrl {
@@ -79,7 +79,7 @@ export async function fetchUrl(url: string, blobs: Pick<BlobStore, 'putStream'>,
   if (!URL.canParse(url)) throw new UserError('build.bad-url', `${opts.label}: ${url} is not a valid URL`);
   const res = await follow(url, opts);
   const [algo, want] = opts.checksum?.split(':') ?? [];
-  const tap = new HashTap(algo ?? 'sha256');
+  const tap = new (hashTapClass())(algo ?? 'sha256');
   let stored: { digest: Sha256; size: number };
   try {
     res.on('error', (e) => tap.destroy(e));
@@ -161,14 +161,18 @@ export async function addFetched(rootfs: string, files: readonly FetchedUrl[], b
   }
 }
 
-class HashTap extends Transform {
-  readonly hash;
-  constructor(algo: string) {
-    super();
-    this.hash = createHash(algo);
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
-}
+/** Passes bytes through unchanged while hashing them with `algo` (declared on first use: util/lazily.ts). */
+const hashTapClass = lazily(
+  () =>
+    class HashTap extends Transform {
+      readonly hash;
+      constructor(algo: string) {
+        super();
+        this.hash = createHash(algo);
+      }
+      override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+        this.hash.update(chunk);
+        cb(null, chunk);
+      }
+    },
+);
