@@ -10,6 +10,7 @@ import {
   type ImageManifest,
 } from './types.js';
 import type { Platform } from '../util/index.js';
+import { rfc3339 } from './created.js';
 
 /**
  * An image being assembled: its config and the layer descriptors beside it (diff_ids live in
@@ -25,8 +26,7 @@ export interface ImageDraft {
  * rebuilds give the same config digest, else `now`. RFC 3339 without a zero fraction, as Go prints it.
  */
 export function imageTimestamp(sourceDateEpoch: number | undefined, now: Date = new Date()): string {
-  const d = sourceDateEpoch !== undefined ? new Date(sourceDateEpoch * 1000) : now;
-  return d.toISOString().replace('.000Z', 'Z');
+  return rfc3339(sourceDateEpoch !== undefined ? new Date(sourceDateEpoch * 1000) : now);
 }
 
 /** An image with no layers (FROM scratch). */

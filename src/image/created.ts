@@ -1,3 +1,4 @@
+import { isoTime } from '../util/index.js';
 import type { HistoryEntry } from './types.js';
 import type { ImageDraft } from './build.js';
 
@@ -50,6 +51,6 @@ export function settleTimes(draft: ImageDraft, sourceDateEpoch?: number): Settle
 
 /** RFC 3339 without a zero fraction, as Go prints it. */
 export function rfc3339(d: Date): string {
-  return d.toISOString().replace('.000Z', 'Z');
+  return isoTime(d.getTime()).replace('.000Z', 'Z');
 }
 

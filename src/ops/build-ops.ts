@@ -3,7 +3,7 @@ import type { LayerVertex, PlanStage, RunVertex } from '../plan/index.js';
 import type { BuildKeyFields } from '../cache/index.js';
 import type { StepKeyInputs, StepLayer, VertexOps } from '../solver/index.js';
 import { resolveUser } from '../runtime/index.js';
-import { formatPlatform, unreachable } from '../util/index.js';
+import { formatPlatform, isoTime, unreachable } from '../util/index.js';
 import { explainStep, keyedEnv } from './explain.js';
 import { mkdirInRoot } from './copy/copy.js';
 import { copyStep, copyStepCreatedBy } from './copy/step.js';
@@ -105,7 +105,7 @@ export function buildOps(deps: BuildDeps): VertexOps<StageState> {
         default:
           return unreachable(v, 'vertex');
       }
-      const created = new Date().toISOString();
+      const created = isoTime();
       const next = withLayer(state, layer, createdBy(v, state), created);
       return { state: { ...afterStep(v, next), key }, layer, created };
     },

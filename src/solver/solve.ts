@@ -5,7 +5,7 @@ import { cacheKey, withEnvelope, type BaselineStep, type BuildKeyFields, type Ke
 import type { Sha256 } from '../hash/index.js';
 import type { BuildEvent, MissReason, StepRef } from '../progress/index.js';
 import { explainAgainst, missReason, type MissPart } from './miss.js';
-import { isNoSpace, isUserError, NoSpaceError, nowMs, UserError } from '../util/index.js';
+import { isNoSpace, isoTime, isUserError, NoSpaceError, nowMs, UserError } from '../util/index.js';
 
 /**
  * How many steps run at once. Independent stages run side by side, and a stage waits for another
@@ -219,7 +219,7 @@ export async function solve<S extends SolveState>(plan: Plan, ops: VertexOps<S>,
       opts.emit({ type: 'step-started', step: ref, at: now(), ...(miss ? { reason: miss.text, miss } : {}) });
       const result = await ops.execute(v, state!, key, done, io(ref));
       const detail = inputs.detail !== undefined ? { detail: inputs.detail } : {};
-      await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: result.created ?? new Date().toISOString(), ...detail });
+      await opts.cache.put({ key, layer: result.layer.descriptor, diffId: result.layer.diffId, material, created: result.created ?? isoTime(), ...detail });
       opts.emit({ type: 'step-done', step: ref, key, durationMs: record(key, false, miss), at: now() });
       return result.state;
     } catch (caught) {

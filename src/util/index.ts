@@ -33,7 +33,7 @@ export { DIR_STAT_FIELDS, DIRECT_IO_BLOCK, nativeAddon, nativeContainer, nativeL
 export { spawnPiped, type ChildEnd, type PipedChild } from './piped-child.js';
 export { appendAll } from './arrays.js';
 export { randomHex, sha256Hasher, sha256HexOf, type Sha256Hasher } from './crypto.js';
-export { nowMs } from './clock.js';
+export { isoTime, nowMs } from './clock.js';
 export { lazily } from './lazily.js';
 export { carriedXattr, diffXattrSummaries, parseGetfattrDump, readFileXattrsSync, readXattrsOf, xattrSummary, xattrsReadInProcess, type XattrValues } from './xattrs.js';
 export { compareBytewise } from './bytewise.js';
