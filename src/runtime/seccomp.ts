@@ -1,4 +1,4 @@
-import { DEFAULT_SECCOMP_PROFILE, type SeccompFilter, type SeccompProfile, type SeccompRule } from './seccomp-default.js';
+import { defaultSeccompProfile, type SeccompFilter, type SeccompProfile, type SeccompRule } from './seccomp-default.js';
 
 /**
  * The runtime-spec `linux.seccomp` for one container, from a profile and what the container is:
@@ -27,7 +27,7 @@ const ARCHES: Readonly<Record<string, readonly [string, string]>> = {
 
 type Json = Record<string, unknown>;
 
-export function seccompConfig(target: SeccompTarget, profile: SeccompProfile = DEFAULT_SECCOMP_PROFILE): Json {
+export function seccompConfig(target: SeccompTarget, profile: SeccompProfile = defaultSeccompProfile()): Json {
   const [arch, native] = ARCHES[target.nodeArch] ?? [target.nodeArch, undefined];
   const caps = new Set(target.capabilities);
   const kernel = parseKernel(target.kernelRelease);
