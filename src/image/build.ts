@@ -9,8 +9,7 @@ import {
   type ImageLayer,
   type ImageManifest,
 } from './types.js';
-import type { Platform } from '../util/index.js';
-import { rfc3339 } from './created.js';
+import { isoTime, type Platform } from '../util/index.js';
 
 /**
  * An image being assembled: its config and the layer descriptors beside it (diff_ids live in
@@ -19,6 +18,11 @@ import { rfc3339 } from './created.js';
 export interface ImageDraft {
   readonly config: ImageConfig;
   readonly layers: readonly Descriptor[];
+}
+
+/** RFC 3339 without a zero fraction, as Go prints it. */
+export function rfc3339(d: Date): string {
+  return isoTime(d.getTime()).replace('.000Z', 'Z');
 }
 
 /**

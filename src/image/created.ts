@@ -1,6 +1,5 @@
-import { isoTime } from '../util/index.js';
 import type { HistoryEntry } from './types.js';
-import type { ImageDraft } from './build.js';
+import { rfc3339, type ImageDraft } from './build.js';
 
 /**
  * Image and history times as BuildKit's exporter settles them (normalizeLayersAndHistory and
@@ -48,9 +47,3 @@ export function settleTimes(draft: ImageDraft, sourceDateEpoch?: number): Settle
   const last = [...clamped].reverse().find((h) => h.created !== undefined)?.created;
   return { draft: { ...draft, config: { ...draft.config, history: clamped } }, created: epoch ?? last ?? NO_TIME };
 }
-
-/** RFC 3339 without a zero fraction, as Go prints it. */
-export function rfc3339(d: Date): string {
-  return isoTime(d.getTime()).replace('.000Z', 'Z');
-}
-
