@@ -295,7 +295,7 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
 
   const lease = await store.lease();
   let stateDir: Promise<string> | undefined;
-  const snapshots = openSnapshots(root, lease.blobs);
+  const snapshots = openSnapshots(root, lease.blobs, { deferLayerFlush: true });
   // One spare network: RUNs after the first find theirs ready (network-pool.ts says why one).
   const executor = createLazyOciExecutor({
     stateDir: () => (stateDir ??= runtimeStateDir(store)), runtime: o.runtime ?? 'auto', spareNetworks: 1,
@@ -444,6 +444,9 @@ async function buildWith(o: BuildOptions, store: Store, input: BuildInput, r: Ru
     await buildContext.close().catch(() => {});
     // Snapshots unpacked or written without a mount were not synced (durable.ts): one sync for all.
     await snapshots.flush({ background: true });
+    // A failed build's last layer (putBytesDeferred) goes into blobs/ as any other: its cache record
+    // names it. Before the lease that keeps it ends.
+    await lease.blobs.settle?.().catch(() => undefined);
     await lease.release();
     const made = await stateDir?.catch(() => undefined);
     // A few dirs on tmpfs (the runtime's state, empty bundles dir): removed in place, not through the thread pool.

@@ -60,7 +60,9 @@ export function openCache(root: string, blobs: Pick<BlobStore, 'has'>): CacheSto
     },
     async put(record) {
       // Not fsynced: a record lost in a crash is a cache miss (read() takes anything unreadable
-      // for absent), and the layer it names was made durable before it.
+      // for absent). The layer it names was made durable before it, or (a build's last layer,
+      // whose flush waits for the image's: FsBlobStore.putBytesDeferred) is absent until it is,
+      // which get() takes for a miss.
       mkdirSync(join(dir, 'slots'), { recursive: true });
       replaceFileSync(fileOf(record.key), JSON.stringify(record));
       linkSlotSync(fileOf(record.key), slotFile(record.material));

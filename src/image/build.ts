@@ -97,8 +97,9 @@ export function finishImage(draft: ImageDraft, opts: CommitOptions): { config: I
 }
 
 /**
- * Writes config and manifest blobs (layers must already be in the store), together where the
- * store can (putBytesAll: their fsyncs at once).
+ * Writes config and manifest blobs, together where the store can (putBytesAll: their fsyncs at
+ * once, with those of layers stored with putBytesDeferred); the store is settled after, so every
+ * layer the manifest names is in it.
  */
 export async function commitImage(store: BlobStore, draft: ImageDraft, opts: CommitOptions): Promise<CommittedImage> {
   const { config, configBytes } = finishImage(draft, opts);
@@ -113,6 +114,7 @@ export async function commitImage(store: BlobStore, draft: ImageDraft, opts: Com
   };
   const manifestBytes = documentBytes(manifest);
   const stored = store.putBytesAll ? await store.putBytesAll([configBytes, manifestBytes]) : [await store.putBytes(configBytes), await store.putBytes(manifestBytes)];
+  await store.settle?.();
   const m = stored[1]!;
   return { id: c.digest, config, configDescriptor, manifest, manifestDescriptor: { mediaType: MEDIA_TYPE_MANIFEST, digest: m.digest, size: m.size } };
 }

@@ -15,7 +15,12 @@ export function chainOf(diffIds: readonly Sha256[]): Sha256[] {
   return chainIds(diffIds) as Sha256[];
 }
 
-export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
+/**
+ * `deferLayerFlush`: a committed upper dir's small layer blob is stored with the blob store's
+ * putBytesDeferred (its flush joins the next blob's: a build, which settles its blobs before it
+ * names them in an image).
+ */
+export function openSnapshots(root: string, blobs: BlobStore, opts: { readonly deferLayerFlush?: boolean } = {}): SnapshotStore {
   const dir = join(root, 'snapshots');
   const linkDir = join(dir, LINK_DIR);
   const fsOf = (chain: Sha256) => join(dir, sha256Hex(chain), 'fs');
@@ -25,6 +30,8 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   // Leftovers of dead processes are swept once per process, not on every prepare (a readdir of
   // every snapshot, per RUN), and in the background (see sweep).
   let swept: Promise<void> | undefined;
+  const deferred = opts.deferLayerFlush ? blobs.putBytesDeferred?.bind(blobs) : undefined;
+  const layerSink = deferred ? { writer: () => blobs.writer(), putBytes: deferred } : blobs;
   const sweepOnce = (): void => {
     if (swept) return;
     mkdirSync(dir, { recursive: true });
@@ -134,7 +141,7 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
   /** The upper dir's layer into the blobs, and the dir itself into place as its snapshot. */
   async function commit(upper: string, tmp: string, parent: readonly LayerRef[], o: CommitOptions): Promise<LayerResult> {
     const { compression, sourceDateEpoch, xattrs, reuse } = o;
-    const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, blobs);
+    const layer = await writeLayer(upper, { form: 'overlay', compression, sourceDateEpoch, ...(xattrs ? { xattrs } : {}), ...(reuse ? { reuse } : {}) }, layerSink);
     const chains = chainOf([...parent.map((l) => l.diffId), layer.diffId]);
     const chain = chains.at(-1)!;
     if (present.has(chain) || (await usable(chain))) return layer;
@@ -232,13 +239,15 @@ export function openSnapshots(root: string, blobs: BlobStore): SnapshotStore {
 
     gcHook: () => ({
       name: 'snapshots',
-      async collect(live) {
+      async collect(live, _warn, leased) {
         let freed = 0;
         for (const name of await readdir(dir).catch(() => [] as string[])) {
           if (NOT_SNAPSHOTS.has(name)) continue;
           const blob = (await readFile(join(dir, name, 'blob'), 'utf8').catch(() => '')).trim();
-          // A blob GC spared (a live lease, the grace period) keeps its snapshot too.
-          if (!name.startsWith('.tmp-') && (live.has(blob as Sha256) || (isSha256(blob) && (await blobs.has(blob))))) continue;
+          // A blob GC spared (a live lease, the grace period) keeps its snapshot too, and so does one
+          // a live lease names before it is in blobs/ (a build's last layer, flushed with its image).
+          const spared = isSha256(blob) && (live.has(blob) || (await blobs.has(blob)) || (await leased?.(blob)) === true);
+          if (!name.startsWith('.tmp-') && spared) continue;
           if (name.startsWith('.tmp-') && pidAlive(Number(name.split('-')[1]))) continue;
           freed += await du(join(dir, name));
           await rm(join(dir, name), { recursive: true, force: true });

@@ -21,7 +21,12 @@ import type { BlobStore, Descriptor, Lease } from './types.js';
 export interface GcHook {
   readonly name: string;
   roots?(warn?: (message: string) => void): Promise<Iterable<Descriptor>>;
-  collect?(live: ReadonlySet<Sha256>, warn?: (message: string) => void): Promise<number>;
+  /**
+   * `leased` says whether a live lease names a digest, read at its first call (after whatever the
+   * hook listed): a build's last layer is leased before anything names it and renamed into blobs/
+   * only later (FsBlobStore.putBytesDeferred), so its snapshot, installed meanwhile, is spared.
+   */
+  collect?(live: ReadonlySet<Sha256>, warn?: (message: string) => void, leased?: (digest: Sha256) => Promise<boolean>): Promise<number>;
 }
 
 export interface GcReport {
@@ -303,7 +308,12 @@ class OciStore extends FsBlobStore implements Store {
       }
       if (blobsRemoved) await fsyncDir(this.blobDir);
       const keys = new Set(live.blobs.keys());
-      for (const h of this.opts.gcHooks ?? []) if (h.collect) bytesReclaimed += await h.collect(keys, warn);
+      for (const h of this.opts.gcHooks ?? []) {
+        if (!h.collect) continue;
+        let held: Promise<Set<string>> | undefined;
+        const leased = async (d: Sha256) => (await (held ??= this.liveLeases().then((l) => l.digests))).has(d);
+        bytesReclaimed += await h.collect(keys, warn, leased);
+      }
       const tempRemoved = (await this.sweepTemp()) + (await sweepPartial(this.root)) + (await removeSpares(this.root));
       return { blobsRemoved, bytesReclaimed, tempRemoved, warnings };
     });

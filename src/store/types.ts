@@ -44,6 +44,13 @@ export interface BlobStore {
   putBytes(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
   /** Several at once, each as putBytes; where it exists the new ones' fsyncs run together. */
   putBytesAll?(items: readonly (Uint8Array | string)[], expected?: readonly (Sha256 | undefined)[]): Promise<{ digest: Sha256; size: number }[]>;
+  /**
+   * As putBytes, but where it exists a small new blob's fsync and rename into blobs/ may wait for
+   * the next blob stored or settle() (the blob is absent until then).
+   */
+  putBytesDeferred?(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
+  /** Every putBytesDeferred blob so far is in blobs/. */
+  settle?(): Promise<void>;
   putStream(src: Readable, expected?: Sha256): Promise<{ digest: Sha256; size: number }>;
   writer(): Promise<BlobWriter>;
   /** A writer for a blob being downloaded whose bytes outlive an interruption (absent: no resume). */
