@@ -189,7 +189,6 @@ export async function build(options: BuildOptions, hooks: BuildHooks = {}): Prom
   }
 }
 
-
 interface Run {
   readonly t0: number;
   readonly signal: AbortSignal;

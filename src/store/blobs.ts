@@ -139,18 +139,26 @@ export class FsBlobStore implements BlobStore {
     const out: { digest: Sha256; size: number }[] = [];
     const small: { bytes: Uint8Array; digest: Sha256 }[] = [];
     for (const [i, data] of items.entries()) {
-      const want = expected[i];
-      const digest = sha256Of(data);
-      const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      const { digest, size, bytes } = await this.toStore(data, expected[i]);
       out.push({ digest, size });
-      if ((want === undefined || want === digest) && (await this.freshen(digest, size))) continue;
-      if (want !== undefined && want !== digest) throw digestMismatch(want, digest);
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      if (!bytes) continue;
       if (size <= SMALL_WRITE) small.push({ bytes, digest });
-      else await this.putLarge(bytes, want);
+      else await this.putLarge(bytes, expected[i]);
     }
     await this.putSmall(small);
     return out;
+  }
+
+  /**
+   * A blob about to be stored: its digest and size, and its bytes unless there is nothing to write
+   * (stored already and freshened, or waiting in a putBytesDeferred temp file).
+   */
+  private async toStore(data: Uint8Array | string, expected: Sha256 | undefined): Promise<{ digest: Sha256; size: number; bytes?: Uint8Array }> {
+    const digest = sha256Of(data);
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (expected !== undefined && expected !== digest) throw digestMismatch(expected, digest);
+    if (this.unflushed.some((t) => t.digest === digest) || (await this.freshen(digest, size))) return { digest, size };
+    return { digest, size, bytes: typeof data === 'string' ? Buffer.from(data) : data };
   }
 
   /**
@@ -243,15 +251,16 @@ export class FsBlobStore implements BlobStore {
    * writer); at most one such blob waits at a time, so a kill -9 costs the cache of one step.
    */
   async putBytesDeferred(data: Uint8Array | string, expected?: Sha256): Promise<{ digest: Sha256; size: number }> {
-    const digest = sha256Of(data);
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (size > SMALL_WRITE) return this.putBytes(data, expected);
-    if (expected !== undefined && expected !== digest) throw digestMismatch(expected, digest);
-    if (this.unflushed.some((t) => t.digest === digest) || (await this.freshen(digest, size))) return { digest, size };
+    const { digest, size, bytes } = await this.toStore(data, expected);
+    if (!bytes) return { digest, size };
+    if (size > SMALL_WRITE) {
+      await this.putLarge(bytes, expected);
+      return { digest, size };
+    }
     let own: SmallTemp;
     try {
       mkdirSync(this.tmpDir, { recursive: true });
-      own = { ...this.writeTemp(typeof data === 'string' ? Buffer.from(data) : data), digest };
+      own = { ...this.writeTemp(bytes), digest };
     } catch (e) {
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
