@@ -4,8 +4,10 @@
  * printable Unicode as is (Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and
  * the ASCII space).
  */
-// Made on first use: a Unicode property class costs ~0.5 ms to build (ICU), at the start-up of
-// every command that loads util, though only non-ASCII text is ever tested against it.
+// Made on first use: a Unicode property class costs ~0.5 ms to build (ICU), and only non-ASCII text
+// is ever tested against it. Made from a string, not a literal: V8 checks a regular expression
+// literal when it compiles the function around it, which built the class at goQuote's first call
+// (0.35-0.7 ms of a build that ends in a CMD: bench/README.md, "Speed, twelfth round").
 let printable: RegExp | undefined;
 const SIMPLE: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
 
@@ -22,7 +24,7 @@ export function goQuote(s: string): string {
       out += cp < 0x20 || cp === 0x7f ? '\\x' + cp.toString(16).padStart(2, '0') : ch;
     } else if (cp >= 0xd800 && cp <= 0xdfff) {
       out += '\uFFFD'; // a lone surrogate cannot come from valid UTF-8; Go would see U+FFFD
-    } else if ((printable ??= /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u).test(ch)) {
+    } else if ((printable ??= new RegExp('^[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S} ]$', 'u')).test(ch)) {
       out += ch;
     } else {
       out += cp < 0x10000 ? '\\u' + cp.toString(16).padStart(4, '0') : '\\U' + cp.toString(16).padStart(8, '0');
