@@ -81,18 +81,10 @@ async function main(): Promise<void> {
       for (let round = -warmup; round < runs; round++) {
         const order = ready.map((_, i) => ready[(i + round + warmup) % ready.length]!);
         const line: string[] = [];
-        // Every builder's cache is cleared before the round's first timed build, not just before its
-        // own: what one builder deleted would otherwise weigh on the builds right after it.
-        if (mode === 'cold') {
-          for (const b of order) if (!failed.has(b.name) && !stopping()) await b.resetCache([tag(b.name)]);
-          if (spec.resetSettleMs) {
-            spawnSync('sync');
-            for (const end = Date.now() + spec.resetSettleMs; Date.now() < end && !stopping(); ) await new Promise((r) => setTimeout(r, 500));
-          }
-        }
         for (const b of order) {
           if (stopping()) throw new Error('stopped by a signal');
           if (failed.has(b.name)) continue;
+          if (mode === 'cold') await b.resetCache([tag(b.name)]);
           if (mode === 'change') changeFile(spec, dirs, ++change);
           // Every timed build starts with nothing dirty on disk and an idle machine: else the first
           // sync it makes (an overlay's umount syncs the whole file system) also writes back what

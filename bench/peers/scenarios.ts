@@ -24,13 +24,6 @@ export interface ScenarioSpec {
   readonly files: readonly FileSpec[];
   /** The copied file whose content the one-file-change mode rewrites; null when nothing is copied. */
   readonly changeFile: string | null;
-  /**
-   * How long a cold round waits after clearing every builder's cache, before its first timed build.
-   * ext4 without a journal (this project's machines) skips the inodes deleted in the last 60 s when
-   * it allocates new ones, and checks each: 50,000 files written right after a store of 100,000 was
-   * removed took 12 s more of system time (bench/README.md, "Speed, twelfth round").
-   */
-  readonly resetSettleMs?: number;
 }
 
 export interface ScenarioOptions {
@@ -144,7 +137,7 @@ function bigctxSpec(opts: ScenarioOptions, rnd: () => number): ScenarioSpec {
     text: false,
   }));
   const dockerfile = [`FROM ${opts.base}`, 'COPY . /src', 'RUN find /src -type f | wc -l > /count && du -s /src >> /count', ''].join('\n');
-  return { name: 'bigctx', dockerfile, files, changeFile: files[Math.floor(files.length / 2)]!.path, resetSettleMs: 61_000 };
+  return { name: 'bigctx', dockerfile, files, changeFile: files[Math.floor(files.length / 2)]!.path };
 }
 
 function deepSpec(opts: ScenarioOptions, rnd: () => number): ScenarioSpec {
