@@ -117,7 +117,7 @@ export const defaultSeccompProfile = lazily((): SeccompProfile => ({
     SCMP_ARCH_RISCV64: [],
   },
   rules: [
-    { names: words(ALWAYS), action: 'SCMP_ACT_ALLOW' },
+    allow(ALWAYS),
     allow('process_vm_readv process_vm_writev ptrace', { includes: { minKernel: '4.8' } }),
     allow('socket', { args: [{ index: 0, value: AF_VSOCK, op: 'SCMP_CMP_NE' }] }),
     // Linux personality, UNAME26, PER_LINUX32, UNAME26|PER_LINUX32, and the query (0xffffffff).

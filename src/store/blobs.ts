@@ -193,6 +193,11 @@ export class FsBlobStore implements BlobStore {
    * fsyncs, which run together, with those of putBytesDeferred's blobs still waiting for theirs.
    */
   private async putSmall(blobs: readonly { bytes: Uint8Array; digest: Sha256 }[]): Promise<void> {
+    await this.flushTemps([...this.unflushed.splice(0), ...this.writeTemps(blobs)]);
+  }
+
+  /** Each blob in a new temp file (see writeTemp); on a failure none is left behind. */
+  private writeTemps(blobs: readonly { bytes: Uint8Array; digest: Sha256 }[]): SmallTemp[] {
     const temps: SmallTemp[] = [];
     try {
       if (blobs.length) mkdirSync(this.tmpDir, { recursive: true });
@@ -201,7 +206,7 @@ export class FsBlobStore implements BlobStore {
       for (const t of temps) discardTemp(t);
       throw sayNoSpace(e, 'writing a blob', this.root);
     }
-    await this.flushTemps([...this.unflushed.splice(0), ...temps]);
+    return temps;
   }
 
   /** `bytes` in a new temp file, in one synchronous write; its descriptor stays open for the fsync. */
@@ -257,13 +262,7 @@ export class FsBlobStore implements BlobStore {
       await this.putLarge(bytes, expected);
       return { digest, size };
     }
-    let own: SmallTemp;
-    try {
-      mkdirSync(this.tmpDir, { recursive: true });
-      own = { ...this.writeTemp(bytes), digest };
-    } catch (e) {
-      throw sayNoSpace(e, 'writing a blob', this.root);
-    }
+    const [own] = this.writeTemps([{ bytes, digest }]) as [SmallTemp];
     // Leased now, not at the rename: GC (any process) keeps what names it meanwhile, such as the
     // step's snapshot, which the next step mounts.
     try {
